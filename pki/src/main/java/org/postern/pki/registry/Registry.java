@@ -1,0 +1,81 @@
+package org.postern.pki.registry;
+
+import java.math.BigInteger;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The device registry: devices, the certificates issued to them, enrollment tokens (hashed) and
+ * revocations. One implementation today ({@link SqliteRegistry}, one file in the data directory);
+ * the interface is kept small so a shared PostgreSQL can replace it.
+ *
+ * <p>Every mutating method is one transaction: either all of it is written or none. Methods throw
+ * {@link RegistryException} with a stable code on refusal, and with {@code registry.unavailable}
+ * when the store cannot be read or written — callers fail closed on that.
+ */
+public interface Registry extends AutoCloseable {
+
+    /** Adds a pending device with its first enrollment token. {@code device.exists} if the id is taken. */
+    void addDevice(Device device, EnrollmentToken token);
+
+    /** Adds another token for an existing device (a fresh token after an expired one). */
+    void addToken(EnrollmentToken token);
+
+    Optional<Device> device(String id);
+
+    /** All devices, ordered by id. */
+    List<Device> devices();
+
+    /** The token with this hash (hex SHA-256 of the token text), if any. */
+    Optional<EnrollmentToken> token(String hash);
+
+    /**
+     * Records a first enrollment in one transaction: marks the token used (only if still unused,
+     * else {@code token.used}), stores the certificate, and makes the device active with
+     * {@code enrolledAt = at}.
+     */
+    void completeEnrollment(String tokenHash, CertificateRecord certificate, Instant at);
+
+    /**
+     * Records a renewal or rekey: stores the new certificate and, when {@code supersede} is
+     * given, marks that older certificate revoked with reason {@code superseded}.
+     */
+    void recordRenewal(CertificateRecord certificate, BigInteger supersede, Instant at);
+
+    /** Stores a server, admin or OCSP responder certificate. */
+    void addCertificate(CertificateRecord certificate);
+
+    Optional<CertificateRecord> certificate(BigInteger serial);
+
+    /** The certificates of one device, newest first. */
+    List<CertificateRecord> certificatesOf(String deviceId);
+
+    /** Good, revoked (including on hold) or unknown. */
+    CertStatus status(BigInteger serial);
+
+    /**
+     * Revokes a device: status {@code revoked}, every unrevoked certificate revoked with
+     * {@code reason} at {@code at}, unused tokens voided. Revoking a revoked device is
+     * {@code device.revoked}; an unknown id is {@code device.unknown}.
+     */
+    Device revokeDevice(String id, RevocationReason reason, Instant at);
+
+    /** Suspends an active or pending device: its good certificates go on hold. */
+    Device suspendDevice(String id, Instant at);
+
+    /** Resumes a suspended device: its held certificates are good again. */
+    Device resumeDevice(String id, Instant at);
+
+    /** Certificates revoked or on hold that have not expired at {@code now}: the CRL's entries. */
+    List<CertificateRecord> revokedCertificates(Instant now);
+
+    /** Returns the next CRL number (monotonic, persisted). */
+    BigInteger nextCrlNumber();
+
+    /** Notes when a device was last seen and its last posture result (used by the gateway). */
+    void touchDevice(String id, Instant lastSeen, String lastPosture);
+
+    @Override
+    void close();
+}
