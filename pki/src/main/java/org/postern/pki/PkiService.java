@@ -1,0 +1,345 @@
+package org.postern.pki;
+
+import java.math.BigInteger;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.function.Supplier;
+
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x500.style.IETFUtils;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.postern.audit.AuditEvent;
+import org.postern.audit.AuditSink;
+import org.postern.config.PkiSettings;
+import org.postern.config.Secret;
+import org.postern.pki.ca.CertificateAuthority;
+import org.postern.pki.ca.Fingerprints;
+import org.postern.pki.ca.KeyFiles;
+import org.postern.pki.ca.Profiles;
+import org.postern.pki.crl.CrlPublisher;
+import org.postern.pki.registry.CertStatus;
+import org.postern.pki.registry.CertificateRecord;
+import org.postern.pki.registry.Device;
+import org.postern.pki.registry.DeviceStatus;
+import org.postern.pki.registry.EnrollmentToken;
+import org.postern.pki.registry.Registry;
+import org.postern.pki.registry.RegistryException;
+import org.postern.pki.registry.RevocationReason;
+
+/**
+ * What IT security and enrolling devices do with the PKI: register devices with one-time tokens,
+ * enroll and re-enroll over EST, revoke, suspend and resume, issue server and admin certificates.
+ * Every operation, allowed or refused, goes to the audit sink. The CA is unlocked only when an
+ * operation signs something, so {@code device add} needs no passphrase.
+ */
+public final class PkiService {
+
+    private static final int TOKEN_BYTES = 32;
+
+    private final Supplier<CertificateAuthority> ca;
+    private final Registry registry;
+    private final AuditSink audit;
+    private final PkiSettings settings;
+    private final Clock clock;
+    private final SecureRandom random;
+    private final Supplier<CrlPublisher> crl;
+    private final Profiles profiles;
+
+    public PkiService(Supplier<CertificateAuthority> ca, Registry registry, AuditSink audit, PkiSettings settings,
+                      Clock clock, SecureRandom random, Supplier<CrlPublisher> crl) {
+        this.ca = ca;
+        this.registry = registry;
+        this.audit = audit;
+        this.settings = settings;
+        this.clock = clock;
+        this.random = random;
+        this.crl = crl;
+        this.profiles = new Profiles(random);
+    }
+
+    public Registry registry() {
+        return registry;
+    }
+
+    public PkiSettings settings() {
+        return settings;
+    }
+
+    /** A registered device and the one-time token it enrolls with (shown once, stored hashed). */
+    public record NewDevice(Device device, Secret token, Instant expiresAt) {}
+
+    public NewDevice addDevice(String id, String owner, List<String> groups, String hardwareSerial, Duration tokenTtl, String actor) {
+        Instant now = clock.instant();
+        Device device = new Device(id, owner, groups, DeviceStatus.PENDING, hardwareSerial, now, null, null, null);
+        Secret token = newTokenSecret();
+        Duration ttl = tokenTtl != null ? tokenTtl : settings.enrollment().tokenTtl();
+        EnrollmentToken stored = new EnrollmentToken(hash(token), id, now, now.plus(ttl), null);
+        registry.addDevice(device, stored);
+        audit.record(AuditEvent.of("pki.token.create", now).with("device", id).with("user", owner)
+                .with("groups", groups).with("expiresAt", stored.expiresAt().toString()).with("actor", actor).build());
+        return new NewDevice(device, token, stored.expiresAt());
+    }
+
+    /** A fresh token for a registered, non-revoked device (the first expired, or the key was lost). */
+    public NewDevice newToken(String id, Duration tokenTtl, String actor) {
+        Instant now = clock.instant();
+        Device device = registry.device(id).orElseThrow(() -> new RegistryException("device.unknown", "no device " + id + " in the registry"));
+        if (device.status() == DeviceStatus.REVOKED) {
+            throw new RegistryException("device.revoked", "device " + id + " is revoked; register it under a new id");
+        }
+        Secret token = newTokenSecret();
+        EnrollmentToken stored = new EnrollmentToken(hash(token), id, now, now.plus(tokenTtl != null ? tokenTtl : settings.enrollment().tokenTtl()), null);
+        registry.addToken(stored);
+        audit.record(AuditEvent.of("pki.token.create", now).with("device", id).with("user", device.owner())
+                .with("expiresAt", stored.expiresAt().toString()).with("actor", actor).build());
+        return new NewDevice(device, token, stored.expiresAt());
+    }
+
+    /**
+     * EST simpleenroll: the token (as Basic password or Bearer) names the device; the CSR gives
+     * only the key. Checks run before anything is written; the token is consumed in the same
+     * transaction that stores the certificate.
+     */
+    public X509Certificate enroll(String basicUser, Secret token, byte[] body, String source) {
+        Instant now = clock.instant();
+        String device = basicUser;
+        try {
+            PKCS10CertificationRequest csr = Csrs.parseAndCheck(Csrs.base64(body));
+            if (token == null) {
+                throw new PkiException("est.no_token", 401, "enrollment token required",
+                        "no enrollment token: expected HTTP Basic (password) or Bearer authorization");
+            }
+            EnrollmentToken t = registry.token(hash(token)).orElseThrow(() -> new PkiException("est.bad_token", 401,
+                    "enrollment token not accepted", "no such enrollment token (user \"" + basicUser + "\")"));
+            device = t.deviceId();
+            if (basicUser != null && !basicUser.isEmpty() && !basicUser.equals(t.deviceId())) {
+                throw new PkiException("est.bad_token", 401, "enrollment token not accepted",
+                        "the token belongs to device " + t.deviceId() + " but the Basic user is \"" + basicUser + "\"");
+            }
+            if (t.used()) {
+                throw new PkiException("est.token_used", 401, "enrollment token not accepted",
+                        "the token of device " + t.deviceId() + " was already used at " + t.usedAt());
+            }
+            if (!now.isBefore(t.expiresAt())) {
+                throw new PkiException("est.token_expired", 401, "enrollment token not accepted",
+                        "the token of device " + t.deviceId() + " expired at " + t.expiresAt());
+            }
+            Device d = activeOrPending(t.deviceId());
+            X509Certificate cert = issueDevice(d, Csrs.publicKey(csr), now);
+            try {
+                registry.completeEnrollment(t.hash(), record(cert, CertificateRecord.Kind.device, d.id(), now), now);
+            } catch (RegistryException e) {
+                if (e.code().equals("token.used")) {
+                    throw new PkiException("est.token_used", 401, "enrollment token not accepted",
+                            "the token of device " + t.deviceId() + " was used by a concurrent enrollment");
+                }
+                throw e;
+            }
+            audit.record(certEvent("pki.enroll", now, d, cert, source).build());
+            return cert;
+        } catch (PkiException e) {
+            audit.record(denied("pki.enroll.denied", now, device, source, e).build());
+            throw e;
+        } catch (RegistryException e) {
+            audit.record(AuditEvent.of("pki.enroll.denied", now).with("device", device).with("source", source)
+                    .with("reason", e.code()).with("detail", e.getMessage()).build());
+            throw new PkiException(e.code(), 503, "registry unavailable", e.getMessage());
+        }
+    }
+
+    /**
+     * EST simplereenroll: the TLS client certificate names the device; renew (same key) or rekey
+     * (new key). RFC 7030 §4.2.2 wants the CSR subject to match; a CSR naming another device is
+     * refused.
+     */
+    public X509Certificate reenroll(X509Certificate current, byte[] body, String source) {
+        Instant now = clock.instant();
+        String device = null;
+        try {
+            if (current == null) {
+                throw new PkiException("est.no_client_cert", 401, "client certificate required",
+                        "simplereenroll needs the device's current certificate as TLS client certificate; none was presented");
+            }
+            BigInteger serial = current.getSerialNumber();
+            CertStatus status = registry.status(serial);
+            CertificateRecord rec = switch (status) {
+                case CertStatus.Good g -> g.certificate();
+                case CertStatus.Revoked r -> throw new PkiException("est.cert_revoked", 403, "certificate revoked",
+                        "client certificate " + serial.toString(16) + " of device " + r.certificate().deviceId() + " was revoked at "
+                                + r.revokedAt() + " (" + r.reason() + ")");
+                case CertStatus.Unknown u -> throw new PkiException("est.cert_unknown", 403, "certificate not known",
+                        "client certificate " + serial.toString(16) + " is not in the registry");
+            };
+            if (rec.kind() != CertificateRecord.Kind.device || !Fingerprints.sha256(current).equals(rec.sha256())) {
+                throw new PkiException("est.cert_unknown", 403, "certificate not known",
+                        "client certificate " + serial.toString(16) + " is not a device certificate of this registry");
+            }
+            device = rec.deviceId();
+            PKCS10CertificationRequest csr = Csrs.parseAndCheck(Csrs.base64(body));
+            String csrCn = commonName(csr);
+            if (csrCn != null && !csrCn.equals(device)) {
+                throw new PkiException("est.device_mismatch", 403, "CSR names another device",
+                        "the TLS client certificate is device " + device + "'s but the CSR subject names \"" + csrCn + "\"");
+            }
+            Device d = registry.device(device).orElseThrow();
+            if (d.status() != DeviceStatus.ACTIVE) {
+                throw new PkiException("est.device_" + d.status().wireName(), 403, "device not active",
+                        "device " + device + " is " + d.status().wireName() + "; only active devices renew");
+            }
+            X509Certificate cert = issueDevice(d, Csrs.publicKey(csr), now);
+            registry.recordRenewal(record(cert, CertificateRecord.Kind.device, device, now), null, now);
+            boolean rekey = !current.getPublicKey().equals(cert.getPublicKey());
+            audit.record(certEvent("pki.renew", now, d, cert, source).with("rekey", rekey)
+                    .with("previousSerial", serial.toString(16)).build());
+            return cert;
+        } catch (PkiException e) {
+            audit.record(denied("pki.renew.denied", now, device, source, e)
+                    .with("certSerial", current == null ? null : current.getSerialNumber().toString(16)).build());
+            throw e;
+        } catch (RegistryException e) {
+            audit.record(AuditEvent.of("pki.renew.denied", now).with("device", device).with("source", source)
+                    .with("reason", e.code()).with("detail", e.getMessage()).build());
+            throw new PkiException(e.code(), 503, "registry unavailable", e.getMessage());
+        }
+    }
+
+    /** Records a refusal that happened before a request reached the service (an oversized body, say). */
+    public void refused(String type, String source, String reason, String detail) {
+        audit.record(AuditEvent.of(type, clock.instant()).with("source", source).with("reason", reason).with("detail", detail).build());
+    }
+
+    public Device revoke(String id, RevocationReason reason, String actor) {
+        Instant now = clock.instant();
+        Device d = registry.revokeDevice(id, reason, now);
+        audit.record(AuditEvent.of("pki.revoke", now).with("device", id).with("user", d.owner())
+                .with("reason", reason.name()).with("actor", actor).build());
+        crl.get().publish();
+        return d;
+    }
+
+    public Device suspend(String id, String actor) {
+        Instant now = clock.instant();
+        Device d = registry.suspendDevice(id, now);
+        audit.record(AuditEvent.of("pki.suspend", now).with("device", id).with("user", d.owner()).with("actor", actor).build());
+        crl.get().publish();
+        return d;
+    }
+
+    public Device resume(String id, String actor) {
+        Instant now = clock.instant();
+        Device d = registry.resumeDevice(id, now);
+        audit.record(AuditEvent.of("pki.resume", now).with("device", id).with("user", d.owner()).with("actor", actor).build());
+        crl.get().publish();
+        return d;
+    }
+
+    /** A certificate and the key made for it, for a server or an admin (not devices: those bring a CSR). */
+    public record Issued(X509Certificate certificate, KeyPair keys) {}
+
+    public Issued issueServer(List<String> dnsNames, List<String> ipAddresses, String actor) {
+        if (dnsNames.isEmpty() && ipAddresses.isEmpty()) {
+            throw new IllegalArgumentException("issue-server: expected at least one --dns NAME or --ip ADDR, found none");
+        }
+        Instant now = clock.instant();
+        KeyPair kp = KeyFiles.generateP256(random);
+        CertificateAuthority authority = ca.get();
+        X509Certificate cert = profiles.server(dnsNames, ipAddresses, authority.name(), kp.getPublic(), authority.issuing(),
+                profiles.newSerial(), now, settings.certificates().serverLifetime());
+        registry.addCertificate(record(cert, CertificateRecord.Kind.server, null, now));
+        audit.record(AuditEvent.of("pki.issue", now).with("kind", "server").with("subject", cert.getSubjectX500Principal().getName())
+                .with("certSerial", cert.getSerialNumber().toString(16)).with("certSha256", Fingerprints.sha256(cert)).with("actor", actor).build());
+        return new Issued(cert, kp);
+    }
+
+    public Issued issueAdmin(String name, String role, String actor) {
+        if (!role.equals("security-admin") && !role.equals("auditor")) {
+            throw new IllegalArgumentException("issue-admin --role: expected security-admin or auditor, found \"" + role + "\"");
+        }
+        if (!name.matches("[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")) {
+            throw new IllegalArgumentException("issue-admin --name: expected letters, digits, '.', '_', '@' or '-', found \"" + name + "\"");
+        }
+        Instant now = clock.instant();
+        KeyPair kp = KeyFiles.generateP256(random);
+        CertificateAuthority authority = ca.get();
+        X509Certificate cert = profiles.admin(name, role, authority.name(), kp.getPublic(), authority.issuing(),
+                profiles.newSerial(), now, settings.certificates().adminLifetime());
+        registry.addCertificate(record(cert, CertificateRecord.Kind.admin, null, now));
+        audit.record(AuditEvent.of("pki.issue", now).with("kind", "admin").with("user", name).with("role", role)
+                .with("certSerial", cert.getSerialNumber().toString(16)).with("certSha256", Fingerprints.sha256(cert)).with("actor", actor).build());
+        return new Issued(cert, kp);
+    }
+
+    /** The CRL distribution point written into device certificates. */
+    public URI crlUrl() {
+        URI u = settings.revocation().crlUrl();
+        return u != null ? u : URI.create("https://" + settings.server().listen() + "/pki/crl");
+    }
+
+    /** The OCSP responder URL written into device certificates. */
+    public URI ocspUrl() {
+        URI u = settings.revocation().ocspUrl();
+        return u != null ? u : URI.create("https://" + settings.server().listen() + "/pki/ocsp");
+    }
+
+    private X509Certificate issueDevice(Device d, PublicKey key, Instant now) {
+        CertificateAuthority authority = ca.get();
+        return profiles.device(d.id(), authority.name(), key, authority.issuing(), profiles.newSerial(), now,
+                settings.certificates().deviceLifetime(), crlUrl(), ocspUrl());
+    }
+
+    private Device activeOrPending(String id) {
+        Device d = registry.device(id).orElseThrow(() -> new PkiException("est.bad_token", 401, "enrollment token not accepted",
+                "the token names device " + id + " which is not in the registry"));
+        return switch (d.status()) {
+            case PENDING, ACTIVE -> d;
+            case SUSPENDED, REVOKED -> throw new PkiException("est.device_" + d.status().wireName(), 403, "device may not enroll",
+                    "device " + id + " is " + d.status().wireName() + "; its token is not honoured");
+        };
+    }
+
+    private Secret newTokenSecret() {
+        byte[] b = new byte[TOKEN_BYTES];
+        random.nextBytes(b);
+        return Secret.of(Base64.getUrlEncoder().withoutPadding().encodeToString(b));
+    }
+
+    /** Tokens carry 256 random bits, so a plain SHA-256 is enough to make the stored form useless to a thief. */
+    static String hash(Secret token) {
+        return Fingerprints.sha256(token.reveal().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static CertificateRecord record(X509Certificate cert, CertificateRecord.Kind kind, String deviceId, Instant now) {
+        try {
+            return new CertificateRecord(cert.getSerialNumber(), kind, deviceId, cert.getSubjectX500Principal().getName(),
+                    Fingerprints.sha256(cert), cert.getNotBefore().toInstant(), cert.getNotAfter().toInstant(), now, null, null, cert.getEncoded());
+        } catch (CertificateEncodingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String commonName(PKCS10CertificationRequest csr) {
+        RDN[] cn = csr.getSubject().getRDNs(BCStyle.CN);
+        return cn.length == 0 ? null : IETFUtils.valueToString(cn[0].getFirst().getValue());
+    }
+
+    private static AuditEvent.Builder certEvent(String type, Instant now, Device d, X509Certificate cert, String source) {
+        return AuditEvent.of(type, now).with("device", d.id()).with("user", d.owner())
+                .with("certSerial", cert.getSerialNumber().toString(16)).with("certSha256", Fingerprints.sha256(cert))
+                .with("notAfter", cert.getNotAfter().toInstant().toString()).with("source", source);
+    }
+
+    private static AuditEvent.Builder denied(String type, Instant now, String device, String source, PkiException e) {
+        return AuditEvent.of(type, now).with("device", device).with("source", source).with("reason", e.code()).with("detail", e.detail());
+    }
+}

@@ -1,0 +1,136 @@
+package org.postern.pki.est;
+
+import java.nio.charset.StandardCharsets;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.Base64;
+import java.util.List;
+
+import javax.net.ssl.SSLPeerUnverifiedException;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.ssl.SslHandler;
+import org.postern.config.Secret;
+import org.postern.pki.PkiException;
+import org.postern.pki.PkiService;
+import org.postern.pki.ca.Pem;
+import org.postern.pki.http.HttpReplies;
+
+/**
+ * EST (RFC 7030) on {@code /.well-known/est/}: {@code cacerts}, {@code simpleenroll} (token as
+ * Basic password or Bearer) and {@code simplereenroll} (TLS client certificate). Other paths pass
+ * on down the pipeline. Runs on a blocking executor: enrollment signs and writes the registry.
+ */
+@ChannelHandler.Sharable
+public final class EstHandler extends ChannelInboundHandlerAdapter {
+    public static final String PREFIX = "/.well-known/est/";
+    private static final String PKCS7 = "application/pkcs7-mime";
+    private static final String CERTS_ONLY = "application/pkcs7-mime; smime-type=certs-only";
+
+    private final PkiService service;
+    private final List<X509Certificate> caChain;
+
+    public EstHandler(PkiService service, List<X509Certificate> caChain) {
+        this.service = service;
+        this.caChain = List.copyOf(caChain);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof FullHttpRequest req) || !path(req).startsWith(PREFIX)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        try {
+            String op = path(req).substring(PREFIX.length());
+            switch (op) {
+                case "cacerts" -> {
+                    if (!req.method().equals(HttpMethod.GET)) {
+                        methodNotAllowed(ctx, req, "GET");
+                        return;
+                    }
+                    ok(ctx, req, PKCS7, CertsOnly.encode(caChain));
+                }
+                case "simpleenroll", "simplereenroll" -> {
+                    if (!req.method().equals(HttpMethod.POST)) {
+                        methodNotAllowed(ctx, req, "POST");
+                        return;
+                    }
+                    byte[] body = ByteBufUtil.getBytes(req.content());
+                    X509Certificate cert = op.equals("simpleenroll")
+                            ? enroll(ctx, req, body)
+                            : service.reenroll(clientCertificate(ctx), body, HttpReplies.source(ctx));
+                    ok(ctx, req, CERTS_ONLY, CertsOnly.encode(List.of(cert)));
+                }
+                default -> HttpReplies.refuse(ctx, req, HttpResponseStatus.NOT_FOUND, "est.unsupported",
+                        "EST operation not supported: " + op);
+            }
+        } catch (PkiException e) {
+            HttpReplies.refuse(ctx, req, HttpResponseStatus.valueOf(e.httpStatus()), e.code(), e.getMessage());
+        } finally {
+            req.release();
+        }
+    }
+
+    private X509Certificate enroll(ChannelHandlerContext ctx, FullHttpRequest req, byte[] body) {
+        String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+        String user = null;
+        Secret token = null;
+        if (auth != null && auth.regionMatches(true, 0, "Basic ", 0, 6)) {
+            String decoded;
+            try {
+                decoded = new String(Base64.getDecoder().decode(auth.substring(6).strip()), StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                decoded = "";
+            }
+            int colon = decoded.indexOf(':');
+            if (colon >= 0) {
+                user = decoded.substring(0, colon);
+                String password = decoded.substring(colon + 1);
+                token = password.isEmpty() ? null : Secret.of(password);
+            }
+        } else if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            String t = auth.substring(7).strip();
+            token = t.isEmpty() ? null : Secret.of(t);
+        }
+        return service.enroll(user, token, body, HttpReplies.source(ctx));
+    }
+
+    private static X509Certificate clientCertificate(ChannelHandlerContext ctx) {
+        SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+        if (ssl == null) {
+            return null;
+        }
+        try {
+            Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
+            return chain.length > 0 && chain[0] instanceof X509Certificate x ? x : null;
+        } catch (SSLPeerUnverifiedException e) {
+            return null;
+        }
+    }
+
+    private static void ok(ChannelHandlerContext ctx, FullHttpRequest req, String type, byte[] der) {
+        var res = new io.netty.handler.codec.http.DefaultFullHttpResponse(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+                HttpResponseStatus.OK, io.netty.buffer.Unpooled.copiedBuffer(Pem.base64(der), StandardCharsets.US_ASCII));
+        res.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
+        res.headers().set("Content-Transfer-Encoding", "base64");
+        HttpReplies.send(ctx, req, res);
+    }
+
+    private static void methodNotAllowed(ChannelHandlerContext ctx, FullHttpRequest req, String allowed) {
+        HttpReplies.refuse(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "http.method", "use " + allowed);
+    }
+
+    static String path(FullHttpRequest req) {
+        String uri = req.uri();
+        int q = uri.indexOf('?');
+        return q >= 0 ? uri.substring(0, q) : uri;
+    }
+}

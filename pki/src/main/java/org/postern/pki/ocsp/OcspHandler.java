@@ -1,0 +1,57 @@
+package org.postern.pki.ocsp;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import org.postern.pki.http.HttpReplies;
+
+/**
+ * OCSP over HTTP (RFC 6960 Appendix A): {@code POST /pki/ocsp} with a DER request, or
+ * {@code GET /pki/ocsp/<url-encoded base64 request>}. Answers are {@code application/ocsp-response}.
+ */
+@ChannelHandler.Sharable
+public final class OcspHandler extends ChannelInboundHandlerAdapter {
+    public static final String PATH = "/pki/ocsp";
+
+    private final OcspResponder responder;
+
+    public OcspHandler(OcspResponder responder) {
+        this.responder = responder;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof FullHttpRequest req) || !(req.uri().equals(PATH) || req.uri().startsWith(PATH + "/"))) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        try {
+            byte[] der;
+            if (req.method().equals(HttpMethod.POST)) {
+                der = ByteBufUtil.getBytes(req.content());
+            } else if (req.method().equals(HttpMethod.GET) && req.uri().length() > PATH.length() + 1) {
+                try {
+                    String encoded = URLDecoder.decode(req.uri().substring(PATH.length() + 1), StandardCharsets.US_ASCII);
+                    der = Base64.getDecoder().decode(encoded);
+                } catch (IllegalArgumentException e) {
+                    der = new byte[0]; // answered as malformedRequest below
+                }
+            } else {
+                HttpReplies.refuse(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "http.method", "use POST, or GET with the request in the path");
+                return;
+            }
+            OcspResponder.Answer a = responder.respond(der);
+            HttpReplies.send(ctx, req, HttpResponseStatus.OK, "application/ocsp-response", a.der());
+        } finally {
+            req.release();
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package org.postern.pki.server;
+
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+
+import javax.net.ssl.SSLException;
+
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+
+/**
+ * Server TLS for the PKI listener: TLS 1.3 only, BoringSSL (netty-tcnative) when it loads and the
+ * JDK otherwise, client certificates optional (simpleenroll has none yet; simplereenroll needs one)
+ * and checked against the device CA.
+ */
+public final class ServerTls {
+    private ServerTls() {
+    }
+
+    public static SslProvider provider() {
+        return OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+    }
+
+    public static SslContext context(PrivateKey key, X509Certificate cert, List<X509Certificate> caChain, SslProvider provider) throws SSLException {
+        List<X509Certificate> chain = new ArrayList<>();
+        chain.add(cert);
+        chain.addAll(caChain);
+        return SslContextBuilder.forServer(key, chain.toArray(X509Certificate[]::new))
+                .sslProvider(provider)
+                .protocols("TLSv1.3")
+                .clientAuth(ClientAuth.OPTIONAL)
+                .trustManager(caChain.toArray(X509Certificate[]::new))
+                .build();
+    }
+}

@@ -1,0 +1,71 @@
+package org.postern.audit;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * The simple audit sink of the foundation: one JSON object per line, appended and forced to disk
+ * before {@link #record} returns, so a PKI operation is never reported done without its record.
+ * The hash-chained, checkpointed trail replaces it (docs/audit.md).
+ */
+public final class JsonLinesAuditSink implements AuditSink {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path file;
+    private final String gateway;
+    private final FileChannel channel;
+    private long seq;
+
+    public JsonLinesAuditSink(Path file, String gateway) throws IOException {
+        this.file = file;
+        this.gateway = gateway;
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        this.channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        try (var lines = Files.lines(file)) {
+            this.seq = lines.count();
+        }
+    }
+
+    @Override
+    public synchronized void record(AuditEvent event) {
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("seq", ++seq);
+        line.put("time", DateTimeFormatter.ISO_INSTANT.format(event.time().truncatedTo(ChronoUnit.MILLIS)));
+        line.put("type", event.type());
+        line.put("gateway", gateway);
+        line.putAll(event.fields());
+        try {
+            byte[] bytes = (JSON.writeValueAsString(line) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ByteBuffer buf = ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) {
+                channel.write(buf);
+            }
+            channel.force(false);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("audit event " + event.type() + " has a field that is not JSON-serialisable: " + e.getMessage(), e);
+        } catch (IOException e) {
+            seq--;
+            throw new AuditUnavailableException("cannot write audit record to " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            throw new AuditUnavailableException("cannot close " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
