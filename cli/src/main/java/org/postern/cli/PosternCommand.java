@@ -1,14 +1,29 @@
 package org.postern.cli;
 
+import java.io.PrintWriter;
+
+import org.postern.audit.AuditUnavailableException;
+import org.postern.cli.pki.PkiCommand;
+import org.postern.config.ConfigException;
+import org.postern.pki.PkiException;
+import org.postern.pki.registry.RegistryException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code postern} command: PKI administration, the gateway, the audit trail, and the demo. */
+/** The {@code postern} command: PKI administration, the demo, and (later) the gateway and the audit trail. */
 @Command(name = "postern",
         mixinStandardHelpOptions = true,
         version = "postern 0.1.0",
         description = "Posture-gated access gateway for a secure administration network.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, PkiCommand.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+                "0:success",
+                "1:refused: the operation was not allowed (the message says why)",
+                "2:bad usage or configuration",
+                "3:the CA is missing or could not be unlocked (wrong passphrase or PIN)",
+                "4:the registry or audit log cannot be read or written",
+                "5:the demo saw a step not behave as shown"})
 public final class PosternCommand implements Runnable {
 
     @CommandLine.Spec
@@ -16,10 +31,36 @@ public final class PosternCommand implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(spec.commandLine().getOut());
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new PosternCommand()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line: errors become one-line messages with the documented exit codes. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new PosternCommand());
+        cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            PrintWriter err = commandLine.getErr();
+            int code = switch (e) {
+                case Exit x -> x.code();
+                case ConfigException c -> Exit.USAGE;
+                case RegistryException r when r.code().equals("registry.unavailable") -> Exit.UNAVAILABLE;
+                case RegistryException r -> Exit.REFUSED;
+                case PkiException p -> Exit.REFUSED;
+                case AuditUnavailableException a -> Exit.UNAVAILABLE;
+                case IllegalArgumentException i -> Exit.USAGE;
+                default -> -1;
+            };
+            if (code < 0) {
+                err.println("postern: unexpected error: " + e);
+                e.printStackTrace(err);
+                return 70;
+            }
+            err.println("postern: " + e.getMessage());
+            return code;
+        });
+        return cl;
     }
 }

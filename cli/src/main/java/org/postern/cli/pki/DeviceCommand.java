@@ -1,0 +1,289 @@
+package org.postern.cli.pki;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.postern.cli.Exit;
+import org.postern.config.Durations;
+import org.postern.pki.PkiService;
+import org.postern.pki.registry.CertificateRecord;
+import org.postern.pki.registry.Device;
+import org.postern.pki.registry.RevocationReason;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code postern pki device …}: register, list, show, revoke, suspend and resume laptops. */
+@Command(name = "device", mixinStandardHelpOptions = true, description = "Register laptops and manage their status.",
+        subcommands = {DeviceCommand.Add.class, DeviceCommand.ListDevices.class, DeviceCommand.Show.class, DeviceCommand.Token.class,
+                DeviceCommand.Revoke.class, DeviceCommand.Suspend.class, DeviceCommand.Resume.class})
+public final class DeviceCommand implements Runnable {
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "add", mixinStandardHelpOptions = true,
+            description = {"Register a laptop and print its one-time enrollment token (shown once, stored hashed).",
+                    "The laptop enrolls with: postern-agent enroll --gateway URL --token TOKEN --ca-sha256 FP"})
+    static final class Add implements Callable<Integer> {
+        @Mixin
+        PkiOptions options;
+        @Parameters(paramLabel = "ID", description = "Device id: letters, digits, '.', '_', '-' (becomes the certificate CN).")
+        String id;
+        @Option(names = "--owner", required = true, paramLabel = "USER", description = "The employee the laptop is issued to.")
+        String owner;
+        @Option(names = "--groups", split = ",", paramLabel = "G1,G2", description = "Access-policy groups of the owner.")
+        List<String> groups = new ArrayList<>();
+        @Option(names = "--serial", paramLabel = "HW", description = "Hardware serial number, for inventory.")
+        String serial;
+        @Option(names = "--token-ttl", paramLabel = "DURATION", description = "Token lifetime, like 24h or 30m (default: enrollment.tokenTtl, 24h).")
+        String tokenTtl;
+        @Option(names = "--json", description = "Print {\"device\",\"token\",\"expiresAt\"} as JSON.")
+        boolean json;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            Duration ttl = parseTtl(tokenTtl);
+            try (PkiContext ctx = PkiContext.open(options)) {
+                PkiService.NewDevice d = ctx.service().addDevice(id, owner, groups, serial, ttl, PkiCommand.actor());
+                printToken(spec, json, d);
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "token", mixinStandardHelpOptions = true,
+            description = "Issue a fresh one-time enrollment token for a registered device (the first expired, or the laptop was reinstalled).")
+    static final class Token implements Callable<Integer> {
+        @Mixin
+        PkiOptions options;
+        @Parameters(paramLabel = "ID")
+        String id;
+        @Option(names = "--token-ttl", paramLabel = "DURATION", description = "Token lifetime (default 24h).")
+        String tokenTtl;
+        @Option(names = "--json", description = "JSON output.")
+        boolean json;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            Duration ttl = parseTtl(tokenTtl);
+            try (PkiContext ctx = PkiContext.open(options)) {
+                printToken(spec, json, ctx.service().newToken(id, ttl, PkiCommand.actor()));
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List registered devices.")
+    static final class ListDevices implements Callable<Integer> {
+        @Mixin
+        PkiOptions options;
+        @Option(names = "--json", description = "JSON output.")
+        boolean json;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            try (PkiContext ctx = PkiContext.open(options)) {
+                List<Device> devices = ctx.service().registry().devices();
+                PrintWriter out = spec.commandLine().getOut();
+                if (json) {
+                    out.println(JSON.writeValueAsString(devices.stream().map(DeviceCommand::toMap).toList()));
+                    return 0;
+                }
+                out.printf("%-24s %-16s %-10s %-24s %s%n", "DEVICE", "OWNER", "STATUS", "ENROLLED", "GROUPS");
+                for (Device d : devices) {
+                    out.printf("%-24s %-16s %-10s %-24s %s%n", d.id(), d.owner(), d.status().wireName(),
+                            d.enrolledAt() == null ? "-" : d.enrolledAt().toString(), String.join(",", d.groups()));
+                }
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one device and its certificates.")
+    static final class Show implements Callable<Integer> {
+        @Mixin
+        PkiOptions options;
+        @Parameters(paramLabel = "ID")
+        String id;
+        @Option(names = "--json", description = "JSON output.")
+        boolean json;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            try (PkiContext ctx = PkiContext.open(options)) {
+                Device d = ctx.service().registry().device(id)
+                        .orElseThrow(() -> new Exit(Exit.REFUSED, "no device " + id + " in the registry (see postern pki device list)"));
+                List<CertificateRecord> certs = ctx.service().registry().certificatesOf(id);
+                Map<String, Object> m = toMap(d);
+                m.put("certificates", certs.stream().map(DeviceCommand::toMap).toList());
+                spec.commandLine().getOut().println(json ? JSON.writeValueAsString(m) : text(m));
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "revoke", mixinStandardHelpOptions = true,
+            description = {"Revoke a device for good: its certificates are revoked, its tokens voided, the CRL re-signed.",
+                    "Needs the CA passphrase (to sign the CRL)."})
+    static final class Revoke implements Callable<Integer> {
+        @Mixin
+        PkiOptions options;
+        @Parameters(paramLabel = "ID")
+        String id;
+        @Option(names = "--reason", required = true, paramLabel = "R", description = "keyCompromise, lost, retired or superseded.")
+        String reason;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            RevocationReason r;
+            try {
+                r = RevocationReason.fromOperator(reason);
+            } catch (IllegalArgumentException e) {
+                throw new Exit(Exit.USAGE, "--reason: " + e.getMessage().replaceFirst("^revocation reason: ", ""));
+            }
+            try (PkiContext ctx = PkiContext.open(options)) {
+                ctx.ca();
+                Device d = ctx.service().revoke(id, r, PkiCommand.actor());
+                spec.commandLine().getOut().println("Revoked " + d.id() + " (" + reason + "); CRL re-signed.");
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "suspend", mixinStandardHelpOptions = true,
+            description = "Suspend a device: its certificates go on hold (CRL reason certificateHold) until resumed. Needs the CA passphrase.")
+    static final class Suspend implements Callable<Integer> {
+        @Mixin
+        PkiOptions options;
+        @Parameters(paramLabel = "ID")
+        String id;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            try (PkiContext ctx = PkiContext.open(options)) {
+                ctx.ca();
+                Device d = ctx.service().suspend(id, PkiCommand.actor());
+                spec.commandLine().getOut().println("Suspended " + d.id() + "; CRL re-signed.");
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "resume", mixinStandardHelpOptions = true, description = "Resume a suspended device. Needs the CA passphrase.")
+    static final class Resume implements Callable<Integer> {
+        @Mixin
+        PkiOptions options;
+        @Parameters(paramLabel = "ID")
+        String id;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            try (PkiContext ctx = PkiContext.open(options)) {
+                ctx.ca();
+                Device d = ctx.service().resume(id, PkiCommand.actor());
+                spec.commandLine().getOut().println("Resumed " + d.id() + " (now " + d.status().wireName() + "); CRL re-signed.");
+                return 0;
+            }
+        }
+    }
+
+    static Duration parseTtl(String text) {
+        if (text == null) {
+            return null;
+        }
+        try {
+            return Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new Exit(Exit.USAGE, "--token-ttl: expected a duration like 24h or 30m, found \"" + text + "\"");
+        }
+    }
+
+    static void printToken(CommandSpec spec, boolean json, PkiService.NewDevice d) throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("device", d.device().id());
+            m.put("token", d.token().reveal());
+            m.put("expiresAt", d.expiresAt().toString());
+            out.println(JSON.writeValueAsString(m));
+        } else {
+            out.println("Device " + d.device().id() + " (owner " + d.device().owner() + ") is registered, pending enrollment.");
+            out.println("One-time enrollment token (shown only now, valid until " + d.expiresAt() + "):");
+            out.println(d.token().reveal());
+        }
+    }
+
+    static Map<String, Object> toMap(Device d) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", d.id());
+        m.put("owner", d.owner());
+        m.put("groups", d.groups());
+        m.put("status", d.status().wireName());
+        m.put("hardwareSerial", d.hardwareSerial());
+        m.put("createdAt", String.valueOf(d.createdAt()));
+        m.put("enrolledAt", d.enrolledAt() == null ? null : d.enrolledAt().toString());
+        m.put("lastSeen", d.lastSeen() == null ? null : d.lastSeen().toString());
+        m.put("lastPosture", d.lastPosture());
+        return m;
+    }
+
+    static Map<String, Object> toMap(CertificateRecord c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("serial", c.serial().toString(16));
+        m.put("sha256", c.sha256());
+        m.put("notBefore", c.notBefore().toString());
+        m.put("notAfter", c.notAfter().toString());
+        m.put("revokedAt", c.revokedAt() == null ? null : c.revokedAt().toString());
+        m.put("revocationReason", c.revocationReason() == null ? null : c.revocationReason().name());
+        return m;
+    }
+
+    @SuppressWarnings("unchecked")
+    static String text(Map<String, Object> m) {
+        StringBuilder sb = new StringBuilder();
+        m.forEach((k, v) -> {
+            if (v instanceof List<?> l && !l.isEmpty() && l.getFirst() instanceof Map) {
+                sb.append(k).append(":\n");
+                for (Object o : l) {
+                    ((Map<String, Object>) o).forEach((k2, v2) -> sb.append("  ").append(k2).append(": ").append(v2).append('\n'));
+                    sb.append('\n');
+                }
+            } else {
+                sb.append(k).append(": ").append(v instanceof List<?> l ? String.join(",", (List<String>) l) : v).append('\n');
+            }
+        });
+        return sb.toString().stripTrailing();
+    }
+}

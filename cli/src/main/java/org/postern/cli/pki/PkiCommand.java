@@ -1,0 +1,210 @@
+package org.postern.cli.pki;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.bouncycastle.cert.X509CRLHolder;
+import org.postern.audit.AuditEvent;
+import org.postern.audit.JsonLinesAuditSink;
+import org.postern.cli.Exit;
+import org.postern.config.PkiSettings;
+import org.postern.pki.PkiService;
+import org.postern.pki.ca.CaStore;
+import org.postern.pki.ca.CertificateAuthority;
+import org.postern.pki.ca.KeyFiles;
+import org.postern.pki.ca.Pem;
+import org.postern.pki.ca.SecureFiles;
+import org.postern.pki.crl.CrlPublisher;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code postern pki}: the CA, the device registry and the EST/CRL/OCSP server. */
+@Command(name = "pki", description = "Run the device CA: create it, register and revoke laptops, issue certificates, serve EST, CRL and OCSP.",
+        mixinStandardHelpOptions = true,
+        subcommands = {PkiCommand.Init.class, DeviceCommand.class, PkiCommand.IssueServer.class, PkiCommand.IssueAdmin.class,
+                PkiCommand.Crl.class, ServeCommand.class})
+public final class PkiCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "init", mixinStandardHelpOptions = true,
+            description = {"Create the root and issuing CA (ECDSA P-256) and the OCSP responder in DATA/ca.",
+                    "Keys are encrypted with the passphrase from $POSTERN_CA_PASSPHRASE or --passphrase-file,",
+                    "or generated inside a PKCS#11 token with --pkcs11 (the PIN then comes from the same place).",
+                    "Refuses to overwrite an existing CA."})
+    static final class Init implements java.util.concurrent.Callable<Integer> {
+        @Mixin
+        PkiOptions options;
+
+        @Option(names = "--name", paramLabel = "NAME", defaultValue = "Postern", description = "CA name, used in the CA subjects (default: ${DEFAULT-VALUE}).")
+        String name;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            Path dir = PkiContext.dataDir(options);
+            PkiSettings settings = options.config != null ? PkiSettings.load(options.config) : PkiSettings.defaults();
+            CaStore store = new CaStore(dir);
+            if (store.exists()) {
+                throw new Exit(Exit.REFUSED, "a CA already exists in " + store.dir() + "; refusing to overwrite it");
+            }
+            Clock clock = Clock.systemUTC();
+            CertificateAuthority ca;
+            try {
+                ca = store.init(name, PkiContext.protection(options, null), clock.instant(), new SecureRandom(),
+                        settings.certificates().ocspResponderLifetime());
+            } catch (KeyFiles.WrongPassphraseException e) {
+                throw new Exit(Exit.CA, e.getMessage());
+            } catch (IOException e) {
+                throw new Exit(Exit.CA, "cannot create the CA: " + e.getMessage());
+            }
+            try (var registry = org.postern.pki.registry.SqliteRegistry.open(dir, clock);
+                 var audit = new JsonLinesAuditSink(dir.resolve(PkiContext.AUDIT_FILE), "pki@" + PkiContext.hostName())) {
+                audit.record(AuditEvent.of("pki.init", clock.instant()).with("ca", name).with("rootSha256", ca.rootSha256())
+                        .with("keys", options.pkcs11 != null ? "pkcs11" : "file").with("actor", actor()).build());
+                new CrlPublisher(ca, registry, store.crlFile(), settings.revocation().crlValidity(), clock).publish();
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.println("Created CA \"" + name + "\" in " + store.dir());
+            out.println("  root:    " + ca.root().getSubjectX500Principal().getName());
+            out.println("  issuing: " + ca.issuing().certificate().getSubjectX500Principal().getName());
+            out.println("  root SHA-256 (agents pin this with --ca-sha256): " + ca.rootSha256());
+            out.println("  chain: " + store.chainFile());
+            return 0;
+        }
+    }
+
+    @Command(name = "issue-server", mixinStandardHelpOptions = true,
+            description = "Issue a TLS server certificate (serverAuth) for the gateway; writes NAME.crt (with chain) and NAME.key (0600).")
+    static final class IssueServer implements java.util.concurrent.Callable<Integer> {
+        @Mixin
+        PkiOptions options;
+
+        @Option(names = "--dns", paramLabel = "NAME", description = "DNS name (repeatable).")
+        List<String> dns = new ArrayList<>();
+
+        @Option(names = "--ip", paramLabel = "ADDR", description = "IP address (repeatable).")
+        List<String> ips = new ArrayList<>();
+
+        @Option(names = "--out", paramLabel = "DIR", description = "Where to write the files (default: DATA/server).")
+        Path out;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            try (PkiContext ctx = PkiContext.open(options)) {
+                PkiService.Issued issued = ctx.service().issueServer(dns, ips, actor());
+                String base = !dns.isEmpty() ? dns.getFirst() : ips.getFirst().replace(':', '_');
+                write(spec, ctx, out != null ? out : ctx.dir().resolve("server"), base, issued);
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "issue-admin", mixinStandardHelpOptions = true,
+            description = "Issue an admin-console client certificate with a role; writes NAME.crt (with chain) and NAME.key (0600).")
+    static final class IssueAdmin implements java.util.concurrent.Callable<Integer> {
+        @Mixin
+        PkiOptions options;
+
+        @Option(names = "--name", required = true, paramLabel = "N", description = "Admin's name (certificate CN).")
+        String name;
+
+        @Option(names = "--role", required = true, paramLabel = "ROLE", description = "security-admin or auditor.")
+        String role;
+
+        @Option(names = "--out", paramLabel = "DIR", description = "Where to write the files (default: DATA/admin).")
+        Path out;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            try (PkiContext ctx = PkiContext.open(options)) {
+                PkiService.Issued issued = ctx.service().issueAdmin(name, role, actor());
+                write(spec, ctx, out != null ? out : ctx.dir().resolve("admin"), name, issued);
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "crl", mixinStandardHelpOptions = true,
+            description = "Show the current CRL (number, dates, revoked serials); --sign re-signs it first; --out writes the DER.")
+    static final class Crl implements java.util.concurrent.Callable<Integer> {
+        @Mixin
+        PkiOptions options;
+
+        @Option(names = "--sign", description = "Re-sign the CRL now (needs the CA passphrase).")
+        boolean sign;
+
+        @Option(names = "--out", paramLabel = "FILE", description = "Also write the DER CRL to FILE.")
+        Path out;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            try (PkiContext ctx = PkiContext.open(options)) {
+                byte[] der = sign ? ctx.crl().publish().der() : CrlPublisher.read(ctx.store.crlFile());
+                X509CRLHolder crl = new X509CRLHolder(der);
+                PrintWriter o = spec.commandLine().getOut();
+                o.println("CRL of " + crl.getIssuer());
+                o.println("  this update: " + crl.getThisUpdate().toInstant());
+                o.println("  next update: " + crl.getNextUpdate().toInstant());
+                o.println("  revoked:     " + crl.getRevokedCertificates().size());
+                for (Object o : crl.getRevokedCertificates()) {
+                    var e = (org.bouncycastle.cert.X509CRLEntryHolder) o;
+                    o.println("    " + e.getSerialNumber().toString(16) + "  " + e.getRevocationDate().toInstant());
+                }
+                if (out != null) {
+                    SecureFiles.replace(out, der, false);
+                    o.println("  written to " + out);
+                }
+                return 0;
+            }
+        }
+    }
+
+    static void write(CommandSpec spec, PkiContext ctx, Path dir, String base, PkiService.Issued issued) throws IOException {
+        Files.createDirectories(dir);
+        Path crt = dir.resolve(base + ".crt");
+        Path key = dir.resolve(base + ".key");
+        List<X509Certificate> chain = new ArrayList<>();
+        chain.add(issued.certificate());
+        chain.addAll(ctx.ca().chain());
+        SecureFiles.replace(key, KeyFiles.plainPem(issued.keys().getPrivate()), true);
+        SecureFiles.replace(crt, Pem.encodeAll(chain).getBytes(StandardCharsets.US_ASCII), false);
+        PrintWriter o = spec.commandLine().getOut();
+        o.println("Issued " + issued.certificate().getSubjectX500Principal().getName());
+        o.println("  serial:  " + issued.certificate().getSerialNumber().toString(16));
+        o.println("  expires: " + issued.certificate().getNotAfter().toInstant());
+        o.println("  cert:    " + crt);
+        o.println("  key:     " + key + " (0600)");
+    }
+
+    static String actor() {
+        return "cli:" + System.getProperty("user.name", "unknown");
+    }
+}

@@ -1,0 +1,74 @@
+package org.postern.cli.pki;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
+
+import org.postern.cli.Exit;
+
+import org.postern.config.HostPort;
+import org.postern.config.PkiSettings;
+import org.postern.pki.ca.CertificateAuthority;
+import org.postern.pki.ocsp.OcspResponder;
+import org.postern.pki.server.PkiServer;
+import org.postern.pki.server.ServerCredentials;
+import org.postern.pki.server.ServerTls;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code postern pki serve}: EST, CRL and OCSP on TLS, until stopped. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serve EST enrollment, the CRL and OCSP on TLS (the gateway mounts the same handlers on its tunnel port).",
+                "Without server.tls in the config, the server issues itself a certificate for the listen address."})
+public final class ServeCommand implements Callable<Integer> {
+    @Mixin
+    PkiOptions options;
+
+    @Option(names = "--listen", paramLabel = "ADDR:PORT", description = "Listen address (default: server.listen, 127.0.0.1:8443).")
+    String listen;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        HostPort override = null;
+        if (listen != null) {
+            try {
+                override = HostPort.parse(listen);
+            } catch (IllegalArgumentException e) {
+                throw new Exit(Exit.USAGE, "--listen: " + e.getMessage());
+            }
+        }
+        HostPort hp = override;
+        UnaryOperator<PkiSettings> adjust = s -> hp == null ? s : new PkiSettings(s.ca(), s.certificates(), s.enrollment(), s.revocation(),
+                new PkiSettings.Server(hp, s.server().tlsCertificate(), s.server().tlsKey()));
+        try (PkiContext served = PkiContext.open(options, adjust)) {
+            PkiSettings s = served.settings();
+            CertificateAuthority ca = served.ca();
+            ServerCredentials creds = s.server().tlsCertificate() != null
+                    ? ServerCredentials.fromFiles(s.server().tlsCertificate(), s.server().tlsKey())
+                    : ServerCredentials.selfIssued(served.service(), ca, served.dir(), s.server().listen().host(), served.clock.instant());
+            var tls = ServerTls.context(creds.key(), creds.certificate(), ca.chain(), ServerTls.provider());
+            try (PkiServer server = PkiServer.start(s.server().listen().socketAddress(), tls, served.service(), ca, served.crl(),
+                    new OcspResponder(ca, served.registry, served.clock))) {
+                PrintWriter out = spec.commandLine().getOut();
+                String base = "https://" + s.server().listen();
+                out.println("Serving the Postern PKI (TLS 1.3, " + ServerTls.provider() + "):");
+                out.println("  EST   " + base + "/.well-known/est/  (cacerts, simpleenroll, simplereenroll)");
+                out.println("  CRL   " + base + "/pki/crl");
+                out.println("  OCSP  " + base + "/pki/ocsp");
+                out.println("  root SHA-256: " + ca.rootSha256());
+                out.println("Stop with Ctrl-C.");
+                out.flush();
+                Runtime.getRuntime().addShutdownHook(new Thread(server::close, "pki-serve-shutdown"));
+                server.awaitClose();
+            }
+            return 0;
+        }
+    }
+}

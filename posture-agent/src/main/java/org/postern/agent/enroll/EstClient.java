@@ -1,0 +1,162 @@
+package org.postern.agent.enroll;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.List;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
+import org.postern.config.Secret;
+
+/**
+ * The device side of EST (RFC 7030): fetch the CA chain, enroll with a one-time token, re-enroll
+ * with the current certificate. Bodies are base64 DER, as the RFC says.
+ */
+public final class EstClient {
+    private static final Duration TIMEOUT = Duration.ofSeconds(15);
+
+    private final URI base;
+    private final HttpClient http;
+
+    /** @param base the EST root, e.g. {@code https://gw.example:8443/.well-known/est/} */
+    public EstClient(URI base, SSLContext tls) {
+        this.base = base.toString().endsWith("/") ? base : URI.create(base + "/");
+        this.http = HttpClient.newBuilder().sslContext(tls).version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT).build();
+    }
+
+    /** TLS that trusts only a chain containing the CA with this SHA-256 (first contact). */
+    public static SSLContext pinned(String caSha256) {
+        return context(null, new PinnedRootTrustManager(caSha256));
+    }
+
+    /** TLS with the device's key and certificate, trusting the pinned CA (re-enrollment). */
+    public static SSLContext withClientCertificate(String caSha256, KeyPair keys, List<X509Certificate> chain) {
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            char[] none = new char[0];
+            ks.setKeyEntry("device", keys.getPrivate(), none, chain.toArray(Certificate[]::new));
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, none);
+            return context(kmf, new PinnedRootTrustManager(caSha256));
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot set up TLS with the device key: " + e.getMessage(), e);
+        }
+    }
+
+    private static SSLContext context(KeyManagerFactory kmf, X509TrustManager tm) {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLSv1.3");
+            ctx.init(kmf == null ? null : kmf.getKeyManagers(), new TrustManager[] {tm}, null);
+            return ctx;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A PKCS#10 request for {@code keys}; the CA ignores the name for a first enrollment and checks it on re-enrollment. */
+    public static byte[] csr(KeyPair keys, String deviceId) {
+        X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, deviceId).build();
+        try {
+            return new JcaPKCS10CertificationRequestBuilder(subject, keys.getPublic())
+                    .build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())).getEncoded();
+        } catch (OperatorCreationException | IOException e) {
+            throw new IllegalStateException("cannot build the CSR: " + e.getMessage(), e);
+        }
+    }
+
+    public List<X509Certificate> cacerts() throws IOException, InterruptedException {
+        HttpResponse<byte[]> r = send(HttpRequest.newBuilder(base.resolve("cacerts")).timeout(TIMEOUT).GET().build());
+        return certificates(r, "cacerts");
+    }
+
+    /** simpleenroll with the token as HTTP Basic password (user = device id). */
+    public X509Certificate simpleEnroll(String deviceId, Secret token, byte[] csrDer) throws IOException, InterruptedException {
+        String basic = Base64.getEncoder().encodeToString((deviceId + ":" + token.reveal()).getBytes(StandardCharsets.UTF_8));
+        HttpRequest req = HttpRequest.newBuilder(base.resolve("simpleenroll")).timeout(TIMEOUT)
+                .header("Content-Type", "application/pkcs10")
+                .header("Authorization", "Basic " + basic)
+                .POST(HttpRequest.BodyPublishers.ofString(Base64.getMimeEncoder().encodeToString(csrDer)))
+                .build();
+        return certificates(send(req), "simpleenroll").getFirst();
+    }
+
+    /** simplereenroll: the TLS client certificate (set up in this client's SSLContext) authenticates. */
+    public X509Certificate simpleReenroll(byte[] csrDer) throws IOException, InterruptedException {
+        HttpRequest req = HttpRequest.newBuilder(base.resolve("simplereenroll")).timeout(TIMEOUT)
+                .header("Content-Type", "application/pkcs10")
+                .POST(HttpRequest.BodyPublishers.ofString(Base64.getMimeEncoder().encodeToString(csrDer)))
+                .build();
+        return certificates(send(req), "simplereenroll").getFirst();
+    }
+
+    private HttpResponse<byte[]> send(HttpRequest req) throws IOException, InterruptedException {
+        return http.send(req, HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private static List<X509Certificate> certificates(HttpResponse<byte[]> r, String op) throws IOException {
+        if (r.statusCode() != 200) {
+            String reason = r.headers().firstValue("Postern-Reason").orElse("-");
+            throw new EstException(r.statusCode(), reason, "EST " + op + " refused: HTTP " + r.statusCode() + " " + reason + ": "
+                    + new String(r.body(), StandardCharsets.UTF_8).strip());
+        }
+        try {
+            byte[] der = Base64.getMimeDecoder().decode(r.body());
+            Collection<? extends Certificate> certs = CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(der));
+            List<X509Certificate> out = new ArrayList<>();
+            for (Certificate c : certs) {
+                out.add((X509Certificate) c);
+            }
+            if (out.isEmpty()) {
+                throw new IOException("EST " + op + ": expected certificates in the PKCS#7 answer, found none");
+            }
+            return out;
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            throw new IOException("EST " + op + ": expected a base64 PKCS#7 certs-only answer, found something else: " + e.getMessage(), e);
+        }
+    }
+
+    /** The server refused; {@link #reason()} is its {@code Postern-Reason}. */
+    public static final class EstException extends IOException {
+        private final int status;
+        private final String reason;
+
+        EstException(int status, String reason, String message) {
+            super(message);
+            this.status = status;
+            this.reason = reason;
+        }
+
+        public int status() {
+            return status;
+        }
+
+        public String reason() {
+            return reason;
+        }
+    }
+}
