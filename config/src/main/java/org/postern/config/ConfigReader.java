@@ -28,6 +28,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
  * Reads typed settings from one section of a YAML file and collects every problem instead of
@@ -165,7 +167,10 @@ public final class ConfigReader {
         });
     }
 
-    /** {@code true} or {@code false}; YAML 1.1 spellings such as {@code yes} are rejected. */
+    /**
+     * {@code true} or {@code false}. Jackson's YAML parser also reads the YAML 1.1 spellings
+     * {@code yes}/{@code no}/{@code on}/{@code off} as booleans; quoted text is rejected.
+     */
     public boolean bool(String key, boolean defaultValue) {
         JsonNode v = take(key);
         if (v == null) {
@@ -450,11 +455,21 @@ public final class ConfigReader {
     }
 
     private static String syntaxProblem(String name, JsonProcessingException e) {
+        // SnakeYAML puts the context first ("while parsing a flow sequence") and the actual
+        // problem, with its own position, second; report the problem where it is.
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof MarkedYAMLException m && m.getProblem() != null) {
+                Mark mark = m.getProblemMark() != null ? m.getProblemMark() : m.getContextMark();
+                String where = mark == null ? "" : "line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1) + ": ";
+                return name + ": " + where + "invalid YAML: " + m.getProblem();
+            }
+        }
         JsonLocation loc = e.getLocation();
         String where = loc == null || loc.getLineNr() < 0 ? ""
                 : "line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ": ";
         String detail = e.getOriginalMessage() == null ? e.getClass().getSimpleName()
-                : e.getOriginalMessage().lines().findFirst().orElse("").strip();
-        return name + ": " + where + "expected valid YAML, found " + detail;
+                : e.getOriginalMessage().lines().findFirst().orElse("").strip()
+                        .replace("Duplicate field", "duplicate key");
+        return name + ": " + where + "invalid YAML: " + detail;
     }
 }
