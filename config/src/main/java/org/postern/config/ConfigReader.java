@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -55,7 +56,12 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  */
 public final class ConfigReader {
 
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+    private static final ObjectMapper YAML = new ObjectMapper(YAMLFactory.builder()
+            // YAML 1.2 booleans only: "name: no" is the text "no", not false (the Norway problem).
+            .enable(YAMLParser.Feature.PARSE_BOOLEAN_LIKE_WORDS_AS_STRINGS)
+            // "key:" with no value is null, so it means "use the default" like an absent key.
+            .enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL)
+            .build())
             // Two values for one key would otherwise let the last one win silently.
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
@@ -167,10 +173,7 @@ public final class ConfigReader {
         });
     }
 
-    /**
-     * {@code true} or {@code false}. Jackson's YAML parser also reads the YAML 1.1 spellings
-     * {@code yes}/{@code no}/{@code on}/{@code off} as booleans; quoted text is rejected.
-     */
+    /** {@code true} or {@code false}; YAML 1.1 words such as {@code yes} and quoted text are rejected. */
     public boolean bool(String key, boolean defaultValue) {
         JsonNode v = take(key);
         if (v == null) {

@@ -52,6 +52,11 @@ class ConfigReaderTest {
     }
 
     @Test
+    void string_yaml11BooleanWord_staysText() {
+        assertThat(parse("country: no\n", (ConfigReader r) -> r.string("country", null))).isEqualTo("no");
+    }
+
+    @Test
     void string_map_isRejected() {
         assertThat(problems("name: {a: 1}\n", r -> r.string("name", null)))
                 .containsExactly("test.yaml: name: expected a string, found a map");
@@ -69,6 +74,8 @@ class ConfigReaderTest {
         assertThat(parse("", (ConfigReader r) -> r.bool("on", true))).isTrue();
         assertThat(problems("on: \"true\"\n", r -> r.bool("on", false)))
                 .containsExactly("test.yaml: on: expected true or false, found \"true\"");
+        assertThat(problems("on: yes\n", r -> r.bool("on", false)))
+                .containsExactly("test.yaml: on: expected true or false, found \"yes\"");
     }
 
     @Test

@@ -28,7 +28,7 @@ class HostPortTest {
     @ParameterizedTest
     @ValueSource(strings = {"::1:8443", "localhost", ":8443", "localhost:", "localhost:http", "[::1]8443",
             "[::1]", "[localhost]:8443", "local host:8443", "-bad.example:8443", "999.0.0.1:8443",
-            "localhost:-1", "localhost:123456", ""})
+            "localhost:-1", "localhost:123456", "", "[:]:8443", "[1:2:3:4:5:6:7:8:9]:8443", "[::1::2]:8443"})
     void parse_malformed_isRejectedWithTheExpectedForm(String text) {
         assertThatThrownBy(() -> HostPort.parse(text))
                 .isInstanceOf(InvalidValueException.class)

@@ -242,6 +242,26 @@ class PkiSettingsTest {
     }
 
     @Test
+    void revocationUrls_absent_areDerivedFromTheListenAddress() {
+        PkiSettings d = PkiSettings.defaults();
+        assertThat(d.crlUrl()).isEqualTo(URI.create("http://127.0.0.1:8443/pki/crl"));
+        assertThat(d.ocspUrl()).isEqualTo(URI.create("http://127.0.0.1:8443/pki/ocsp"));
+        PkiSettings v6tls = new PkiSettings(d.ca(), d.certificates(), d.enrollment(), d.revocation(),
+                new PkiSettings.Server(HostPort.parse("[::1]:9443"), Path.of("c.pem"), Path.of("k.pem")));
+        assertThat(v6tls.crlUrl()).isEqualTo(URI.create("https://[::1]:9443/pki/crl"));
+    }
+
+    @Test
+    void revocationUrls_set_areUsedAsGiven() {
+        PkiSettings d = PkiSettings.defaults();
+        PkiSettings s = new PkiSettings(d.ca(), d.certificates(), d.enrollment(),
+                new PkiSettings.Revocation(URI.create("http://crl.example.org/ca.crl"),
+                        URI.create("http://ocsp.example.org/"), Duration.ofDays(7)), d.server());
+        assertThat(s.crlUrl()).isEqualTo(URI.create("http://crl.example.org/ca.crl"));
+        assertThat(s.ocspUrl()).isEqualTo(URI.create("http://ocsp.example.org/"));
+    }
+
+    @Test
     void constructors_enforceTheSameRulesAsTheFile() {
         assertThatThrownBy(() -> new PkiSettings.Ca(""))
                 .hasMessage("ca.name: expected a string of 1 to 64 characters, found \"\"");
