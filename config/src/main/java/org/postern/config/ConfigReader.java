@@ -3,6 +3,7 @@ package org.postern.config;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -63,7 +64,9 @@ public final class ConfigReader {
             .enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL)
             .build())
             // Two values for one key would otherwise let the last one win silently.
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            // A second document after "---" would otherwise be ignored without a word.
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** The file being read and the problems found in it so far; shared by all sections. */
     private record Document(String name, Path baseDir, List<String> problems) {
@@ -471,8 +474,10 @@ public final class ConfigReader {
         String where = loc == null || loc.getLineNr() < 0 ? ""
                 : "line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ": ";
         String detail = e.getOriginalMessage() == null ? e.getClass().getSimpleName()
-                : e.getOriginalMessage().lines().findFirst().orElse("").strip()
-                        .replace("Duplicate field", "duplicate key");
-        return name + ": " + where + "invalid YAML: " + detail;
+                : e.getOriginalMessage().lines().findFirst().orElse("").strip();
+        if (detail.startsWith("Trailing token")) {
+            return name + ": " + where + "expected one YAML document, found a second one";
+        }
+        return name + ": " + where + "invalid YAML: " + detail.replace("Duplicate field", "duplicate key");
     }
 }
