@@ -18,7 +18,7 @@ public final class ConfigException extends RuntimeException {
         this.problems = List.copyOf(problems);
     }
 
-    /** The problems, one line each, in the order they appear in the file. */
+    /** The problems, one line each, in the order the settings are read. */
     public List<String> problems() {
         return problems;
     }

@@ -3,11 +3,13 @@ package org.postern.config;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -28,6 +30,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
  * Reads typed settings from one section of a YAML file and collects every problem instead of
@@ -53,9 +57,16 @@ import java.util.stream.Collectors;
  */
 public final class ConfigReader {
 
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+    private static final ObjectMapper YAML = new ObjectMapper(YAMLFactory.builder()
+            // YAML 1.2 booleans only: "name: no" is the text "no", not false (the Norway problem).
+            .enable(YAMLParser.Feature.PARSE_BOOLEAN_LIKE_WORDS_AS_STRINGS)
+            // "key:" with no value is null, so it means "use the default" like an absent key.
+            .enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL)
+            .build())
             // Two values for one key would otherwise let the last one win silently.
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            // A second document after "---" would otherwise be ignored without a word.
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** The file being read and the problems found in it so far; shared by all sections. */
     private record Document(String name, Path baseDir, List<String> problems) {
@@ -165,7 +176,7 @@ public final class ConfigReader {
         });
     }
 
-    /** {@code true} or {@code false}; YAML 1.1 spellings such as {@code yes} are rejected. */
+    /** {@code true} or {@code false}; YAML 1.1 words such as {@code yes} and quoted text are rejected. */
     public boolean bool(String key, boolean defaultValue) {
         JsonNode v = take(key);
         if (v == null) {
@@ -450,11 +461,23 @@ public final class ConfigReader {
     }
 
     private static String syntaxProblem(String name, JsonProcessingException e) {
+        // SnakeYAML puts the context first ("while parsing a flow sequence") and the actual
+        // problem, with its own position, second; report the problem where it is.
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof MarkedYAMLException m && m.getProblem() != null) {
+                Mark mark = m.getProblemMark() != null ? m.getProblemMark() : m.getContextMark();
+                String where = mark == null ? "" : "line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1) + ": ";
+                return name + ": " + where + "invalid YAML: " + m.getProblem();
+            }
+        }
         JsonLocation loc = e.getLocation();
         String where = loc == null || loc.getLineNr() < 0 ? ""
                 : "line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ": ";
         String detail = e.getOriginalMessage() == null ? e.getClass().getSimpleName()
                 : e.getOriginalMessage().lines().findFirst().orElse("").strip();
-        return name + ": " + where + "expected valid YAML, found " + detail;
+        if (detail.startsWith("Trailing token")) {
+            return name + ": " + where + "expected one YAML document, found a second one";
+        }
+        return name + ": " + where + "invalid YAML: " + detail.replace("Duplicate field", "duplicate key");
     }
 }

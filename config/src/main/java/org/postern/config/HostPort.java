@@ -1,5 +1,6 @@
 package org.postern.config;
 
+import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -46,7 +47,7 @@ public record HostPort(String host, int port) {
             }
             host = text.substring(1, close);
             port = text.substring(close + 2);
-            if (!IPV6.matcher(host).matches()) {
+            if (!IPV6.matcher(host).matches() || !validHost(host)) {
                 throw new InvalidValueException(EXPECTED, text);
             }
         } else {
@@ -83,7 +84,12 @@ public record HostPort(String host, int port) {
 
     private static boolean validHost(String host) {
         if (IPV6.matcher(host).matches()) {
-            return true;
+            try {
+                Inet6Address.ofLiteral(host); // parses the literal only, never asks DNS
+                return true;
+            } catch (IllegalArgumentException e) {
+                return false;
+            }
         }
         if (!HOST_NAME.matcher(host).matches()) {
             return false;

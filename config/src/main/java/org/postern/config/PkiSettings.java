@@ -37,6 +37,20 @@ public record PkiSettings(Ca ca, Certificates certificates, Enrollment enrollmen
         return ConfigReader.load(file, PkiSettings::read);
     }
 
+    /**
+     * The CRL distribution point to put in certificates: {@code revocation.crlUrl}, or when
+     * absent {@code http(s)://<server.listen>/pki/crl}. A derived URL is only as reachable as the
+     * listen address, so a server listening on a wildcard address should set it.
+     */
+    public URI crlUrl() {
+        return revocation.crlUrl() != null ? revocation.crlUrl() : server.baseUrl().resolve("/pki/crl");
+    }
+
+    /** The OCSP URL (AIA) to put in certificates: {@code revocation.ocspUrl}, or derived as {@link #crlUrl()}. */
+    public URI ocspUrl() {
+        return revocation.ocspUrl() != null ? revocation.ocspUrl() : server.baseUrl().resolve("/pki/ocsp");
+    }
+
     /** Binds a {@code pki.yaml} document; for {@link ConfigReader#load} and {@link ConfigReader#parse}. */
     public static PkiSettings read(ConfigReader r) {
         return new PkiSettings(
@@ -202,6 +216,11 @@ public record PkiSettings(Ca ca, Certificates certificates, Enrollment enrollmen
         /** Whether the server speaks HTTPS. */
         public boolean tls() {
             return tlsCertificate != null;
+        }
+
+        /** {@code http://<listen>/}, or {@code https://} when TLS is configured. */
+        public URI baseUrl() {
+            return URI.create((tls() ? "https://" : "http://") + listen + "/");
         }
 
         static Server read(ConfigReader r) {

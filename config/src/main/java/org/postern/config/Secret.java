@@ -3,6 +3,7 @@ package org.postern.config;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.Arrays;
@@ -31,8 +32,14 @@ public final class Secret {
         return new Secret(value.clone());
     }
 
+    /** Reads a secret from the process environment; see {@link #fromEnv(String, Map)}. */
+    public static Secret fromEnv(String name) {
+        return fromEnv(name, System.getenv());
+    }
+
     /**
-     * Reads a secret from the environment variable {@code name}.
+     * Reads a secret from the environment variable {@code name}. The environment is a parameter
+     * so tests need not touch the real one.
      *
      * @throws IllegalArgumentException naming the variable when it is unset or empty
      */
@@ -53,8 +60,10 @@ public final class Secret {
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("expected a secret file at " + file + ", found none", e);
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read secret file " + file + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("expected a readable secret file at " + file + ", found " + e, e);
         }
         int nl = text.indexOf('\n');
         String line = (nl >= 0 ? text.substring(0, nl) : text).stripTrailing();
@@ -83,6 +92,10 @@ public final class Secret {
         return value.length;
     }
 
+    /**
+     * Compares in time that does not depend on where the values differ, so a remote caller
+     * cannot learn a token byte by byte. The length is not hidden.
+     */
     @Override
     public boolean equals(Object o) {
         return o instanceof Secret other && MessageDigest.isEqual(value, other.value);
