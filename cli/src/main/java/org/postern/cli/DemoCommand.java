@@ -229,9 +229,8 @@ public final class DemoCommand implements Callable<Integer> {
                 new JcaX509CertificateHolder(ca.issuing().certificate()), cert.getSerialNumber());
         byte[] nonce = new byte[16];
         new SecureRandom().nextBytes(nonce);
-        byte[] req = new OCSPReqBuilder().addRequest(id)
-                .setRequestExtensions(new Extensions(new Extension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce, false, new DEROctetString(nonce))))
-                .build().getEncoded();
+        Extension sent = new Extension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce, false, new DEROctetString(nonce).getEncoded());
+        byte[] req = new OCSPReqBuilder().addRequest(id).setRequestExtensions(new Extensions(sent)).build().getEncoded();
         HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(base.resolve("/pki/ocsp")).header("Content-Type", "application/ocsp-request")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(req)).build(), HttpResponse.BodyHandlers.ofByteArray());
         OCSPResp resp = new OCSPResp(r.body());
@@ -241,7 +240,7 @@ public final class DemoCommand implements Callable<Integer> {
                 && basic.getCerts()[0].isSignatureValid(new JcaContentVerifierProviderBuilder().build(ca.issuing().certificate())),
                 "OCSP answer signed by the delegated responder the issuing CA certified");
         Extension echoed = basic.getExtension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce);
-        check(echoed != null && echoed.getExtnValue().equals(new DEROctetString(new DEROctetString(nonce))), "nonce echoed");
+        check(sent.equals(echoed), "nonce echoed");
         show("responder " + basic.getCerts()[0].getSubject() + ", nonce " + HexFormat.of().formatHex(nonce, 0, 4) + "… echoed");
         var st = basic.getResponses()[0].getCertStatus();
         return st == null ? "good" : st instanceof RevokedStatus rs ? "revoked (reason " + rs.getRevocationReason() + ")" : "unknown";

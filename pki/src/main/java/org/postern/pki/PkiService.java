@@ -1,7 +1,6 @@
 package org.postern.pki;
 
 import java.math.BigInteger;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.PublicKey;
@@ -280,22 +279,10 @@ public final class PkiService {
         return new Issued(cert, kp);
     }
 
-    /** The CRL distribution point written into device certificates. */
-    public URI crlUrl() {
-        URI u = settings.revocation().crlUrl();
-        return u != null ? u : URI.create("https://" + settings.server().listen() + "/pki/crl");
-    }
-
-    /** The OCSP responder URL written into device certificates. */
-    public URI ocspUrl() {
-        URI u = settings.revocation().ocspUrl();
-        return u != null ? u : URI.create("https://" + settings.server().listen() + "/pki/ocsp");
-    }
-
     private X509Certificate issueDevice(Device d, PublicKey key, Instant now) {
         CertificateAuthority authority = ca.get();
         return profiles.device(d.id(), authority.name(), key, authority.issuing(), profiles.newSerial(), now,
-                settings.certificates().deviceLifetime(), crlUrl(), ocspUrl());
+                settings.certificates().deviceLifetime(), settings.crlUrl(), settings.ocspUrl());
     }
 
     private Device activeOrPending(String id) {

@@ -174,8 +174,8 @@ public final class PkiCommand implements Runnable {
                 o.println("  this update: " + crl.getThisUpdate().toInstant());
                 o.println("  next update: " + crl.getNextUpdate().toInstant());
                 o.println("  revoked:     " + crl.getRevokedCertificates().size());
-                for (Object o : crl.getRevokedCertificates()) {
-                    var e = (org.bouncycastle.cert.X509CRLEntryHolder) o;
+                for (Object entry : crl.getRevokedCertificates()) {
+                    var e = (org.bouncycastle.cert.X509CRLEntryHolder) entry;
                     o.println("    " + e.getSerialNumber().toString(16) + "  " + e.getRevocationDate().toInstant());
                 }
                 if (out != null) {

@@ -9,9 +9,10 @@ import java.util.List;
 import javax.net.ssl.SSLPeerUnverifiedException;
 
 import io.netty.buffer.ByteBufUtil;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.util.concurrent.Executor;
+
+import org.postern.pki.http.BlockingHttpHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
@@ -28,8 +29,8 @@ import org.postern.pki.http.HttpReplies;
  * Basic password or Bearer) and {@code simplereenroll} (TLS client certificate). Other paths pass
  * on down the pipeline. Runs on a blocking executor: enrollment signs and writes the registry.
  */
-@ChannelHandler.Sharable
-public final class EstHandler extends ChannelInboundHandlerAdapter {
+@io.netty.channel.ChannelHandler.Sharable
+public final class EstHandler extends BlockingHttpHandler {
     public static final String PREFIX = "/.well-known/est/";
     private static final String PKCS7 = "application/pkcs7-mime";
     private static final String CERTS_ONLY = "application/pkcs7-mime; smime-type=certs-only";
@@ -37,17 +38,19 @@ public final class EstHandler extends ChannelInboundHandlerAdapter {
     private final PkiService service;
     private final List<X509Certificate> caChain;
 
-    public EstHandler(PkiService service, List<X509Certificate> caChain) {
+    public EstHandler(PkiService service, List<X509Certificate> caChain, Executor workers) {
+        super(workers);
         this.service = service;
         this.caChain = List.copyOf(caChain);
     }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof FullHttpRequest req) || !path(req).startsWith(PREFIX)) {
-            ctx.fireChannelRead(msg);
-            return;
-        }
+    protected boolean accepts(FullHttpRequest req) {
+        return path(req).startsWith(PREFIX);
+    }
+
+    @Override
+    protected void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
         try {
             String op = path(req).substring(PREFIX.length());
             switch (op) {
@@ -74,8 +77,6 @@ public final class EstHandler extends ChannelInboundHandlerAdapter {
             }
         } catch (PkiException e) {
             HttpReplies.refuse(ctx, req, HttpResponseStatus.valueOf(e.httpStatus()), e.code(), e.getMessage());
-        } finally {
-            req.release();
         }
     }
 
@@ -126,11 +127,5 @@ public final class EstHandler extends ChannelInboundHandlerAdapter {
 
     private static void methodNotAllowed(ChannelHandlerContext ctx, FullHttpRequest req, String allowed) {
         HttpReplies.refuse(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "http.method", "use " + allowed);
-    }
-
-    static String path(FullHttpRequest req) {
-        String uri = req.uri();
-        int q = uri.indexOf('?');
-        return q >= 0 ? uri.substring(0, q) : uri;
     }
 }

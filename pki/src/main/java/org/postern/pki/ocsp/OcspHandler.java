@@ -7,7 +7,9 @@ import java.util.Base64;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.util.concurrent.Executor;
+
+import org.postern.pki.http.BlockingHttpHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -18,22 +20,24 @@ import org.postern.pki.http.HttpReplies;
  * {@code GET /pki/ocsp/<url-encoded base64 request>}. Answers are {@code application/ocsp-response}.
  */
 @ChannelHandler.Sharable
-public final class OcspHandler extends ChannelInboundHandlerAdapter {
+public final class OcspHandler extends BlockingHttpHandler {
     public static final String PATH = "/pki/ocsp";
 
     private final OcspResponder responder;
 
-    public OcspHandler(OcspResponder responder) {
+    public OcspHandler(OcspResponder responder, Executor workers) {
+        super(workers);
         this.responder = responder;
     }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof FullHttpRequest req) || !(req.uri().equals(PATH) || req.uri().startsWith(PATH + "/"))) {
-            ctx.fireChannelRead(msg);
-            return;
-        }
-        try {
+    protected boolean accepts(FullHttpRequest req) {
+        return req.uri().equals(PATH) || req.uri().startsWith(PATH + "/");
+    }
+
+    @Override
+    protected void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
+        {
             byte[] der;
             if (req.method().equals(HttpMethod.POST)) {
                 der = ByteBufUtil.getBytes(req.content());
@@ -50,8 +54,6 @@ public final class OcspHandler extends ChannelInboundHandlerAdapter {
             }
             OcspResponder.Answer a = responder.respond(der);
             HttpReplies.send(ctx, req, HttpResponseStatus.OK, "application/ocsp-response", a.der());
-        } finally {
-            req.release();
         }
     }
 }

@@ -9,6 +9,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
@@ -34,7 +37,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code postern pki serve}: the EST, CRL and OCSP handlers alone on a TLS listener. The gateway
- * mounts the same handlers on its tunnel port ({@link #addPkiHandlers}).
+ * mounts the same handlers on its tunnel port.
  */
 public final class PkiServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PkiServer.class);
@@ -43,7 +46,10 @@ public final class PkiServer implements AutoCloseable {
     private final EventExecutorGroup blocking;
     private final Channel channel;
 
-    private PkiServer(EventLoopGroup group, EventExecutorGroup blocking, Channel channel) {
+    private final ChannelGroup children;
+
+    private PkiServer(EventLoopGroup group, EventExecutorGroup blocking, Channel channel, ChannelGroup children) {
+        this.children = children;
         this.group = group;
         this.blocking = blocking;
         this.channel = channel;
@@ -54,10 +60,11 @@ public final class PkiServer implements AutoCloseable {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
         EventExecutorGroup blocking = new DefaultEventExecutorGroup(Math.max(2, Runtime.getRuntime().availableProcessors()));
         int maxBody = Math.toIntExact(service.settings().enrollment().maxRequestSize().bytes());
-        EstHandler est = new EstHandler(service, ca.chain());
-        CrlHandler crlHandler = new CrlHandler(crl);
-        OcspHandler ocspHandler = new OcspHandler(ocsp);
+        EstHandler est = new EstHandler(service, ca.chain(), blocking);
+        CrlHandler crlHandler = new CrlHandler(crl, blocking);
+        OcspHandler ocspHandler = new OcspHandler(ocsp, blocking);
         NotFoundHandler notFound = new NotFoundHandler();
+        ChannelGroup children = new DefaultChannelGroup("pki-connections", GlobalEventExecutor.INSTANCE);
         try {
             Channel ch = new ServerBootstrap()
                     .group(group)
@@ -65,6 +72,7 @@ public final class PkiServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel c) {
+                            children.add(c);
                             ChannelPipeline p = c.pipeline();
                             // TLS 1.3; client certificate optional, checked against the device CA
                             p.addLast("tls", tls.newHandler(c.alloc()));
@@ -73,25 +81,21 @@ public final class PkiServer implements AutoCloseable {
                             // HTTP/1.1 with bounded headers and body (413 above the limit, audited)
                             p.addLast("http", new HttpServerCodec(4096, 16 * 1024, 8192));
                             p.addLast("aggregate", new AuditedAggregator(maxBody, service));
-                            addPkiHandlers(p, blocking, est, crlHandler, ocspHandler);
+                            // EST, CRL, OCSP: each takes its paths and works off the event loop
+                            p.addLast("est", est);
+                            p.addLast("crl", crlHandler);
+                            p.addLast("ocsp", ocspHandler);
                             p.addLast("notFound", notFound);
                         }
                     })
                     .bind(listen).sync().channel();
             log.info("PKI listening on https://{} (TLS provider {})", ch.localAddress(), ServerTls.provider());
-            return new PkiServer(group, blocking, ch);
+            return new PkiServer(group, blocking, ch, children);
         } catch (InterruptedException | RuntimeException e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             blocking.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
         }
-    }
-
-    /** Mounts EST, CRL and OCSP on a pipeline that already yields {@code FullHttpRequest}s; signing runs off the event loop. */
-    public static void addPkiHandlers(ChannelPipeline p, EventExecutorGroup blocking, EstHandler est, CrlHandler crl, OcspHandler ocsp) {
-        p.addLast(blocking, "est", est);
-        p.addLast(blocking, "crl", crl);
-        p.addLast(blocking, "ocsp", ocsp);
     }
 
     public InetSocketAddress address() {
@@ -105,6 +109,8 @@ public final class PkiServer implements AutoCloseable {
     @Override
     public void close() {
         channel.close().awaitUninterruptibly();
+        // connections first, while every executor their pipelines use is still alive
+        children.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         blocking.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
     }
