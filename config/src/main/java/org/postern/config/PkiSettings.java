@@ -155,7 +155,7 @@ public record PkiSettings(Ca ca, Certificates certificates, Enrollment enrollmen
 
     /**
      * Where clients find revocation status, and how long a CRL stays valid. A null URL means
-     * "derive it from the listen address" ({@code http://<listen>/pki/crl}, {@code /pki/ocsp}).
+     * "derive it from the listen address" ({@code https://<listen>/pki/crl}, {@code /pki/ocsp}).
      */
     public record Revocation(URI crlUrl, URI ocspUrl, Duration crlValidity) {
 
@@ -194,8 +194,8 @@ public record PkiSettings(Ca ca, Certificates certificates, Enrollment enrollmen
     }
 
     /**
-     * The PKI HTTP server (EST, CRL, OCSP). Without TLS paths it serves plain HTTP, which suits
-     * CRL and OCSP (both signed) behind the gateway; with them, HTTPS.
+     * The PKI HTTPS server (EST, CRL, OCSP). It always speaks TLS 1.3: with the configured
+     * certificate and key, or without them with a certificate it issues itself for its listen host.
      */
     public record Server(HostPort listen, Path tlsCertificate, Path tlsKey) {
 
@@ -213,14 +213,14 @@ public record PkiSettings(Ca ca, Certificates certificates, Enrollment enrollmen
             return new Server(DEFAULT_LISTEN, null, null);
         }
 
-        /** Whether the server speaks HTTPS. */
+        /** Whether a TLS certificate is configured (else the server issues itself one). */
         public boolean tls() {
             return tlsCertificate != null;
         }
 
-        /** {@code http://<listen>/}, or {@code https://} when TLS is configured. */
+        /** {@code https://<listen>/}: the server is TLS-only. */
         public URI baseUrl() {
-            return URI.create((tls() ? "https://" : "http://") + listen + "/");
+            return URI.create("https://" + listen + "/");
         }
 
         static Server read(ConfigReader r) {

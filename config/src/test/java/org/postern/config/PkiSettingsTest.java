@@ -244,8 +244,8 @@ class PkiSettingsTest {
     @Test
     void revocationUrls_absent_areDerivedFromTheListenAddress() {
         PkiSettings d = PkiSettings.defaults();
-        assertThat(d.crlUrl()).isEqualTo(URI.create("http://127.0.0.1:8443/pki/crl"));
-        assertThat(d.ocspUrl()).isEqualTo(URI.create("http://127.0.0.1:8443/pki/ocsp"));
+        assertThat(d.crlUrl()).isEqualTo(URI.create("https://127.0.0.1:8443/pki/crl"));
+        assertThat(d.ocspUrl()).isEqualTo(URI.create("https://127.0.0.1:8443/pki/ocsp"));
         PkiSettings v6tls = new PkiSettings(d.ca(), d.certificates(), d.enrollment(), d.revocation(),
                 new PkiSettings.Server(HostPort.parse("[::1]:9443"), Path.of("c.pem"), Path.of("k.pem")));
         assertThat(v6tls.crlUrl()).isEqualTo(URI.create("https://[::1]:9443/pki/crl"));
