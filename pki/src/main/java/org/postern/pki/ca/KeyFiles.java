@@ -34,6 +34,11 @@ import org.postern.config.Secret;
 public final class KeyFiles {
     /** PBKDF2 rounds: OWASP's figure for PBKDF2-HMAC-SHA256 is 600,000; a CA key is unlocked rarely. */
     static final int PBKDF2_ITERATIONS = 600_000;
+    /**
+     * The PKCS#8 encryptor asks for "AES/CBC/PKCS7Padding", a name only BouncyCastle knows; the
+     * provider is passed explicitly (never registered globally), or init fails on a plain JDK.
+     */
+    private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
 
     private KeyFiles() {
     }
@@ -51,6 +56,7 @@ public final class KeyFiles {
     public static byte[] encryptedPem(PrivateKey key, Secret passphrase, SecureRandom random) {
         try {
             JceOpenSSLPKCS8EncryptorBuilder b = new JceOpenSSLPKCS8EncryptorBuilder(PKCS8Generator.AES_256_CBC);
+            b.setProvider(BC);
             b.setRandom(random);
             b.setPassword(passphrase.revealChars());
             b.setIterationCount(PBKDF2_ITERATIONS);
@@ -84,7 +90,7 @@ public final class KeyFiles {
                     + (o == null ? "no PEM block" : o.getClass().getSimpleName()));
         }
         try {
-            PrivateKeyInfo plain = info.decryptPrivateKeyInfo(new JceOpenSSLPKCS8DecryptorProviderBuilder().build(passphrase.revealChars()));
+            PrivateKeyInfo plain = info.decryptPrivateKeyInfo(new JceOpenSSLPKCS8DecryptorProviderBuilder().setProvider(BC).build(passphrase.revealChars()));
             return new JcaPEMKeyConverter().getPrivateKey(plain);
         } catch (PKCSException | OperatorCreationException e) {
             throw new WrongPassphraseException(file);
