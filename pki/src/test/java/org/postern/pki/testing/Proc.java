@@ -39,13 +39,20 @@ public final class Proc {
     }
 
     public static Result run(Path dir, Duration timeout, String... command) {
+        return run(dir, timeout, java.util.Map.of(), command);
+    }
+
+    /** As {@link #run(Path, Duration, String...)} with extra environment variables. */
+    public static Result run(Path dir, Duration timeout, java.util.Map<String, String> env, String... command) {
         List<String> cmd = List.of(command);
         try {
             Path out = Files.createTempFile(dir, "proc", ".out");
             Path err = Files.createTempFile(dir, "proc", ".err");
             Process p;
             try {
-                p = new ProcessBuilder(new ArrayList<>(cmd)).directory(dir.toFile())
+                ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(cmd));
+                pb.environment().putAll(env);
+                p = pb.directory(dir.toFile())
                         .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                         .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
             } catch (IOException e) {
