@@ -19,7 +19,8 @@ public final class CertsOnly {
         try {
             CMSSignedDataGenerator g = new CMSSignedDataGenerator();
             g.addCertificates(new JcaCertStore(certs));
-            return g.generate(new CMSAbsentContent()).getEncoded();
+            // DER, not BER: strongSwan's parser rejects the indefinite lengths BouncyCastle emits by default
+            return g.generate(new CMSAbsentContent()).getEncoded(org.bouncycastle.asn1.ASN1Encoding.DER);
         } catch (CertificateEncodingException | CMSException | IOException e) {
             throw new IllegalStateException("cannot encode certs-only PKCS#7: " + e.getMessage(), e);
         }

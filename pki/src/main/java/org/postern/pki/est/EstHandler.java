@@ -21,7 +21,6 @@ import io.netty.handler.ssl.SslHandler;
 import org.postern.config.Secret;
 import org.postern.pki.PkiException;
 import org.postern.pki.PkiService;
-import org.postern.pki.ca.Pem;
 import org.postern.pki.http.HttpReplies;
 
 /**
@@ -119,10 +118,18 @@ public final class EstHandler extends BlockingHttpHandler {
 
     private static void ok(ChannelHandlerContext ctx, FullHttpRequest req, String type, byte[] der) {
         var res = new io.netty.handler.codec.http.DefaultFullHttpResponse(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
-                HttpResponseStatus.OK, io.netty.buffer.Unpooled.copiedBuffer(Pem.base64(der), StandardCharsets.US_ASCII));
+                HttpResponseStatus.OK, io.netty.buffer.Unpooled.copiedBuffer(base64(der), StandardCharsets.US_ASCII));
         res.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
         res.headers().set("Content-Transfer-Encoding", "base64");
         HttpReplies.send(ctx, req, res);
+    }
+
+    /**
+     * RFC 8951 §3.2.2: EST bodies are RFC 4648 base64, which has no line breaks; strongSwan's
+     * decoder indeed does not skip them. (A trailing newline is harmless to every client tried.)
+     */
+    static String base64(byte[] der) {
+        return Base64.getEncoder().encodeToString(der) + "\n";
     }
 
     private static void methodNotAllowed(ChannelHandlerContext ctx, FullHttpRequest req, String allowed) {

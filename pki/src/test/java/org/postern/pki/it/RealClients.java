@@ -94,7 +94,8 @@ final class RealClients {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        openssl("base64", "-d", "-in", name + ".p7.b64", "-out", name + ".p7").ok();
+        // RFC 8951: base64 without line breaks, so openssl needs -A
+        openssl("base64", "-d", "-A", "-in", name + ".p7.b64", "-out", name + ".p7").ok();
         openssl("pkcs7", "-inform", "DER", "-in", name + ".p7", "-print_certs", "-out", name + ".crt").ok();
         return dir.resolve(name + ".crt");
     }
