@@ -102,7 +102,10 @@ class Pkcs11CaIT {
         assertThat(Files.readString(ca.resolve("ca.properties"))).contains("keys=pkcs11");
 
         ChildResult aliases = child("aliases", PIN);
-        assertThat(aliases.output()).contains("alias postern-root key", "alias postern-issuing key");
+        // "sensitive": the token never reveals the key value (CKA_SENSITIVE); "unextractable": nor wraps it out.
+        assertThat(aliases.output()).contains(
+                "alias postern-root key: SunPKCS11-PosternIT EC private key, 256 bits token object, sensitive, unextractable",
+                "alias postern-issuing key: SunPKCS11-PosternIT EC private key, 256 bits token object, sensitive, unextractable");
     }
 
     @Test
@@ -211,7 +214,7 @@ class Pkcs11CaIT {
             KeyStore ks = KeyStore.getInstance("PKCS11", p);
             ks.load(null, protection.pin().revealChars());
             for (String alias : Collections.list(ks.aliases())) {
-                System.out.println("alias " + alias + (ks.isKeyEntry(alias) ? " key" : " cert"));
+                System.out.println("alias " + alias + (ks.isKeyEntry(alias) ? " key: " + ks.getKey(alias, null) : " cert"));
             }
         }
 
