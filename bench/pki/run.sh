@@ -55,9 +55,8 @@ subjectAltName = URI:urn:postern:device:bench
 crlDistributionPoints = URI:https://pki.example/pki/crl
 authorityInfoAccess = OCSP;URI:https://pki.example/pki/ocsp
 CNF
-CSRS=$(ls "$DISK"/enroll/csr/*.pem | head -n "$ENROLL_N")
-N=$(echo "$CSRS" | wc -l)
-t0=$(ms); openssl ca -batch -config "$O/ca.cnf" -notext -out "$O/all.pem" -infiles $CSRS 2>/dev/null; t1=$(ms)
+CSRS=("$DISK"/enroll/csr/*.pem); CSRS=("${CSRS[@]:0:$ENROLL_N}"); N=${#CSRS[@]}
+t0=$(ms); openssl ca -batch -config "$O/ca.cnf" -notext -out "$O/all.pem" -infiles "${CSRS[@]}" 2>/dev/null; t1=$(ms)
 echo "openssl.ca certs=$N ms=$((t1-t0)) per_second=$(( N * 1000 / (t1-t0 > 0 ? t1-t0 : 1) ))"
 
 echo "== (2) CRL with $CRL_ENTRIES entries"
