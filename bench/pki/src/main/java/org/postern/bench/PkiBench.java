@@ -193,7 +193,7 @@ public final class PkiBench {
                         registry.recordRenewal(r, null, now);
                     }
                     index.append("R\t").append(expiry).append('\t').append(revokedAt).append(",keyCompromise\t")
-                            .append(r.serial().toString(16).toUpperCase()).append("\tunknown\t/CN=").append(id).append('\n');
+                            .append(evenHex(r.serial())).append("\tunknown\t/CN=").append(id).append('\n');
                 }
                 registry.revokeDevice(id, RevocationReason.keyCompromise, now);
             }
@@ -229,6 +229,12 @@ public final class PkiBench {
         String sha = String.format("%064x", serial);
         return new CertificateRecord(serial, CertificateRecord.Kind.device, id, "CN=" + id, sha, now.minusSeconds(300),
                 now.plus(Duration.ofDays(90)), now, null, null, new byte[] {0x30, 0x00});
+    }
+
+    /** openssl's index wants an even number of hex digits. */
+    private static String evenHex(BigInteger serial) {
+        String hex = serial.toString(16).toUpperCase();
+        return hex.length() % 2 == 0 ? hex : "0" + hex;
     }
 
     private static String openSslTime(Instant t) {
