@@ -26,6 +26,16 @@ final class Pkcs11Keys {
     static final String ROOT_ALIAS = "postern-root";
     static final String ISSUING_ALIAS = "postern-issuing";
 
+    /** Keys generated through this provider are token objects that never leave the token. */
+    private static final String GENERATE_ATTRIBUTES = """
+            attributes(generate, CKO_PRIVATE_KEY, CKK_EC) = {
+              CKA_TOKEN = true
+              CKA_PRIVATE = true
+              CKA_SENSITIVE = true
+              CKA_EXTRACTABLE = false
+            }
+            """;
+
     private Pkcs11Keys() {
     }
 
@@ -78,7 +88,10 @@ final class Pkcs11Keys {
             throw new IOException("this JDK has no SunPKCS11 provider");
         }
         try {
-            return base.configure(config.toAbsolutePath().toString());
+            // SunPKCS11 generates keys with the token's defaults unless the config says otherwise;
+            // SoftHSM2's default is CKA_SENSITIVE=false, which lets anyone holding the PIN read the
+            // key value out. The CA keys must stay in the token, so ask for that explicitly.
+            return base.configure("--" + Files.readString(config) + "\n" + GENERATE_ATTRIBUTES);
         } catch (RuntimeException e) {
             throw new IOException("PKCS#11 config " + config + " was refused: " + rootMessage(e), e);
         }
