@@ -57,7 +57,7 @@ import org.postern.pki.registry.SqliteRegistry;
  * runs). Not a test: it prints figures; bench/pki/run.sh runs it beside openssl.
  *
  * <pre>
- * PkiBench enroll DIR N       PkiService.enroll: N devices 1 thread, N devices 2 threads (after a warm-up);
+ * PkiBench enroll DIR N       PkiService.enroll: N devices 1 thread, N on 2 threads, N with 16 in flight (after a warm-up);
  *                             also writes DIR/csr/*.pem and the decrypted issuing key for openssl
  * PkiBench crl DIR ENTRIES    registry with ENTRIES revoked certificates; times CrlPublisher.publish
  * PkiBench ocsp DIR SECONDS   OcspResponder.respond on pre-built requests, half good, half revoked
@@ -110,14 +110,17 @@ public final class PkiBench {
                     () -> { throw new IllegalStateException("no CRL in this benchmark"); });
             int warm = Math.max(200, n / 5);
             long t0 = System.nanoTime();
-            List<Enrollment> all = prepare(pki, data, "dev-", warm + 2 * n);
+            List<Enrollment> all = prepare(pki, data, "dev-", warm + 3 * n);
             System.out.printf("enroll.setup devices=%d seconds=%.1f (addDevice + CSR per device, not timed below)%n",
                     all.size(), (System.nanoTime() - t0) / 1e9);
             run(pki, all.subList(0, warm), 1);
             double one = run(pki, all.subList(warm, warm + n), 1);
             double two = run(pki, all.subList(warm + n, warm + 2 * n), 2);
+            // 16 requests in flight, as a server sees when many laptops enroll at once: commits share fsyncs
+            double sixteen = run(pki, all.subList(warm + 2 * n, warm + 3 * n), 16);
             System.out.printf("enroll.1thread certs=%d per_second=%.0f%n", n, one);
             System.out.printf("enroll.2threads certs=%d per_second=%.0f%n", n, two);
+            System.out.printf("enroll.16concurrent certs=%d per_second=%.0f%n", n, sixteen);
             audit.close();
         }
         // The issuing key, decrypted, for openssl ca (so openssl pays no PBKDF2 either).

@@ -67,7 +67,10 @@ public interface Registry extends AutoCloseable {
     /** Resumes a suspended device: its held certificates are good again. */
     Device resumeDevice(String id, Instant at);
 
-    /** Certificates revoked or on hold that have not expired at {@code now}: the CRL's entries. */
+    /**
+     * Certificates revoked or on hold that have not expired at {@code now}: the CRL's entries.
+     * Their {@code der} is empty: a 100,000-entry CRL needs serials and dates, not certificates.
+     */
     List<CertificateRecord> revokedCertificates(Instant now);
 
     /** Returns the next CRL number (monotonic, persisted). */
