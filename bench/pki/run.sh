@@ -17,7 +17,7 @@ command -v openssl >/dev/null || { echo "run.sh: openssl not found (apt-get inst
 CP="bench/target/postern-bench-0.1.0-SNAPSHOT.jar:$(cat bench/target/classpath.txt)"
 bench() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
             -cp "$CP" org.postern.bench.PkiBench "$@" 2>&1 | grep -E '^(enroll|crl|ocsp)\.'; }
-ms() { date +%s%N | awk '{printf "%d", $1/1000000}'; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }  # bash arithmetic: mawk's %d clamps to 32 bits
 
 DISK=$(mktemp -d "$PWD/bench/target/pki-run.XXXX")      # the real file system: fsync costs count
 SHM=$(mktemp -d /dev/shm/postern-bench.XXXX)            # tmpfs, only to populate 100k CRL entries quickly

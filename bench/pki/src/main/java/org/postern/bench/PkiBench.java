@@ -71,9 +71,6 @@ public final class PkiBench {
     private PkiBench() {}
 
     public static void main(String[] args) throws Exception {
-        // KeyFiles.encryptedPem asks JCA for AES/CBC/PKCS7Padding, which only BouncyCastle provides, and
-        // nothing in main code registers it (reported). Appended last, so SunEC still does ECDSA.
-        java.security.Security.addProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider());
         Path dir = Path.of(args[1]);
         switch (args[0]) {
             case "enroll" -> enroll(dir, Integer.parseInt(args[2]));
