@@ -1,6 +1,9 @@
 package org.postern.pki;
 
+import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.PublicKey;
@@ -25,6 +28,8 @@ import org.postern.config.Secret;
 import org.postern.pki.ca.CertificateAuthority;
 import org.postern.pki.ca.Fingerprints;
 import org.postern.pki.ca.KeyFiles;
+import org.postern.pki.ca.Pem;
+import org.postern.pki.ca.SecureFiles;
 import org.postern.pki.ca.Profiles;
 import org.postern.pki.crl.CrlPublisher;
 import org.postern.pki.registry.CertStatus;
@@ -247,7 +252,23 @@ public final class PkiService {
     }
 
     /** A certificate and the key made for it, for a server or an admin (not devices: those bring a CSR). */
-    public record Issued(X509Certificate certificate, KeyPair keys) {}
+    public record Issued(X509Certificate certificate, KeyPair keys) {
+
+        /** Writes {@code dir/BASE.key} (0600, PKCS#8) and {@code dir/BASE.crt} (leaf, then {@code caChain}). */
+        public Files writeTo(Path dir, String base, List<X509Certificate> caChain) throws IOException {
+            java.nio.file.Files.createDirectories(dir);
+            Files f = new Files(dir.resolve(base + ".crt"), dir.resolve(base + ".key"));
+            List<X509Certificate> chain = new ArrayList<>();
+            chain.add(certificate);
+            chain.addAll(caChain);
+            SecureFiles.replace(f.key(), KeyFiles.plainPem(keys.getPrivate()), true);
+            SecureFiles.replace(f.certificate(), Pem.encodeAll(chain).getBytes(StandardCharsets.US_ASCII), false);
+            return f;
+        }
+
+        /** Where {@link #writeTo} put them. */
+        public record Files(Path certificate, Path key) {}
+    }
 
     public Issued issueServer(List<String> dnsNames, List<String> ipAddresses, String actor) {
         if (dnsNames.isEmpty() && ipAddresses.isEmpty()) {

@@ -148,74 +148,66 @@ public final class DeviceCommand implements Runnable {
         }
     }
 
-    @Command(name = "revoke", mixinStandardHelpOptions = true,
-            description = {"Revoke a device for good: its certificates are revoked, its tokens voided, the CRL re-signed.",
-                    "Needs the CA passphrase (to sign the CRL)."})
-    static final class Revoke implements Callable<Integer> {
+    /** Revoke, suspend and resume: unlock the CA (the CRL is re-signed), change the status, say so. */
+    abstract static class StatusChange implements Callable<Integer> {
         @Mixin
         PkiOptions options;
         @Parameters(paramLabel = "ID")
         String id;
-        @Option(names = "--reason", required = true, paramLabel = "R", description = "keyCompromise, lost, retired or superseded.")
-        String reason;
         @Spec
         CommandSpec spec;
 
+        abstract String apply(PkiService service, String actor);
+
         @Override
         public Integer call() throws IOException {
-            RevocationReason r;
+            try (PkiContext ctx = PkiContext.open(options)) {
+                ctx.ca(); // fail on a wrong passphrase before anything changes
+                spec.commandLine().getOut().println(apply(ctx.service(), PkiCommand.actor()));
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "revoke", mixinStandardHelpOptions = true,
+            description = {"Revoke a device for good: its certificates are revoked, its tokens voided, the CRL re-signed.",
+                    "Needs the CA passphrase (to sign the CRL)."})
+    static final class Revoke extends StatusChange {
+        @Option(names = "--reason", required = true, paramLabel = "R", description = "keyCompromise, lost, retired or superseded.")
+        String reason;
+
+        @Override
+        public Integer call() throws IOException {
             try {
-                r = RevocationReason.fromOperator(reason);
+                RevocationReason.fromOperator(reason);
             } catch (IllegalArgumentException e) {
                 throw new Exit(Exit.USAGE, "--reason: " + e.getMessage().replaceFirst("^revocation reason: ", ""));
             }
-            try (PkiContext ctx = PkiContext.open(options)) {
-                ctx.ca();
-                Device d = ctx.service().revoke(id, r, PkiCommand.actor());
-                spec.commandLine().getOut().println("Revoked " + d.id() + " (" + reason + "); CRL re-signed.");
-                return 0;
-            }
+            return super.call();
+        }
+
+        @Override
+        String apply(PkiService service, String actor) {
+            Device d = service.revoke(id, RevocationReason.fromOperator(reason), actor);
+            return "Revoked " + d.id() + " (" + reason + "); CRL re-signed.";
         }
     }
 
     @Command(name = "suspend", mixinStandardHelpOptions = true,
             description = "Suspend a device: its certificates go on hold (CRL reason certificateHold) until resumed. Needs the CA passphrase.")
-    static final class Suspend implements Callable<Integer> {
-        @Mixin
-        PkiOptions options;
-        @Parameters(paramLabel = "ID")
-        String id;
-        @Spec
-        CommandSpec spec;
-
+    static final class Suspend extends StatusChange {
         @Override
-        public Integer call() throws IOException {
-            try (PkiContext ctx = PkiContext.open(options)) {
-                ctx.ca();
-                Device d = ctx.service().suspend(id, PkiCommand.actor());
-                spec.commandLine().getOut().println("Suspended " + d.id() + "; CRL re-signed.");
-                return 0;
-            }
+        String apply(PkiService service, String actor) {
+            return "Suspended " + service.suspend(id, actor).id() + "; CRL re-signed.";
         }
     }
 
     @Command(name = "resume", mixinStandardHelpOptions = true, description = "Resume a suspended device. Needs the CA passphrase.")
-    static final class Resume implements Callable<Integer> {
-        @Mixin
-        PkiOptions options;
-        @Parameters(paramLabel = "ID")
-        String id;
-        @Spec
-        CommandSpec spec;
-
+    static final class Resume extends StatusChange {
         @Override
-        public Integer call() throws IOException {
-            try (PkiContext ctx = PkiContext.open(options)) {
-                ctx.ca();
-                Device d = ctx.service().resume(id, PkiCommand.actor());
-                spec.commandLine().getOut().println("Resumed " + d.id() + " (now " + d.status().wireName() + "); CRL re-signed.");
-                return 0;
-            }
+        String apply(PkiService service, String actor) {
+            Device d = service.resume(id, actor);
+            return "Resumed " + d.id() + " (now " + d.status().wireName() + "); CRL re-signed.";
         }
     }
 

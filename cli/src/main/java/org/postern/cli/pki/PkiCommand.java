@@ -2,11 +2,9 @@ package org.postern.cli.pki;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +18,6 @@ import org.postern.pki.PkiService;
 import org.postern.pki.ca.CaStore;
 import org.postern.pki.ca.CertificateAuthority;
 import org.postern.pki.ca.KeyFiles;
-import org.postern.pki.ca.Pem;
 import org.postern.pki.ca.SecureFiles;
 import org.postern.pki.crl.CrlPublisher;
 import picocli.CommandLine.Command;
@@ -188,20 +185,13 @@ public final class PkiCommand implements Runnable {
     }
 
     static void write(CommandSpec spec, PkiContext ctx, Path dir, String base, PkiService.Issued issued) throws IOException {
-        Files.createDirectories(dir);
-        Path crt = dir.resolve(base + ".crt");
-        Path key = dir.resolve(base + ".key");
-        List<X509Certificate> chain = new ArrayList<>();
-        chain.add(issued.certificate());
-        chain.addAll(ctx.ca().chain());
-        SecureFiles.replace(key, KeyFiles.plainPem(issued.keys().getPrivate()), true);
-        SecureFiles.replace(crt, Pem.encodeAll(chain).getBytes(StandardCharsets.US_ASCII), false);
+        PkiService.Issued.Files files = issued.writeTo(dir, base, ctx.ca().chain());
         PrintWriter o = spec.commandLine().getOut();
         o.println("Issued " + issued.certificate().getSubjectX500Principal().getName());
         o.println("  serial:  " + issued.certificate().getSerialNumber().toString(16));
         o.println("  expires: " + issued.certificate().getNotAfter().toInstant());
-        o.println("  cert:    " + crt);
-        o.println("  key:     " + key + " (0600)");
+        o.println("  cert:    " + files.certificate());
+        o.println("  key:     " + files.key() + " (0600)");
     }
 
     static String actor() {

@@ -2,21 +2,18 @@ package org.postern.pki.server;
 
 import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 
 import org.postern.pki.PkiService;
 import org.postern.pki.ca.CertificateAuthority;
 import org.postern.pki.ca.KeyFiles;
 import org.postern.pki.ca.Pem;
-import org.postern.pki.ca.SecureFiles;
 
 /** The TLS server key and certificate of a PKI or gateway listener. */
 public record ServerCredentials(PrivateKey key, X509Certificate certificate) {
@@ -44,12 +41,7 @@ public record ServerCredentials(PrivateKey key, X509Certificate certificate) {
         }
         boolean ip = isIpLiteral(host);
         PkiService.Issued issued = service.issueServer(ip ? List.of() : List.of(host), ip ? List.of(host) : List.of(), "pki-serve");
-        Files.createDirectories(dir);
-        List<X509Certificate> chain = new ArrayList<>();
-        chain.add(issued.certificate());
-        chain.addAll(ca.chain());
-        SecureFiles.replace(keyFile, KeyFiles.plainPem(issued.keys().getPrivate()), true);
-        SecureFiles.replace(crt, Pem.encodeAll(chain).getBytes(StandardCharsets.US_ASCII), false);
+        issued.writeTo(dir, base, ca.chain());
         return new ServerCredentials(issued.keys().getPrivate(), issued.certificate());
     }
 
