@@ -114,6 +114,28 @@ class EstRealClientsIT {
         assertThat(revoked.all()).contains("Response verify OK").doesNotContain("nonce");
     }
 
+    @Test
+    void ocsp_getWithBase64RequestInPath_answersRevokedAndOpensslVerifiesIt() throws Exception {
+        RealClients c = new RealClients(pki, pki.workDir("ocsp-get"));
+        Path cert = enrollWithCurl(c, "laptop-ocsp-get");
+        pki.service.revoke("laptop-ocsp-get", RevocationReason.retired, "test");
+        c.openssl("ocsp", "-issuer", pki.issuingFile().toString(), "-cert", cert.toString(), "-reqout", "req.der").ok();
+        String encoded = java.net.URLEncoder.encode(java.util.Base64.getEncoder().encodeToString(Files.readAllBytes(c.dir.resolve("req.der"))),
+                java.nio.charset.StandardCharsets.US_ASCII);
+        RealClients.Response r = c.curl("/pki/ocsp/" + encoded);  // RFC 6960 Appendix A.1 GET form
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.header("Content-Type")).isEqualTo("application/ocsp-response");
+        Files.write(c.dir.resolve("resp.der"), r.body());
+        // -respin with -cert builds a fresh request (with its own nonce), so compare the echoed nonce by hand
+        Proc.Result text = c.openssl("ocsp", "-respin", "resp.der", "-issuer", pki.issuingFile().toString(),
+                "-cert", cert.toString(), "-CAfile", pki.chainFile().toString(), "-no_nonce", "-resp_text").ok();
+        String sent = c.openssl("ocsp", "-reqin", "req.der", "-req_text").ok().stdout();
+        String nonce = sent.substring(sent.indexOf("OCSP Nonce:")).lines().skip(1).findFirst().orElseThrow().strip();
+        assertThat(text.stdout()).contains("OCSP Nonce:").contains(nonce);
+        assertThat(text.stdout()).contains(cert + ": revoked", "Reason: cessationOfOperation");
+        assertThat(text.all()).contains("Response verify OK");
+    }
+
     /** openssl ocsp straight at the https URL (OpenSSL 3 speaks TLS here), with a nonce (the default). */
     private static Proc.Result ocsp(RealClients c, Path cert) {
         return c.openssl("ocsp", "-issuer", pki.issuingFile().toString(), "-cert", cert.toString(),
