@@ -94,12 +94,17 @@ public final class EstClient {
         return certificates(r, "cacerts");
     }
 
-    /** simpleenroll with the token as HTTP Basic password (user = device id). */
+    /**
+     * simpleenroll with the token as HTTP Basic password (user = device id), or as a Bearer token
+     * when the device id is not known (the token names the device).
+     */
     public X509Certificate simpleEnroll(String deviceId, Secret token, byte[] csrDer) throws IOException, InterruptedException {
-        String basic = Base64.getEncoder().encodeToString((deviceId + ":" + token.reveal()).getBytes(StandardCharsets.UTF_8));
+        String authorization = deviceId != null
+                ? "Basic " + Base64.getEncoder().encodeToString((deviceId + ":" + token.reveal()).getBytes(StandardCharsets.UTF_8))
+                : "Bearer " + token.reveal();
         HttpRequest req = HttpRequest.newBuilder(base.resolve("simpleenroll")).timeout(TIMEOUT)
                 .header("Content-Type", "application/pkcs10")
-                .header("Authorization", "Basic " + basic)
+                .header("Authorization", authorization)
                 .POST(HttpRequest.BodyPublishers.ofString(Base64.getMimeEncoder().encodeToString(csrDer)))
                 .build();
         return certificates(send(req), "simpleenroll").getFirst();

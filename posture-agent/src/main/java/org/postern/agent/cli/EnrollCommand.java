@@ -1,0 +1,69 @@
+package org.postern.agent.cli;
+
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+
+import org.postern.agent.enroll.Enroller;
+import org.postern.agent.state.AgentHome;
+import org.postern.config.Secret;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code postern-agent enroll}: get this laptop's device certificate with the one-time token. */
+@Command(name = "enroll", mixinStandardHelpOptions = true,
+        description = {"Enroll this laptop: make a P-256 key here (0600), send a CSR over EST with the one-time token,",
+                "and store the certificate. The gateway is trusted only if its chain holds the CA with --ca-sha256."})
+final class EnrollCommand implements Callable<Integer> {
+    @ParentCommand
+    AgentCommand parent;
+
+    @Option(names = "--gateway", required = true, paramLabel = "URL", description = "Gateway base URL, e.g. https://gw.example.org:8443")
+    URI gateway;
+
+    @Option(names = "--token", paramLabel = "T",
+            description = "One-time enrollment token. Visible in ps while enrollment runs; prefer --token-file or $POSTERN_ENROLL_TOKEN.")
+    String token;
+
+    @Option(names = "--token-file", paramLabel = "FILE", description = "File whose first line is the enrollment token.")
+    Path tokenFile;
+
+    @Option(names = "--ca-sha256", required = true, paramLabel = "FP", description = "SHA-256 of the Postern root CA, from IT security.")
+    String caSha256;
+
+    @Option(names = "--device", paramLabel = "ID", description = "Device id (optional: the token names the device).")
+    String device;
+
+    @Option(names = "--force", description = "Enroll again even if this directory already holds a certificate.")
+    boolean force;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        AgentHome home = parent.home();
+        if (home.enrolled() && !force) {
+            throw new AgentCommand.AgentExit(1, "already enrolled in " + home.dir() + " as " + home.enrollment().map(AgentHome.Enrollment::device).orElse("?")
+                    + "; use --force to enroll again with a new token");
+        }
+        if (!"https".equalsIgnoreCase(gateway.getScheme()) || gateway.getHost() == null) {
+            throw new AgentCommand.AgentExit(2, "--gateway: expected an https:// URL with a host, found \"" + gateway + "\"");
+        }
+        Secret secret = token != null ? Secret.of(token)
+                : tokenFile != null ? Secret.fromFile(tokenFile)
+                : Secret.fromEnv("POSTERN_ENROLL_TOKEN", System.getenv());
+        Enroller.Enrolled e = new Enroller(home, Clock.systemUTC(), new SecureRandom()).enroll(gateway, device, secret, caSha256);
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("Enrolled as " + e.device() + ".");
+        out.println("  certificate valid until " + e.certificate().getNotAfter().toInstant() + " (renewed automatically)");
+        out.println("  key and certificate in " + home.dir());
+        return 0;
+    }
+}
