@@ -195,9 +195,10 @@ class GroupSyncTest {
                 assertThat(go.await(WAIT_SECONDS, TimeUnit.SECONDS)).isTrue();
                 for (int j = 0; j < ticketsPerThread; j++) {
                     long ticket;
-                    synchronized (writeLock) { // a write then its ticket, as the audit sink does
+                    synchronized (writeLock) { // the write first, then its ticket, as the audit sink does
+                        long write = written.incrementAndGet();
                         ticket = sync.ticket();
-                        written.set(ticket);
+                        assertThat(ticket).isEqualTo(write);
                     }
                     sync.sync(ticket);
                     long covered = synced.get();
