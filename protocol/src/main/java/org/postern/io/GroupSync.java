@@ -8,6 +8,10 @@ import java.io.IOException;
  * sync for everyone who wrote before it began; writers that arrive meanwhile are covered by the
  * next one. Under load one {@code fsync} makes many writes durable; alone, a writer pays exactly
  * one, as before.
+ *
+ * <p>A failed sync fails every writer it covered, waiters included: after a failed
+ * {@code fsync} the kernel may already have dropped the dirty pages, so a retry that succeeds
+ * proves nothing about those writes. A later {@link #sync} call still forces again.
  */
 public final class GroupSync {
 
@@ -22,6 +26,10 @@ public final class GroupSync {
     private long written;
     private long synced;
     private boolean syncing;
+    private long round;          // syncs begun so far; while syncing, the number of the one running
+    private long failedRound;    // the last sync that failed, 0 if none
+    private long failedTarget;   // the last ticket that failed sync covered
+    private IOException failure; // and why
 
     public GroupSync(Force force) {
         this.force = force;
@@ -38,6 +46,7 @@ public final class GroupSync {
     public void sync(long t) throws IOException {
         long target;
         synchronized (lock) {
+            long firstAwaited = round; // the sync running now (if any) is the first this caller may wait on
             while (synced < t && syncing) {
                 try {
                     lock.wait();
@@ -45,29 +54,39 @@ public final class GroupSync {
                     Thread.currentThread().interrupt();
                     throw new IOException("interrupted while waiting for fsync", e);
                 }
+                if (failedRound >= firstAwaited && failedTarget >= t) {
+                    throw new IOException("fsync covering this write failed: " + failure.getMessage(), failure);
+                }
             }
             if (synced >= t) {
                 return;
             }
             syncing = true;
+            round++;
             target = written;
         }
-        IOException failure = null;
+        IOException failed = null;
+        boolean ok = false;
         try {
             force.run();
+            ok = true;
         } catch (IOException e) {
-            failure = e;
+            failed = e;
         } finally {
             synchronized (lock) {
                 syncing = false;
-                if (failure == null) {
+                if (ok) {
                     synced = Math.max(synced, target);
+                } else {
+                    failedRound = round;
+                    failedTarget = target;
+                    failure = failed != null ? failed : new IOException("fsync failed with an unchecked exception");
                 }
                 lock.notifyAll();
             }
         }
-        if (failure != null) {
-            throw failure;
+        if (failed != null) {
+            throw failed;
         }
     }
 }
