@@ -19,6 +19,11 @@ public record AuditEvent(String type, Instant time, Map<String, Object> fields) 
         if (!type.matches("[a-z]+(\\.[a-z_]+)+")) {
             throw new IllegalArgumentException("audit event type: expected dotted lower-case like pki.enroll, found \"" + type + "\"");
         }
+        for (String reserved : RESERVED) {
+            if (fields.containsKey(reserved)) {
+                throw new IllegalArgumentException("audit field: \"" + reserved + "\" is written by the trail itself; expected another name");
+            }
+        }
         fields = Collections.unmodifiableMap(new LinkedHashMap<>(fields));
     }
 
@@ -27,6 +32,9 @@ public record AuditEvent(String type, Instant time, Map<String, Object> fields) 
     }
 
     /** Collects fields in order, skipping nulls so "where known" fields simply stay absent. */
+    /** Names every record carries, set by the sink, never by an event. */
+    public static final java.util.Set<String> RESERVED = java.util.Set.of("seq", "time", "type", "gateway", "prev", "hash");
+
     public static final class Builder {
         private final String type;
         private final Instant time;
@@ -38,6 +46,9 @@ public record AuditEvent(String type, Instant time, Map<String, Object> fields) 
         }
 
         public Builder with(String name, Object value) {
+            if (RESERVED.contains(name)) {
+                throw new IllegalArgumentException("audit field: \"" + name + "\" is written by the trail itself; expected another name");
+            }
             if (value != null) {
                 fields.put(name, value);
             }

@@ -63,7 +63,7 @@ public final class JsonLinesAuditSink implements AuditSink {
             } catch (JsonProcessingException e) {
                 throw new IllegalArgumentException("audit event " + event.type() + " has a field that is not JSON-serialisable: " + e.getMessage(), e);
             } catch (IOException e) {
-                throw new AuditUnavailableException("cannot write audit record to " + file + ": " + e.getMessage(), e);
+                throw new AuditUnavailableException("cannot write audit record to " + file + ": " + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()), e);
             }
             seq++;
             ticket = sync.ticket();

@@ -17,7 +17,7 @@ public record CertificateAuthority(String name, X509Certificate root, CaSigner i
         Objects.requireNonNull(ocsp, "ocsp");
     }
 
-    /** Issuing CA first, then the root: what EST {@code cacerts} returns and TLS peers need. */
+    /** Issuing CA first, then the root: the TLS chain order (EST {@code cacerts} holds both, as an unordered DER SET). */
     public List<X509Certificate> chain() {
         return List.of(issuing.certificate(), root);
     }
