@@ -73,7 +73,7 @@ final class DiskCheck {
             devices = btrfsMembers(dev.get());
             volume = "/ on " + m.source();
         } else {
-            return unknown("/", errors, "/ is a " + m.fsType() + " file system (source \"" + m.source()
+            return unknown("/", errors, "/ is on a file system of type " + m.fsType() + " (source \"" + m.source()
                     + "\", device " + m.devNumber() + ") with no block device behind it, as in a container;"
                     + " the encryption of the disk that holds it cannot be seen from here");
         }

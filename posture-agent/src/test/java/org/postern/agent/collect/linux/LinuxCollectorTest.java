@@ -114,7 +114,7 @@ class LinuxCollectorTest {
         PostureClaims.Facts f = collect(Fixtures.root("container-overlay"), new FakeRunner());
 
         assertThat(f.disk()).isEqualTo(new DiskFacts("/", null, null, null, null, null));
-        assertThat(f.errors()).contains(new CheckError("disk", "/ is a overlay file system (source \"overlay\", device 0:52)"
+        assertThat(f.errors()).contains(new CheckError("disk", "/ is on a file system of type overlay (source \"overlay\", device 0:52)"
                 + " with no block device behind it, as in a container; the encryption of the disk that holds it cannot be seen from here"));
     }
 
