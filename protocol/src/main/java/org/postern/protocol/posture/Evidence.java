@@ -195,6 +195,12 @@ public final class Evidence {
             throw new EvidenceException(Reason.EVIDENCE_BAD_SIGNATURE, "header alg: expected ES256, found "
                     + (alg == null ? "none given" : "\"" + alg.getName() + "\""));
         }
+        // An ES256 signature is exactly 64 bytes (R || S); anything else was cut or padded.
+        int signatureLength = parts[2].decode().length;
+        if (signatureLength != 64) {
+            throw new EvidenceException(Reason.EVIDENCE_MALFORMED, "signature: expected 64 bytes for ES256, found "
+                    + signatureLength + " (truncated?)");
+        }
         try {
             return JWSObject.parse(jws.strip());
         } catch (ParseException e) {
