@@ -66,7 +66,10 @@ public final class ConfigReader {
             // Two values for one key would otherwise let the last one win silently.
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             // A second document after "---" would otherwise be ignored without a word.
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            // Keep "14.10" as written when it is read as text (a version), not as the double 14.1.
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .setNodeFactory(com.fasterxml.jackson.databind.node.JsonNodeFactory.withExactBigDecimals(true));
 
     /** The file being read and the problems found in it so far; shared by all sections. */
     private record Document(String name, Path baseDir, List<String> problems) {

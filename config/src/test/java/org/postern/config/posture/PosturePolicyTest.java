@@ -58,6 +58,16 @@ class PosturePolicyTest {
     }
 
     @Test
+    void load_unquotedVersions_keepTheirTrailingZero() throws IOException {
+        Path f = dir.resolve("versions.yaml");
+        Files.writeString(f, "minOs:\n  macos: 14.10\n  linux:\n    kernel: 6.10\n    distributions:\n      ubuntu: 22.04\n");
+        PosturePolicy p = PosturePolicy.load(f);
+        assertThat(p.minOs().macos()).hasToString("14.10");
+        assertThat(p.minOs().linux().kernel()).hasToString("6.10");
+        assertThat(p.minOs().linux().distributions().get("ubuntu")).hasToString("22.04");
+    }
+
+    @Test
     void load_emptyFile_givesDefaults() throws IOException {
         assertThat(PosturePolicy.load(write(""))).isEqualTo(PosturePolicy.defaults());
     }
