@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         version = "postern-agent " + AgentCommand.VERSION,
         description = "The Postern agent: proves this laptop's certificate, disk encryption and patch level to the gateway.",
-        subcommands = {EnrollCommand.class, StatusCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {CheckCommand.class, EnrollCommand.class, StatusCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:success (check: compliant)",
@@ -48,6 +48,7 @@ public final class AgentCommand implements Runnable {
 
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new AgentCommand());
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             switch (e) {

@@ -1,0 +1,120 @@
+package org.postern.agent.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.postern.agent.collect.Collectors;
+import org.postern.agent.state.AgentHome;
+import org.postern.config.posture.PosturePolicy;
+import org.postern.protocol.posture.AgentInfo;
+import org.postern.protocol.posture.CheckResult;
+import org.postern.protocol.posture.PostureClaims;
+import org.postern.protocol.posture.PostureEvaluator;
+import org.postern.protocol.posture.PostureVerdict;
+import org.postern.protocol.posture.ReasonDetail;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code postern-agent check}: collect this laptop's facts and judge them with the same evaluator
+ * the gateway uses, so the user learns here, with remediations, what the gateway will decide.
+ */
+@Command(name = "check", mixinStandardHelpOptions = true,
+        description = {"Check this laptop against the posture policy and say what to fix.",
+                "Exit 0: compliant. 1: not compliant (each failed check says how to fix it). 2: error."})
+final class CheckCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @ParentCommand
+    AgentCommand parent;
+
+    @Option(names = "--policy", paramLabel = "FILE",
+            description = "Posture policy (posture-policy.yaml). Default: policy.yaml in the agent directory, if present.")
+    Path policyFile;
+
+    @Option(names = "--collector", paramLabel = "BACKEND", defaultValue = "native",
+            description = "native (the OS's own tools) or osquery. Default: ${DEFAULT-VALUE}.")
+    Collectors.Backend backend;
+
+    @Option(names = "--json", description = "Print the verdict as JSON.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        AgentHome home = parent.home();
+        PosturePolicy policy = policy(home);
+        Clock clock = Clock.systemUTC();
+        PostureClaims.Facts facts = Collectors.forThisMachine(backend).collect();
+        String device = home.enrolled() ? home.enrollment().map(AgentHome.Enrollment::device).orElse("unenrolled") : "unenrolled";
+        Instant certNotAfter = home.enrolled() ? home.certificate().getNotAfter().toInstant() : null;
+        Instant now = clock.instant();
+        PostureClaims claims = PostureClaims.of("local-check", device, now, new AgentInfo(AgentCommand.NAME, AgentCommand.VERSION), facts);
+        PostureVerdict verdict = new PostureEvaluator().evaluate(claims, policy, certNotAfter, now);
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(JSON.writeValueAsString(toJson(verdict)));
+        } else {
+            print(out, verdict);
+        }
+        return verdict.compliant() ? 0 : 1;
+    }
+
+    private PosturePolicy policy(AgentHome home) {
+        Path file = policyFile != null ? policyFile : home.dir().resolve("policy.yaml");
+        if (policyFile == null && !Files.exists(file)) {
+            throw new AgentCommand.AgentExit(2, "no posture policy: expected --policy FILE or " + file
+                    + " (IT security publishes the policy; see config/examples/posture-policy.yaml)");
+        }
+        return PosturePolicy.load(file);
+    }
+
+    static void print(PrintWriter out, PostureVerdict v) {
+        for (CheckResult c : v.checks()) {
+            out.println(c.line());
+            for (ReasonDetail r : c.reasons()) {
+                out.println("    " + r.message() + " [" + r.code() + "]");
+                out.println("    → " + r.remediation());
+            }
+        }
+        out.println();
+        if (v.compliant()) {
+            out.println("Compliant with policy " + v.policyVersion() + ".");
+        } else {
+            out.println("NOT compliant with policy " + v.policyVersion() + ": " + v.reasons().size() + " problem"
+                    + (v.reasons().size() == 1 ? "" : "s") + " to fix"
+                    + (v.allowed() ? " (the gateway runs in report-only mode and would still let you in)." : "; the gateway will refuse access."));
+        }
+    }
+
+    static Map<String, Object> toJson(PostureVerdict v) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("compliant", v.compliant());
+        m.put("mode", v.mode().spelling());
+        m.put("policyVersion", v.policyVersion());
+        m.put("leaseUntil", v.leaseUntil() == null ? null : v.leaseUntil().toString());
+        m.put("reasons", v.reasons().stream().map(r -> Map.of("code", r.code(), "message", r.message(), "remediation", r.remediation())).toList());
+        m.put("checks", v.checks().stream().map(c -> {
+            Map<String, Object> cm = new LinkedHashMap<>();
+            cm.put("check", c.check());
+            cm.put("passed", c.passed());
+            cm.put("found", c.found());
+            cm.put("reasons", c.reasons().stream().map(ReasonDetail::code).toList());
+            return cm;
+        }).toList());
+        return m;
+    }
+}
