@@ -75,12 +75,12 @@ final class OsqueryFacts {
             default -> null;
         };
         if (state == null) {
-            throw new IllegalArgumentException("bitlocker_info row for " + systemDrive + ": conversion_status expected 0-5, found "
-                    + quote(row.get("conversion_status")));
+            throw new IllegalArgumentException("bitlocker_info row for " + systemDrive + " has conversion_status "
+                    + quote(row.get("conversion_status")) + " (expected 0-5)");
         }
         if (protection == null || (protection != 0 && protection != 1)) {
-            throw new IllegalArgumentException("bitlocker_info row for " + systemDrive + ": protection_status expected 0 or 1, found "
-                    + quote(row.get("protection_status")));
+            throw new IllegalArgumentException("bitlocker_info row for " + systemDrive + " has protection_status "
+                    + quote(row.get("protection_status")) + " (expected 0 or 1; -1 means osquery could not read it)");
         }
         return new DiskFacts(systemDrive.toUpperCase(Locale.ROOT), !state.equals(DiskFacts.FULLY_DECRYPTED),
                 bitlockerMethod(OsqueryRows.text(row, "encryption_method")), protection == 1, state,

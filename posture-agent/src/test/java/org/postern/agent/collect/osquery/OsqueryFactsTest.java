@@ -65,7 +65,7 @@ class OsqueryFactsTest {
         var rows = List.of(Map.of("drive_letter", "C:", "conversion_status", "1", "protection_status", "-1"));
 
         assertThatThrownBy(() -> OsqueryFacts.bitlocker(rows, "C:"))
-                .hasMessage("bitlocker_info row for C:: protection_status expected 0 or 1, found \"-1\"");
+                .hasMessage("bitlocker_info row for C: has protection_status \"-1\" (expected 0 or 1; -1 means osquery could not read it)");
     }
 
     @Test
