@@ -44,7 +44,7 @@ final class CheckCommand implements Callable<Integer> {
     Path policyFile;
 
     @Option(names = "--collector", paramLabel = "BACKEND", defaultValue = "native",
-            description = "native (the OS's own tools) or osquery. Default: ${DEFAULT-VALUE}.")
+            description = "native (the OS's own tools), osquery, or auto (osquery when osqueryi is installed). Default: ${DEFAULT-VALUE}.")
     Collectors.Backend backend;
 
     @Option(names = "--json", description = "Print the verdict as JSON.")

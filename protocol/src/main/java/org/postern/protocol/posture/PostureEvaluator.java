@@ -100,7 +100,8 @@ public final class PostureEvaluator {
             String volume = d.volume() == null ? "The system volume" : "System volume " + d.volume();
             String conversion = d.conversion();
             boolean known = conversion != null && List.of(DiskFacts.FULLY_ENCRYPTED, DiskFacts.ENCRYPTION_IN_PROGRESS,
-                    DiskFacts.DECRYPTION_IN_PROGRESS, DiskFacts.FULLY_DECRYPTED).contains(conversion);
+                    DiskFacts.DECRYPTION_IN_PROGRESS, DiskFacts.FULLY_DECRYPTED, DiskFacts.ENCRYPTION_PAUSED,
+                    DiskFacts.DECRYPTION_PAUSED).contains(conversion);
             boolean notEncrypted = Boolean.FALSE.equals(d.encrypted());
             if (conversion == null && !notEncrypted) {
                 line.unknown("its conversion state is unknown");
@@ -110,7 +111,10 @@ public final class PostureEvaluator {
             if (DiskFacts.ENCRYPTION_IN_PROGRESS.equals(conversion)) {
                 line.fail(Reason.DISK_ENCRYPTION_IN_PROGRESS, volume + " is still being encrypted"
                         + percent(d.conversionPercent()), Advice.waitForEncryption(family));
-            } else if (DiskFacts.DECRYPTION_IN_PROGRESS.equals(conversion)) {
+            } else if (DiskFacts.ENCRYPTION_PAUSED.equals(conversion)) {
+                line.fail(Reason.DISK_ENCRYPTION_IN_PROGRESS, volume + " is only partly encrypted: encryption was paused"
+                        + percent(d.conversionPercent()), Advice.waitForEncryption(family));
+            } else if (DiskFacts.DECRYPTION_IN_PROGRESS.equals(conversion) || DiskFacts.DECRYPTION_PAUSED.equals(conversion)) {
                 line.fail(Reason.DISK_NOT_ENCRYPTED, volume + " is being decrypted", Advice.turnOnEncryption(family, d.volume()));
             } else if (notEncrypted || DiskFacts.FULLY_DECRYPTED.equals(conversion)) {
                 line.fail(Reason.DISK_NOT_ENCRYPTED, volume + " is not encrypted", Advice.turnOnEncryption(family, d.volume()));

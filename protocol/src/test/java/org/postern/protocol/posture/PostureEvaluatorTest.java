@@ -160,6 +160,19 @@ class PostureEvaluatorTest {
     }
 
     @Test
+    void evaluate_encryptionPaused_isInProgressNotAPass() {
+        PostureVerdict v = evaluate(windows(new DiskFacts("C:", true, "XTS-AES 128", false, DiskFacts.ENCRYPTION_PAUSED, 30)));
+        assertThat(codes(v)).containsExactly("disk.encryption_in_progress", "disk.protection_off");
+        assertThat(v.reasons().getFirst().message()).isEqualTo("System volume C: is only partly encrypted: encryption was paused (30% done)");
+    }
+
+    @Test
+    void evaluate_decryptionPaused_isNotEncrypted() {
+        assertThat(codes(evaluate(windows(new DiskFacts("C:", true, "XTS-AES 128", true, DiskFacts.DECRYPTION_PAUSED, 60)))))
+                .containsExactly("disk.not_encrypted");
+    }
+
+    @Test
     void evaluate_decryptionInProgress_isNotEncrypted() {
         ReasonDetail r = only(evaluate(windows(new DiskFacts("C:", true, "XTS-AES 128", true,
                 DiskFacts.DECRYPTION_IN_PROGRESS, 40))));

@@ -70,8 +70,8 @@ final class OsqueryFacts {
             case 1 -> DiskFacts.FULLY_ENCRYPTED;
             case 2 -> DiskFacts.ENCRYPTION_IN_PROGRESS;
             case 3 -> DiskFacts.DECRYPTION_IN_PROGRESS;
-            case 4 -> "encryption_paused";
-            case 5 -> "decryption_paused";
+            case 4 -> DiskFacts.ENCRYPTION_PAUSED;
+            case 5 -> DiskFacts.DECRYPTION_PAUSED;
             default -> null;
         };
         if (state == null) {

@@ -39,8 +39,8 @@ final class WindowsReportParser {
     /** The "used space only" bit of GetConversionStatus's EncryptionFlags. */
     static final long DATA_ONLY = 0x1;
 
-    static final String ENCRYPTION_PAUSED = "encryption_paused";
-    static final String DECRYPTION_PAUSED = "decryption_paused";
+    static final String ENCRYPTION_PAUSED = DiskFacts.ENCRYPTION_PAUSED;
+    static final String DECRYPTION_PAUSED = DiskFacts.DECRYPTION_PAUSED;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
