@@ -34,7 +34,8 @@ public record PosturePolicy(
         boolean denyRebootRequired,
         VersionNumber minAgentVersion,
         int minCertValidityDays,
-        Duration evidenceSkew) {
+        Duration evidenceSkew,
+        boolean unsafeAllowUnknownPendingAge) {
 
     /** {@code version}: shown in every decision, so an audit names the policy that judged. */
     public static final String DEFAULT_VERSION = "default";
@@ -84,7 +85,7 @@ public record PosturePolicy(
     public static PosturePolicy defaults() {
         return new PosturePolicy(DEFAULT_VERSION, DEFAULT_MODE, DEFAULT_LEASE, true, MinOs.defaults(),
                 DEFAULT_MAX_DAYS_SINCE_UPDATE, DEFAULT_MAX_SECURITY_PENDING_DAYS, false,
-                DEFAULT_MIN_AGENT_VERSION, DEFAULT_MIN_CERT_VALIDITY_DAYS, DEFAULT_EVIDENCE_SKEW);
+                DEFAULT_MIN_AGENT_VERSION, DEFAULT_MIN_CERT_VALIDITY_DAYS, DEFAULT_EVIDENCE_SKEW, false);
     }
 
     /**
@@ -111,11 +112,14 @@ public record PosturePolicy(
                 "a version of dotted numbers like 0.1.0");
         int minCert = r.integer("minCertValidityDays", DEFAULT_MIN_CERT_VALIDITY_DAYS, 0, MAX_DAYS);
         Duration skew = r.duration("evidenceSkew", DEFAULT_EVIDENCE_SKEW, MIN_SKEW, MAX_SKEW);
+        // Dangerous, so named so: apt records no date for a pending update, and without one the
+        // evaluator cannot show the bound holds. Off, such updates fail the check (fail closed).
+        boolean unsafeUnknownAge = r.bool("unsafeAllowUnknownPendingAge", false);
         if (minOs == null) {
             return null; // reported already; the reader throws at the end
         }
         return new PosturePolicy(version, mode, lease, requireDisk, minOs, maxDays, maxPending, denyReboot,
-                minAgent, minCert, skew);
+                minAgent, minCert, skew, unsafeUnknownAge);
     }
 
     /** Whether the policy names {@code family} ({@code windows}, {@code macos}, {@code linux}). */
@@ -218,7 +222,7 @@ public record PosturePolicy(
             Map<String, VersionNumber> out = new LinkedHashMap<>();
             boolean ok = true;
             for (String id : KNOWN_DISTRIBUTIONS) {
-                VersionNumber v = version(r, id, null, "a release like \"22.04\" (quoted)");
+                VersionNumber v = version(r, id, null, "a release like \"22.04\"");
                 if (v != null) {
                     out.put(id, v);
                 } else if (r.has(id)) {

@@ -108,7 +108,7 @@ class PosturePolicyTest {
                 new PosturePolicy.MinOs(null, VersionNumber.parse("14.10"), new PosturePolicy.Linux(
                         VersionNumber.parse("6.6"),
                         Map.of("ubuntu", VersionNumber.parse("24.04"), "rocky", VersionNumber.parse("9")))),
-                10, 0, true, VersionNumber.parse("1.2.3"), 0, Duration.ofSeconds(30)));
+                10, 0, true, VersionNumber.parse("1.2.3"), 0, Duration.ofSeconds(30), false));
         assertThat(p.allowsFamily("windows")).as("windows left out of a written minOs is denied").isFalse();
         assertThat(p.allowsFamily("macos")).isTrue();
         assertThat(p.allowsFamily("freebsd")).isFalse();
@@ -166,7 +166,7 @@ class PosturePolicyTest {
                         + " found \"10.0.19045.x\"",
                 "policy.yaml: minOs.macos: expected a macOS version like 14.4, found \"sonoma\"",
                 "policy.yaml: minOs.linux.kernel: expected a kernel version like 6.1, found \"6.1-rc\"",
-                "policy.yaml: minOs.linux.distributions.debian: expected a release like \"22.04\" (quoted),"
+                "policy.yaml: minOs.linux.distributions.debian: expected a release like \"22.04\","
                         + " found \"twelve\"",
                 "policy.yaml: maxDaysSinceUpdate: expected an integer between 1 and 365, found 0",
                 "policy.yaml: maxSecurityPendingDays: expected an integer between 0 and 365, found 400",
@@ -175,17 +175,17 @@ class PosturePolicyTest {
                 "policy.yaml: evidenceSkew: expected a duration between 1s and 10m, found \"1h\"",
                 "policy.yaml: leese: unknown key (expected one of: version, mode, lease, requireDiskEncryption,"
                         + " minOs, maxDaysSinceUpdate, maxSecurityPendingDays, denyRebootRequired, minAgentVersion,"
-                        + " minCertValidityDays, evidenceSkew)");
+                        + " minCertValidityDays, evidenceSkew, unsafeAllowUnknownPendingAge)");
     }
 
     @Test
     void constructor_validatesLikeTheFile() {
         PosturePolicy d = PosturePolicy.defaults();
         assertThatThrownBy(() -> new PosturePolicy("v", d.mode(), Duration.ofSeconds(5), true, d.minOs(), 30, 14,
-                false, d.minAgentVersion(), 7, d.evidenceSkew()))
+                false, d.minAgentVersion(), 7, d.evidenceSkew(), false))
                 .hasMessage("lease: expected a duration between 1m and 1d, found 5s");
         assertThatThrownBy(() -> new PosturePolicy("v", d.mode(), d.lease(), true, d.minOs(), 0, 14,
-                false, d.minAgentVersion(), 7, d.evidenceSkew()))
+                false, d.minAgentVersion(), 7, d.evidenceSkew(), false))
                 .hasMessage("maxDaysSinceUpdate: expected an integer between 1 and 365, found 0");
         assertThatThrownBy(() -> new PosturePolicy.Linux(VersionNumber.parse("6.1"), Map.of()))
                 .hasMessageStartingWith("linux.distributions: expected at least one distribution");

@@ -72,6 +72,10 @@ public final class AgentCommand implements Runnable {
                     err.println(NAME + ": " + x.getMessage());
                     return 2;
                 }
+                case org.postern.config.ConfigException x -> {
+                    err.println(NAME + ": " + x.getMessage());
+                    return 2;
+                }
                 case IllegalArgumentException x -> {
                     err.println(NAME + ": " + x.getMessage());
                     return 2;

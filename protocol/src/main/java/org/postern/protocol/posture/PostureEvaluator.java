@@ -320,6 +320,8 @@ public final class PostureEvaluator {
                 line.unknown("their number is unknown");
             } else if (count <= 0) {
                 line.found = "none pending";
+            } else if (since == null && policy.unsafeAllowUnknownPendingAge()) {
+                line.found = count + " pending since an unknown date (allowed by unsafeAllowUnknownPendingAge)";
             } else if (since == null) {
                 // Without a date, Postern cannot show the updates are within the bound: treat them
                 // as pending too long (fail closed). Installing them clears it at once.

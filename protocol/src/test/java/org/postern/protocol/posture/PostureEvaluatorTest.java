@@ -65,7 +65,8 @@ class PostureEvaluatorTest {
     static PosturePolicy with(PosturePolicy p, Mode mode, boolean requireDisk, PosturePolicy.MinOs minOs,
                               boolean denyReboot) {
         return new PosturePolicy(p.version(), mode, p.lease(), requireDisk, minOs, p.maxDaysSinceUpdate(),
-                p.maxSecurityPendingDays(), denyReboot, p.minAgentVersion(), p.minCertValidityDays(), p.evidenceSkew());
+                p.maxSecurityPendingDays(), denyReboot, p.minAgentVersion(), p.minCertValidityDays(), p.evidenceSkew(),
+                p.unsafeAllowUnknownPendingAge());
     }
 
     // ---- compliant ---------------------------------------------------------------------------
@@ -157,6 +158,18 @@ class PostureEvaluatorTest {
     void evaluate_encryptionInProgressNotYetEncrypted_isOnlyInProgress() {
         assertThat(codes(evaluate(windows(new DiskFacts("C:", false, null, false, DiskFacts.ENCRYPTION_IN_PROGRESS, 5)))))
                 .containsExactly("disk.encryption_in_progress");
+    }
+
+    @Test
+    void evaluate_pendingOfUnknownAge_passesOnlyWithTheUnsafeSwitch() {
+        PosturePolicy d = PosturePolicy.defaults();
+        PosturePolicy unsafe = new PosturePolicy(d.version(), d.mode(), d.lease(), d.requireDiskEncryption(), d.minOs(),
+                d.maxDaysSinceUpdate(), d.maxSecurityPendingDays(), d.denyRebootRequired(), d.minAgentVersion(),
+                d.minCertValidityDays(), d.evidenceSkew(), true);
+        PostureClaims c = claims(DEBIAN, LUKS, new PatchFacts(NOW.minus(Duration.ofDays(1)), 3, null, false));
+        assertThat(codes(evaluate(c, d))).containsExactly("patch.security_pending");
+        assertThat(evaluate(c, unsafe).compliant()).isTrue();
+        assertThat(line(evaluate(c, unsafe), "patch.securityPending").found()).contains("allowed by unsafeAllowUnknownPendingAge");
     }
 
     @Test
@@ -506,7 +519,7 @@ class PostureEvaluatorTest {
         PosturePolicy p = new PosturePolicy("2024-05-a", Mode.ENFORCE, Duration.ofMinutes(3), true,
                 new PosturePolicy.MinOs(VersionNumber.parse("10.0.22631.3447"), null,
                         new PosturePolicy.Linux(VersionNumber.parse("6.1"), Map.of("debian", VersionNumber.parse("12")))),
-                30, 14, false, VersionNumber.parse("0.1.0"), 7, Duration.ofSeconds(60));
+                30, 14, false, VersionNumber.parse("0.1.0"), 7, Duration.ofSeconds(60), false);
         PostureVerdict v = evaluate(windows(BITLOCKER), p);
         assertThat(v.policyVersion()).isEqualTo("2024-05-a");
         assertThat(v.leaseUntil()).isEqualTo(NOW.plus(Duration.ofMinutes(3)));
