@@ -11,7 +11,10 @@ import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import java.security.SecureRandom;
+
 import org.postern.agent.collect.Collectors;
+import org.postern.agent.enroll.Enroller;
 import org.postern.agent.state.AgentHome;
 import org.postern.config.posture.PosturePolicy;
 import org.postern.protocol.posture.AgentInfo;
@@ -58,6 +61,7 @@ final class CheckCommand implements Callable<Integer> {
         AgentHome home = parent.home();
         PosturePolicy policy = policy(home);
         Clock clock = Clock.systemUTC();
+        renewIfDue(home, clock);
         PostureClaims.Facts facts = Collectors.forThisMachine(backend).collect();
         String device = home.enrolled() ? home.enrollment().map(AgentHome.Enrollment::device).orElse("unenrolled") : "unenrolled";
         Instant certNotAfter = home.enrolled() ? home.certificate().getNotAfter().toInstant() : null;
@@ -71,6 +75,20 @@ final class CheckCommand implements Callable<Integer> {
             print(out, verdict);
         }
         return verdict.compliant() ? 0 : 1;
+    }
+
+    /** The agent renews its certificate by itself once two thirds of its lifetime have passed. */
+    private void renewIfDue(AgentHome home, Clock clock) {
+        if (!home.enrolled()) {
+            return;
+        }
+        try {
+            new Enroller(home, clock, new SecureRandom()).renewIfDue().ifPresent(c ->
+                    spec.commandLine().getErr().println(AgentCommand.NAME + ": certificate renewed, valid until " + c.getNotAfter().toInstant()));
+        } catch (java.io.IOException | InterruptedException | RuntimeException e) {
+            // the current certificate still works; say so and try again next time
+            spec.commandLine().getErr().println(AgentCommand.NAME + ": certificate renewal failed, will retry: " + e.getMessage());
+        }
     }
 
     private PosturePolicy policy(AgentHome home) {
