@@ -16,14 +16,18 @@ public final class Collectors {
     /** Which backend: the OS's own tools, osquery, or osquery when installed and the OS's tools otherwise. */
     public enum Backend { NATIVE, OSQUERY, AUTO }
 
-    /** The collector for this OS; an OS without one is a clear error, never a silent pass. */
-    public static Collector forThisMachine(Backend backend) {
+    /**
+     * The collector for this OS; an OS without one is a clear error, never a silent pass.
+     * {@code stateDir} (the agent's directory, or null) is where collectors may remember things
+     * between runs.
+     */
+    public static Collector forThisMachine(Backend backend, java.nio.file.Path stateDir) {
         if (backend == Backend.OSQUERY || (backend == Backend.AUTO && onPath("osqueryi"))) {
             return OsqueryCollector.system();
         }
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         if (os.contains("linux")) {
-            return LinuxCollector.system();
+            return stateDir != null ? LinuxCollector.system(stateDir) : LinuxCollector.system();
         }
         if (os.startsWith("windows")) {
             return WindowsCollector.system();

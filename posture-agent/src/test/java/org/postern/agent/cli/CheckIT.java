@@ -50,14 +50,13 @@ class CheckIT {
     }
 
     /**
-     * What this build machine (a Debian VM, root on an unencrypted virtual disk, apt with pending
-     * security updates of unrecorded age) can pass: encryption not required, unknown update age
-     * accepted, any recent kernel and release.
+     * What this build machine (a Debian VM, root on an unencrypted virtual disk, apt security
+     * updates pending, first seen by this agent now) can pass: encryption not required, any
+     * recent kernel and release.
      */
     private static final String LENIENT = """
             version: ci-lenient
             requireDiskEncryption: false
-            unsafeAllowUnknownPendingAge: true
             maxDaysSinceUpdate: 365
             maxSecurityPendingDays: 365
             minOs:
@@ -75,6 +74,8 @@ class CheckIT {
         assertThat(v.path("policyVersion").asText()).isEqualTo("ci-lenient");
         assertThat(v.path("leaseUntil").asText()).isNotBlank();
         assertThat(v.path("checks").findValuesAsText("check")).contains("disk", "os", "patch.lastUpdate", "patch.securityPending", "agent", "cert");
+        // the agent remembers when it first saw each pending apt security update
+        assertThat(home.resolve("apt-pending.json")).exists();
     }
 
     @Test

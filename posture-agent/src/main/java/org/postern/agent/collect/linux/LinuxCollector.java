@@ -60,6 +60,14 @@ public final class LinuxCollector implements Collector {
      * @param timeouts  bounds for the commands
      */
     public LinuxCollector(Path root, CommandRunner runner, Clock clock, Timeouts timeouts) {
+        this(root, runner, clock, timeouts, null);
+    }
+
+    /**
+     * @param aptLedger where to remember pending apt security updates between runs (their first
+     *                  sighting, and the last answer while packages are unchanged); null for none
+     */
+    public LinuxCollector(Path root, CommandRunner runner, Clock clock, Timeouts timeouts, Path aptLedger) {
         Objects.requireNonNull(root, "root");
         Objects.requireNonNull(runner, "runner");
         Objects.requireNonNull(clock, "clock");
@@ -67,12 +75,19 @@ public final class LinuxCollector implements Collector {
         RootFs fs = new RootFs(root);
         this.disk = new DiskCheck(fs, runner, timeouts.probe());
         this.os = new OsCheck(fs, runner, timeouts.probe());
-        this.patch = new PatchCheck(fs, runner, clock, timeouts.packageManager());
+        this.patch = new PatchCheck(fs, runner, clock, timeouts.packageManager(),
+                aptLedger == null ? null : new AptLedger(aptLedger, fs, clock));
     }
 
     /** This machine: root {@code /}, real processes, the system clock and zone, default timeouts. */
     public static LinuxCollector system() {
         return new LinuxCollector(Path.of("/"), new ProcessCommandRunner(), Clock.systemDefaultZone(), Timeouts.DEFAULTS);
+    }
+
+    /** This machine, remembering apt's pending updates in {@code stateDir/apt-pending.json}. */
+    public static LinuxCollector system(Path stateDir) {
+        return new LinuxCollector(Path.of("/"), new ProcessCommandRunner(), Clock.systemDefaultZone(), Timeouts.DEFAULTS,
+                stateDir.resolve("apt-pending.json"));
     }
 
     @Override

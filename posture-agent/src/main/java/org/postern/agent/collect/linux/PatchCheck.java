@@ -57,7 +57,10 @@ final class PatchCheck {
     private final Clock clock;
     private final Duration timeout;
 
-    PatchCheck(RootFs fs, CommandRunner runner, Clock clock, Duration timeout) {
+    private final AptLedger ledger;
+
+    PatchCheck(RootFs fs, CommandRunner runner, Clock clock, Duration timeout, AptLedger ledger) {
+        this.ledger = ledger;
         this.fs = fs;
         this.runner = runner;
         this.clock = clock;
@@ -65,6 +68,18 @@ final class PatchCheck {
     }
 
     PatchFacts collect(List<CheckError> errors) {
+        String key = null;
+        if (ledger != null && fs.exists("var/lib/dpkg/status")) {
+            try {
+                key = ledger.stateKey();
+                var known = ledger.known(key);
+                if (known.isPresent()) {
+                    return new PatchFacts(aptLastUpdate(errors), known.get().count(), known.get().oldestSince(), rebootFile());
+                }
+            } catch (IOException e) {
+                key = null; // no ledger this time; apt answers below
+            }
+        }
         CommandRunner.Result apt;
         try {
             apt = runner.run(APT_GET, timeout);
@@ -76,12 +91,21 @@ final class PatchCheck {
             return dnf(errors);
         }
         Integer pending = null;
+        Instant since = null;
         if (apt.exitCode() == 0) {
-            pending = AptSimulation.parse(apt.stdout()).security().size();
+            List<String> security = AptSimulation.parse(apt.stdout()).security();
+            pending = security.size();
+            if (key != null) {
+                try {
+                    since = ledger.record(key, security);
+                } catch (IOException e) {
+                    since = null; // age unknown: the evaluator fails closed on it
+                }
+            }
         } else {
             errors.add(new CheckError(CHECK, exited(APT_GET, apt)));
         }
-        return new PatchFacts(aptLastUpdate(errors), pending, null, rebootFile());
+        return new PatchFacts(aptLastUpdate(errors), pending, since, rebootFile());
     }
 
     private PatchFacts dnf(List<CheckError> errors) {
