@@ -62,7 +62,7 @@ final class CheckCommand implements Callable<Integer> {
         PosturePolicy policy = policy(home);
         Clock clock = Clock.systemUTC();
         renewIfDue(home, clock);
-        PostureClaims.Facts facts = Collectors.forThisMachine(backend, home.enrolled() ? home.dir() : null).collect();
+        PostureClaims.Facts facts = Collectors.forThisMachine(backend, home.stateDir()).collect();
         String device = home.enrolled() ? home.enrollment().map(AgentHome.Enrollment::device).orElse("unenrolled") : "unenrolled";
         Instant certNotAfter = home.enrolled() ? home.certificate().getNotAfter().toInstant() : null;
         Instant now = clock.instant();

@@ -45,6 +45,15 @@ public final class AgentHome {
         return dir;
     }
 
+    /** The directory, created 0700 if missing, or null when it cannot be (collectors then keep no state). */
+    public Path stateDir() {
+        try {
+            return SecureFiles.privateDirectory(dir);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     public Path keyFile() {
         return dir.resolve("device.key");
     }
