@@ -13,6 +13,7 @@ import java.security.KeyPair;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.HexFormat;
@@ -35,7 +36,17 @@ import org.bouncycastle.cert.ocsp.OCSPResp;
 import org.bouncycastle.cert.ocsp.RevokedStatus;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
+import org.postern.agent.cli.AgentCommand;
+import org.postern.agent.collect.Collectors;
 import org.postern.agent.enroll.EstClient;
+import org.postern.config.posture.PosturePolicy;
+import org.postern.protocol.posture.AgentInfo;
+import org.postern.protocol.posture.Evidence;
+import org.postern.protocol.posture.EvidenceException;
+import org.postern.protocol.posture.PostureClaims;
+import org.postern.protocol.posture.PostureEvaluator;
+import org.postern.protocol.posture.PostureVerdict;
+import org.postern.protocol.posture.ReasonDetail;
 import org.postern.audit.JsonLinesAuditSink;
 import org.postern.config.HostPort;
 import org.postern.config.PkiSettings;
@@ -65,7 +76,8 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run Postern on loopback with embedded defaults and show each step:",
                 "create a CA, register a laptop, enroll it over EST with a fresh key, check it with OCSP,",
-                "revoke it, and show the CRL, the OCSP answer and the audit log. Every step is checked.",
+                "prove this machine's posture with signed evidence and judge it, refuse forged evidence,",
+                "revoke the laptop, and show the CRL, the OCSP answer and the audit log. Every step is checked.",
                 "Without --exit the PKI server keeps running afterwards so you can try it with curl/openssl."})
 public final class DemoCommand implements Callable<Integer> {
     static final int DEMO_FAILED = 5;
@@ -167,6 +179,38 @@ public final class DemoCommand implements Callable<Integer> {
                     show("OCSP status: " + status);
                     check(status.equals("good"), "OCSP says good");
 
+                    begin("The laptop proves its posture: this machine's real facts, signed with the device key (ES256 JWS)");
+                    byte[] nonceBytes = new byte[16];
+                    random.nextBytes(nonceBytes);
+                    String nonce = HexFormat.of().formatHex(nonceBytes);
+                    PostureClaims.Facts facts = Collectors.forThisMachine(Collectors.Backend.NATIVE, dir).collect();
+                    PostureClaims claims = PostureClaims.of(nonce, "laptop-0042", clock.instant(),
+                            new AgentInfo("postern-agent", AgentCommand.VERSION), facts);
+                    String jws = Evidence.sign(claims, keys.getPrivate(), cert);
+                    show("evidence " + jws.substring(0, 40) + "… (" + jws.length() + " bytes), kid = SHA-256 of the device certificate");
+                    PostureClaims verified = Evidence.verify(jws, cert, nonce, clock.instant(), Duration.ofSeconds(60));
+                    show("device " + verified.ueid() + ", " + verified.os().name() + " " + verified.os().version() + ", collector " + verified.collector());
+                    check(verified.ueid().equals("laptop-0042") && verified.os().equals(claims.os()) && verified.disk().equals(claims.disk()),
+                            "the gateway side verifies signature, nonce, time and profile, and reads the same facts");
+
+                    begin("The gateway judges it with the default policy (the same evaluator the agent's check uses)");
+                    PostureVerdict verdict = new PostureEvaluator().evaluate(verified, PosturePolicy.defaults(), cert.getNotAfter().toInstant(), clock.instant());
+                    verdict.checks().forEach(c -> show(c.line()));
+                    show(verdict.compliant() ? "compliant: lease until " + verdict.leaseUntil()
+                            : "not compliant: " + verdict.reasons().stream().map(ReasonDetail::code).toList() + " (this build machine is no laptop)");
+                    check(verdict.compliant() == verdict.reasons().isEmpty() && verdict.checks().size() >= 6, "every check judged, each failure with a reason");
+
+                    begin("Tampered or replayed evidence is refused");
+                    String[] parts = jws.split("\\.");
+                    String forged = parts[0] + "." + Base64.getUrlEncoder().withoutPadding().encodeToString(
+                            new String(Base64.getUrlDecoder().decode(parts[1]), java.nio.charset.StandardCharsets.UTF_8)
+                                    .replace("\"laptop-0042\"", "\"laptop-0043\"").getBytes(java.nio.charset.StandardCharsets.UTF_8)) + "." + parts[2];
+                    String forgedReason = refusal(() -> Evidence.verify(forged, cert, nonce, clock.instant(), Duration.ofSeconds(60)));
+                    String replayReason = refusal(() -> Evidence.verify(jws, cert, "another-challenge", clock.instant(), Duration.ofSeconds(60)));
+                    show("edited claims: " + forgedReason + "; old nonce: " + replayReason);
+                    check(forgedReason.equals("evidence.bad_signature") && replayReason.equals("evidence.nonce_unknown"),
+                            "edited claims are evidence.bad_signature, a replayed nonce evidence.nonce_unknown");
+
                     begin("IT security revokes the laptop (reported lost)");
                     service.revoke("laptop-0042", RevocationReason.lost, "demo");
                     show("device status: " + registry.device("laptop-0042").orElseThrow().status().wireName());
@@ -244,6 +288,21 @@ public final class DemoCommand implements Callable<Integer> {
         show("responder " + basic.getCerts()[0].getSubject() + ", nonce " + HexFormat.of().formatHex(nonce, 0, 4) + "… echoed");
         var st = basic.getResponses()[0].getCertStatus();
         return st == null ? "good" : st instanceof RevokedStatus rs ? "revoked (reason " + rs.getRevocationReason() + ")" : "unknown";
+    }
+
+    @FunctionalInterface
+    private interface Verification {
+        void run() throws EvidenceException;
+    }
+
+    /** The reason code a verification refused with, or "accepted". */
+    private static String refusal(Verification v) {
+        try {
+            v.run();
+            return "accepted";
+        } catch (EvidenceException e) {
+            return e.reason().code();
+        }
     }
 
     private void begin(String what) {

@@ -51,7 +51,7 @@ class PosternCliIT {
     void demo_exit_runsEveryStepAndSucceeds() {
         Run r = run("demo", "--exit");
         assertThat(r.code()).as(r.out() + r.err()).isZero();
-        assertThat(r.out()).contains("[1] Create the device CA").contains("OCSP says revoked").contains("behaved as shown");
+        assertThat(r.out()).contains("[1] Create the device CA").contains("OCSP says revoked").contains("evidence.bad_signature").contains("behaved as shown");
     }
 
     @Test
