@@ -10,6 +10,7 @@ import java.security.Provider;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,6 +23,7 @@ import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.AccessDescription;
+import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.asn1.x509.AuthorityInformationAccess;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.CRLDistPoint;
@@ -56,6 +58,7 @@ public final class Profiles {
 
     private final SecureRandom random;
     private final JcaX509ExtensionUtils ext;
+    private final java.util.Map<X509Certificate, Issuer> issuers = new java.util.concurrent.ConcurrentHashMap<>();
 
     public Profiles(SecureRandom random) {
         this.random = random;
@@ -175,13 +178,14 @@ public final class Profiles {
         if (notAfter.isAfter(issuerEnd)) {
             notAfter = issuerEnd; // a leaf never outlives the CA that vouches for it
         }
-        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer.certificate(), serial, from(now), Date.from(notAfter), subject, key);
+        Issuer is = issuers.computeIfAbsent(issuer.certificate(), this::issuer);
+        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(is.name(), serial, from(now), Date.from(notAfter), subject, key);
         try {
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(key));
-            b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(issuer.certificate()));
-        } catch (IOException | CertificateException e) {
-            throw new IllegalStateException(e);
+            b.addExtension(Extension.authorityKeyIdentifier, false, is.authorityKeyId());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         return b;
     }
@@ -202,10 +206,30 @@ public final class Profiles {
         return Date.from(now.minus(BACKDATE)); // tolerate a little clock skew on the relying party
     }
 
+    /** What every leaf takes from its issuer, worked out once per issuer rather than per certificate. */
+    private record Issuer(X500Name name, AuthorityKeyIdentifier authorityKeyId) {}
+
+    private Issuer issuer(X509Certificate cert) {
+        try {
+            return new Issuer(X500Name.getInstance(cert.getSubjectX500Principal().getEncoded()), ext.createAuthorityKeyIdentifier(cert));
+        } catch (CertificateException e) {
+            throw new IllegalStateException("cannot read the issuer certificate " + cert.getSubjectX500Principal() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** CertificateFactory look-ups are slow and instances are not thread-safe: one per thread. */
+    private static final ThreadLocal<CertificateFactory> X509 = ThreadLocal.withInitial(() -> {
+        try {
+            return CertificateFactory.getInstance("X.509");
+        } catch (CertificateException e) {
+            throw new IllegalStateException(e);
+        }
+    });
+
     private static X509Certificate build(X509v3CertificateBuilder b, CaSigner signer) {
         try {
-            return new JcaX509CertificateConverter().getCertificate(b.build(signer.contentSigner()));
-        } catch (CertificateException e) {
+            return (X509Certificate) X509.get().generateCertificate(new java.io.ByteArrayInputStream(b.build(signer.contentSigner()).getEncoded()));
+        } catch (CertificateException | IOException e) {
             throw new IllegalStateException("cannot encode the certificate just signed: " + e.getMessage(), e);
         }
     }
