@@ -8,6 +8,8 @@ import java.time.Clock;
 import java.util.concurrent.Callable;
 
 import org.postern.agent.enroll.Enroller;
+import org.postern.agent.key.DeviceKeyStore;
+import org.postern.agent.key.DeviceKeys;
 import org.postern.agent.state.AgentHome;
 import org.postern.config.Secret;
 import picocli.CommandLine.Command;
@@ -18,7 +20,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code postern-agent enroll}: get this laptop's device certificate with the one-time token. */
 @Command(name = "enroll", mixinStandardHelpOptions = true,
-        description = {"Enroll this laptop: make a P-256 key here (0600), send a CSR over EST with the one-time token,",
+        description = {"Enroll this laptop: make a P-256 key here (0600, or inside a PKCS#11 token with --pkcs11),",
+                "send a CSR over EST with the one-time token,",
                 "and store the certificate. The gateway is trusted only if its chain holds the CA with --ca-sha256."})
 final class EnrollCommand implements Callable<Integer> {
     @ParentCommand
@@ -40,8 +43,20 @@ final class EnrollCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "ID", description = "Device id (optional: the token names the device).")
     String device;
 
-    @Option(names = "--force", description = "Enroll again even if this directory already holds a certificate.")
+    @Option(names = "--force", description = "Enroll again even if this directory (or the token alias) already holds a key and certificate.")
     boolean force;
+
+    @Option(names = "--pkcs11", paramLabel = "CONFIG",
+            description = {"Make the key inside a PKCS#11 token (e.g. a TPM through tpm2-pkcs11) instead of a file:",
+                    "SunPKCS11 configuration naming the library and slot. PIN from $" + DeviceKeys.PIN_ENV + " or --pin-file."})
+    Path pkcs11;
+
+    @Option(names = "--pkcs11-alias", paramLabel = "ALIAS", description = "Label of the key in the token. Default: " + DeviceKeys.Pkcs11Key.DEFAULT_ALIAS + ".")
+    String pkcs11Alias;
+
+    @Option(names = "--pin-file", paramLabel = "FILE",
+            description = "File whose first line is the token PIN (recorded, so renewal finds it). Default: $" + DeviceKeys.PIN_ENV + ".")
+    Path pinFile;
 
     @Spec
     CommandSpec spec;
@@ -56,14 +71,32 @@ final class EnrollCommand implements Callable<Integer> {
         if (!"https".equalsIgnoreCase(gateway.getScheme()) || gateway.getHost() == null) {
             throw new AgentCommand.AgentExit(2, "--gateway: expected an https:// URL with a host, found \"" + gateway + "\"");
         }
+        if (pkcs11 == null && (pkcs11Alias != null || pinFile != null)) {
+            throw new AgentCommand.AgentExit(2, (pkcs11Alias != null ? "--pkcs11-alias" : "--pin-file") + ": only with --pkcs11 CONFIG (the key is a file otherwise)");
+        }
         Secret secret = token != null ? Secret.of(token)
                 : tokenFile != null ? Secret.fromFile(tokenFile)
                 : Secret.fromEnv("POSTERN_ENROLL_TOKEN", System.getenv());
-        Enroller.Enrolled e = new Enroller(home, Clock.systemUTC(), new SecureRandom()).enroll(gateway, device, secret, caSha256);
+        // The token is opened (and the PIN tried) before the one-time token is spent.
+        DeviceKeyStore keys = DeviceKeyStore.open(keyPlace(home), System.getenv());
+        if (!force && keys.occupied().isPresent()) {
+            throw new AgentCommand.AgentExit(1, "the PKCS#11 token already holds " + keys.occupied().get()
+                    + "; choose another --pkcs11-alias, or use --force to replace it");
+        }
+        Enroller.Enrolled e = new Enroller(home, Clock.systemUTC(), new SecureRandom()).enroll(gateway, device, secret, caSha256, keys);
         PrintWriter out = spec.commandLine().getOut();
         out.println("Enrolled as " + e.device() + ".");
         out.println("  certificate valid until " + e.certificate().getNotAfter().toInstant() + " (renewed automatically)");
-        out.println("  key and certificate in " + home.dir());
+        out.println("  key: " + home.enrollment().orElseThrow().key().describe());
+        out.println("  certificate in " + home.dir());
         return 0;
+    }
+
+    private DeviceKeys keyPlace(AgentHome home) {
+        if (pkcs11 == null) {
+            return home.fileKey();
+        }
+        return new DeviceKeys.Pkcs11Key(pkcs11.toAbsolutePath(), pkcs11Alias != null ? pkcs11Alias : DeviceKeys.Pkcs11Key.DEFAULT_ALIAS,
+                pinFile != null ? pinFile.toAbsolutePath() : null);
     }
 }

@@ -37,6 +37,7 @@ final class StatusCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.println("device:       " + e.device());
         out.println("gateway:      " + e.gateway());
+        out.println("key:          " + e.key().describe());
         out.println("certificate:  serial " + cert.getSerialNumber().toString(16) + ", SHA-256 " + Fingerprints.sha256(cert));
         out.println("valid until:  " + cert.getNotAfter().toInstant() + " (" + Duration.between(now, cert.getNotAfter().toInstant()).toDays() + " days left"
                 + (Enroller.renewalDue(cert, now) ? "; renewal due" : "") + ")");

@@ -19,6 +19,7 @@ import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
 
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
@@ -30,6 +31,7 @@ import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
+import org.postern.agent.key.DeviceKey;
 import org.postern.config.Secret;
 
 /**
@@ -50,7 +52,7 @@ public final class EstClient {
 
     /** TLS that trusts only a chain containing the CA with this SHA-256 (first contact). */
     public static SSLContext pinned(String caSha256) {
-        return context(null, new PinnedRootTrustManager(caSha256));
+        return context((KeyManager[]) null, new PinnedRootTrustManager(caSha256));
     }
 
     /** TLS with the device's key and certificate, trusting the pinned CA (re-enrollment). */
@@ -68,10 +70,22 @@ public final class EstClient {
         }
     }
 
+    /**
+     * TLS with the device key wherever it lives (a token key cannot go into a PKCS12 store), trusting
+     * the pinned CA (re-enrollment). The key manager offers this one key and nothing else.
+     */
+    public static SSLContext withDeviceKey(String caSha256, DeviceKey key, List<X509Certificate> chain) {
+        return context(new KeyManager[] {new DeviceKeyManager(key.privateKey(), chain)}, new PinnedRootTrustManager(caSha256));
+    }
+
     private static SSLContext context(KeyManagerFactory kmf, X509TrustManager tm) {
+        return context(kmf == null ? null : kmf.getKeyManagers(), tm);
+    }
+
+    private static SSLContext context(KeyManager[] kms, X509TrustManager tm) {
         try {
             SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-            ctx.init(kmf == null ? null : kmf.getKeyManagers(), new TrustManager[] {tm}, null);
+            ctx.init(kms, new TrustManager[] {tm}, null);
             return ctx;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
@@ -86,6 +100,17 @@ public final class EstClient {
                     .build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())).getEncoded();
         } catch (OperatorCreationException | IOException e) {
             throw new IllegalStateException("cannot build the CSR: " + e.getMessage(), e);
+        }
+    }
+
+    /** A PKCS#10 request signed through the key's own provider (for a token key, inside the token). */
+    public static byte[] csr(DeviceKey key, String deviceId) {
+        X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, deviceId).build();
+        try {
+            return new JcaPKCS10CertificationRequestBuilder(subject, key.publicKey())
+                    .build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(key.provider()).build(key.privateKey())).getEncoded();
+        } catch (OperatorCreationException | IOException e) {
+            throw new IllegalStateException("cannot build the CSR with the device key: " + e.getMessage(), e);
         }
     }
 

@@ -9,26 +9,34 @@ import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import org.postern.agent.key.DeviceKeys;
 import org.postern.pki.ca.KeyFiles;
 import org.postern.pki.ca.Pem;
 import org.postern.pki.ca.SecureFiles;
 
 /**
  * The agent's directory ({@code --home}, {@code $POSTERN_AGENT_HOME} or {@code ~/.postern-agent},
- * 0700): the device key ({@code device.key}, 0600, generated here and never sent anywhere), the
+ * 0700): the device key ({@code device.key}, 0600, generated here and never sent anywhere; or a
+ * PKCS#11 token entry, recorded in {@code enrollment.json}), the
  * device certificate, the pinned CA chain, what enrollment recorded, and the last decision.
  */
 public final class AgentHome {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** What enrollment recorded: where the gateway is, the pinned root, and the device id. */
-    public record Enrollment(String gateway, String caSha256, String device, Instant enrolledAt) {}
+    /** What enrollment recorded: where the gateway is, the pinned root, the device id, and where its key lives. */
+    public record Enrollment(String gateway, String caSha256, String device, Instant enrolledAt, DeviceKeys key) {
+        public Enrollment {
+            java.util.Objects.requireNonNull(key, "key");
+        }
+    }
 
     private final Path dir;
 
@@ -75,23 +83,66 @@ public final class AgentHome {
     }
 
     public boolean enrolled() {
-        return Files.exists(enrollmentFile()) && Files.exists(certificateFile()) && Files.exists(keyFile());
+        if (!Files.exists(enrollmentFile()) || !Files.exists(certificateFile())) {
+            return false;
+        }
+        try {
+            return switch (enrollment().orElseThrow().key()) {
+                case DeviceKeys.FileKey f -> Files.exists(f.file());
+                case DeviceKeys.Pkcs11Key p -> true; // the token is checked when the key is used
+            };
+        } catch (IOException | RuntimeException e) {
+            return Files.exists(keyFile());
+        }
     }
 
-    /** Stores a fresh enrollment: key (0600), certificate, CA chain, and the record. */
-    public void saveEnrollment(Enrollment e, KeyPair keys, X509Certificate cert, List<X509Certificate> caChain) throws IOException {
+    /** The file key's place: {@code device.key} in this directory (the default). */
+    public DeviceKeys.FileKey fileKey() {
+        return new DeviceKeys.FileKey(keyFile());
+    }
+
+    /**
+     * Stores a fresh enrollment (the key is already stored where it lives): certificate, CA chain,
+     * and the record.
+     */
+    public void saveEnrollment(Enrollment e, X509Certificate cert, List<X509Certificate> caChain) throws IOException {
         SecureFiles.privateDirectory(dir);
-        SecureFiles.replace(keyFile(), KeyFiles.plainPem(keys.getPrivate()), true);
         saveCertificate(cert);
         SecureFiles.replace(caFile(), Pem.encodeAll(caChain).getBytes(StandardCharsets.US_ASCII), false);
-        SecureFiles.replace(enrollmentFile(), JSON.writeValueAsBytes(Map.of(
-                "gateway", e.gateway(), "caSha256", e.caSha256(), "device", e.device(), "enrolledAt", e.enrolledAt().toString())), false);
+        saveRecord(e);
     }
 
-    /** Replaces the certificate (and, on rekey, the key) after a renewal. */
-    public void saveRenewal(KeyPair keys, X509Certificate cert) throws IOException {
-        SecureFiles.replace(keyFile(), KeyFiles.plainPem(keys.getPrivate()), true);
+    /** Replaces the certificate after a renewal, and the record when the key moved (a new token alias). */
+    public void saveRenewal(X509Certificate cert, DeviceKeys key) throws IOException {
         saveCertificate(cert);
+        Enrollment e = enrollment().orElseThrow(() -> new IOException("not enrolled: no " + enrollmentFile()));
+        if (!e.key().equals(key)) {
+            saveRecord(new Enrollment(e.gateway(), e.caSha256(), e.device(), e.enrolledAt(), key));
+        }
+    }
+
+    private void saveRecord(Enrollment e) throws IOException {
+        Map<String, Object> record = new LinkedHashMap<>();
+        record.put("gateway", e.gateway());
+        record.put("caSha256", e.caSha256());
+        record.put("device", e.device());
+        record.put("enrolledAt", e.enrolledAt().toString());
+        switch (e.key()) {
+            // the file key in this directory is the default and is not recorded, as before
+            case DeviceKeys.FileKey f when f.equals(fileKey()) -> { }
+            case DeviceKeys.FileKey f -> record.put("key", Map.of("type", "file", "file", f.file().toString()));
+            case DeviceKeys.Pkcs11Key p -> {
+                Map<String, Object> k = new LinkedHashMap<>();
+                k.put("type", "pkcs11");
+                k.put("config", p.config().toString());
+                k.put("alias", p.alias());
+                if (p.pinFile() != null) {
+                    k.put("pinFile", p.pinFile().toString());
+                }
+                record.put("key", k);
+            }
+        }
+        SecureFiles.replace(enrollmentFile(), JSON.writeValueAsBytes(record), false);
     }
 
     private void saveCertificate(X509Certificate cert) throws IOException {
@@ -104,7 +155,17 @@ public final class AgentHome {
         }
         var n = JSON.readTree(enrollmentFile().toFile());
         return Optional.of(new Enrollment(n.path("gateway").asText(), n.path("caSha256").asText(), n.path("device").asText(),
-                Instant.parse(n.path("enrolledAt").asText())));
+                Instant.parse(n.path("enrolledAt").asText()), key(n.path("key"))));
+    }
+
+    private DeviceKeys key(JsonNode k) throws IOException {
+        String type = k.path("type").asText("file");
+        return switch (type) {
+            case "file" -> k.hasNonNull("file") ? new DeviceKeys.FileKey(Path.of(k.get("file").asText())) : fileKey();
+            case "pkcs11" -> new DeviceKeys.Pkcs11Key(Path.of(k.path("config").asText()), k.path("alias").asText(),
+                    k.hasNonNull("pinFile") ? Path.of(k.get("pinFile").asText()) : null);
+            default -> throw new IOException(enrollmentFile() + ": key.type: expected \"file\" or \"pkcs11\", found \"" + type + "\"");
+        };
     }
 
     public X509Certificate certificate() throws IOException {

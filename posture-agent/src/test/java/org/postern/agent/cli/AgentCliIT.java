@@ -80,7 +80,8 @@ class AgentCliIT {
 
         Run status = run("--home", home.toString(), "status");
         assertThat(status.code()).isZero();
-        assertThat(status.out()).contains("device:       laptop-a").contains("days left");
+        assertThat(status.out()).contains("device:       laptop-a").contains("days left")
+                .contains("key:          file " + home.resolve("device.key") + " (0600)");
     }
 
     @Test
@@ -123,6 +124,20 @@ class AgentCliIT {
         Run status = run("--home", tmp.resolve("z").toString(), "status");
         assertThat(status.code()).isEqualTo(2);
         assertThat(status.err()).contains("not enrolled");
+    }
+
+    @Test
+    void enroll_pkcs11OptionsWithoutPkcs11_orMissingConfig_areClearErrors() throws Exception {
+        Run alias = enroll(tmp.resolve("p"), token("laptop-p"), pki.ca.rootSha256(), "--pkcs11-alias", "x");
+        assertThat(alias.code()).isEqualTo(2);
+        assertThat(alias.err()).contains("--pkcs11-alias: only with --pkcs11 CONFIG (the key is a file otherwise)");
+        Path pinFile = tmp.resolve("pin");
+        Files.writeString(pinFile, "1234\n");
+        Path missing = tmp.resolve("nope.cfg");
+        Run cfg = enroll(tmp.resolve("q"), token("laptop-q"), pki.ca.rootSha256(), "--pkcs11", missing.toString(), "--pin-file", pinFile.toString());
+        assertThat(cfg.code()).isEqualTo(2);
+        assertThat(cfg.err()).contains("--pkcs11: expected a readable SunPKCS11 configuration file, found nothing at " + missing.toAbsolutePath());
+        assertThat(pki.registry.device("laptop-q").orElseThrow().status().wireName()).isEqualTo("pending");
     }
 
     @Test
