@@ -72,9 +72,6 @@ final class RemoteWorkReport {
                 }
                 if (r.text("device") != null && t.isBefore(until)) {
                     lastSession.put(r.text("device"), t);
-                    if (inPeriod) {
-                        seenInPeriod.put(r.text("device"), true);
-                    }
                 }
             }
             case "session.end" -> {
@@ -130,6 +127,9 @@ final class RemoteWorkReport {
             if (!s.time().isBefore(since) && s.time().isBefore(until)) {
                 usage(day(s.time()), s.user()).sessions++;
                 perUser.computeIfAbsent(s.user(), u -> new Usage()).sessions++;
+            }
+            if (s.device() != null && (from.isBefore(to) || !s.time().isBefore(since) && s.time().isBefore(until))) {
+                seenInPeriod.put(s.device(), true);
             }
             while (from.isBefore(to)) {
                 Instant midnight = day(from).plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
