@@ -409,4 +409,12 @@ class AuditCommandTest {
         assertThat(r.code()).isEqualTo(Exit.USAGE);
         assertThat(r.err()).contains("--since").contains("--until");
     }
+
+    @Test
+    void help_listsSearchExportReport() {
+        Run r = run("audit", "--help");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("search").contains("export").contains("report");
+        assertThat(run("--help").out()).contains("audit");
+    }
 }
