@@ -3,6 +3,7 @@ package org.postern.cli;
 import java.io.PrintWriter;
 
 import org.postern.audit.AuditUnavailableException;
+import org.postern.cli.audit.AuditCommand;
 import org.postern.cli.pki.PkiCommand;
 import org.postern.config.ConfigException;
 import org.postern.pki.PkiException;
@@ -15,7 +16,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "postern 0.1.0",
         description = "Posture-gated access gateway for a secure administration network.",
-        subcommands = {DemoCommand.class, PkiCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {DemoCommand.class, PkiCommand.class, AuditCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:success",

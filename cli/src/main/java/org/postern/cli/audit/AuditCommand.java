@@ -1,0 +1,32 @@
+package org.postern.cli.audit;
+
+import java.time.Clock;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** {@code postern audit …}: read the audit trail for auditors: search, export for a SIEM, report. */
+@Command(name = "audit", mixinStandardHelpOptions = true,
+        description = "Search, export and summarize the audit trail (read only; see docs/audit.md).",
+        subcommands = {SearchCommand.class, ExportCommand.class, ReportCommand.class})
+public final class AuditCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    /** "Now" for relative times like -24h; a test sets a fixed clock. */
+    private Clock clock = Clock.systemUTC();
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    Clock clock() {
+        return clock;
+    }
+
+    void useClock(Clock clock) {
+        this.clock = clock;
+    }
+}

@@ -1,0 +1,88 @@
+package org.postern.cli.audit;
+
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * CSV per RFC 4180: a header row, CRLF line ends, fields with a comma, quote, CR or LF quoted and
+ * quotes doubled. The output starts with a UTF-8 byte-order mark so that spreadsheets read it as
+ * UTF-8 rather than the local code page. A text value that starts with {@code = + - @} or a tab is
+ * prefixed with {@code '} so that a spreadsheet shows it instead of evaluating it as a formula (a
+ * client chooses {@code dest}, for one).
+ */
+final class CsvFormat {
+    static final String BOM = "\uFEFF";
+    static final List<String> COLUMNS = List.of("time", "seq", "type", "outcome", "gateway", "session", "flow", "device", "user",
+            "source", "via", "dest", "destAddress", "bytesUp", "bytesDown", "durationMs", "how", "result", "reasons", "reason",
+            "policyVersion", "certSerial", "certSha256", "detail", "other");
+    /** Fields with a column of their own, and {@code prev}, which only verification needs. */
+    private static final Set<String> IN_COLUMNS = Set.copyOf(COLUMNS.subList(0, COLUMNS.size() - 1).stream()
+            .filter(c -> !c.equals("outcome")).toList());
+
+    private CsvFormat() {}
+
+    static String header() {
+        return BOM + row(COLUMNS);
+    }
+
+    static String line(AuditRecord r) {
+        String[] cells = new String[COLUMNS.size()];
+        for (int i = 0; i < cells.length; i++) {
+            String c = COLUMNS.get(i);
+            cells[i] = switch (c) {
+                case "outcome" -> Outcome.of(r).wireName();
+                case "other" -> other(r);
+                default -> cell(r, c);
+            };
+        }
+        return row(List.of(cells));
+    }
+
+    private static String cell(AuditRecord r, String field) {
+        JsonNode n = r.json().get(field);
+        String v = r.text(field);
+        if (v == null) {
+            return "";
+        }
+        return n.isNumber() || n.isBoolean() ? v : neutralize(v);
+    }
+
+    /** The remaining event fields as one JSON object, so that no field is lost. */
+    private static String other(AuditRecord r) {
+        ObjectNode rest = TrailReader.JSON.createObjectNode();
+        for (Iterator<Map.Entry<String, JsonNode>> it = r.json().fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!IN_COLUMNS.contains(e.getKey()) && !e.getKey().equals("prev")) {
+                rest.set(e.getKey(), e.getValue());
+            }
+        }
+        return rest.isEmpty() ? "" : rest.toString();
+    }
+
+    static String neutralize(String v) {
+        return !v.isEmpty() && "=+-@\t\r".indexOf(v.charAt(0)) >= 0 ? "'" + v : v;
+    }
+
+    static String row(List<String> cells) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < cells.size(); i++) {
+            if (i > 0) {
+                b.append(',');
+            }
+            b.append(quote(cells.get(i)));
+        }
+        return b.append("\r\n").toString();
+    }
+
+    static String quote(String v) {
+        if (v.indexOf(',') < 0 && v.indexOf('"') < 0 && v.indexOf('\r') < 0 && v.indexOf('\n') < 0) {
+            return v;
+        }
+        return '"' + v.replace("\"", "\"\"") + '"';
+    }
+}

@@ -1,0 +1,100 @@
+package org.postern.cli.audit;
+
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+
+import org.postern.cli.Exit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code postern audit export}: the matching records in a format a SIEM or a spreadsheet reads. */
+@Command(name = "export", mixinStandardHelpOptions = true,
+        description = {"Export records for a SIEM or a spreadsheet: jsonl (as written), csv (RFC 4180, UTF-8 with BOM),",
+                "cef (ArcSight CEF) or ocsf (OCSF 1.3 JSON lines). Filters as for search."})
+final class ExportCommand implements Callable<Integer> {
+    static final List<String> FORMATS = List.of("jsonl", "csv", "cef", "ocsf");
+
+    @Mixin
+    FilterOptions options;
+    @Option(names = "--format", required = true, paramLabel = "jsonl|csv|cef|ocsf", description = "Output format.")
+    String format;
+    @Option(names = "--out", paramLabel = "FILE", description = "Write to FILE instead of standard output.")
+    Path out;
+    @ParentCommand
+    AuditCommand parent;
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        String f = format.toLowerCase(Locale.ROOT);
+        if (!FORMATS.contains(f)) {
+            throw new Exit(Exit.USAGE, "--format: expected one of " + String.join(", ", FORMATS) + ", found \"" + format + "\"");
+        }
+        RecordFilter filter = options.filter(parent.clock());
+        TrailReader reader = options.reader(spec.commandLine().getErr());
+        Function<AuditRecord, String> line = switch (f) {
+            case "csv" -> CsvFormat::line;
+            case "cef" -> r -> CefFormat.line(r) + "\n";
+            case "ocsf" -> r -> OcsfFormat.event(r).toString() + "\n";
+            default -> r -> r.json().toString() + "\n";
+        };
+        int[] count = {0};
+        try (Writer w = out == null ? new NonClosing(spec.commandLine().getOut()) : new OutputStreamWriter(Files.newOutputStream(out), StandardCharsets.UTF_8)) {
+            if (f.equals("csv")) {
+                w.write(CsvFormat.header());
+            }
+            reader.forEach(r -> {
+                if (filter.test(r)) {
+                    count[0]++;
+                    try {
+                        w.write(line.apply(r));
+                    } catch (IOException e) {
+                        throw new Exit(Exit.UNAVAILABLE, (out == null ? "standard output" : out.toString()) + ": cannot write: " + e.getMessage());
+                    }
+                }
+            });
+        }
+        if (out != null) {
+            spec.commandLine().getErr().println("postern: exported " + count[0] + " records to " + out + " (" + f + ")");
+        }
+        return 0;
+    }
+
+    /** Standard output stays open after the export. */
+    private static final class NonClosing extends Writer {
+        private final PrintWriter delegate;
+
+        NonClosing(PrintWriter delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public void write(char[] buf, int off, int len) {
+            delegate.write(buf, off, len);
+        }
+
+        @Override
+        public void flush() {
+            delegate.flush();
+        }
+
+        @Override
+        public void close() {
+            delegate.flush();
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package org.postern.cli.audit;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Remote-work indicators over a period {@code [since, until)}, days in UTC. Fed every record of
+ * the trail in order (sessions that began before the period still count for their time inside it).
+ * The definitions are in docs/audit.md ("Remote-work report").
+ */
+final class RemoteWorkReport {
+    record Start(String user, String device, Instant time) {}
+
+    /** Sessions started and time connected, of one user on one day. */
+    static final class Usage {
+        int sessions;
+        Duration connected = Duration.ZERO;
+    }
+
+    /** Posture decisions of one day. */
+    static final class Compliance {
+        int decisions;
+        int compliant;
+
+        double rate() {
+            return decisions == 0 ? 0 : (double) compliant / decisions;
+        }
+    }
+
+    record NotSeen(String device, String user, Instant lastSession) {}
+
+    final Instant since;
+    final Instant until;
+    private final Map<String, Start> starts = new LinkedHashMap<>();
+    private final Map<String, Instant> ends = new HashMap<>();
+    private final Map<String, String> enrolled = new TreeMap<>();   // device → user, in force at until
+    private final java.util.Set<String> inactive = new java.util.HashSet<>(); // revoked or suspended at until
+    private final Map<String, Instant> lastSession = new HashMap<>(); // device → last session.start before until
+    private final Map<String, Boolean> seenInPeriod = new HashMap<>();
+    private Instant last;
+
+    /** (day, user) → usage */
+    final Map<LocalDate, Map<String, Usage>> perDay = new TreeMap<>();
+    final Map<String, Usage> perUser = new TreeMap<>();
+    /** "type reason" → count */
+    final Map<String, Integer> denials = new TreeMap<>();
+    final Map<LocalDate, Compliance> compliance = new TreeMap<>();
+    final Compliance fleet = new Compliance();
+
+    RemoteWorkReport(Instant since, Instant until) {
+        this.since = since;
+        this.until = until;
+    }
+
+    void accept(AuditRecord r) {
+        Instant t = r.time();
+        if (last == null || t.isAfter(last)) {
+            last = t;
+        }
+        boolean inPeriod = !t.isBefore(since) && t.isBefore(until);
+        String type = r.type();
+        switch (type) {
+            case "session.start" -> {
+                if (r.text("session") != null) {
+                    starts.put(r.text("session"), new Start(dash(r.text("user")), r.text("device"), t));
+                }
+                if (r.text("device") != null && t.isBefore(until)) {
+                    lastSession.put(r.text("device"), t);
+                }
+            }
+            case "session.end" -> {
+                if (r.text("session") != null) {
+                    ends.putIfAbsent(r.text("session"), t);
+                }
+            }
+            case "pki.enroll", "pki.renew" -> {
+                if (r.text("device") != null && t.isBefore(until)) {
+                    enrolled.put(r.text("device"), dash(r.text("user")));
+                    inactive.remove(r.text("device"));
+                }
+            }
+            case "pki.revoke", "pki.suspend" -> {
+                if (r.text("device") != null && t.isBefore(until)) {
+                    inactive.add(r.text("device"));
+                }
+            }
+            case "pki.resume" -> {
+                if (r.text("device") != null && t.isBefore(until)) {
+                    inactive.remove(r.text("device"));
+                }
+            }
+            default -> { }
+        }
+        if (!inPeriod) {
+            return;
+        }
+        if (type.equals("posture.decision")) {
+            boolean ok = "compliant".equals(r.text("result"));
+            for (Compliance c : new Compliance[] {compliance.computeIfAbsent(day(t), d -> new Compliance()), fleet}) {
+                c.decisions++;
+                c.compliant += ok ? 1 : 0;
+            }
+        }
+        if (Outcome.of(r) == Outcome.DENIED) {
+            if (type.equals("posture.decision") && r.json().path("reasons").isArray() && !r.json().path("reasons").isEmpty()) {
+                r.json().path("reasons").forEach(code -> denials.merge(type + " " + code.asText(), 1, Integer::sum));
+            } else {
+                denials.merge(type + " " + Outcome.reasonOf(r), 1, Integer::sum);
+            }
+        }
+    }
+
+    /** Closes the books: pairs starts with ends and splits connected time at UTC midnight. */
+    RemoteWorkReport finish() {
+        Instant openUntil = last == null || last.isAfter(until) ? until : last;
+        for (Map.Entry<String, Start> e : starts.entrySet()) {
+            Start s = e.getValue();
+            Instant end = ends.getOrDefault(e.getKey(), openUntil);
+            Instant from = s.time().isBefore(since) ? since : s.time();
+            Instant to = end.isAfter(until) ? until : end;
+            if (!s.time().isBefore(since) && s.time().isBefore(until)) {
+                usage(day(s.time()), s.user()).sessions++;
+                perUser.computeIfAbsent(s.user(), u -> new Usage()).sessions++;
+            }
+            if (s.device() != null && (from.isBefore(to) || !s.time().isBefore(since) && s.time().isBefore(until))) {
+                seenInPeriod.put(s.device(), true);
+            }
+            while (from.isBefore(to)) {
+                Instant midnight = day(from).plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+                Instant stop = midnight.isBefore(to) ? midnight : to;
+                Duration d = Duration.between(from, stop);
+                Usage u = usage(day(from), s.user());
+                u.connected = u.connected.plus(d);
+                Usage total = perUser.computeIfAbsent(s.user(), x -> new Usage());
+                total.connected = total.connected.plus(d);
+                from = stop;
+            }
+        }
+        return this;
+    }
+
+    java.util.List<NotSeen> notSeen() {
+        return enrolled.entrySet().stream().filter(e -> !seenInPeriod.containsKey(e.getKey()) && !inactive.contains(e.getKey()))
+                .map(e -> new NotSeen(e.getKey(), e.getValue(), lastSession.get(e.getKey()))).toList();
+    }
+
+    private Usage usage(LocalDate day, String user) {
+        return perDay.computeIfAbsent(day, d -> new TreeMap<>()).computeIfAbsent(user, u -> new Usage());
+    }
+
+    static LocalDate day(Instant t) {
+        return LocalDate.ofInstant(t, ZoneOffset.UTC);
+    }
+
+    static String hours(Duration d) {
+        return String.format(java.util.Locale.ROOT, "%.2f", d.toMillis() / 3_600_000.0);
+    }
+
+    private static String dash(String s) {
+        return s == null || s.isEmpty() ? "-" : s;
+    }
+}

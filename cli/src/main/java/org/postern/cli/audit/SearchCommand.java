@@ -1,0 +1,139 @@
+package org.postern.cli.audit;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.postern.cli.Exit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code postern audit search}: the records that match, as an aligned table or as JSON lines. */
+@Command(name = "search", mixinStandardHelpOptions = true,
+        description = {"Find records in an audit trail: who reached what, when, from which device, and how it ended.",
+                "Prints a table (time, type, device, user, source, summary), or the records as JSON lines with --json."})
+final class SearchCommand implements Callable<Integer> {
+    /** Fields shown in their own column or not worth a place in the summary. */
+    private static final Set<String> NOT_IN_SUMMARY = Set.of("seq", "time", "type", "gateway", "device", "user", "source", "prev");
+
+    @Mixin
+    FilterOptions options;
+    @Option(names = "--json", description = "Print the matching records as JSON lines, as written.")
+    boolean json;
+    @Option(names = "--limit", paramLabel = "N", description = "Stop after the first N matching records.")
+    Integer limit;
+    @ParentCommand
+    AuditCommand parent;
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        if (limit != null && limit < 1) {
+            throw new Exit(Exit.USAGE, "--limit: expected a positive number, found " + limit);
+        }
+        RecordFilter filter = options.filter(parent.clock());
+        TrailReader reader = options.reader(spec.commandLine().getErr());
+        PrintWriter out = spec.commandLine().getOut();
+        List<String[]> rows = new ArrayList<>();
+        int max = limit == null ? Integer.MAX_VALUE : limit;
+        int[] count = {0};
+        try {
+            reader.forEach(r -> {
+                if (count[0] >= max || !filter.test(r)) {
+                    return;
+                }
+                count[0]++;
+                if (json) {
+                    out.println(r.json().toString());
+                } else {
+                    rows.add(new String[] {r.text("time"), r.type(), dash(r.text("device")), dash(r.text("user")), dash(r.text("source")), summary(r)});
+                }
+            });
+        } finally {
+            out.flush();
+        }
+        if (!json) {
+            printTable(out, new String[] {"TIME", "TYPE", "DEVICE", "USER", "SOURCE", "SUMMARY"}, rows);
+            out.println(count[0] + (count[0] == 1 ? " record" : " records"));
+        }
+        return 0;
+    }
+
+    /** The event fields as {@code key=value}, hashes shortened; flows and posture in their own words. */
+    static String summary(AuditRecord r) {
+        StringBuilder b = new StringBuilder();
+        switch (r.type()) {
+            case "flow.close" -> b.append(r.text("dest")).append(" -> ").append(dash(r.text("destAddress")))
+                    .append(" up=").append(r.number("bytesUp")).append(" down=").append(r.number("bytesDown"))
+                    .append(" ").append(r.number("durationMs")).append("ms");
+            case "posture.decision" -> b.append(r.text("result")).append(r.text("reasons") == null || r.text("reasons").isEmpty() ? "" : " [" + r.text("reasons") + "]");
+            default -> { }
+        }
+        Set<String> done = switch (r.type()) {
+            case "flow.close" -> Set.of("dest", "destAddress", "bytesUp", "bytesDown", "durationMs");
+            case "posture.decision" -> Set.of("result", "reasons");
+            default -> Set.of();
+        };
+        for (Iterator<Map.Entry<String, JsonNode>> it = r.json().fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (NOT_IN_SUMMARY.contains(e.getKey()) || done.contains(e.getKey())) {
+                continue;
+            }
+            String v = r.text(e.getKey());
+            if (v == null) {
+                continue;
+            }
+            if (v.matches("[0-9a-f]{64}")) {
+                v = v.substring(0, 12) + "…";
+            }
+            if (!b.isEmpty()) {
+                b.append(' ');
+            }
+            b.append(e.getKey()).append('=').append(v.replace('\n', ' ').replace('\r', ' '));
+        }
+        return b.toString();
+    }
+
+    static String dash(String s) {
+        return s == null || s.isEmpty() ? "-" : s;
+    }
+
+    /** Columns as wide as their widest cell; the last column is not padded. */
+    static void printTable(PrintWriter out, String[] header, List<String[]> rows) {
+        int[] width = new int[header.length];
+        for (int i = 0; i < header.length; i++) {
+            width[i] = header[i].length();
+        }
+        for (String[] row : rows) {
+            for (int i = 0; i < row.length; i++) {
+                width[i] = Math.max(width[i], row[i].length());
+            }
+        }
+        printRow(out, width, header);
+        for (String[] row : rows) {
+            printRow(out, width, row);
+        }
+        out.flush();
+    }
+
+    private static void printRow(PrintWriter out, int[] width, String[] row) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < row.length; i++) {
+            b.append(row[i]);
+            if (i < row.length - 1) {
+                b.append(" ".repeat(width[i] - row[i].length() + 2));
+            }
+        }
+        out.println(b.toString().stripTrailing());
+    }
+}
