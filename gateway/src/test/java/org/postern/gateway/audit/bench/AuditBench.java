@@ -39,7 +39,7 @@ public final class AuditBench {
             long start = System.nanoTime();
             for (int w = 0; w < writers; w++) {
                 int me = w;
-                latencies[me] = new long[1 << 20];
+                latencies[me] = new long[1 << 16];
                 Thread.ofPlatform().start(() -> {
                     int i = 0;
                     while (System.nanoTime() < deadline) {
