@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** The {@code postern} command line, run in-process the way a user types it. */
-class PosternCliIT {
+public class PosternCliIT {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
@@ -24,9 +24,9 @@ class PosternCliIT {
     Path data;
     Path pass;
 
-    record Run(int code, String out, String err) {}
+    public record Run(int code, String out, String err) {}
 
-    static Run run(String... args) {
+    public static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cl = PosternCommand.commandLine();

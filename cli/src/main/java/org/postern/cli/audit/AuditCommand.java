@@ -8,8 +8,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code postern audit …}: read the audit trail for auditors: search, export for a SIEM, report. */
 @Command(name = "audit", mixinStandardHelpOptions = true,
-        description = "Search, export and summarize the audit trail (read only; see docs/audit.md).",
-        subcommands = {SearchCommand.class, ExportCommand.class, ReportCommand.class})
+        description = "Verify, search, export and summarize the audit trail (read only; see docs/audit.md).",
+        subcommands = {VerifyCommand.class, SearchCommand.class, ExportCommand.class, ReportCommand.class, PubkeyCommand.class})
 public final class AuditCommand implements Runnable {
     @Spec
     CommandSpec spec;
