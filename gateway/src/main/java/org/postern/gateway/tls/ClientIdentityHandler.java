@@ -19,6 +19,7 @@ import io.netty.util.ReferenceCountUtil;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
+import org.postern.pki.ca.Fingerprints;
 import org.postern.pki.http.HttpReplies;
 import org.postern.pki.registry.CertStatus;
 import org.postern.pki.registry.Device;
@@ -123,7 +124,7 @@ public final class ClientIdentityHandler extends ChannelInboundHandlerAdapter {
     private Outcome check(X509Certificate leaf, String source) {
         String subject = leaf.getSubjectX500Principal().getName();
         String serial = leaf.getSerialNumber().toString(16);
-        String sha256 = org.postern.pki.ca.Fingerprints.sha256(leaf);
+        String sha256 = Fingerprints.sha256(leaf);
         String why;
         ClientIdentity identity = null;
         try {
