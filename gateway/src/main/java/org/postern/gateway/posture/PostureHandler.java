@@ -1,0 +1,198 @@
+package org.postern.gateway.posture;
+
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import org.postern.audit.AuditUnavailableException;
+import org.postern.gateway.tls.ClientIdentity;
+import org.postern.pki.http.BlockingHttpHandler;
+import org.postern.pki.http.HttpReplies;
+import org.postern.pki.registry.RegistryException;
+import org.postern.protocol.posture.PostureVerdict;
+import org.postern.protocol.posture.Reason;
+import org.postern.protocol.posture.ReasonDetail;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The posture endpoints on the tunnel listener, for connections with a {@link ClientIdentity}:
+ * <ul>
+ *   <li>{@code POST /v1/posture/challenge} (body ignored) → 200 {@code {"nonce","expiresAt"}}</li>
+ *   <li>{@code POST /v1/posture/evidence} with {@code application/json} {@code {"evidence":"<JWS>"}}
+ *       or {@code application/jose} (the compact JWS alone) → the decision JSON</li>
+ * </ul>
+ * Status codes and reason headers: {@code docs/pipeline.md}. Work runs on {@code workers}.
+ */
+@ChannelHandler.Sharable
+public final class PostureHandler extends BlockingHttpHandler {
+    private static final Logger log = LoggerFactory.getLogger(PostureHandler.class);
+
+    public static final String CHALLENGE_PATH = "/v1/posture/challenge";
+    public static final String EVIDENCE_PATH = "/v1/posture/evidence";
+    static final String JSON_TYPE = "application/json";
+    static final String JOSE_TYPE = "application/jose";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final PostureService service;
+
+    public PostureHandler(PostureService service, Executor workers) {
+        super(workers);
+        this.service = Objects.requireNonNull(service, "service");
+    }
+
+    @Override
+    protected boolean accepts(FullHttpRequest req) {
+        String path = path(req);
+        return path.equals(CHALLENGE_PATH) || path.equals(EVIDENCE_PATH);
+    }
+
+    @Override
+    protected void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
+        if (!HttpMethod.POST.equals(req.method())) {
+            HttpReplies.refuse(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "http.method_not_allowed",
+                    "expected POST");
+            return;
+        }
+        ClientIdentity identity = ClientIdentity.of(ctx.channel()).orElse(null);
+        if (identity == null) {
+            refuse(ctx, req, HttpResponseStatus.UNAUTHORIZED, "tls.client_cert_required",
+                    "posture needs the device's client certificate");
+            return;
+        }
+        try {
+            if (path(req).equals(CHALLENGE_PATH)) {
+                ChallengeStore.Challenge c = service.challenge(identity);
+                Map<String, Object> body = new LinkedHashMap<>();
+                body.put("nonce", c.nonce());
+                body.put("expiresAt", c.expiresAt().toString());
+                json(ctx, req, HttpResponseStatus.OK, body, null);
+                return;
+            }
+            String mediaType = mediaType(req);
+            if (!mediaType.equals(JSON_TYPE) && !mediaType.equals(JOSE_TYPE)) {
+                HttpReplies.refuse(ctx, req, HttpResponseStatus.UNSUPPORTED_MEDIA_TYPE, "http.unsupported_media_type",
+                        "expected " + JSON_TYPE + " or " + JOSE_TYPE);
+                return;
+            }
+            answer(ctx, req, service.evidence(identity, evidence(mediaType, req), HttpReplies.source(ctx)));
+        } catch (AuditUnavailableException e) {
+            log.error("posture decision for {} not answered, the audit trail is unavailable: {}", identity.deviceId(),
+                    e.getMessage());
+            HttpReplies.refuse(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "audit.unavailable",
+                    "the gateway cannot record decisions now; try again later");
+        } catch (RegistryException e) {
+            log.error("posture decision for {} not answered, the registry is unavailable: {}", identity.deviceId(),
+                    e.getMessage());
+            HttpReplies.refuse(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "registry.unavailable",
+                    "the gateway cannot check devices now; try again later");
+        }
+    }
+
+    /** The request's media type, lower case without parameters; JSON when none is given. */
+    private static String mediaType(FullHttpRequest req) {
+        String type = req.headers().get(HttpHeaderNames.CONTENT_TYPE, JSON_TYPE);
+        return type.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * The JWS in the body; null when there is none to be found, which the service records and
+     * answers as {@code evidence.malformed} like any other unreadable evidence.
+     */
+    private static String evidence(String mediaType, FullHttpRequest req) {
+        String body = req.content().toString(StandardCharsets.UTF_8);
+        if (mediaType.equals(JOSE_TYPE)) {
+            return body.strip();
+        }
+        try {
+            JsonNode node = JSON.readTree(body);
+            JsonNode e = node == null ? null : node.get("evidence");
+            return e != null && e.isTextual() ? e.asText() : null;
+        } catch (JsonProcessingException e) {
+            return null;
+        }
+    }
+
+    private static void answer(ChannelHandlerContext ctx, FullHttpRequest req, Decision decision) {
+        switch (decision) {
+            case Decision.Judged j -> json(ctx, req, HttpResponseStatus.OK, decisionJson(j.verdict()), null);
+            case Decision.Rejected r -> {
+                Reason reason = r.error().reason();
+                HttpResponseStatus status = reason == Reason.EVIDENCE_MALFORMED ? HttpResponseStatus.BAD_REQUEST
+                        : HttpResponseStatus.FORBIDDEN;
+                json(ctx, req, status, decisionJson(false, r.mode().spelling(), List.of(r.error().detail()), null,
+                        r.policyVersion()), reason.code());
+            }
+            case Decision.Refused f -> HttpReplies.refuse(ctx, req, HttpResponseStatus.FORBIDDEN, f.code(), f.message());
+        }
+    }
+
+    /** The decision JSON of DESIGN.md, keys in this order. */
+    static Map<String, Object> decisionJson(PostureVerdict v) {
+        return decisionJson(v.compliant(), v.mode().spelling(), v.reasons(), v.leaseUntil(), v.policyVersion());
+    }
+
+    private static Map<String, Object> decisionJson(boolean compliant, String mode, List<ReasonDetail> reasons,
+                                                    java.time.Instant leaseUntil, String policyVersion) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("compliant", compliant);
+        m.put("mode", mode);
+        m.put("reasons", reasons.stream().map(r -> {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("code", r.code());
+            o.put("message", r.message());
+            o.put("remediation", r.remediation());
+            return o;
+        }).toList());
+        m.put("leaseUntil", leaseUntil == null ? null : leaseUntil.toString());
+        m.put("policyVersion", policyVersion);
+        return m;
+    }
+
+    private static void json(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status,
+                             Map<String, Object> body, String reason) {
+        byte[] bytes;
+        try {
+            bytes = JSON.writeValueAsBytes(body);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a decision is plain JSON", e);
+        }
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(bytes));
+        res.headers().set(HttpHeaderNames.CONTENT_TYPE, JSON_TYPE);
+        res.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+        if (reason != null) {
+            res.headers().set(HttpReplies.REASON_HEADER, reason);
+        }
+        HttpReplies.send(ctx, req, res);
+    }
+
+    /**
+     * A refusal without {@code WWW-Authenticate}: {@link HttpReplies#refuse} names EST's Basic
+     * realm on a 401, but here the credential is the TLS client certificate, not an HTTP scheme.
+     */
+    private static void refuse(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String reason,
+                               String message) {
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                Unpooled.copiedBuffer(message + "\n", StandardCharsets.UTF_8));
+        res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+        res.headers().set(HttpReplies.REASON_HEADER, reason);
+        HttpReplies.send(ctx, req, res);
+    }
+}
