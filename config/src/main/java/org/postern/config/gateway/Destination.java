@@ -163,9 +163,10 @@ public record Destination(Target target, int lowPort, int highPort) {
                 throw new InvalidValueException(EXPECTED, text);
             }
         }
-        if (!isHostName(host)) {
+        String name = canonicalName(host);
+        if (!isHostName(name)) {
             throw new InvalidValueException(EXPECTED, text);
         }
-        return new HostName(host);
+        return new HostName(name);
     }
 }
