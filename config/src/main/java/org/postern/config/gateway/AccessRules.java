@@ -1,0 +1,158 @@
+package org.postern.config.gateway;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.postern.config.ConfigReader;
+import org.postern.config.InvalidValueException;
+
+/**
+ * The {@code access:} section of {@code gateway.yaml}: named rules, each letting some groups reach
+ * some destinations. Deny by default: with no rules (the default) nobody reaches anything.
+ *
+ * <pre>{@code
+ * access:
+ *   rules:
+ *     - name: admins-ssh
+ *       groups: [admins]
+ *       to: ["10.20.0.0/16:22", "db1.admin.internal:5432", "[2001:db8::/32]:443", "10.30.0.5:8000-8100"]
+ * }</pre>
+ */
+public record AccessRules(List<Rule> rules) {
+
+    static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    static final String EXPECTED_NAME = "a rule name of letters, digits, '.', '_' or '-', like admins-ssh";
+
+    public AccessRules {
+        rules = List.copyOf(Objects.requireNonNull(rules, "rules"));
+        Set<String> seen = new LinkedHashSet<>();
+        for (Rule r : rules) {
+            if (!seen.add(r.name())) {
+                throw new IllegalArgumentException("access.rules: expected each rule name once, found \""
+                        + r.name() + "\" twice");
+            }
+        }
+    }
+
+    /** No rules: nobody reaches anything. */
+    public static AccessRules denyAll() {
+        return new AccessRules(List.of());
+    }
+
+    /** Binds the {@code access:} section. */
+    public static AccessRules read(ConfigReader r) {
+        List<Rule> rules = r.list("rules", Rule::read);
+        Map<String, Integer> firstIndex = new HashMap<>();
+        List<Rule> unique = new ArrayList<>(rules.size());
+        for (int i = 0; i < rules.size(); i++) {
+            Rule rule = rules.get(i);
+            Integer before = firstIndex.putIfAbsent(rule.name(), i);
+            if (before != null) {
+                // Index among the rules that bound; rules with problems are already reported.
+                r.report("rules", "expected each rule name once, found \"" + rule.name() + "\" more than once");
+            } else {
+                unique.add(rule);
+            }
+        }
+        return new AccessRules(unique);
+    }
+
+    /**
+     * One named rule. A device whose owner is in any of {@code groups} may reach any of {@code to}.
+     *
+     * @param name   names the rule in decisions and in the audit trail
+     * @param groups owner groups, compared exactly
+     * @param to     destinations
+     */
+    public record Rule(String name, List<String> groups, List<Destination> to) {
+
+        public Rule {
+            Objects.requireNonNull(name, "name");
+            if (!NAME.matcher(name).matches()) {
+                throw new IllegalArgumentException("access rule name: expected " + EXPECTED_NAME + ", found \""
+                        + name + "\"");
+            }
+            groups = List.copyOf(Objects.requireNonNull(groups, "groups"));
+            to = List.copyOf(Objects.requireNonNull(to, "to"));
+            if (groups.isEmpty() || groups.stream().anyMatch(String::isBlank)) {
+                throw new IllegalArgumentException("access rule " + name + ": expected at least one group, found "
+                        + groups);
+            }
+            if (to.isEmpty()) {
+                throw new IllegalArgumentException("access rule " + name + ": expected at least one destination, found none");
+            }
+        }
+
+        /** Whether any of {@code ownerGroups} is one of this rule's groups. */
+        public boolean appliesTo(Set<String> ownerGroups) {
+            for (String g : groups) {
+                if (ownerGroups.contains(g)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** Binds one element of {@code access.rules}; null when it has problems (each reported). */
+        static Rule read(ConfigReader r) {
+            boolean ok = true;
+            String name = r.value("name", null, EXPECTED_NAME, s -> {
+                if (!NAME.matcher(s).matches()) {
+                    throw new InvalidValueException(EXPECTED_NAME, s);
+                }
+                return s;
+            });
+            if (name == null) {
+                ok = false; // a wrong value is reported by the reader; a missing one here
+                if (!r.has("name")) {
+                    r.report("name", "expected " + EXPECTED_NAME + ", found none");
+                }
+            }
+            List<String> groups = r.stringList("groups", null);
+            if (groups == null) {
+                ok = false;
+                if (!r.has("groups")) {
+                    r.report("groups", "expected a list of groups like [admins], found none");
+                }
+            } else {
+                if (groups.isEmpty()) {
+                    r.report("groups", "expected at least one group, found an empty list");
+                    ok = false;
+                }
+                for (int i = 0; i < groups.size(); i++) {
+                    if (groups.get(i).isBlank()) {
+                        r.report("groups[" + i + "]", "expected a group name, found \"" + groups.get(i) + "\"");
+                        ok = false;
+                    }
+                }
+            }
+            List<String> entries = r.stringList("to", null);
+            List<Destination> to = new ArrayList<>();
+            if (entries == null) {
+                ok = false;
+                if (!r.has("to")) {
+                    r.report("to", "expected a list of destinations like [\"10.20.0.0/16:22\"], found none");
+                }
+            } else {
+                if (entries.isEmpty()) {
+                    r.report("to", "expected at least one destination, found an empty list");
+                    ok = false;
+                }
+                for (int i = 0; i < entries.size(); i++) {
+                    try {
+                        to.add(Destination.parse(entries.get(i)));
+                    } catch (InvalidValueException e) {
+                        r.report("to[" + i + "]", e.getMessage());
+                        ok = false;
+                    }
+                }
+            }
+            return ok ? new Rule(name, groups, to) : null;
+        }
+    }
+}

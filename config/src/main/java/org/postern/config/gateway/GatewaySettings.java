@@ -1,0 +1,402 @@
+package org.postern.config.gateway;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import org.postern.config.ConfigException;
+import org.postern.config.ConfigReader;
+import org.postern.config.DataSize;
+import org.postern.config.Durations;
+import org.postern.config.HostPort;
+import org.postern.config.posture.PosturePolicy;
+
+/**
+ * The settings of {@code gateway.yaml}, read by {@code postern gateway run --config gateway.yaml}.
+ * Every setting has a default, so an empty file is valid (and lets nobody through: the access
+ * policy denies by default); see {@code config/examples/gateway.yaml}. The constructors validate
+ * too, so settings built in code obey the same bounds as a file.
+ *
+ * @param id        {@code gateway.id}: names this gateway in the audit trail; default the host name
+ * @param dataDir   {@code dataDir}: the PKI data directory (CA, device registry)
+ * @param listeners {@code listeners}: where the gateway listens
+ * @param tls       {@code tls}: server certificate, provider and protocol versions
+ * @param posture   {@code posture}: what a laptop must show ({@link PosturePolicy})
+ * @param access    {@code access}: which groups may reach which destinations
+ * @param limits    {@code limits}: bounds on what one peer may make the gateway hold
+ * @param audit     {@code audit}: the audit trail
+ */
+public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
+                              AccessRules access, Limits limits, Audit audit) {
+
+    /** {@code dataDir} when not set. */
+    public static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/postern");
+    static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+    static final String EXPECTED_ID = "an id of 1 to 63 letters, digits, '.', '_' or '-', like gw-paris-1";
+
+    public GatewaySettings {
+        Objects.requireNonNull(id, "id");
+        if (!ID.matcher(id).matches()) {
+            throw new IllegalArgumentException("gateway.id: expected " + EXPECTED_ID + ", found \"" + id + "\"");
+        }
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(listeners, "listeners");
+        Objects.requireNonNull(tls, "tls");
+        Objects.requireNonNull(posture, "posture");
+        Objects.requireNonNull(access, "access");
+        Objects.requireNonNull(limits, "limits");
+        Objects.requireNonNull(audit, "audit");
+    }
+
+    /** Every setting at its default: loopback listeners, self-issued TLS 1.3, no access rule. */
+    public static GatewaySettings defaults() {
+        return new GatewaySettings(defaultId(), DEFAULT_DATA_DIR, Listeners.defaults(), Tls.defaults(),
+                PosturePolicy.defaults(), AccessRules.denyAll(), Limits.defaults(), Audit.defaults(DEFAULT_DATA_DIR));
+    }
+
+    /**
+     * Reads {@code file}; relative paths in it are resolved against its directory.
+     *
+     * @throws ConfigException listing every problem in the file, each with its key path
+     */
+    public static GatewaySettings load(Path file) {
+        return ConfigReader.load(file, GatewaySettings::read);
+    }
+
+    /** Binds a {@code gateway.yaml} document; for {@link ConfigReader#load} and {@link ConfigReader#parse}. */
+    public static GatewaySettings read(ConfigReader r) {
+        String id = r.section("gateway", g -> g.value("id", defaultId(), EXPECTED_ID, s -> {
+            if (!ID.matcher(s).matches()) {
+                throw new org.postern.config.InvalidValueException(EXPECTED_ID, s);
+            }
+            return s;
+        }));
+        Path dataDir = r.path("dataDir", DEFAULT_DATA_DIR.toString());
+        Listeners listeners = r.section("listeners", Listeners::read);
+        Tls tls = r.section("tls", Tls::read);
+        PosturePolicy posture = r.section("posture", PosturePolicy::read);
+        AccessRules access = r.section("access", AccessRules::read);
+        Limits limits = r.section("limits", Limits::read);
+        Path trail = dataDir.resolve(Audit.DEFAULT_DIR);
+        Audit audit = r.section("audit", a -> Audit.read(a, trail));
+        if (id == null || listeners == null || tls == null || posture == null || access == null || limits == null
+                || audit == null) {
+            return null; // reported already; the reader throws at the end
+        }
+        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit);
+    }
+
+    /**
+     * The host name, as the system names itself, when it is a valid id; else {@code gateway}.
+     * Read from the environment or {@code /etc/hostname} first: asking {@link InetAddress} may
+     * wait on DNS.
+     */
+    static String defaultId() {
+        return DefaultId.VALUE;
+    }
+
+    private static final class DefaultId {
+        static final String VALUE = compute();
+
+        private static String compute() {
+            for (String candidate : new String[] {System.getenv("HOSTNAME"), System.getenv("COMPUTERNAME"),
+                    etcHostname()}) {
+                String id = shortName(candidate);
+                if (id != null) {
+                    return id;
+                }
+            }
+            try {
+                String id = shortName(InetAddress.getLocalHost().getHostName());
+                return id != null ? id : "gateway";
+            } catch (IOException e) {
+                return "gateway";
+            }
+        }
+
+        private static String etcHostname() {
+            try {
+                return Files.readString(Path.of("/etc/hostname")).strip();
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        private static String shortName(String host) {
+            if (host == null) {
+                return null;
+            }
+            String h = host.strip().toLowerCase(Locale.ROOT);
+            return ID.matcher(h).matches() ? h : null;
+        }
+    }
+
+    /**
+     * The gateway's listeners. The admin listener carries the admin API and console, so it is on
+     * loopback unless the operator says, in a key named for the danger, that it should not be.
+     *
+     * @param tunnel               {@code listeners.tunnel}: EST, posture endpoints and CONNECT tunnels
+     * @param admin                {@code listeners.admin}: admin API, console, metrics
+     * @param unsafeAdminOnNetwork {@code listeners.unsafeAdminOnNetwork}: allow a non-loopback admin listener
+     */
+    public record Listeners(HostPort tunnel, HostPort admin, boolean unsafeAdminOnNetwork) {
+
+        public static final HostPort DEFAULT_TUNNEL = new HostPort("127.0.0.1", 8443);
+        public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9443);
+
+        public Listeners {
+            Objects.requireNonNull(tunnel, "tunnel");
+            Objects.requireNonNull(admin, "admin");
+            if (!unsafeAdminOnNetwork && !isLoopback(admin.host())) {
+                throw new IllegalArgumentException("listeners.admin: " + adminNotLoopback(admin));
+            }
+            if (tunnel.equals(admin)) {
+                throw new IllegalArgumentException("listeners.admin: " + samePort(admin));
+            }
+        }
+
+        public static Listeners defaults() {
+            return new Listeners(DEFAULT_TUNNEL, DEFAULT_ADMIN, false);
+        }
+
+        static Listeners read(ConfigReader r) {
+            HostPort tunnel = r.hostPort("tunnel", DEFAULT_TUNNEL);
+            HostPort admin = r.hostPort("admin", DEFAULT_ADMIN);
+            boolean unsafe = r.bool("unsafeAdminOnNetwork", false);
+            if (!unsafe && !isLoopback(admin.host())) {
+                r.report("admin", adminNotLoopback(admin));
+                admin = DEFAULT_ADMIN;
+            }
+            if (tunnel.equals(admin)) {
+                r.report("admin", samePort(admin));
+                return defaults();
+            }
+            return new Listeners(tunnel, admin, unsafe);
+        }
+
+        /**
+         * Whether {@code host} is {@code localhost} or a loopback literal. Decided without DNS: any
+         * other name could resolve anywhere, so it counts as not loopback.
+         */
+        static boolean isLoopback(String host) {
+            if (host.equalsIgnoreCase("localhost")) {
+                return true;
+            }
+            InetAddress a = Network.parseAddress(host);
+            return a != null && a.isLoopbackAddress();
+        }
+
+        private static String adminNotLoopback(HostPort admin) {
+            return "expected a loopback address like 127.0.0.1:9443 (the admin API must not face the network"
+                    + " unless listeners.unsafeAdminOnNetwork: true), found " + admin;
+        }
+
+        private static String samePort(HostPort admin) {
+            return "expected an address other than listeners.tunnel, found the same " + admin;
+        }
+    }
+
+    /**
+     * The TLS server side of the tunnel and admin listeners.
+     *
+     * @param certificate {@code tls.certificate}: PEM chain, server certificate first; null with
+     *                    {@code key} null: the gateway uses a certificate issued by its own PKI
+     * @param key         {@code tls.key}: PEM PKCS#8 private key of that certificate
+     * @param provider    {@code tls.provider}: {@code openssl} (BoringSSL via netty-tcnative),
+     *                    {@code jdk}, or {@code auto} (OpenSSL when present, else the JDK)
+     * @param allowTls12  {@code tls.allowTls12}: also accept TLS 1.2, with AEAD ECDHE suites only
+     */
+    public record Tls(Path certificate, Path key, Provider provider, boolean allowTls12) {
+
+        /** TLS 1.2 suites allowed when {@code allowTls12} is set: ECDHE (forward secrecy) with AEAD only. */
+        public static final List<String> TLS12_CIPHER_SUITES = List.of(
+                "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+        /** TLS 1.3 suites; all are AEAD. */
+        public static final List<String> TLS13_CIPHER_SUITES = List.of(
+                "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256");
+
+        /** Which TLS implementation serves the handshakes. */
+        public enum Provider { OPENSSL, JDK, AUTO }
+
+        public Tls {
+            Objects.requireNonNull(provider, "provider");
+            if ((certificate == null) != (key == null)) {
+                throw new IllegalArgumentException("tls: " + bothOrNeither(certificate));
+            }
+        }
+
+        public static Tls defaults() {
+            return new Tls(null, null, Provider.AUTO, false);
+        }
+
+        /** Whether the gateway issues its own server certificate from its PKI (none configured). */
+        public boolean selfIssued() {
+            return certificate == null;
+        }
+
+        /** The protocol versions to enable: {@code TLSv1.3}, and {@code TLSv1.2} when allowed. */
+        public List<String> protocols() {
+            return allowTls12 ? List.of("TLSv1.3", "TLSv1.2") : List.of("TLSv1.3");
+        }
+
+        /** The cipher suites to enable for {@link #protocols()}. */
+        public List<String> cipherSuites() {
+            if (!allowTls12) {
+                return TLS13_CIPHER_SUITES;
+            }
+            return java.util.stream.Stream.concat(TLS13_CIPHER_SUITES.stream(), TLS12_CIPHER_SUITES.stream()).toList();
+        }
+
+        static Tls read(ConfigReader r) {
+            Path certificate = r.path("certificate");
+            Path key = r.path("key");
+            Provider provider = r.choice("provider", Provider.class, Provider.AUTO);
+            boolean allowTls12 = r.bool("allowTls12", false);
+            if ((certificate == null) != (key == null)) {
+                r.report(null, bothOrNeither(certificate));
+                return new Tls(null, null, provider, allowTls12);
+            }
+            return new Tls(certificate, key, provider, allowTls12);
+        }
+
+        private static String bothOrNeither(Path certificate) {
+            return "expected both certificate and key, or neither, found only "
+                    + (certificate != null ? "certificate" : "key");
+        }
+    }
+
+    /**
+     * Bounds on what one peer can make the gateway hold. Each protects the others' service, so
+     * none can be switched off.
+     *
+     * @param headerSize           {@code limits.headerSize}: largest request head (line and headers)
+     * @param headerTime           {@code limits.headerTime}: time allowed to send a whole request head
+     * @param idleTimeout          {@code limits.idleTimeout}: a tunnel with no byte either way closes after this
+     * @param streamsPerConnection {@code limits.streamsPerConnection}: concurrent HTTP/2 streams per connection
+     * @param connectionsPerSource {@code limits.connectionsPerSource}: concurrent connections per source address
+     * @param flowsPerDevice       {@code limits.flowsPerDevice}: concurrent tunnels per device
+     */
+    public record Limits(DataSize headerSize, Duration headerTime, Duration idleTimeout, int streamsPerConnection,
+                         int connectionsPerSource, int flowsPerDevice) {
+
+        public static final DataSize DEFAULT_HEADER_SIZE = DataSize.ofKiB(16);
+        public static final Duration DEFAULT_HEADER_TIME = Duration.ofSeconds(10);
+        public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(5);
+        public static final int DEFAULT_STREAMS_PER_CONNECTION = 100;
+        public static final int DEFAULT_CONNECTIONS_PER_SOURCE = 50;
+        public static final int DEFAULT_FLOWS_PER_DEVICE = 64;
+
+        static final DataSize MIN_HEADER_SIZE = DataSize.ofKiB(1);
+        static final DataSize MAX_HEADER_SIZE = DataSize.ofMiB(1);
+        static final Duration MIN_HEADER_TIME = Duration.ofSeconds(1);
+        static final Duration MAX_HEADER_TIME = Duration.ofMinutes(5);
+        static final Duration MIN_IDLE = Duration.ofSeconds(10);
+        static final Duration MAX_IDLE = Duration.ofHours(24);
+        static final int MAX_STREAMS = 10_000;
+        static final int MAX_CONNECTIONS = 100_000;
+        static final int MAX_FLOWS = 10_000;
+
+        public Limits {
+            Objects.requireNonNull(headerSize, "headerSize");
+            if (headerSize.compareTo(MIN_HEADER_SIZE) < 0 || headerSize.compareTo(MAX_HEADER_SIZE) > 0) {
+                throw new IllegalArgumentException("limits.headerSize: expected a size between " + MIN_HEADER_SIZE
+                        + " and " + MAX_HEADER_SIZE + ", found " + headerSize);
+            }
+            checkDuration("limits.headerTime", headerTime, MIN_HEADER_TIME, MAX_HEADER_TIME);
+            checkDuration("limits.idleTimeout", idleTimeout, MIN_IDLE, MAX_IDLE);
+            checkCount("limits.streamsPerConnection", streamsPerConnection, MAX_STREAMS);
+            checkCount("limits.connectionsPerSource", connectionsPerSource, MAX_CONNECTIONS);
+            checkCount("limits.flowsPerDevice", flowsPerDevice, MAX_FLOWS);
+        }
+
+        public static Limits defaults() {
+            return new Limits(DEFAULT_HEADER_SIZE, DEFAULT_HEADER_TIME, DEFAULT_IDLE_TIMEOUT,
+                    DEFAULT_STREAMS_PER_CONNECTION, DEFAULT_CONNECTIONS_PER_SOURCE, DEFAULT_FLOWS_PER_DEVICE);
+        }
+
+        static Limits read(ConfigReader r) {
+            return new Limits(
+                    r.size("headerSize", DEFAULT_HEADER_SIZE, MIN_HEADER_SIZE, MAX_HEADER_SIZE),
+                    r.duration("headerTime", DEFAULT_HEADER_TIME, MIN_HEADER_TIME, MAX_HEADER_TIME),
+                    r.duration("idleTimeout", DEFAULT_IDLE_TIMEOUT, MIN_IDLE, MAX_IDLE),
+                    r.integer("streamsPerConnection", DEFAULT_STREAMS_PER_CONNECTION, 1, MAX_STREAMS),
+                    r.integer("connectionsPerSource", DEFAULT_CONNECTIONS_PER_SOURCE, 1, MAX_CONNECTIONS),
+                    r.integer("flowsPerDevice", DEFAULT_FLOWS_PER_DEVICE, 1, MAX_FLOWS));
+        }
+    }
+
+    /**
+     * The audit trail.
+     *
+     * @param dir                {@code audit.dir}: where the trail's segments live; default {@code <dataDir>/audit/trail}
+     * @param failMode           {@code audit.failMode}: {@code closed} refuses new sessions while the
+     *                           trail cannot be written; {@code open} lets them in unrecorded
+     * @param minFree            {@code audit.minFree}: treat the trail as unwritable below this free space
+     * @param checkpointInterval {@code audit.checkpointInterval}: a signed checkpoint this often
+     */
+    public record Audit(Path dir, FailMode failMode, DataSize minFree, Duration checkpointInterval) {
+
+        /** {@code audit.dir} relative to {@code dataDir}. */
+        public static final String DEFAULT_DIR = "audit/trail";
+        public static final FailMode DEFAULT_FAIL_MODE = FailMode.CLOSED;
+        public static final DataSize DEFAULT_MIN_FREE = DataSize.ofMiB(64);
+        public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(60);
+        static final DataSize MAX_MIN_FREE = DataSize.ofMiB(1024 * 1024);
+        static final Duration MIN_CHECKPOINT_INTERVAL = Duration.ofSeconds(1);
+        static final Duration MAX_CHECKPOINT_INTERVAL = Duration.ofHours(1);
+
+        /** What happens when the trail cannot be written. */
+        public enum FailMode { CLOSED, OPEN }
+
+        public Audit {
+            Objects.requireNonNull(dir, "audit.dir");
+            Objects.requireNonNull(failMode, "audit.failMode");
+            Objects.requireNonNull(minFree, "audit.minFree");
+            if (minFree.compareTo(MAX_MIN_FREE) > 0) {
+                throw new IllegalArgumentException("audit.minFree: expected a size between 0B and " + MAX_MIN_FREE
+                        + ", found " + minFree);
+            }
+            checkDuration("audit.checkpointInterval", checkpointInterval, MIN_CHECKPOINT_INTERVAL,
+                    MAX_CHECKPOINT_INTERVAL);
+        }
+
+        /** The defaults, with the trail under {@code dataDir}. */
+        public static Audit defaults(Path dataDir) {
+            return new Audit(dataDir.resolve(DEFAULT_DIR), DEFAULT_FAIL_MODE, DEFAULT_MIN_FREE,
+                    DEFAULT_CHECKPOINT_INTERVAL);
+        }
+
+        static Audit read(ConfigReader r, Path defaultDir) {
+            Path dir = r.path("dir");
+            return new Audit(dir != null ? dir : defaultDir,
+                    r.choice("failMode", FailMode.class, DEFAULT_FAIL_MODE),
+                    r.size("minFree", DEFAULT_MIN_FREE, DataSize.ofBytes(0), MAX_MIN_FREE),
+                    r.duration("checkpointInterval", DEFAULT_CHECKPOINT_INTERVAL, MIN_CHECKPOINT_INTERVAL,
+                            MAX_CHECKPOINT_INTERVAL));
+        }
+    }
+
+    private static void checkDuration(String key, Duration value, Duration min, Duration max) {
+        Objects.requireNonNull(value, key);
+        if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
+            throw new IllegalArgumentException(key + ": expected a duration between " + Durations.format(min)
+                    + " and " + Durations.format(max) + ", found " + Durations.format(value));
+        }
+    }
+
+    private static void checkCount(String key, int value, int max) {
+        if (value < 1 || value > max) {
+            throw new IllegalArgumentException(key + ": expected an integer between 1 and " + max + ", found " + value);
+        }
+    }
+}

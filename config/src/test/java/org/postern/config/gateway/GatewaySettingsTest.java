@@ -1,0 +1,222 @@
+package org.postern.config.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.postern.config.ConfigException;
+import org.postern.config.DataSize;
+import org.postern.config.HostPort;
+import org.postern.config.posture.PosturePolicy;
+
+class GatewaySettingsTest {
+
+    @TempDir
+    Path dir;
+
+    private Path write(String yaml) throws IOException {
+        return Files.writeString(dir.resolve("gateway.yaml"), yaml);
+    }
+
+    /** Problems as printed for a file named gateway.yaml, with the temporary directory left out. */
+    private List<String> problems(String yaml) throws IOException {
+        Path f = write(yaml);
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> GatewaySettings.load(f));
+        assertThat(e).as("expected a ConfigException for:\n" + yaml).isNotNull();
+        assertThat(e.problems()).allSatisfy(p -> assertThat(p).startsWith(f + ": "));
+        return e.problems().stream().map(p -> p.replace(f.toString(), "gateway.yaml")).toList();
+    }
+
+    @Test
+    void defaults_areTheDocumentedValues() {
+        GatewaySettings d = GatewaySettings.defaults();
+        assertThat(d.id()).isNotBlank().isEqualTo(GatewaySettings.defaultId());
+        assertThat(d.dataDir()).isEqualTo(Path.of("/var/lib/postern"));
+        assertThat(d.listeners().tunnel()).isEqualTo(HostPort.parse("127.0.0.1:8443"));
+        assertThat(d.listeners().admin()).isEqualTo(HostPort.parse("127.0.0.1:9443"));
+        assertThat(d.listeners().unsafeAdminOnNetwork()).isFalse();
+        assertThat(d.tls().selfIssued()).isTrue();
+        assertThat(d.tls().provider()).isEqualTo(GatewaySettings.Tls.Provider.AUTO);
+        assertThat(d.tls().protocols()).containsExactly("TLSv1.3");
+        assertThat(d.tls().cipherSuites()).allSatisfy(s -> assertThat(s).startsWith("TLS_").doesNotContain("_WITH_"));
+        assertThat(d.posture()).isEqualTo(PosturePolicy.defaults());
+        assertThat(d.access().rules()).as("deny by default").isEmpty();
+        assertThat(d.limits().headerSize()).isEqualTo(DataSize.ofKiB(16));
+        assertThat(d.limits().headerTime()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(d.limits().idleTimeout()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(d.limits().streamsPerConnection()).isEqualTo(100);
+        assertThat(d.limits().connectionsPerSource()).isEqualTo(50);
+        assertThat(d.limits().flowsPerDevice()).isEqualTo(64);
+        assertThat(d.audit().dir()).isEqualTo(Path.of("/var/lib/postern/audit/trail"));
+        assertThat(d.audit().failMode()).isEqualTo(GatewaySettings.Audit.FailMode.CLOSED);
+        assertThat(d.audit().minFree()).isEqualTo(DataSize.ofMiB(64));
+        assertThat(d.audit().checkpointInterval()).isEqualTo(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void load_example_equalsDefaultsWithItsAccessRule() {
+        GatewaySettings example = GatewaySettings.load(Path.of("examples/gateway.yaml"));
+        GatewaySettings d = GatewaySettings.defaults();
+        assertThat(example.access().rules()).hasSize(1);
+        AccessRules.Rule rule = example.access().rules().get(0);
+        assertThat(rule.name()).isEqualTo("admins-ssh");
+        assertThat(rule.groups()).containsExactly("admins");
+        assertThat(rule.to()).extracting(Destination::toString).containsExactly(
+                "10.20.0.0/16:22", "db1.admin.internal:5432", "[2001:db8:0:0:0:0:0:0/32]:443", "10.30.0.5:8000-8100");
+        // Everything else is the default; if a default changes and the example does not, this fails.
+        assertThat(new GatewaySettings(example.id(), example.dataDir(), example.listeners(), example.tls(),
+                example.posture(), AccessRules.denyAll(), example.limits(), example.audit())).isEqualTo(d);
+    }
+
+    @Test
+    void load_exampleWithOptionalKeysUncommented_parses() throws IOException {
+        String example = Files.readString(Path.of("examples/gateway.yaml"))
+                .replace("  # id:", "  id:")
+                .replace("  # certificate:", "  certificate:")
+                .replace("  # key:", "  key:")
+                .replace("  # dir:", "  dir:");
+        GatewaySettings s = GatewaySettings.load(write(example));
+        assertThat(s.id()).isEqualTo("gw-paris-1");
+        assertThat(s.tls().certificate()).isEqualTo(dir.resolve("tls/gateway.pem"));
+        assertThat(s.tls().key()).isEqualTo(dir.resolve("tls/gateway.key"));
+        assertThat(s.tls().selfIssued()).isFalse();
+        assertThat(s.audit().dir()).isEqualTo(Path.of("/var/lib/postern/audit/trail"));
+    }
+
+    @Test
+    void load_emptyFile_givesDefaults() throws IOException {
+        assertThat(GatewaySettings.load(write(""))).isEqualTo(GatewaySettings.defaults());
+        assertThat(GatewaySettings.load(write("gateway:\nlisteners: {}\naccess:\n"))).isEqualTo(GatewaySettings.defaults());
+    }
+
+    @Test
+    void load_relativeDataDir_resolvesAgainstTheFileAndCarriesTheAuditDir() throws IOException {
+        GatewaySettings s = GatewaySettings.load(write("dataDir: data\n"));
+        assertThat(s.dataDir()).isEqualTo(dir.resolve("data"));
+        assertThat(s.audit().dir()).isEqualTo(dir.resolve("data/audit/trail"));
+    }
+
+    @Test
+    void load_allowTls12_addsTls12WithAeadEcdheSuitesOnly() throws IOException {
+        GatewaySettings s = GatewaySettings.load(write("tls:\n  allowTls12: true\n  provider: jdk\n"));
+        assertThat(s.tls().protocols()).containsExactly("TLSv1.3", "TLSv1.2");
+        assertThat(s.tls().provider()).isEqualTo(GatewaySettings.Tls.Provider.JDK);
+        assertThat(s.tls().cipherSuites()).filteredOn(c -> c.contains("_WITH_"))
+                .isNotEmpty()
+                .allSatisfy(c -> assertThat(c).startsWith("TLS_ECDHE_").containsAnyOf("_GCM_", "CHACHA20_POLY1305"));
+    }
+
+    @Test
+    void load_nonLoopbackAdmin_isRefusedUnlessUnsafeFlagSet() throws IOException {
+        assertThat(problems("listeners:\n  admin: 0.0.0.0:9443\n")).containsExactly(
+                "gateway.yaml: listeners.admin: expected a loopback address like 127.0.0.1:9443 (the admin API must"
+                        + " not face the network unless listeners.unsafeAdminOnNetwork: true), found 0.0.0.0:9443");
+        assertThat(problems("listeners:\n  admin: admin.example.org:9443\n")).hasSize(1);
+        GatewaySettings s = GatewaySettings.load(write(
+                "listeners:\n  admin: 0.0.0.0:9443\n  unsafeAdminOnNetwork: true\n"));
+        assertThat(s.listeners().admin()).isEqualTo(HostPort.parse("0.0.0.0:9443"));
+        assertThat(GatewaySettings.load(write("listeners:\n  admin: \"[::1]:9443\"\n")).listeners().admin())
+                .isEqualTo(HostPort.parse("[::1]:9443"));
+        assertThat(GatewaySettings.load(write("listeners:\n  admin: localhost:9443\n")).listeners().admin().host())
+                .isEqualTo("localhost");
+    }
+
+    @Test
+    void constructor_nonLoopbackAdmin_isRefusedInCodeToo() {
+        assertThatThrownBy(() -> new GatewaySettings.Listeners(HostPort.parse("127.0.0.1:8443"),
+                HostPort.parse("10.0.0.1:9443"), false))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("listeners.admin: expected a loopback address");
+    }
+
+    @Test
+    void load_sameAddressForTunnelAndAdmin_isRefused() throws IOException {
+        assertThat(problems("listeners:\n  tunnel: 127.0.0.1:9443\n")).containsExactly(
+                "gateway.yaml: listeners.admin: expected an address other than listeners.tunnel, found the same 127.0.0.1:9443");
+    }
+
+    @Test
+    void load_tlsCertificateWithoutKey_isRefused() throws IOException {
+        assertThat(problems("tls:\n  certificate: gw.pem\n")).containsExactly(
+                "gateway.yaml: tls: expected both certificate and key, or neither, found only certificate");
+    }
+
+    @Test
+    void load_badId_isRefused() throws IOException {
+        assertThat(problems("gateway:\n  id: \"gw|1\"\n")).containsExactly(
+                "gateway.yaml: gateway.id: expected an id of 1 to 63 letters, digits, '.', '_' or '-', like gw-paris-1,"
+                        + " found \"gw|1\"");
+    }
+
+    @Test
+    void load_postureSection_isThePosturePolicy() throws IOException {
+        GatewaySettings s = GatewaySettings.load(write("posture:\n  mode: report-only\n  lease: 5m\n"));
+        assertThat(s.posture().mode()).isEqualTo(PosturePolicy.Mode.REPORT_ONLY);
+        assertThat(s.posture().lease()).isEqualTo(Duration.ofMinutes(5));
+    }
+
+    @Test
+    void load_fileWithSeveralMistakes_reportsEveryOneWithItsKeyPath() throws IOException {
+        String yaml = """
+                gateway:
+                  id: gw-1
+                listeners:
+                  tunnel: 127.0.0.1:99999
+                  admin: 0.0.0.0:9443
+                tls:
+                  key: gw.key
+                  provider: boringssl
+                  allowTls12: yes
+                posture:
+                  lease: ten
+                access:
+                  rules:
+                    - name: admins-ssh
+                      groups: [admins]
+                      to: ["10.20.0.0/16:22"]
+                    - name: ops
+                      groups: [ops]
+                      to: ["10.0.0.1:22", "db1:5432", "10.0.0.0/33:22"]
+                    - groups: []
+                      to: "db1:22"
+                limits:
+                  headerSize: 16
+                  flowsPerDevice: 0
+                  idleTimeot: 5m
+                audit:
+                  failMode: maybe
+                """;
+        assertThat(problems(yaml)).containsExactly(
+                "gateway.yaml: listeners.tunnel: expected a port between 1 and 65535, found \"127.0.0.1:99999\"",
+                "gateway.yaml: listeners.admin: expected a loopback address like 127.0.0.1:9443 (the admin API must"
+                        + " not face the network unless listeners.unsafeAdminOnNetwork: true), found 0.0.0.0:9443",
+                "gateway.yaml: tls.provider: expected one of openssl, jdk, auto, found \"boringssl\"",
+                "gateway.yaml: tls.allowTls12: expected true or false, found \"yes\"",
+                "gateway.yaml: tls: expected both certificate and key, or neither, found only key",
+                "gateway.yaml: posture.lease: expected a duration like 10m, found \"ten\"",
+                "gateway.yaml: access.rules[1].to[2]: expected HOST:PORT, CIDR:PORT or HOST:LOW-HIGH, found \"10.0.0.0/33:22\"",
+                "gateway.yaml: access.rules[2].name: expected a rule name of letters, digits, '.', '_' or '-', like"
+                        + " admins-ssh, found none",
+                "gateway.yaml: access.rules[2].groups: expected at least one group, found an empty list",
+                "gateway.yaml: access.rules[2].to: expected a list of strings, found \"db1:22\"",
+                "gateway.yaml: limits.headerSize: expected a size like 64KiB, found 16",
+                "gateway.yaml: limits.flowsPerDevice: expected an integer between 1 and 10000, found 0",
+                "gateway.yaml: limits.idleTimeot: unknown key (expected one of: headerSize, headerTime, idleTimeout,"
+                        + " streamsPerConnection, connectionsPerSource, flowsPerDevice)",
+                "gateway.yaml: audit.failMode: expected one of closed, open, found \"maybe\"");
+    }
+
+    @Test
+    void load_unknownTopLevelKey_isReportedWithTheKeysExpected() throws IOException {
+        assertThat(problems("acces:\n  rules: []\n")).containsExactly(
+                "gateway.yaml: acces: unknown key (expected one of: gateway, dataDir, listeners, tls, posture, access,"
+                        + " limits, audit)");
+    }
+}

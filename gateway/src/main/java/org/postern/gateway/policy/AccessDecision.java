@@ -1,0 +1,37 @@
+package org.postern.gateway.policy;
+
+import java.util.Objects;
+
+/**
+ * What the access policy decided for one destination. The peer gets only the reason code
+ * (a {@code Postern-Reason} header); {@link Denied#detail()} goes to the audit trail.
+ */
+public sealed interface AccessDecision permits AccessDecision.Allowed, AccessDecision.Denied {
+
+    /** No rule lets these groups reach this destination. */
+    String NO_RULE = "access.no_rule";
+    /** The address is loopback, link-local, metadata, unspecified, multicast or the gateway's own. */
+    String FORBIDDEN_ADDRESS = "access.forbidden_address";
+    /** The request itself is malformed: port 0 or above 65535, a bad host, no address. */
+    String BAD_DESTINATION = "access.bad_destination";
+
+    /** Allowed by the rule named {@code rule}. */
+    record Allowed(String rule) implements AccessDecision {
+        public Allowed {
+            Objects.requireNonNull(rule, "rule");
+        }
+    }
+
+    /**
+     * Refused.
+     *
+     * @param reason one of {@link #NO_RULE}, {@link #FORBIDDEN_ADDRESS}, {@link #BAD_DESTINATION}
+     * @param detail what was asked and what matched or did not, for the audit trail
+     */
+    record Denied(String reason, String detail) implements AccessDecision {
+        public Denied {
+            Objects.requireNonNull(reason, "reason");
+            Objects.requireNonNull(detail, "detail");
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package org.postern.gateway.policy;
+
+import java.net.InetAddress;
+import java.util.Set;
+import org.postern.config.gateway.AccessRules;
+
+/**
+ * Decides whether a device owner's groups may reach a destination. One implementation serves the
+ * CONNECT path and the SSH bastion alike, so both enforce the same rules the same way.
+ *
+ * <p>The caller resolves the requested host once ({@link DestinationResolver}), passes that
+ * address here, and connects to that same address: the decision is about the address, so a DNS
+ * answer that changes between check and connect (rebinding) cannot move the tunnel.
+ */
+public interface AccessPolicy {
+
+    /**
+     * @param groups          the device owner's groups
+     * @param requestedHost   the host as the client asked for it (name or IP literal)
+     * @param port            the requested port
+     * @param resolvedAddress the address {@code requestedHost} resolved to, which will be connected to
+     * @return {@link AccessDecision.Allowed} naming the rule, or {@link AccessDecision.Denied}; never null
+     */
+    AccessDecision decide(Set<String> groups, String requestedHost, int port, InetAddress resolvedAddress);
+
+    /**
+     * The policy of {@code rules}: deny by default, forbidden addresses refused unless a rule names
+     * them by address.
+     *
+     * @param ownAddresses the gateway's own addresses (its interfaces, its listeners), refused like loopback
+     */
+    static AccessPolicy of(AccessRules rules, Set<InetAddress> ownAddresses) {
+        return new RuleAccessPolicy(rules, new ForbiddenAddresses(ownAddresses));
+    }
+}

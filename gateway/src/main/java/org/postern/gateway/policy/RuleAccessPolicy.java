@@ -1,0 +1,135 @@
+package org.postern.gateway.policy;
+
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.postern.config.gateway.AccessRules;
+import org.postern.config.gateway.AccessRules.Rule;
+import org.postern.config.gateway.Destination;
+import org.postern.config.gateway.Network;
+
+/**
+ * The access policy of {@code gateway.yaml}'s rules. Deny by default: a request is allowed only
+ * by a rule that names one of the owner's groups, and a destination entry that covers the port
+ * and either names the requested host (host-name entries) or contains the resolved address
+ * (IP and CIDR entries). A forbidden address ({@link ForbiddenAddresses}) is allowed only by an
+ * IP or CIDR entry lying wholly inside every forbidden range the address is in: {@code 127.0.0.1}
+ * or {@code 127.0.0.0/8} opens loopback, {@code 0.0.0.0/0} does not, a host-name entry never does,
+ * and {@code 169.254.0.0/16} opens link-local but not the metadata address, which must be named
+ * on its own.
+ */
+final class RuleAccessPolicy implements AccessPolicy {
+
+    private final List<Rule> rules;
+    private final ForbiddenAddresses forbidden;
+
+    RuleAccessPolicy(AccessRules rules, ForbiddenAddresses forbidden) {
+        this.rules = Objects.requireNonNull(rules, "rules").rules();
+        this.forbidden = Objects.requireNonNull(forbidden, "forbidden");
+    }
+
+    @Override
+    public AccessDecision decide(Set<String> groups, String requestedHost, int port, InetAddress resolvedAddress) {
+        Objects.requireNonNull(groups, "groups");
+        if (requestedHost == null || requestedHost.isBlank()) {
+            return bad("expected a host name or IP address, found none (port " + port + ")");
+        }
+        String host = Destination.canonicalName(requestedHost);
+        InetAddress literal = Network.parseAddress(host);
+        if (literal == null && !Destination.isHostName(host)) {
+            return bad("expected a host name or IP address, found \"" + requestedHost + "\" (port " + port + ")");
+        }
+        if (port < 1 || port > 65535) {
+            return bad("expected a port between 1 and 65535, found " + port + " (host " + host + ")");
+        }
+        if (resolvedAddress == null) {
+            return bad("expected the address " + host + " resolved to, found none");
+        }
+        InetAddress address = Network.normalize(resolvedAddress);
+        if (literal != null && !literal.equals(address)) {
+            return bad("expected the requested address " + literal.getHostAddress() + " itself, found it resolved to "
+                    + address.getHostAddress());
+        }
+        String asked = "groups " + show(groups) + " asked for " + hostPort(host, port)
+                + (literal == null ? " (address " + address.getHostAddress() + ")" : "");
+        List<Rule> applicable = rules.stream().filter(r -> r.appliesTo(groups)).toList();
+
+        List<ForbiddenAddresses.Range> ranges = forbidden.rangesOf(address);
+        if (!ranges.isEmpty()) {
+            for (Rule rule : applicable) {
+                for (Destination d : rule.to()) {
+                    if (d.allowsPort(port) && d.target() instanceof Destination.Net net
+                            && net.network().contains(address) && namesExplicitly(net.network(), ranges)) {
+                        return new AccessDecision.Allowed(rule.name());
+                    }
+                }
+            }
+            String why = ForbiddenAddresses.describe(ranges);
+            return new AccessDecision.Denied(AccessDecision.FORBIDDEN_ADDRESS, asked + ", which is " + why
+                    + "; refused unless a rule for these groups names it by IP or by a CIDR inside "
+                    + ranges.stream().map(r -> r.network().toString()).collect(Collectors.joining(" and "))
+                    + " (a host-name rule or a wider network does not)" + matchedOtherwise(applicable, host, port, address));
+        }
+
+        for (Rule rule : applicable) {
+            for (Destination d : rule.to()) {
+                if (matches(d, host, port, address)) {
+                    return new AccessDecision.Allowed(rule.name());
+                }
+            }
+        }
+        String known = applicable.isEmpty() ? "no rule names any of these groups"
+                : "rules for these groups: " + applicable.stream()
+                        .map(r -> r.name() + " (to " + r.to().stream().map(Destination::toString)
+                                .collect(Collectors.joining(", ")) + ")")
+                        .collect(Collectors.joining("; "));
+        return new AccessDecision.Denied(AccessDecision.NO_RULE, asked + "; no rule allows it: " + known);
+    }
+
+    private static boolean matches(Destination d, String host, int port, InetAddress address) {
+        if (!d.allowsPort(port)) {
+            return false;
+        }
+        return switch (d.target()) {
+            case Destination.HostName name -> name.name().equals(host);
+            case Destination.Net net -> net.network().contains(address);
+        };
+    }
+
+    /** Whether {@code network} lies inside every forbidden range the address is in. */
+    private static boolean namesExplicitly(Network network, List<ForbiddenAddresses.Range> ranges) {
+        for (ForbiddenAddresses.Range r : ranges) {
+            if (!r.network().contains(network)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** For a forbidden address: which rule would have matched but for the refusal, to make the detail useful. */
+    private static String matchedOtherwise(List<Rule> applicable, String host, int port, InetAddress address) {
+        for (Rule rule : applicable) {
+            for (Destination d : rule.to()) {
+                if (matches(d, host, port, address)) {
+                    return "; rule " + rule.name() + " matches it only through " + d;
+                }
+            }
+        }
+        return "";
+    }
+
+    private static AccessDecision.Denied bad(String detail) {
+        return new AccessDecision.Denied(AccessDecision.BAD_DESTINATION, detail);
+    }
+
+    private static String show(Set<String> groups) {
+        return "[" + String.join(", ", new TreeSet<>(groups)) + "]";
+    }
+
+    static String hostPort(String host, int port) {
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+}
