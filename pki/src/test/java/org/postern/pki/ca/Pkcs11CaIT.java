@@ -28,8 +28,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import org.bouncycastle.asn1.x500.X500Name;
@@ -43,6 +41,7 @@ import org.postern.config.PkiSettings;
 import org.postern.config.Secret;
 import org.postern.pki.PkiService;
 import org.postern.pki.registry.SqliteRegistry;
+import org.postern.pki.testing.SoftHsmToken;
 
 /**
  * The CA with its keys in a PKCS#11 token: SoftHSM2 with a token made for this run.
@@ -54,13 +53,7 @@ import org.postern.pki.registry.SqliteRegistry;
  * under {@code /etc} is read or written.
  */
 class Pkcs11CaIT {
-    private static final String SO_PIN = "87654321";
-    private static final String PIN = "12345678";
-    private static final List<Path> LIBRARIES = List.of(
-            Path.of("/usr/lib/softhsm/libsofthsm2.so"),
-            Path.of("/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"),
-            Path.of("/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so"),
-            Path.of("/usr/local/lib/softhsm/libsofthsm2.so"));
+    private static final String PIN = SoftHsmToken.PIN;
 
     @TempDir
     static Path tmp;
@@ -71,20 +64,9 @@ class Pkcs11CaIT {
 
     @BeforeAll
     static void tokenAndCa() throws Exception {
-        Path library = LIBRARIES.stream().filter(Files::isReadable).findFirst().orElseThrow(() -> new AssertionError(
-                "SoftHSM2 is not installed: expected libsofthsm2.so in one of " + LIBRARIES + " (apt-get install softhsm2)"));
-        Path tokens = Files.createDirectories(tmp.resolve("softhsm/tokens"));
-        softhsmConf = tmp.resolve("softhsm/softhsm2.conf");
-        Files.writeString(softhsmConf, "directories.tokendir = " + tokens + "\nobjectstore.backend = file\nlog.level = ERROR\n");
-
-        ChildResult token = run(List.of("softhsm2-util", "--init-token", "--free", "--label", "postern-it",
-                "--so-pin", SO_PIN, "--pin", PIN));
-        assertThat(token.exit()).as("softhsm2-util --init-token: %s", token.output()).isZero();
-        Matcher slot = Pattern.compile("reassigned to slot (\\d+)").matcher(token.output());
-        assertThat(slot.find()).as("softhsm2-util output names the new slot: %s", token.output()).isTrue();
-
-        pkcs11Config = tmp.resolve("pkcs11.cfg");
-        Files.writeString(pkcs11Config, "name = PosternIT\nlibrary = " + library + "\nslot = " + slot.group(1) + "\n");
+        SoftHsmToken token = SoftHsmToken.create(tmp, "postern-it", "PosternIT");
+        softhsmConf = token.softhsmConf();
+        pkcs11Config = token.pkcs11Config();
         dataDir = tmp.resolve("data");
         initResult = child("init", PIN);
     }

@@ -23,8 +23,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,6 +33,7 @@ import org.postern.agent.cli.AgentCommand;
 import org.postern.agent.enroll.Enroller;
 import org.postern.agent.state.AgentHome;
 import org.postern.pki.PkiService;
+import org.postern.pki.testing.SoftHsmToken;
 import org.postern.pki.testing.TestPki;
 import picocli.CommandLine;
 
@@ -49,13 +48,7 @@ import picocli.CommandLine;
  */
 @Timeout(300)
 class AgentPkcs11IT {
-    private static final String SO_PIN = "87654321";
-    private static final String PIN = "12345678";
-    private static final List<Path> LIBRARIES = List.of(
-            Path.of("/usr/lib/softhsm/libsofthsm2.so"),
-            Path.of("/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"),
-            Path.of("/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so"),
-            Path.of("/usr/local/lib/softhsm/libsofthsm2.so"));
+    private static final String PIN = SoftHsmToken.PIN;
 
     @TempDir
     static Path tmp;
@@ -65,18 +58,9 @@ class AgentPkcs11IT {
 
     @BeforeAll
     static void tokenAndPki() throws Exception {
-        Path library = LIBRARIES.stream().filter(Files::isReadable).findFirst().orElseThrow(() -> new AssertionError(
-                "SoftHSM2 is not installed: expected libsofthsm2.so in one of " + LIBRARIES + " (apt-get install softhsm2)"));
-        Path tokens = Files.createDirectories(tmp.resolve("softhsm/tokens"));
-        softhsmConf = tmp.resolve("softhsm/softhsm2.conf");
-        Files.writeString(softhsmConf, "directories.tokendir = " + tokens + "\nobjectstore.backend = file\nlog.level = ERROR\n");
-        Result token = run(List.of("softhsm2-util", "--init-token", "--free", "--label", "postern-agent-it",
-                "--so-pin", SO_PIN, "--pin", PIN), Map.of());
-        assertThat(token.exit()).as("softhsm2-util --init-token: %s", token.output()).isZero();
-        Matcher slot = Pattern.compile("reassigned to slot (\\d+)").matcher(token.output());
-        assertThat(slot.find()).as("softhsm2-util output names the new slot: %s", token.output()).isTrue();
-        pkcs11Config = tmp.resolve("pkcs11.cfg");
-        Files.writeString(pkcs11Config, "name = PosternAgentIT\nlibrary = " + library + "\nslot = " + slot.group(1) + "\n");
+        SoftHsmToken token = SoftHsmToken.create(tmp, "postern-agent-it", "PosternAgentIT");
+        softhsmConf = token.softhsmConf();
+        pkcs11Config = token.pkcs11Config();
 
         pki = TestPki.create();
         pki.startServer();
