@@ -4,6 +4,7 @@ import java.net.InetSocketAddress;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -67,14 +68,15 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
     private static final HttpResponseStatus ESTABLISHED = new HttpResponseStatus(200, "Connection Established");
 
     /** A refusal: what the peer sees, and the detail for the audit trail. */
-    private record Refusal(HttpResponseStatus status, String reason, String message, String detail, String user) {
+    private record Refusal(HttpResponseStatus status, String reason, String message, String detail, String user,
+                           String destAddress) {
         Refusal(HttpResponseStatus status, String reason, String message, String detail) {
-            this(status, reason, message, detail, null);
+            this(status, reason, message, detail, null, null);
         }
     }
 
     /** A request that passed every gate: connect to {@code target}. */
-    private record Pass(Flow.Endpoints who, InetSocketAddress target, String rule, Lease lease) {
+    private record Pass(String flowId, Flow.Endpoints who, InetSocketAddress target, String rule, Lease lease) {
     }
 
     private final LeaseStore leases;
@@ -156,14 +158,14 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
         int port = colon < 0 ? -1 : parsePort(authority.substring(colon + 1));
         var resolution = resolver.resolve(host, port);
         return switch (resolution) {
-            case DestinationResolver.Refused r -> denied(r.denial(), user);
+            case DestinationResolver.Refused r -> denied(r.denial(), user, null);
             case DestinationResolver.Unresolved u -> new Refusal(HttpResponseStatus.BAD_GATEWAY, UNRESOLVED,
-                    "destination does not resolve", u.detail(), user);
+                    "destination does not resolve", u.detail(), user, null);
             case DestinationResolver.Resolved r -> {
                 AccessDecision d = policy.decide(Set.copyOf(device.groups()), host, port, r.address());
                 yield switch (d) {
-                    case AccessDecision.Denied denial -> denied(denial, user);
-                    case AccessDecision.Allowed allowed -> new Pass(
+                    case AccessDecision.Denied denial -> denied(denial, user, hostPort(r.address().getHostAddress(), port));
+                    case AccessDecision.Allowed allowed -> new Pass(UUID.randomUUID().toString(),
                             new Flow.Endpoints(id.deviceId(), user, id.serialHex(), id.sha256(), source, authority,
                                     hostPort(r.address().getHostAddress(), port)),
                             new InetSocketAddress(r.address(), port), allowed.rule(), lease.get());
@@ -173,11 +175,11 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** A policy denial: 400 for a malformed destination, 403 otherwise. */
-    private static Refusal denied(AccessDecision.Denied d, String user) {
+    private static Refusal denied(AccessDecision.Denied d, String user, String destAddress) {
         HttpResponseStatus status = AccessDecision.BAD_DESTINATION.equals(d.reason())
                 ? HttpResponseStatus.BAD_REQUEST : HttpResponseStatus.FORBIDDEN;
         return new Refusal(status, d.reason(), status.code() == 400 ? "bad destination" : "access denied",
-                d.detail(), user);
+                d.detail(), user, destAddress);
     }
 
     /** On the event loop: connect to the resolved address itself, never the name again. */
@@ -212,6 +214,7 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
             execute(ctx, req, () -> {
                 try {
                     flows.audit().record(AuditEvent.of("flow.open", flows.clock().instant())
+                            .with("flow", pass.flowId())
                             .with("device", pass.who().device())
                             .with("user", pass.who().user())
                             .with("certSerial", pass.who().certSerial())
@@ -237,7 +240,7 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
     private void established(ChannelHandlerContext ctx, FullHttpRequest req, Pass pass, Channel server) {
         req.release();
         Channel client = ctx.channel();
-        Flow flow = flows.open(pass.who(), client, server);
+        Flow flow = flows.open(pass.flowId(), pass.who(), client, server);
         // the 200 carries no Content-Length: HttpServerCodec strips it for a successful CONNECT
         ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, ESTABLISHED))
                 .addListener((ChannelFutureListener) f -> {
@@ -275,7 +278,7 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
                     .with("certSha256", who != null ? who.certSha256() : id != null ? id.sha256() : null)
                     .with("source", source)
                     .with("dest", who != null ? who.dest() : req.uri())
-                    .with("destAddress", who != null ? who.destAddress() : null)
+                    .with("destAddress", who != null ? who.destAddress() : r.destAddress())
                     .with("reason", r.reason())
                     .with("detail", r.detail())
                     .build());

@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -73,8 +72,8 @@ public final class FlowRegistry {
         return byDevice.values().stream().mapToInt(Set::size).sum();
     }
 
-    Flow open(Flow.Endpoints who, Channel client, Channel server) {
-        Flow flow = new Flow(UUID.randomUUID().toString(), who, client, server, this, clock.instant());
+    Flow open(String id, Flow.Endpoints who, Channel client, Channel server) {
+        Flow flow = new Flow(id, who, client, server, this, clock.instant());
         byDevice.computeIfAbsent(who.device(), d -> ConcurrentHashMap.newKeySet()).add(flow);
         return flow;
     }
