@@ -1,26 +1,20 @@
 package org.postern.gateway.relay;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
-import java.nio.ByteBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
-import io.netty.channel.Channel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.postern.audit.AuditEvent;
@@ -159,46 +153,38 @@ class ConnectRelayTest {
     void relay_adminHostStopsReading_gatewayStopsReadingTheLaptop() throws Exception {
         RelayFixture.Answer a = open(RelayFixture.Behaviour.SINK, "staff -> 127.0.0.1/32:PORT");
         assertThat(a.status()).isEqualTo(200);
-        // take the connected socket's channel-less stream over to NIO: write until the kernel refuses
         Socket tunnel = a.socket();
-        long written = 0;
         long cap = 256L << 20;
         byte[] chunk = new byte[64 * 1024];
-        tunnel.setSoTimeout(0);
-        try (SocketChannel probe = SocketChannel.open()) {
-            // the tunnel socket is a plain Socket: write from a thread and watch its progress stall
-            var out = tunnel.getOutputStream();
-            var progress = new java.util.concurrent.atomic.AtomicLong();
-            Thread w = Thread.ofVirtual().start(() -> {
-                try {
-                    while (progress.get() < cap) {
-                        out.write(chunk);
-                        progress.addAndGet(chunk.length);
-                    }
-                } catch (IOException e) {
-                    // closed at the end of the test
+        var out = tunnel.getOutputStream();
+        var progress = new AtomicLong();
+        Thread writer = Thread.ofVirtual().start(() -> {
+            try {
+                while (progress.get() < cap) {
+                    out.write(chunk);
+                    progress.addAndGet(chunk.length);
                 }
-            });
-            long last = -1;
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (System.nanoTime() < deadline) {
-                long now = progress.get();
-                if (now == last) {
-                    break; // no progress for a whole interval: the writer is blocked
-                }
-                last = now;
-                w.join(Duration.ofMillis(500)); // bounded wait for the writer to block or finish
+            } catch (IOException e) {
+                // closed at the end of the test
             }
-            written = progress.get();
-            Flow flow = gw.flows.flowsOf("laptop-1").getFirst();
-            long pending = flow.server.eventLoop().submit(() -> flow.server.unsafe().outboundBuffer() == null ? 0L
-                    : flow.server.unsafe().outboundBuffer().totalPendingWriteBytes()).get(5, TimeUnit.SECONDS);
-            assertThat(written).as("bytes the laptop could write into a stalled tunnel").isLessThan(64L << 20);
-            assertThat(pending).as("bytes the gateway holds for the stalled admin host").isLessThanOrEqualTo(1L << 20);
-            assertThat(flow.bytesUp()).isLessThan(64L << 20);
-            tunnel.close();
-            w.join(Duration.ofSeconds(5));
+        });
+        // the writer blocks once the kernel buffers on the way are full: wait until it stops moving
+        long last = -1;
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < deadline && progress.get() != last) {
+            last = progress.get();
+            writer.join(Duration.ofMillis(500)); // bounded: returns early only if the writer finished
         }
+        long written = progress.get();
+        Flow flow = gw.flows.flowsOf("laptop-1").getFirst();
+        long pending = flow.server.eventLoop().submit(() -> flow.server.unsafe().outboundBuffer() == null ? 0L
+                : flow.server.unsafe().outboundBuffer().totalPendingWriteBytes()).get(5, TimeUnit.SECONDS);
+        assertThat(written).as("bytes the laptop could write into a stalled tunnel").isLessThan(64L << 20);
+        assertThat(pending).as("bytes the gateway holds for the stalled admin host").isLessThanOrEqualTo(1L << 20);
+        assertThat(flow.bytesUp()).isLessThan(64L << 20);
+        tunnel.close();
+        writer.join(Duration.ofSeconds(5));
+        assertThat(gw.audit.await("flow.close").fields()).containsEntry("how", "client_closed");
     }
 
     // ---- refusals -------------------------------------------------------------------------------
