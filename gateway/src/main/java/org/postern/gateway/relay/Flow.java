@@ -1,0 +1,144 @@
+package org.postern.gateway.relay;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
+import org.postern.audit.AuditEvent;
+
+/**
+ * One tunnelled connection: the laptop's channel, the admin host's channel, the bytes relayed
+ * each way, and the one place that ends it. Ending closes both channels and, once both are
+ * closed (so the counts are final), writes {@code flow.close}. Both channels share one event
+ * loop; {@link #close} may be called from any thread.
+ */
+final class Flow {
+
+    /** Who asked for what, as the audit trail names it. */
+    record Endpoints(String device, String user, String certSerial, String certSha256, String source,
+                     String dest, String destAddress) {
+    }
+
+    final String id;
+    final Endpoints who;
+    final Channel client;
+    final Channel server;
+    private final FlowRegistry registry;
+    private final Instant openedAt;
+    private final LongAdder up = new LongAdder();
+    private final LongAdder down = new LongAdder();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    // event-loop confined: both channels run on the same loop
+    private TunnelRelayHandler.Side firstEof;
+
+    Flow(String id, Endpoints who, Channel client, Channel server, FlowRegistry registry, Instant openedAt) {
+        this.id = id;
+        this.who = who;
+        this.client = client;
+        this.server = server;
+        this.registry = registry;
+        this.openedAt = openedAt;
+    }
+
+    Channel peerOf(TunnelRelayHandler.Side side) {
+        return side == TunnelRelayHandler.Side.CLIENT ? server : client;
+    }
+
+    void relayed(TunnelRelayHandler.Side from, int bytes) {
+        (from == TunnelRelayHandler.Side.CLIENT ? up : down).add(bytes);
+    }
+
+    long bytesUp() {
+        return up.sum();
+    }
+
+    long bytesDown() {
+        return down.sum();
+    }
+
+    boolean isClosed() {
+        return closed.get();
+    }
+
+    /**
+     * One side sent its last byte (TCP FIN). Pass the half-close on once what it sent is flushed;
+     * when both sides are done, the flow ends, named after the side that finished first.
+     */
+    void inputShutdown(TunnelRelayHandler.Side side) {
+        if (firstEof == null) {
+            firstEof = side;
+        } else if (firstEof != side) {
+            close(firstEof == TunnelRelayHandler.Side.CLIENT ? FlowEnd.CLIENT_CLOSED : FlowEnd.SERVER_CLOSED);
+            return;
+        }
+        Channel peer = peerOf(side);
+        peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                return; // the peer is gone; its own close ends the flow
+            }
+            SslHandler tls = peer.pipeline().get(SslHandler.class);
+            if (tls != null) {
+                tls.closeOutbound(); // close_notify: TLS 1.3 lets the laptop keep sending
+            } else if (peer instanceof DuplexChannel duplex) {
+                duplex.shutdownOutput();
+            } else {
+                close(side == TunnelRelayHandler.Side.CLIENT ? FlowEnd.CLIENT_CLOSED : FlowEnd.SERVER_CLOSED);
+            }
+        });
+    }
+
+    /** Ends the flow once: both channels closed, {@code flow.close} written. */
+    void close(FlowEnd how) {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        registry.remove(this);
+        AtomicInteger open = new AtomicInteger(2);
+        ChannelFutureListener whenBothClosed = f -> {
+            if (open.decrementAndGet() == 0) {
+                registry.recordClose(this, how, Duration.between(openedAt, registry.clock().instant()));
+            }
+        };
+        client.closeFuture().addListener(whenBothClosed);
+        server.closeFuture().addListener(whenBothClosed);
+        shut(client, how);
+        shut(server, how);
+    }
+
+    private void shut(Channel ch, FlowEnd how) {
+        if (how.abrupt() || !ch.isActive()) {
+            ch.close();
+            return;
+        }
+        // HexDumpProxy's closeOnFlush, bounded: a peer that stopped reading is cut after the grace
+        ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        ch.eventLoop().schedule(() -> {
+            ch.close();
+        }, registry.settings().closeGrace().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    AuditEvent.Builder audit(String type, Instant at) {
+        return AuditEvent.of(type, at)
+                .with("flow", id)
+                .with("device", who.device())
+                .with("user", who.user())
+                .with("certSerial", who.certSerial())
+                .with("certSha256", who.certSha256())
+                .with("source", who.source())
+                .with("dest", who.dest())
+                .with("destAddress", who.destAddress());
+    }
+
+    @Override
+    public String toString() {
+        return "flow " + id + " " + who.device() + " " + who.source() + " -> " + who.dest() + " (" + who.destAddress() + ")";
+    }
+}

@@ -1,0 +1,27 @@
+package org.postern.gateway.relay;
+
+import java.util.Locale;
+
+/** How a flow ended, as {@code flow.close} records it in {@code how}. */
+public enum FlowEnd {
+    /** The laptop closed its side (both directions finished, or it went away). */
+    CLIENT_CLOSED,
+    /** The admin host closed its side. */
+    SERVER_CLOSED,
+    /** No bytes either way for the idle timeout. */
+    IDLE,
+    /** A socket error, or a write that failed. */
+    ERROR,
+    /** The device's posture lease ended (expired, non-compliant renewal, device barred). */
+    LEASE_ENDED;
+
+    /** The spelling in the audit trail: {@code client_closed}, {@code lease_ended}, … */
+    public String wireName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Whether the flow is cut at once rather than after the bytes already accepted are flushed. */
+    boolean abrupt() {
+        return this == IDLE || this == ERROR || this == LEASE_ENDED;
+    }
+}

@@ -1,0 +1,129 @@
+package org.postern.gateway.relay;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+
+import io.netty.channel.Channel;
+import org.postern.audit.AuditSink;
+import org.postern.audit.AuditUnavailableException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The live flows, by device, and the hook that ends them: when a device's lease ends the session
+ * layer calls {@link #closeAll closeAll(deviceId, LEASE_ENDED)}, which cuts every tunnel of that
+ * device at once (no flush wait), so they are gone well within the 2 s the design promises.
+ * Also where {@code flow.close} is written, on the workers (the audit trail blocks). Thread-safe.
+ */
+public final class FlowRegistry {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FlowRegistry.class);
+
+    private final Map<String, Set<Flow>> byDevice = new ConcurrentHashMap<>();
+    private final AuditSink audit;
+    private final Executor workers;
+    private final Clock clock;
+    private final RelaySettings settings;
+
+    /**
+     * @param audit    where {@code flow.open}, {@code flow.close} and {@code access.denied} go
+     * @param workers  runs the blocking work (audit, registry, DNS), never the event loop
+     * @param clock    times flows
+     * @param settings relay timings
+     */
+    public FlowRegistry(AuditSink audit, Executor workers, Clock clock, RelaySettings settings) {
+        this.audit = Objects.requireNonNull(audit, "audit");
+        this.workers = Objects.requireNonNull(workers, "workers");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.settings = Objects.requireNonNull(settings, "settings");
+    }
+
+    /**
+     * Ends every live flow of a device now.
+     *
+     * @return how many flows were ended
+     */
+    public int closeAll(String deviceId, FlowEnd how) {
+        Objects.requireNonNull(how, "how");
+        Set<Flow> flows = byDevice.get(deviceId);
+        if (flows == null) {
+            return 0;
+        }
+        List<Flow> now = List.copyOf(flows);
+        now.forEach(f -> f.close(how));
+        return now.size();
+    }
+
+    /** How many flows the device has open. */
+    public int count(String deviceId) {
+        Set<Flow> flows = byDevice.get(deviceId);
+        return flows == null ? 0 : flows.size();
+    }
+
+    /** How many flows are open on this gateway (for metrics). */
+    public int size() {
+        return byDevice.values().stream().mapToInt(Set::size).sum();
+    }
+
+    Flow open(String id, Flow.Endpoints who, Channel client, Channel server) {
+        Flow flow = new Flow(id, who, client, server, this, clock.instant());
+        byDevice.computeIfAbsent(who.device(), d -> ConcurrentHashMap.newKeySet()).add(flow);
+        return flow;
+    }
+
+    /** The device's flows (tests). */
+    List<Flow> flowsOf(String deviceId) {
+        Set<Flow> flows = byDevice.get(deviceId);
+        return flows == null ? List.of() : List.copyOf(flows);
+    }
+
+    void remove(Flow flow) {
+        byDevice.computeIfPresent(flow.who.device(), (d, flows) -> {
+            flows.remove(flow);
+            return flows.isEmpty() ? null : flows;
+        });
+    }
+
+    void recordClose(Flow flow, FlowEnd how, Duration duration) {
+        Runnable write = () -> {
+            try {
+                audit.record(flow.audit("flow.close", clock.instant())
+                        .with("bytesUp", flow.bytesUp())
+                        .with("bytesDown", flow.bytesDown())
+                        .with("durationMs", duration.toMillis())
+                        .with("how", how.wireName())
+                        .build());
+            } catch (AuditUnavailableException e) {
+                LOG.error("{}: closed ({}) but flow.close could not be recorded: {}", flow, how.wireName(), e.getMessage());
+            }
+        };
+        try {
+            workers.execute(write);
+        } catch (RejectedExecutionException e) {
+            write.run(); // shutting down: record it on this thread rather than lose it
+        }
+    }
+
+    AuditSink audit() {
+        return audit;
+    }
+
+    Executor workers() {
+        return workers;
+    }
+
+    Clock clock() {
+        return clock;
+    }
+
+    RelaySettings settings() {
+        return settings;
+    }
+}

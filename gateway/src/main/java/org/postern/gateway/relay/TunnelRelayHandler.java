@@ -1,0 +1,93 @@
+package org.postern.gateway.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Copies bytes from one side of a {@link Flow} to the other, as Netty's HexDumpProxy does: the
+ * channel does not read on its own ({@code AUTO_READ=false}); it reads the next chunk only when
+ * the previous one has been written to the other side, so a slow reader on either end slows the
+ * writer instead of filling the gateway's memory. One instance per side. It never looks at the
+ * bytes.
+ */
+final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TunnelRelayHandler.class);
+
+    /** Which end this handler reads from: the laptop ({@code CLIENT}, bytes up) or the admin host. */
+    enum Side { CLIENT, SERVER }
+
+    private final Flow flow;
+    private final Side side;
+    private boolean inputShut;
+
+    TunnelRelayHandler(Flow flow, Side side) {
+        this.flow = flow;
+        this.side = side;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (ctx.channel().isActive()) {
+            ctx.read();
+        } else {
+            flow.close(closedBy());
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        Channel peer = flow.peerOf(side);
+        if (!(msg instanceof ByteBuf buf) || !peer.isActive()) {
+            ReferenceCountUtil.release(msg); // the other side is gone: nowhere to put it
+            return;
+        }
+        int bytes = buf.readableBytes();
+        peer.writeAndFlush(buf).addListener((ChannelFutureListener) f -> {
+            if (f.isSuccess()) {
+                flow.relayed(side, bytes);
+                if (!inputShut) {
+                    ctx.read();
+                }
+            } else if (!flow.isClosed()) {
+                LOG.debug("{}: write {} failed: {}", flow, side == Side.CLIENT ? "up" : "down", f.cause().toString());
+                flow.close(FlowEnd.ERROR);
+            }
+        });
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            inputShut = true;
+            flow.inputShutdown(side);
+        } else if (evt instanceof IdleStateEvent) {
+            flow.close(FlowEnd.IDLE);
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        flow.close(closedBy());
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.debug("{}: {} side failed: {}", flow, side.name().toLowerCase(java.util.Locale.ROOT), cause.toString());
+        flow.close(FlowEnd.ERROR);
+    }
+
+    private FlowEnd closedBy() {
+        return side == Side.CLIENT ? FlowEnd.CLIENT_CLOSED : FlowEnd.SERVER_CLOSED;
+    }
+}

@@ -1,0 +1,279 @@
+package org.postern.gateway.relay;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+import com.github.benmanes.caffeine.cache.Scheduler;
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import org.postern.audit.AuditEvent;
+import org.postern.audit.AuditSink;
+import org.postern.config.gateway.AccessRules;
+import org.postern.config.gateway.Destination;
+import org.postern.config.posture.PosturePolicy;
+import org.postern.gateway.policy.AccessPolicy;
+import org.postern.gateway.policy.DestinationResolver;
+import org.postern.gateway.policy.ForbiddenAddresses;
+import org.postern.gateway.posture.Lease;
+import org.postern.gateway.posture.LeaseStore;
+import org.postern.gateway.tls.ClientIdentity;
+import org.postern.pki.testing.TestPki;
+import org.postern.protocol.posture.PostureVerdict;
+
+/**
+ * A gateway on 127.0.0.1 with the CONNECT gate behind a plain HTTP/1.1 codec (no TLS: a handler
+ * plants the device identity the TLS layer would have set), a real PKI registry, a lease store,
+ * an in-memory audit sink, and admin hosts made of plain sockets.
+ */
+final class RelayFixture implements AutoCloseable {
+
+    static final Duration WAIT = Duration.ofSeconds(5);
+
+    /** Keeps events; {@link #await} blocks until one of a type arrives, with a bound. */
+    static final class MemoryAudit implements AuditSink {
+        private final List<AuditEvent> events = new ArrayList<>();
+
+        @Override
+        public synchronized void record(AuditEvent event) {
+            events.add(event);
+            notifyAll();
+        }
+
+        synchronized AuditEvent await(String type) throws InterruptedException {
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (true) {
+                for (AuditEvent e : events) {
+                    if (e.type().equals(type)) {
+                        return e;
+                    }
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new AssertionError("no " + type + " event within " + WAIT + "; events: " + events);
+                }
+                wait(Math.max(1, left / 1_000_000));
+            }
+        }
+
+        synchronized List<AuditEvent> of(String type) {
+            return events.stream().filter(e -> e.type().equals(type)).toList();
+        }
+    }
+
+    /** How a local admin host behaves. */
+    enum Behaviour {
+        /** Echoes as it reads; at end of input, ends its output. */
+        ECHO,
+        /** Reads to end of input, then answers {@code "got N\n"} and closes. */
+        COUNT_THEN_ANSWER,
+        /** Accepts and never reads. */
+        SINK
+    }
+
+    /** A plain-socket server on 127.0.0.1, one virtual thread per connection. */
+    static final class AdminHost implements AutoCloseable {
+        final ServerSocket server;
+        private final List<Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+
+        AdminHost(Behaviour behaviour) throws IOException {
+            server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            Thread.ofVirtual().start(() -> {
+                while (!server.isClosed()) {
+                    try {
+                        Socket s = server.accept();
+                        accepted.add(s);
+                        Thread.ofVirtual().start(() -> serve(s, behaviour, closed));
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        int port() {
+            return server.getLocalPort();
+        }
+
+        private static void serve(Socket s, Behaviour behaviour, java.util.concurrent.CountDownLatch closed) {
+            try (s) {
+                InputStream in = s.getInputStream();
+                OutputStream out = s.getOutputStream();
+                switch (behaviour) {
+                    case ECHO -> {
+                        byte[] buf = new byte[16 * 1024];
+                        for (int n; (n = in.read(buf)) >= 0; ) {
+                            out.write(buf, 0, n);
+                        }
+                        s.shutdownOutput();
+                    }
+                    case COUNT_THEN_ANSWER -> {
+                        long total = in.transferTo(OutputStream.nullOutputStream());
+                        out.write(("got " + total + "\n").getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                    }
+                    case SINK -> {
+                        try { // hold the connection without reading until the test ends
+                            closed.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                // the gateway closed the flow
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            closed.countDown();
+            server.close();
+            for (Socket s : accepted) {
+                s.close();
+            }
+        }
+    }
+
+    /** A CONNECT answer: status, headers (lower-case names), and the socket for the tunnel. */
+    record Answer(int status, Map<String, String> headers, Socket socket) {
+        String reason() {
+            return headers.get("postern-reason");
+        }
+    }
+
+    final TestPki pki = TestPki.create();
+    final MemoryAudit audit = new MemoryAudit();
+    final Ticker ticker = () -> Duration.between(Instant.EPOCH, pki.clock.instant()).toNanos();
+    final LeaseStore leases = new LeaseStore(pki.clock, ticker, Scheduler.disabledScheduler(), 1000, LeaseStore.Listener.NONE);
+    final TestPki.Enrolled laptop = pki.enroll("laptop-1", "alice"); // groups [staff]
+    final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+    final FlowRegistry flows;
+    final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    final Channel listener;
+    /** What the planted identity is; null as if no client certificate was presented. */
+    volatile ClientIdentity identity = ClientIdentity.of(laptop.certificate());
+
+    RelayFixture(RelaySettings settings, String... rules) throws InterruptedException {
+        flows = new FlowRegistry(audit, workers, pki.clock, settings);
+        List<AccessRules.Rule> list = new ArrayList<>();
+        for (int i = 0; i < rules.length; i++) {
+            String[] groupAndTo = rules[i].split(" -> ");
+            list.add(new AccessRules.Rule("rule-" + i, List.of(groupAndTo[0]),
+                    Arrays.stream(groupAndTo[1].split(",")).map(Destination::parse).toList()));
+        }
+        AccessPolicy policy = AccessPolicy.of(new AccessRules(list), Set.of());
+        DestinationResolver resolver = new DestinationResolver(new ForbiddenAddresses(Set.of()), host -> {
+            throw new UnknownHostException(host + ": no such name (test)");
+        });
+        ConnectHandler connect = new ConnectHandler(leases, pki.registry, resolver, policy, flows);
+        listener = new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast("http", new HttpServerCodec());
+                        ch.pipeline().addLast("aggregator", new HttpObjectAggregator(16 * 1024));
+                        ch.pipeline().addLast("identity", new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void handlerAdded(ChannelHandlerContext ctx) {
+                                ClientIdentity id = identity;
+                                if (id != null) {
+                                    ctx.channel().attr(ClientIdentity.KEY).set(id);
+                                }
+                            }
+                        });
+                        ch.pipeline().addLast("connect", connect);
+                    }
+                })
+                .bind(InetAddress.getLoopbackAddress(), 0).sync().channel();
+    }
+
+    int port() {
+        return ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    /** A compliant lease for the laptop, ten minutes long. */
+    void grantLease() {
+        Instant now = pki.clock.instant();
+        leases.put(new Lease(laptop.id(), "alice", laptop.certificate().getSerialNumber(), now,
+                new PostureVerdict.Compliant(PosturePolicy.Mode.ENFORCE, "test-1", now.plus(Duration.ofMinutes(10)),
+                        List.of())));
+    }
+
+    /** Sends {@code CONNECT authority} and reads the answer's head; the socket is left open. */
+    Answer connect(String authority) throws IOException {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), port());
+        s.setSoTimeout((int) WAIT.toMillis());
+        s.getOutputStream().write(("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        InputStream in = s.getInputStream();
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (true) {
+            int b = in.read();
+            if (b < 0) {
+                throw new AssertionError("connection closed before the answer's head ended: " + head);
+            }
+            head.write(b);
+            byte[] h = head.toByteArray();
+            int n = h.length;
+            if (n >= 4 && h[n - 4] == '\r' && h[n - 3] == '\n' && h[n - 2] == '\r' && h[n - 1] == '\n') {
+                break;
+            }
+        }
+        String[] lines = head.toString(StandardCharsets.US_ASCII).split("\r\n");
+        int status = Integer.parseInt(lines[0].split(" ")[1]);
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (int i = 1; i < lines.length; i++) {
+            int colon = lines[i].indexOf(':');
+            if (colon > 0) {
+                headers.put(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT), lines[i].substring(colon + 1).trim());
+            }
+        }
+        return new Answer(status, headers, s);
+    }
+
+    static BigInteger serial(TestPki.Enrolled e) {
+        return e.certificate().getSerialNumber();
+    }
+
+    @Override
+    public void close() throws Exception {
+        listener.close().sync();
+        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
+        workers.shutdown();
+        pki.close();
+    }
+}
