@@ -360,6 +360,18 @@ public final class AuditTrail implements AuditSink {
         commit(); // everything before is durable; a later failure rolls back to the fresh segment
     }
 
+    /** Whether a segment's last complete line is a rotation checkpoint. */
+    private static boolean endsWithRotation(Path segment) throws IOException {
+        byte[] b = Files.readAllBytes(segment);
+        int end = b.length > 0 && b[b.length - 1] == '\n' ? b.length : lastIndexOf(b, b.length - 1) + 1;
+        if (end == 0) {
+            return false;
+        }
+        JsonNode last = parse(b, lastIndexOf(b, end - 2) + 1, end - 1);
+        return last != null && TrailFormat.CHECKPOINT_TYPE.equals(last.path("type").asText())
+                && "rotation".equals(last.path("reason").asText());
+    }
+
     private void checkpoint(String reason) {
         Instant now = clock.instant();
         String time = TrailFormat.time(now);
@@ -474,6 +486,15 @@ public final class AuditTrail implements AuditSink {
             channel = FileChannel.open(segmentPath(1), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             forceDirectory();
             return null;
+        }
+        // A crash in rotate() after the successor was created but before the rotation checkpoint
+        // reached the closing segment leaves an empty successor behind an unsealed segment: drop
+        // the empty file and go on writing the unsealed one, so the chain stays as the verifier expects.
+        if (last > 1 && Files.size(segmentPath(last)) == 0 && !endsWithRotation(segmentPath(last - 1))) {
+            Files.delete(segmentPath(last));
+            forceDirectory();
+            log.warn("audit segment {} was created by a rotation that did not complete; removed it", segmentPath(last));
+            last--;
         }
         segmentNumber = last;
         Path path = segmentPath(last);

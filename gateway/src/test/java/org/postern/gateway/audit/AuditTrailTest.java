@@ -66,6 +66,22 @@ class AuditTrailTest {
         assertThat(AuditVerifier.verify(dir, TrailFixture.KEYS.publicKey(), true).problem()).isNull();
     }
 
+    @Test // regression: the SIGKILL crash test caught a kill between creating the successor and sealing the segment
+    void reopen_afterARotationCutShort_dropsTheEmptySuccessorAndVerifies() throws Exception {
+        try (AuditTrail trail = fx.open(dir, TrailFixture.config())) {
+            trail.record(fx.event(1));
+            trail.record(fx.event(2));
+        }
+        Files.createFile(dir.resolve("segment-000002.jsonl")); // successor created, rotation checkpoint never written
+        try (AuditTrail trail = fx.open(dir, TrailFixture.config())) {
+            trail.record(fx.event(3));
+        }
+        assertThat(dir.resolve("segment-000002.jsonl")).doesNotExist();
+        AuditVerifier.Result r = AuditVerifier.verify(dir, TrailFixture.KEYS.publicKey(), true);
+        assertThat(r.problem()).isNull();
+        assertThat(r.segments()).isEqualTo(1);
+    }
+
     @Test
     void tick_emptyIntervals_stillWriteSignedCheckpoints() throws Exception {
         try (AuditTrail trail = fx.open(dir, TrailFixture.config())) {
