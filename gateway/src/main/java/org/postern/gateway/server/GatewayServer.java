@@ -124,7 +124,8 @@ public final class GatewayServer implements AutoCloseable {
             SslContext tls = ServerTls.context(creds.key(), creds.certificate(), ca.chain(), provider(settings.tls()));
 
             // posture: challenges, leases; a lease that ends (not renewed) cuts the device's flows
-            FlowRegistry flows = new FlowRegistry(audit, workers, clock, RelaySettings.DEFAULTS);
+            FlowRegistry flows = new FlowRegistry(audit, workers, clock, new RelaySettings(
+                    RelaySettings.DEFAULTS.connectTimeout(), settings.limits().idleTimeout(), RelaySettings.DEFAULTS.closeGrace()));
             LeaseStore leases = new LeaseStore(clock, (lease, end) -> {
                 if (end != LeaseStore.End.RENEWED) {
                     flows.closeAll(lease.deviceId(), FlowEnd.LEASE_ENDED);
