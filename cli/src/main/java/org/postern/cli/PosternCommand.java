@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "postern 0.1.0",
         description = "Posture-gated access gateway for a secure administration network.",
-        subcommands = {DemoCommand.class, PkiCommand.class, AuditCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {DemoCommand.class, PkiCommand.class, AuditCommand.class, org.postern.cli.gateway.GatewayCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:success",
