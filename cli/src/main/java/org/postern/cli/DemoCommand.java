@@ -247,6 +247,13 @@ public final class DemoCommand implements Callable<Integer> {
                         out.println("  curl -s --cacert " + store.chainFile() + " " + base + "/pki/crl | openssl crl -inform DER -noout -text");
                         out.println("Stop with Ctrl-C.");
                         out.flush();
+                        // Ctrl-C ends the JVM without running this method's finally blocks: clean up there
+                        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                            server.close();
+                            if (!keep) {
+                                deleteTree(dir);
+                            }
+                        }, "demo-shutdown"));
                         Thread.currentThread().join();
                     }
                 } finally {
