@@ -5,12 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.postern.pki.PkiService;
 import org.postern.pki.ca.Pem;
 import org.postern.pki.registry.DeviceStatus;
 import org.postern.pki.registry.RevocationReason;
@@ -36,8 +34,7 @@ class EstRealClientsIT {
     }
 
     private static String token(String device) {
-        PkiService.NewDevice d = pki.service.addDevice(device, "alice", List.of("staff"), null, null, "test");
-        return d.token().reveal();
+        return pki.registerForToken(device);
     }
 
     /** openssl key + CSR, curl simpleenroll with Basic auth, openssl pkcs7 + verify: the device certificate file. */

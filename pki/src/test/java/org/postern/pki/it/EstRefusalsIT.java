@@ -7,13 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.postern.pki.PkiService;
 import org.postern.pki.registry.DeviceStatus;
 import org.postern.pki.registry.RevocationReason;
 import org.postern.pki.testing.Proc;
@@ -38,8 +36,7 @@ class EstRefusalsIT {
     }
 
     private static String token(String device) {
-        PkiService.NewDevice d = pki.service.addDevice(device, "alice", List.of("staff"), null, null, "test");
-        return d.token().reveal();
+        return pki.registerForToken(device);
     }
 
     private static RealClients.Response enroll(RealClients c, String body, String userToken) {

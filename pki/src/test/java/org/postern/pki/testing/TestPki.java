@@ -178,6 +178,11 @@ public final class TestPki implements AutoCloseable {
     /** A device registered and enrolled in memory: its key and certificate. */
     public record Enrolled(String id, KeyPair keys, X509Certificate certificate) {}
 
+    /** Registers a pending device (owner alice, group staff) and returns its one-time token. */
+    public String registerForToken(String device) {
+        return service.addDevice(device, "alice", List.of("staff"), null, null, "test").token().reveal();
+    }
+
     public Enrolled enroll(String id, String owner) {
         PkiService.NewDevice d = service.addDevice(id, owner, List.of("staff"), null, null, "test");
         KeyPair keys = TestCsrs.p256();
