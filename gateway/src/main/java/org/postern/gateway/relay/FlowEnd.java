@@ -12,8 +12,18 @@ public enum FlowEnd {
     IDLE,
     /** A socket error, or a write that failed. */
     ERROR,
-    /** The device's posture lease ended (expired, non-compliant renewal, device barred). */
-    LEASE_ENDED;
+    /** The device's posture lease ended unrenewed. */
+    LEASE_ENDED,
+    /** A renewal of the device's posture was not compliant. */
+    NON_COMPLIANT,
+    /** The device or its certificate was revoked. */
+    REVOKED,
+    /** The device was suspended (its certificate on hold). */
+    SUSPENDED,
+    /** An administrator ended the session ({@code postern gateway kill}). */
+    KILLED,
+    /** The gateway is shutting down. */
+    SHUTDOWN;
 
     /** The spelling in the audit trail: {@code client_closed}, {@code lease_ended}, … */
     public String wireName() {
@@ -22,6 +32,6 @@ public enum FlowEnd {
 
     /** Whether the flow is cut at once rather than after the bytes already accepted are flushed. */
     boolean abrupt() {
-        return this == IDLE || this == ERROR || this == LEASE_ENDED;
+        return this != CLIENT_CLOSED && this != SERVER_CLOSED;
     }
 }
