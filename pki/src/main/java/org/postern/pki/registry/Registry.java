@@ -3,6 +3,7 @@ package org.postern.pki.registry;
 import java.math.BigInteger;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -72,6 +73,16 @@ public interface Registry extends AutoCloseable {
      * Their {@code der} is empty: a 100,000-entry CRL needs serials and dates, not certificates.
      */
     List<CertificateRecord> revokedCertificates(Instant now);
+
+    /** Devices that may not connect, id → status ({@code suspended} or {@code revoked}). */
+    Map<String, DeviceStatus> barredDevices();
+
+    /**
+     * A number that changes whenever any connection of this or another process has committed a
+     * change to the registry since the last call. Cheap (no table is read), so a gateway can poll
+     * it several times a second and reload what it caches only when it moved.
+     */
+    long changeCount();
 
     /** Returns the next CRL number (monotonic, persisted). */
     BigInteger nextCrlNumber();

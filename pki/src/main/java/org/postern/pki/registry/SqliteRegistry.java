@@ -20,7 +20,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -65,6 +67,9 @@ public final class SqliteRegistry implements Registry {
     private final ReentrantLock writeLock = new ReentrantLock();
     private final Connection writer;
     private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
+    /** Answers {@link #changeCount}: {@code PRAGMA data_version} counts per connection, so it has its own. */
+    private final ReentrantLock watchLock = new ReentrantLock();
+    private Connection watch;
     private volatile boolean closed;
     private final GroupSync walSync;
 
@@ -107,6 +112,10 @@ public final class SqliteRegistry implements Registry {
                 try (Statement st = reader.createStatement()) {
                     st.execute("PRAGMA query_only=ON");
                 }
+            }
+            registry.watch = connect(file, busyTimeout);
+            try (Statement st = registry.watch.createStatement()) {
+                st.execute("PRAGMA query_only=ON");
             }
             return registry;
         } catch (SQLException e) {
@@ -429,6 +438,40 @@ public final class SqliteRegistry implements Registry {
     }
 
     @Override
+    public Map<String, DeviceStatus> barredDevices() {
+        return read("list barred devices", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, status FROM devices WHERE status IN ('suspended', 'revoked') ORDER BY id");
+                    ResultSet rs = ps.executeQuery()) {
+                Map<String, DeviceStatus> barred = new LinkedHashMap<>();
+                while (rs.next()) {
+                    barred.put(rs.getString(1), DeviceStatus.fromWire(rs.getString(2)));
+                }
+                return barred;
+            }
+        });
+    }
+
+    /**
+     * {@code PRAGMA data_version} on a connection that never writes: SQLite changes it whenever
+     * another connection, in this process (the writer) or another ({@code postern pki} CLI),
+     * commits. It reads the WAL index only, microseconds.
+     */
+    @Override
+    public long changeCount() {
+        watchLock.lock();
+        try {
+            ensureOpen();
+            try (Statement st = watch.createStatement(); ResultSet rs = st.executeQuery("PRAGMA data_version")) {
+                return rs.getLong(1);
+            } catch (SQLException e) {
+                throw unavailable("read data_version", e);
+            }
+        } finally {
+            watchLock.unlock();
+        }
+    }
+
+    @Override
     public BigInteger nextCrlNumber() {
         return write("next CRL number", c -> {
             try (PreparedStatement ps = prepare(c, "UPDATE counters SET value = value + 1 WHERE name = 'crl_number' RETURNING value");
@@ -456,6 +499,14 @@ public final class SqliteRegistry implements Registry {
         Connection c;
         while ((c = readers.poll()) != null) {
             closeQuietly(c);
+        }
+        watchLock.lock();
+        try {
+            if (watch != null) {
+                closeQuietly(watch);
+            }
+        } finally {
+            watchLock.unlock();
         }
     }
 

@@ -339,6 +339,46 @@ class SqliteRegistryTest {
     }
 
     @Test
+    void barredDevices_listsSuspendedAndRevokedOnly() {
+        enrolled(registry, "laptop-1", 101);
+        enrolled(registry, "laptop-2", 102);
+        enrolled(registry, "laptop-3", 103);
+        registry.addDevice(device("laptop-4"), token("laptop-4"));
+        registry.suspendDevice("laptop-2", T1);
+        registry.revokeDevice("laptop-3", RevocationReason.lost, T1);
+
+        assertThat(registry.barredDevices()).containsExactly(
+                java.util.Map.entry("laptop-2", DeviceStatus.SUSPENDED), java.util.Map.entry("laptop-3", DeviceStatus.REVOKED));
+        registry.resumeDevice("laptop-2", T2);
+        assertThat(registry.barredDevices()).containsOnlyKeys("laptop-3");
+    }
+
+    @Test
+    void changeCount_movesOnCommitsOfThisAndAnotherHandle_notOnReads() {
+        long before = registry.changeCount();
+        assertThat(registry.changeCount()).as("no commit in between").isEqualTo(before);
+        registry.addDevice(device("laptop-1"), token("laptop-1"));
+        long afterOwn = registry.changeCount();
+        assertThat(afterOwn).as("a commit by this registry's writer").isNotEqualTo(before);
+
+        registry.devices();
+        registry.barredDevices();
+        assertThat(registry.changeCount()).as("reads are not changes").isEqualTo(afterOwn);
+
+        // a second handle on the same file, as a `postern pki device suspend` process holds
+        try (SqliteRegistry other = SqliteRegistry.open(dir, Fixtures.CLOCK)) {
+            other.suspendDevice("laptop-1", T1);
+        }
+        assertThat(registry.changeCount()).as("a commit by another handle").isNotEqualTo(afterOwn);
+    }
+
+    @Test
+    void changeCount_closedRegistry_isUnavailable() {
+        registry.close();
+        assertRefused(() -> registry.changeCount(), "registry.unavailable").hasMessageContaining("is closed");
+    }
+
+    @Test
     void revokeDevice_voidedToken_isRefusedAsVoid() {
         registry.addDevice(device("laptop-1"), token("laptop-1"));
         registry.revokeDevice("laptop-1", RevocationReason.retired, T1);
