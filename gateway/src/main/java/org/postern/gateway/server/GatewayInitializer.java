@@ -14,11 +14,11 @@ import org.postern.audit.AuditSink;
 import org.postern.gateway.posture.PostureHandler;
 import org.postern.gateway.relay.ConnectHandler;
 import org.postern.gateway.tls.ClientIdentityHandler;
+import org.postern.gateway.tls.LiveRevocations;
 import org.postern.pki.crl.CrlHandler;
 import org.postern.pki.est.EstHandler;
 import org.postern.pki.http.NotFoundHandler;
 import org.postern.pki.ocsp.OcspHandler;
-import org.postern.pki.registry.Registry;
 
 /**
  * The tunnel listener's pipeline, one stage per line (docs/pipeline.md). The sharable handlers are
@@ -32,7 +32,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     }
 
     private final SslContext tls;
-    private final Registry registry;
+    private final LiveRevocations revocations;
     private final AuditSink audit;
     private final Clock clock;
     private final Executor workers;
@@ -41,10 +41,10 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     private final Shared shared;
     private final ChannelGroup children;
 
-    GatewayInitializer(SslContext tls, Registry registry, AuditSink audit, Clock clock, Executor workers,
+    GatewayInitializer(SslContext tls, LiveRevocations revocations, AuditSink audit, Clock clock, Executor workers,
                        int maxHeaderSize, int maxBody, Shared shared, ChannelGroup children) {
         this.tls = tls;
-        this.registry = registry;
+        this.revocations = revocations;
         this.audit = audit;
         this.clock = clock;
         this.workers = workers;
@@ -58,10 +58,11 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     protected void initChannel(SocketChannel c) {
         children.add(c);
         ChannelPipeline p = c.pipeline();
-        // TLS 1.3; a client certificate is optional and, when present, must chain to the device CA
-        p.addLast("tls", tls.newHandler(c.alloc()));
-        // who the client is: the registry must vouch for its certificate, else the connection closes
-        p.addLast("identity", new ClientIdentityHandler(registry, audit, clock, workers));
+        // TLS 1.3; a client certificate is optional and, when present, is decided in the handshake
+        // (DeviceTrustManager: device CA, live revocations); the peer address names it in tls.rejected
+        p.addLast("tls", tls.newHandler(c.alloc(), c.remoteAddress().getAddress().getHostAddress(), c.remoteAddress().getPort()));
+        // who the client is: its device, unless barred since the handshake, else the connection closes
+        p.addLast("identity", new ClientIdentityHandler(revocations, audit, clock, workers));
         // HTTP/1.1 with bounded request line and headers (limits.headerSize)
         p.addLast("http", new HttpServerCodec(4096, maxHeaderSize, 8192));
         // whole requests, bounded body (the EST request limit)

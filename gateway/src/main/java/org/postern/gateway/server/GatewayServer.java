@@ -44,6 +44,8 @@ import org.postern.gateway.relay.ConnectHandler;
 import org.postern.gateway.relay.FlowEnd;
 import org.postern.gateway.relay.FlowRegistry;
 import org.postern.gateway.relay.RelaySettings;
+import org.postern.gateway.tls.DeviceTrustManager;
+import org.postern.gateway.tls.LiveRevocations;
 import org.postern.pki.PkiService;
 import org.postern.pki.ca.CaStore;
 import org.postern.pki.ca.CertificateAuthority;
@@ -121,7 +123,12 @@ public final class GatewayServer implements AutoCloseable {
             ServerCredentials creds = settings.tls().selfIssued()
                     ? ServerCredentials.selfIssued(service, ca, dataDir, settings.listeners().tunnel().host(), clock.instant())
                     : ServerCredentials.fromFiles(settings.tls().certificate(), settings.tls().key());
-            SslContext tls = ServerTls.context(creds.key(), creds.certificate(), ca.chain(), provider(settings.tls()));
+            // client certificates are decided inside the handshake: device CA, then the live revocation view
+            LiveRevocations revocations = LiveRevocations.start(registry, clock);
+            resources.add(revocations);
+            SslContext tls = ServerTls.context(creds.key(), creds.certificate(), ca.chain(), provider(settings.tls()),
+                    new DeviceTrustManager(ca.chain(), revocations, audit, clock, workers),
+                    settings.tls().protocols(), settings.tls().cipherSuites());
 
             // posture: challenges, leases; a lease that ends (not renewed) cuts the device's flows
             FlowRegistry flows = new FlowRegistry(audit, workers, clock, new RelaySettings(
@@ -130,6 +137,11 @@ public final class GatewayServer implements AutoCloseable {
                 if (end != LeaseStore.End.RENEWED) {
                     flows.closeAll(lease.deviceId(), FlowEnd.LEASE_ENDED);
                 }
+            });
+            // a device revoked or suspended (by any process sharing the registry): its flows and lease end
+            revocations.onBarred((device, why) -> {
+                flows.closeAll(device, why);
+                leases.end(device);
             });
             PostureService posture = new PostureService(settings::posture, new PostureEvaluator(),
                     new ChallengeStore(random, clock), leases, registry, audit, clock);
@@ -150,7 +162,7 @@ public final class GatewayServer implements AutoCloseable {
             EventLoopGroup group = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
             try {
                 Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-                        .childHandler(new GatewayInitializer(tls, registry, audit, clock, workers, maxHeader, maxBody,
+                        .childHandler(new GatewayInitializer(tls, revocations, audit, clock, workers, maxHeader, maxBody,
                                 shared, children))
                         .bind(listen).sync().channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();

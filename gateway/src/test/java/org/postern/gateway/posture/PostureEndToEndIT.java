@@ -40,6 +40,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.postern.gateway.tls.ClientIdentityHandler;
+import org.postern.gateway.tls.LiveRevocations;
 import org.postern.pki.PkiService;
 import org.postern.pki.http.NotFoundHandler;
 import org.postern.pki.registry.RevocationReason;
@@ -56,6 +57,7 @@ class PostureEndToEndIT {
 
     final PostureFixture f = new PostureFixture();
     final ExecutorService workers = Executors.newFixedThreadPool(2);
+    final LiveRevocations revocations = LiveRevocations.start(f.pki.registry, f.clock);
     EventLoopGroup group;
     Channel server;
     int port;
@@ -74,7 +76,7 @@ class PostureEndToEndIT {
                     protected void initChannel(SocketChannel c) {
                         ChannelPipeline p = c.pipeline();
                         p.addLast("tls", ssl.newHandler(c.alloc()));
-                        p.addLast("identity", new ClientIdentityHandler(f.pki.registry, f.audit, f.clock, workers));
+                        p.addLast("identity", new ClientIdentityHandler(revocations, f.audit, f.clock, workers));
                         p.addLast("http", new HttpServerCodec());
                         p.addLast("aggregate", new HttpObjectAggregator(64 * 1024));
                         p.addLast("posture", posture);
@@ -93,6 +95,7 @@ class PostureEndToEndIT {
             group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
         }
         workers.shutdownNow();
+        revocations.close();
         f.close();
     }
 
@@ -162,11 +165,14 @@ class PostureEndToEndIT {
     @Test
     void revokedDevice_connectionClosedAndAudited() throws Exception {
         f.pki.service.revoke("laptop-1", RevocationReason.keyCompromise, "test");
+        revocations.refresh(); // the poller would see it within 200 ms
         try (HttpClient client = client(f.laptop)) {
             assertThatThrownBy(() -> post(client, PostureHandler.CHALLENGE_PATH, null, "")).isInstanceOf(IOException.class);
         }
-        assertThat(f.audit.last("tls.rejected").fields())
-                .containsEntry("why", "device laptop-1: expected status active, found revoked");
+        // written on the workers, off the event loop
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(f.audit.last("tls.rejected").fields())
+                        .containsEntry("why", "device laptop-1: expected status active, found revoked"));
         assertThat(f.challenges.size()).isZero();
     }
 }

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import javax.net.ssl.SSLException;
+import javax.net.ssl.X509ExtendedTrustManager;
 
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
@@ -14,9 +15,11 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 
 /**
- * Server TLS for the PKI listener: TLS 1.3 only, BoringSSL (netty-tcnative) when it loads and the
- * JDK otherwise, client certificates optional (simpleenroll has none yet; simplereenroll needs one)
- * and checked against the device CA.
+ * Server TLS contexts. The PKI listener's: TLS 1.3 only, BoringSSL (netty-tcnative) when it loads
+ * and the JDK otherwise, client certificates optional (simpleenroll has none yet; simplereenroll
+ * needs one) and checked against the device CA. The gateway's: the same, with its own trust
+ * manager deciding on client certificates inside the handshake and the protocols and suites of
+ * its configuration.
  */
 public final class ServerTls {
     private ServerTls() {
@@ -35,6 +38,27 @@ public final class ServerTls {
                 .protocols("TLSv1.3")
                 .clientAuth(ClientAuth.OPTIONAL)
                 .trustManager(caChain.toArray(X509Certificate[]::new))
+                .build();
+    }
+
+    /**
+     * A server context whose client certificates (optional) are decided by {@code clientTrust},
+     * for either provider: the JDK calls it during the handshake, netty-tcnative from BoringSSL's
+     * verify callback. Only {@code protocols} (e.g. {@code TLSv1.3}, {@code TLSv1.2}) and
+     * {@code cipherSuites} (IANA names) are enabled.
+     */
+    public static SslContext context(PrivateKey key, X509Certificate cert, List<X509Certificate> caChain, SslProvider provider,
+                                     X509ExtendedTrustManager clientTrust, List<String> protocols,
+                                     List<String> cipherSuites) throws SSLException {
+        List<X509Certificate> chain = new ArrayList<>();
+        chain.add(cert);
+        chain.addAll(caChain);
+        return SslContextBuilder.forServer(key, chain.toArray(X509Certificate[]::new))
+                .sslProvider(provider)
+                .protocols(protocols.toArray(String[]::new))
+                .ciphers(cipherSuites)
+                .clientAuth(ClientAuth.OPTIONAL)
+                .trustManager(clientTrust)
                 .build();
     }
 }

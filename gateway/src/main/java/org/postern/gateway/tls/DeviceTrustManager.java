@@ -1,0 +1,187 @@
+package org.postern.gateway.tls;
+
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.security.GeneralSecurityException;
+import java.security.InvalidAlgorithmParameterException;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedTrustManager;
+
+import org.postern.audit.AuditSink;
+
+/**
+ * Decides on a device's client certificate inside the TLS handshake, for both providers (the JDK
+ * calls it directly; netty-tcnative from BoringSSL's verify callback): the leaf must chain to the
+ * device CA (PKIX, valid at the injected clock's now), carry EKU clientAuth and a SAN URI
+ * {@code urn:postern:device:<id>}, and {@link LiveRevocations} must not bar its serial or device.
+ * Anything else fails the handshake, and {@code tls.rejected} goes to the audit trail.
+ *
+ * <p>All of it is in memory — one signature verification and two map lookups — so it runs on the
+ * event loop inside the handshake's CPU budget. What the client sent besides its leaf is ignored:
+ * the path is the leaf and the device CA, nothing else.
+ */
+public final class DeviceTrustManager extends X509ExtendedTrustManager {
+    static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+
+    private final X509Certificate deviceCa;
+    private final X509Certificate[] acceptedIssuers;
+    private final Set<TrustAnchor> anchors;
+    private final LiveRevocations revocations;
+    private final Clock clock;
+    private final Rejections rejections;
+
+    /**
+     * @param caChain     the device CA chain, issuing CA first (as {@code CertificateAuthority.chain()})
+     * @param revocations the live revocation view
+     * @param workers     where the blocking audit write runs, never the event loop
+     */
+    public DeviceTrustManager(List<X509Certificate> caChain, LiveRevocations revocations, AuditSink audit, Clock clock,
+                              java.util.concurrent.Executor workers) {
+        if (caChain == null || caChain.isEmpty()) {
+            throw new IllegalArgumentException("device trust: expected the device CA chain, issuing CA first; found none");
+        }
+        this.deviceCa = caChain.getFirst();
+        this.acceptedIssuers = caChain.toArray(X509Certificate[]::new);
+        // the issuing CA is the anchor: a device certificate is one it signed, checked with one verification
+        this.anchors = Set.of(new TrustAnchor(deviceCa, null));
+        this.revocations = Objects.requireNonNull(revocations, "revocations");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.rejections = new Rejections(audit, clock, workers);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+        check(chain, engine == null || engine.getPeerHost() == null ? null : engine.getPeerHost() + ":" + engine.getPeerPort());
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+        SocketAddress remote = socket == null ? null : socket.getRemoteSocketAddress();
+        check(chain, remote instanceof InetSocketAddress a ? a.getAddress().getHostAddress() + ":" + a.getPort() : null);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        check(chain, null);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+        throw notAClient();
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+        throw notAClient();
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        throw notAClient();
+    }
+
+    /** The device CA chain: the CA names a client is asked for. */
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+        return acceptedIssuers.clone();
+    }
+
+    private void check(X509Certificate[] chain, String source) throws CertificateException {
+        if (chain == null || chain.length == 0) {
+            throw new CertificateException("client certificate: expected one, found an empty chain");
+        }
+        X509Certificate leaf = chain[0];
+        String deviceId = null;
+        LiveRevocations.Refusal refusal = pkix(leaf);
+        if (refusal == null) {
+            refusal = deviceProfile(leaf);
+        }
+        if (refusal == null) {
+            ClientIdentity id = ClientIdentity.of(leaf); // deviceProfile made sure it names one
+            deviceId = id.deviceId();
+            refusal = revocations.refusal(deviceId, id.serial());
+        }
+        if (refusal != null) {
+            rejections.record(leaf, deviceId, source, refusal);
+            throw new CertificateException(refusal.why());
+        }
+    }
+
+    /** The leaf, signed by the device CA and valid now; null when it is. */
+    private LiveRevocations.Refusal pkix(X509Certificate leaf) {
+        Instant now = clock.instant();
+        try {
+            PKIXParameters params = new PKIXParameters(anchors);
+            params.setRevocationEnabled(false); // revocation is LiveRevocations' job, in memory
+            params.setDate(Date.from(now));
+            CertPathValidator.getInstance("PKIX").validate(
+                    CertificateFactory.getInstance("X.509").generateCertPath(List.of(leaf)), params);
+            deviceCa.checkValidity(Date.from(now));
+            return null;
+        } catch (CertPathValidatorException e) {
+            return switch (e.getReason()) {
+                case CertPathValidatorException.BasicReason.EXPIRED -> new LiveRevocations.Refusal("cert.expired",
+                        "certificate " + describe(leaf) + ": expired at " + leaf.getNotAfter().toInstant() + ", now is " + now);
+                case CertPathValidatorException.BasicReason.NOT_YET_VALID -> new LiveRevocations.Refusal("cert.not_yet_valid",
+                        "certificate " + describe(leaf) + ": not valid before " + leaf.getNotBefore().toInstant() + ", now is " + now);
+                case CertPathValidatorException.BasicReason.INVALID_SIGNATURE, CertPathValidatorException.BasicReason.UNSPECIFIED,
+                     java.security.cert.PKIXReason.NO_TRUST_ANCHOR -> unknownCa(leaf, e);
+                default -> new LiveRevocations.Refusal("cert.invalid", "certificate " + describe(leaf) + ": " + e.getMessage());
+            };
+        } catch (java.security.cert.CertificateExpiredException | java.security.cert.CertificateNotYetValidException e) {
+            return new LiveRevocations.Refusal("cert.ca_not_valid", "device CA " + deviceCa.getSubjectX500Principal()
+                    + " is not valid now (" + now + "): " + e.getMessage());
+        } catch (InvalidAlgorithmParameterException | CertificateException | java.security.NoSuchAlgorithmException e) {
+            return new LiveRevocations.Refusal("cert.invalid", "certificate " + describe(leaf) + ": cannot check it: " + e);
+        }
+    }
+
+    private LiveRevocations.Refusal unknownCa(X509Certificate leaf, GeneralSecurityException e) {
+        return new LiveRevocations.Refusal("cert.unknown_ca", "certificate " + describe(leaf) + " issued by "
+                + leaf.getIssuerX500Principal().getName() + ": expected one signed by the device CA "
+                + deviceCa.getSubjectX500Principal().getName() + " (" + e.getMessage() + ")");
+    }
+
+    /** EKU clientAuth and a device SAN; null when both are there. */
+    private static LiveRevocations.Refusal deviceProfile(X509Certificate leaf) {
+        try {
+            List<String> eku = leaf.getExtendedKeyUsage();
+            if (eku == null || !eku.contains(CLIENT_AUTH)) {
+                return new LiveRevocations.Refusal("cert.not_device", "certificate " + describe(leaf)
+                        + ": expected EKU clientAuth (" + CLIENT_AUTH + "), found " + (eku == null ? "no EKU" : eku));
+            }
+        } catch (CertificateParsingException e) {
+            return new LiveRevocations.Refusal("cert.not_device", "certificate " + describe(leaf) + ": unreadable EKU: " + e.getMessage());
+        }
+        try {
+            ClientIdentity.of(leaf);
+            return null;
+        } catch (IllegalArgumentException e) {
+            return new LiveRevocations.Refusal("cert.not_device", e.getMessage());
+        }
+    }
+
+    private static String describe(X509Certificate c) {
+        return c.getSerialNumber().toString(16) + " (" + c.getSubjectX500Principal().getName() + ")";
+    }
+
+    private static CertificateException notAClient() {
+        return new CertificateException("the device trust manager checks client certificates only");
+    }
+}

@@ -1,0 +1,222 @@
+package org.postern.gateway.tls;
+
+import java.math.BigInteger;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+import org.postern.gateway.relay.FlowEnd;
+import org.postern.pki.registry.CertificateRecord;
+import org.postern.pki.registry.DeviceStatus;
+import org.postern.pki.registry.Registry;
+import org.postern.pki.registry.RevocationReason;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gateway's in-memory view of who may not connect: the serials of certificates revoked or on
+ * hold (not yet expired) and the devices suspended or revoked, loaded from the registry and kept
+ * current by polling {@link Registry#changeCount()} every {@link #DEFAULT_POLL}. A change made by
+ * {@code postern pki device revoke} in another process is seen at the next poll; the view is
+ * reloaded only when the count moved, so a quiet registry costs one {@code PRAGMA} per poll.
+ *
+ * <p>Handshakes ask {@link #refusal} — a map lookup, no I/O — so revocation costs nothing on the
+ * event loop. <b>Fail closed:</b> when the registry could not be read for longer than
+ * {@link #DEFAULT_MAX_STALE}, every certificate is refused ({@code registry.unavailable}) until a
+ * poll succeeds again.
+ *
+ * <p>When a poll finds a device newly barred (suspended or revoked, or one of its certificates
+ * revoked or put on hold other than by a renewal), the {@link BarredListener}s hear it on the
+ * poller thread: the gateway closes the device's flows and ends its lease.
+ */
+public final class LiveRevocations implements AutoCloseable {
+    /** How often the registry's change count is read. */
+    public static final Duration DEFAULT_POLL = Duration.ofMillis(200);
+    /** How long the view may go without a successful read before every certificate is refused. */
+    public static final Duration DEFAULT_MAX_STALE = Duration.ofSeconds(5);
+
+    private static final Logger log = LoggerFactory.getLogger(LiveRevocations.class);
+
+    /** Hears that a device lost its access; called on the poller thread, must not block long. */
+    @FunctionalInterface
+    public interface BarredListener {
+        void barred(String deviceId, FlowEnd why);
+    }
+
+    /**
+     * Why a certificate is refused.
+     *
+     * @param reason a stable code for the audit trail ({@code cert.revoked}, {@code device.suspended}, …)
+     * @param why    what was expected and what was found
+     */
+    public record Refusal(String reason, String why) {
+        public Refusal {
+            Objects.requireNonNull(reason, "reason");
+            Objects.requireNonNull(why, "why");
+        }
+    }
+
+    private record BarredCert(String deviceId, RevocationReason reason, Instant revokedAt) {
+    }
+
+    /** One load: the change count read before the tables, so a change in between reloads again. */
+    private record View(long changeCount, Map<BigInteger, BarredCert> serials, Map<String, DeviceStatus> devices) {
+    }
+
+    private final Registry registry;
+    private final Clock clock;
+    private final LongSupplier nanos;
+    private final Duration maxStale;
+    private final List<BarredListener> listeners = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService poller;
+    private volatile View view;
+    /** {@link #nanos} at the last successful poll. */
+    private volatile long readAt;
+    private volatile String lastError = "not read yet";
+    private boolean failing; // guarded by this
+
+    LiveRevocations(Registry registry, Clock clock, LongSupplier nanos, Duration maxStale, ScheduledExecutorService poller) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.nanos = Objects.requireNonNull(nanos, "nanos");
+        this.maxStale = Objects.requireNonNull(maxStale, "maxStale");
+        this.poller = poller;
+        this.readAt = nanos.getAsLong() - maxStale.toNanos() - 1; // stale until the first read
+    }
+
+    /**
+     * Loads the view now and polls every {@link #DEFAULT_POLL} on a daemon thread of its own. A
+     * first load that fails is logged; certificates are refused until a poll succeeds.
+     */
+    public static LiveRevocations start(Registry registry, Clock clock) {
+        return start(registry, clock, DEFAULT_POLL, DEFAULT_MAX_STALE);
+    }
+
+    public static LiveRevocations start(Registry registry, Clock clock, Duration poll, Duration maxStale) {
+        if (poll.isNegative() || poll.isZero() || maxStale.compareTo(poll) <= 0) {
+            throw new IllegalArgumentException("revocation polling: expected 0 < poll < maxStale, found poll " + poll
+                    + ", maxStale " + maxStale);
+        }
+        ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("postern-revocations").daemon().factory());
+        LiveRevocations live = new LiveRevocations(registry, clock, System::nanoTime, maxStale, poller);
+        live.refresh();
+        poller.scheduleWithFixedDelay(live::refresh, poll.toMillis(), poll.toMillis(), TimeUnit.MILLISECONDS);
+        return live;
+    }
+
+    /** Adds a listener for devices that become barred. */
+    public void onBarred(BarredListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * Why this device's certificate may not be used now, or null when nothing bars it. A
+     * certificate the registry does not know is not refused here: the PKIX check proves our CA
+     * issued it, and the posture and CONNECT gates read the device from the registry.
+     */
+    public Refusal refusal(String deviceId, BigInteger serial) {
+        View v = view;
+        long age = nanos.getAsLong() - readAt;
+        if (v == null || age > maxStale.toNanos()) {
+            return new Refusal("registry.unavailable", "revocation view is stale: the registry was last read "
+                    + (v == null ? "never" : TimeUnit.NANOSECONDS.toMillis(age) + " ms ago") + " (limit "
+                    + maxStale.toMillis() + " ms): " + lastError + "; failing closed");
+        }
+        DeviceStatus status = v.devices().get(deviceId);
+        if (status != null) {
+            return new Refusal("device." + status.wireName(),
+                    "device " + deviceId + ": expected status active, found " + status.wireName());
+        }
+        BarredCert cert = v.serials().get(serial);
+        if (cert != null) {
+            return cert.reason() == RevocationReason.certificateHold
+                    ? new Refusal("cert.on_hold", "certificate " + serial.toString(16) + " is on hold since " + cert.revokedAt())
+                    : new Refusal("cert.revoked", "certificate " + serial.toString(16) + " is revoked (" + cert.reason()
+                    + ") since " + cert.revokedAt());
+        }
+        return null;
+    }
+
+    /**
+     * One poll: reads the change count and, when it moved, reloads the view and tells the
+     * listeners which devices became barred. Runs on the poller; public so a caller that has just
+     * changed the registry itself can make the change effective at once.
+     */
+    public synchronized void refresh() {
+        try {
+            long count = registry.changeCount();
+            View old = view;
+            if (old == null || old.changeCount() != count) {
+                View fresh = load(count);
+                view = fresh;
+                if (old != null) {
+                    announce(old, fresh);
+                }
+            }
+            readAt = nanos.getAsLong();
+            if (failing) {
+                failing = false;
+                log.warn("revocation view: the registry is readable again; client certificates are checked again");
+            }
+        } catch (RuntimeException e) {
+            lastError = e.getMessage();
+            if (!failing) {
+                failing = true;
+                log.warn("revocation view: cannot read the registry ({}); client certificates are refused after {} ms without a read",
+                        e.getMessage(), maxStale.toMillis());
+            }
+        }
+    }
+
+    private View load(long count) {
+        Map<BigInteger, BarredCert> serials = new HashMap<>();
+        for (CertificateRecord c : registry.revokedCertificates(clock.instant())) {
+            serials.put(c.serial(), new BarredCert(c.deviceId(), c.revocationReason(), c.revokedAt()));
+        }
+        return new View(count, Map.copyOf(serials), Map.copyOf(registry.barredDevices()));
+    }
+
+    private void announce(View old, View fresh) {
+        Map<String, FlowEnd> newly = new LinkedHashMap<>();
+        fresh.devices().forEach((id, status) -> {
+            if (old.devices().get(id) != status) {
+                newly.put(id, status == DeviceStatus.SUSPENDED ? FlowEnd.SUSPENDED : FlowEnd.REVOKED);
+            }
+        });
+        fresh.serials().forEach((serial, cert) -> {
+            // a renewal supersedes the old certificate; the device keeps its flows
+            if (cert.deviceId() != null && cert.reason() != RevocationReason.superseded && !old.serials().containsKey(serial)) {
+                newly.putIfAbsent(cert.deviceId(),
+                        cert.reason() == RevocationReason.certificateHold ? FlowEnd.SUSPENDED : FlowEnd.REVOKED);
+            }
+        });
+        newly.forEach((device, why) -> {
+            log.info("device {} is barred ({}); ending its flows and lease", device, why.wireName());
+            for (BarredListener l : listeners) {
+                try {
+                    l.barred(device, why);
+                } catch (RuntimeException e) {
+                    log.warn("barred-device listener {} failed for {}: {}", l, device, e.toString());
+                }
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        if (poller != null) {
+            poller.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package org.postern.gateway.tls;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.math.BigInteger;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.postern.gateway.relay.FlowEnd;
+import org.postern.pki.registry.RevocationReason;
+import org.postern.pki.registry.SqliteRegistry;
+import org.postern.pki.testing.TestCsrs;
+import org.postern.pki.testing.TestPki;
+
+class LiveRevocationsTest {
+    final TestPki pki = TestPki.create();
+    final TestPki.Enrolled laptop = pki.enroll("laptop-1", "alice");
+    final TestPki.Enrolled other = pki.enroll("laptop-2", "bob");
+    final AtomicLong nanos = new AtomicLong();
+    final LiveRevocations live = new LiveRevocations(pki.registry, pki.clock, nanos::get, Duration.ofSeconds(5), null);
+    final List<Map.Entry<String, FlowEnd>> barred = new CopyOnWriteArrayList<>();
+    /** A second handle on the same registry file, as a `postern pki device revoke` process opens. */
+    SqliteRegistry cli;
+
+    {
+        live.onBarred((device, why) -> barred.add(Map.entry(device, why)));
+    }
+
+    @AfterEach
+    void close() {
+        live.close();
+        if (cli != null) {
+            cli.close();
+        }
+        pki.close();
+    }
+
+    BigInteger serial(TestPki.Enrolled d) {
+        return d.certificate().getSerialNumber();
+    }
+
+    SqliteRegistry cli() {
+        if (cli == null) {
+            cli = SqliteRegistry.open(pki.dataDir, pki.clock);
+        }
+        return cli;
+    }
+
+    @Test
+    void refusal_beforeFirstRead_failsClosed() {
+        assertThat(live.refusal("laptop-1", serial(laptop))).satisfies(r -> {
+            assertThat(r.reason()).isEqualTo("registry.unavailable");
+            assertThat(r.why()).isEqualTo("revocation view is stale: the registry was last read never (limit 5000 ms): not read yet; failing closed");
+        });
+    }
+
+    @Test
+    void activeDevice_notRefused() {
+        live.refresh();
+        assertThat(live.refusal("laptop-1", serial(laptop))).isNull();
+        assertThat(barred).isEmpty();
+    }
+
+    @Test
+    void revokedByAnotherHandle_refusedAtNextPoll_andAnnouncedOnce() {
+        live.refresh();
+        cli().revokeDevice("laptop-1", RevocationReason.lost, pki.clock.instant());
+        assertThat(live.refusal("laptop-1", serial(laptop))).as("not polled yet").isNull();
+
+        live.refresh();
+        assertThat(live.refusal("laptop-1", serial(laptop)))
+                .isEqualTo(new LiveRevocations.Refusal("device.revoked", "device laptop-1: expected status active, found revoked"));
+        assertThat(live.refusal("laptop-2", serial(other))).isNull();
+        assertThat(barred).containsExactly(Map.entry("laptop-1", FlowEnd.REVOKED));
+
+        live.refresh();
+        assertThat(barred).as("announced once").hasSize(1);
+    }
+
+    @Test
+    void revokedSerial_presentedUnderAnotherDeviceName_refusedAsRevoked() {
+        live.refresh();
+        cli().revokeDevice("laptop-1", RevocationReason.keyCompromise, pki.clock.instant());
+        live.refresh();
+        assertThat(live.refusal("laptop-x", serial(laptop))).satisfies(r -> {
+            assertThat(r.reason()).isEqualTo("cert.revoked");
+            assertThat(r.why()).startsWith("certificate " + serial(laptop).toString(16) + " is revoked (keyCompromise) since ");
+        });
+    }
+
+    @Test
+    void suspended_thenResumed() {
+        live.refresh();
+        cli().suspendDevice("laptop-1", pki.clock.instant());
+        live.refresh();
+        assertThat(live.refusal("laptop-1", serial(laptop)).reason()).isEqualTo("device.suspended");
+        assertThat(barred).containsExactly(Map.entry("laptop-1", FlowEnd.SUSPENDED));
+
+        cli().resumeDevice("laptop-1", pki.clock.instant());
+        live.refresh();
+        assertThat(live.refusal("laptop-1", serial(laptop))).isNull();
+        assertThat(barred).as("a resume bars nobody").hasSize(1);
+    }
+
+    @Test
+    void renewal_bothCertificatesAccepted_nobodyBarred() throws Exception {
+        live.refresh();
+        KeyPair keys = TestCsrs.p256();
+        X509Certificate renewed = pki.service.reenroll(laptop.certificate(), TestCsrs.body(keys, "laptop-1"), "test");
+        live.refresh();
+        // EST renewal leaves the old certificate good until it expires (an agent may still hold it)
+        assertThat(live.refusal("laptop-1", serial(laptop))).isNull();
+        assertThat(live.refusal("laptop-1", renewed.getSerialNumber())).isNull();
+        assertThat(barred).as("the device renewed; its flows stay").isEmpty();
+    }
+
+    @Test
+    void registryUnreadable_answersFromTheViewUntilTheBound_thenRefusesAll() {
+        live.refresh();
+        pki.registry.close();
+        nanos.addAndGet(Duration.ofSeconds(4).toNanos());
+        live.refresh(); // fails
+        assertThat(live.refusal("laptop-1", serial(laptop))).as("within 5 s of the last read").isNull();
+
+        nanos.addAndGet(Duration.ofMillis(1001).toNanos());
+        assertThat(live.refusal("laptop-1", serial(laptop))).satisfies(r -> {
+            assertThat(r.reason()).isEqualTo("registry.unavailable");
+            assertThat(r.why()).startsWith("revocation view is stale: the registry was last read 5001 ms ago (limit 5000 ms): registry ")
+                    .endsWith("is closed; failing closed");
+        });
+    }
+
+    @Test
+    void started_seesAnotherProcessesRevocationWithin1s() {
+        try (LiveRevocations polled = LiveRevocations.start(pki.registry, pki.clock)) {
+            List<String> heard = new CopyOnWriteArrayList<>();
+            polled.onBarred((device, why) -> heard.add(device + " " + why.wireName()));
+            assertThat(polled.refusal("laptop-2", serial(other))).isNull();
+            long t0 = System.nanoTime();
+            cli().revokeDevice("laptop-2", RevocationReason.lost, pki.clock.instant());
+            Awaitility.await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> polled.refusal("laptop-2", serial(other)) != null);
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(1));
+            Awaitility.await().atMost(Duration.ofSeconds(1)).until(() -> heard.contains("laptop-2 revoked"));
+        }
+    }
+
+    @Test
+    void start_pollNotBelowMaxStale_isRefused() {
+        assertThatThrownBy(() -> LiveRevocations.start(pki.registry, pki.clock, Duration.ofSeconds(5), Duration.ofSeconds(5)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("revocation polling: expected 0 < poll < maxStale, found poll PT5S, maxStale PT5S");
+    }
+}
