@@ -7,7 +7,11 @@ import java.security.GeneralSecurityException;
 import java.security.InvalidAlgorithmParameterException;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertPathValidatorException;
+import java.security.cert.CRLReason;
 import java.security.cert.CertificateException;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.CertificateRevokedException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.PKIXParameters;
@@ -17,12 +21,16 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
 
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.OpenSslCertificateException;
+import io.netty.internal.tcnative.CertificateVerifier;
 import org.postern.audit.AuditSink;
 
 /**
@@ -119,8 +127,40 @@ public final class DeviceTrustManager extends X509ExtendedTrustManager {
         }
         if (refusal != null) {
             rejections.record(leaf, deviceId, source, refusal);
-            throw new CertificateException(refusal.why());
+            throw exception(refusal);
         }
+    }
+
+    /**
+     * The exception the providers turn into the TLS alert the peer sees — terse, the detail stays in
+     * the audit trail. netty-tcnative maps the exception type (expired, revoked) or the error code
+     * of an {@link OpenSslCertificateException} to BoringSSL's alert: {@code certificate_expired},
+     * {@code certificate_revoked} (also for a suspended device: its certificate is on hold),
+     * {@code unknown_ca}, {@code bad_certificate}; a stale revocation view is {@code internal_error}.
+     * The JDK answers {@code certificate_unknown} to them all.
+     */
+    private CertificateException exception(LiveRevocations.Refusal refusal) {
+        String why = refusal.why();
+        return switch (refusal.reason()) {
+            case "cert.expired" -> new CertificateExpiredException(why);
+            case "cert.not_yet_valid" -> new CertificateNotYetValidException(why);
+            case "cert.revoked", "cert.on_hold", "device.revoked", "device.suspended" -> new CertificateRevokedException(
+                    Date.from(clock.instant()), refusal.reason().endsWith("revoked") ? CRLReason.UNSPECIFIED : CRLReason.CERTIFICATE_HOLD,
+                    deviceCa.getSubjectX500Principal(), Map.of()) {
+                @Override
+                public String getMessage() {
+                    return why;
+                }
+            };
+            case "cert.unknown_ca" -> openSsl(why, CertificateVerifier.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+            case "registry.unavailable" -> new CertificateException(why);
+            default -> openSsl(why, CertificateVerifier.X509_V_ERR_CERT_REJECTED);
+        };
+    }
+
+    private static CertificateException openSsl(String why, int x509Error) {
+        // the error code is checked against the native library: only when it loaded
+        return OpenSsl.isAvailable() ? new OpenSslCertificateException(why, x509Error) : new CertificateException(why);
     }
 
     /** The leaf, signed by the device CA and valid now; null when it is. */
@@ -144,7 +184,7 @@ public final class DeviceTrustManager extends X509ExtendedTrustManager {
                      java.security.cert.PKIXReason.NO_TRUST_ANCHOR -> unknownCa(leaf, e);
                 default -> new LiveRevocations.Refusal("cert.invalid", "certificate " + describe(leaf) + ": " + e.getMessage());
             };
-        } catch (java.security.cert.CertificateExpiredException | java.security.cert.CertificateNotYetValidException e) {
+        } catch (CertificateExpiredException | CertificateNotYetValidException e) {
             return new LiveRevocations.Refusal("cert.ca_not_valid", "device CA " + deviceCa.getSubjectX500Principal()
                     + " is not valid now (" + now + "): " + e.getMessage());
         } catch (InvalidAlgorithmParameterException | CertificateException | java.security.NoSuchAlgorithmException e) {
