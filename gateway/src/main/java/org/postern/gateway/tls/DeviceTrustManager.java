@@ -24,14 +24,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.IntSupplier;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslCertificateException;
 import io.netty.internal.tcnative.CertificateVerifier;
 import org.postern.audit.AuditSink;
+import org.postern.pki.ca.Fingerprints;
 
 /**
  * Decides on a device's client certificate inside the TLS handshake, for both providers (the JDK
@@ -40,16 +44,21 @@ import org.postern.audit.AuditSink;
  * {@code urn:postern:device:<id>}, and {@link LiveRevocations} must not bar its serial or device.
  * Anything else fails the handshake, and {@code tls.rejected} goes to the audit trail.
  *
- * <p>All of it is in memory — one signature verification and two map lookups — so it runs on the
- * event loop inside the handshake's CPU budget. What the client sent besides its leaf is ignored:
- * the path is the leaf and the device CA, nothing else.
+ * <p>All of it is in memory, so it runs on the event loop inside the handshake's CPU budget. The
+ * PKIX check (one signature verification) runs the first time a certificate is seen; a device that
+ * reconnects with it costs a SHA-256, a validity check and two map lookups. What the client sent
+ * besides its leaf is ignored: the path is the leaf and the device CA, nothing else.
  */
 public final class DeviceTrustManager extends X509ExtendedTrustManager {
     static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+    /** How many proven certificates are remembered (about 100 bytes each). */
+    static final long VERIFIED_MAX = 100_000;
 
     private final X509Certificate deviceCa;
     private final X509Certificate[] acceptedIssuers;
     private final Set<TrustAnchor> anchors;
+    /** SHA-256 of certificates PKIX found signed by the device CA: a device reconnecting is not verified again. */
+    private final Cache<String, Boolean> verified = Caffeine.newBuilder().maximumSize(VERIFIED_MAX).build();
     private final LiveRevocations revocations;
     private final Clock clock;
     private final Rejections rejections;
@@ -115,8 +124,11 @@ public final class DeviceTrustManager extends X509ExtendedTrustManager {
             throw new CertificateException("client certificate: expected one, found an empty chain");
         }
         X509Certificate leaf = chain[0];
+        Instant now = clock.instant();
+        String sha256 = Fingerprints.sha256(leaf);
         String deviceId = null;
-        LiveRevocations.Refusal refusal = pkix(leaf);
+        // the path is proven once per certificate; validity and revocation on every handshake
+        LiveRevocations.Refusal refusal = verified.getIfPresent(sha256) != null ? validity(leaf, now) : pkix(leaf, sha256, now);
         if (refusal == null) {
             refusal = deviceProfile(leaf);
         }
@@ -152,44 +164,73 @@ public final class DeviceTrustManager extends X509ExtendedTrustManager {
                     return why;
                 }
             };
-            case "cert.unknown_ca" -> openSsl(why, CertificateVerifier.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+            case "cert.unknown_ca" -> openSsl(why, () -> CertificateVerifier.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
             case "registry.unavailable" -> new CertificateException(why);
-            default -> openSsl(why, CertificateVerifier.X509_V_ERR_CERT_REJECTED);
+            default -> openSsl(why, () -> CertificateVerifier.X509_V_ERR_CERT_REJECTED);
         };
     }
 
-    private static CertificateException openSsl(String why, int x509Error) {
-        // the error code is checked against the native library: only when it loaded
-        return OpenSsl.isAvailable() ? new OpenSslCertificateException(why, x509Error) : new CertificateException(why);
+    private static CertificateException openSsl(String why, IntSupplier x509Error) {
+        // CertificateVerifier's codes come from the native library: read them only once it loaded
+        return OpenSsl.isAvailable() ? new OpenSslCertificateException(why, x509Error.getAsInt()) : new CertificateException(why);
     }
 
-    /** The leaf, signed by the device CA and valid now; null when it is. */
-    private LiveRevocations.Refusal pkix(X509Certificate leaf) {
-        Instant now = clock.instant();
+    /**
+     * The full PKIX check of a certificate not seen before: signed by the device CA and valid now;
+     * null when it is, and then it is remembered as {@link #verified}.
+     */
+    private LiveRevocations.Refusal pkix(X509Certificate leaf, String sha256, Instant now) {
         try {
             PKIXParameters params = new PKIXParameters(anchors);
             params.setRevocationEnabled(false); // revocation is LiveRevocations' job, in memory
             params.setDate(Date.from(now));
             CertPathValidator.getInstance("PKIX").validate(
                     CertificateFactory.getInstance("X.509").generateCertPath(List.of(leaf)), params);
-            deviceCa.checkValidity(Date.from(now));
-            return null;
         } catch (CertPathValidatorException e) {
             return switch (e.getReason()) {
-                case CertPathValidatorException.BasicReason.EXPIRED -> new LiveRevocations.Refusal("cert.expired",
-                        "certificate " + describe(leaf) + ": expired at " + leaf.getNotAfter().toInstant() + ", now is " + now);
-                case CertPathValidatorException.BasicReason.NOT_YET_VALID -> new LiveRevocations.Refusal("cert.not_yet_valid",
-                        "certificate " + describe(leaf) + ": not valid before " + leaf.getNotBefore().toInstant() + ", now is " + now);
+                case CertPathValidatorException.BasicReason.EXPIRED -> expired(leaf, now);
+                case CertPathValidatorException.BasicReason.NOT_YET_VALID -> notYetValid(leaf, now);
                 case CertPathValidatorException.BasicReason.INVALID_SIGNATURE, CertPathValidatorException.BasicReason.UNSPECIFIED,
                      java.security.cert.PKIXReason.NO_TRUST_ANCHOR -> unknownCa(leaf, e);
                 default -> new LiveRevocations.Refusal("cert.invalid", "certificate " + describe(leaf) + ": " + e.getMessage());
             };
-        } catch (CertificateExpiredException | CertificateNotYetValidException e) {
-            return new LiveRevocations.Refusal("cert.ca_not_valid", "device CA " + deviceCa.getSubjectX500Principal()
-                    + " is not valid now (" + now + "): " + e.getMessage());
         } catch (InvalidAlgorithmParameterException | CertificateException | java.security.NoSuchAlgorithmException e) {
             return new LiveRevocations.Refusal("cert.invalid", "certificate " + describe(leaf) + ": cannot check it: " + e);
         }
+        LiveRevocations.Refusal refusal = validity(leaf, now);
+        if (refusal == null) {
+            verified.put(sha256, Boolean.TRUE);
+        }
+        return refusal;
+    }
+
+    /** The leaf and the device CA valid now; null when they are. */
+    private LiveRevocations.Refusal validity(X509Certificate leaf, Instant now) {
+        Date date = Date.from(now);
+        try {
+            leaf.checkValidity(date);
+        } catch (CertificateExpiredException e) {
+            return expired(leaf, now);
+        } catch (CertificateNotYetValidException e) {
+            return notYetValid(leaf, now);
+        }
+        try {
+            deviceCa.checkValidity(date);
+        } catch (CertificateExpiredException | CertificateNotYetValidException e) {
+            return new LiveRevocations.Refusal("cert.ca_not_valid", "device CA " + deviceCa.getSubjectX500Principal()
+                    + " is not valid now (" + now + "): " + e.getMessage());
+        }
+        return null;
+    }
+
+    private static LiveRevocations.Refusal expired(X509Certificate leaf, Instant now) {
+        return new LiveRevocations.Refusal("cert.expired",
+                "certificate " + describe(leaf) + ": expired at " + leaf.getNotAfter().toInstant() + ", now is " + now);
+    }
+
+    private static LiveRevocations.Refusal notYetValid(X509Certificate leaf, Instant now) {
+        return new LiveRevocations.Refusal("cert.not_yet_valid",
+                "certificate " + describe(leaf) + ": not valid before " + leaf.getNotBefore().toInstant() + ", now is " + now);
     }
 
     private LiveRevocations.Refusal unknownCa(X509Certificate leaf, GeneralSecurityException e) {
