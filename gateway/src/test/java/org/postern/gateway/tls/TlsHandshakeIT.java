@@ -66,7 +66,7 @@ import org.postern.protocol.posture.PostureClaims;
  * The tunnel listener's client-certificate checks, inside the handshake, as {@code openssl s_client}
  * sees them, for each TLS provider: no certificate is served (a CONNECT gets 401); a certificate
  * from another CA, an expired, a revoked or a suspended one fails the handshake with its
- * {@code tls.rejected}; a revocation made by another process on the shared registry (as
+ * {@code tls.rejected} (suspension also cuts the open tunnel and drops the lease); a revocation made by another process on the shared registry (as
  * {@code postern pki device revoke} does) fails the next handshake within 1 s and closes an open
  * tunnel within 2 s; TLS 1.2 only when {@code tls.allowTls12}, and then AEAD suites only.
  */
@@ -144,12 +144,22 @@ class TlsHandshakeIT {
         assertRefused(sClient(expired, "-tls1_3", connect()), alert(provider, "certificate expired"), expired, "cert.expired",
                 ": expired at ");
 
-        pki.service.suspend("laptop-1", "test");
-        awaitRefused(laptop, alert(provider, "certificate revoked"), "device.suspended",
-                "device laptop-1: expected status active, found suspended");
+        // suspended: handshakes refused, the open tunnel cut (how=suspended), the lease dropped
+        proveCompliant(laptop);
+        try (SSLSocket tunnel = tunnel(laptop)) {
+            pki.service.suspend("laptop-1", "test");
+            awaitRefused(laptop, alert(provider, "certificate revoked"), "device.suspended",
+                    "device laptop-1: expected status active, found suspended");
+            assertCut(tunnel);
+        }
+        Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(audit("flow.close")).anySatisfy(e -> assertThat(e.path("how").asText()).isEqualTo("suspended")));
+        // resumed: accepted again, and its CONNECT needs a fresh posture proof
         pki.service.resume("laptop-1", "test");
         Awaitility.await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(50))
-                .until(() -> sClient(laptop, "-tls1_3", connect()).out().contains("HTTP/1.1 403"));
+                .until(() -> handshakeServes(laptop));
+        SClient resumed = sClient(laptop, "-tls1_3", connect());
+        assertThat(resumed.out()).as(resumed.toString()).contains("HTTP/1.1 403").containsIgnoringCase("Postern-Reason: posture.no_lease");
 
         pki.service.revoke("laptop-1", RevocationReason.lost, "test");
         awaitRefused(laptop, alert(provider, "certificate revoked"), "device.revoked",
@@ -181,16 +191,7 @@ class TlsHandshakeIT {
             assertThat(refusedAfter).isLessThan(Duration.ofSeconds(1));
 
             // and the open tunnel is cut within 2 s of the revocation
-            tunnel.setSoTimeout(2_000);
-            int read;
-            try {
-                read = down.read();
-            } catch (SocketTimeoutException e) {
-                throw new AssertionError("the tunnel was still open 2 s after the revocation", e);
-            } catch (IOException e) {
-                read = -1; // reset: closed too
-            }
-            assertThat(read).isEqualTo(-1);
+            assertCut(tunnel);
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(2));
         }
         Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
@@ -225,6 +226,20 @@ class TlsHandshakeIT {
     }
 
     // ---- helpers
+
+    /** The tunnel ends (EOF or reset) within 2 s. */
+    static void assertCut(SSLSocket tunnel) throws IOException {
+        tunnel.setSoTimeout(2_000);
+        int read;
+        try {
+            read = tunnel.getInputStream().read();
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError("the tunnel was still open 2 s later", e);
+        } catch (IOException e) {
+            read = -1; // reset: closed too
+        }
+        assertThat(read).as("the tunnel is closed").isEqualTo(-1);
+    }
 
     /** Runs {@link RevokeMain} in a child JVM; returns {@link System#nanoTime()} when it reported the commit. */
     long revokeInAnotherProcess(String device) throws Exception {
