@@ -138,7 +138,8 @@ public final class GatewayServer implements AutoCloseable {
             LeaseStore leases = new LeaseStore(clock, (lease, end) -> {
                 switch (end) {
                     case RENEWED -> { }
-                    // ended by a decision: a non-compliant renewal (a barred device is cut as revoked/suspended)
+                    // ended by a decision: a non-compliant renewal, or a device found barred while proving
+                    // posture (a revocation or suspension has usually cut it as revoked/suspended already)
                     case ENDED -> flows.closeAll(lease.deviceId(), FlowEnd.NON_COMPLIANT);
                     case EXPIRED, EVICTED -> flows.closeAll(lease.deviceId(), FlowEnd.LEASE_ENDED);
                 }
