@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 
 /**
@@ -68,7 +69,9 @@ public final class RequestHeadTimeoutHandler extends ChannelDuplexHandler {
             ctx.pipeline().remove(this); // a tunnel now: no more request heads on this connection
             return;
         }
-        boolean answered = msg instanceof LastHttpContent;
+        // the end of an answer, not an interim 100 Continue: the next head may come now
+        boolean answered = msg instanceof LastHttpContent
+                && !(msg instanceof HttpResponse res && res.status().codeClass() == HttpStatusClass.INFORMATIONAL);
         ctx.write(msg, promise);
         if (answered) {
             promise.addListener((ChannelFutureListener) f -> {

@@ -68,6 +68,7 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
     public static final String REGISTRY_UNAVAILABLE = "registry.unavailable";
     public static final String AUDIT_UNAVAILABLE = "audit.unavailable";
     public static final String FLOWS_PER_DEVICE = "limits.flows_per_device";
+    public static final String SESSION_ENDED = "session.ended";
 
     private static final HttpResponseStatus ESTABLISHED = new HttpResponseStatus(200, "Connection Established");
 
@@ -219,12 +220,12 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
             // it ended between admission and now (lease ended, killed): a new one starts on the next try
         }
         flows.unreserve(who.device());
-        return new Refusal(HttpResponseStatus.SERVICE_UNAVAILABLE, AUDIT_UNAVAILABLE, "session ended",
+        return new Refusal(HttpResponseStatus.SERVICE_UNAVAILABLE, SESSION_ENDED, "session ended",
                 "the session of device " + who.device() + " kept ending while this tunnel was admitted",
                 who.user(), who.destAddress());
     }
 
-    /** A pass that will not become a flow gives back its slot and its count in the session. */
+    /** A pass that will not become a flow gives back its slot and its count in the session (never blocks). */
     private void abandon(Pass pass) {
         flows.unreserve(pass.who().device());
         pass.session().flowGone();
@@ -248,7 +249,7 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
         Channel client = ctx.channel();
         if (!client.isActive()) {
             req.release();
-            execute(ctx, req, () -> abandon(pass));
+            abandon(pass);
             return;
         }
         Bootstrap b = new Bootstrap()

@@ -126,13 +126,15 @@ class GatewayLimitsIT {
     // ---- bad input --------------------------------------------------------------------------------
 
     @Test
-    void malformedRequestLine_is400Audited_whileAnotherClientIsServed() throws Exception {
+    void malformedRequestLine_is400AuditedAndClosed_nextClientServed() throws Exception {
         start(UnaryOperator.identity());
-        try (SSLSocket other = open(anonymous, InetAddress.getLoopbackAddress())) { // connected before, served after
-            Answer bad = exchange(open(anonymous, InetAddress.getLoopbackAddress()),
-                    "NOT AN HTTP REQUEST LINE\r\n\r\n");
-            assertThat(bad.status()).isEqualTo(400);
-            assertThat(bad.reason()).isEqualTo("http.bad_request");
+        try (SSLSocket bad = open(anonymous, InetAddress.getLoopbackAddress())) {
+            Answer answer = exchange(bad, "NOT AN HTTP REQUEST LINE\r\n\r\n");
+            assertThat(answer.status()).isEqualTo(400);
+            assertThat(answer.reason()).isEqualTo("http.bad_request");
+            assertThat(readToEnd(bad)).as("closed after the 400").isTrue();
+        }
+        try (SSLSocket other = open(anonymous, InetAddress.getLoopbackAddress())) {
             assertThat(cacerts(other)).isEqualTo(200);
         }
         JsonNode denied = awaitRecord("http.denied", "http.bad_request");
@@ -141,13 +143,15 @@ class GatewayLimitsIT {
     }
 
     @Test
-    void headerOverLimit_is431Audited_whileAnotherClientIsServed() throws Exception {
+    void headerOverLimit_is431Audited_nextClientServed() throws Exception {
         start(UnaryOperator.identity());
-        try (SSLSocket other = open(anonymous, InetAddress.getLoopbackAddress())) {
-            Answer big = exchange(open(anonymous, InetAddress.getLoopbackAddress()),
+        try (SSLSocket big = open(anonymous, InetAddress.getLoopbackAddress())) {
+            Answer answer = exchange(big,
                     "GET /.well-known/est/cacerts HTTP/1.1\r\nHost: gw\r\nX-Padding: " + "a".repeat(8 * 1024) + "\r\n\r\n");
-            assertThat(big.status()).isEqualTo(431);
-            assertThat(big.reason()).isEqualTo("limits.header_size");
+            assertThat(answer.status()).isEqualTo(431);
+            assertThat(answer.reason()).isEqualTo("limits.header_size");
+        }
+        try (SSLSocket other = open(anonymous, InetAddress.getLoopbackAddress())) {
             assertThat(cacerts(other)).isEqualTo(200);
         }
         assertThat(awaitRecord("http.denied", "limits.header_size").get("detail").asText())
@@ -193,7 +197,7 @@ class GatewayLimitsIT {
     @Test
     void bodyOverLimit_is413Audited() throws Exception {
         start(UnaryOperator.identity());
-        Answer answer = exchange(open(anonymous, InetAddress.getLoopbackAddress()),
+        Answer answer = exchange(open(anonymous, InetAddress.getLoopbackAddress()), // closed by the gateway
                 "POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: gw\r\nContent-Type: application/pkcs10\r\n"
                         + "Content-Length: 1048576\r\n\r\n");
         assertThat(answer.status()).isEqualTo(413);
