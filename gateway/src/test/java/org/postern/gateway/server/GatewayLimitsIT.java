@@ -126,7 +126,7 @@ class GatewayLimitsIT {
     // ---- bad input --------------------------------------------------------------------------------
 
     @Test
-    void malformedRequestLine_is400AuditedAndClosed_nextClientServed() throws Exception {
+    void malformedRequestLine_is400_requestLineTooLong_is414_auditedAndClosed_nextClientServed() throws Exception {
         start(UnaryOperator.identity());
         try (SSLSocket bad = open(anonymous, InetAddress.getLoopbackAddress())) {
             Answer answer = exchange(bad, "NOT AN HTTP REQUEST LINE\r\n\r\n");
@@ -134,9 +134,15 @@ class GatewayLimitsIT {
             assertThat(answer.reason()).isEqualTo("http.bad_request");
             assertThat(readToEnd(bad)).as("closed after the 400").isTrue();
         }
+        try (SSLSocket longLine = open(anonymous, InetAddress.getLoopbackAddress())) {
+            Answer answer = exchange(longLine, "GET /" + "a".repeat(5000) + " HTTP/1.1\r\nHost: gw\r\n\r\n");
+            assertThat(answer.status()).isEqualTo(414);
+            assertThat(answer.reason()).isEqualTo("limits.request_line");
+        }
         try (SSLSocket other = open(anonymous, InetAddress.getLoopbackAddress())) {
             assertThat(cacerts(other)).isEqualTo(200);
         }
+        awaitRecord("http.denied", "limits.request_line");
         JsonNode denied = awaitRecord("http.denied", "http.bad_request");
         assertThat(denied.get("detail").asText()).contains("expected an HTTP/1.1 request");
         assertThat(denied.get("source").asText()).startsWith("127.0.0.1:");
