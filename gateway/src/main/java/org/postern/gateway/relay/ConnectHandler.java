@@ -27,6 +27,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateHandler;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditUnavailableException;
@@ -35,6 +36,8 @@ import org.postern.gateway.policy.AccessPolicy;
 import org.postern.gateway.policy.DestinationResolver;
 import org.postern.gateway.posture.Lease;
 import org.postern.gateway.posture.LeaseStore;
+import org.postern.gateway.session.Session;
+import org.postern.gateway.session.Sessions;
 import org.postern.gateway.tls.ClientIdentity;
 import org.postern.pki.http.HttpReplies;
 import org.postern.pki.registry.Device;
@@ -64,6 +67,8 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
     public static final String CONNECT_FAILED = "connect.failed";
     public static final String REGISTRY_UNAVAILABLE = "registry.unavailable";
     public static final String AUDIT_UNAVAILABLE = "audit.unavailable";
+    public static final String FLOWS_PER_DEVICE = "limits.flows_per_device";
+    public static final String SESSION_ENDED = "session.ended";
 
     private static final HttpResponseStatus ESTABLISHED = new HttpResponseStatus(200, "Connection Established");
 
@@ -76,7 +81,11 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** A request that passed every gate: connect to {@code target}. */
-    private record Pass(String flowId, Flow.Endpoints who, InetSocketAddress target, String rule, Lease lease) {
+    private record Pass(String flowId, Flow.Endpoints who, InetSocketAddress target, String rule, Lease lease,
+                        Session session) {
+        Pass in(Session s) {
+            return new Pass(flowId, who, target, rule, lease, s);
+        }
     }
 
     private final LeaseStore leases;
@@ -84,14 +93,16 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
     private final DestinationResolver resolver;
     private final AccessPolicy policy;
     private final FlowRegistry flows;
+    private final Sessions sessions;
 
     public ConnectHandler(LeaseStore leases, Registry registry, DestinationResolver resolver, AccessPolicy policy,
-                          FlowRegistry flows) {
+                          FlowRegistry flows, Sessions sessions) {
         this.leases = Objects.requireNonNull(leases, "leases");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.resolver = Objects.requireNonNull(resolver, "resolver");
         this.policy = Objects.requireNonNull(policy, "policy");
         this.flows = Objects.requireNonNull(flows, "flows");
+        this.sessions = Objects.requireNonNull(sessions, "sessions");
     }
 
     @Override
@@ -108,6 +119,9 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
                 Object outcome;
                 try {
                     outcome = gate(identity, req.uri(), source);
+                    if (outcome instanceof Pass pass) {
+                        outcome = admit(ctx.channel(), pass);
+                    }
                 } catch (RuntimeException e) {
                     outcome = new Refusal(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal.error", "internal error",
                             e.toString());
@@ -168,10 +182,58 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
                     case AccessDecision.Allowed allowed -> new Pass(UUID.randomUUID().toString(),
                             new Flow.Endpoints(id.deviceId(), user, id.serialHex(), id.sha256(), source, authority,
                                     hostPort(r.address().getHostAddress(), port)),
-                            new InetSocketAddress(r.address(), port), allowed.rule(), lease.get());
+                            new InetSocketAddress(r.address(), port), allowed.rule(), lease.get(), null);
                 };
             }
         };
+    }
+
+    /**
+     * After the gates, on a worker: a flow slot of the device ({@code limits.flowsPerDevice}), then
+     * the connection's session — started now, {@code session.start} durable, if it has none.
+     * Returns the {@link Pass} in its session, or a {@link Refusal}; a pass holds a slot and a
+     * count in its session until its flow opens, or {@link #abandon} gives them back.
+     */
+    private Object admit(Channel channel, Pass pass) {
+        Flow.Endpoints who = pass.who();
+        if (!flows.reserve(who.device(), sessions.flowsPerDevice())) {
+            return new Refusal(HttpResponseStatus.TOO_MANY_REQUESTS, FLOWS_PER_DEVICE, "too many tunnels",
+                    "device " + who.device() + " already has " + sessions.flowsPerDevice()
+                            + " tunnels open or opening (limits.flowsPerDevice); refused " + who.dest(),
+                    who.user(), who.destAddress());
+        }
+        Session.Who owner = new Session.Who(who.device(), who.user(), who.certSerial(), who.certSha256(), who.source(),
+                "tls");
+        for (int attempt = 0; attempt < 3; attempt++) {
+            Session session;
+            try {
+                session = sessions.admit(connectionOf(channel), owner);
+            } catch (AuditUnavailableException e) {
+                flows.unreserve(who.device());
+                return new Refusal(HttpResponseStatus.SERVICE_UNAVAILABLE, AUDIT_UNAVAILABLE, "audit trail unavailable",
+                        "session.start for device " + who.device() + " could not be recorded (audit.failMode: closed): "
+                                + e.getMessage(), who.user(), who.destAddress());
+            }
+            if (session.tryAddFlow()) {
+                return pass.in(session);
+            }
+            // it ended between admission and now (lease ended, killed): a new one starts on the next try
+        }
+        flows.unreserve(who.device());
+        return new Refusal(HttpResponseStatus.SERVICE_UNAVAILABLE, SESSION_ENDED, "session ended",
+                "the session of device " + who.device() + " kept ending while this tunnel was admitted",
+                who.user(), who.destAddress());
+    }
+
+    /** A pass that will not become a flow gives back its slot and its count in the session (never blocks). */
+    private void abandon(Pass pass) {
+        flows.unreserve(pass.who().device());
+        pass.session().flowGone();
+    }
+
+    /** The connection a request came on: itself for HTTP/1.1, the parent of an HTTP/2 stream. */
+    static Channel connectionOf(Channel ch) {
+        return ch instanceof Http2StreamChannel ? ch.parent() : ch;
     }
 
     /** A policy denial: 400 for a malformed destination, 403 otherwise. */
@@ -187,6 +249,7 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
         Channel client = ctx.channel();
         if (!client.isActive()) {
             req.release();
+            abandon(pass);
             return;
         }
         Bootstrap b = new Bootstrap()
@@ -207,13 +270,17 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
                 Refusal r = new Refusal(HttpResponseStatus.BAD_GATEWAY, CONNECT_FAILED, "cannot connect to destination",
                         "connect to " + pass.who().destAddress() + " (asked " + pass.who().dest() + ", rule "
                                 + pass.rule() + ") failed: " + f.cause());
-                execute(ctx, req, () -> refuse(ctx, req, r, Optional.empty(), pass.who().source(), pass.who()));
+                execute(ctx, req, () -> {
+                    abandon(pass);
+                    refuse(ctx, req, r, Optional.empty(), pass.who().source(), pass.who());
+                });
                 return;
             }
             Channel server = f.channel();
             execute(ctx, req, () -> {
                 try {
                     flows.audit().record(AuditEvent.of("flow.open", flows.clock().instant())
+                            .with("session", pass.session().id())
                             .with("flow", pass.flowId())
                             .with("device", pass.who().device())
                             .with("user", pass.who().user())
@@ -226,7 +293,15 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
                             .with("leaseUntil", pass.lease().until().toString())
                             .build());
                 } catch (AuditUnavailableException e) {
+                    if (sessions.failOpen()) {
+                        org.slf4j.LoggerFactory.getLogger(ConnectHandler.class).error(
+                                "AUDIT FAIL-OPEN: flow {} of {} opened WITHOUT a flow.open record (audit.failMode: open): {}",
+                                pass.flowId(), pass.session(), e.getMessage());
+                        ctx.executor().execute(() -> established(ctx, req, pass, server));
+                        return;
+                    }
                     server.close();
+                    abandon(pass);
                     reply(ctx, req, new Refusal(HttpResponseStatus.SERVICE_UNAVAILABLE, AUDIT_UNAVAILABLE,
                             "audit trail unavailable", e.getMessage()));
                     return;
@@ -240,7 +315,11 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
     private void established(ChannelHandlerContext ctx, FullHttpRequest req, Pass pass, Channel server) {
         req.release();
         Channel client = ctx.channel();
-        Flow flow = flows.open(pass.flowId(), pass.who(), client, server);
+        Flow flow = flows.open(pass.flowId(), pass.who(), client, server, pass.session());
+        if (pass.session().isEnded()) { // ended (killed, lease ended) while this flow was connecting
+            flow.close(pass.session().ended().flowEnd());
+            return;
+        }
         // the 200 carries no Content-Length: HttpServerCodec strips it for a successful CONNECT
         ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, ESTABLISHED))
                 .addListener((ChannelFutureListener) f -> {
@@ -270,8 +349,10 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
                         String source, Flow.Endpoints who) {
         String user = who != null ? who.user() : r.user();
         ClientIdentity id = identity.orElse(null);
+        Session session = connectionOf(ctx.channel()).attr(Sessions.KEY).get();
         try {
             flows.audit().record(AuditEvent.of("access.denied", flows.clock().instant())
+                    .with("session", session == null ? null : session.id())
                     .with("device", who != null ? who.device() : id != null ? id.deviceId() : null)
                     .with("user", user)
                     .with("certSerial", who != null ? who.certSerial() : id != null ? id.serialHex() : null)

@@ -13,6 +13,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslHandler;
 import org.postern.audit.AuditEvent;
+import org.postern.gateway.session.Session;
 
 /**
  * One tunnelled connection: the laptop's channel, the admin host's channel, the bytes relayed
@@ -31,6 +32,7 @@ final class Flow {
     final Endpoints who;
     final Channel client;
     final Channel server;
+    final Session session;
     private final FlowRegistry registry;
     private final Instant openedAt;
     private final LongAdder up = new LongAdder();
@@ -39,8 +41,10 @@ final class Flow {
     // event-loop confined: both channels run on the same loop
     private TunnelRelayHandler.Side firstEof;
 
-    Flow(String id, Endpoints who, Channel client, Channel server, FlowRegistry registry, Instant openedAt) {
+    Flow(String id, Endpoints who, Channel client, Channel server, FlowRegistry registry, Instant openedAt,
+         Session session) {
         this.id = id;
+        this.session = session;
         this.who = who;
         this.client = client;
         this.server = server;
@@ -54,6 +58,7 @@ final class Flow {
 
     void relayed(TunnelRelayHandler.Side from, int bytes) {
         (from == TunnelRelayHandler.Side.CLIENT ? up : down).add(bytes);
+        session.relayed(from == TunnelRelayHandler.Side.CLIENT, bytes);
     }
 
     long bytesUp() {
@@ -100,6 +105,7 @@ final class Flow {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        session.flowEnding(how);
         registry.remove(this);
         AtomicInteger open = new AtomicInteger(2);
         ChannelFutureListener whenBothClosed = f -> {
@@ -127,6 +133,7 @@ final class Flow {
 
     AuditEvent.Builder audit(String type, Instant at) {
         return AuditEvent.of(type, at)
+                .with("session", session.id())
                 .with("flow", id)
                 .with("device", who.device())
                 .with("user", who.user())

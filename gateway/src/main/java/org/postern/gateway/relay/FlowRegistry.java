@@ -10,9 +10,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
+import java.util.function.BiConsumer;
+
 import io.netty.channel.Channel;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
+import org.postern.gateway.session.Session;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,6 +30,10 @@ public final class FlowRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(FlowRegistry.class);
 
     private final Map<String, Set<Flow>> byDevice = new ConcurrentHashMap<>();
+    /** Flows open or admitted and connecting, per device ({@code limits.flowsPerDevice}). */
+    private final Map<String, Integer> slots = new ConcurrentHashMap<>();
+    private volatile BiConsumer<String, FlowEnd> closeAllListener = (device, how) -> {
+    };
     private final AuditSink audit;
     private final Executor workers;
     private final Clock clock;
@@ -53,12 +60,45 @@ public final class FlowRegistry {
     public int closeAll(String deviceId, FlowEnd how) {
         Objects.requireNonNull(how, "how");
         Set<Flow> flows = byDevice.get(deviceId);
-        if (flows == null) {
-            return 0;
-        }
-        List<Flow> now = List.copyOf(flows);
-        now.forEach(f -> f.close(how));
+        List<Flow> now = flows == null ? List.of() : List.copyOf(flows);
+        closeAllListener.accept(deviceId, how); // the session layer ends the device's sessions the same way
+        now.forEach(f -> f.close(how)); // (already closed by their session's end, or of no session)
         return now.size();
+    }
+
+    /** Who hears {@link #closeAll} first: the session layer, which ends the device's sessions with that reason. */
+    public void onCloseAll(BiConsumer<String, FlowEnd> listener) {
+        closeAllListener = Objects.requireNonNull(listener, "listener");
+    }
+
+    /** Ends the flows of one session now. */
+    public void closeSession(Session session, FlowEnd how) {
+        Set<Flow> flows = byDevice.get(session.who().device());
+        if (flows != null) {
+            List.copyOf(flows).stream().filter(f -> f.session == session).forEach(f -> f.close(how));
+        }
+    }
+
+    /**
+     * Takes one of the device's {@code limit} flow slots for a tunnel about to open; false when all
+     * are taken. The slot is given back when the flow ends, or by {@link #unreserve} if it never opens.
+     */
+    public boolean reserve(String deviceId, int limit) {
+        boolean[] taken = {false};
+        slots.compute(deviceId, (d, n) -> {
+            int now = n == null ? 0 : n;
+            if (now >= limit) {
+                return n;
+            }
+            taken[0] = true;
+            return now + 1;
+        });
+        return taken[0];
+    }
+
+    /** Gives back a slot taken by {@link #reserve}. */
+    public void unreserve(String deviceId) {
+        slots.computeIfPresent(deviceId, (d, n) -> n <= 1 ? null : n - 1);
     }
 
     /** How many flows the device has open. */
@@ -72,8 +112,8 @@ public final class FlowRegistry {
         return byDevice.values().stream().mapToInt(Set::size).sum();
     }
 
-    Flow open(String id, Flow.Endpoints who, Channel client, Channel server) {
-        Flow flow = new Flow(id, who, client, server, this, clock.instant());
+    Flow open(String id, Flow.Endpoints who, Channel client, Channel server, Session session) {
+        Flow flow = new Flow(id, who, client, server, this, clock.instant(), session);
         byDevice.computeIfAbsent(who.device(), d -> ConcurrentHashMap.newKeySet()).add(flow);
         return flow;
     }
@@ -89,6 +129,7 @@ public final class FlowRegistry {
             flows.remove(flow);
             return flows.isEmpty() ? null : flows;
         });
+        unreserve(flow.who.device());
     }
 
     void recordClose(Flow flow, FlowEnd how, Duration duration) {
@@ -102,6 +143,8 @@ public final class FlowRegistry {
                         .build());
             } catch (AuditUnavailableException e) {
                 LOG.error("{}: closed ({}) but flow.close could not be recorded: {}", flow, how.wireName(), e.getMessage());
+            } finally {
+                flow.session.flowGone(); // session.end comes after the flow.close of every flow
             }
         };
         try {

@@ -1,16 +1,21 @@
 package org.postern.gateway.server;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.Executor;
 
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
 import org.postern.audit.AuditSink;
+import org.postern.gateway.limits.AuditedAggregator;
+import org.postern.gateway.limits.BadRequestHandler;
+import org.postern.gateway.limits.LimitAudit;
+import org.postern.gateway.limits.RequestHeadTimeoutHandler;
+import org.postern.gateway.limits.SourceLimitHandler;
 import org.postern.gateway.posture.PostureHandler;
 import org.postern.gateway.relay.ConnectHandler;
 import org.postern.gateway.tls.ClientIdentityHandler;
@@ -31,6 +36,10 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
                   NotFoundHandler notFound) {
     }
 
+    /** The limit handlers ({@code limits.*}): shared ones, and what the per-connection ones need. */
+    record Guards(SourceLimitHandler perSource, BadRequestHandler badRequest, LimitAudit audit, Duration headerTime) {
+    }
+
     private final SslContext tls;
     private final LiveRevocations revocations;
     private final AuditSink audit;
@@ -40,9 +49,10 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     private final int maxBody;
     private final Shared shared;
     private final ChannelGroup children;
+    private final Guards guards;
 
     GatewayInitializer(SslContext tls, LiveRevocations revocations, AuditSink audit, Clock clock, Executor workers,
-                       int maxHeaderSize, int maxBody, Shared shared, ChannelGroup children) {
+                       int maxHeaderSize, int maxBody, Shared shared, ChannelGroup children, Guards guards) {
         this.tls = tls;
         this.revocations = revocations;
         this.audit = audit;
@@ -52,12 +62,15 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         this.maxBody = maxBody;
         this.shared = shared;
         this.children = children;
+        this.guards = guards;
     }
 
     @Override
     protected void initChannel(SocketChannel c) {
         children.add(c);
         ChannelPipeline p = c.pipeline();
+        // at most limits.connectionsPerSource connections per source address, checked before TLS
+        p.addLast("perSource", guards.perSource());
         // TLS 1.3; a client certificate is optional and, when present, is decided in the handshake
         // (DeviceTrustManager: device CA, live revocations); the peer address names it in tls.rejected
         p.addLast("tls", tls.newHandler(c.alloc(), c.remoteAddress().getAddress().getHostAddress(), c.remoteAddress().getPort()));
@@ -65,8 +78,12 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         p.addLast("identity", new ClientIdentityHandler(revocations, audit, clock, workers));
         // HTTP/1.1 with bounded request line and headers (limits.headerSize)
         p.addLast("http", new HttpServerCodec(4096, maxHeaderSize, 8192));
-        // whole requests, bounded body (the EST request limit)
-        p.addLast("aggregate", new HttpObjectAggregator(maxBody));
+        // a request head within limits.headerTime, else 408 (audited)
+        p.addLast("headTime", new RequestHeadTimeoutHandler(guards.headerTime(), guards.audit()));
+        // what the codec could not decode: 400, 414 or 431 (audited), then close
+        p.addLast("badRequest", guards.badRequest());
+        // whole requests, bounded body (the EST request limit); over it 413 (audited)
+        p.addLast("aggregate", new AuditedAggregator(maxBody, guards.audit()));
         // EST enrollment, CRL and OCSP, as on `postern pki serve`
         p.addLast("est", shared.est());
         p.addLast("crl", shared.crl());

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -33,10 +34,14 @@ import org.postern.config.gateway.GatewaySettings;
 import org.postern.gateway.audit.AuditKeys;
 import org.postern.gateway.audit.AuditTrail;
 import org.postern.gateway.audit.AuditTrailConfig;
+import org.postern.gateway.limits.BadRequestHandler;
+import org.postern.gateway.limits.LimitAudit;
+import org.postern.gateway.limits.SourceLimitHandler;
 import org.postern.gateway.policy.AccessPolicy;
 import org.postern.gateway.policy.DestinationResolver;
 import org.postern.gateway.policy.ForbiddenAddresses;
 import org.postern.gateway.posture.ChallengeStore;
+import org.postern.gateway.posture.Lease;
 import org.postern.gateway.posture.LeaseStore;
 import org.postern.gateway.posture.PostureHandler;
 import org.postern.gateway.posture.PostureService;
@@ -46,6 +51,8 @@ import org.postern.gateway.relay.FlowRegistry;
 import org.postern.gateway.relay.RelaySettings;
 import org.postern.gateway.tls.DeviceTrustManager;
 import org.postern.gateway.tls.LiveRevocations;
+import org.postern.gateway.session.SessionDirectory;
+import org.postern.gateway.session.Sessions;
 import org.postern.pki.PkiService;
 import org.postern.pki.ca.CaStore;
 import org.postern.pki.ca.CertificateAuthority;
@@ -77,15 +84,17 @@ public final class GatewayServer implements AutoCloseable {
     private final ChannelGroup children;
     private final Channel channel;
     private final CertificateAuthority ca;
+    private final Sessions sessions;
 
     private GatewayServer(List<AutoCloseable> resources, EventLoopGroup group, ExecutorService workers,
-                          ChannelGroup children, Channel channel, CertificateAuthority ca) {
+                          ChannelGroup children, Channel channel, CertificateAuthority ca, Sessions sessions) {
         this.resources = resources;
         this.group = group;
         this.workers = workers;
         this.children = children;
         this.channel = channel;
         this.ca = ca;
+        this.sessions = sessions;
     }
 
     public static GatewayServer start(GatewaySettings settings, KeyProtection protection) throws IOException, InterruptedException {
@@ -134,8 +143,12 @@ public final class GatewayServer implements AutoCloseable {
             FlowRegistry flows = new FlowRegistry(audit, workers, clock, new RelaySettings(
                     RelaySettings.DEFAULTS.connectTimeout(), settings.limits().idleTimeout(), RelaySettings.DEFAULTS.closeGrace()));
             LeaseStore leases = new LeaseStore(clock, (lease, end) -> {
-                if (end != LeaseStore.End.RENEWED) {
-                    flows.closeAll(lease.deviceId(), FlowEnd.LEASE_ENDED);
+                switch (end) {
+                    case RENEWED -> { }
+                    // ended by a decision: a non-compliant renewal, or a device found barred while proving
+                    // posture (a revocation or suspension has usually cut it as revoked/suspended already)
+                    case ENDED -> flows.closeAll(lease.deviceId(), FlowEnd.NON_COMPLIANT);
+                    case EXPIRED, EVICTED -> flows.closeAll(lease.deviceId(), FlowEnd.LEASE_ENDED);
                 }
             });
             // a device revoked or suspended (by any process sharing the registry): its flows and lease end
@@ -143,6 +156,10 @@ public final class GatewayServer implements AutoCloseable {
                 flows.closeAll(device, why);
                 leases.end(device);
             });
+            // sessions: session.start durable before a connection's first tunnel; closeAll ends them too
+            Sessions sessions = new Sessions(audit, workers, clock, flows,
+                    device -> leases.current(device).map(Lease::until).orElse(null), a.failMode(),
+                    settings.limits().flowsPerDevice());
             PostureService posture = new PostureService(settings::posture, new PostureEvaluator(),
                     new ChallengeStore(random, clock), leases, registry, audit, clock);
 
@@ -155,7 +172,13 @@ public final class GatewayServer implements AutoCloseable {
             GatewayInitializer.Shared shared = new GatewayInitializer.Shared(
                     new EstHandler(service, ca.chain(), workers), new CrlHandler(crl, workers),
                     new OcspHandler(new OcspResponder(ca, registry, clock), workers), new PostureHandler(posture, workers),
-                    new ConnectHandler(leases, registry, resolver, policy, flows), new NotFoundHandler());
+                    new ConnectHandler(leases, registry, resolver, policy, flows, sessions), new NotFoundHandler());
+            // limits: connections per source (before TLS), request head time and size, body size
+            LimitAudit limitAudit = new LimitAudit(audit, workers, clock);
+            GatewayInitializer.Guards guards = new GatewayInitializer.Guards(
+                    new SourceLimitHandler(settings.limits().connectionsPerSource(), Duration.ofSeconds(10), limitAudit),
+                    new BadRequestHandler(limitAudit, settings.limits().headerSize().bytes()), limitAudit,
+                    settings.limits().headerTime());
             ChannelGroup children = new DefaultChannelGroup("gateway-connections", GlobalEventExecutor.INSTANCE);
             int maxHeader = Math.toIntExact(settings.limits().headerSize().bytes());
             int maxBody = Math.toIntExact(pki.enrollment().maxRequestSize().bytes());
@@ -163,11 +186,11 @@ public final class GatewayServer implements AutoCloseable {
             try {
                 Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                         .childHandler(new GatewayInitializer(tls, revocations, audit, clock, workers, maxHeader, maxBody,
-                                shared, children))
+                                shared, children, guards))
                         .bind(listen).sync().channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
                 log.info("gateway {} listening on https://{}:{}", settings.id(), bound.getHostString(), bound.getPort());
-                return new GatewayServer(resources, group, workers, children, ch, ca);
+                return new GatewayServer(resources, group, workers, children, ch, ca, sessions);
             } catch (InterruptedException | RuntimeException e) {
                 group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
                 throw e;
@@ -188,6 +211,11 @@ public final class GatewayServer implements AutoCloseable {
         return ca;
     }
 
+    /** The live sessions: list them, end one (the admin API). */
+    public SessionDirectory sessions() {
+        return sessions;
+    }
+
     public void awaitClose() throws InterruptedException {
         channel.closeFuture().sync();
     }
@@ -195,6 +223,8 @@ public final class GatewayServer implements AutoCloseable {
     @Override
     public void close() {
         channel.close().awaitUninterruptibly();
+        // sessions end as gateway_shutdown, their session.end written before the trail closes
+        sessions.shutdown(Duration.ofSeconds(3));
         // connections first, while the executors their pipelines use are alive
         children.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();

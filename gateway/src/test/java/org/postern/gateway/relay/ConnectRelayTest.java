@@ -260,6 +260,59 @@ class ConnectRelayTest {
     }
 
     @Test
+    void connect_metadataAddress_evenWithLinkLocalRule_is403ForbiddenAddress_andOthersStillServed() throws Exception {
+        host = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
+        gw = new RelayFixture(SETTINGS, "staff -> 169.254.0.0/16:80", "staff -> 127.0.0.1/32:" + host.port());
+        gw.grantLease();
+        RelayFixture.Answer a = gw.connect("169.254.169.254:80");
+        assertThat(a.status()).isEqualTo(403);
+        assertThat(a.reason()).isEqualTo("access.forbidden_address");
+        a.socket().close();
+        AuditEvent denied = gw.audit.await("access.denied");
+        assertThat(denied.fields()).containsEntry("dest", "169.254.169.254:80");
+        assertThat((String) denied.fields().get("detail")).contains("metadata");
+        assertAnotherTunnelWorks();
+    }
+
+    @Test
+    void connect_nameResolvingToLoopback_is403ForbiddenAddress_evenWhenARuleNamesTheHost() throws Exception {
+        host = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
+        gw = new RelayFixture(SETTINGS, "staff -> sneaky.admin.example:" + host.port(), "staff -> 127.0.0.1/32:" + host.port());
+        gw.names.put("sneaky.admin.example", InetAddress.getByName("127.0.0.1"));
+        gw.grantLease();
+        RelayFixture.Answer a = gw.connect("sneaky.admin.example:" + host.port());
+        assertThat(a.status()).isEqualTo(403);
+        assertThat(a.reason()).isEqualTo("access.forbidden_address");
+        a.socket().close();
+        AuditEvent denied = gw.audit.await("access.denied");
+        assertThat(denied.fields()).containsEntry("dest", "sneaky.admin.example:" + host.port());
+        assertThat((String) denied.fields().get("detail")).contains("127.0.0.1");
+        assertThat(host.acceptedCount()).as("never connected to the forbidden address").isZero();
+        assertAnotherTunnelWorks();
+    }
+
+    @Test
+    void connect_loopbackPortNoRuleNames_is403ForbiddenAddress_andOthersStillServed() throws Exception {
+        host = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
+        gw = new RelayFixture(SETTINGS, "staff -> 127.0.0.1/32:" + host.port());
+        gw.grantLease();
+        RelayFixture.Answer a = gw.connect("127.0.0.1:22"); // loopback, but not the port the rule names
+        assertThat(a.status()).isEqualTo(403);
+        assertThat(a.reason()).isEqualTo("access.forbidden_address");
+        a.socket().close();
+        assertAnotherTunnelWorks();
+    }
+
+    /** The allowed tunnel to the echo host relays: the gateway kept serving after a refusal. */
+    private void assertAnotherTunnelWorks() throws IOException {
+        RelayFixture.Answer ok = gw.connect("127.0.0.1:" + host.port());
+        assertThat(ok.status()).isEqualTo(200);
+        ok.socket().getOutputStream().write('x');
+        assertThat(ok.socket().getInputStream().read()).isEqualTo('x');
+        ok.socket().close();
+    }
+
+    @Test
     void connect_nothingListening_is502ConnectFailed() throws Exception {
         int closedPort;
         try (ServerSocket ss = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

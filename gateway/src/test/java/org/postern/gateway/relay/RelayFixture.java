@@ -39,6 +39,8 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
+import org.postern.audit.AuditUnavailableException;
+import org.postern.config.gateway.GatewaySettings;
 import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.Destination;
 import org.postern.config.posture.PosturePolicy;
@@ -47,6 +49,7 @@ import org.postern.gateway.policy.DestinationResolver;
 import org.postern.gateway.policy.ForbiddenAddresses;
 import org.postern.gateway.posture.Lease;
 import org.postern.gateway.posture.LeaseStore;
+import org.postern.gateway.session.Sessions;
 import org.postern.gateway.tls.ClientIdentity;
 import org.postern.pki.testing.TestPki;
 import org.postern.protocol.posture.PostureVerdict;
@@ -63,9 +66,14 @@ final class RelayFixture implements AutoCloseable {
     /** Keeps events; {@link #await} blocks until one of a type arrives, with a bound. */
     static final class MemoryAudit implements AuditSink {
         private final List<AuditEvent> events = new ArrayList<>();
+        /** While true, every record fails as a trail that cannot be written does. */
+        volatile boolean failing;
 
         @Override
         public synchronized void record(AuditEvent event) {
+            if (failing) {
+                throw new AuditUnavailableException("audit.unavailable: test sink set to fail", null);
+            }
             events.add(event);
             notifyAll();
         }
@@ -84,6 +92,11 @@ final class RelayFixture implements AutoCloseable {
                 }
                 wait(Math.max(1, left / 1_000_000));
             }
+        }
+
+        /** Every event so far, in order. */
+        synchronized List<AuditEvent> all() {
+            return List.copyOf(events);
         }
 
         synchronized List<AuditEvent> of(String type) {
@@ -124,6 +137,11 @@ final class RelayFixture implements AutoCloseable {
 
         int port() {
             return server.getLocalPort();
+        }
+
+        /** Connections the admin host has accepted so far. */
+        int acceptedCount() {
+            return accepted.size();
         }
 
         private static void serve(Socket s, Behaviour behaviour, java.util.concurrent.CountDownLatch closed) {
@@ -176,17 +194,35 @@ final class RelayFixture implements AutoCloseable {
     final TestPki pki = TestPki.create();
     final MemoryAudit audit = new MemoryAudit();
     final Ticker ticker = () -> Duration.between(Instant.EPOCH, pki.clock.instant()).toNanos();
-    final LeaseStore leases = new LeaseStore(pki.clock, ticker, Scheduler.disabledScheduler(), 1000, LeaseStore.Listener.NONE);
+    final LeaseStore leases;
     final TestPki.Enrolled laptop = pki.enroll("laptop-1", "alice"); // groups [staff]
     final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
     final FlowRegistry flows;
+    final Sessions sessions;
+    /** What the test DNS answers; a name not here does not resolve. */
+    final Map<String, InetAddress> names = new java.util.concurrent.ConcurrentHashMap<>();
     final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     final Channel listener;
     /** What the planted identity is; null as if no client certificate was presented. */
     volatile ClientIdentity identity = ClientIdentity.of(laptop.certificate());
 
     RelayFixture(RelaySettings settings, String... rules) throws InterruptedException {
+        this(settings, GatewaySettings.Audit.FailMode.CLOSED, GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE, rules);
+    }
+
+    RelayFixture(RelaySettings settings, GatewaySettings.Audit.FailMode failMode, int flowsPerDevice, String... rules)
+            throws InterruptedException {
         flows = new FlowRegistry(audit, workers, pki.clock, settings);
+        // as GatewayServer wires it: a lease that goes (not renewed) cuts the device's flows and sessions
+        leases = new LeaseStore(pki.clock, ticker, Scheduler.disabledScheduler(), 1000, (lease, end) -> {
+            switch (end) {
+                case RENEWED -> { }
+                case ENDED -> flows.closeAll(lease.deviceId(), FlowEnd.NON_COMPLIANT);
+                case EXPIRED, EVICTED -> flows.closeAll(lease.deviceId(), FlowEnd.LEASE_ENDED);
+            }
+        });
+        sessions = new Sessions(audit, workers, pki.clock, flows,
+                device -> leases.current(device).map(Lease::until).orElse(null), failMode, flowsPerDevice);
         List<AccessRules.Rule> list = new ArrayList<>();
         for (int i = 0; i < rules.length; i++) {
             String[] groupAndTo = rules[i].split(" -> ");
@@ -195,9 +231,13 @@ final class RelayFixture implements AutoCloseable {
         }
         AccessPolicy policy = AccessPolicy.of(new AccessRules(list), Set.of());
         DestinationResolver resolver = new DestinationResolver(new ForbiddenAddresses(Set.of()), host -> {
-            throw new UnknownHostException(host + ": no such name (test)");
+            InetAddress a = names.get(host);
+            if (a == null) {
+                throw new UnknownHostException(host + ": no such name (test)");
+            }
+            return List.of(a);
         });
-        ConnectHandler connect = new ConnectHandler(leases, pki.registry, resolver, policy, flows);
+        ConnectHandler connect = new ConnectHandler(leases, pki.registry, resolver, policy, flows, sessions);
         listener = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)

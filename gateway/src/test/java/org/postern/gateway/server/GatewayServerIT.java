@@ -130,7 +130,23 @@ class GatewayServerIT {
         Curl through = curl(certFile, keyFile, target);
         assertThat(through.exit).as(through.toString()).isZero();
         assertThat(through.out).isEqualTo("hello from the admin host\n");
+        // curl's tunnel was a session of one flow, started before its 200 and ended when curl left
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(trailTypes())
+                .containsSubsequence("session.start", "flow.open", "flow.close", "session.end"));
         assertThat(Files.readString(pki.dataDir.resolve("audit.pub"))).startsWith("-----BEGIN PUBLIC KEY-----");
+    }
+
+    /** The types of the trail's records, in order. */
+    List<String> trailTypes() throws IOException {
+        List<String> types = new ArrayList<>();
+        try (var files = Files.list(pki.dataDir.resolve("audit/trail"))) {
+            for (Path f : files.filter(p -> p.getFileName().toString().matches("segment-\\d{6}\\.jsonl")).sorted().toList()) {
+                for (String line : Files.readAllLines(f)) {
+                    types.add(JSON.readTree(line).get("type").asText());
+                }
+            }
+        }
+        return types;
     }
 
     record Curl(int exit, String out, String err) {

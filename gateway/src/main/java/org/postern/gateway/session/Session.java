@@ -1,0 +1,199 @@
+package org.postern.gateway.session;
+
+import java.time.Instant;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.LongAdder;
+
+import io.netty.channel.Channel;
+import org.postern.audit.AuditEvent;
+import org.postern.gateway.relay.FlowEnd;
+
+/**
+ * One device's time on one connection of the tunnel listener: from its first admitted tunnel
+ * ({@code session.start}, durable before the tunnel's 200) until the connection closes or the
+ * gateway ends it ({@code session.end}). Counts its flows and the bytes they relay. Ends once;
+ * {@code session.end} is written after the {@code flow.close} of every flow it had. Thread-safe.
+ */
+public final class Session {
+
+    /** Who the session belongs to, as every record of it names them. */
+    public record Who(String device, String user, String certSerial, String certSha256, String source, String via) {
+        public Who {
+            Objects.requireNonNull(device, "device");
+            Objects.requireNonNull(source, "source");
+            Objects.requireNonNull(via, "via");
+        }
+    }
+
+    private final String id;
+    private final Who who;
+    private final Channel connection;
+    private final Sessions owner;
+    private final LongAdder up = new LongAdder();
+    private final LongAdder down = new LongAdder();
+    /** Completes when {@code session.start} is durable (or waived under {@code audit.failMode: open}). */
+    final CompletableFuture<Void> started = new CompletableFuture<>();
+    private volatile Instant since;
+    // guarded by this
+    private int liveFlows;
+    private int totalFlows;
+    private SessionEnd ended;
+    private String endedBy;
+    private FlowEnd lastFlowEnd;
+    private boolean endWritten;
+
+    Session(String id, Who who, Channel connection, Sessions owner, Instant since) {
+        this.id = id;
+        this.who = who;
+        this.connection = connection;
+        this.owner = owner;
+        this.since = since;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public Who who() {
+        return who;
+    }
+
+    public Channel connection() {
+        return connection;
+    }
+
+    public Instant since() {
+        return since;
+    }
+
+    void since(Instant at) {
+        since = at;
+    }
+
+    /** Bytes a flow of this session relayed: {@code up} laptop → admin host, else the other way. */
+    public void relayed(boolean upwards, int bytes) {
+        (upwards ? up : down).add(bytes);
+    }
+
+    public long bytesUp() {
+        return up.sum();
+    }
+
+    public long bytesDown() {
+        return down.sum();
+    }
+
+    public synchronized int liveFlows() {
+        return liveFlows;
+    }
+
+    public synchronized int totalFlows() {
+        return totalFlows;
+    }
+
+    public synchronized boolean isEnded() {
+        return ended != null;
+    }
+
+    /** Why it ended, or null while it lasts. */
+    public synchronized SessionEnd ended() {
+        return ended;
+    }
+
+    /** Counts a flow about to open in this session; false once the session has ended. */
+    public synchronized boolean tryAddFlow() {
+        if (ended != null) {
+            return false;
+        }
+        liveFlows++;
+        totalFlows++;
+        return true;
+    }
+
+    /** A flow of this session is closing this way (remembered so an idle last tunnel ends the session as idle). */
+    public synchronized void flowEnding(FlowEnd how) {
+        lastFlowEnd = how;
+    }
+
+    /**
+     * A flow counted by {@link #tryAddFlow} is gone and its {@code flow.close} written (or it never
+     * opened). The last one of an ended session lets {@code session.end} be written.
+     */
+    public void flowGone() {
+        boolean write;
+        synchronized (this) {
+            liveFlows--;
+            write = readyToWriteEnd();
+        }
+        if (write) {
+            owner.writeEnd(this);
+        }
+    }
+
+    /**
+     * Ends the session: first reason wins. Its flows close (abruptly unless the connection went
+     * away on its own), the connection too when the device may not stay on it.
+     *
+     * @param by who ended it (an admin), or null
+     * @return false when it had already ended
+     */
+    public boolean end(SessionEnd reason, String by) {
+        boolean write;
+        synchronized (this) {
+            if (ended != null) {
+                return false;
+            }
+            ended = reason == SessionEnd.CLIENT_CLOSED && lastFlowEnd == FlowEnd.IDLE ? SessionEnd.IDLE : reason;
+            endedBy = by;
+            write = readyToWriteEnd();
+        }
+        owner.ended(this);
+        if (reason != SessionEnd.CLIENT_CLOSED) {
+            owner.flows().closeSession(this, reason.flowEnd());
+        }
+        if (reason.closesConnection()) {
+            connection.close();
+        }
+        if (write) {
+            owner.writeEnd(this);
+        }
+        return true;
+    }
+
+    private boolean readyToWriteEnd() {
+        if (ended != null && liveFlows == 0 && !endWritten) {
+            endWritten = true;
+            return true;
+        }
+        return false;
+    }
+
+    /** A record of this session with the common fields. */
+    public AuditEvent.Builder audit(String type, Instant at) {
+        return AuditEvent.of(type, at)
+                .with("session", id)
+                .with("device", who.device())
+                .with("user", who.user())
+                .with("certSerial", who.certSerial())
+                .with("certSha256", who.certSha256())
+                .with("source", who.source())
+                .with("via", who.via());
+    }
+
+    synchronized AuditEvent endRecord(Instant at) {
+        return audit("session.end", at)
+                .with("reason", ended.wireName())
+                .with("by", endedBy)
+                .with("flows", totalFlows)
+                .with("bytesUp", bytesUp())
+                .with("bytesDown", bytesDown())
+                .with("durationMs", Math.max(0, at.toEpochMilli() - since.toEpochMilli()))
+                .build();
+    }
+
+    @Override
+    public String toString() {
+        return "session " + id + " " + who.device() + " " + who.source();
+    }
+}

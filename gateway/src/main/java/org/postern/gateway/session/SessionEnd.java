@@ -1,0 +1,62 @@
+package org.postern.gateway.session;
+
+import java.util.Locale;
+
+import org.postern.gateway.relay.FlowEnd;
+
+/** Why a session ended, as {@code session.end} records it in {@code reason}. */
+public enum SessionEnd {
+    /** The device's connection closed (the laptop went away, or its last tunnel ended and took it along). */
+    CLIENT_CLOSED(FlowEnd.CLIENT_CLOSED),
+    /** The connection's last tunnel closed for want of traffic. */
+    IDLE(FlowEnd.IDLE),
+    /** The device's posture lease ended unrenewed. */
+    LEASE_ENDED(FlowEnd.LEASE_ENDED),
+    /** A renewal of the device's posture was not compliant. */
+    NON_COMPLIANT(FlowEnd.NON_COMPLIANT),
+    /** The device or its certificate was revoked. */
+    REVOKED(FlowEnd.REVOKED),
+    /** The device was suspended. */
+    SUSPENDED(FlowEnd.SUSPENDED),
+    /** An administrator ended it ({@link SessionDirectory#kill}). */
+    KILLED(FlowEnd.KILLED),
+    /** The gateway is shutting down. */
+    GATEWAY_SHUTDOWN(FlowEnd.SHUTDOWN);
+
+    private final FlowEnd flows;
+
+    SessionEnd(FlowEnd flows) {
+        this.flows = flows;
+    }
+
+    /** The spelling in the audit trail: {@code client_closed}, {@code gateway_shutdown}, … */
+    public String wireName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** How the session's flows are closed when it ends this way. */
+    public FlowEnd flowEnd() {
+        return flows;
+    }
+
+    /** Whether the gateway ends the connection itself (the device cannot stay on it). */
+    boolean closesConnection() {
+        return this == REVOKED || this == SUSPENDED || this == KILLED || this == GATEWAY_SHUTDOWN;
+    }
+
+    /**
+     * The session end that {@code FlowRegistry.closeAll(device, how)} means, or null when closing a
+     * device's flows that way does not end its sessions.
+     */
+    public static SessionEnd of(FlowEnd how) {
+        return switch (how) {
+            case LEASE_ENDED -> LEASE_ENDED;
+            case NON_COMPLIANT -> NON_COMPLIANT;
+            case REVOKED -> REVOKED;
+            case SUSPENDED -> SUSPENDED;
+            case KILLED -> KILLED;
+            case SHUTDOWN -> GATEWAY_SHUTDOWN;
+            case CLIENT_CLOSED, SERVER_CLOSED, IDLE, ERROR -> null;
+        };
+    }
+}
