@@ -28,12 +28,13 @@ import h2.settings
 
 
 def pattern(index, size):
-    out = bytearray()
+    """size bytes, different per stream: a 64 KiB block derived from the index, repeated."""
+    block = bytearray()
     counter = 0
-    while len(out) < size:
-        out += hashlib.sha256(b"%d:%d" % (index, counter)).digest()
+    while len(block) < 65536:
+        block += hashlib.sha256(b"%d:%d" % (index, counter)).digest()
         counter += 1
-    return bytes(out[:size])
+    return bytes(block) * (size // 65536) + bytes(block[:size % 65536])
 
 
 def main():

@@ -101,6 +101,16 @@ final class Flow {
         });
     }
 
+    /**
+     * How the flow ended when {@code gone}'s channel closed: named after the side that finished
+     * first, if one had half-closed already (an admin host's FIN, then the laptop dropping the
+     * whole connection, is still {@code server_closed}).
+     */
+    FlowEnd finishedFirst(TunnelRelayHandler.Side gone) {
+        TunnelRelayHandler.Side first = firstEof != null ? firstEof : gone;
+        return first == TunnelRelayHandler.Side.CLIENT ? FlowEnd.CLIENT_CLOSED : FlowEnd.SERVER_CLOSED;
+    }
+
     /** Ends the flow once: both channels closed, {@code flow.close} written. */
     void close(FlowEnd how) {
         if (!closed.compareAndSet(false, true)) {

@@ -25,6 +25,8 @@ import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import org.postern.pki.http.HttpReplies;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The first handler of every HTTP/2 stream (a child channel of the connection). It looks at the
@@ -45,6 +47,8 @@ import org.postern.pki.http.HttpReplies;
  * stream window, as nothing is read meanwhile — and given to the relay, in order.
  */
 public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter implements ConnectFraming {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Http2ConnectHandler.class);
 
     private final ConnectHandler gate;
     private final Consumer<ChannelPipeline> requests;
@@ -168,6 +172,12 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter impl
     public void channelInactive(ChannelHandlerContext ctx) {
         releaseHeld();
         ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.debug("stream {} ({}) failed before its tunnel started: {}", ctx.channel(), authority, cause.toString());
+        ctx.close();
     }
 
     @Override

@@ -3,7 +3,9 @@ package org.postern.gateway.relay;
 import java.nio.channels.ClosedChannelException;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -18,11 +20,26 @@ import io.netty.util.ReferenceCountUtil;
  * become their bytes, END_STREAM becomes {@link ChannelInputShutdownEvent} (the peer's half-close),
  * RST_STREAM closes the stream; bytes out become DATA frames. An END_STREAM written by
  * {@link Flow} (half-close, or the graceful end of the flow) is sent once; bytes after it are
- * refused.
+ * refused. The connection closing closes the stream too, even one that is not being read.
  */
 final class Http2TunnelCodec extends ChannelDuplexHandler {
 
     private boolean endSent;
+    private ChannelFutureListener connectionClosed;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        // a stalled tunnel does not read, so it would not see the stream closed under it when the
+        // whole connection goes; the connection's close ends it at once
+        Channel stream = ctx.channel();
+        connectionClosed = f -> stream.close();
+        stream.parent().closeFuture().addListener(connectionClosed);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        ctx.channel().parent().closeFuture().removeListener(connectionClosed); // many streams come and go on one connection
+    }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {

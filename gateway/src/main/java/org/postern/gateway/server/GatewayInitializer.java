@@ -149,6 +149,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
                 stream.pipeline().addLast("connect", new Http2ConnectHandler(shared.connect(), GatewayInitializer.this::streamRequest));
             }
         }));
+        // connection-level frames (SETTINGS, PING, GOAWAY) are released here; a reset connection closes quietly
+        p.addLast("notFound", shared.notFound());
     }
 
     /** An ordinary request on an HTTP/2 stream: the same handlers as on HTTP/1.1. */
