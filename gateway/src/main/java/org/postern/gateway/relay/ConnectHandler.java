@@ -67,14 +67,14 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
     public static final String CONNECT_FAILED = "connect.failed";
     public static final String REGISTRY_UNAVAILABLE = "registry.unavailable";
     public static final String AUDIT_UNAVAILABLE = "audit.unavailable";
-    /** An HTTP/2 CONNECT that breaks RFC 9113 §8.5 (a {@code :path} or {@code :scheme}, no port). */
+    /** An HTTP/2 CONNECT that breaks RFC 9113 §8.5 (a {@code :path} or {@code :scheme}, no {@code :authority}). */
     public static final String MALFORMED = "connect.malformed";
 
     private static final HttpResponseStatus ESTABLISHED = new HttpResponseStatus(200, "Connection Established");
 
     /** A refusal: what the peer sees, and the detail for the audit trail. */
     record Refusal(HttpResponseStatus status, String reason, String message, String detail, String user,
-                           String destAddress) {
+                   String destAddress) {
         Refusal(HttpResponseStatus status, String reason, String message, String detail) {
             this(status, reason, message, detail, null, null);
         }

@@ -216,14 +216,15 @@ class Http2GatewayIT {
         H2Client.Result refused = H2Client.run(plan(
                 connect("169.254.169.254:80", 1),
                 connect("127.0.0.2:" + echo.getLocalPort(), 1), // loopback, but not the address the rule names
+                connect("127.0.0.1:9", 1), // loopback, but not a port a rule names it with
                 Map.of("method", "CONNECT", "authority", echoAt, "headers", Map.of(":path", "/"))));
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 3; i++) {
             H2Client.Stream s = refused.stream(i);
             assertThat(s.status()).as(s.toString()).isEqualTo(403);
             assertThat(s.reason()).isEqualTo("access.forbidden_address");
             assertThat(s.reset()).isIn(null, NO_ERROR);
         }
-        H2Client.Stream malformed = refused.stream(2);
+        H2Client.Stream malformed = refused.stream(3);
         assertThat(malformed.status()).as(malformed.toString()).isEqualTo(400);
         assertThat(malformed.reason()).isEqualTo("connect.malformed");
         assertThat(malformed.reset()).isEqualTo(PROTOCOL_ERROR);
