@@ -78,7 +78,7 @@ final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        flow.close(closedBy());
+        flow.close(flow.finishedFirst(side));
     }
 
     @Override

@@ -137,7 +137,7 @@ public final class GatewayServer implements AutoCloseable {
             resources.add(revocations);
             SslContext tls = ServerTls.context(creds.key(), creds.certificate(), ca.chain(), provider(settings.tls()),
                     new DeviceTrustManager(ca.chain(), revocations, audit, clock, workers),
-                    settings.tls().protocols(), settings.tls().cipherSuites());
+                    settings.tls().protocols(), settings.tls().cipherSuites(), GatewayInitializer.ALPN);
 
             // posture: challenges, leases; a lease that ends (not renewed) cuts the device's flows
             FlowRegistry flows = new FlowRegistry(audit, workers, clock, new RelaySettings(
@@ -186,7 +186,7 @@ public final class GatewayServer implements AutoCloseable {
             try {
                 Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                         .childHandler(new GatewayInitializer(tls, revocations, audit, clock, workers, maxHeader, maxBody,
-                                shared, children, guards))
+                                shared, children, guards).streamsPerConnection(settings.limits().streamsPerConnection()))
                         .bind(listen).sync().channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
                 log.info("gateway {} listening on https://{}:{}", settings.id(), bound.getHostString(), bound.getPort());

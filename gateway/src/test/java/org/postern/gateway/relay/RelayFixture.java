@@ -37,6 +37,11 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
@@ -55,8 +60,8 @@ import org.postern.pki.testing.TestPki;
 import org.postern.protocol.posture.PostureVerdict;
 
 /**
- * A gateway on 127.0.0.1 with the CONNECT gate behind a plain HTTP/1.1 codec (no TLS: a handler
- * plants the device identity the TLS layer would have set), a real PKI registry, a lease store,
+ * A gateway on 127.0.0.1 with the CONNECT gate behind a plain HTTP/1.1 codec, or cleartext HTTP/2
+ * ({@link #h2}) (no TLS: a handler plants the device identity the TLS layer would have set), a real PKI registry, a lease store,
  * an in-memory audit sink, and admin hosts made of plain sockets.
  */
 final class RelayFixture implements AutoCloseable {
@@ -111,7 +116,9 @@ final class RelayFixture implements AutoCloseable {
         /** Reads to end of input, then answers {@code "got N\n"} and closes. */
         COUNT_THEN_ANSWER,
         /** Accepts and never reads. */
-        SINK
+        SINK,
+        /** Writes as fast as it can, never reads, counting what the gateway took ({@link AdminHost#written}). */
+        FLOOD
     }
 
     /** A plain-socket server on 127.0.0.1, one virtual thread per connection. */
@@ -119,6 +126,8 @@ final class RelayFixture implements AutoCloseable {
         final ServerSocket server;
         private final List<Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
         private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+        /** Bytes a {@link Behaviour#FLOOD} host managed to write, over all its connections. */
+        final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
 
         AdminHost(Behaviour behaviour) throws IOException {
             server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -127,7 +136,7 @@ final class RelayFixture implements AutoCloseable {
                     try {
                         Socket s = server.accept();
                         accepted.add(s);
-                        Thread.ofVirtual().start(() -> serve(s, behaviour, closed));
+                        Thread.ofVirtual().start(() -> serve(s, behaviour, closed, written));
                     } catch (IOException e) {
                         return;
                     }
@@ -135,7 +144,18 @@ final class RelayFixture implements AutoCloseable {
             });
         }
 
-        int port() {
+        /** A plan for {@code H2Client} against this listener (cleartext h2), with these requests. */
+    Map<String, Object> h2Plan(List<Map<String, Object>> requests) {
+        Map<String, Object> plan = new java.util.HashMap<>();
+        plan.put("host", "127.0.0.1");
+        plan.put("port", port());
+        plan.put("tls", false);
+        plan.put("timeout", 20);
+        plan.put("requests", requests);
+        return plan;
+    }
+
+    int port() {
             return server.getLocalPort();
         }
 
@@ -144,7 +164,8 @@ final class RelayFixture implements AutoCloseable {
             return accepted.size();
         }
 
-        private static void serve(Socket s, Behaviour behaviour, java.util.concurrent.CountDownLatch closed) {
+        private static void serve(Socket s, Behaviour behaviour, java.util.concurrent.CountDownLatch closed,
+                                  java.util.concurrent.atomic.AtomicLong written) {
             try (s) {
                 InputStream in = s.getInputStream();
                 OutputStream out = s.getOutputStream();
@@ -160,6 +181,13 @@ final class RelayFixture implements AutoCloseable {
                         long total = in.transferTo(OutputStream.nullOutputStream());
                         out.write(("got " + total + "\n").getBytes(StandardCharsets.US_ASCII));
                         out.flush();
+                    }
+                    case FLOOD -> {
+                        byte[] chunk = new byte[64 * 1024];
+                        while (closed.getCount() > 0 && written.get() < (1L << 30)) { // bounded: 1 GiB at most
+                            out.write(chunk);
+                            written.addAndGet(chunk.length);
+                        }
                     }
                     case SINK -> {
                         try { // hold the connection without reading until the test ends
@@ -203,15 +231,34 @@ final class RelayFixture implements AutoCloseable {
     final Map<String, InetAddress> names = new java.util.concurrent.ConcurrentHashMap<>();
     final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     final Channel listener;
+    /** Whether the listener speaks cleartext HTTP/2 (prior knowledge) instead of HTTP/1.1. */
+    final boolean h2;
     /** What the planted identity is; null as if no client certificate was presented. */
     volatile ClientIdentity identity = ClientIdentity.of(laptop.certificate());
 
     RelayFixture(RelaySettings settings, String... rules) throws InterruptedException {
-        this(settings, GatewaySettings.Audit.FailMode.CLOSED, GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE, rules);
+        this(settings, false, 100, GatewaySettings.Audit.FailMode.CLOSED, GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE,
+                rules);
     }
 
     RelayFixture(RelaySettings settings, GatewaySettings.Audit.FailMode failMode, int flowsPerDevice, String... rules)
             throws InterruptedException {
+        this(settings, false, 100, failMode, flowsPerDevice, rules);
+    }
+
+    /**
+     * A listener speaking cleartext HTTP/2 with prior knowledge: the stream pipeline of the
+     * gateway ({@link Http2ConnectHandler}; ordinary requests get 404), at most {@code streams}
+     * concurrent streams, the gateway's windows.
+     */
+    static RelayFixture h2(RelaySettings settings, int streams, String... rules) throws InterruptedException {
+        return new RelayFixture(settings, true, streams, GatewaySettings.Audit.FailMode.CLOSED,
+                GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE, rules);
+    }
+
+    private RelayFixture(RelaySettings settings, boolean h2, int streams, GatewaySettings.Audit.FailMode failMode,
+                         int flowsPerDevice, String... rules) throws InterruptedException {
+        this.h2 = h2;
         flows = new FlowRegistry(audit, workers, pki.clock, settings);
         // as GatewayServer wires it: a lease that goes (not renewed) cuts the device's flows and sessions
         leases = new LeaseStore(pki.clock, ticker, Scheduler.disabledScheduler(), 1000, (lease, end) -> {
@@ -244,6 +291,28 @@ final class RelayFixture implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (h2) {
+                            ClientIdentity id = identity;
+                            if (id != null) {
+                                ch.attr(ClientIdentity.KEY).set(id);
+                            }
+                            ch.pipeline().addLast("h2", Http2FrameCodecBuilder.forServer()
+                                    .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(streams)
+                                            .initialWindowSize(128 * 1024))
+                                    .build());
+                            ch.pipeline().addLast("streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+                                @Override
+                                protected void initChannel(Http2StreamChannel stream) {
+                                    stream.pipeline().addLast("connect", new Http2ConnectHandler(connect, p -> {
+                                        p.addLast("http", new Http2StreamFrameToHttpObjectCodec(true));
+                                        p.addLast("aggregate", new HttpObjectAggregator(16 * 1024));
+                                        p.addLast("notFound", new org.postern.pki.http.NotFoundHandler());
+                                    }));
+                                }
+                            }));
+                            ch.pipeline().addLast("notFound", new org.postern.pki.http.NotFoundHandler());
+                            return;
+                        }
                         ch.pipeline().addLast("http", new HttpServerCodec());
                         ch.pipeline().addLast("aggregator", new HttpObjectAggregator(16 * 1024));
                         ch.pipeline().addLast("identity", new ChannelInboundHandlerAdapter() {
@@ -259,6 +328,17 @@ final class RelayFixture implements AutoCloseable {
                     }
                 })
                 .bind(InetAddress.getLoopbackAddress(), 0).sync().channel();
+    }
+
+    /** A plan for {@code H2Client} against this listener (cleartext h2), with these requests. */
+    Map<String, Object> h2Plan(List<Map<String, Object>> requests) {
+        Map<String, Object> plan = new java.util.HashMap<>();
+        plan.put("host", "127.0.0.1");
+        plan.put("port", port());
+        plan.put("tls", false);
+        plan.put("timeout", 20);
+        plan.put("requests", requests);
+        return plan;
     }
 
     int port() {
