@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -81,5 +82,18 @@ public final class LimitAudit {
         res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, res.content().readableBytes());
         ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+        // a peer that does not read cannot keep the connection by stalling the answer
+        ctx.executor().schedule(() -> {
+            ctx.close();
+        }, 1, TimeUnit.SECONDS);
+    }
+
+    /** {@code http.denied} recorded and the connection closed without an answer (no HTTP spoken yet). */
+    void close(ChannelHandlerContext ctx, String reason, String detail) {
+        record(event("http.denied", ctx.channel(), HttpReplies.source(ctx))
+                .with("reason", reason)
+                .with("detail", detail)
+                .build());
+        ctx.close();
     }
 }

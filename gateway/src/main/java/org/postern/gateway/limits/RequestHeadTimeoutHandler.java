@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.ssl.SslHandler;
 
 /**
  * {@code limits.headerTime}: a request head must be complete this long after the connection was
@@ -98,6 +99,11 @@ public final class RequestHeadTimeoutHandler extends ChannelDuplexHandler {
     private void expired(ChannelHandlerContext ctx) {
         timer = null;
         if (!ctx.channel().isActive()) {
+            return;
+        }
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        if (tls != null && !tls.handshakeFuture().isDone()) { // no TLS yet, so no way to answer: just close
+            audit.close(ctx, REASON, "TLS handshake not complete within " + limit.toMillis() + " ms (limits.headerTime)");
             return;
         }
         audit.refuse(ctx, HttpResponseStatus.REQUEST_TIMEOUT, REASON, "request head not received in time",

@@ -77,6 +77,10 @@ class GatewayLimitsIT {
 
     /** Starts a gateway with short limits; {@code audit} may replace the audit settings. */
     void start(UnaryOperator<GatewaySettings.Audit> audit) throws Exception {
+        start(audit, HEADER_TIME);
+    }
+
+    void start(UnaryOperator<GatewaySettings.Audit> audit, Duration headerTime) throws Exception {
         pki = TestPki.create();
         echo = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread.ofVirtual().start(() -> {
@@ -101,7 +105,7 @@ class GatewayLimitsIT {
         GatewaySettings.Audit a = audit.apply(new GatewaySettings.Audit(pki.dataDir.resolve("audit/trail"),
                 GatewaySettings.Audit.FailMode.CLOSED, DataSize.ofMiB(1), Duration.ofSeconds(60)));
         auditDir = a.dir();
-        GatewaySettings.Limits limits = new GatewaySettings.Limits(DataSize.ofKiB(4), HEADER_TIME,
+        GatewaySettings.Limits limits = new GatewaySettings.Limits(DataSize.ofKiB(4), headerTime,
                 d.limits().idleTimeout(), d.limits().streamsPerConnection(), PER_SOURCE, d.limits().flowsPerDevice());
         GatewaySettings settings = new GatewaySettings("gw-limits", pki.dataDir,
                 new GatewaySettings.Listeners(new HostPort("127.0.0.1", GatewayServerIT.freePort()), d.listeners().admin(), false),
@@ -200,6 +204,22 @@ class GatewayLimitsIT {
                 .contains("2000 ms (limits.headerTime)");
     }
 
+    /**
+     * Regression: the 408 of a connection that never finished its TLS handshake waited behind the
+     * handshake, so the connection stayed until SslHandler's own 10 s handshake timeout.
+     */
+    @Test
+    void silentClient_noTlsHandshake_closedAtHeaderTimeAndAudited() throws Exception {
+        start(UnaryOperator.identity());
+        long t0 = System.nanoTime();
+        try (Socket silent = new Socket(gateway.address().getAddress(), gateway.address().getPort())) {
+            assertThat(readToEnd(silent)).isTrue();
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(HEADER_TIME.plusSeconds(3));
+        assertThat(awaitRecord("http.denied", "limits.header_time").get("detail").asText())
+                .contains("TLS handshake not complete within 2000 ms");
+    }
+
     @Test
     void bodyOverLimit_is413Audited() throws Exception {
         start(UnaryOperator.identity());
@@ -213,7 +233,7 @@ class GatewayLimitsIT {
 
     @Test
     void connectionFlood_2000AttemptsFromOneAddress_refusedOverTheLimitAuditedOnce_otherSourceServed() throws Exception {
-        start(UnaryOperator.identity());
+        start(UnaryOperator.identity(), Duration.ofMinutes(1)); // the held connections stay for the whole loop
         InetAddress flooder = InetAddress.getLoopbackAddress();
         InetAddress other = InetAddress.getByName("127.0.0.2");
         List<Socket> held = new ArrayList<>();
@@ -221,13 +241,15 @@ class GatewayLimitsIT {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         try {
             for (int i = 0; i < 2000 && System.nanoTime() < deadline; i++) {
+                if (held.size() < PER_SOURCE) { // these fill the source's slots, handshaken and kept open
+                    SSLSocket s = open(anonymous, flooder);
+                    s.startHandshake();
+                    held.add(s);
+                    continue;
+                }
                 Socket s = new Socket();
                 s.bind(new InetSocketAddress(flooder, 0));
                 s.connect(gateway.address(), 2000);
-                if (held.size() < PER_SOURCE) {
-                    held.add(s); // these fill the source's slots and are kept open
-                    continue;
-                }
                 s.setSoTimeout(5000);
                 try (s) {
                     if (s.getInputStream().read() < 0) {
