@@ -152,6 +152,10 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
                             flow.close(FlowEnd.ERROR);
                             return;
                         }
+                        if (ctx.isRemoved()) { // the laptop reset the stream as the 200 went out
+                            flow.close(FlowEnd.CLIENT_CLOSED);
+                            return;
+                        }
                         ChannelPipeline p = client.pipeline();
                         // behind this handler, so frames the relay's first read brings queue up after the held ones
                         p.addAfter(ctx.name(), "relayIdle", new IdleStateHandler(0, 0,
@@ -164,7 +168,9 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
                         while ((msg = held.poll()) != null) {
                             ctx.fireChannelRead(msg);
                         }
-                        p.remove(Http2ConnectHandler.this);
+                        if (!ctx.isRemoved()) { // else the stream closed meanwhile; the relay saw it
+                            p.remove(Http2ConnectHandler.this);
+                        }
                     });
         }
 
