@@ -8,9 +8,10 @@ Plan: {"host", "port", "ca", "cert", "key", "timeout": seconds, "tls": false for
        "noRead": bool,              # never give DATA window back; hold the connection until stdin closes
        "requests": [{"method", "authority", "path", "headers": {..}, "body": text,
                      "send": byte count (CONNECT: a deterministic pattern), "data": text to send instead, "end": bool (END_STREAM
-                     after sending; default true), "textLimit": bytes kept as text}]}
+                     after sending; default true), "early": send a CONNECT's bytes before its 200,
+                     "resetOn200": RST_STREAM CANCEL as soon as the 200 arrives, "textLimit": bytes kept as text}]}
 Result: {"alpn", "settings": {...}, "streams": [{"status", "headers", "received", "receivedSha256",
-          "sent", "sentSha256", "text", "ended", "reset"}]}
+          "sent", "sentSha256", "text", "ended", "reset" (-1: reset by the client)}]}
 """
 import hashlib
 import json
@@ -97,7 +98,8 @@ def main():
         state = {"status": None, "headers": {}, "received": 0, "hash": hashlib.sha256(), "text": b"",
                  "sent": 0, "sentHash": hashlib.sha256(), "ended": False, "reset": None,
                  "body": body, "end": req.get("end", True), "endSent": False, "limit": req.get("textLimit", 4096),
-                 "connect": method == "CONNECT"}
+                 "connect": method == "CONNECT", "early": req.get("early", False),
+                 "resetOn200": req.get("resetOn200", False)}
         streams[sid] = state
         # a CONNECT sends its bytes only after the 200; other requests send their body at once
         conn.send_headers(sid, headers, end_stream=(not state["connect"] and not body))
@@ -109,7 +111,7 @@ def main():
         for sid, st in streams.items():
             if st["endSent"] or st["reset"] is not None or st["ended"] and st["connect"]:
                 continue
-            if st["connect"] and st["status"] != 200:
+            if st["connect"] and st["status"] != 200 and not st["early"]:
                 continue
             while st["sent"] < len(st["body"]):
                 try:
@@ -152,6 +154,9 @@ def main():
             if isinstance(ev, h2.events.ResponseReceived):
                 st["headers"] = {k: v for k, v in ev.headers}
                 st["status"] = int(st["headers"][":status"])
+                if st["resetOn200"]:
+                    conn.reset_stream(ev.stream_id, error_code=8)  # CANCEL: the laptop gives the tunnel up
+                    st["reset"] = -1  # reset by us
             elif isinstance(ev, h2.events.DataReceived):
                 st["received"] += len(ev.data)
                 st["hash"].update(ev.data)

@@ -1,6 +1,7 @@
 package org.postern.gateway.relay;
 
 import java.util.ArrayDeque;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Queue;
 import java.util.concurrent.TimeUnit;
@@ -46,13 +47,14 @@ import org.slf4j.LoggerFactory;
  * <p>Frames the peer sends while the gates run (DATA before the 200) are held — no more than the
  * stream window, as nothing is read meanwhile — and given to the relay, in order.
  */
-public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter implements ConnectFraming {
+public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(Http2ConnectHandler.class);
 
     private final ConnectHandler gate;
     private final Consumer<ChannelPipeline> requests;
     private final Queue<Object> held = new ArrayDeque<>();
+    private final ConnectFraming framing = new StreamFraming();
     private String authority = "";
     private boolean gating;
 
@@ -90,10 +92,10 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter impl
         ((MaxMessagesRecvByteBufAllocator) ctx.channel().config().getRecvByteBufAllocator()).maxMessagesPerRead(1);
         if (malformed != null) {
             ctx.channel().config().setAutoRead(false);
-            gate.refuseNow(ctx, this, new ConnectHandler.Refusal(HttpResponseStatus.BAD_REQUEST,
+            gate.refuseNow(ctx, framing, new ConnectHandler.Refusal(HttpResponseStatus.BAD_REQUEST,
                     ConnectHandler.MALFORMED, "malformed CONNECT", malformed));
         } else {
-            gate.open(ctx, this);
+            gate.open(ctx, framing);
         }
     }
 
@@ -116,56 +118,66 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter impl
         return null;
     }
 
-    @Override
-    public String authority() {
-        return authority;
-    }
+    /** The answers as HEADERS and DATA frames on this stream. */
+    private final class StreamFraming implements ConnectFraming {
 
-    @Override
-    public void refuse(ChannelHandlerContext ctx, ConnectHandler.Refusal r) {
-        releaseHeld();
-        Http2Headers headers = new DefaultHttp2Headers()
-                .status(r.status().codeAsText())
-                .set("content-type", "text/plain; charset=utf-8")
-                .set(HttpReplies.REASON_HEADER.toLowerCase(java.util.Locale.ROOT), r.reason());
-        ctx.write(new DefaultHttp2HeadersFrame(headers, false));
-        Http2Error code = ConnectHandler.MALFORMED.equals(r.reason()) ? Http2Error.PROTOCOL_ERROR : Http2Error.NO_ERROR;
-        ctx.writeAndFlush(new DefaultHttp2DataFrame(ByteBufUtil.writeUtf8(ctx.alloc(), r.message() + "\n"), true))
-                .addListener((ChannelFutureListener) f -> {
-                    // the answer is complete (and sent: a reset would overtake DATA still queued for
-                    // flow control): stop the peer sending on this stream (RFC 9113 §8.1)
-                    ctx.writeAndFlush(new DefaultHttp2ResetFrame(code)).addListener(ChannelFutureListener.CLOSE);
-                });
-    }
+        @Override
+        public String authority() {
+            return authority;
+        }
 
-    @Override
-    public void established(ChannelHandlerContext ctx, Flow flow, Channel server) {
-        Channel client = ctx.channel();
-        ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), false))
-                .addListener((ChannelFutureListener) f -> {
-                    if (!f.isSuccess()) {
-                        flow.close(FlowEnd.ERROR);
-                        return;
-                    }
-                    ChannelPipeline p = client.pipeline();
-                    // behind this handler, so frames the relay's first read brings queue up after the held ones
-                    p.addAfter(ctx.name(), "relayIdle", new IdleStateHandler(0, 0,
-                            gate.flows().settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
-                    p.addAfter("relayIdle", "tunnel", new Http2TunnelCodec());
-                    p.addAfter("tunnel", "relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.CLIENT));
-                    server.pipeline().addLast("relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.SERVER));
-                    gating = false;
-                    Object msg;
-                    while ((msg = held.poll()) != null) {
-                        ctx.fireChannelRead(msg);
-                    }
-                    p.remove(this);
-                });
-    }
+        @Override
+        public void refuse(ChannelHandlerContext ctx, ConnectHandler.Refusal r) {
+            releaseHeld();
+            Http2Headers headers = new DefaultHttp2Headers()
+                    .status(r.status().codeAsText())
+                    .set("content-type", "text/plain; charset=utf-8")
+                    .set(HttpReplies.REASON_HEADER.toLowerCase(Locale.ROOT), r.reason());
+            ctx.write(new DefaultHttp2HeadersFrame(headers, false));
+            Http2Error code = ConnectHandler.MALFORMED.equals(r.reason()) ? Http2Error.PROTOCOL_ERROR : Http2Error.NO_ERROR;
+            ctx.writeAndFlush(new DefaultHttp2DataFrame(ByteBufUtil.writeUtf8(ctx.alloc(), r.message() + "\n"), true))
+                    .addListener((ChannelFutureListener) f -> {
+                        // the answer is complete (and sent: a reset would overtake DATA still queued for
+                        // flow control): stop the peer sending on this stream (RFC 9113 §8.1)
+                        ctx.writeAndFlush(new DefaultHttp2ResetFrame(code)).addListener(ChannelFutureListener.CLOSE);
+                    });
+        }
 
-    @Override
-    public void release() {
-        releaseHeld();
+        @Override
+        public void established(ChannelHandlerContext ctx, Flow flow, Channel server) {
+            Channel client = ctx.channel();
+            ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), false))
+                    .addListener((ChannelFutureListener) f -> {
+                        if (!f.isSuccess()) {
+                            flow.close(FlowEnd.ERROR);
+                            return;
+                        }
+                        if (ctx.isRemoved()) { // the laptop reset the stream as the 200 went out
+                            flow.close(FlowEnd.CLIENT_CLOSED);
+                            return;
+                        }
+                        ChannelPipeline p = client.pipeline();
+                        // behind this handler, so frames the relay's first read brings queue up after the held ones
+                        p.addAfter(ctx.name(), "relayIdle", new IdleStateHandler(0, 0,
+                                gate.flows().settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                        p.addAfter("relayIdle", "tunnel", new Http2TunnelCodec());
+                        p.addAfter("tunnel", "relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.CLIENT));
+                        server.pipeline().addLast("relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.SERVER));
+                        gating = false;
+                        Object msg;
+                        while ((msg = held.poll()) != null) {
+                            ctx.fireChannelRead(msg);
+                        }
+                        if (!ctx.isRemoved()) { // else the stream closed meanwhile; the relay saw it
+                            p.remove(Http2ConnectHandler.this);
+                        }
+                    });
+        }
+
+        @Override
+        public void release() {
+            releaseHeld();
+        }
     }
 
     @Override

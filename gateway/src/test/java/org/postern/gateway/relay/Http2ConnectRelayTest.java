@@ -84,6 +84,31 @@ class Http2ConnectRelayTest {
     }
 
     @Test
+    void h2Connect_dataBeforeThe200_reachesTheHostFirstAndInOrder() throws Exception {
+        start(SETTINGS, RelayFixture.Behaviour.ECHO);
+        Map<String, Object> early = connect(100_000, true);
+        early.put("early", true); // DATA right behind the HEADERS, while the gates still run
+        H2Client.Stream s = H2Client.run(gw.h2Plan(List.of(early))).stream(0);
+        assertThat(s.status()).as(s.toString()).isEqualTo(200);
+        assertThat(s.received()).isEqualTo(100_000);
+        assertThat(s.receivedSha256()).isEqualTo(s.sentSha256());
+        assertThat(s.ended()).isTrue();
+    }
+
+    @Test
+    void h2Connect_laptopResetsTheStream_flowEndsAndConnectionServesOn() throws Exception {
+        start(SETTINGS, RelayFixture.Behaviour.ECHO);
+        Map<String, Object> cancelled = connect(0, false);
+        cancelled.put("resetOn200", true);
+        H2Client.Result r = H2Client.run(gw.h2Plan(List.of(cancelled, connect(5, true))));
+        assertThat(r.stream(0).status()).isEqualTo(200);
+        assertThat(r.stream(1).received()).as("the other stream on the connection").isEqualTo(5);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> gw.audit.of("flow.close").size() == 2);
+        assertThat(gw.audit.of("flow.close")).allSatisfy(e -> assertThat(e.fields()).containsEntry("how", "client_closed"));
+        assertThat(gw.flows.count("laptop-1")).isZero();
+    }
+
+    @Test
     void h2Connect_halfClose_answerAfterClientEndStreamStillArrives() throws Exception {
         start(SETTINGS, RelayFixture.Behaviour.COUNT_THEN_ANSWER);
         H2Client.Result r = H2Client.run(gw.h2Plan(List.of(connect(12, true), connect(100_000, true))));
