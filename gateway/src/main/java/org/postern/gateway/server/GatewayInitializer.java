@@ -106,6 +106,9 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         p.addLast("tls", tls.newHandler(c.alloc(), c.remoteAddress().getAddress().getHostAddress(), c.remoteAddress().getPort()));
         // who the client is: its device, unless barred since the handshake, else the connection closes
         p.addLast("identity", new ClientIdentityHandler(revocations, audit, clock, workers));
+        // a request head within limits.headerTime of accept, else 408 (audited); the TLS handshake
+        // counts. HTTP/1.1 puts its codec in front of it; HTTP/2 (its own framing) takes it out
+        p.addLast("headTime", new RequestHeadTimeoutHandler(guards.headerTime(), guards.audit()));
         // ALPN, once the identity is known: h2, or HTTP/1.1 (also when the client offered nothing)
         p.addLast("alpn", new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
             @Override
@@ -127,10 +130,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
     /** HTTP/1.1: one request at a time on the connection; a CONNECT turns the connection into the tunnel. */
     private void http1(ChannelPipeline p) {
-        // HTTP/1.1 with bounded request line and headers (limits.headerSize)
-        p.addLast("http", new HttpServerCodec(4096, maxHeaderSize, 8192));
-        // a request head within limits.headerTime, else 408 (audited)
-        p.addLast("headTime", new RequestHeadTimeoutHandler(guards.headerTime(), guards.audit()));
+        // HTTP/1.1 with bounded request line and headers (limits.headerSize), before the headTime stage
+        p.addBefore("headTime", "http", new HttpServerCodec(4096, maxHeaderSize, 8192));
         // what the codec could not decode: 400, 414 or 431 (audited), then close
         p.addLast("badRequest", guards.badRequest());
         // whole requests, bounded body (the EST request limit); over it 413 (audited)
@@ -149,6 +150,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
     /** HTTP/2 (RFC 9113): each stream is a child channel; a CONNECT stream is one tunnel. */
     private void http2(ChannelPipeline p) {
+        p.remove("headTime"); // HTTP/1.1 request heads only; the handshake finished in time
         // frames, HPACK and flow control; at most limits.streamsPerConnection streams open at once
         // (more are refused with RST_STREAM REFUSED_STREAM), header lists within limits.headerSize
         Http2FrameCodec h2 = Http2FrameCodecBuilder.forServer()
