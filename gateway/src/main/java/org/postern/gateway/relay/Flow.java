@@ -54,6 +54,7 @@ final class Flow {
 
     void relayed(TunnelRelayHandler.Side from, int bytes) {
         (from == TunnelRelayHandler.Side.CLIENT ? up : down).add(bytes);
+        registry.relayed(from, bytes);
     }
 
     long bytesUp() {

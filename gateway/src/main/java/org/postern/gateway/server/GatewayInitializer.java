@@ -2,7 +2,9 @@ package org.postern.gateway.server;
 
 import java.time.Clock;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
@@ -31,7 +33,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
                   NotFoundHandler notFound) {
     }
 
-    private final SslContext tls;
+    private final Supplier<SslContext> tls;
     private final Registry registry;
     private final AuditSink audit;
     private final Clock clock;
@@ -40,10 +42,12 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     private final int maxBody;
     private final Shared shared;
     private final ChannelGroup children;
+    private final ChannelHandler handshakeMetrics;
 
-    GatewayInitializer(SslContext tls, Registry registry, AuditSink audit, Clock clock, Executor workers,
+    GatewayInitializer(Supplier<SslContext> tls, ChannelHandler handshakeMetrics, Registry registry, AuditSink audit, Clock clock, Executor workers,
                        int maxHeaderSize, int maxBody, Shared shared, ChannelGroup children) {
         this.tls = tls;
+        this.handshakeMetrics = handshakeMetrics;
         this.registry = registry;
         this.audit = audit;
         this.clock = clock;
@@ -59,7 +63,9 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         children.add(c);
         ChannelPipeline p = c.pipeline();
         // TLS 1.3; a client certificate is optional and, when present, must chain to the device CA
-        p.addLast("tls", tls.newHandler(c.alloc()));
+        p.addLast("tls", tls.get().newHandler(c.alloc())); // the current context: a reload swaps it
+        // count the handshake, done or failed by cause (postern_tls_handshake*)
+        p.addLast("tlsMetrics", handshakeMetrics);
         // who the client is: the registry must vouch for its certificate, else the connection closes
         p.addLast("identity", new ClientIdentityHandler(registry, audit, clock, workers));
         // HTTP/1.1 with bounded request line and headers (limits.headerSize)
