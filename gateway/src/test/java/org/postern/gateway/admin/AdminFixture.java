@@ -56,11 +56,11 @@ import org.postern.protocol.posture.PostureClaims;
  * {@link SessionDirectory}, admin certificates issued as {@code postern pki issue-admin} does, a
  * loopback HTTP "admin host", and curl / JDK clients for both listeners.
  */
-final class AdminFixture implements AutoCloseable {
+public final class AdminFixture implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
 
     /** Sessions the test puts in; kill removes one and remembers who asked. */
-    static final class TestSessions implements SessionDirectory {
+    public static final class TestSessions implements SessionDirectory {
         final Map<String, SessionInfo> live = new ConcurrentHashMap<>();
         final List<String> killedBy = new CopyOnWriteArrayList<>();
 
@@ -80,19 +80,19 @@ final class AdminFixture implements AutoCloseable {
     }
 
     /** A certificate and key written as files, for curl. */
-    record Files2(Path cert, Path key) {
+    public record Files2(Path cert, Path key) {
     }
 
-    final TestPki pki = TestPki.create();
-    final Path work = pki.workDir("admin");
-    final Path config = work.resolve("gateway.yaml");
-    final TestSessions sessions = new TestSessions();
-    final HttpServer adminHost;
-    final int tunnelPort;
-    final int adminPort;
-    GatewayServer gateway;
+    public final TestPki pki = TestPki.create();
+    public final Path work = pki.workDir("admin");
+    public final Path config = work.resolve("gateway.yaml");
+    public final TestSessions sessions = new TestSessions();
+    public final HttpServer adminHost;
+    public final int tunnelPort;
+    public final int adminPort;
+    public GatewayServer gateway;
 
-    AdminFixture() {
+    public AdminFixture() {
         try {
             if (!Files.isExecutable(Path.of("/usr/bin/curl"))) {
                 throw new AssertionError("these tests drive curl; install curl (apt-get install curl)");
@@ -113,7 +113,7 @@ final class AdminFixture implements AutoCloseable {
     }
 
     /** The gateway.yaml of this fixture, with {@code access} as given (YAML under {@code access:}). */
-    String yaml(String access) {
+    public String yaml(String access) {
         return """
                 gateway:
                   id: gw-admin-test
@@ -129,7 +129,7 @@ final class AdminFixture implements AutoCloseable {
     }
 
     /** An access rule letting group admins reach the loopback admin host. */
-    String ruleToAdminHost() {
+    public String ruleToAdminHost() {
         return """
                 rules:
                   - name: admins-to-host
@@ -138,7 +138,7 @@ final class AdminFixture implements AutoCloseable {
                 """.formatted(adminHost.getAddress().getPort());
     }
 
-    GatewayServer start(String access, boolean sighup) throws Exception {
+    public GatewayServer start(String access, boolean sighup) throws Exception {
         Files.writeString(config, yaml(access));
         GatewaySettings settings = GatewaySettings.load(config);
         gateway = GatewayServer.start(settings, new KeyProtection.Passphrase(TestPki.PASSPHRASE), Clock.systemUTC(),
@@ -147,17 +147,17 @@ final class AdminFixture implements AutoCloseable {
     }
 
     /** Issues an admin certificate as {@code postern pki issue-admin} does and writes it (with chain) and its key. */
-    Files2 admin(String name, String role) throws IOException {
+    public Files2 admin(String name, String role) throws IOException {
         PkiService.Issued issued = pki.service.issueAdmin(name, role, "test");
         PkiService.Issued.Files f = issued.writeTo(work.resolve("admins"), name, pki.ca.chain());
         return new Files2(f.certificate(), f.key());
     }
 
     /** A device of group admins, enrolled; its key and certificate also as files. */
-    record Device(String id, KeyPair keys, X509Certificate cert, Files2 files) {
+    public record Device(String id, KeyPair keys, X509Certificate cert, Files2 files) {
     }
 
-    Device device(String id) {
+    public Device device(String id) {
         PkiService.NewDevice added = pki.service.addDevice(id, "alice", List.of("admins"), null, null, "test");
         KeyPair keys = TestCsrs.p256();
         X509Certificate cert = pki.service.enroll(id, added.token(), TestCsrs.body(keys, id), "test");
@@ -171,7 +171,7 @@ final class AdminFixture implements AutoCloseable {
     }
 
     /** curl against the admin listener; -w prints the status on the last line. */
-    Proc.Result curlAdmin(Files2 who, String method, String path) {
+    public Proc.Result curlAdmin(Files2 who, String method, String path) {
         List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "10", "-X", method,
                 "--cacert", pki.chainFile().toString(), "-w", "\n%{http_code}"));
         if (who != null) {
@@ -181,17 +181,17 @@ final class AdminFixture implements AutoCloseable {
         return Proc.run(work, Duration.ofSeconds(20), cmd.toArray(String[]::new));
     }
 
-    static int status(Proc.Result r) {
+    public static int status(Proc.Result r) {
         String out = r.stdout().strip();
         return Integer.parseInt(out.substring(out.lastIndexOf('\n') + 1).strip());
     }
 
-    static String body(Proc.Result r) {
+    public static String body(Proc.Result r) {
         String out = r.stdout();
         return out.substring(0, Math.max(0, out.lastIndexOf('\n')));
     }
 
-    static JsonNode json(Proc.Result r) {
+    public static JsonNode json(Proc.Result r) {
         try {
             return JSON.readTree(body(r));
         } catch (IOException e) {
@@ -200,7 +200,7 @@ final class AdminFixture implements AutoCloseable {
     }
 
     /** curl through the tunnel listener to the admin host, as a device would. */
-    Proc.Result curlThrough(Device d) {
+    public Proc.Result curlThrough(Device d) {
         return Proc.run(work, Duration.ofSeconds(20), "curl", "-sS", "-v", "--max-time", "10", "--proxytunnel",
                 "--proxy", "https://127.0.0.1:" + tunnelPort, "--proxy-cacert", pki.chainFile().toString(),
                 "--proxy-cert", d.files().cert().toString(), "--proxy-key", d.files().key().toString(),
@@ -208,7 +208,7 @@ final class AdminFixture implements AutoCloseable {
     }
 
     /** Proves posture with the given claims; returns the decision JSON. */
-    JsonNode posture(Device d, java.util.function.BiFunction<String, Instant, PostureClaims> claims) throws Exception {
+    public JsonNode posture(Device d, java.util.function.BiFunction<String, Instant, PostureClaims> claims) throws Exception {
         try (HttpClient client = deviceClient(d)) {
             HttpResponse<String> c = post(client, "/v1/posture/challenge", "");
             if (c.statusCode() != 200) {
@@ -222,7 +222,7 @@ final class AdminFixture implements AutoCloseable {
     }
 
     /** A compliant posture (patched, encrypted Debian 12). */
-    JsonNode compliant(Device d) throws Exception {
+    public JsonNode compliant(Device d) throws Exception {
         return posture(d, (nonce, now) -> GatewayServerIT.claims(d.id(), nonce, now));
     }
 
@@ -253,7 +253,7 @@ final class AdminFixture implements AutoCloseable {
     }
 
     /** Every record of the gateway's audit trail of one type, in order. */
-    List<JsonNode> audit(String type) {
+    public List<JsonNode> audit(String type) {
         Path dir = pki.dataDir.resolve("audit/trail");
         List<JsonNode> out = new ArrayList<>();
         try (Stream<Path> files = Files.list(dir)) {
@@ -274,7 +274,7 @@ final class AdminFixture implements AutoCloseable {
     }
 
     /** Marks a certificate revoked in the registry, as another process sharing the registry would. */
-    void revokeInRegistry(X509Certificate cert) throws Exception {
+    public void revokeInRegistry(X509Certificate cert) throws Exception {
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + pki.dataDir.resolve("registry.db"));
              PreparedStatement s = c.prepareStatement(
                      "UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE serial = ?")) {
@@ -287,7 +287,7 @@ final class AdminFixture implements AutoCloseable {
         }
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
