@@ -24,6 +24,8 @@ public final class GatewayMetrics {
     public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    // Micrometer may hold a meter's object weakly: these keep the bound suppliers alive
+    private final List<Object> bound = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** A registry with the gateway's meters, all at zero until something happens. */
     public GatewayMetrics() {
@@ -73,18 +75,20 @@ public final class GatewayMetrics {
 
     /** Live sessions, read from {@code live} at each scrape. */
     public void bindSessions(IntSupplier live) {
-        Objects.requireNonNull(live, "live");
+        bound.add(Objects.requireNonNull(live, "live"));
         Gauge.builder("postern.sessions.live", live::getAsInt).description("Sessions open now").register(registry);
     }
 
     /** Live flows (tunnels), read from {@code live} at each scrape. */
     public void bindFlows(IntSupplier live) {
-        Objects.requireNonNull(live, "live");
+        bound.add(Objects.requireNonNull(live, "live"));
         Gauge.builder("postern.flows.live", live::getAsInt).description("Tunnels open now").register(registry);
     }
 
     /** Bytes relayed so far, laptop → admin hosts ({@code up}) and back ({@code down}); monotonic. */
     public void bindBytesRelayed(LongSupplier up, LongSupplier down) {
+        bound.add(up);
+        bound.add(down);
         FunctionCounter.builder("postern.relay.bytes", up, LongSupplier::getAsLong)
                 .description("Bytes relayed through tunnels").baseUnit("bytes").tag("direction", "up").register(registry);
         FunctionCounter.builder("postern.relay.bytes", down, LongSupplier::getAsLong)
@@ -93,7 +97,7 @@ public final class GatewayMetrics {
 
     /** Records waiting for the audit writer, read at each scrape. */
     public void bindAuditQueue(IntSupplier depth) {
-        Objects.requireNonNull(depth, "depth");
+        bound.add(Objects.requireNonNull(depth, "depth"));
         Gauge.builder("postern.audit.queue.depth", depth::getAsInt)
                 .description("Audit records waiting to be written and synced").register(registry);
     }

@@ -60,6 +60,10 @@ class ReloadIT {
         Proc.Result through = f.curlThrough(laptop);
         assertThat(through.exit()).as(through.all()).isZero();
         assertThat(through.stdout()).isEqualTo("hello from the admin host\n");
+        // the tunnel's bytes show in the metrics, both ways
+        assertThat(f.gateway.metrics().scrape())
+                .containsPattern("postern_relay_bytes_total\\{direction=\"up\"} [1-9]")
+                .containsPattern("postern_relay_bytes_total\\{direction=\"down\"} [1-9]");
     }
 
     @Test
