@@ -13,6 +13,8 @@ public final class Exit extends RuntimeException {
     public static final int CA = 3;
     /** The registry or audit log cannot be read or written. */
     public static final int UNAVAILABLE = 4;
+    /** The running gateway's admin endpoint cannot be reached (not running, wrong address). */
+    public static final int GATEWAY_DOWN = 6;
 
     private final int code;
 

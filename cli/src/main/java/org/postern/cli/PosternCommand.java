@@ -24,7 +24,8 @@ import picocli.CommandLine.Command;
                 "2:bad usage or configuration",
                 "3:the CA is missing or could not be unlocked (wrong passphrase or PIN)",
                 "4:the registry or audit log cannot be read or written",
-                "5:the demo saw a step not behave as shown"})
+                "5:the demo saw a step not behave as shown",
+                "6:the running gateway's admin endpoint cannot be reached (postern gateway sessions|kill)"})
 public final class PosternCommand implements Runnable {
 
     @CommandLine.Spec

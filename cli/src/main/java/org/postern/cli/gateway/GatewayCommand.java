@@ -23,14 +23,19 @@ import picocli.CommandLine.Spec;
 
 /** {@code postern gateway}: the gateway itself. */
 @Command(name = "gateway", mixinStandardHelpOptions = true,
-        description = "Run the Postern gateway.",
-        subcommands = {GatewayCommand.Run.class, CommandLine.HelpCommand.class})
+        description = "Run the Postern gateway; list and end its live sessions.",
+        subcommands = {GatewayCommand.Run.class, GatewayCommand.Sessions.class, GatewayCommand.Kill.class,
+                CommandLine.HelpCommand.class})
 public final class GatewayCommand {
 
     /** {@code postern gateway run --config gateway.yaml}: serves until Ctrl-C. */
     @Command(name = "run", mixinStandardHelpOptions = true,
-            description = {"Run the gateway: EST, CRL, OCSP, posture and CONNECT tunnels on listeners.tunnel (TLS 1.3).",
-                    "The CA in dataDir is unlocked with $POSTERN_CA_PASSPHRASE or --passphrase-file, as for pki serve."})
+            description = {"Run the gateway: EST, CRL, OCSP, posture and CONNECT tunnels on listeners.tunnel (TLS 1.3),",
+                    "the admin API and /metrics on listeners.admin (admin client certificates required).",
+                    "The CA in dataDir is unlocked with $POSTERN_CA_PASSPHRASE or --passphrase-file, as for pki serve.",
+                    "SIGHUP, or saving the config file, reloads access and posture policy and the TLS files;",
+                    "a bad file keeps the last good settings and the log says why.",
+                    "Logs go to standard error; $POSTERN_LOG_LEVEL (default INFO) sets Postern's level."})
     public static final class Run implements Callable<Integer> {
         @Option(names = "--config", paramLabel = "gateway.yaml", required = true,
                 description = "Gateway settings (see config/examples/gateway.yaml).")
@@ -40,15 +45,21 @@ public final class GatewayCommand {
                 description = "File whose first line is the CA passphrase (or the PKCS#11 PIN). Default: $POSTERN_CA_PASSPHRASE.")
         Path passphraseFile;
 
+        @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "text",
+                description = "text (one readable line per event, the default) or json (JSON lines for a log shipper).")
+        GatewayLogging.Format logFormat;
+
         @Spec
         CommandSpec spec;
 
         @Override
         public Integer call() throws IOException, InterruptedException {
+            GatewayLogging.configure(logFormat, System.getenv("POSTERN_LOG_LEVEL"));
             GatewaySettings settings = GatewaySettings.load(config);
             GatewayServer server;
             try {
-                server = GatewayServer.start(settings, protection(settings.dataDir()));
+                server = GatewayServer.start(settings, protection(settings.dataDir()), java.time.Clock.systemUTC(),
+                        new java.security.SecureRandom(), GatewayServer.Options.DEFAULTS.withConfigFile(config, true));
             } catch (KeyFiles.WrongPassphraseException e) {
                 throw new Exit(Exit.CA, e.getMessage());
             } catch (IOException e) {
@@ -60,6 +71,9 @@ public final class GatewayCommand {
                 out.println("Postern gateway " + settings.id() + " listening on https://" + at.getHostString() + ":"
                         + at.getPort() + " (TLS 1.3)");
                 out.println("  EST, CRL, OCSP, posture (/v1/posture/...) and CONNECT tunnels");
+                var adm = server.adminAddress();
+                out.println("  admin API and /metrics on https://" + adm.getHostString() + ":" + adm.getPort()
+                        + " (admin certificate required)");
                 out.println("  audit trail " + settings.audit().dir() + ", public key " + settings.dataDir().resolve("audit.pub"));
                 out.println("  root SHA-256: " + server.ca().rootSha256());
                 out.println("Stop with Ctrl-C.");
@@ -102,6 +116,70 @@ public final class GatewayCommand {
                 return null;
             }
             return "pkcs11".equals(p.getProperty("keys")) ? Path.of(p.getProperty("pkcs11.config")) : null;
+        }
+    }
+
+    /** {@code postern gateway sessions [--json]}: the live sessions of the running gateway. */
+    @Command(name = "sessions", mixinStandardHelpOptions = true,
+            description = {"List the live sessions of the running gateway (GET /v1/sessions on its admin endpoint).",
+                    "Authenticates with an admin certificate (either role); see --cert."},
+            exitCodeListHeading = "%nExit codes:%n",
+            exitCodeList = {"0:listed", "1:refused by the gateway (certificate not accepted)",
+                    "2:bad usage or configuration", "6:the gateway's admin endpoint cannot be reached"})
+    public static final class Sessions implements Callable<Integer> {
+        @CommandLine.Mixin
+        AdminOptions admin;
+
+        @Option(names = "--json", description = "Print the gateway's JSON answer instead of a table.")
+        boolean json;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            AdminClient.Reply r = admin.client().get("/v1/sessions");
+            if (r.status() != 200) {
+                throw new Exit(Exit.REFUSED, "the gateway refused to list sessions: " + r.error());
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(r.body().toPrettyString());
+            } else {
+                SessionTable.print(out, r.body().path("sessions"));
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    /** {@code postern gateway kill SESSION}: ends one live session. */
+    @Command(name = "kill", mixinStandardHelpOptions = true,
+            description = {"End a live session and all its tunnels (DELETE /v1/sessions/SESSION on the admin endpoint).",
+                    "Needs a security-admin certificate; recorded in the audit trail as admin.kill and session.end (killed)."},
+            exitCodeListHeading = "%nExit codes:%n",
+            exitCodeList = {"0:the session was ended", "1:refused (no such live session, or not a security-admin)",
+                    "2:bad usage or configuration", "6:the gateway's admin endpoint cannot be reached"})
+    public static final class Kill implements Callable<Integer> {
+        @CommandLine.Mixin
+        AdminOptions admin;
+
+        @CommandLine.Parameters(paramLabel = "SESSION", description = "The session id, as postern gateway sessions shows it.")
+        String session;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            String path = "/v1/sessions/" + java.net.URLEncoder.encode(session, StandardCharsets.UTF_8).replace("+", "%20");
+            AdminClient.Reply r = admin.client().delete(path);
+            if (r.status() != 200) {
+                throw new Exit(Exit.REFUSED, "session " + session + " not ended: " + r.error());
+            }
+            spec.commandLine().getOut().println("Ended session " + session);
+            spec.commandLine().getOut().flush();
+            return 0;
         }
     }
 }

@@ -158,6 +158,11 @@ public final class AuditTrail implements AuditSink {
         return unavailable;
     }
 
+    /** Records waiting for the writer now (metrics: {@code postern_audit_queue_depth}). */
+    public int queueDepth() {
+        return queue.size();
+    }
+
     public Path directory() {
         return dir;
     }

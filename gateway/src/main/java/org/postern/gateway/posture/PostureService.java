@@ -48,6 +48,13 @@ public final class PostureService {
     private final Registry registry;
     private final AuditSink audit;
     private final Clock clock;
+    private volatile DecisionObserver observer = (result, reasons) -> { };
+
+    /** Told of every recorded decision (metrics): {@code compliant}, {@code non_compliant} or {@code rejected}, and its reason codes. */
+    @FunctionalInterface
+    public interface DecisionObserver {
+        void decided(String result, List<String> reasons);
+    }
 
     /**
      * @param policy the current posture policy; read once per decision, so a reload takes effect
@@ -62,6 +69,11 @@ public final class PostureService {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.audit = Objects.requireNonNull(audit, "audit");
         this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** Sets who is told of each recorded decision (one observer; the metrics). */
+    public void onDecision(DecisionObserver observer) {
+        this.observer = Objects.requireNonNull(observer, "observer");
     }
 
     /** A fresh challenge for the connection's device. */
@@ -103,6 +115,7 @@ public final class PostureService {
             String code = device == null || device.status() != DeviceStatus.ACTIVE ? DEVICE_NOT_ACTIVE : CERT_REVOKED;
             record(event.with("result", "rejected").with("reasons", List.of(code)).with("detail", barred));
             leases.end(identity.deviceId());
+            observed("rejected", List.of(code));
             return new Decision.Refused(code, code.equals(DEVICE_NOT_ACTIVE) ? "device is not active"
                     : "certificate is no longer valid");
         }
@@ -117,6 +130,7 @@ public final class PostureService {
             record(event.with("result", "rejected").with("reasons", List.of(e.reason().code()))
                     .with("detail", e.getMessage()));
             touch(identity, now, "rejected");
+            observed("rejected", List.of(e.reason().code()));
             return new Decision.Rejected(e, p.mode(), p.version());
         }
 
@@ -132,7 +146,16 @@ public final class PostureService {
             leases.end(identity.deviceId()); // a non-compliant renewal ends the lease (and the flows) now
         }
         touch(identity, now, result);
+        observed(result, verdict.reasons().stream().map(ReasonDetail::code).toList());
         return new Decision.Judged(verdict);
+    }
+
+    private void observed(String result, List<String> reasons) {
+        try {
+            observer.decided(result, reasons);
+        } catch (RuntimeException e) {
+            log.warn("decision observer failed: {}", e.toString()); // counting must never change a decision
+        }
     }
 
     /** Why this device may not prove posture now, or null: re-checked here, as connections outlive changes. */

@@ -61,6 +61,7 @@ final class Flow {
     void relayed(TunnelRelayHandler.Side from, int bytes) {
         (from == TunnelRelayHandler.Side.CLIENT ? up : down).add(bytes);
         session.relayed(from == TunnelRelayHandler.Side.CLIENT, bytes);
+        registry.relayed(from, bytes);
     }
 
     long bytesUp() {

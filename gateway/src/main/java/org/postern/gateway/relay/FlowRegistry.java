@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.LongAdder;
 
 import java.util.function.BiConsumer;
 
@@ -38,6 +39,8 @@ public final class FlowRegistry {
     private final Executor workers;
     private final Clock clock;
     private final RelaySettings settings;
+    private final LongAdder relayedUp = new LongAdder();
+    private final LongAdder relayedDown = new LongAdder();
 
     /**
      * @param audit    where {@code flow.open}, {@code flow.close} and {@code access.denied} go
@@ -110,6 +113,20 @@ public final class FlowRegistry {
     /** How many flows are open on this gateway (for metrics). */
     public int size() {
         return byDevice.values().stream().mapToInt(Set::size).sum();
+    }
+
+    /** Bytes relayed laptop → admin hosts by every flow so far (for metrics; monotonic). */
+    public long bytesRelayedUp() {
+        return relayedUp.sum();
+    }
+
+    /** Bytes relayed admin hosts → laptop by every flow so far (for metrics; monotonic). */
+    public long bytesRelayedDown() {
+        return relayedDown.sum();
+    }
+
+    void relayed(TunnelRelayHandler.Side from, int bytes) {
+        (from == TunnelRelayHandler.Side.CLIENT ? relayedUp : relayedDown).add(bytes);
     }
 
     Flow open(String id, Flow.Endpoints who, Channel client, Channel server, Session session) {

@@ -4,8 +4,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
@@ -63,7 +65,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     record Guards(SourceLimitHandler perSource, BadRequestHandler badRequest, LimitAudit audit, Duration headerTime) {
     }
 
-    private final SslContext tls;
+    private final Supplier<SslContext> tls;
     private final LiveRevocations revocations;
     private final AuditSink audit;
     private final Clock clock;
@@ -73,11 +75,14 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     private final Shared shared;
     private final ChannelGroup children;
     private final Guards guards;
+    private final ChannelHandler handshakeMetrics;
     private int streamsPerConnection = GatewaySettings.Limits.DEFAULT_STREAMS_PER_CONNECTION;
 
-    GatewayInitializer(SslContext tls, LiveRevocations revocations, AuditSink audit, Clock clock, Executor workers,
-                       int maxHeaderSize, int maxBody, Shared shared, ChannelGroup children, Guards guards) {
+    GatewayInitializer(Supplier<SslContext> tls, ChannelHandler handshakeMetrics, LiveRevocations revocations,
+                       AuditSink audit, Clock clock, Executor workers, int maxHeaderSize, int maxBody, Shared shared,
+                       ChannelGroup children, Guards guards) {
         this.tls = tls;
+        this.handshakeMetrics = handshakeMetrics;
         this.revocations = revocations;
         this.audit = audit;
         this.clock = clock;
@@ -103,7 +108,11 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         p.addLast("perSource", guards.perSource());
         // TLS 1.3; a client certificate is optional and, when present, is decided in the handshake
         // (DeviceTrustManager: device CA, live revocations); the peer address names it in tls.rejected
-        p.addLast("tls", tls.newHandler(c.alloc(), c.remoteAddress().getAddress().getHostAddress(), c.remoteAddress().getPort()));
+        // (the current context: a reload swaps it)
+        p.addLast("tls", tls.get().newHandler(c.alloc(), c.remoteAddress().getAddress().getHostAddress(),
+                c.remoteAddress().getPort()));
+        // count the handshake, done or failed by cause (postern_tls_handshake*)
+        p.addLast("tlsMetrics", handshakeMetrics);
         // who the client is: its device, unless barred since the handshake, else the connection closes
         p.addLast("identity", new ClientIdentityHandler(revocations, audit, clock, workers));
         // a request head within limits.headerTime of accept, else 408 (audited); the TLS handshake

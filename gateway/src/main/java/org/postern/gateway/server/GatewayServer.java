@@ -26,17 +26,21 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.postern.config.PkiSettings;
 import org.postern.config.gateway.GatewaySettings;
+import org.postern.gateway.admin.AdminApiHandler;
+import org.postern.gateway.admin.AdminListener;
+import org.postern.gateway.admin.AdminTls;
 import org.postern.gateway.audit.AuditKeys;
 import org.postern.gateway.audit.AuditTrail;
 import org.postern.gateway.audit.AuditTrailConfig;
 import org.postern.gateway.limits.BadRequestHandler;
 import org.postern.gateway.limits.LimitAudit;
 import org.postern.gateway.limits.SourceLimitHandler;
+import org.postern.gateway.metrics.GatewayMetrics;
+import org.postern.gateway.metrics.HandshakeMetricsHandler;
 import org.postern.gateway.policy.AccessPolicy;
 import org.postern.gateway.policy.DestinationResolver;
 import org.postern.gateway.policy.ForbiddenAddresses;
@@ -53,6 +57,10 @@ import org.postern.gateway.tls.DeviceTrustManager;
 import org.postern.gateway.tls.LiveRevocations;
 import org.postern.gateway.session.SessionDirectory;
 import org.postern.gateway.session.Sessions;
+import org.postern.gateway.reload.ConfigReloader;
+import org.postern.gateway.reload.LiveSettings;
+import org.postern.gateway.reload.ReloadTriggers;
+import org.postern.gateway.session.SessionInfo;
 import org.postern.pki.PkiService;
 import org.postern.pki.ca.CaStore;
 import org.postern.pki.ca.CertificateAuthority;
@@ -85,9 +93,33 @@ public final class GatewayServer implements AutoCloseable {
     private final Channel channel;
     private final CertificateAuthority ca;
     private final Sessions sessions;
+    private final Admin admin;
+
+    /** The admin side: listener, meters, live settings and their reloader (null without a file). */
+    private record Admin(AdminListener listener, GatewayMetrics metrics, LiveSettings live, ConfigReloader reloader) {
+    }
+
+    /**
+     * What {@code postern gateway run} (or a test) adds to the settings.
+     *
+     * @param configFile the file the settings came from: enables reload (SIGHUP, file watch, {@code POST /v1/reload}); or null
+     * @param sighup     reload on SIGHUP (one process-wide handler; the CLI sets it, tests choose)
+     * @param sessions   the live sessions for the admin API; null: the gateway's own
+     */
+    public record Options(Path configFile, boolean sighup, SessionDirectory sessions) {
+        public static final Options DEFAULTS = new Options(null, false, null);
+
+        public Options withConfigFile(Path file, boolean sighup) {
+            return new Options(file, sighup, sessions);
+        }
+
+        public Options withSessions(SessionDirectory sessions) {
+            return new Options(configFile, sighup, sessions);
+        }
+    }
 
     private GatewayServer(List<AutoCloseable> resources, EventLoopGroup group, ExecutorService workers,
-                          ChannelGroup children, Channel channel, CertificateAuthority ca, Sessions sessions) {
+                          ChannelGroup children, Channel channel, CertificateAuthority ca, Sessions sessions, Admin admin) {
         this.resources = resources;
         this.group = group;
         this.workers = workers;
@@ -95,6 +127,7 @@ public final class GatewayServer implements AutoCloseable {
         this.channel = channel;
         this.ca = ca;
         this.sessions = sessions;
+        this.admin = admin;
     }
 
     public static GatewayServer start(GatewaySettings settings, KeyProtection protection) throws IOException, InterruptedException {
@@ -103,6 +136,11 @@ public final class GatewayServer implements AutoCloseable {
 
     public static GatewayServer start(GatewaySettings settings, KeyProtection protection, Clock clock, SecureRandom random)
             throws IOException, InterruptedException {
+        return start(settings, protection, clock, random, Options.DEFAULTS);
+    }
+
+    public static GatewayServer start(GatewaySettings settings, KeyProtection protection, Clock clock, SecureRandom random,
+                                      Options options) throws IOException, InterruptedException {
         List<AutoCloseable> resources = new ArrayList<>();
         ExecutorService workers = Executors.newFixedThreadPool(Math.max(4, 2 * Runtime.getRuntime().availableProcessors()),
                 Thread.ofPlatform().name("gateway-worker-", 0).daemon().factory());
@@ -129,15 +167,34 @@ public final class GatewayServer implements AutoCloseable {
 
             CrlPublisher crl = new CrlPublisher(ca, registry, store.crlFile(), pki.revocation().crlValidity(), clock);
             PkiService service = new PkiService(() -> ca, registry, audit, pki, clock, random, () -> crl);
-            ServerCredentials creds = settings.tls().selfIssued()
+            ServerCredentials selfIssued = settings.tls().selfIssued()
                     ? ServerCredentials.selfIssued(service, ca, dataDir, settings.listeners().tunnel().host(), clock.instant())
-                    : ServerCredentials.fromFiles(settings.tls().certificate(), settings.tls().key());
+                    : null;
             // client certificates are decided inside the handshake: device CA, then the live revocation view
             LiveRevocations revocations = LiveRevocations.start(registry, clock);
             resources.add(revocations);
-            SslContext tls = ServerTls.context(creds.key(), creds.certificate(), ca.chain(), provider(settings.tls()),
-                    new DeviceTrustManager(ca.chain(), revocations, audit, clock, workers),
-                    settings.tls().protocols(), settings.tls().cipherSuites(), GatewayInitializer.ALPN);
+            DeviceTrustManager deviceTrust = new DeviceTrustManager(ca.chain(), revocations, audit, clock, workers);
+
+            // what a reload may change: access and posture policy, TLS certificate and key (docs/gateway.md "Reload")
+            InetSocketAddress listen = settings.listeners().tunnel().socketAddress();
+            Set<InetAddress> own = ownAddresses(listen);
+            GatewayMetrics metrics = new GatewayMetrics();
+            ConfigReloader.SnapshotFactory snapshots = s -> {
+                ServerCredentials creds = s.tls().selfIssued() ? selfIssued : credentials(s.tls(), clock);
+                if (creds == null) { // started with files, reloaded without: the PKI issues one now
+                    creds = ServerCredentials.selfIssued(service, ca, dataDir, s.listeners().tunnel().host(), clock.instant());
+                }
+                return new LiveSettings.Snapshot(s, AccessPolicy.of(s.access(), own),
+                        ServerTls.context(creds.key(), creds.certificate(), ca.chain(), provider(s.tls()), deviceTrust,
+                                s.tls().protocols(), s.tls().cipherSuites(), GatewayInitializer.ALPN),
+                        AdminTls.context(creds.key(), creds.certificate(), ca.chain(), provider(s.tls())));
+            };
+            LiveSettings live;
+            try {
+                live = new LiveSettings(snapshots.build(settings));
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IOException(e.getMessage(), e);
+            }
 
             // posture: challenges, leases; a lease that ends (not renewed) cuts the device's flows
             FlowRegistry flows = new FlowRegistry(audit, workers, clock, new RelaySettings(
@@ -160,13 +217,12 @@ public final class GatewayServer implements AutoCloseable {
             Sessions sessions = new Sessions(audit, workers, clock, flows,
                     device -> leases.current(device).map(Lease::until).orElse(null), a.failMode(),
                     settings.limits().flowsPerDevice());
-            PostureService posture = new PostureService(settings::posture, new PostureEvaluator(),
+            PostureService posture = new PostureService(live.posturePolicy(), new PostureEvaluator(),
                     new ChallengeStore(random, clock), leases, registry, audit, clock);
+            posture.onDecision(metrics::postureDecision);
 
-            // access: the configured rules; the gateway's own addresses are refused like loopback
-            InetSocketAddress listen = settings.listeners().tunnel().socketAddress();
-            Set<InetAddress> own = ownAddresses(listen);
-            AccessPolicy policy = AccessPolicy.of(settings.access(), own);
+            // access: the configured rules (live); the gateway's own addresses are refused like loopback
+            AccessPolicy policy = live.accessPolicy();
             DestinationResolver resolver = DestinationResolver.system(new ForbiddenAddresses(own));
 
             GatewayInitializer.Shared shared = new GatewayInitializer.Shared(
@@ -185,12 +241,15 @@ public final class GatewayServer implements AutoCloseable {
             EventLoopGroup group = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
             try {
                 Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-                        .childHandler(new GatewayInitializer(tls, revocations, audit, clock, workers, maxHeader, maxBody,
-                                shared, children, guards).streamsPerConnection(settings.limits().streamsPerConnection()))
+                        .childHandler(new GatewayInitializer(live.tunnelTls(), new HandshakeMetricsHandler(metrics, "tunnel"),
+                                revocations, audit, clock, workers, maxHeader, maxBody, shared, children, guards)
+                                .streamsPerConnection(settings.limits().streamsPerConnection()))
                         .bind(listen).sync().channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
                 log.info("gateway {} listening on https://{}:{}", settings.id(), bound.getHostString(), bound.getPort());
-                return new GatewayServer(resources, group, workers, children, ch, ca, sessions);
+                Admin admin = startAdmin(settings, options, live, snapshots, metrics, registry, audit, flows, sessions,
+                        clock, workers, resources);
+                return new GatewayServer(resources, group, workers, children, ch, ca, sessions, admin);
             } catch (InterruptedException | RuntimeException e) {
                 group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
                 throw e;
@@ -199,6 +258,78 @@ public final class GatewayServer implements AutoCloseable {
             closeAll(resources);
             throw e;
         }
+    }
+
+    /** The admin listener, the meters and reload (docs/gateway.md "Admin API", "Metrics", "Reload"). */
+    private static Admin startAdmin(GatewaySettings settings, Options options, LiveSettings live,
+                                    ConfigReloader.SnapshotFactory snapshots, GatewayMetrics metrics,
+                                    SqliteRegistry registry, AuditTrail audit, FlowRegistry flows, Sessions own, Clock clock,
+                                    ExecutorService workers, List<AutoCloseable> resources)
+            throws IOException, InterruptedException {
+        SessionDirectory sessions = options.sessions() != null ? options.sessions() : own;
+        metrics.bindSessions(() -> sessions.sessions().size());
+        metrics.bindFlows(flows::size);
+        metrics.bindBytesRelayed(flows::bytesRelayedUp, flows::bytesRelayedDown);
+        metrics.bindAuditQueue(audit::queueDepth);
+        ConfigReloader reloader = null;
+        if (options.configFile() != null) {
+            reloader = new ConfigReloader(options.configFile(), live, snapshots, audit, clock, metrics::reload);
+            resources.add(ReloadTriggers.start(reloader, options.sighup(), true));
+        }
+        AdminApiHandler.Services services = new AdminApiHandler.Services(settings.id(), sessions, metrics, reloader,
+                audit::available, audit::unavailableReason, flows::size, audit, clock, workers);
+        AdminListener listener = AdminListener.start(settings.listeners().admin().socketAddress(), live.adminTls(),
+                registry, audit, clock, workers, services);
+        return new Admin(listener, metrics, live, reloader);
+    }
+
+    /** Reads configured certificate and key files and checks they belong together and are in date. */
+    private static ServerCredentials credentials(GatewaySettings.Tls tls, Clock clock)
+            throws IOException, java.security.GeneralSecurityException {
+        ServerCredentials creds;
+        try {
+            creds = ServerCredentials.fromFiles(tls.certificate(), tls.key());
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("tls.certificate/tls.key: cannot read " + tls.certificate() + " and " + tls.key()
+                    + ": " + e.getMessage(), e);
+        }
+        java.security.Signature sign = java.security.Signature.getInstance(
+                creds.key().getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256withRSA");
+        byte[] probe = "postern key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        sign.initSign(creds.key());
+        sign.update(probe);
+        byte[] sig = sign.sign();
+        sign.initVerify(creds.certificate().getPublicKey());
+        sign.update(probe);
+        if (!sign.verify(sig)) {
+            throw new IOException("tls.key: expected the private key of " + creds.certificate().getSubjectX500Principal()
+                    + " (" + tls.certificate() + "), found the key of another certificate in " + tls.key());
+        }
+        if (creds.certificate().getNotAfter().toInstant().isBefore(clock.instant())) {
+            throw new IOException("tls.certificate: expected a certificate in date, found one that expired at "
+                    + creds.certificate().getNotAfter().toInstant() + " in " + tls.certificate());
+        }
+        return creds;
+    }
+
+    /** Where the admin listener is bound. */
+    public InetSocketAddress adminAddress() {
+        return admin.listener().address();
+    }
+
+    /** The gateway's meters. */
+    public GatewayMetrics metrics() {
+        return admin.metrics();
+    }
+
+    /** The live settings (policies and TLS contexts in force now). */
+    public LiveSettings liveSettings() {
+        return admin.live();
+    }
+
+    /** Reloads the configuration file now; null when started without one. */
+    public ConfigReloader reloader() {
+        return admin.reloader();
     }
 
     /** Where the tunnel listener is bound (the real port when 0 was asked). */
@@ -222,6 +353,7 @@ public final class GatewayServer implements AutoCloseable {
 
     @Override
     public void close() {
+        admin.listener().close();
         channel.close().awaitUninterruptibly();
         // sessions end as gateway_shutdown, their session.end written before the trail closes
         sessions.shutdown(Duration.ofSeconds(3));

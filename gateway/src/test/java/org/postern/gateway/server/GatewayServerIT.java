@@ -55,7 +55,7 @@ import org.postern.protocol.posture.PostureClaims;
  * without a lease, proves its posture, and then curl reaches a local HTTP server through the
  * gateway as an HTTPS proxy with the device's client certificate.
  */
-class GatewayServerIT {
+public class GatewayServerIT {
     static final ObjectMapper JSON = new ObjectMapper();
 
     TestPki pki;
@@ -81,7 +81,7 @@ class GatewayServerIT {
         AccessRules rules = new AccessRules(List.of(new AccessRules.Rule("admins-to-echo", List.of("admins"),
                 List.of(Destination.parse("127.0.0.1/32:" + echo)))));
         GatewaySettings settings = new GatewaySettings("gw-test", pki.dataDir,
-                new GatewaySettings.Listeners(new HostPort("127.0.0.1", freePort()), d.listeners().admin(), false),
+                new GatewaySettings.Listeners(new HostPort("127.0.0.1", freePort()), new HostPort("127.0.0.1", freePort()), false),
                 d.tls(), PosturePolicy.defaults(), rules, d.limits(),
                 new GatewaySettings.Audit(pki.dataDir.resolve("audit/trail"), GatewaySettings.Audit.FailMode.CLOSED,
                         DataSize.ofMiB(1), Duration.ofSeconds(60)));
@@ -194,7 +194,7 @@ class GatewayServerIT {
     }
 
     /** A patched, encrypted Debian 12 laptop: compliant under the default policy. */
-    static PostureClaims claims(String deviceId, String nonce, Instant now) {
+    public static PostureClaims claims(String deviceId, String nonce, Instant now) {
         return PostureClaims.of(nonce, deviceId, now, new AgentInfo("postern-agent", "0.1.0"),
                 new PostureClaims.Facts(new OsFacts(OsFacts.LINUX, "debian", "12", null, "6.1.0-18-amd64"),
                         new DiskFacts("/", true, "LUKS2", true, DiskFacts.FULLY_ENCRYPTED, null),

@@ -1,0 +1,31 @@
+package org.postern.gateway.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.handler.codec.http.HttpMethod;
+import org.junit.jupiter.api.Test;
+
+class AdminApiHandlerTest {
+
+    @Test
+    void sessionId_fromDeleteOrPostKill_only() {
+        assertThat(AdminApiHandler.sessionId("/v1/sessions/s-1", HttpMethod.DELETE)).isEqualTo("s-1");
+        assertThat(AdminApiHandler.sessionId("/v1/sessions/s-1/kill", HttpMethod.POST)).isEqualTo("s-1");
+        assertThat(AdminApiHandler.sessionId("/v1/sessions/a%20b", HttpMethod.DELETE)).isEqualTo("a b");
+        assertThat(AdminApiHandler.sessionId("/v1/sessions/s-1", HttpMethod.POST)).isNull();
+        assertThat(AdminApiHandler.sessionId("/v1/sessions/s-1/kill", HttpMethod.DELETE)).isNull();
+        assertThat(AdminApiHandler.sessionId("/v1/sessions/", HttpMethod.DELETE)).isNull();
+        assertThat(AdminApiHandler.sessionId("/v1/sessions//kill", HttpMethod.POST)).isNull();
+        assertThat(AdminApiHandler.sessionId("/v1/sessions/a/b/kill", HttpMethod.POST)).isNull();
+        assertThat(AdminApiHandler.sessionId("/v1/other/s-1", HttpMethod.DELETE)).isNull();
+    }
+
+    @Test
+    void roles_onlySecurityAdminActs() {
+        assertThat(AdminRole.of("security-admin")).contains(AdminRole.SECURITY_ADMIN);
+        assertThat(AdminRole.of("auditor")).contains(AdminRole.AUDITOR);
+        assertThat(AdminRole.of("root")).isEmpty();
+        assertThat(AdminRole.SECURITY_ADMIN.mayAct()).isTrue();
+        assertThat(AdminRole.AUDITOR.mayAct()).isFalse();
+    }
+}
