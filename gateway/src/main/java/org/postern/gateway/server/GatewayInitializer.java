@@ -13,6 +13,7 @@ import io.netty.handler.ssl.SslContext;
 import org.postern.audit.AuditSink;
 import org.postern.gateway.posture.PostureHandler;
 import org.postern.gateway.relay.ConnectHandler;
+import org.postern.gateway.ssh.SshCertificateHandler;
 import org.postern.gateway.tls.ClientIdentityHandler;
 import org.postern.pki.crl.CrlHandler;
 import org.postern.pki.est.EstHandler;
@@ -28,7 +29,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
     /** The handlers every connection shares. */
     record Shared(EstHandler est, CrlHandler crl, OcspHandler ocsp, PostureHandler posture, ConnectHandler connect,
-                  NotFoundHandler notFound) {
+                  NotFoundHandler notFound, SshCertificateHandler sshCertificate) {
     }
 
     private final SslContext tls;
@@ -72,6 +73,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         p.addLast("ocsp", shared.ocsp());
         // posture challenge and evidence: a compliant device gets a lease
         p.addLast("posture", shared.posture());
+        // an OpenSSH user certificate for a device with a live lease, for the SSH bastion
+        p.addLast("sshCertificate", shared.sshCertificate());
         // CONNECT: identity, lease, access policy, then the tunnel relay replaces the HTTP stages
         p.addLast("connect", shared.connect());
         // anything else: 404

@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -44,6 +45,8 @@ import org.postern.gateway.relay.ConnectHandler;
 import org.postern.gateway.relay.FlowEnd;
 import org.postern.gateway.relay.FlowRegistry;
 import org.postern.gateway.relay.RelaySettings;
+import org.postern.gateway.ssh.SshBastion;
+import org.postern.gateway.ssh.SshCertificateHandler;
 import org.postern.pki.PkiService;
 import org.postern.pki.ca.CaStore;
 import org.postern.pki.ca.CertificateAuthority;
@@ -57,6 +60,7 @@ import org.postern.pki.ocsp.OcspResponder;
 import org.postern.pki.registry.SqliteRegistry;
 import org.postern.pki.server.ServerCredentials;
 import org.postern.pki.server.ServerTls;
+import org.postern.pki.ssh.SshUserCa;
 import org.postern.protocol.posture.PostureEvaluator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,15 +79,17 @@ public final class GatewayServer implements AutoCloseable {
     private final ChannelGroup children;
     private final Channel channel;
     private final CertificateAuthority ca;
+    private final SshBastion bastion;
 
     private GatewayServer(List<AutoCloseable> resources, EventLoopGroup group, ExecutorService workers,
-                          ChannelGroup children, Channel channel, CertificateAuthority ca) {
+                          ChannelGroup children, Channel channel, CertificateAuthority ca, SshBastion bastion) {
         this.resources = resources;
         this.group = group;
         this.workers = workers;
         this.children = children;
         this.channel = channel;
         this.ca = ca;
+        this.bastion = bastion;
     }
 
     public static GatewayServer start(GatewaySettings settings, KeyProtection protection) throws IOException, InterruptedException {
@@ -126,9 +132,14 @@ public final class GatewayServer implements AutoCloseable {
             // posture: challenges, leases; a lease that ends (not renewed) cuts the device's flows
             FlowRegistry flows = new FlowRegistry(audit, workers, clock, new RelaySettings(
                     RelaySettings.DEFAULTS.connectTimeout(), settings.limits().idleTimeout(), RelaySettings.DEFAULTS.closeGrace()));
+            AtomicReference<SshBastion> bastionRef = new AtomicReference<>();
             LeaseStore leases = new LeaseStore(clock, (lease, end) -> {
                 if (end != LeaseStore.End.RENEWED) {
                     flows.closeAll(lease.deviceId(), FlowEnd.LEASE_ENDED);
+                    SshBastion b = bastionRef.get();
+                    if (b != null) {
+                        b.closeDevice(lease.deviceId(), FlowEnd.LEASE_ENDED);
+                    }
                 }
             });
             PostureService posture = new PostureService(settings::posture, new PostureEvaluator(),
@@ -140,10 +151,18 @@ public final class GatewayServer implements AutoCloseable {
             AccessPolicy policy = AccessPolicy.of(settings.access(), own);
             DestinationResolver resolver = DestinationResolver.system(new ForbiddenAddresses(own));
 
+            // the SSH bastion on listeners.ssh, trusting only the SSH user CA in dataDir (docs/ssh.md)
+            SshUserCa sshCa = SshUserCa.loadOrCreate(dataDir, protection, random);
+            SshBastion bastion = SshBastion.start(SshBastion.Config.of(settings), sshCa.publicKey(), registry, leases,
+                    resolver, policy, audit, clock, workers, random);
+            resources.add(bastion);
+            bastionRef.set(bastion);
+
             GatewayInitializer.Shared shared = new GatewayInitializer.Shared(
                     new EstHandler(service, ca.chain(), workers), new CrlHandler(crl, workers),
                     new OcspHandler(new OcspResponder(ca, registry, clock), workers), new PostureHandler(posture, workers),
-                    new ConnectHandler(leases, registry, resolver, policy, flows), new NotFoundHandler());
+                    new ConnectHandler(leases, registry, resolver, policy, flows), new NotFoundHandler(),
+                    new SshCertificateHandler(sshCa, leases, registry, audit, clock, workers));
             ChannelGroup children = new DefaultChannelGroup("gateway-connections", GlobalEventExecutor.INSTANCE);
             int maxHeader = Math.toIntExact(settings.limits().headerSize().bytes());
             int maxBody = Math.toIntExact(pki.enrollment().maxRequestSize().bytes());
@@ -155,7 +174,7 @@ public final class GatewayServer implements AutoCloseable {
                         .bind(listen).sync().channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
                 log.info("gateway {} listening on https://{}:{}", settings.id(), bound.getHostString(), bound.getPort());
-                return new GatewayServer(resources, group, workers, children, ch, ca);
+                return new GatewayServer(resources, group, workers, children, ch, ca, bastion);
             } catch (InterruptedException | RuntimeException e) {
                 group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
                 throw e;
@@ -169,6 +188,11 @@ public final class GatewayServer implements AutoCloseable {
     /** Where the tunnel listener is bound (the real port when 0 was asked). */
     public InetSocketAddress address() {
         return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** The SSH bastion on {@code listeners.ssh}: its address; {@code closeDevice} for lease ends and revocations. */
+    public SshBastion bastion() {
+        return bastion;
     }
 
     /** The unlocked CA (its chain is what devices and curl trust). */

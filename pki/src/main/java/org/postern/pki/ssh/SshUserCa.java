@@ -5,15 +5,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.interfaces.ECPrivateKey;
-import java.security.interfaces.ECPublicKey;
-import java.security.spec.ECPoint;
-import java.security.spec.ECPublicKeySpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -88,7 +84,7 @@ public final class SshUserCa {
             if (!(priv instanceof ECPrivateKey ec)) {
                 throw new IOException(keyFile + ": expected an ECDSA P-256 key, found " + priv.getAlgorithm());
             }
-            SshUserCa ca = new SshUserCa(new KeyPair(derivePublic(ec), priv), random);
+            SshUserCa ca = new SshUserCa(new KeyPair(SshKeys.publicOf(ec), priv), random);
             ca.writePublic(dir.resolve(PUB_FILE)); // the public file is derived, so it can never disagree
             return ca;
         }
@@ -209,18 +205,6 @@ public final class SshUserCa {
 
     private static String abbreviate(String s) {
         return s.length() <= 40 ? s : s.substring(0, 40) + "…";
-    }
-
-    private static PublicKey derivePublic(ECPrivateKey priv) throws IOException {
-        try {
-            var spec = org.bouncycastle.jce.ECNamedCurveTable.getParameterSpec("secp256r1");
-            var q = spec.getG().multiply(priv.getS()).normalize();
-            ECPoint point = new ECPoint(q.getAffineXCoord().toBigInteger(), q.getAffineYCoord().toBigInteger());
-            ECPublicKey pub = (ECPublicKey) KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(point, priv.getParams()));
-            return pub;
-        } catch (GeneralSecurityException e) {
-            throw new IOException("cannot derive the SSH user CA's public key: " + e.getMessage(), e);
-        }
     }
 
     @Override
