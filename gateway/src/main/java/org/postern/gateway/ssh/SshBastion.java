@@ -10,7 +10,6 @@ import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -335,6 +334,6 @@ public final class SshBastion implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "SshBastion[" + server.getHost() + ":" + server.getPort() + ", " + Instant.now() + "]";
+        return "SshBastion[" + server.getHost() + ":" + server.getPort() + "]";
     }
 }

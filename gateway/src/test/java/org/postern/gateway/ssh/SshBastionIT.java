@@ -237,6 +237,28 @@ class SshBastionIT {
                 assertThat(lastEvent("session.end", "laptop-cut-a").get("reason").asText()).isEqualTo("revoked"));
     }
 
+    @Test
+    void certificateEndpoint_signsOnlyForALiveLease_andNamesWhatIsWrong() throws Exception {
+        Laptop alice = Laptop.compliant("laptop-endpoint", "alice", "admins");
+        DeviceClient.Answer bad = alice.device.post("/v1/ssh/certificate", "text/plain", "ssh-ed25519 not-base64!");
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.reason()).isEqualTo("ssh.bad_public_key");
+        assertThat(bad.body()).startsWith("SSH public key: expected");
+        DeviceClient.Answer get = alice.device.post("/v1/ssh/certificate", "text/plain", "");
+        assertThat(get.status()).isEqualTo(400);
+        JsonNode issued = lastEvent("pki.issue", "laptop-endpoint");
+        assertThat(issued.get("kind").asText()).isEqualTo("ssh_user");
+        assertThat(issued.get("principal").asText()).isEqualTo("alice");
+        assertThat(Instant.parse(issued.get("validBefore").asText())).isBefore(Instant.now().plus(Duration.ofMinutes(11)));
+        // a non-compliant renewal ends the lease: no more certificates
+        alice.device.posture(false);
+        DeviceClient.Answer noLease = alice.device.post("/v1/ssh/certificate", "text/plain",
+                Files.readString(alice.dir.resolve("id_ecdsa.pub")));
+        assertThat(noLease.status()).isEqualTo(403);
+        assertThat(noLease.reason()).isEqualTo("posture.no_lease");
+        assertThat(lastEvent("pki.issue.denied", "laptop-endpoint").get("reason").asText()).isEqualTo("posture.no_lease");
+    }
+
     // ---- refused, each with an audit record ------------------------------------------------
 
     @Test
