@@ -97,14 +97,16 @@ Host admin-via-openssh
   ProxyJump openssh-jump
 CONF
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "java: $("$JAVA_HOME/bin/java" -version 2>&1 | head -1); $(ssh -V 2>&1)"
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom > "$W/payload"
 ssh -F "$W/ssh_config" admin-via-postern true   # warm-up (JIT, caches)
 ssh -F "$W/ssh_config" admin-via-openssh true
 
-copy() { # host -> MiB/s of scp of the payload to /dev/null on the admin host
-  local t0 t1; t0=$(ms); scp -q -F "$W/ssh_config" "$W/payload" "$1:/dev/null"; t1=$(ms)
+copy() { # host -> MiB/s of scp of the payload to a tmpfs file on the admin host (same machine)
+  local t0 t1; t0=$(ms); scp -q -F "$W/ssh_config" "$W/payload" "$1:$W/received"; t1=$(ms)
+  cmp -s "$W/payload" "$W/received" || { echo "run.sh: the copy through $1 differs" >&2; exit 1; }
+  rm -f "$W/received"
   awk -v mib="$SIZE_MIB" -v ms="$((t1 - t0))" 'BEGIN { printf "%.1f", mib * 1000 / ms }'
 }
 conns() { # host -> connections/s of `ssh host true`, CONNECTIONS in a row

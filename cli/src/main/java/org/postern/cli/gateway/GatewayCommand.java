@@ -29,8 +29,10 @@ public final class GatewayCommand {
 
     /** {@code postern gateway run --config gateway.yaml}: serves until Ctrl-C. */
     @Command(name = "run", mixinStandardHelpOptions = true,
-            description = {"Run the gateway: EST, CRL, OCSP, posture and CONNECT tunnels on listeners.tunnel (TLS 1.3).",
-                    "The CA in dataDir is unlocked with $POSTERN_CA_PASSPHRASE or --passphrase-file, as for pki serve."})
+            description = {"Run the gateway: EST, CRL, OCSP, posture and CONNECT tunnels on listeners.tunnel (TLS 1.3),",
+                    "SSH certificates (POST /v1/ssh/certificate) and the SSH bastion on listeners.ssh (ssh -J, -W, -L).",
+                    "The CA in dataDir is unlocked with $POSTERN_CA_PASSPHRASE or --passphrase-file, as for pki serve;",
+                    "the SSH user CA (dataDir/ca/ssh-user-ca.key) is created under the same passphrase on first start."})
     public static final class Run implements Callable<Integer> {
         @Option(names = "--config", paramLabel = "gateway.yaml", required = true,
                 description = "Gateway settings (see config/examples/gateway.yaml).")

@@ -12,7 +12,6 @@ import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
 import org.apache.sshd.server.auth.pubkey.UserAuthPublicKey;
 import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
 import org.apache.sshd.server.session.ServerSession;
-import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.gateway.posture.Lease;
 import org.postern.pki.registry.Device;

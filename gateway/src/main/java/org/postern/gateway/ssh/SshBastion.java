@@ -29,20 +29,16 @@ import org.apache.sshd.common.mac.Mac;
 import org.apache.sshd.common.signature.Signature;
 import java.util.stream.Stream;
 import org.apache.sshd.common.compression.BuiltinCompressions;
-import org.apache.sshd.common.io.IoAcceptor;
-import org.apache.sshd.common.io.IoServiceEventListener;
 import org.apache.sshd.common.kex.BuiltinDHFactories;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
 import org.apache.sshd.common.mac.BuiltinMacs;
 import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.session.SessionListener;
 import org.apache.sshd.common.signature.BuiltinSignatures;
-import org.apache.sshd.common.util.net.SshdSocketAddress;
 import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.ServerBuilder;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.session.ServerConnectionServiceFactory;
-import org.apache.sshd.server.session.ServerSession;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.config.gateway.GatewaySettings;
@@ -200,24 +196,18 @@ public final class SshBastion implements AutoCloseable {
         }
 
         Map<InetAddress, AtomicInteger> perSource = new ConcurrentHashMap<>();
-        server.setIoServiceEventListener(new IoServiceEventListener() {
-            @Override
-            public void connectionAccepted(IoAcceptor acceptor, SocketAddress local, SocketAddress remote,
-                                           SocketAddress service) throws IOException {
-                InetAddress ip = ((InetSocketAddress) remote).getAddress();
-                AtomicInteger n = perSource.get(ip);
-                if (n != null && n.get() >= config.connectionsPerSource()) {
-                    ctx.denied(ctx.event("access.denied").with("source", format(remote)), TOO_MANY_CONNECTIONS,
-                            ip.getHostAddress() + " already has " + n.get() + " SSH connections; limits.connectionsPerSource is "
-                                    + config.connectionsPerSource());
-                    throw new IOException("too many connections from " + ip.getHostAddress());
-                }
-            }
-        });
         server.addSessionListener(new SessionListener() {
             @Override
             public void sessionCreated(Session session) {
-                perSource.computeIfAbsent(ip(session), k -> new AtomicInteger()).incrementAndGet();
+                // counted per created session (MINA's accept-time hook cannot close what it rejects)
+                int n = perSource.computeIfAbsent(ip(session), k -> new AtomicInteger()).incrementAndGet();
+                if (n > config.connectionsPerSource()) {
+                    markRefused(session);
+                    ctx.denied(ctx.event("access.denied").with("source", source(session)), TOO_MANY_CONNECTIONS,
+                            ip(session).getHostAddress() + " already has " + (n - 1) + " SSH connections;"
+                                    + " limits.connectionsPerSource is " + config.connectionsPerSource());
+                    session.close(true);
+                }
             }
 
             @Override
