@@ -121,6 +121,11 @@ public final class SshCertificateHandler extends BlockingHttpHandler {
                 return;
             }
             Instant now = clock.instant();
+            if (!lease.get().liveAt(now)) { // ended between the check and now
+                refuse(ctx, req, denied, HttpResponseStatus.FORBIDDEN, "posture.no_lease", "no live posture lease",
+                        "device " + id.deviceId() + ": the lease ended at " + lease.get().until());
+                return;
+            }
             SshUserCa.Issued issued = ca.issue(key, device.id(), device.owner(), now, lease.get().until());
             audit.record(AuditEvent.of("pki.issue", now)
                     .with("kind", "ssh_user")
