@@ -67,6 +67,30 @@ public class PosternCliIT {
     }
 
     @Test
+    void sshCaPubkey_beforeCreation_isExit3_thenCreateAndPrintTheSameLine() throws Exception {
+        assertThat(init().code()).isZero();
+        Run none = run("pki", "ssh-ca-pubkey", "--dir", data.toString());
+        assertThat(none.code()).isEqualTo(3);
+        assertThat(none.err()).contains("no SSH user CA in").contains("--create");
+        Path wrong = Files.writeString(tmp.resolve("wrong.txt"), "not the passphrase at all\n");
+        Run bad = run("pki", "ssh-ca-pubkey", "--create", "--dir", data.toString(), "--passphrase-file", wrong.toString());
+        assertThat(bad.code()).isEqualTo(3);
+        assertThat(Files.exists(data.resolve("ca/ssh-user-ca.key"))).isFalse();
+        Run created = run("pki", "ssh-ca-pubkey", "--create", "--dir", data.toString(), "--passphrase-file", pass.toString());
+        assertThat(created.code()).as(created.err()).isZero();
+        assertThat(created.out()).startsWith("ecdsa-sha2-nistp256 AAAA").endsWith(" postern-ssh-user-ca\n");
+        Run again = run("pki", "ssh-ca-pubkey", "--dir", data.toString());
+        assertThat(again.code()).isZero();
+        assertThat(again.out()).isEqualTo(created.out());
+        // ssh-keygen reads it as a public key
+        Path pub = Files.writeString(tmp.resolve("ca.pub"), again.out());
+        Process p = new ProcessBuilder("ssh-keygen", "-l", "-f", pub.toString()).redirectErrorStream(true).start();
+        String fp = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(fp).isZero();
+        assertThat(fp).startsWith("256 SHA256:").contains("(ECDSA)");
+    }
+
+    @Test
     void init_twice_refusesToOverwrite() {
         assertThat(init().code()).isZero();
         Run again = init();

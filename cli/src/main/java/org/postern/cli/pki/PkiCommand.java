@@ -30,7 +30,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "pki", description = "Run the device CA: create it, register and revoke laptops, issue certificates, serve EST, CRL and OCSP.",
         mixinStandardHelpOptions = true,
         subcommands = {PkiCommand.Init.class, DeviceCommand.class, PkiCommand.IssueServer.class, PkiCommand.IssueAdmin.class,
-                PkiCommand.Crl.class, ServeCommand.class})
+                PkiCommand.Crl.class, ServeCommand.class, SshCaPubkeyCommand.class})
 public final class PkiCommand implements Runnable {
     @Spec
     CommandSpec spec;

@@ -104,6 +104,11 @@ public final class PkiContext implements AutoCloseable {
         return crl;
     }
 
+    /** How this CA keeps its keys, with the secret given to this command (for keys kept like the CA's). */
+    public KeyProtection protection() {
+        return protection(options, storedPkcs11Config());
+    }
+
     private Path storedPkcs11Config() {
         Properties p = new Properties();
         try (var in = Files.newBufferedReader(store.dir().resolve("ca.properties"), StandardCharsets.UTF_8)) {

@@ -30,9 +30,10 @@ import org.postern.config.posture.PosturePolicy;
  * @param access    {@code access}: which groups may reach which destinations
  * @param limits    {@code limits}: bounds on what one peer may make the gateway hold
  * @param audit     {@code audit}: the audit trail
+ * @param ssh       {@code ssh}: the SSH bastion on {@code listeners.ssh}
  */
 public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
-                              AccessRules access, Limits limits, Audit audit) {
+                              AccessRules access, Limits limits, Audit audit, Ssh ssh) {
 
     /** {@code dataDir} when not set. */
     public static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/postern");
@@ -51,12 +52,20 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Objects.requireNonNull(access, "access");
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(audit, "audit");
+        Objects.requireNonNull(ssh, "ssh");
+    }
+
+    /** Settings with the SSH bastion at its defaults under {@code dataDir}. */
+    public GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
+                           AccessRules access, Limits limits, Audit audit) {
+        this(id, dataDir, listeners, tls, posture, access, limits, audit, Ssh.defaults(dataDir));
     }
 
     /** Every setting at its default: loopback listeners, self-issued TLS 1.3, no access rule. */
     public static GatewaySettings defaults() {
         return new GatewaySettings(defaultId(), DEFAULT_DATA_DIR, Listeners.defaults(), Tls.defaults(),
-                PosturePolicy.defaults(), AccessRules.denyAll(), Limits.defaults(), Audit.defaults(DEFAULT_DATA_DIR));
+                PosturePolicy.defaults(), AccessRules.denyAll(), Limits.defaults(), Audit.defaults(DEFAULT_DATA_DIR),
+                Ssh.defaults(DEFAULT_DATA_DIR));
     }
 
     /**
@@ -84,11 +93,12 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Limits limits = r.section("limits", Limits::read);
         Path trail = dataDir.resolve(Audit.DEFAULT_DIR);
         Audit audit = r.section("audit", a -> Audit.read(a, trail));
+        Ssh ssh = r.section("ssh", s -> Ssh.read(s, dataDir));
         if (id == null || listeners == null || tls == null || posture == null || access == null || limits == null
-                || audit == null) {
+                || audit == null || ssh == null) {
             return null; // reported already; the reader throws at the end
         }
-        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit);
+        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh);
     }
 
     /**
@@ -143,11 +153,13 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
      * @param tunnel               {@code listeners.tunnel}: EST, posture endpoints and CONNECT tunnels
      * @param admin                {@code listeners.admin}: admin API, console, metrics
      * @param unsafeAdminOnNetwork {@code listeners.unsafeAdminOnNetwork}: allow a non-loopback admin listener
+     * @param ssh                  {@code listeners.ssh}: the SSH bastion (forwarding only)
      */
-    public record Listeners(HostPort tunnel, HostPort admin, boolean unsafeAdminOnNetwork) {
+    public record Listeners(HostPort tunnel, HostPort admin, boolean unsafeAdminOnNetwork, HostPort ssh) {
 
         public static final HostPort DEFAULT_TUNNEL = new HostPort("127.0.0.1", 8443);
         public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9443);
+        public static final HostPort DEFAULT_SSH = new HostPort("127.0.0.1", 2222);
 
         public Listeners {
             Objects.requireNonNull(tunnel, "tunnel");
@@ -158,16 +170,26 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
             if (tunnel.equals(admin)) {
                 throw new IllegalArgumentException("listeners.admin: " + samePort(admin));
             }
+            Objects.requireNonNull(ssh, "ssh");
+            if (ssh.equals(tunnel) || ssh.equals(admin)) {
+                throw new IllegalArgumentException("listeners.ssh: " + sshSamePort(ssh));
+            }
+        }
+
+        /** The listeners with the SSH bastion on {@link #DEFAULT_SSH}. */
+        public Listeners(HostPort tunnel, HostPort admin, boolean unsafeAdminOnNetwork) {
+            this(tunnel, admin, unsafeAdminOnNetwork, DEFAULT_SSH);
         }
 
         public static Listeners defaults() {
-            return new Listeners(DEFAULT_TUNNEL, DEFAULT_ADMIN, false);
+            return new Listeners(DEFAULT_TUNNEL, DEFAULT_ADMIN, false, DEFAULT_SSH);
         }
 
         static Listeners read(ConfigReader r) {
             HostPort tunnel = r.hostPort("tunnel", DEFAULT_TUNNEL);
             HostPort admin = r.hostPort("admin", DEFAULT_ADMIN);
             boolean unsafe = r.bool("unsafeAdminOnNetwork", false);
+            HostPort ssh = r.hostPort("ssh", DEFAULT_SSH);
             if (!unsafe && !isLoopback(admin.host())) {
                 r.report("admin", adminNotLoopback(admin));
                 admin = DEFAULT_ADMIN;
@@ -176,7 +198,15 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
                 r.report("admin", samePort(admin));
                 return defaults();
             }
-            return new Listeners(tunnel, admin, unsafe);
+            if (ssh.equals(tunnel) || ssh.equals(admin)) {
+                r.report("ssh", sshSamePort(ssh));
+                return defaults();
+            }
+            return new Listeners(tunnel, admin, unsafe, ssh);
+        }
+
+        private static String sshSamePort(HostPort ssh) {
+            return "expected an address other than listeners.tunnel and listeners.admin, found the same " + ssh;
         }
 
         /**
@@ -383,6 +413,63 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
                     r.size("minFree", DEFAULT_MIN_FREE, DataSize.ofBytes(0), MAX_MIN_FREE),
                     r.duration("checkpointInterval", DEFAULT_CHECKPOINT_INTERVAL, MIN_CHECKPOINT_INTERVAL,
                             MAX_CHECKPOINT_INTERVAL));
+        }
+    }
+
+    /**
+     * The SSH bastion ({@code listeners.ssh}): forwarding only, for OpenSSH user certificates from
+     * the Postern SSH user CA (docs/ssh.md).
+     *
+     * @param hostKey      {@code ssh.hostKey}: the bastion's host key (PKCS#8 PEM, ECDSA P-256),
+     *                     created with mode 0600 on first start; default {@code <dataDir>/ssh/host.key}
+     * @param banner       {@code ssh.banner}: text shown before authentication (the remote-work
+     *                     charter), or null for none
+     * @param authTimeout  {@code ssh.authTimeout}: a connection not authenticated by then is closed
+     * @param maxAuthTries {@code ssh.maxAuthTries}: authentication requests per connection before it is closed
+     */
+    public record Ssh(Path hostKey, String banner, Duration authTimeout, int maxAuthTries) {
+
+        /** {@code ssh.hostKey} relative to {@code dataDir}. */
+        public static final String DEFAULT_HOST_KEY = "ssh/host.key";
+        public static final Duration DEFAULT_AUTH_TIMEOUT = Duration.ofSeconds(30);
+        public static final int DEFAULT_MAX_AUTH_TRIES = 6;
+        static final Duration MIN_AUTH_TIMEOUT = Duration.ofSeconds(5);
+        static final Duration MAX_AUTH_TIMEOUT = Duration.ofMinutes(5);
+        static final int MAX_AUTH_TRIES = 20;
+        static final int MAX_BANNER = 8192;
+
+        public Ssh {
+            Objects.requireNonNull(hostKey, "ssh.hostKey");
+            if (banner != null && (banner.length() > MAX_BANNER || banner.isBlank())) {
+                throw new IllegalArgumentException("ssh.banner: " + bannerExpected(banner));
+            }
+            checkDuration("ssh.authTimeout", authTimeout, MIN_AUTH_TIMEOUT, MAX_AUTH_TIMEOUT);
+            if (maxAuthTries < 1 || maxAuthTries > MAX_AUTH_TRIES) {
+                throw new IllegalArgumentException("ssh.maxAuthTries: expected an integer between 1 and " + MAX_AUTH_TRIES
+                        + ", found " + maxAuthTries);
+            }
+        }
+
+        /** The defaults, with the host key under {@code dataDir}. */
+        public static Ssh defaults(Path dataDir) {
+            return new Ssh(dataDir.resolve(DEFAULT_HOST_KEY), null, DEFAULT_AUTH_TIMEOUT, DEFAULT_MAX_AUTH_TRIES);
+        }
+
+        static Ssh read(ConfigReader r, Path dataDir) {
+            Path hostKey = r.path("hostKey");
+            String banner = r.string("banner", null);
+            if (banner != null && (banner.length() > MAX_BANNER || banner.isBlank())) {
+                r.report("banner", bannerExpected(banner));
+                banner = null;
+            }
+            return new Ssh(hostKey != null ? hostKey : dataDir.resolve(DEFAULT_HOST_KEY), banner,
+                    r.duration("authTimeout", DEFAULT_AUTH_TIMEOUT, MIN_AUTH_TIMEOUT, MAX_AUTH_TIMEOUT),
+                    r.integer("maxAuthTries", DEFAULT_MAX_AUTH_TRIES, 1, MAX_AUTH_TRIES));
+        }
+
+        private static String bannerExpected(String banner) {
+            return "expected text of 1 to " + MAX_BANNER + " characters, found " + (banner.isBlank() ? "only blanks"
+                    : banner.length() + " characters");
         }
     }
 

@@ -81,8 +81,12 @@ class GatewaySettingsTest {
                 .replace("  # id:", "  id:")
                 .replace("  # certificate:", "  certificate:")
                 .replace("  # key:", "  key:")
-                .replace("  # dir:", "  dir:");
+                .replace("  # dir:", "  dir:")
+                .replace("  # hostKey:", "  hostKey:")
+                .replace("  # banner:", "  banner:");
         GatewaySettings s = GatewaySettings.load(write(example));
+        assertThat(s.ssh().hostKey()).isEqualTo(Path.of("/var/lib/postern/ssh/host.key"));
+        assertThat(s.ssh().banner()).startsWith("Remote work charter");
         assertThat(s.id()).isEqualTo("gw-paris-1");
         assertThat(s.tls().certificate()).isEqualTo(dir.resolve("tls/gateway.pem"));
         assertThat(s.tls().key()).isEqualTo(dir.resolve("tls/gateway.key"));
@@ -140,6 +144,36 @@ class GatewaySettingsTest {
     void load_sameAddressForTunnelAndAdmin_isRefused() throws IOException {
         assertThat(problems("listeners:\n  tunnel: 127.0.0.1:9443\n")).containsExactly(
                 "gateway.yaml: listeners.admin: expected an address other than listeners.tunnel, found the same 127.0.0.1:9443");
+    }
+
+    @Test
+    void load_sshSection_readsBastionSettings_andDefaultsUnderDataDir() throws IOException {
+        GatewaySettings d = GatewaySettings.load(write("dataDir: data\n"));
+        assertThat(d.listeners().ssh()).isEqualTo(HostPort.parse("127.0.0.1:2222"));
+        assertThat(d.ssh().hostKey()).isEqualTo(dir.resolve("data/ssh/host.key"));
+        assertThat(d.ssh().banner()).isNull();
+        assertThat(d.ssh().authTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(d.ssh().maxAuthTries()).isEqualTo(6);
+
+        GatewaySettings s = GatewaySettings.load(write(
+                "listeners:\n  ssh: 0.0.0.0:22\nssh:\n  hostKey: keys/bastion.key\n  banner: \"Charter v2\"\n"
+                        + "  authTimeout: 10s\n  maxAuthTries: 3\n"));
+        assertThat(s.listeners().ssh()).isEqualTo(HostPort.parse("0.0.0.0:22"));
+        assertThat(s.ssh().hostKey()).isEqualTo(dir.resolve("keys/bastion.key"));
+        assertThat(s.ssh().banner()).isEqualTo("Charter v2");
+        assertThat(s.ssh().authTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(s.ssh().maxAuthTries()).isEqualTo(3);
+    }
+
+    @Test
+    void load_badSshSettings_areAllReported() throws IOException {
+        assertThat(problems("listeners:\n  ssh: 127.0.0.1:8443\nssh:\n  authTimeout: 1h\n  maxAuthTries: 0\n  banner: \"  \"\n"
+                + "  hostKeys: x\n")).containsExactly(
+                "gateway.yaml: listeners.ssh: expected an address other than listeners.tunnel and listeners.admin, found the same 127.0.0.1:8443",
+                "gateway.yaml: ssh.banner: expected text of 1 to 8192 characters, found only blanks",
+                "gateway.yaml: ssh.authTimeout: expected a duration between 5s and 5m, found \"1h\"",
+                "gateway.yaml: ssh.maxAuthTries: expected an integer between 1 and 20, found 0",
+                "gateway.yaml: ssh.hostKeys: unknown key (expected one of: hostKey, banner, authTimeout, maxAuthTries)");
     }
 
     @Test
@@ -217,6 +251,6 @@ class GatewaySettingsTest {
     void load_unknownTopLevelKey_isReportedWithTheKeysExpected() throws IOException {
         assertThat(problems("acces:\n  rules: []\n")).containsExactly(
                 "gateway.yaml: acces: unknown key (expected one of: gateway, dataDir, listeners, tls, posture, access,"
-                        + " limits, audit)");
+                        + " limits, audit, ssh)");
     }
 }

@@ -33,6 +33,7 @@ import org.postern.gateway.posture.PostureHandler;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.gateway.relay.ConnectHandler;
 import org.postern.gateway.relay.Http2ConnectHandler;
+import org.postern.gateway.ssh.SshCertificateHandler;
 import org.postern.gateway.tls.ClientIdentityHandler;
 import org.postern.gateway.tls.LiveRevocations;
 import org.postern.pki.crl.CrlHandler;
@@ -58,7 +59,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
     /** The handlers every connection shares. */
     record Shared(EstHandler est, CrlHandler crl, OcspHandler ocsp, PostureHandler posture, ConnectHandler connect,
-                  NotFoundHandler notFound) {
+                  NotFoundHandler notFound, SshCertificateHandler sshCertificate) {
     }
 
     /** The limit handlers ({@code limits.*}): shared ones, and what the per-connection ones need. */
@@ -151,6 +152,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         p.addLast("ocsp", shared.ocsp());
         // posture challenge and evidence: a compliant device gets a lease
         p.addLast("posture", shared.posture());
+        // an OpenSSH user certificate for a device with a live lease, for the SSH bastion
+        p.addLast("sshCertificate", shared.sshCertificate());
         // CONNECT: identity, lease, access policy, then the tunnel relay replaces the HTTP stages
         p.addLast("connect", shared.connect());
         // anything else: 404
@@ -193,6 +196,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         p.addLast("crl", shared.crl());
         p.addLast("ocsp", shared.ocsp());
         p.addLast("posture", shared.posture());
+        // an OpenSSH user certificate for a device with a live lease (the bastion)
+        p.addLast("sshCertificate", shared.sshCertificate());
         p.addLast("notFound", shared.notFound());
     }
 

@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -61,6 +62,8 @@ import org.postern.gateway.reload.ConfigReloader;
 import org.postern.gateway.reload.LiveSettings;
 import org.postern.gateway.reload.ReloadTriggers;
 import org.postern.gateway.session.SessionInfo;
+import org.postern.gateway.ssh.SshBastion;
+import org.postern.gateway.ssh.SshCertificateHandler;
 import org.postern.pki.PkiService;
 import org.postern.pki.ca.CaStore;
 import org.postern.pki.ca.CertificateAuthority;
@@ -74,6 +77,7 @@ import org.postern.pki.ocsp.OcspResponder;
 import org.postern.pki.registry.SqliteRegistry;
 import org.postern.pki.server.ServerCredentials;
 import org.postern.pki.server.ServerTls;
+import org.postern.pki.ssh.SshUserCa;
 import org.postern.protocol.posture.PostureEvaluator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -94,6 +98,7 @@ public final class GatewayServer implements AutoCloseable {
     private final CertificateAuthority ca;
     private final Sessions sessions;
     private final Admin admin;
+    private final SshBastion bastion;
 
     /** The admin side: listener, meters, live settings and their reloader (null without a file). */
     private record Admin(AdminListener listener, GatewayMetrics metrics, LiveSettings live, ConfigReloader reloader) {
@@ -119,7 +124,8 @@ public final class GatewayServer implements AutoCloseable {
     }
 
     private GatewayServer(List<AutoCloseable> resources, EventLoopGroup group, ExecutorService workers,
-                          ChannelGroup children, Channel channel, CertificateAuthority ca, Sessions sessions, Admin admin) {
+                          ChannelGroup children, Channel channel, CertificateAuthority ca, Sessions sessions, Admin admin,
+                          SshBastion bastion) {
         this.resources = resources;
         this.group = group;
         this.workers = workers;
@@ -128,6 +134,7 @@ public final class GatewayServer implements AutoCloseable {
         this.ca = ca;
         this.sessions = sessions;
         this.admin = admin;
+        this.bastion = bastion;
     }
 
     public static GatewayServer start(GatewaySettings settings, KeyProtection protection) throws IOException, InterruptedException {
@@ -199,18 +206,19 @@ public final class GatewayServer implements AutoCloseable {
             // posture: challenges, leases; a lease that ends (not renewed) cuts the device's flows
             FlowRegistry flows = new FlowRegistry(audit, workers, clock, new RelaySettings(
                     RelaySettings.DEFAULTS.connectTimeout(), settings.limits().idleTimeout(), RelaySettings.DEFAULTS.closeGrace()));
+            AtomicReference<SshBastion> bastionRef = new AtomicReference<>();
             LeaseStore leases = new LeaseStore(clock, (lease, end) -> {
                 switch (end) {
                     case RENEWED -> { }
                     // ended by a decision: a non-compliant renewal, or a device found barred while proving
                     // posture (a revocation or suspension has usually cut it as revoked/suspended already)
-                    case ENDED -> flows.closeAll(lease.deviceId(), FlowEnd.NON_COMPLIANT);
-                    case EXPIRED, EVICTED -> flows.closeAll(lease.deviceId(), FlowEnd.LEASE_ENDED);
+                    case ENDED -> closeDevice(flows, bastionRef.get(), lease.deviceId(), FlowEnd.NON_COMPLIANT);
+                    case EXPIRED, EVICTED -> closeDevice(flows, bastionRef.get(), lease.deviceId(), FlowEnd.LEASE_ENDED);
                 }
             });
             // a device revoked or suspended (by any process sharing the registry): its flows and lease end
             revocations.onBarred((device, why) -> {
-                flows.closeAll(device, why);
+                closeDevice(flows, bastionRef.get(), device, why);
                 leases.end(device);
             });
             // sessions: session.start durable before a connection's first tunnel; closeAll ends them too
@@ -225,10 +233,18 @@ public final class GatewayServer implements AutoCloseable {
             AccessPolicy policy = live.accessPolicy();
             DestinationResolver resolver = DestinationResolver.system(new ForbiddenAddresses(own));
 
+            // the SSH bastion on listeners.ssh, trusting only the SSH user CA in dataDir (docs/ssh.md)
+            SshUserCa sshCa = SshUserCa.loadOrCreate(dataDir, protection, random);
+            SshBastion bastion = SshBastion.start(SshBastion.Config.of(settings), sshCa.publicKey(), registry, leases,
+                    resolver, policy, audit, clock, workers, random);
+            resources.add(bastion);
+            bastionRef.set(bastion);
+
             GatewayInitializer.Shared shared = new GatewayInitializer.Shared(
                     new EstHandler(service, ca.chain(), workers), new CrlHandler(crl, workers),
                     new OcspHandler(new OcspResponder(ca, registry, clock), workers), new PostureHandler(posture, workers),
-                    new ConnectHandler(leases, registry, resolver, policy, flows, sessions), new NotFoundHandler());
+                    new ConnectHandler(leases, registry, resolver, policy, flows, sessions), new NotFoundHandler(),
+                    new SshCertificateHandler(sshCa, leases, registry, audit, clock, workers));
             // limits: connections per source (before TLS), request head time and size, body size
             LimitAudit limitAudit = new LimitAudit(audit, workers, clock);
             GatewayInitializer.Guards guards = new GatewayInitializer.Guards(
@@ -247,9 +263,9 @@ public final class GatewayServer implements AutoCloseable {
                         .bind(listen).sync().channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
                 log.info("gateway {} listening on https://{}:{}", settings.id(), bound.getHostString(), bound.getPort());
-                Admin admin = startAdmin(settings, options, live, snapshots, metrics, registry, audit, flows, sessions,
-                        clock, workers, resources);
-                return new GatewayServer(resources, group, workers, children, ch, ca, sessions, admin);
+                Admin admin = startAdmin(settings, options, live, snapshots, metrics, registry, audit, flows,
+                        new AllSessions(sessions, bastion), clock, workers, resources);
+                return new GatewayServer(resources, group, workers, children, ch, ca, sessions, admin, bastion);
             } catch (InterruptedException | RuntimeException e) {
                 group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
                 throw e;
@@ -263,7 +279,7 @@ public final class GatewayServer implements AutoCloseable {
     /** The admin listener, the meters and reload (docs/gateway.md "Admin API", "Metrics", "Reload"). */
     private static Admin startAdmin(GatewaySettings settings, Options options, LiveSettings live,
                                     ConfigReloader.SnapshotFactory snapshots, GatewayMetrics metrics,
-                                    SqliteRegistry registry, AuditTrail audit, FlowRegistry flows, Sessions own, Clock clock,
+                                    SqliteRegistry registry, AuditTrail audit, FlowRegistry flows, SessionDirectory own, Clock clock,
                                     ExecutorService workers, List<AutoCloseable> resources)
             throws IOException, InterruptedException {
         SessionDirectory sessions = options.sessions() != null ? options.sessions() : own;
@@ -337,6 +353,11 @@ public final class GatewayServer implements AutoCloseable {
         return (InetSocketAddress) channel.localAddress();
     }
 
+    /** The SSH bastion on {@code listeners.ssh}: its address; {@code closeDevice} for lease ends and revocations. */
+    public SshBastion bastion() {
+        return bastion;
+    }
+
     /** The unlocked CA (its chain is what devices and curl trust). */
     public CertificateAuthority ca() {
         return ca;
@@ -367,6 +388,30 @@ public final class GatewayServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         closeAll(resources);
+    }
+
+    /** A device must go: its tunnels and sessions on the tunnel listener, and its SSH sessions. */
+    private static void closeDevice(FlowRegistry flows, SshBastion bastion, String device, FlowEnd why) {
+        flows.closeAll(device, why);
+        if (bastion != null) {
+            bastion.closeDevice(device, why);
+        }
+    }
+
+    /** The admin API's view: sessions on the tunnel listener and on the SSH bastion. */
+    private record AllSessions(Sessions tunnels, SshBastion ssh) implements SessionDirectory {
+        @Override
+        public List<SessionInfo> sessions() {
+            List<SessionInfo> all = new ArrayList<>(tunnels.sessions());
+            all.addAll(ssh.sessions());
+            all.sort(java.util.Comparator.comparing(SessionInfo::since));
+            return all;
+        }
+
+        @Override
+        public boolean kill(String sessionId, String by) {
+            return tunnels.kill(sessionId, by) || ssh.kill(sessionId, by);
+        }
     }
 
     private static void closeAll(List<AutoCloseable> resources) {

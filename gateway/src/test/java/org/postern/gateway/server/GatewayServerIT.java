@@ -81,7 +81,8 @@ public class GatewayServerIT {
         AccessRules rules = new AccessRules(List.of(new AccessRules.Rule("admins-to-echo", List.of("admins"),
                 List.of(Destination.parse("127.0.0.1/32:" + echo)))));
         GatewaySettings settings = new GatewaySettings("gw-test", pki.dataDir,
-                new GatewaySettings.Listeners(new HostPort("127.0.0.1", freePort()), new HostPort("127.0.0.1", freePort()), false),
+                new GatewaySettings.Listeners(new HostPort("127.0.0.1", freePort()), new HostPort("127.0.0.1", freePort()), false,
+                        new HostPort("127.0.0.1", freePort())),
                 d.tls(), PosturePolicy.defaults(), rules, d.limits(),
                 new GatewaySettings.Audit(pki.dataDir.resolve("audit/trail"), GatewaySettings.Audit.FailMode.CLOSED,
                         DataSize.ofMiB(1), Duration.ofSeconds(60)));

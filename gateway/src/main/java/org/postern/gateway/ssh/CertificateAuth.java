@@ -1,0 +1,201 @@
+package org.postern.gateway.ssh;
+
+import java.security.PublicKey;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.UUID;
+
+import org.apache.sshd.common.config.keys.KeyUtils;
+import org.apache.sshd.common.config.keys.OpenSshCertificate;
+import org.apache.sshd.common.util.buffer.Buffer;
+import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
+import org.apache.sshd.server.auth.pubkey.UserAuthPublicKey;
+import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
+import org.apache.sshd.server.session.ServerSession;
+import org.postern.audit.AuditUnavailableException;
+import org.postern.gateway.posture.Lease;
+import org.postern.pki.registry.Device;
+import org.postern.pki.registry.DeviceStatus;
+import org.postern.pki.registry.RegistryException;
+
+/**
+ * Public key authentication that accepts only OpenSSH user certificates from the Postern SSH user
+ * CA, within their validity (by the gateway's clock), with no critical option, whose principal is
+ * the login name; then the device named in the key id must be active, owned by that login, and
+ * hold a live posture lease. Every refusal is an {@code access.denied} with a reason code; the
+ * client sees only "Permission denied". MINA SSHD then checks the certificate's own signature and
+ * the proof of possession of the key, and only after that is {@code session.start} written —
+ * durably, before the session may do anything (fail closed: no trail, no session).
+ */
+final class CertificateAuth extends UserAuthPublicKey {
+
+    static final String CERT_REQUIRED = "ssh.cert_required";
+    static final String UNKNOWN_CA = "ssh.cert_unknown_ca";
+    static final String EXPIRED = "ssh.cert_expired";
+    static final String CERT_INVALID = "ssh.cert_invalid";
+    static final String PRINCIPAL_MISMATCH = "ssh.principal_mismatch";
+    static final String DEVICE_NOT_ACTIVE = "device.not_active";
+    static final String NO_LEASE = "posture.no_lease";
+    static final String REGISTRY_UNAVAILABLE = "registry.unavailable";
+    static final String AUDIT_UNAVAILABLE = "audit.unavailable";
+
+    /** Makes one per authentication request. */
+    static final class Factory extends UserAuthPublicKeyFactory {
+        private final BastionContext ctx;
+        private final SshBastion.Sessions sessions;
+
+        Factory(BastionContext ctx, SshBastion.Sessions sessions) {
+            this.ctx = ctx;
+            this.sessions = sessions;
+        }
+
+        @Override
+        public UserAuthPublicKey createUserAuth(ServerSession session) {
+            return new CertificateAuth(ctx, sessions);
+        }
+    }
+
+    /** What the checks found for an accepted certificate. */
+    private record Accepted(OpenSshCertificate cert, Device device, Lease lease) {
+    }
+
+    private final BastionContext ctx;
+    private final SshBastion.Sessions sessions;
+
+    private CertificateAuth(BastionContext ctx, SshBastion.Sessions sessions) {
+        this.ctx = ctx;
+        this.sessions = sessions;
+    }
+
+    @Override
+    public Boolean doAuth(Buffer buffer, boolean init) throws Exception {
+        ServerSession session = getServerSession();
+        String login = getUsername();
+        Buffer peek = new ByteArrayBuffer(buffer.array(), buffer.rpos(), buffer.available());
+        boolean hasSig = peek.getBoolean();
+        peek.getString(); // algorithm
+        PublicKey key;
+        try {
+            key = peek.getPublicKey();
+        } catch (RuntimeException e) {
+            refuse(session, login, null, CERT_INVALID, "the public key could not be read: " + e.getMessage());
+            return Boolean.FALSE;
+        }
+        Accepted accepted = check(session, login, key);
+        if (accepted == null) {
+            return Boolean.FALSE;
+        }
+        Boolean result = super.doAuth(buffer, init); // certificate signature, then proof of the key
+        if (!Boolean.TRUE.equals(result)) {
+            if (Boolean.FALSE.equals(result) && hasSig) {
+                refuse(session, login, accepted.cert(), CERT_INVALID, "the certificate or the signature with its key"
+                        + " did not verify (key id " + accepted.cert().getId() + ")");
+            }
+            return result; // null: the key is acceptable, the client is asked to prove it
+        }
+        return start(session, login, accepted) ? Boolean.TRUE : Boolean.FALSE;
+    }
+
+    /** The Postern checks, in order; records the first refusal. Returns null when refused. */
+    private Accepted check(ServerSession session, String login, PublicKey key) {
+        if (!(key instanceof OpenSshCertificate cert)) {
+            refuse(session, login, null, CERT_REQUIRED, "expected an OpenSSH user certificate from the Postern SSH user CA,"
+                    + " found a plain " + KeyUtils.getKeyType(key) + " key " + KeyUtils.getFingerPrint(key));
+            return null;
+        }
+        if (cert.getType() != OpenSshCertificate.Type.USER) {
+            refuse(session, login, cert, CERT_INVALID, "expected a user certificate, found a " + cert.getType() + " certificate");
+            return null;
+        }
+        if (!ctx.userCa().equals(cert.getCaPubKey())) {
+            refuse(session, login, cert, UNKNOWN_CA, "expected a certificate signed by the Postern SSH user CA "
+                    + KeyUtils.getFingerPrint(ctx.userCa()) + ", found one signed by " + KeyUtils.getFingerPrint(cert.getCaPubKey()));
+            return null;
+        }
+        Instant now = ctx.clock().instant();
+        if (!OpenSshCertificate.isValidAt(cert, now)) {
+            refuse(session, login, cert, EXPIRED, "certificate valid from " + Instant.ofEpochSecond(cert.getValidAfter())
+                    + " to " + Instant.ofEpochSecond(cert.getValidBefore()) + ", now is " + now);
+            return null;
+        }
+        if (!cert.getCriticalOptions().isEmpty()) {
+            refuse(session, login, cert, CERT_INVALID, "expected no critical options, found " + cert.getCriticalOptionsMap().keySet());
+            return null;
+        }
+        if (!cert.getPrincipals().contains(login)) {
+            refuse(session, login, cert, PRINCIPAL_MISMATCH, "login \"" + login + "\" is not a principal of the certificate"
+                    + " (principals " + cert.getPrincipals() + ", key id " + cert.getId() + ")");
+            return null;
+        }
+        String deviceId = cert.getId();
+        Device device;
+        try {
+            Device.checkId(deviceId);
+            device = ctx.registry().device(deviceId).orElse(null);
+        } catch (IllegalArgumentException e) {
+            refuse(session, login, cert, CERT_INVALID, "key id: " + e.getMessage());
+            return null;
+        } catch (RegistryException e) {
+            refuse(session, login, cert, REGISTRY_UNAVAILABLE, e.getMessage());
+            return null;
+        }
+        if (device == null || device.status() != DeviceStatus.ACTIVE) {
+            refuse(session, login, cert, DEVICE_NOT_ACTIVE, "device " + deviceId + ": expected status active, found "
+                    + (device == null ? "no such device" : device.status().wireName()));
+            return null;
+        }
+        if (!device.owner().equals(login)) {
+            refuse(session, login, cert, PRINCIPAL_MISMATCH, "device " + deviceId + " is owned by " + device.owner()
+                    + ", not by the login \"" + login + "\"");
+            return null;
+        }
+        Optional<Lease> lease = ctx.leases().current(deviceId);
+        if (lease.isEmpty() || !lease.get().verdict().allowed()) {
+            refuse(session, login, cert, NO_LEASE, "device " + deviceId + " has no live posture lease;"
+                    + " expected a compliant decision first");
+            return null;
+        }
+        return new Accepted(cert, device, lease.get());
+    }
+
+    /** Writes {@code session.start} durably and registers the session; false (refused) if the trail cannot. */
+    private boolean start(ServerSession session, String login, Accepted a) {
+        BastionSession s = new BastionSession(UUID.randomUUID().toString(), a.device().id(), login,
+                Long.toHexString(a.cert().getSerial()), sha256(a.cert()), SshBastion.source(session),
+                ctx.clock().instant(), a.lease(), session);
+        try {
+            ctx.audit().record(s.fill(ctx.event("session.start"))
+                    .with("keyId", a.cert().getId())
+                    .with("leaseUntil", a.lease().until().toString())
+                    .build());
+        } catch (AuditUnavailableException e) {
+            refuse(session, login, a.cert(), AUDIT_UNAVAILABLE, e.getMessage());
+            return false;
+        }
+        session.setAttribute(BastionSession.KEY, s);
+        sessions.add(s);
+        return true;
+    }
+
+    private void refuse(ServerSession session, String login, OpenSshCertificate cert, String reason, String detail) {
+        SshBastion.markRefused(session);
+        ctx.denied(ctx.event("access.denied")
+                .with("device", cert != null ? cert.getId() : null)
+                .with("user", login)
+                .with("certSerial", cert != null ? Long.toHexString(cert.getSerial()) : null)
+                .with("certSha256", cert != null ? sha256(cert) : null)
+                .with("source", SshBastion.source(session))
+                .with("method", "publickey"), reason, detail);
+    }
+
+    static String sha256(OpenSshCertificate cert) {
+        org.apache.sshd.common.util.buffer.Buffer b = new ByteArrayBuffer();
+        b.putPublicKey(cert);
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(b.getCompactData());
+            return java.util.HexFormat.of().formatHex(d);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,294 @@
+package org.postern.gateway.ssh;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+
+import org.apache.sshd.client.future.DefaultOpenFuture;
+import org.apache.sshd.client.future.OpenFuture;
+import org.apache.sshd.common.SshConstants;
+import org.apache.sshd.common.channel.Channel;
+import org.apache.sshd.common.channel.ChannelFactory;
+import org.apache.sshd.common.channel.exception.SshChannelOpenException;
+import org.apache.sshd.common.io.IoWriteFuture;
+import org.apache.sshd.common.session.Session;
+import org.apache.sshd.common.util.buffer.Buffer;
+import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
+import org.apache.sshd.common.util.net.SshdSocketAddress;
+import org.apache.sshd.server.forward.TcpForwardingFilter;
+import org.apache.sshd.server.forward.TcpipServerChannel;
+import org.postern.audit.AuditEvent;
+import org.postern.audit.AuditUnavailableException;
+import org.postern.gateway.policy.AccessDecision;
+import org.postern.gateway.policy.DestinationResolver;
+import org.postern.gateway.posture.Lease;
+import org.postern.gateway.relay.FlowEnd;
+import org.postern.pki.registry.Device;
+import org.postern.pki.registry.DeviceStatus;
+import org.postern.pki.registry.RegistryException;
+
+/**
+ * A {@code direct-tcpip} channel ({@code ssh -J}, {@code -W}, {@code -L}) through the same gates as
+ * a CONNECT: session authenticated and not ending, live lease, device active, destination resolved
+ * ONCE, {@code AccessPolicy} on that address. The gates block (registry, DNS, audit) and run on
+ * the workers. On a pass the request is handed to MINA SSHD's own channel with the host replaced
+ * by the resolved IP literal, so MINA connects to exactly the address that was checked (no second
+ * lookup, no DNS rebinding); MINA's forwarding filter ({@link PolicyForwardingFilter}) admits only
+ * what a gate approved. {@code flow.open} is written before the client learns the channel is open;
+ * {@code flow.close} when it closes, with the bytes each way.
+ */
+final class DirectTcpipChannel extends TcpipServerChannel {
+
+    static final String UNRESOLVED = "connect.unresolved";
+    static final String CONNECT_FAILED = "connect.failed";
+
+    /** Makes the channel for each {@code direct-tcpip} open request. */
+    static final class Factory implements ChannelFactory {
+        private final BastionContext ctx;
+
+        Factory(BastionContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public String getName() {
+            return TcpForwardingFilter.Type.Direct.getName();
+        }
+
+        @Override
+        public Channel createChannel(Session session) {
+            return new DirectTcpipChannel(ctx);
+        }
+    }
+
+    /** A request that passed the gates. */
+    private record Pass(String flowId, String dest, String destAddress, String rule, Lease lease) {
+    }
+
+    private final BastionContext ctx;
+    private final LongAdder up = new LongAdder();
+    private final LongAdder down = new LongAdder();
+    private final AtomicReference<FlowEnd> firstClosed = new AtomicReference<>();
+    private volatile Instant openedAt;
+
+    private DirectTcpipChannel(BastionContext ctx) {
+        super(TcpForwardingFilter.Type.Direct, null);
+        this.ctx = ctx;
+    }
+
+    @Override
+    protected OpenFuture doInit(Buffer buffer) {
+        String host = buffer.getString();
+        int port = buffer.getInt();
+        String originHost = buffer.getString();
+        int originPort = buffer.getInt();
+        BastionSession s = getSession().getAttribute(BastionSession.KEY);
+        DefaultOpenFuture result = new DefaultOpenFuture(this, this);
+        try {
+            ctx.workers().execute(() -> {
+                try {
+                    gate(s, host, port, originHost, originPort, result);
+                } catch (RuntimeException e) {
+                    fail(result, SshConstants.SSH_OPEN_CONNECT_FAILED, "internal error");
+                    org.slf4j.LoggerFactory.getLogger(DirectTcpipChannel.class).error("direct-tcpip gate failed", e);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            fail(result, SshConstants.SSH_OPEN_CONNECT_FAILED, "gateway shutting down");
+        }
+        return result;
+    }
+
+    /** On a worker: the gates in order, then MINA's channel on the resolved address. */
+    private void gate(BastionSession s, String host, int port, String originHost, int originPort, DefaultOpenFuture result) {
+        String dest = hostPort(host, port);
+        if (s == null || s.ending()) {
+            refuse(s, dest, null, CertificateAuth.NO_LEASE, "the SSH session is not authenticated or is ending", result,
+                    SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
+            return;
+        }
+        Optional<Lease> lease = ctx.leases().current(s.device);
+        if (lease.isEmpty() || !lease.get().verdict().allowed()) {
+            refuse(s, dest, null, CertificateAuth.NO_LEASE, "device " + s.device + " has no live posture lease;"
+                    + " expected a compliant decision first", result, SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
+            return;
+        }
+        Device device;
+        try {
+            device = ctx.registry().device(s.device).orElse(null);
+        } catch (RegistryException e) {
+            refuse(s, dest, null, CertificateAuth.REGISTRY_UNAVAILABLE, e.getMessage(), result,
+                    SshConstants.SSH_OPEN_CONNECT_FAILED);
+            return;
+        }
+        if (device == null || device.status() != DeviceStatus.ACTIVE) {
+            refuse(s, dest, null, CertificateAuth.DEVICE_NOT_ACTIVE, "device " + s.device + ": expected status active, found "
+                    + (device == null ? "no such device" : device.status().wireName()), result,
+                    SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
+            return;
+        }
+        InetAddress address;
+        switch (ctx.resolver().resolve(host, port)) {
+            case DestinationResolver.Refused r -> {
+                refuse(s, dest, null, r.denial().reason(), r.denial().detail(), result,
+                        SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
+                return;
+            }
+            case DestinationResolver.Unresolved u -> {
+                refuse(s, dest, null, UNRESOLVED, u.detail(), result, SshConstants.SSH_OPEN_CONNECT_FAILED);
+                return;
+            }
+            case DestinationResolver.Resolved r -> address = r.address();
+        }
+        String destAddress = hostPort(address.getHostAddress(), port);
+        String rule;
+        switch (ctx.policy().decide(Set.copyOf(device.groups()), host, port, address)) {
+            case AccessDecision.Denied d -> {
+                refuse(s, dest, destAddress, d.reason(), d.detail(), result, SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
+                return;
+            }
+            case AccessDecision.Allowed a -> rule = a.rule();
+        }
+        Pass pass = new Pass(UUID.randomUUID().toString(), dest, destAddress, rule, lease.get());
+        SshdSocketAddress target = new SshdSocketAddress(address.getHostAddress(), port);
+        PolicyForwardingFilter.approve(getSession(), target);
+        Buffer rewritten = new ByteArrayBuffer();
+        rewritten.putString(address.getHostAddress());
+        rewritten.putInt(port);
+        rewritten.putString(originHost);
+        rewritten.putInt(originPort);
+        OpenFuture inner = super.doInit(rewritten);
+        inner.addListener(f -> {
+            if (!f.isOpened()) {
+                Throwable t = f.getException();
+                ctx.denied(s.fill(ctx.event("access.denied")).with("dest", dest).with("destAddress", destAddress),
+                        CONNECT_FAILED, "connect to " + destAddress + " (asked " + dest + ", rule " + rule + ") failed: " + t);
+                result.setException(t != null ? t : new SshChannelOpenException(getChannelId(),
+                        SshConstants.SSH_OPEN_CONNECT_FAILED, "cannot connect to destination"));
+                return;
+            }
+            opened(s, pass, result);
+        });
+    }
+
+    /** Connected: {@code flow.open} durably, then the client may use the channel. */
+    private void opened(BastionSession s, Pass pass, DefaultOpenFuture result) {
+        try {
+            ctx.audit().record(s.fill(ctx.event("flow.open"))
+                    .with("flow", pass.flowId())
+                    .with("dest", pass.dest())
+                    .with("destAddress", pass.destAddress())
+                    .with("rule", pass.rule())
+                    .with("leaseUntil", pass.lease().until().toString())
+                    .build());
+        } catch (AuditUnavailableException e) {
+            ctx.denied(s.fill(ctx.event("access.denied")).with("dest", pass.dest()).with("destAddress", pass.destAddress()),
+                    CertificateAuth.AUDIT_UNAVAILABLE, e.getMessage());
+            result.setException(new SshChannelOpenException(getChannelId(), SshConstants.SSH_OPEN_CONNECT_FAILED,
+                    "audit trail unavailable"));
+            close(true);
+            return;
+        }
+        openedAt = ctx.clock().instant();
+        s.add(this);
+        addCloseFutureListener(f -> closed(s, pass));
+        result.setOpened();
+    }
+
+    private void closed(BastionSession s, Pass pass) {
+        s.remove(this);
+        FlowEnd first = firstClosed.get();
+        FlowEnd how = s.ending() ? s.endReason() : first != null ? first : FlowEnd.CLIENT_CLOSED;
+        AuditEvent e = s.fill(ctx.event("flow.close"))
+                .with("flow", pass.flowId())
+                .with("dest", pass.dest())
+                .with("destAddress", pass.destAddress())
+                .with("bytesUp", up.sum())
+                .with("bytesDown", down.sum())
+                .with("durationMs", Duration.between(openedAt, ctx.clock().instant()).toMillis())
+                .with("how", how.wireName())
+                .build();
+        Runnable write = () -> {
+            try {
+                ctx.audit().record(e);
+            } catch (AuditUnavailableException ex) {
+                org.slf4j.LoggerFactory.getLogger(DirectTcpipChannel.class)
+                        .error("flow {} closed ({}) but flow.close could not be recorded: {}", pass.flowId(), how.wireName(),
+                                ex.getMessage());
+            }
+        };
+        try {
+            ctx.workers().execute(write);
+        } catch (RejectedExecutionException ex) {
+            write.run();
+        }
+    }
+
+    private void refuse(BastionSession s, String dest, String destAddress, String reason, String detail,
+                        DefaultOpenFuture result, int code) {
+        AuditEvent.Builder b = s != null ? s.fill(ctx.event("access.denied"))
+                : ctx.event("access.denied").with("source", SshBastion.source(getSession()));
+        ctx.denied(b.with("dest", dest).with("destAddress", destAddress), reason, detail);
+        fail(result, code, code == SshConstants.SSH_OPEN_CONNECT_FAILED ? "cannot connect to destination" : "access denied: " + reason);
+    }
+
+    private void fail(DefaultOpenFuture result, int code, String message) {
+        try {
+            result.setException(new SshChannelOpenException(getChannelId(), code, message));
+        } finally {
+            close(true);
+        }
+    }
+
+    @Override
+    protected void doWriteData(byte[] data, int off, long len) throws IOException {
+        up.add(len);
+        super.doWriteData(data, off, len);
+    }
+
+    @Override
+    public IoWriteFuture writePacket(Buffer buffer) throws IOException {
+        // SSH_MSG_CHANNEL_DATA: byte cmd, uint32 recipient, string data — count the data bytes going down
+        int p = buffer.rpos();
+        if (buffer.available() >= 9 && buffer.array()[p] == SshConstants.SSH_MSG_CHANNEL_DATA) {
+            byte[] a = buffer.array();
+            long len = ((a[p + 5] & 0xffL) << 24) | ((a[p + 6] & 0xffL) << 16) | ((a[p + 7] & 0xffL) << 8) | (a[p + 8] & 0xffL);
+            down.add(len);
+        }
+        return super.writePacket(buffer);
+    }
+
+    @Override
+    public void handleEof() throws IOException {
+        firstClosed.compareAndSet(null, FlowEnd.CLIENT_CLOSED);
+        super.handleEof();
+    }
+
+    @Override
+    public void handleClose() throws IOException {
+        firstClosed.compareAndSet(null, FlowEnd.CLIENT_CLOSED);
+        super.handleClose();
+    }
+
+    @Override
+    protected IoWriteFuture sendEof() throws IOException {
+        firstClosed.compareAndSet(null, FlowEnd.SERVER_CLOSED); // the admin host finished first
+        return super.sendEof();
+    }
+
+    /** Ends the flow now, for the reason the session records ({@code lease_ended}, {@code revoked}, …). */
+    void cut() {
+        close(true);
+    }
+
+    private static String hostPort(String host, int port) {
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+}

@@ -1,0 +1,170 @@
+package org.postern.gateway.ssh;
+
+import java.nio.charset.StandardCharsets;
+import java.security.PublicKey;
+import java.security.interfaces.RSAPublicKey;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.Executor;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import org.apache.sshd.common.config.keys.KeyUtils;
+import org.postern.audit.AuditEvent;
+import org.postern.audit.AuditSink;
+import org.postern.audit.AuditUnavailableException;
+import org.postern.gateway.posture.Lease;
+import org.postern.gateway.posture.LeaseStore;
+import org.postern.gateway.tls.ClientIdentity;
+import org.postern.pki.http.BlockingHttpHandler;
+import org.postern.pki.http.HttpReplies;
+import org.postern.pki.registry.Device;
+import org.postern.pki.registry.DeviceStatus;
+import org.postern.pki.registry.Registry;
+import org.postern.pki.registry.RegistryException;
+import org.postern.pki.ssh.SshUserCa;
+
+/**
+ * {@code POST /v1/ssh/certificate} on the tunnel listener: a device with a live posture lease
+ * sends one OpenSSH public key line and gets back an OpenSSH user certificate for it (one line,
+ * {@code text/plain}): key id = device id, principal = the device's owner, valid from now until
+ * the lease ends, only {@code permit-port-forwarding}. {@code pki.issue} ({@code kind: ssh_user})
+ * is written before the answer; no trail, no certificate.
+ *
+ * <table>
+ *   <caption>Refusals</caption>
+ *   <tr><td>405 {@code http.method_not_allowed}</td><td>not POST</td></tr>
+ *   <tr><td>401 {@code tls.client_cert_required}</td><td>no device certificate</td></tr>
+ *   <tr><td>403 {@code posture.no_lease}</td><td>no live lease</td></tr>
+ *   <tr><td>403 {@code device.not_active}</td><td>device not active in the registry</td></tr>
+ *   <tr><td>400 {@code ssh.bad_public_key}</td><td>not one OpenSSH key line, or a weak key</td></tr>
+ *   <tr><td>503 {@code audit.unavailable}, {@code registry.unavailable}</td><td>fail closed</td></tr>
+ * </table>
+ */
+@ChannelHandler.Sharable
+public final class SshCertificateHandler extends BlockingHttpHandler {
+
+    public static final String PATH = "/v1/ssh/certificate";
+    static final String BAD_PUBLIC_KEY = "ssh.bad_public_key";
+
+    private final SshUserCa ca;
+    private final LeaseStore leases;
+    private final Registry registry;
+    private final AuditSink audit;
+    private final Clock clock;
+
+    public SshCertificateHandler(SshUserCa ca, LeaseStore leases, Registry registry, AuditSink audit, Clock clock,
+                                 Executor workers) {
+        super(workers);
+        this.ca = Objects.requireNonNull(ca, "ca");
+        this.leases = Objects.requireNonNull(leases, "leases");
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.audit = Objects.requireNonNull(audit, "audit");
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    @Override
+    protected boolean accepts(FullHttpRequest req) {
+        return path(req).equals(PATH);
+    }
+
+    @Override
+    protected void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
+        if (!HttpMethod.POST.equals(req.method())) {
+            text(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "http.method_not_allowed", "expected POST");
+            return;
+        }
+        ClientIdentity id = ClientIdentity.of(ctx.channel()).orElse(null);
+        String source = HttpReplies.source(ctx);
+        if (id == null) {
+            text(ctx, req, HttpResponseStatus.UNAUTHORIZED, "tls.client_cert_required",
+                    "an SSH certificate needs the device's client certificate");
+            return;
+        }
+        AuditEvent.Builder denied = AuditEvent.of("pki.issue.denied", clock.instant())
+                .with("kind", "ssh_user").with("device", id.deviceId()).with("certSerial", id.serialHex())
+                .with("certSha256", id.sha256()).with("source", source);
+        try {
+            Optional<Lease> lease = leases.current(id.deviceId());
+            if (lease.isEmpty() || !lease.get().verdict().allowed()) {
+                refuse(ctx, req, denied, HttpResponseStatus.FORBIDDEN, "posture.no_lease", "no live posture lease",
+                        "device " + id.deviceId() + " has no live posture lease; expected a compliant decision first");
+                return;
+            }
+            Device device = registry.device(id.deviceId()).orElse(null);
+            if (device == null || device.status() != DeviceStatus.ACTIVE) {
+                refuse(ctx, req, denied, HttpResponseStatus.FORBIDDEN, "device.not_active", "device not active",
+                        "device " + id.deviceId() + ": expected status active, found "
+                                + (device == null ? "no such device" : device.status().wireName()));
+                return;
+            }
+            denied.with("user", device.owner());
+            PublicKey key;
+            try {
+                key = SshUserCa.parsePublicKey(req.content().toString(StandardCharsets.UTF_8));
+                if (key instanceof RSAPublicKey rsa && rsa.getModulus().bitLength() < 3072) {
+                    throw new IllegalArgumentException("SSH public key: expected ECDSA, Ed25519 or RSA of at least 3072 bits,"
+                            + " found RSA of " + rsa.getModulus().bitLength() + " bits");
+                }
+            } catch (IllegalArgumentException e) {
+                refuse(ctx, req, denied, HttpResponseStatus.BAD_REQUEST, BAD_PUBLIC_KEY, e.getMessage(), e.getMessage());
+                return;
+            }
+            Instant now = clock.instant();
+            if (!lease.get().liveAt(now)) { // ended between the check and now
+                refuse(ctx, req, denied, HttpResponseStatus.FORBIDDEN, "posture.no_lease", "no live posture lease",
+                        "device " + id.deviceId() + ": the lease ended at " + lease.get().until());
+                return;
+            }
+            SshUserCa.Issued issued = ca.issue(key, device.id(), device.owner(), now, lease.get().until());
+            audit.record(AuditEvent.of("pki.issue", now)
+                    .with("kind", "ssh_user")
+                    .with("device", device.id())
+                    .with("user", device.owner())
+                    .with("sshCertSerial", Long.toHexString(issued.certificate().getSerial()))
+                    .with("sshKey", KeyUtils.getFingerPrint(key))
+                    .with("principal", device.owner())
+                    .with("validBefore", Instant.ofEpochSecond(issued.certificate().getValidBefore()).toString())
+                    .with("certSerial", id.serialHex())
+                    .with("certSha256", id.sha256())
+                    .with("source", source)
+                    .build());
+            FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                    Unpooled.copiedBuffer(issued.line() + "\n", StandardCharsets.US_ASCII));
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=us-ascii");
+            res.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+            HttpReplies.send(ctx, req, res);
+        } catch (AuditUnavailableException e) {
+            text(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "audit.unavailable",
+                    "the gateway cannot record certificates now; try again later");
+        } catch (RegistryException e) {
+            text(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "registry.unavailable",
+                    "the gateway cannot check devices now; try again later");
+        }
+    }
+
+    private void refuse(ChannelHandlerContext ctx, FullHttpRequest req, AuditEvent.Builder event, HttpResponseStatus status,
+                        String reason, String message, String detail) {
+        audit.record(event.with("reason", reason).with("detail", detail).build()); // unavailable: 503 by the caller
+        text(ctx, req, status, reason, message);
+    }
+
+    private static void text(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String reason,
+                             String message) {
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                Unpooled.copiedBuffer(message + "\n", StandardCharsets.UTF_8));
+        res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+        res.headers().set(HttpReplies.REASON_HEADER, reason);
+        HttpReplies.send(ctx, req, res);
+    }
+}

@@ -1,0 +1,234 @@
+package org.postern.agent.ssh;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+import org.apache.sshd.common.config.keys.OpenSshCertificate;
+import org.apache.sshd.common.config.keys.PublicKeyEntry;
+import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
+import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyPairResourceWriter;
+import org.postern.pki.ca.KeyFiles;
+import org.postern.pki.ca.SecureFiles;
+import org.postern.pki.ssh.SshUserCa;
+
+/**
+ * The laptop's SSH identity for the Postern bastion, kept in {@code <agent home>/ssh/} (0700):
+ * {@code id_ecdsa} (an ECDSA P-256 key in OpenSSH's own format, 0600, made here and never sent),
+ * {@code id_ecdsa.pub}, and {@code id_ecdsa-cert.pub}, the short-lived user certificate the gateway
+ * signs at {@code POST /v1/ssh/certificate} while the device holds a live posture lease. OpenSSH
+ * uses the pair as {@code IdentityFile}/{@code CertificateFile}; {@link #sshConfig} writes the
+ * {@code Host} blocks with {@code ProxyJump}. The certificate ends with the lease, so
+ * {@code postern-agent up} calls {@link #renew} after every renewed posture decision.
+ */
+public final class SshCertificates {
+
+    /** The gateway endpoint that signs certificates. */
+    public static final String PATH = "/v1/ssh/certificate";
+    /** Renew when less than this is left, or when the lease was extended beyond the certificate. */
+    static final Duration RENEW_MARGIN = Duration.ofSeconds(60);
+
+    /** How the agent reaches the gateway over its mTLS connection: one POST, one answer. */
+    @FunctionalInterface
+    public interface Gateway {
+        Answer post(String path, String contentType, byte[] body) throws IOException, InterruptedException;
+    }
+
+    /** An HTTP answer: status, the {@code Postern-Reason} header (or null), the body as text. */
+    public record Answer(int status, String reason, String body) {
+    }
+
+    /** The gateway refused to sign: status and reason code, and the gateway's short text. */
+    public static final class RefusedException extends IOException {
+        private final int status;
+        private final String reason;
+
+        RefusedException(int status, String reason, String message) {
+            super("the gateway refused an SSH certificate: " + status + (reason != null ? " " + reason : "") + ": " + message);
+            this.status = status;
+            this.reason = reason;
+        }
+
+        public int status() {
+            return status;
+        }
+
+        public String reason() {
+            return reason;
+        }
+    }
+
+    private final Path dir;
+    private final Clock clock;
+    private final SecureRandom random;
+
+    /** @param dir where the key and certificate live, e.g. {@code <agent home>/ssh} */
+    public SshCertificates(Path dir, Clock clock, SecureRandom random) {
+        this.dir = Objects.requireNonNull(dir, "dir");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.random = Objects.requireNonNull(random, "random");
+    }
+
+    /** The adapter for the JDK's HTTP client set up with the device's mTLS context. */
+    public static Gateway over(HttpClient http, URI gateway) {
+        return (path, type, body) -> {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(gateway.resolve(path))
+                    .timeout(Duration.ofSeconds(15)).header("Content-Type", type)
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+            return new Answer(r.statusCode(), r.headers().firstValue("Postern-Reason").orElse(null), r.body());
+        };
+    }
+
+    public Path identityFile() {
+        return dir.resolve("id_ecdsa");
+    }
+
+    public Path publicKeyFile() {
+        return dir.resolve("id_ecdsa.pub");
+    }
+
+    public Path certificateFile() {
+        return dir.resolve("id_ecdsa-cert.pub");
+    }
+
+    /**
+     * Makes sure there is a key, asks the gateway for a certificate for it, checks what came back
+     * and stores it (0600).
+     *
+     * @param leaseUntil the end of the posture lease just granted: the certificate may not outlast it
+     * @return the certificate stored
+     * @throws RefusedException the gateway said no (no lease, device not active, …)
+     * @throws IOException      the answer is not a certificate for this key, or it outlasts the lease
+     */
+    public OpenSshCertificate renew(Gateway gateway, Instant leaseUntil) throws IOException, InterruptedException {
+        Objects.requireNonNull(leaseUntil, "leaseUntil");
+        PublicKey key = ensureKey();
+        String line = PublicKeyEntry.toString(key) + " postern-agent\n";
+        Answer a = gateway.post(PATH, "text/plain", line.getBytes(StandardCharsets.US_ASCII));
+        if (a.status() != 200) {
+            throw new RefusedException(a.status(), a.reason(), a.body() == null ? "" : a.body().strip());
+        }
+        OpenSshCertificate cert = parseCertificate(a.body());
+        if (!key.equals(cert.getCertPubKey())) {
+            throw new IOException("the gateway's SSH certificate is for another key (expected " + PublicKeyEntry.toString(key)
+                    + ", found " + PublicKeyEntry.toString(cert.getCertPubKey()) + ")");
+        }
+        if (cert.getType() != OpenSshCertificate.Type.USER || cert.getPrincipals().isEmpty()) {
+            throw new IOException("the gateway's SSH certificate: expected a user certificate with a principal, found "
+                    + cert.getType() + " for " + cert.getPrincipals());
+        }
+        if (Instant.ofEpochSecond(cert.getValidBefore()).isAfter(leaseUntil.plusSeconds(1))) {
+            throw new IOException("the gateway's SSH certificate is valid until " + Instant.ofEpochSecond(cert.getValidBefore())
+                    + ", expected no later than the lease end " + leaseUntil);
+        }
+        SecureFiles.replace(certificateFile(), (a.body().strip() + "\n").getBytes(StandardCharsets.US_ASCII), true);
+        return cert;
+    }
+
+    /** The certificate on file, if any and readable. */
+    public Optional<OpenSshCertificate> current() {
+        try {
+            return Files.exists(certificateFile()) ? Optional.of(parseCertificate(Files.readString(certificateFile())))
+                    : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Whether to ask for a new certificate: none, ending within a minute, or shorter than the lease now is. */
+    public boolean needsRenewal(Instant leaseUntil) {
+        Optional<OpenSshCertificate> c = current();
+        if (c.isEmpty()) {
+            return true;
+        }
+        Instant end = Instant.ofEpochSecond(c.get().getValidBefore());
+        return end.isBefore(clock.instant().plus(RENEW_MARGIN)) || end.plus(RENEW_MARGIN).isBefore(leaseUntil);
+    }
+
+    /**
+     * What {@code postern-agent ssh-config} prints: a {@code Host} block for the bastion with this
+     * identity, and one that sends {@code hostPatterns} through it with {@code ProxyJump}.
+     *
+     * @param alias        the bastion's name in the config, e.g. {@code postern}
+     * @param bastionHost  the gateway's host name
+     * @param bastionPort  {@code listeners.ssh}'s port (2222 by default)
+     * @param user         the login: the device owner, the certificate's principal
+     * @param hostPatterns which admin hosts go through the bastion, e.g. {@code *.admin.internal 10.20.*}
+     * @param knownHosts   a known_hosts file pinning the bastion's host key, or null for the user's own
+     */
+    public String sshConfig(String alias, String bastionHost, int bastionPort, String user, String hostPatterns,
+                            Path knownHosts) {
+        StringBuilder b = new StringBuilder();
+        b.append("# written by postern-agent: the Postern SSH bastion and the admin hosts behind it\n");
+        b.append("Host ").append(alias).append('\n')
+                .append("  HostName ").append(bastionHost).append('\n')
+                .append("  Port ").append(bastionPort).append('\n')
+                .append("  User ").append(user).append('\n')
+                .append("  IdentityFile ").append(identityFile()).append('\n')
+                .append("  CertificateFile ").append(certificateFile()).append('\n')
+                .append("  IdentitiesOnly yes\n");
+        if (knownHosts != null) {
+            b.append("  UserKnownHostsFile ").append(knownHosts).append('\n');
+        }
+        b.append("\nHost ").append(hostPatterns).append('\n')
+                .append("  ProxyJump ").append(alias).append('\n');
+        return b.toString();
+    }
+
+    /** The key, made on first use: OpenSSH format, 0600, in a 0700 directory. */
+    private PublicKey ensureKey() throws IOException {
+        if (Files.exists(identityFile()) && Files.exists(publicKeyFile())) {
+            return SshUserCa.parsePublicKey(Files.readString(publicKeyFile()));
+        }
+        SecureFiles.privateDirectory(dir);
+        KeyPair kp = KeyFiles.generateP256(random);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            OpenSSHKeyPairResourceWriter.INSTANCE.writePrivateKey(kp, "postern-agent", null, out);
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot write the SSH key in OpenSSH format: " + e.getMessage(), e);
+        }
+        Files.deleteIfExists(identityFile());
+        SecureFiles.createSecret(identityFile(), out.toByteArray());
+        SecureFiles.replace(publicKeyFile(), (PublicKeyEntry.toString(kp.getPublic()) + " postern-agent\n")
+                .getBytes(StandardCharsets.US_ASCII), false);
+        return kp.getPublic();
+    }
+
+    private static OpenSshCertificate parseCertificate(String text) throws IOException {
+        try {
+            PublicKey k = PublicKeyEntry.parsePublicKeyEntry(text == null ? "" : text.strip())
+                    .resolvePublicKey(null, Map.of(), PublicKeyEntryResolver.FAILING);
+            if (k instanceof OpenSshCertificate c) {
+                return c;
+            }
+            throw new IOException("expected an OpenSSH certificate line, found a plain key");
+        } catch (GeneralSecurityException | RuntimeException e) {
+            throw new IOException("expected an OpenSSH certificate line, found \"" + abbreviate(text) + "\": " + e.getMessage(), e);
+        }
+    }
+
+    private static String abbreviate(String s) {
+        if (s == null) {
+            return "";
+        }
+        String t = s.strip();
+        return t.length() <= 40 ? t : t.substring(0, 40) + "…";
+    }
+}
