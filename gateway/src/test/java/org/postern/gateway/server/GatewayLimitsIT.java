@@ -108,7 +108,8 @@ class GatewayLimitsIT {
         GatewaySettings.Limits limits = new GatewaySettings.Limits(DataSize.ofKiB(4), headerTime,
                 d.limits().idleTimeout(), d.limits().streamsPerConnection(), PER_SOURCE, d.limits().flowsPerDevice());
         GatewaySettings settings = new GatewaySettings("gw-limits", pki.dataDir,
-                new GatewaySettings.Listeners(new HostPort("127.0.0.1", GatewayServerIT.freePort()), d.listeners().admin(), false),
+                new GatewaySettings.Listeners(new HostPort("127.0.0.1", GatewayServerIT.freePort()), new HostPort("127.0.0.1", org.postern.gateway.server.GatewayServerIT.freePort()), false,
+                        new HostPort("127.0.0.1", org.postern.gateway.server.GatewayServerIT.freePort())),
                 d.tls(), PosturePolicy.defaults(), rules, limits, a);
         gateway = GatewayServer.start(settings, new KeyProtection.Passphrase(TestPki.PASSPHRASE));
         anonymous = tls(null, null);

@@ -203,7 +203,7 @@ public class GatewayServerIT {
                         PostureClaims.NATIVE, List.of()));
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }

@@ -94,7 +94,8 @@ class Http2GatewayIT {
                 Destination.parse("0.0.0.0/0:1-65535")))));
         GatewaySettings.Limits l = d.limits();
         GatewaySettings settings = new GatewaySettings("gw-h2-test", pki.dataDir,
-                new GatewaySettings.Listeners(new HostPort("127.0.0.1", GatewayServerIT.freePort()), d.listeners().admin(), false),
+                new GatewaySettings.Listeners(new HostPort("127.0.0.1", GatewayServerIT.freePort()), new HostPort("127.0.0.1", org.postern.gateway.server.GatewayServerIT.freePort()), false,
+                        new HostPort("127.0.0.1", org.postern.gateway.server.GatewayServerIT.freePort())),
                 new GatewaySettings.Tls(null, null, provider, false), PosturePolicy.defaults(), rules,
                 new GatewaySettings.Limits(l.headerSize(), l.headerTime(), l.idleTimeout(), STREAM_LIMIT,
                         l.connectionsPerSource(), l.flowsPerDevice()),

@@ -77,7 +77,7 @@ class SshBastionIT {
                 List.of(Destination.parse("127.0.0.1/32:" + sshdPort)))));
         GatewaySettings d = GatewaySettings.defaults();
         GatewaySettings settings = new GatewaySettings("gw-ssh", pki.dataDir,
-                new GatewaySettings.Listeners(new HostPort("127.0.0.1", freePort()), d.listeners().admin(), false,
+                new GatewaySettings.Listeners(new HostPort("127.0.0.1", freePort()), new HostPort("127.0.0.1", org.postern.gateway.server.GatewayServerIT.freePort()), false,
                         new HostPort("127.0.0.1", bastionPort)),
                 d.tls(), PosturePolicy.defaults(), rules, d.limits(),
                 new GatewaySettings.Audit(pki.dataDir.resolve("audit/trail"), GatewaySettings.Audit.FailMode.CLOSED,

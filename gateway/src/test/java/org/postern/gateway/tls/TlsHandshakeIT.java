@@ -114,7 +114,8 @@ class TlsHandshakeIT {
         AccessRules rules = new AccessRules(List.of(new AccessRules.Rule("staff-to-echo", List.of("staff"),
                 List.of(Destination.parse("127.0.0.1/32:" + echo.getLocalPort())))));
         GatewaySettings settings = new GatewaySettings("gw-tls-test", pki.dataDir,
-                new GatewaySettings.Listeners(new HostPort("127.0.0.1", freePort()), d.listeners().admin(), false),
+                new GatewaySettings.Listeners(new HostPort("127.0.0.1", freePort()), new HostPort("127.0.0.1", org.postern.gateway.server.GatewayServerIT.freePort()), false,
+                        new HostPort("127.0.0.1", org.postern.gateway.server.GatewayServerIT.freePort())),
                 new GatewaySettings.Tls(null, null, provider, allowTls12), PosturePolicy.defaults(), rules, d.limits(),
                 new GatewaySettings.Audit(auditDir(), GatewaySettings.Audit.FailMode.CLOSED, DataSize.ofMiB(1), Duration.ofSeconds(60)));
         gateway = GatewayServer.start(settings, new KeyProtection.Passphrase(TestPki.PASSPHRASE), clock, pki.random);

@@ -46,7 +46,7 @@ public final class SshBenchGateway {
             AccessRules rules = new AccessRules(List.of(new AccessRules.Rule("bench", List.of("admins"),
                     List.of(Destination.parse("127.0.0.1/32:" + adminPort)))));
             GatewaySettings settings = new GatewaySettings("gw-bench", pki.dataDir,
-                    new GatewaySettings.Listeners(new HostPort("127.0.0.1", freePort()), d.listeners().admin(), false,
+                    new GatewaySettings.Listeners(new HostPort("127.0.0.1", freePort()), new HostPort("127.0.0.1", org.postern.gateway.server.GatewayServerIT.freePort()), false,
                             new HostPort("127.0.0.1", bastionPort)),
                     d.tls(), PosturePolicy.defaults(), rules, d.limits(),
                     new GatewaySettings.Audit(pki.dataDir.resolve("audit/trail"), GatewaySettings.Audit.FailMode.CLOSED,
