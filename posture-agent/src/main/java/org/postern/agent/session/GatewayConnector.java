@@ -38,6 +38,8 @@ import org.postern.agent.key.DeviceKey;
  * then HTTP/2 with one child stream per request or tunnel ({@link Http2MultiplexHandler}).
  */
 final class GatewayConnector {
+    /** Why the connection ended, when an error ended it (a TLS alert after the handshake, a reset). */
+    static final io.netty.util.AttributeKey<Throwable> FAILURE = io.netty.util.AttributeKey.valueOf("postern.failure");
     private GatewayConnector() {
     }
 
@@ -94,6 +96,14 @@ final class GatewayConnector {
                                         c.close();
                                     }
                                 }));
+                                ctx.pipeline().addLast("errors", new ChannelInboundHandlerAdapter() {
+                                    @Override
+                                    public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+                                        // the session says why the connection ended; nothing else is to be done
+                                        c.channel().attr(FAILURE).setIfAbsent(cause);
+                                        c.close();
+                                    }
+                                });
                                 ready.trySuccess(ctx.channel());
                             }
 

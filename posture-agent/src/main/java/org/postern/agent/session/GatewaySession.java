@@ -185,7 +185,8 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                 save();
                 keepPosture(ch, e.device(), key, cert);
                 if (!closed) {
-                    say("connection to " + authority + " lost");
+                    Throwable why = ch.attr(GatewayConnector.FAILURE).get();
+                    say("connection to " + authority + " lost" + (why == null ? "" : ": " + describe(why)));
                 }
             } catch (Exception ex) {
                 if (closed) {
