@@ -27,6 +27,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateHandler;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditUnavailableException;
@@ -43,12 +44,14 @@ import org.postern.pki.registry.Registry;
 import org.postern.pki.registry.RegistryException;
 
 /**
- * The CONNECT gate (HTTP/1.1, after {@code HttpServerCodec} and {@code HttpObjectAggregator}).
+ * The CONNECT gate (HTTP/1.1, after {@code HttpServerCodec} and {@code HttpObjectAggregator}; on
+ * HTTP/2 {@link Http2ConnectHandler} brings each CONNECT stream here through {@link #open}).
  * For {@code CONNECT host:port} it decides once — identity, live lease, device active, destination
  * resolved once, access policy on that address — connects to that same address, answers
  * {@code 200 Connection Established}, takes the HTTP handlers out of the pipeline and puts a
  * {@link TunnelRelayHandler} in its own place: from then on nothing reads the bytes. Other
- * requests pass on untouched.
+ * requests pass on untouched. The gates and the audit events are the same for both protocols;
+ * only the framing of the answers differs ({@link ConnectFraming}).
  *
  * <p>A refusal carries a short text and the reason code in {@code Postern-Reason}; the detail goes
  * to the audit trail as {@code access.denied}. The checks block (registry, DNS, audit) and run on
@@ -64,11 +67,13 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
     public static final String CONNECT_FAILED = "connect.failed";
     public static final String REGISTRY_UNAVAILABLE = "registry.unavailable";
     public static final String AUDIT_UNAVAILABLE = "audit.unavailable";
+    /** An HTTP/2 CONNECT that breaks RFC 9113 §8.5 (a {@code :path} or {@code :scheme}, no port). */
+    public static final String MALFORMED = "connect.malformed";
 
     private static final HttpResponseStatus ESTABLISHED = new HttpResponseStatus(200, "Connection Established");
 
     /** A refusal: what the peer sees, and the detail for the audit trail. */
-    private record Refusal(HttpResponseStatus status, String reason, String message, String detail, String user,
+    record Refusal(HttpResponseStatus status, String reason, String message, String detail, String user,
                            String destAddress) {
         Refusal(HttpResponseStatus status, String reason, String message, String detail) {
             this(status, reason, message, detail, null, null);
@@ -100,6 +105,14 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
             ctx.fireChannelRead(msg);
             return;
         }
+        open(ctx, new Http1Framing(this, req));
+    }
+
+    /**
+     * A CONNECT arrived on {@code ctx}'s channel (a connection, or an HTTP/2 stream): stop reading,
+     * run the gates on a worker, then refuse or connect; {@code framing} writes the answers.
+     */
+    void open(ChannelHandlerContext ctx, ConnectFraming framing) {
         ctx.channel().config().setAutoRead(false);
         Optional<ClientIdentity> identity = ClientIdentity.of(ctx.channel());
         String source = HttpReplies.source(ctx);
@@ -107,22 +120,29 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
             flows.workers().execute(() -> {
                 Object outcome;
                 try {
-                    outcome = gate(identity, req.uri(), source);
+                    outcome = gate(identity, framing.authority(), source);
                 } catch (RuntimeException e) {
                     outcome = new Refusal(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal.error", "internal error",
                             e.toString());
                 }
                 if (outcome instanceof Refusal r) {
-                    refuse(ctx, req, r, identity, source, null);
+                    refuse(ctx, framing, r, identity, source, null);
                 } else {
                     Pass pass = (Pass) outcome;
-                    ctx.executor().execute(() -> connect(ctx, req, pass));
+                    ctx.executor().execute(() -> connect(ctx, framing, pass));
                 }
             });
         } catch (RejectedExecutionException e) {
-            req.release();
+            framing.release();
             ctx.close(); // shutting down
         }
+    }
+
+    /** A CONNECT refused before the gates (it was malformed): audit it on a worker and answer. */
+    void refuseNow(ChannelHandlerContext ctx, ConnectFraming framing, Refusal r) {
+        Optional<ClientIdentity> identity = ClientIdentity.of(ctx.channel());
+        String source = HttpReplies.source(ctx);
+        execute(ctx, framing, () -> refuse(ctx, framing, r, identity, source, null));
     }
 
     /** The gates, in order; on a worker. Returns a {@link Refusal} or a {@link Pass}. */
@@ -183,15 +203,17 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** On the event loop: connect to the resolved address itself, never the name again. */
-    private void connect(ChannelHandlerContext ctx, FullHttpRequest req, Pass pass) {
+    private void connect(ChannelHandlerContext ctx, ConnectFraming framing, Pass pass) {
         Channel client = ctx.channel();
         if (!client.isActive()) {
-            req.release();
+            framing.release();
             return;
         }
+        // an HTTP/2 stream is a child of the TCP connection: the outbound socket is of that kind
+        Channel socket = client instanceof Http2StreamChannel ? client.parent() : client;
         Bootstrap b = new Bootstrap()
                 .group(client.eventLoop())
-                .channel(client.getClass())
+                .channel(socket.getClass())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
@@ -207,11 +229,11 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
                 Refusal r = new Refusal(HttpResponseStatus.BAD_GATEWAY, CONNECT_FAILED, "cannot connect to destination",
                         "connect to " + pass.who().destAddress() + " (asked " + pass.who().dest() + ", rule "
                                 + pass.rule() + ") failed: " + f.cause());
-                execute(ctx, req, () -> refuse(ctx, req, r, Optional.empty(), pass.who().source(), pass.who()));
+                execute(ctx, framing, () -> refuse(ctx, framing, r, Optional.empty(), pass.who().source(), pass.who()));
                 return;
             }
             Channel server = f.channel();
-            execute(ctx, req, () -> {
+            execute(ctx, framing, () -> {
                 try {
                     flows.audit().record(AuditEvent.of("flow.open", flows.clock().instant())
                             .with("flow", pass.flowId())
@@ -227,46 +249,83 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
                             .build());
                 } catch (AuditUnavailableException e) {
                     server.close();
-                    reply(ctx, req, new Refusal(HttpResponseStatus.SERVICE_UNAVAILABLE, AUDIT_UNAVAILABLE,
+                    reply(ctx, framing, new Refusal(HttpResponseStatus.SERVICE_UNAVAILABLE, AUDIT_UNAVAILABLE,
                             "audit trail unavailable", e.getMessage()));
                     return;
                 }
-                ctx.executor().execute(() -> established(ctx, req, pass, server));
+                ctx.executor().execute(() -> established(ctx, framing, pass, server));
             });
         });
     }
 
-    /** On the event loop: answer 200, then hand both channels to the relay. */
-    private void established(ChannelHandlerContext ctx, FullHttpRequest req, Pass pass, Channel server) {
-        req.release();
-        Channel client = ctx.channel();
-        Flow flow = flows.open(pass.flowId(), pass.who(), client, server);
-        // the 200 carries no Content-Length: HttpServerCodec strips it for a successful CONNECT
-        ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, ESTABLISHED))
-                .addListener((ChannelFutureListener) f -> {
-                    if (!f.isSuccess()) {
-                        flow.close(FlowEnd.ERROR);
-                        return;
-                    }
-                    client.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-                    ChannelPipeline p = client.pipeline();
-                    p.replace(this, "relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.CLIENT));
-                    p.addBefore("relay", "relayIdle", new IdleStateHandler(0, 0,
-                            flows.settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
-                    // a gate decides once: the HTTP handlers go; bytes they held reach the relay
-                    for (var e : p.toMap().entrySet()) {
-                        ChannelHandler h = e.getValue();
-                        if (h instanceof HttpServerCodec || h instanceof HttpObjectDecoder || h instanceof HttpObjectEncoder
-                                || h instanceof HttpObjectAggregator || h instanceof HttpServerKeepAliveHandler) {
-                            p.remove(h);
+    /** On the event loop: the flow is registered, then the framing answers 200 and starts the relay. */
+    private void established(ChannelHandlerContext ctx, ConnectFraming framing, Pass pass, Channel server) {
+        Flow flow = flows.open(pass.flowId(), pass.who(), ctx.channel(), server);
+        framing.established(ctx, flow, server);
+    }
+
+    /** HTTP/1.1: the answer is {@code 200 Connection Established}, then the connection is the tunnel. */
+    private static final class Http1Framing implements ConnectFraming {
+        private final ConnectHandler handler;
+        private final FullHttpRequest req;
+
+        Http1Framing(ConnectHandler handler, FullHttpRequest req) {
+            this.handler = handler;
+            this.req = req;
+        }
+
+        @Override
+        public String authority() {
+            return req.uri();
+        }
+
+        @Override
+        public void refuse(ChannelHandlerContext ctx, Refusal r) {
+            try {
+                HttpReplies.refuse(ctx, req, r.status(), r.reason(), r.message());
+            } finally {
+                req.release();
+                ctx.channel().config().setAutoRead(true);
+            }
+        }
+
+        @Override
+        public void established(ChannelHandlerContext ctx, Flow flow, Channel server) {
+            req.release();
+            Channel client = ctx.channel();
+            // the 200 carries no Content-Length: HttpServerCodec strips it for a successful CONNECT
+            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, ESTABLISHED))
+                    .addListener((ChannelFutureListener) f -> {
+                        if (!f.isSuccess()) {
+                            flow.close(FlowEnd.ERROR);
+                            return;
                         }
-                    }
-                    server.pipeline().addLast("relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.SERVER));
-                });
+                        client.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+                        ChannelPipeline p = client.pipeline();
+                        p.replace(handler, "relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.CLIENT));
+                        p.addBefore("relay", "relayIdle", new IdleStateHandler(0, 0,
+                                handler.flows.settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                        // a gate decides once: the HTTP handlers go; bytes they held reach the relay
+                        for (var e : p.toMap().entrySet()) {
+                            ChannelHandler h = e.getValue();
+                            if (h instanceof HttpServerCodec || h instanceof HttpObjectDecoder
+                                    || h instanceof HttpObjectEncoder || h instanceof HttpObjectAggregator
+                                    || h instanceof HttpServerKeepAliveHandler) {
+                                p.remove(h);
+                            }
+                        }
+                        server.pipeline().addLast("relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.SERVER));
+                    });
+        }
+
+        @Override
+        public void release() {
+            req.release();
+        }
     }
 
     /** On a worker: audit the denial, then answer on the event loop. */
-    private void refuse(ChannelHandlerContext ctx, FullHttpRequest req, Refusal r, Optional<ClientIdentity> identity,
+    private void refuse(ChannelHandlerContext ctx, ConnectFraming framing, Refusal r, Optional<ClientIdentity> identity,
                         String source, Flow.Endpoints who) {
         String user = who != null ? who.user() : r.user();
         ClientIdentity id = identity.orElse(null);
@@ -277,7 +336,7 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
                     .with("certSerial", who != null ? who.certSerial() : id != null ? id.serialHex() : null)
                     .with("certSha256", who != null ? who.certSha256() : id != null ? id.sha256() : null)
                     .with("source", source)
-                    .with("dest", who != null ? who.dest() : req.uri())
+                    .with("dest", who != null ? who.dest() : framing.authority())
                     .with("destAddress", who != null ? who.destAddress() : r.destAddress())
                     .with("reason", r.reason())
                     .with("detail", r.detail())
@@ -287,27 +346,24 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
             org.slf4j.LoggerFactory.getLogger(ConnectHandler.class)
                     .error("access.denied {} for {} could not be recorded: {}", r.reason(), source, e.getMessage());
         }
-        reply(ctx, req, r);
+        reply(ctx, framing, r);
     }
 
-    private static void reply(ChannelHandlerContext ctx, FullHttpRequest req, Refusal r) {
-        ctx.executor().execute(() -> {
-            try {
-                HttpReplies.refuse(ctx, req, r.status(), r.reason(), r.message());
-            } finally {
-                req.release();
-                ctx.channel().config().setAutoRead(true);
-            }
-        });
+    private static void reply(ChannelHandlerContext ctx, ConnectFraming framing, Refusal r) {
+        ctx.executor().execute(() -> framing.refuse(ctx, r));
     }
 
-    private void execute(ChannelHandlerContext ctx, FullHttpRequest req, Runnable work) {
+    private void execute(ChannelHandlerContext ctx, ConnectFraming framing, Runnable work) {
         try {
             flows.workers().execute(work);
         } catch (RejectedExecutionException e) {
-            req.release();
+            framing.release();
             ctx.close();
         }
+    }
+
+    FlowRegistry flows() {
+        return flows;
     }
 
     private static int parsePort(String s) {

@@ -11,6 +11,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslHandler;
 import org.postern.audit.AuditEvent;
 
@@ -80,6 +82,10 @@ final class Flow {
             return;
         }
         Channel peer = peerOf(side);
+        if (peer instanceof Http2StreamChannel) {
+            peer.writeAndFlush(new DefaultHttp2DataFrame(true)); // after the DATA already given to the stream
+            return;
+        }
         peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 return; // the peer is gone; its own close ends the flow
@@ -118,8 +124,10 @@ final class Flow {
             ch.close();
             return;
         }
-        // HexDumpProxy's closeOnFlush, bounded: a peer that stopped reading is cut after the grace
-        ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        // HexDumpProxy's closeOnFlush, bounded: a peer that stopped reading is cut after the grace;
+        // an HTTP/2 stream ends with END_STREAM rather than a reset
+        Object last = ch instanceof Http2StreamChannel ? new DefaultHttp2DataFrame(true) : Unpooled.EMPTY_BUFFER;
+        ch.writeAndFlush(last).addListener(ChannelFutureListener.CLOSE);
         ch.eventLoop().schedule(() -> {
             ch.close();
         }, registry.settings().closeGrace().toMillis(), TimeUnit.MILLISECONDS);

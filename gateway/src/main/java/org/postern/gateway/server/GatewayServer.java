@@ -121,7 +121,8 @@ public final class GatewayServer implements AutoCloseable {
             ServerCredentials creds = settings.tls().selfIssued()
                     ? ServerCredentials.selfIssued(service, ca, dataDir, settings.listeners().tunnel().host(), clock.instant())
                     : ServerCredentials.fromFiles(settings.tls().certificate(), settings.tls().key());
-            SslContext tls = ServerTls.context(creds.key(), creds.certificate(), ca.chain(), provider(settings.tls()));
+            SslContext tls = ServerTls.context(creds.key(), creds.certificate(), ca.chain(), provider(settings.tls()),
+                    GatewayInitializer.ALPN);
 
             // posture: challenges, leases; a lease that ends (not renewed) cuts the device's flows
             FlowRegistry flows = new FlowRegistry(audit, workers, clock, new RelaySettings(
@@ -151,7 +152,7 @@ public final class GatewayServer implements AutoCloseable {
             try {
                 Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                         .childHandler(new GatewayInitializer(tls, registry, audit, clock, workers, maxHeader, maxBody,
-                                shared, children))
+                                shared, children).streamsPerConnection(settings.limits().streamsPerConnection()))
                         .bind(listen).sync().channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
                 log.info("gateway {} listening on https://{}:{}", settings.id(), bound.getHostString(), bound.getPort());

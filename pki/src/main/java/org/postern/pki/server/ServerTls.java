@@ -7,6 +7,7 @@ import java.util.List;
 
 import javax.net.ssl.SSLException;
 
+import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
@@ -27,6 +28,17 @@ public final class ServerTls {
     }
 
     public static SslContext context(PrivateKey key, X509Certificate cert, List<X509Certificate> caChain, SslProvider provider) throws SSLException {
+        return context(key, cert, caChain, provider, List.of());
+    }
+
+    /**
+     * As {@link #context(PrivateKey, X509Certificate, List, SslProvider)}, offering {@code alpn}
+     * (e.g. {@code h2}, {@code http/1.1}, in order of preference) by ALPN; empty: no ALPN. A client
+     * that offers none of them, or no ALPN at all, goes on without one (the server then speaks the
+     * last, its fallback).
+     */
+    public static SslContext context(PrivateKey key, X509Certificate cert, List<X509Certificate> caChain, SslProvider provider,
+                                     List<String> alpn) throws SSLException {
         List<X509Certificate> chain = new ArrayList<>();
         chain.add(cert);
         chain.addAll(caChain);
@@ -35,6 +47,11 @@ public final class ServerTls {
                 .protocols("TLSv1.3")
                 .clientAuth(ClientAuth.OPTIONAL)
                 .trustManager(caChain.toArray(X509Certificate[]::new))
+                .applicationProtocolConfig(alpn.isEmpty() ? null : new ApplicationProtocolConfig(
+                        ApplicationProtocolConfig.Protocol.ALPN,
+                        // the only behaviours both providers support
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn))
                 .build();
     }
 }

@@ -1,0 +1,189 @@
+package org.postern.gateway.relay;
+
+import java.util.ArrayDeque;
+import java.util.Objects;
+import java.util.Queue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.MaxMessagesRecvByteBufAllocator;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.ReferenceCountUtil;
+import org.postern.pki.http.HttpReplies;
+
+/**
+ * The first handler of every HTTP/2 stream (a child channel of the connection). It looks at the
+ * stream's first HEADERS once:
+ *
+ * <ul>
+ *   <li>{@code :method CONNECT} (RFC 9113 §8.5: {@code :authority host:port}, no {@code :scheme},
+ *       no {@code :path}): the same gates as HTTP/1.1 ({@link ConnectHandler#open}); the answer is
+ *       a HEADERS frame — {@code 200} without END_STREAM, after which DATA frames are the tunnel
+ *       ({@link Http2TunnelCodec} + {@link TunnelRelayHandler}); or a refusal with
+ *       {@code postern-reason}, END_STREAM, then RST_STREAM NO_ERROR. A malformed CONNECT gets
+ *       {@code 400 connect.malformed} and RST_STREAM PROTOCOL_ERROR.</li>
+ *   <li>anything else: {@code requests} adds the ordinary HTTP handlers (the same sharable ones as
+ *       on HTTP/1.1) behind this one, and this handler steps out.</li>
+ * </ul>
+ *
+ * <p>Frames the peer sends while the gates run (DATA before the 200) are held — no more than the
+ * stream window, as nothing is read meanwhile — and given to the relay, in order.
+ */
+public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter implements ConnectFraming {
+
+    private final ConnectHandler gate;
+    private final Consumer<ChannelPipeline> requests;
+    private final Queue<Object> held = new ArrayDeque<>();
+    private String authority = "";
+    private boolean gating;
+
+    /**
+     * @param gate     the CONNECT gate shared with HTTP/1.1
+     * @param requests adds the handlers of an ordinary request (codec, aggregator, endpoints) to a
+     *                 stream's pipeline
+     */
+    public Http2ConnectHandler(ConnectHandler gate, Consumer<ChannelPipeline> requests) {
+        this.gate = Objects.requireNonNull(gate, "gate");
+        this.requests = Objects.requireNonNull(requests, "requests");
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (gating) {
+            held.add(msg);
+            return;
+        }
+        if (!(msg instanceof Http2HeadersFrame first)
+                || !HttpMethod.CONNECT.asciiName().contentEquals(first.headers().method())) {
+            // an ordinary request: the HTTP handlers take the stream; a gate decides once
+            ChannelPipeline p = ctx.pipeline();
+            requests.accept(p);
+            p.remove(this);
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        gating = true;
+        Http2Headers h = first.headers();
+        authority = h.authority() == null ? "" : h.authority().toString();
+        String malformed = malformed(first);
+        // one DATA frame per read: its window goes back only when the relay reads again, that is
+        // once the previous frame was written to the admin host
+        ((MaxMessagesRecvByteBufAllocator) ctx.channel().config().getRecvByteBufAllocator()).maxMessagesPerRead(1);
+        if (malformed != null) {
+            ctx.channel().config().setAutoRead(false);
+            gate.refuseNow(ctx, this, new ConnectHandler.Refusal(HttpResponseStatus.BAD_REQUEST,
+                    ConnectHandler.MALFORMED, "malformed CONNECT", malformed));
+        } else {
+            gate.open(ctx, this);
+        }
+    }
+
+    /** What breaks RFC 9113 §8.5 in this CONNECT, or null. */
+    private static String malformed(Http2HeadersFrame f) {
+        Http2Headers h = f.headers();
+        if (h.path() != null || h.scheme() != null) {
+            return "HTTP/2 CONNECT: expected only :method and :authority (RFC 9113 §8.5), found "
+                    + (h.path() != null ? ":path " + h.path() : ":scheme " + h.scheme());
+        }
+        if (h.contains(":protocol")) {
+            return "HTTP/2 CONNECT: extended CONNECT (:protocol " + h.get(":protocol") + ") is not supported";
+        }
+        if (h.authority() == null || h.authority().isEmpty()) {
+            return "HTTP/2 CONNECT: expected :authority host:port, found none";
+        }
+        if (f.isEndStream()) {
+            return "HTTP/2 CONNECT to " + h.authority() + ": the HEADERS ended the stream, so the tunnel could carry nothing";
+        }
+        return null;
+    }
+
+    @Override
+    public String authority() {
+        return authority;
+    }
+
+    @Override
+    public void refuse(ChannelHandlerContext ctx, ConnectHandler.Refusal r) {
+        releaseHeld();
+        Http2Headers headers = new DefaultHttp2Headers()
+                .status(r.status().codeAsText())
+                .set("content-type", "text/plain; charset=utf-8")
+                .set(HttpReplies.REASON_HEADER.toLowerCase(java.util.Locale.ROOT), r.reason());
+        ctx.write(new DefaultHttp2HeadersFrame(headers, false));
+        Http2Error code = ConnectHandler.MALFORMED.equals(r.reason()) ? Http2Error.PROTOCOL_ERROR : Http2Error.NO_ERROR;
+        ctx.writeAndFlush(new DefaultHttp2DataFrame(ByteBufUtil.writeUtf8(ctx.alloc(), r.message() + "\n"), true))
+                .addListener((ChannelFutureListener) f -> {
+                    // the answer is complete (and sent: a reset would overtake DATA still queued for
+                    // flow control): stop the peer sending on this stream (RFC 9113 §8.1)
+                    ctx.writeAndFlush(new DefaultHttp2ResetFrame(code)).addListener(ChannelFutureListener.CLOSE);
+                });
+    }
+
+    @Override
+    public void established(ChannelHandlerContext ctx, Flow flow, Channel server) {
+        Channel client = ctx.channel();
+        ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), false))
+                .addListener((ChannelFutureListener) f -> {
+                    if (!f.isSuccess()) {
+                        flow.close(FlowEnd.ERROR);
+                        return;
+                    }
+                    ChannelPipeline p = client.pipeline();
+                    // behind this handler, so frames the relay's first read brings queue up after the held ones
+                    p.addAfter(ctx.name(), "relayIdle", new IdleStateHandler(0, 0,
+                            gate.flows().settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                    p.addAfter("relayIdle", "tunnel", new Http2TunnelCodec());
+                    p.addAfter("tunnel", "relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.CLIENT));
+                    server.pipeline().addLast("relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.SERVER));
+                    gating = false;
+                    Object msg;
+                    while ((msg = held.poll()) != null) {
+                        ctx.fireChannelRead(msg);
+                    }
+                    p.remove(this);
+                });
+    }
+
+    @Override
+    public void release() {
+        releaseHeld();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        releaseHeld();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releaseHeld();
+    }
+
+    private void releaseHeld() {
+        Object msg;
+        while ((msg = held.poll()) != null) {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Http2ConnectHandler(" + authority + ")";
+    }
+}
