@@ -153,10 +153,12 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        try {
-            file.remove();
-        } catch (IOException e) {
-            log.warn("cannot remove {}: {}", file.file(), e.getMessage());
+        synchronized (this) { // after this, save() writes nothing (it checks closed under the same lock)
+            try {
+                file.remove();
+            } catch (IOException e) {
+                log.warn("cannot remove {}: {}", file.file(), e.getMessage());
+            }
         }
     }
 
@@ -192,7 +194,13 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                 if (closed) {
                     break;
                 }
-                say("cannot reach the gateway at " + authority + ": " + describe(ex));
+                if (connectedSince != null) {
+                    // it was up: the connection dropped in the middle of an exchange
+                    Throwable why = ch.attr(GatewayConnector.FAILURE).get();
+                    say("connection to " + authority + " lost: " + describe(why != null ? why : ex));
+                } else {
+                    say("cannot reach the gateway at " + authority + ": " + describe(ex));
+                }
             } finally {
                 connection = null;
                 connectedSince = null;
@@ -300,7 +308,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     }
 
     private static String codes(Decision d) {
-        return d.reasons().isEmpty() ? "no reason given" : String.join(", ", d.reasons().stream().map(Decision.Reason::code).toList());
+        return d.reasons().isEmpty() ? "no reason given" : String.join(", ", d.reasons().stream().map(Decision.Reason::code).distinct().toList());
     }
 
     private <T> T await(Future<T> f, Duration timeout, String what) throws IOException, InterruptedException {
@@ -325,6 +333,9 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     }
 
     private static String describe(Throwable t) {
+        if (t instanceof java.nio.channels.ClosedChannelException) {
+            return "the connection closed";
+        }
         Throwable root = t;
         while (root.getCause() != null && root.getCause() != root && (root.getMessage() == null
                 || root instanceof io.netty.handler.codec.DecoderException)) {

@@ -271,6 +271,50 @@ class GatewaySessionIT {
     }
 
     @Test
+    void backpressure_aClientThatDoesNotRead_stallsTheDestination() throws Exception {
+        up(settings(freePort(), List.of(), Duration.ofSeconds(30), Duration.ofMinutes(2)));
+        awaitLease();
+        java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+        try (ServerSocket firehose = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Thread.ofVirtual().start(() -> {
+                byte[] chunk = new byte[64 * 1024];
+                try (Socket s = firehose.accept(); OutputStream out = s.getOutputStream()) {
+                    for (int i = 0; i < 16 * 1024; i++) { // at most 1 GiB, far more than any buffer on the way
+                        out.write(chunk);
+                        sent.addAndGet(chunk.length);
+                    }
+                } catch (IOException e) {
+                    // the test ended the tunnel
+                }
+            });
+            try (Socket s = new Socket(new Proxy(Proxy.Type.SOCKS, new InetSocketAddress("127.0.0.1", socksPort())))) {
+                s.connect(InetSocketAddress.createUnresolved("localhost", firehose.getLocalPort()), 10_000);
+                // the client reads nothing: every buffer on the way fills, then the destination stalls
+                long[] last = {-1};
+                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).until(() -> {
+                    long now = sent.get();
+                    boolean still = now > 0 && now == last[0];
+                    last[0] = now;
+                    return still;
+                });
+                long stalledAt = sent.get();
+                assertThat(stalledAt).as("bytes the destination could send before the agent stopped reading")
+                        .isLessThan(64L * 1024 * 1024);
+                // reading again lets it go on
+                InputStream in = s.getInputStream();
+                byte[] buf = new byte[256 * 1024];
+                long read = 0;
+                while (read < stalledAt + 4L * 1024 * 1024) {
+                    int n = in.read(buf);
+                    assertThat(n).isPositive();
+                    read += n;
+                }
+                assertThat(sent.get()).isGreaterThan(stalledAt);
+            }
+        }
+    }
+
+    @Test
     void forward_tunnelsItsPortToItsDestination() throws Exception {
         int fwd = freePort();
         up(settings(freePort(), List.of(new AgentSettings.Forward(new HostPort("127.0.0.1", fwd),

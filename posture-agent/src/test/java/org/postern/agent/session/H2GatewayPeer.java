@@ -185,10 +185,16 @@ final class H2GatewayPeer implements AutoCloseable {
             ctx.channel().config().setAutoRead(false);
             new Bootstrap().group(ctx.channel().eventLoop()).channel(NioSocketChannel.class)
                     .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .option(ChannelOption.AUTO_READ, false)
                     .handler(new ChannelInboundHandlerAdapter() {
                         @Override
                         public void channelRead(ChannelHandlerContext t, Object m) {
-                            ctx.writeAndFlush(new DefaultHttp2DataFrame((ByteBuf) m));
+                            // read the destination again only once the agent took this (HTTP/2 flow control)
+                            ctx.writeAndFlush(new DefaultHttp2DataFrame((ByteBuf) m)).addListener(w -> {
+                                if (w.isSuccess()) {
+                                    t.read();
+                                }
+                            });
                         }
 
                         @Override
@@ -210,6 +216,7 @@ final class H2GatewayPeer implements AutoCloseable {
                         target = f.channel();
                         ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), false));
                         ctx.channel().config().setAutoRead(true);
+                        target.read();
                     });
         }
 
