@@ -61,7 +61,7 @@ public final class Socks5ServerHandler extends ChannelInboundHandlerAdapter {
         switch (msg) {
             case Socks5InitialRequest greeting -> greet(ctx, greeting);
             case Socks5CommandRequest request -> command(ctx, request);
-            case ByteBuf early when connecting -> keep(ctx, early);
+            case ByteBuf bytes when connecting -> keep(ctx, bytes);
             default -> {
                 ReferenceCountUtil.release(msg);
                 ctx.close();
