@@ -28,6 +28,7 @@ import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.Destination;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.config.posture.PosturePolicy;
+import org.postern.config.posture.VersionNumber;
 import org.postern.gateway.server.GatewayServer;
 import org.postern.pki.PkiService;
 import org.postern.pki.ca.KeyProtection;
@@ -38,7 +39,7 @@ import picocli.CommandLine;
 /**
  * The laptop's whole path against the REAL gateway on loopback: {@code postern-agent enroll} over
  * EST, {@code postern-agent up} as its own process (real collectors, so this container's
- * unencrypted disk is denied under an enforcing policy, reasons printed, SOCKS5 refused), then the
+ * Linux is denied under an enforcing policy asking for Debian 99, reasons printed, SOCKS5 refused), then the
  * gateway restarted in report-only mode: the agent reconnects, gets its lease, and curl
  * ({@code --socks5-hostname}), a port forward and OpenSSH ({@code ProxyCommand postern-agent
  * connect %h %p} to an sshd started here) all reach loopback services through HTTP/2 CONNECT
@@ -103,8 +104,11 @@ class AgentUpIT {
         AccessRules rules = new AccessRules(List.of(new AccessRules.Rule("admins-to-loopback", List.of("admins"),
                 List.of(Destination.parse("127.0.0.1/32:" + webPort), Destination.parse("127.0.0.1/32:" + sshPort)))));
         PosturePolicy p = PosturePolicy.defaults();
+        // Debian 99 at least: denied on any machine, whatever its disk and updates (CI's included)
+        PosturePolicy.MinOs minOs = new PosturePolicy.MinOs(null, null, new PosturePolicy.Linux(
+                PosturePolicy.Linux.DEFAULT_KERNEL, java.util.Map.of("debian", VersionNumber.parse("99"))));
         PosturePolicy policy = new PosturePolicy("e2e-" + mode.spelling(), mode, p.lease(), p.requireDiskEncryption(),
-                p.minOs(), p.maxDaysSinceUpdate(), p.maxSecurityPendingDays(), p.denyRebootRequired(), p.minAgentVersion(),
+                minOs, p.maxDaysSinceUpdate(), p.maxSecurityPendingDays(), p.denyRebootRequired(), p.minAgentVersion(),
                 p.minCertValidityDays(), p.evidenceSkew(), p.unsafeAllowUnknownPendingAge());
         GatewaySettings settings = new GatewaySettings("gw-e2e", pki.dataDir,
                 new GatewaySettings.Listeners(new HostPort("127.0.0.1", gatewayPort), new HostPort("127.0.0.1", freePort()), false),
@@ -151,7 +155,7 @@ class AgentUpIT {
         assertThat(upOut()).contains("SOCKS5 listening on 127.0.0.1:" + socks)
                 .contains("forward to 127.0.0.1:" + this.web.getAddress().getPort() + " listening on 127.0.0.1:" + forward)
                 .containsPattern("connected to 127\\.0\\.0\\.1:" + gatewayPort + " \\(TLS 1\\.3, HTTP/2\\) as laptop-e2e")
-                .containsPattern("\n\\S+ +disk\\.[a-z_]+: .+\n\\S+ +→ .+");
+                .containsPattern("\n\\S+ +(os|disk|patch|check)\\.[a-z_]+: .+\n\\S+ +→ .+");
         Proc.Result refused = curl("--socks5-hostname", "127.0.0.1:" + socks, web);
         assertThat(refused.exit()).as(refused.all()).isEqualTo(97); // curl: the SOCKS5 proxy refused
         Run status = agent("--home", home.toString(), "status");
@@ -194,6 +198,7 @@ class AgentUpIT {
 
         Run after = agent("--home", home.toString(), "status");
         assertThat(after.out()).contains("last decision: NOT compliant, mode report-only, policy e2e-report-only")
+                .contains("os.")
                 .contains("lease until:");
     }
 
