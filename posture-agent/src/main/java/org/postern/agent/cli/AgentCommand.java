@@ -9,12 +9,13 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code postern-agent}: enrolls the laptop, checks its posture, and (later) keeps the tunnel up. */
+/** {@code postern-agent}: enrolls the laptop, checks its posture, keeps the session with the gateway up and tunnels through it. */
 @Command(name = "postern-agent",
         mixinStandardHelpOptions = true,
         version = "postern-agent " + AgentCommand.VERSION,
         description = "The Postern agent: proves this laptop's certificate, disk encryption and patch level to the gateway.",
-        subcommands = {CheckCommand.class, EnrollCommand.class, StatusCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {CheckCommand.class, EnrollCommand.class, UpCommand.class, StatusCommand.class, ConnectCommand.class,
+                SshConfigCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:success (check: compliant)",

@@ -8,7 +8,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Callable;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.postern.agent.enroll.Enroller;
+import org.postern.agent.session.SessionFile;
 import org.postern.agent.state.AgentHome;
 import org.postern.pki.ca.Fingerprints;
 import picocli.CommandLine.Command;
@@ -17,8 +20,10 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code postern-agent status}: device id, certificate expiry, last decision. */
-@Command(name = "status", mixinStandardHelpOptions = true, description = "Show the device id, the certificate's expiry and the last decision.")
+@Command(name = "status", mixinStandardHelpOptions = true, description = "Show the device id, the certificate's expiry, the session of postern-agent up (gateway, connected since), the lease end and the last decision with its reasons.")
 final class StatusCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     @ParentCommand
     AgentCommand parent;
 
@@ -41,7 +46,44 @@ final class StatusCommand implements Callable<Integer> {
         out.println("certificate:  serial " + cert.getSerialNumber().toString(16) + ", SHA-256 " + Fingerprints.sha256(cert));
         out.println("valid until:  " + cert.getNotAfter().toInstant() + " (" + Duration.between(now, cert.getNotAfter().toInstant()).toDays() + " days left"
                 + (Enroller.renewalDue(cert, now) ? "; renewal due" : "") + ")");
-        out.println("last decision: " + (Files.exists(home.decisionFile()) ? Files.readString(home.decisionFile()).strip() : "none yet"));
+        var session = new SessionFile(home.dir()).running();
+        if (session.isEmpty()) {
+            out.println("session:      none (postern-agent up is not running)");
+        } else {
+            JsonNode n = session.get();
+            String since = n.path("connectedSince").asText(null);
+            out.println("session:      " + n.path("state").asText() + " to " + n.path("gateway").asText()
+                    + (since != null ? " since " + since : "") + " (postern-agent up, pid " + n.path("pid").asLong() + ")");
+            for (JsonNode l : n.path("listeners")) {
+                out.println("  " + l.path("what").asText() + " on " + l.path("address").asText());
+            }
+        }
+        if (!Files.exists(home.decisionFile())) {
+            out.println("last decision: none yet");
+            return 0;
+        }
+        JsonNode d;
+        try {
+            d = JSON.readTree(home.decisionFile().toFile());
+        } catch (java.io.IOException ex) {
+            out.println("last decision: unreadable (" + ex.getMessage() + ")");
+            return 0;
+        }
+        boolean compliant = d.path("compliant").asBoolean(false);
+        String lease = d.path("leaseUntil").asText(null);
+        out.println("last decision: " + (compliant ? "compliant" : "NOT compliant") + ", mode " + d.path("mode").asText("?")
+                + (d.hasNonNull("policyVersion") ? ", policy " + d.path("policyVersion").asText() : "")
+                + (d.hasNonNull("at") ? ", at " + d.path("at").asText() : ""));
+        if (lease != null) {
+            Instant until = Instant.parse(lease);
+            out.println("lease until:  " + until + (until.isAfter(now) ? " (" + Duration.between(now, until).toSeconds() + " s left)" : " (ended)"));
+        }
+        for (JsonNode r : d.path("reasons")) {
+            out.println("  " + r.path("code").asText() + ": " + r.path("message").asText());
+            if (!r.path("remediation").asText("").isBlank()) {
+                out.println("    → " + r.path("remediation").asText());
+            }
+        }
         return 0;
     }
 }

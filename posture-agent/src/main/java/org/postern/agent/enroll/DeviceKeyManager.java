@@ -15,13 +15,13 @@ import javax.net.ssl.X509ExtendedKeyManager;
  * application's keys, or the next device key during a rekey); a key manager over the whole token
  * would pick among them by issuer alone.
  */
-final class DeviceKeyManager extends X509ExtendedKeyManager {
+public final class DeviceKeyManager extends X509ExtendedKeyManager {
     static final String ALIAS = "device";
 
     private final PrivateKey key;
     private final X509Certificate[] chain;
 
-    DeviceKeyManager(PrivateKey key, List<X509Certificate> chain) {
+    public DeviceKeyManager(PrivateKey key, List<X509Certificate> chain) {
         if (chain.isEmpty()) {
             throw new IllegalArgumentException("expected the device certificate chain, found none");
         }

@@ -1,0 +1,280 @@
+package org.postern.config.agent;
+
+import java.net.InetAddress;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import org.postern.config.ConfigException;
+import org.postern.config.ConfigReader;
+import org.postern.config.Durations;
+import org.postern.config.HostPort;
+import org.postern.config.gateway.Network;
+
+/**
+ * The settings of {@code agent.yaml}, read by {@code postern-agent up --config agent.yaml}. Every
+ * setting has a default, so {@code up} works with the enrolled state alone; see
+ * {@code config/examples/agent.yaml}. Local listeners are on loopback: a SOCKS5 listener on the
+ * network would hand the device's access to anyone who can reach the laptop.
+ *
+ * @param gateway   {@code gateway}: the gateway's URL; null = the one recorded at enrollment
+ * @param stateDir  {@code stateDir}: the agent directory; null = {@code --home}, {@code $POSTERN_AGENT_HOME}
+ *                  or {@code ~/.postern-agent}
+ * @param socks     {@code socks}: the local SOCKS5 listener
+ * @param forwards  {@code forwards}: fixed local ports tunnelled to one destination each
+ * @param posture   {@code posture}: how the lease is kept
+ * @param reconnect {@code reconnect}: how the connection to the gateway is brought back
+ */
+public record AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
+                            Reconnect reconnect) {
+
+    public AgentSettings {
+        Objects.requireNonNull(socks, "socks");
+        forwards = List.copyOf(forwards);
+        Objects.requireNonNull(posture, "posture");
+        Objects.requireNonNull(reconnect, "reconnect");
+        String clash = clash(socks, forwards);
+        if (clash != null) {
+            throw new IllegalArgumentException(clash);
+        }
+    }
+
+    /** Every setting at its default: SOCKS5 on 127.0.0.1:1080, no forwards. */
+    public static AgentSettings defaults() {
+        return new AgentSettings(null, null, Socks.defaults(), List.of(), Posture.defaults(), Reconnect.defaults());
+    }
+
+    /**
+     * Reads {@code file}; relative paths in it are resolved against its directory.
+     *
+     * @throws ConfigException listing every problem in the file, each with its key path
+     */
+    public static AgentSettings load(Path file) {
+        return ConfigReader.load(file, AgentSettings::read);
+    }
+
+    /** Binds an {@code agent.yaml} document; for {@link ConfigReader#load} and {@link ConfigReader#parse}. */
+    public static AgentSettings read(ConfigReader r) {
+        URI gateway = r.value("gateway", null, "an https URL like https://gw.example.org:8443", s -> {
+            try {
+                URI u = new URI(s);
+                if (!"https".equalsIgnoreCase(u.getScheme()) || u.getHost() == null) {
+                    throw new org.postern.config.InvalidValueException("an https URL like https://gw.example.org:8443", s);
+                }
+                return u;
+            } catch (java.net.URISyntaxException e) {
+                throw new org.postern.config.InvalidValueException("an https URL like https://gw.example.org:8443", s);
+            }
+        });
+        Path stateDir = r.path("stateDir");
+        Socks socks = r.section("socks", Socks::read);
+        List<Forward> forwards = r.list("forwards", Forward::read);
+        Posture posture = r.section("posture", Posture::read);
+        Reconnect reconnect = r.section("reconnect", Reconnect::read);
+        if (socks == null || posture == null || reconnect == null) {
+            return null; // reported already
+        }
+        String clash = clash(socks, forwards);
+        if (clash != null) {
+            r.report("forwards", clash.substring("forwards: ".length()));
+            return null;
+        }
+        return new AgentSettings(gateway, stateDir, socks, forwards, posture, reconnect);
+    }
+
+    /** Two local listeners on one address: the second could never bind. */
+    private static String clash(Socks socks, List<Forward> forwards) {
+        Set<HostPort> seen = new HashSet<>();
+        if (socks.enabled()) {
+            seen.add(socks.listen());
+        }
+        for (Forward f : forwards) {
+            if (!seen.add(f.listen())) {
+                return "forwards: expected each listen address once (socks.listen included), found " + f.listen()
+                        + " twice";
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Whether {@code host} is {@code localhost} or a loopback literal, decided without DNS: any other
+     * name could resolve anywhere, so it counts as not loopback.
+     */
+    public static boolean isLoopback(String host) {
+        if (host.equalsIgnoreCase("localhost")) {
+            return true;
+        }
+        InetAddress a = Network.parseAddress(host);
+        return a != null && a.isLoopbackAddress();
+    }
+
+    /**
+     * The SOCKS5 listener (RFC 1928, CONNECT with no authentication: anything that can reach it
+     * uses the device's access, hence loopback unless a key named for the danger says otherwise).
+     *
+     * @param enabled               {@code socks.enabled}: whether to listen at all
+     * @param listen                {@code socks.listen}: where
+     * @param unsafeListenOnNetwork {@code socks.unsafeListenOnNetwork}: allow a non-loopback address
+     */
+    public record Socks(boolean enabled, HostPort listen, boolean unsafeListenOnNetwork) {
+        public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 1080);
+
+        public Socks {
+            Objects.requireNonNull(listen, "listen");
+            if (!unsafeListenOnNetwork && !isLoopback(listen.host())) {
+                throw new IllegalArgumentException("socks.listen: " + notLoopback(listen));
+            }
+        }
+
+        public static Socks defaults() {
+            return new Socks(true, DEFAULT_LISTEN, false);
+        }
+
+        static Socks read(ConfigReader r) {
+            boolean enabled = r.bool("enabled", true);
+            HostPort listen = r.hostPort("listen", DEFAULT_LISTEN);
+            boolean unsafe = r.bool("unsafeListenOnNetwork", false);
+            if (!unsafe && !isLoopback(listen.host())) {
+                r.report("listen", notLoopback(listen));
+                listen = DEFAULT_LISTEN;
+            }
+            return new Socks(enabled, listen, unsafe);
+        }
+
+        private static String notLoopback(HostPort listen) {
+            return "expected a loopback address like 127.0.0.1:1080 (anyone who reaches the SOCKS5 listener uses this"
+                    + " device's access, unless socks.unsafeListenOnNetwork: true), found " + listen;
+        }
+    }
+
+    /**
+     * One port forward: connections to {@code listen} (loopback only) are tunnelled to {@code to}.
+     *
+     * @param listen {@code forwards[i].listen}
+     * @param to     {@code forwards[i].to}: the destination as the gateway's access policy names it
+     */
+    public record Forward(HostPort listen, HostPort to) {
+        public Forward {
+            Objects.requireNonNull(listen, "listen");
+            Objects.requireNonNull(to, "to");
+            if (!isLoopback(listen.host())) {
+                throw new IllegalArgumentException("forwards: listen: " + notLoopback(listen));
+            }
+        }
+
+        static Forward read(ConfigReader r) {
+            HostPort listen = r.hostPort("listen", null);
+            HostPort to = r.hostPort("to", null);
+            boolean ok = true;
+            if (listen == null && !r.has("listen")) {
+                r.report("listen", "expected a loopback host:port like 127.0.0.1:2201, found none");
+                ok = false;
+            } else if (listen != null && !isLoopback(listen.host())) {
+                r.report("listen", notLoopback(listen));
+                ok = false;
+            }
+            if (to == null && !r.has("to")) {
+                r.report("to", "expected the destination host:port like db1.admin.internal:22, found none");
+                ok = false;
+            }
+            return ok && listen != null && to != null ? new Forward(listen, to) : null;
+        }
+
+        private static String notLoopback(HostPort listen) {
+            return "expected a loopback address like 127.0.0.1:2201 (a forward must not face the network), found "
+                    + listen;
+        }
+    }
+
+    /**
+     * How {@code up} keeps its posture lease.
+     *
+     * @param collector     {@code posture.collector}: native, osquery or auto
+     * @param retryInterval {@code posture.retryInterval}: wait after a denial before proving again
+     * @param renewMargin   {@code posture.renewMargin}: renew this long before the lease ends
+     */
+    public record Posture(Collector collector, Duration retryInterval, Duration renewMargin) {
+        public static final Duration DEFAULT_RETRY = Duration.ofSeconds(30);
+        public static final Duration DEFAULT_RENEW_MARGIN = Duration.ofMinutes(2);
+
+        /** Which collector gathers the facts, as {@code postern-agent check --collector}. */
+        public enum Collector { NATIVE, OSQUERY, AUTO }
+
+        public Posture {
+            Objects.requireNonNull(collector, "collector");
+            Objects.requireNonNull(retryInterval, "retryInterval");
+            Objects.requireNonNull(renewMargin, "renewMargin");
+            if (retryInterval.compareTo(Duration.ofSeconds(1)) < 0 || retryInterval.compareTo(Duration.ofHours(1)) > 0) {
+                throw new IllegalArgumentException("posture.retryInterval: expected a duration between 1s and 1h, found "
+                        + Durations.format(retryInterval));
+            }
+            if (renewMargin.compareTo(Duration.ofSeconds(1)) < 0 || renewMargin.compareTo(Duration.ofHours(1)) > 0) {
+                throw new IllegalArgumentException("posture.renewMargin: expected a duration between 1s and 1h, found "
+                        + Durations.format(renewMargin));
+            }
+        }
+
+        public static Posture defaults() {
+            return new Posture(Collector.NATIVE, DEFAULT_RETRY, DEFAULT_RENEW_MARGIN);
+        }
+
+        static Posture read(ConfigReader r) {
+            return new Posture(r.choice("collector", Collector.class, Collector.NATIVE),
+                    r.duration("retryInterval", DEFAULT_RETRY, Duration.ofSeconds(1), Duration.ofHours(1)),
+                    r.duration("renewMargin", DEFAULT_RENEW_MARGIN, Duration.ofSeconds(1), Duration.ofHours(1)));
+        }
+    }
+
+    /**
+     * Backoff between attempts to reach the gateway: {@code minBackoff}, doubled after each failure
+     * up to {@code maxBackoff}, back to {@code minBackoff} once connected.
+     *
+     * @param minBackoff {@code reconnect.minBackoff}
+     * @param maxBackoff {@code reconnect.maxBackoff}
+     */
+    public record Reconnect(Duration minBackoff, Duration maxBackoff) {
+        public static final Duration DEFAULT_MIN = Duration.ofSeconds(1);
+        public static final Duration DEFAULT_MAX = Duration.ofSeconds(60);
+
+        public Reconnect {
+            Objects.requireNonNull(minBackoff, "minBackoff");
+            Objects.requireNonNull(maxBackoff, "maxBackoff");
+            if (minBackoff.compareTo(Duration.ofMillis(100)) < 0 || minBackoff.compareTo(Duration.ofMinutes(10)) > 0) {
+                throw new IllegalArgumentException("reconnect.minBackoff: expected a duration between 100ms and 10m, found "
+                        + Durations.format(minBackoff));
+            }
+            if (maxBackoff.compareTo(minBackoff) < 0 || maxBackoff.compareTo(Duration.ofHours(1)) > 0) {
+                throw new IllegalArgumentException("reconnect.maxBackoff: expected a duration between reconnect.minBackoff ("
+                        + Durations.format(minBackoff) + ") and 1h, found " + Durations.format(maxBackoff));
+            }
+        }
+
+        public static Reconnect defaults() {
+            return new Reconnect(DEFAULT_MIN, DEFAULT_MAX);
+        }
+
+        static Reconnect read(ConfigReader r) {
+            Duration min = r.duration("minBackoff", DEFAULT_MIN, Duration.ofMillis(100), Duration.ofMinutes(10));
+            Duration max = r.duration("maxBackoff", DEFAULT_MAX, Duration.ofMillis(100), Duration.ofHours(1));
+            if (max.compareTo(min) < 0) {
+                r.report("maxBackoff", "expected a duration of at least reconnect.minBackoff (" + Durations.format(min)
+                        + "), found " + Durations.format(max));
+                return defaults();
+            }
+            return new Reconnect(min, max);
+        }
+
+        /** The wait before attempt {@code failures + 1}: min · 2^failures, at most max. */
+        public Duration backoff(int failures) {
+            Duration d = minBackoff;
+            for (int i = 0; i < failures && d.compareTo(maxBackoff) < 0; i++) {
+                d = d.multipliedBy(2);
+            }
+            return d.compareTo(maxBackoff) > 0 ? maxBackoff : d;
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package org.postern.config.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.postern.config.ConfigException;
+import org.postern.config.HostPort;
+
+class AgentSettingsTest {
+
+    @TempDir
+    Path dir;
+
+    private Path write(String yaml) throws IOException {
+        return Files.writeString(dir.resolve("agent.yaml"), yaml);
+    }
+
+    private List<String> problems(String yaml) throws IOException {
+        Path f = write(yaml);
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> AgentSettings.load(f));
+        assertThat(e).as("expected a ConfigException for:\n" + yaml).isNotNull();
+        return e.problems().stream().map(p -> p.replace(f.toString(), "agent.yaml")).toList();
+    }
+
+    @Test
+    void defaults_areTheDocumentedValues() {
+        AgentSettings d = AgentSettings.defaults();
+        assertThat(d.gateway()).isNull();
+        assertThat(d.stateDir()).isNull();
+        assertThat(d.socks().enabled()).isTrue();
+        assertThat(d.socks().listen()).isEqualTo(HostPort.parse("127.0.0.1:1080"));
+        assertThat(d.socks().unsafeListenOnNetwork()).isFalse();
+        assertThat(d.forwards()).isEmpty();
+        assertThat(d.posture().collector()).isEqualTo(AgentSettings.Posture.Collector.NATIVE);
+        assertThat(d.posture().retryInterval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(d.posture().renewMargin()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(d.reconnect().minBackoff()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(d.reconnect().maxBackoff()).isEqualTo(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void load_emptyFile_isTheDefaults() throws IOException {
+        assertThat(AgentSettings.load(write(""))).isEqualTo(AgentSettings.defaults());
+    }
+
+    @Test
+    void load_example_equalsDefaultsWithItsForward() {
+        AgentSettings example = AgentSettings.load(Path.of("examples/agent.yaml"));
+        assertThat(example.forwards()).containsExactly(new AgentSettings.Forward(HostPort.parse("127.0.0.1:2201"),
+                HostPort.parse("db1.admin.internal:22")));
+        // Everything else is the default; if a default changes and the example does not, this fails.
+        assertThat(new AgentSettings(example.gateway(), example.stateDir(), example.socks(), List.of(),
+                example.posture(), example.reconnect())).isEqualTo(AgentSettings.defaults());
+    }
+
+    @Test
+    void load_exampleWithOptionalKeysUncommented_parses() throws IOException {
+        String text = Files.readString(Path.of("examples/agent.yaml"))
+                .replace("# gateway:", "gateway:").replace("# stateDir:", "stateDir:");
+        AgentSettings s = AgentSettings.load(write(text));
+        assertThat(s.gateway()).hasToString("https://gw.example.org:8443");
+        assertThat(s.stateDir()).isEqualTo(Path.of("/home/alice/.postern-agent"));
+    }
+
+    @Test
+    void load_everyProblemReportedTogether() throws IOException {
+        assertThat(problems("""
+                gateway: http://gw.example.org
+                socks:
+                  listen: 0.0.0.0:1080
+                forwards:
+                  - listen: 10.0.0.5:2201
+                    to: db1:22
+                  - to: db2:22
+                  - listen: 127.0.0.1:2203
+                posture:
+                  retryInterval: thirty
+                  renewMargin: 0s
+                reconnect:
+                  minBackoff: 5s
+                  maxBackoff: 2s
+                sock: {}
+                """)).containsExactly(
+                "agent.yaml: gateway: expected an https URL like https://gw.example.org:8443, found \"http://gw.example.org\"",
+                "agent.yaml: socks.listen: expected a loopback address like 127.0.0.1:1080 (anyone who reaches the SOCKS5"
+                        + " listener uses this device's access, unless socks.unsafeListenOnNetwork: true), found 0.0.0.0:1080",
+                "agent.yaml: forwards[0].listen: expected a loopback address like 127.0.0.1:2201 (a forward must not face"
+                        + " the network), found 10.0.0.5:2201",
+                "agent.yaml: forwards[1].listen: expected a loopback host:port like 127.0.0.1:2201, found none",
+                "agent.yaml: forwards[2].to: expected the destination host:port like db1.admin.internal:22, found none",
+                "agent.yaml: posture.retryInterval: expected a duration like 10m, found \"thirty\"",
+                "agent.yaml: posture.renewMargin: expected a duration between 1s and 1h, found \"0s\"",
+                "agent.yaml: reconnect.maxBackoff: expected a duration of at least reconnect.minBackoff (5s), found 2s",
+                "agent.yaml: sock: unknown key (expected one of: gateway, stateDir, socks, forwards, posture, reconnect)");
+    }
+
+    @Test
+    void load_unsafeListenOnNetwork_allowsNonLoopbackSocks() throws IOException {
+        AgentSettings s = AgentSettings.load(write("socks: {listen: 0.0.0.0:1080, unsafeListenOnNetwork: true}\n"));
+        assertThat(s.socks().listen()).isEqualTo(HostPort.parse("0.0.0.0:1080"));
+    }
+
+    @Test
+    void load_forwardOnTheSocksPort_isAClash() throws IOException {
+        assertThat(problems("forwards: [{listen: 127.0.0.1:1080, to: db1:22}]\n")).containsExactly(
+                "agent.yaml: forwards: expected each listen address once (socks.listen included), found 127.0.0.1:1080 twice");
+        // with SOCKS5 off, the port is free
+        assertThat(AgentSettings.load(write("socks: {enabled: false}\nforwards: [{listen: 127.0.0.1:1080, to: db1:22}]\n"))
+                .forwards()).hasSize(1);
+    }
+
+    @Test
+    void records_validateAsTheFileDoes() {
+        assertThatThrownBy(() -> new AgentSettings.Forward(HostPort.parse("[::]:22"), HostPort.parse("db:22")))
+                .hasMessageContaining("forwards: listen: expected a loopback address");
+        assertThat(new AgentSettings.Forward(HostPort.parse("[::1]:2201"), HostPort.parse("db:22")).listen().host())
+                .isEqualTo("::1");
+        assertThatThrownBy(() -> new AgentSettings.Reconnect(Duration.ofSeconds(5), Duration.ofSeconds(1)))
+                .hasMessageContaining("reconnect.maxBackoff");
+    }
+
+    @Test
+    void backoff_doublesUpToTheMaximum() {
+        AgentSettings.Reconnect r = AgentSettings.Reconnect.defaults();
+        assertThat(List.of(r.backoff(0), r.backoff(1), r.backoff(2), r.backoff(5), r.backoff(6), r.backoff(1000)))
+                .containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(4),
+                        Duration.ofSeconds(32), Duration.ofSeconds(60), Duration.ofSeconds(60));
+    }
+}

@@ -1,0 +1,128 @@
+package org.postern.agent.cli;
+
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.LocalTime;
+import java.time.temporal.ChronoUnit;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import org.postern.agent.collect.Collectors;
+import org.postern.agent.session.GatewaySession;
+import org.postern.agent.session.SessionFile;
+import org.postern.agent.state.AgentHome;
+import org.postern.agent.tunnel.LocalListeners;
+import org.postern.agent.tunnel.TunnelEvents;
+import org.postern.config.agent.AgentSettings;
+import org.postern.protocol.posture.AgentInfo;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code postern-agent up}: keeps the session with the gateway and the local access paths (SOCKS5,
+ * forwards) until stopped (Ctrl-C, SIGTERM).
+ */
+@Command(name = "up", mixinStandardHelpOptions = true,
+        description = {"Connect to the gateway and keep the session up: prove posture, renew the lease before it ends,"
+                + " reconnect when the network drops, and serve the local access paths until stopped (Ctrl-C).",
+                "Local paths: a SOCKS5 listener (default 127.0.0.1:1080; e.g. curl --socks5-hostname 127.0.0.1:1080 URL),"
+                        + " the forwards of agent.yaml, and postern-agent connect HOST PORT.",
+                "Prints one line per event; on denial, the reasons and what to do about them.",
+                "Exit 0: stopped. 2: not enrolled, a bad agent.yaml, a local port that cannot be bound, or already running."})
+final class UpCommand implements Callable<Integer> {
+    @ParentCommand
+    AgentCommand parent;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Agent settings (agent.yaml; see config/examples/agent.yaml). Default: agent.yaml in the agent"
+                    + " directory if present, else the defaults.")
+    Path config;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        AgentSettings settings = settings();
+        AgentHome home = parent.home != null ? parent.home()
+                : settings.stateDir() != null ? new AgentHome(settings.stateDir()) : parent.home();
+        if (!home.enrolled()) {
+            throw new AgentCommand.AgentExit(2, "not enrolled (no certificate in " + home.dir()
+                    + "); run: postern-agent enroll --gateway URL --token T --ca-sha256 FP");
+        }
+        var running = new SessionFile(home.dir()).running();
+        if (running.isPresent()) {
+            throw new AgentCommand.AgentExit(2, "already running (pid " + running.get().path("pid").asLong()
+                    + ", " + new SessionFile(home.dir()).file() + ")");
+        }
+        AgentHome.Enrollment enrollment = home.enrollment().orElseThrow();
+        URI gateway = settings.gateway() != null ? settings.gateway() : URI.create(enrollment.gateway());
+        PrintWriter out = spec.commandLine().getOut();
+        java.util.function.Consumer<String> say = line -> {
+            synchronized (out) {
+                out.println(LocalTime.now().truncatedTo(ChronoUnit.SECONDS) + " " + line);
+                out.flush();
+            }
+        };
+        Collectors.Backend backend = Collectors.Backend.valueOf(settings.posture().collector().name());
+        Path stateDir = home.stateDir();
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        GatewaySession session = new GatewaySession(new GatewaySession.Setup(gateway, home, settings,
+                () -> Collectors.forThisMachine(backend, stateDir).collect(),
+                new AgentInfo(AgentCommand.NAME, AgentCommand.VERSION), Clock.systemUTC(), group, say, System.getenv()));
+        LocalListeners listeners;
+        try {
+            listeners = LocalListeners.bind(settings, group, session, events(say));
+        } catch (java.io.IOException e) {
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+            throw new AgentCommand.AgentExit(2, e.getMessage());
+        }
+        for (LocalListeners.Bound b : listeners.bound()) {
+            say.accept(b.what() + " listening on " + b.address().getAddress().getHostAddress() + ":" + b.address().getPort());
+        }
+        session.listeners(listeners.bound());
+        CountDownLatch done = new CountDownLatch(1);
+        Thread stop = new Thread(() -> {
+            say.accept("stopping");
+            listeners.close();
+            session.close();
+            group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+            done.countDown();
+        }, "postern-agent-stop");
+        Runtime.getRuntime().addShutdownHook(stop);
+        session.start();
+        done.await();
+        return 0;
+    }
+
+    private AgentSettings settings() {
+        if (config != null) {
+            return AgentSettings.load(config);
+        }
+        Path dir = parent.home().dir().resolve("agent.yaml");
+        return Files.exists(dir) ? AgentSettings.load(dir) : AgentSettings.defaults();
+    }
+
+    private static TunnelEvents events(java.util.function.Consumer<String> say) {
+        return new TunnelEvents() {
+            @Override
+            public void opened(String via, String destination) {
+                say.accept("tunnel to " + destination + " open (" + via + ")");
+            }
+
+            @Override
+            public void refused(String via, String destination, Throwable cause) {
+                say.accept("tunnel to " + destination + " refused (" + via + "): " + cause.getMessage());
+            }
+        };
+    }
+}

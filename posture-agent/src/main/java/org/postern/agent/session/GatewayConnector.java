@@ -1,0 +1,128 @@
+package org.postern.agent.session;
+
+import java.io.IOException;
+import java.net.URI;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+
+import javax.net.ssl.SSLException;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import org.postern.agent.enroll.DeviceKeyManager;
+import org.postern.agent.enroll.PinnedRootTrustManager;
+import org.postern.agent.key.DeviceKey;
+
+/**
+ * Opens the agent's one connection to the gateway: TCP, TLS 1.3 presenting the device key and
+ * certificate and trusting only the CA pinned at enrollment (host name checked), ALPN {@code h2},
+ * then HTTP/2 with one child stream per request or tunnel ({@link Http2MultiplexHandler}).
+ */
+final class GatewayConnector {
+    /** Why the connection ended, when an error ended it (a TLS alert after the handshake, a reset). */
+    static final io.netty.util.AttributeKey<Throwable> FAILURE = io.netty.util.AttributeKey.valueOf("postern.failure");
+    private GatewayConnector() {
+    }
+
+    /**
+     * The client TLS context. The JDK provider, because a device key in a PKCS#11 token can only be
+     * used through its JCA provider.
+     */
+    static SslContext tls(String caSha256, DeviceKey key, X509Certificate cert) throws SSLException {
+        return SslContextBuilder.forClient()
+                .sslProvider(SslProvider.JDK)
+                .protocols("TLSv1.3")
+                .keyManager(new DeviceKeyManager(key.privateKey(), List.of(cert)))
+                .trustManager(new PinnedRootTrustManager(caSha256))
+                .endpointIdentificationAlgorithm("HTTPS")
+                .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2))
+                .build();
+    }
+
+    /**
+     * Connects; the future completes with the connection once TLS is up and HTTP/2 was agreed, or
+     * fails saying what went wrong (no route, TLS, a gateway without {@code h2}).
+     */
+    static Future<Channel> connect(EventLoopGroup group, URI gateway, SslContext ssl, Duration timeout) {
+        String host = gateway.getHost();
+        int port = gateway.getPort() > 0 ? gateway.getPort() : 443;
+        Promise<Channel> ready = group.next().newPromise();
+        Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeout.toMillis())
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        // TLS with the device key, SNI and host name check for the gateway's name
+                        ch.pipeline().addLast("tls", ssl.newHandler(ch.alloc(), host, port));
+                        // after the handshake: HTTP/2 if the gateway agreed to it, else a clear failure
+                        ch.pipeline().addLast("alpn", new ApplicationProtocolNegotiationHandler("none") {
+                            @Override
+                            protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+                                if (!ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                                    ready.tryFailure(new IOException("the gateway at " + host + ":" + port
+                                            + " does not speak HTTP/2: expected ALPN h2, found " + protocol));
+                                    ctx.close();
+                                    return;
+                                }
+                                ctx.pipeline().addLast("h2", Http2FrameCodecBuilder.forClient()
+                                        .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)).build());
+                                // streams the gateway would open towards the agent are not expected
+                                ctx.pipeline().addLast("streams", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter() {
+                                    @Override
+                                    public void channelActive(ChannelHandlerContext c) {
+                                        c.close();
+                                    }
+                                }));
+                                ctx.pipeline().addLast("errors", new ChannelInboundHandlerAdapter() {
+                                    @Override
+                                    public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+                                        // the session says why the connection ended; nothing else is to be done
+                                        c.channel().attr(FAILURE).setIfAbsent(cause);
+                                        c.close();
+                                    }
+                                });
+                                ready.trySuccess(ctx.channel());
+                            }
+
+                            @Override
+                            protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+                                ready.tryFailure(cause);
+                                ctx.close();
+                            }
+                        });
+                    }
+                });
+        b.connect(host, port).addListener((io.netty.channel.ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                ready.tryFailure(f.cause());
+                return;
+            }
+            f.channel().closeFuture().addListener(c -> ready.tryFailure(
+                    new IOException("the gateway at " + host + ":" + port + " closed the connection during the TLS handshake")));
+        });
+        return ready;
+    }
+}

@@ -1,0 +1,387 @@
+package org.postern.agent.session;
+
+import java.io.IOException;
+import java.net.URI;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import org.postern.agent.enroll.Enroller;
+import org.postern.agent.key.DeviceKey;
+import org.postern.agent.key.DeviceKeyStore;
+import org.postern.agent.state.AgentHome;
+import org.postern.agent.tunnel.ConnectStreamHandler;
+import org.postern.agent.tunnel.LocalListeners;
+import org.postern.agent.tunnel.TunnelRefusedException;
+import org.postern.agent.tunnel.Tunnels;
+import org.postern.config.Durations;
+import org.postern.config.agent.AgentSettings;
+import org.postern.protocol.posture.AgentInfo;
+import org.postern.protocol.posture.Evidence;
+import org.postern.protocol.posture.PostureClaims;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's session with the gateway ({@code postern-agent up}): one mTLS HTTP/2 connection,
+ * posture proven at start (challenge → signed evidence → decision) and renewed before the lease
+ * ends, a denial printed with its reasons and remediations and tried again after
+ * {@code posture.retryInterval}, and a dropped connection brought back with a doubling backoff.
+ * Tunnels are CONNECT streams on that connection, opened only while the lease holds.
+ *
+ * <p>One control thread runs the loop (collecting facts and signing may take seconds and must not
+ * hold an event loop); the network work is Netty's. Each event is one line through {@code say}.
+ */
+public final class GatewaySession implements Tunnels, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(GatewaySession.class);
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration EXCHANGE_TIMEOUT = Duration.ofSeconds(30);
+
+    /** What the session needs; {@code facts} collects this laptop's posture facts when asked. */
+    public record Setup(URI gateway, AgentHome home, AgentSettings settings, Supplier<PostureClaims.Facts> facts,
+                        AgentInfo agent, Clock clock, EventLoopGroup group, Consumer<String> say, Map<String, String> env) {
+        public Setup {
+            Objects.requireNonNull(gateway, "gateway");
+            Objects.requireNonNull(home, "home");
+            Objects.requireNonNull(settings, "settings");
+            Objects.requireNonNull(facts, "facts");
+            Objects.requireNonNull(agent, "agent");
+            Objects.requireNonNull(clock, "clock");
+            Objects.requireNonNull(group, "group");
+            Objects.requireNonNull(say, "say");
+            Objects.requireNonNull(env, "env");
+        }
+    }
+
+    private final Setup setup;
+    private final String authority;
+    private final SessionFile file;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final Thread control;
+    private volatile boolean closed;
+    private volatile Channel connection;
+    private volatile Instant connectedSince;
+    private volatile Decision decision;
+    private volatile String state = "starting";
+    private volatile List<LocalListeners.Bound> listeners = List.of();
+
+    public GatewaySession(Setup setup) {
+        this.setup = setup;
+        URI g = setup.gateway();
+        this.authority = g.getHost() + ":" + (g.getPort() > 0 ? g.getPort() : 443);
+        this.file = new SessionFile(setup.home().dir());
+        this.control = Thread.ofPlatform().name("postern-session").daemon(true).unstarted(this::run);
+    }
+
+    /** Records the local listeners for the state file ({@code connect} finds the SOCKS5 port there). */
+    public void listeners(List<LocalListeners.Bound> bound) {
+        this.listeners = List.copyOf(bound);
+        save();
+    }
+
+    public void start() {
+        control.start();
+    }
+
+    /** The last decision, or null before the first. */
+    public Decision decision() {
+        return decision;
+    }
+
+    /** Whether the connection to the gateway is up. */
+    public boolean connected() {
+        Channel c = connection;
+        return c != null && c.isActive();
+    }
+
+    @Override
+    public Future<Http2StreamChannel> open(String host, int port) {
+        String destination = ConnectStreamHandler.authority(host, port);
+        Channel ch = connection;
+        Decision d = decision;
+        if (ch == null || !ch.isActive()) {
+            return setup.group().next().newFailedFuture(TunnelRefusedException.noSession(destination, "not connected to the gateway"));
+        }
+        if (d == null || !d.liveAt(setup.clock().instant())) {
+            String why = d == null ? "posture not accepted yet"
+                    : d.allowed() ? "the lease ended" : "posture denied (" + codes(d) + ")";
+            return ch.eventLoop().newFailedFuture(TunnelRefusedException.noSession(destination, why));
+        }
+        Promise<Http2StreamChannel> promise = ch.eventLoop().newPromise();
+        new Http2StreamChannelBootstrap(ch).option(ChannelOption.AUTO_READ, false)
+                .handler(new ConnectStreamHandler(destination, promise)).open()
+                .addListener(f -> {
+                    if (!f.isSuccess()) {
+                        promise.tryFailure(new TunnelRefusedException(TunnelRefusedException.Kind.FAILED, 0, null,
+                                "cannot open a stream for " + destination + ": " + f.cause().getMessage()));
+                    }
+                });
+        return promise;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        stopped.countDown();
+        Channel c = connection;
+        if (c != null) {
+            c.close();
+        }
+        try {
+            control.join(Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        synchronized (this) { // after this, save() writes nothing (it checks closed under the same lock)
+            try {
+                file.remove();
+            } catch (IOException e) {
+                log.warn("cannot remove {}: {}", file.file(), e.getMessage());
+            }
+        }
+    }
+
+    // ---- the control loop ------------------------------------------------------------------
+
+    private void run() {
+        int failures = 0;
+        while (!closed) {
+            Channel ch = null;
+            try {
+                state = "connecting";
+                save();
+                renewCertificateIfDue();
+                X509Certificate cert = setup.home().certificate();
+                AgentHome.Enrollment e = setup.home().enrollment()
+                        .orElseThrow(() -> new IOException("not enrolled: no enrollment record in " + setup.home().dir()));
+                DeviceKey key = DeviceKeyStore.open(e.key(), setup.env()).current(cert);
+                SslContext ssl = GatewayConnector.tls(e.caSha256(), key, cert);
+                ch = await(GatewayConnector.connect(setup.group(), setup.gateway(), ssl, CONNECT_TIMEOUT),
+                        CONNECT_TIMEOUT.plusSeconds(5), "connecting");
+                connection = ch;
+                connectedSince = setup.clock().instant();
+                state = "connected";
+                failures = 0;
+                say("connected to " + authority + " (TLS 1.3, HTTP/2) as " + e.device());
+                save();
+                keepPosture(ch, e.device(), key, cert);
+                if (!closed) {
+                    Throwable why = ch.attr(GatewayConnector.FAILURE).get();
+                    say("connection to " + authority + " lost" + (why == null ? "" : ": " + describe(why)));
+                }
+            } catch (Exception ex) {
+                if (closed) {
+                    break;
+                }
+                if (connectedSince != null) {
+                    // it was up: the connection dropped in the middle of an exchange
+                    Throwable why = ch.attr(GatewayConnector.FAILURE).get();
+                    say("connection to " + authority + " lost: " + describe(why != null ? why : ex));
+                } else {
+                    say("cannot reach the gateway at " + authority + ": " + describe(ex));
+                }
+            } finally {
+                connection = null;
+                connectedSince = null;
+                if (ch != null) {
+                    ch.close();
+                }
+            }
+            if (closed) {
+                break;
+            }
+            Duration wait = setup.settings().reconnect().backoff(failures++);
+            state = "disconnected";
+            save();
+            say("reconnecting in " + Durations.format(wait));
+            pause(wait);
+        }
+    }
+
+    private void keepPosture(Channel ch, String device, DeviceKey key, X509Certificate cert) throws Exception {
+        while (ch.isActive() && !closed) {
+            Decision d = prove(ch, device, key, cert);
+            decision = d;
+            save();
+            Duration wait;
+            if (d.allowed()) {
+                say((d.compliant() ? "posture accepted" : "posture NOT compliant, allowed (report-only)")
+                        + (d.leaseUntil() == null ? "" : "; lease until " + d.leaseUntil())
+                        + (d.policyVersion() == null ? "" : " (policy " + d.policyVersion() + ")"));
+                reasons(d);
+                wait = renewIn(d, setup.clock().instant(), setup.settings().posture().renewMargin());
+            } else {
+                say("posture denied by the gateway" + (d.policyVersion() == null ? "" : " (policy " + d.policyVersion() + ")")
+                        + ": " + codes(d));
+                reasons(d);
+                wait = setup.settings().posture().retryInterval();
+                say("trying again in " + Durations.format(wait));
+            }
+            ch.closeFuture().await(wait.toMillis());
+        }
+    }
+
+    /**
+     * When to renew: {@code renewMargin} before the lease ends, but never sooner than half the time
+     * left (a lease shorter than the margin is renewed at its half-life, not in a tight loop).
+     */
+    static Duration renewIn(Decision d, Instant now, Duration margin) {
+        if (d.leaseUntil() == null) {
+            return margin; // report-only without a lease: ask again now and then
+        }
+        Duration left = Duration.between(now, d.leaseUntil());
+        if (left.isNegative() || left.isZero()) {
+            return Duration.ZERO;
+        }
+        Duration beforeEnd = left.minus(margin);
+        Duration half = left.dividedBy(2);
+        return beforeEnd.compareTo(half) > 0 ? beforeEnd : half;
+    }
+
+    private Decision prove(Channel ch, String device, DeviceKey key, X509Certificate cert)
+            throws IOException, GeneralSecurityException, InterruptedException {
+        PostureExchange.Answer c = await(PostureExchange.post(ch, authority, PostureExchange.CHALLENGE_PATH, "{}"),
+                EXCHANGE_TIMEOUT, "asking for a posture challenge");
+        if (c.status() != 200) {
+            return Decision.refusal(c.status(), c.reason(), c.body(), setup.clock().instant());
+        }
+        String nonce = SessionFile.JSON.readTree(c.body()).path("nonce").asText("");
+        if (nonce.isEmpty()) {
+            throw new IOException("the gateway's challenge has no nonce: expected {\"nonce\",\"expiresAt\"}, found " + c.body());
+        }
+        PostureClaims claims = PostureClaims.of(nonce, device, setup.clock().instant(), setup.agent(), setup.facts().get());
+        String jws = Evidence.sign(claims, key.privateKey(), cert);
+        String body = SessionFile.JSON.writeValueAsString(Map.of("evidence", jws));
+        PostureExchange.Answer a = await(PostureExchange.post(ch, authority, PostureExchange.EVIDENCE_PATH, body),
+                EXCHANGE_TIMEOUT, "sending posture evidence");
+        Instant at = setup.clock().instant();
+        try {
+            JsonNode n = SessionFile.JSON.readTree(a.body());
+            if (n != null && n.isObject() && n.has("compliant")) {
+                return Decision.fromJson(n, at);
+            }
+        } catch (IOException | IllegalArgumentException | java.time.DateTimeException e) {
+            // not a decision: a plain refusal, handled below
+        }
+        return Decision.refusal(a.status(), a.reason(), a.body(), at);
+    }
+
+    private void renewCertificateIfDue() {
+        try {
+            new Enroller(setup.home(), setup.clock(), new SecureRandom(), setup.env()).renewIfDue().ifPresent(c ->
+                    say("certificate renewed, valid until " + c.getNotAfter().toInstant()));
+        } catch (IOException | RuntimeException e) {
+            say("certificate renewal failed, will retry: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void reasons(Decision d) {
+        for (Decision.Reason r : d.reasons()) {
+            say("  " + r.code() + ": " + r.message());
+            if (!r.remediation().isBlank()) {
+                say("    → " + r.remediation());
+            }
+        }
+    }
+
+    private static String codes(Decision d) {
+        return d.reasons().isEmpty() ? "no reason given" : String.join(", ", d.reasons().stream().map(Decision.Reason::code).distinct().toList());
+    }
+
+    private <T> T await(Future<T> f, Duration timeout, String what) throws IOException, InterruptedException {
+        if (!f.await(timeout.toMillis())) {
+            f.cancel(false);
+            throw new IOException(what + ": no answer within " + Durations.format(timeout));
+        }
+        if (!f.isSuccess()) {
+            Throwable t = f.cause();
+            throw t instanceof IOException io ? io : new IOException(what + ": " + describe(t), t);
+        }
+        return f.getNow();
+    }
+
+    private void pause(Duration d) {
+        try {
+            stopped.await(d.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closed = true;
+        }
+    }
+
+    private static String describe(Throwable t) {
+        if (t instanceof java.nio.channels.ClosedChannelException) {
+            return "the connection closed";
+        }
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root && (root.getMessage() == null
+                || root instanceof io.netty.handler.codec.DecoderException)) {
+            root = root.getCause();
+        }
+        String m = root.getMessage();
+        return m == null ? root.getClass().getSimpleName() : m;
+    }
+
+    private void say(String line) {
+        log.info(line);
+        setup.say().accept(line);
+    }
+
+    // ---- the state file --------------------------------------------------------------------
+
+    private synchronized void save() {
+        if (closed) {
+            return;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("pid", ProcessHandle.current().pid());
+        m.put("gateway", setup.gateway().toString());
+        m.put("state", state);
+        Instant since = connectedSince;
+        m.put("connectedSince", since == null ? null : since.toString());
+        Decision d = decision;
+        m.put("leaseUntil", d == null || d.leaseUntil() == null ? null : d.leaseUntil().toString());
+        m.put("decision", d == null ? null : d.toJson());
+        List<Map<String, Object>> ls = new ArrayList<>();
+        for (LocalListeners.Bound b : listeners) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("what", b.what());
+            String host = b.address().getAddress().getHostAddress();
+            o.put("address", (host.contains(":") ? "[" + host + "]" : host) + ":" + b.address().getPort());
+            ls.add(o);
+        }
+        m.put("listeners", ls);
+        m.put("updatedAt", setup.clock().instant().toString());
+        try {
+            file.write(m);
+            if (d != null) {
+                org.postern.pki.ca.SecureFiles.replace(setup.home().decisionFile(), SessionFile.JSON.writeValueAsBytes(d.toJson()), true);
+            }
+        } catch (IOException e) {
+            log.warn("cannot write {}: {}", file.file(), e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package org.postern.agent.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code up}, {@code ssh-config} and {@code connect}: what they say before any network is involved. */
+class UpCommandsTest {
+    @TempDir
+    Path tmp;
+
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = AgentCommand.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        return new Run(cl.execute(args), out.toString(), err.toString());
+    }
+
+    @Test
+    void sshConfig_printsTheHostBlock() {
+        Run r = run("ssh-config");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).isEqualTo("""
+                # Postern: reach *.admin.internal through the gateway (postern-agent up must be running)
+                Host *.admin.internal
+                    ProxyCommand postern-agent connect %h %p
+                    ServerAliveInterval 30
+                """);
+    }
+
+    @Test
+    void sshConfig_carriesHomeAndCommand() {
+        Run r = run("--home", "/home/alice/my agent", "ssh-config", "--host", "10.20.*", "--command", "/opt/postern/bin/postern-agent");
+        assertThat(r.out()).contains("Host 10.20.*\n")
+                .contains("    ProxyCommand /opt/postern/bin/postern-agent --home \"/home/alice/my agent\" connect %h %p\n");
+    }
+
+    @Test
+    void up_notEnrolled_saysHowToEnroll() {
+        Run r = run("--home", tmp.resolve("empty").toString(), "up");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("postern-agent: not enrolled (no certificate in " + tmp.resolve("empty")
+                + "); run: postern-agent enroll --gateway URL --token T --ca-sha256 FP");
+    }
+
+    @Test
+    void up_badAgentYaml_listsEveryProblem() throws Exception {
+        Path config = Files.writeString(tmp.resolve("agent.yaml"), "socks: {listen: 0.0.0.0:1080}\nposture: {retryInterval: soon}\n");
+        Run r = run("--home", tmp.resolve("empty").toString(), "up", "--config", config.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains(config + ": socks.listen: expected a loopback address like 127.0.0.1:1080")
+                .contains(config + ": posture.retryInterval: expected a duration like 10m, found \"soon\"");
+    }
+
+    @Test
+    void connect_badDestination_isAnError() {
+        Run r = run("--home", tmp.toString(), "connect", "db1.admin.internal", "0");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("destination: expected a port between 1 and 65535, found 0");
+    }
+
+    @Test
+    void help_namesTheNewCommands() {
+        Run r = run("--help");
+        assertThat(r.out()).contains("  up ").contains("  connect ").contains("  ssh-config ");
+        assertThat(run("up", "--help").out()).contains("--config=FILE").contains("SOCKS5").contains("Exit 0: stopped.");
+    }
+}

@@ -1,0 +1,52 @@
+package org.postern.agent.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+
+/** The session's decisions and timing, without a network. */
+class GatewaySessionTest {
+    static final Instant NOW = Instant.parse("2026-11-30T07:00:00Z");
+
+    static Decision lease(Duration left) {
+        return new Decision(true, "enforce", List.of(), NOW.plus(left), "p1", NOW);
+    }
+
+    @Test
+    void renewIn_isTheMarginBeforeTheEnd() {
+        assertThat(GatewaySession.renewIn(lease(Duration.ofMinutes(10)), NOW, Duration.ofMinutes(2))).isEqualTo(Duration.ofMinutes(8));
+    }
+
+    @Test
+    void renewIn_aLeaseShorterThanTheMargin_isRenewedAtHalfLife() {
+        assertThat(GatewaySession.renewIn(lease(Duration.ofSeconds(6)), NOW, Duration.ofMinutes(2))).isEqualTo(Duration.ofSeconds(3));
+        assertThat(GatewaySession.renewIn(lease(Duration.ofSeconds(-1)), NOW, Duration.ofMinutes(2))).isZero();
+    }
+
+    @Test
+    void decision_fromTheGatewaysJson() throws Exception {
+        Decision d = Decision.fromJson(new ObjectMapper().readTree("""
+                {"compliant":false,"mode":"report-only","reasons":[{"code":"patch.stale","message":"last update 40 days ago",
+                "remediation":"Run the updates."}],"leaseUntil":"2026-11-30T07:10:00Z","policyVersion":"p2"}"""), NOW);
+        assertThat(d.allowed()).as("report-only lets the device in").isTrue();
+        assertThat(d.liveAt(NOW)).isTrue();
+        assertThat(d.liveAt(Instant.parse("2026-11-30T07:10:00Z"))).as("not past the lease").isFalse();
+        assertThat(d.reasons()).containsExactly(new Decision.Reason("patch.stale", "last update 40 days ago", "Run the updates."));
+        assertThatThrownBy(() -> Decision.fromJson(new ObjectMapper().readTree("[1]"), NOW))
+                .hasMessageStartingWith("expected the decision JSON {compliant, mode, reasons, leaseUntil, policyVersion}, found array");
+    }
+
+    @Test
+    void refusal_thatIsNotADecision_becomesOneReason() {
+        Decision d = Decision.refusal(403, "device.not_active", "device suspended\n", NOW);
+        assertThat(d.allowed()).isFalse();
+        assertThat(d.reasons()).containsExactly(new Decision.Reason("device.not_active", "the gateway answered 403: device suspended",
+                "This laptop is suspended or revoked; contact IT security."));
+    }
+}
