@@ -111,7 +111,8 @@ class AgentUpIT {
                 minOs, p.maxDaysSinceUpdate(), p.maxSecurityPendingDays(), p.denyRebootRequired(), p.minAgentVersion(),
                 p.minCertValidityDays(), p.evidenceSkew(), p.unsafeAllowUnknownPendingAge());
         GatewaySettings settings = new GatewaySettings("gw-e2e", pki.dataDir,
-                new GatewaySettings.Listeners(new HostPort("127.0.0.1", gatewayPort), new HostPort("127.0.0.1", freePort()), false),
+                new GatewaySettings.Listeners(new HostPort("127.0.0.1", gatewayPort), new HostPort("127.0.0.1", freePort()), false,
+                        new HostPort("127.0.0.1", freePort())),
                 d.tls(), policy, rules, d.limits(),
                 new GatewaySettings.Audit(pki.dataDir.resolve("audit/trail"), GatewaySettings.Audit.FailMode.CLOSED,
                         DataSize.ofMiB(1), Duration.ofSeconds(60)));
