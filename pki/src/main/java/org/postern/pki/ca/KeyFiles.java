@@ -101,12 +101,30 @@ public final class KeyFiles {
             o = p.readObject();
         }
         JcaPEMKeyConverter c = new JcaPEMKeyConverter();
-        return switch (o) {
+        PrivateKey key = switch (o) {
             case PrivateKeyInfo info -> c.getPrivateKey(info);
             case org.bouncycastle.openssl.PEMKeyPair kp -> c.getKeyPair(kp).getPrivate();
             case null -> throw new IOException(file + ": expected a PEM PRIVATE KEY block, found none");
             default -> throw new IOException(file + ": expected an unencrypted PRIVATE KEY block, found " + o.getClass().getSimpleName());
         };
+        return jdkEc(key);
+    }
+
+    /**
+     * The converter asks for an "ECDSA" key factory first: with BouncyCastle registered as a JCA
+     * provider (MINA SSHD registers it, so in any JVM running the SSH bastion) that gives a BC key
+     * named "ECDSA", which JSSE will not use as a client key (it expects "EC"). The JDK's own key
+     * for the same bytes.
+     */
+    private static PrivateKey jdkEc(PrivateKey key) throws IOException {
+        if (!key.getAlgorithm().equals("ECDSA")) {
+            return key;
+        }
+        try {
+            return java.security.KeyFactory.getInstance("EC").generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(key.getEncoded()));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IOException("EC private key: " + e.getMessage(), e);
+        }
     }
 
     /** The CA passphrase did not decrypt a key file. */
