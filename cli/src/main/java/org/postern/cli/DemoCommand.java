@@ -143,6 +143,16 @@ public final class DemoCommand implements Callable<Integer> {
             out.println("Postern demo — data directory " + dir + " (temporary), everything on 127.0.0.1, free ports");
             out.println();
 
+            // this machine's posture facts take a while to collect (package manager queries): start now
+            Path factsDir = Files.createDirectories(dir.resolve("facts"));
+            java.util.concurrent.CompletableFuture<PostureClaims.Facts> collecting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return Collectors.forThisMachine(Collectors.Backend.NATIVE, factsDir).collect();
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+
             begin("Create the device CA (root + issuing CA, ECDSA P-256, keys encrypted with a generated passphrase)");
             CaStore store = new CaStore(dir);
             PkiSettings pki = PkiSettings.defaults();
@@ -216,7 +226,7 @@ public final class DemoCommand implements Callable<Integer> {
 
             begin("Posture evidence is signed with the device key (ES256 JWS): tampered or replayed evidence is refused");
             KeyPair keys = home.keys();
-            PostureClaims.Facts facts = Collectors.forThisMachine(Collectors.Backend.NATIVE, home.stateDir()).collect();
+            PostureClaims.Facts facts = collecting.join();
             String nonce = HexFormat.of().formatHex(random.generateSeed(16));
             String jws = Evidence.sign(PostureClaims.of(nonce, DEVICE, clock.instant(), new AgentInfo(AgentCommand.NAME, AgentCommand.VERSION), facts),
                     keys.getPrivate(), cert);
@@ -351,13 +361,16 @@ public final class DemoCommand implements Callable<Integer> {
                         InetSocketAddress.createUnresolved("127.0.0.1", host.webPort()), host.webPort());
                 check(allowed != null && page.equals(DemoAdminHost.PAGE), SECOND + " is in; its SOCKS5 reaches the admin host");
                 Path gatewayYaml = gatewayYaml(dir, tunnelPort);
+                // an auditor's certificate in DATA/admin, for postern gateway sessions
+                postern("pki", "issue-admin", "--dir", dir.toString(), "--name", "demo-auditor", "--role", "auditor",
+                        "--passphrase-file", passFile.toString());
                 out.println();
                 out.println("All " + step + " steps behaved as shown.");
                 out.println();
                 out.println("The gateway keeps running on " + base + " — try, in another terminal:");
                 out.println("  curl --socks5-hostname 127.0.0.1:" + laptop2.socksPort() + " http://127.0.0.1:" + host.webPort() + "/");
                 out.println("  curl http://127.0.0.1:" + laptop2.forwardPort() + "/          # the agent's forward");
-                out.println("  curl --proxy " + base + " --proxy-cacert " + home2.caFile() + " --proxy-cert " + home2.certificateFile()
+                out.println("  curl --proxytunnel --proxy " + base + " --proxy-cacert " + home2.caFile() + " --proxy-cert " + home2.certificateFile()
                         + " --proxy-key " + home2.keyFile() + " http://127.0.0.1:" + host.webPort() + "/");
                 out.println("  ./postern gateway sessions --config " + gatewayYaml);
                 if (noSsh == null) {
@@ -385,6 +398,11 @@ public final class DemoCommand implements Callable<Integer> {
         } catch (DemoFailed e) {
             out.println();
             out.println("DEMO FAILED at step " + step + ": " + e.getMessage());
+            return DEMO_FAILED;
+        } catch (IOException | java.security.GeneralSecurityException | RuntimeException e) {
+            // a step that broke instead of answering (a refused connection, a timeout): it did not behave as shown either
+            out.println();
+            out.println("DEMO FAILED at step " + step + ": " + e);
             return DEMO_FAILED;
         } finally {
             out.flush();
