@@ -28,7 +28,7 @@ final class ReportCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "The audit directory (segment-NNNNNN.jsonl files).")
     Path dir;
-    @Option(names = "--file", paramLabel = "FILE", description = "Also read a JSON-lines file without chain, like DATA/audit/pki-audit.jsonl (repeatable).")
+    @Option(names = "--file", paramLabel = "FILE", description = "Also read another trail directory, like the PKI's DATA/audit/pki, or a JSON-lines file without chain, like an old DATA/audit/pki-audit.jsonl (repeatable).")
     List<Path> files = new ArrayList<>();
     @Option(names = "--since", required = true, paramLabel = "TIME", description = "Start of the period (inclusive): 2026-11-01, -7d, an ISO instant.")
     String since;
