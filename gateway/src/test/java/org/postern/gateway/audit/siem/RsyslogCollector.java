@@ -67,6 +67,19 @@ final class RsyslogCollector implements AutoCloseable {
                 """.formatted(dir.resolve("work"), ca, cert, key, port, out), StandardCharsets.UTF_8);
     }
 
+    /** A collector presenting a server certificate for 127.0.0.1 issued by {@code issuer}'s CA, which it also trusts. */
+    static RsyslogCollector withCertificateFrom(org.postern.pki.testing.TestPki issuer, Path dir) throws IOException {
+        org.postern.pki.PkiService.Issued tls = issuer.service.issueServer(List.of("localhost"), List.of("127.0.0.1"), "test");
+        Files.createDirectories(dir);
+        Path cert = org.postern.pki.testing.TestPki.writePem(dir.resolve("server.crt"), tls.certificate());
+        Path javaKey = dir.resolve("server-pkcs8.key");
+        Files.write(javaKey, org.postern.pki.ca.KeyFiles.plainPem(tls.keys().getPrivate()));
+        Path key = dir.resolve("server.key");
+        // GnuTLS wants the public key inside the private key (SEC1 form, which openssl ec writes)
+        org.postern.pki.testing.Proc.run(dir, "openssl", "ec", "-in", javaKey.toString(), "-out", key.toString()).ok();
+        return new RsyslogCollector(dir, issuer.chainFile(), cert, key);
+    }
+
     /** Starts rsyslogd and waits until it accepts connections. */
     void start() throws IOException {
         if (process != null && process.isAlive()) {

@@ -28,9 +28,6 @@ import org.postern.config.gateway.GatewaySettings;
 import org.postern.gateway.audit.AuditKeys;
 import org.postern.gateway.audit.AuditTrail;
 import org.postern.gateway.audit.AuditTrailConfig;
-import org.postern.pki.PkiService;
-import org.postern.pki.ca.KeyFiles;
-import org.postern.pki.testing.Proc;
 import org.postern.pki.testing.TestPki;
 
 /** The forwarder against a real rsyslogd over TLS: the collector goes away and comes back. */
@@ -202,14 +199,6 @@ class SiemForwarderIT {
     }
 
     private RsyslogCollector collector(TestPki issuer) throws Exception {
-        PkiService.Issued tls = issuer.service.issueServer(List.of("localhost"), List.of("127.0.0.1"), "test");
-        Path dir = Files.createDirectories(tmp.resolve("rsyslog"));
-        Path cert = TestPki.writePem(dir.resolve("server.crt"), tls.certificate());
-        Path key = dir.resolve("server.key");
-        Path javaKey = dir.resolve("server-pkcs8.key");
-        Files.write(javaKey, KeyFiles.plainPem(tls.keys().getPrivate()));
-        // GnuTLS wants the public key inside the private key (SEC1 form, which openssl ec writes)
-        Proc.run(dir, "openssl", "ec", "-in", javaKey.toString(), "-out", key.toString()).ok();
-        return new RsyslogCollector(dir, issuer.chainFile(), cert, key);
+        return RsyslogCollector.withCertificateFrom(issuer, tmp.resolve("rsyslog"));
     }
 }
