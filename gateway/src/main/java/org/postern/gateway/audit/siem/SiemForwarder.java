@@ -140,6 +140,9 @@ public final class SiemForwarder implements AutoCloseable {
                     positioned = true;
                 }
                 sendBatch();
+                if (closed) {
+                    break;
+                }
                 if (lastError != null) {
                     log.info("SIEM collector {}: delivering again, up to record {}", settings.address(), cursor.seq());
                     lastError = null;

@@ -40,6 +40,11 @@ final class RsyslogCollector implements AutoCloseable {
      * @param key  its PEM private key
      */
     RsyslogCollector(Path dir, Path ca, Path cert, Path key) throws IOException {
+        this(dir, ca, cert, key, "anon");
+    }
+
+    /** @param authMode imtcp's StreamDriver.AuthMode: anon, or x509/certvalid to require a client certificate from {@code ca} */
+    RsyslogCollector(Path dir, Path ca, Path cert, Path key, String authMode) throws IOException {
         if (!Files.isExecutable(RSYSLOGD) || !Files.exists(GTLS)) {
             throw new AssertionError("this test needs rsyslogd with the GnuTLS driver: " + RSYSLOGD + " and " + GTLS
                     + " are missing; install the Debian packages rsyslog and rsyslog-gnutls");
@@ -60,15 +65,19 @@ final class RsyslogCollector implements AutoCloseable {
                   defaultNetstreamDriverCertFile="%s"
                   defaultNetstreamDriverKeyFile="%s"
                 )
-                module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
+                module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="%s")
                 input(type="imtcp" address="127.0.0.1" port="%d" gnutlsPriorityString="NORMAL")
                 template(name="keep" type="string" string="%%msgid%% %%structured-data%% %%msg%%\\n")
                 action(type="omfile" file="%s" template="keep")
-                """.formatted(dir.resolve("work"), ca, cert, key, port, out), StandardCharsets.UTF_8);
+                """.formatted(dir.resolve("work"), ca, cert, key, authMode, port, out), StandardCharsets.UTF_8);
     }
 
     /** A collector presenting a server certificate for 127.0.0.1 issued by {@code issuer}'s CA, which it also trusts. */
     static RsyslogCollector withCertificateFrom(org.postern.pki.testing.TestPki issuer, Path dir) throws IOException {
+        return withCertificateFrom(issuer, dir, "anon");
+    }
+
+    static RsyslogCollector withCertificateFrom(org.postern.pki.testing.TestPki issuer, Path dir, String authMode) throws IOException {
         org.postern.pki.PkiService.Issued tls = issuer.service.issueServer(List.of("localhost"), List.of("127.0.0.1"), "test");
         Files.createDirectories(dir);
         Path cert = org.postern.pki.testing.TestPki.writePem(dir.resolve("server.crt"), tls.certificate());
@@ -77,7 +86,7 @@ final class RsyslogCollector implements AutoCloseable {
         Path key = dir.resolve("server.key");
         // GnuTLS wants the public key inside the private key (SEC1 form, which openssl ec writes)
         org.postern.pki.testing.Proc.run(dir, "openssl", "ec", "-in", javaKey.toString(), "-out", key.toString()).ok();
-        return new RsyslogCollector(dir, issuer.chainFile(), cert, key);
+        return new RsyslogCollector(dir, issuer.chainFile(), cert, key, authMode);
     }
 
     /** Starts rsyslogd and waits until it accepts connections. */

@@ -153,6 +153,28 @@ class SiemForwarderIT {
         assertThat(!Files.exists(cursor) || Files.readString(cursor).contains("seq=0")).isTrue();
     }
 
+    @Test
+    void forward_collectorRequiringAClientCertificate_takesOursAndRefusesWithout() throws Exception {
+        collector = RsyslogCollector.withCertificateFrom(pki, tmp.resolve("rsyslog"), "x509/certvalid");
+        collector.start();
+        write(3);
+        forwarder = forwarder(collector.port); // no client certificate
+        Awaitility.await("refused without a client certificate").atMost(Duration.ofSeconds(20))
+                .until(() -> forwarder.status().failures() >= 1);
+        forwarder.close();
+        assertThat(forwarder.status().delivered()).isZero();
+
+        TestPki.Enrolled client = pki.enroll("siem-client", "gateway");
+        Path cert = TestPki.writePem(tmp.resolve("client.crt"), client.certificate());
+        Path key = Files.write(tmp.resolve("client.key"), org.postern.pki.ca.KeyFiles.plainPem(client.keys().getPrivate()));
+        GatewaySettings.Siem s = new GatewaySettings.Siem(new HostPort("127.0.0.1", collector.port), pki.chainFile(), cert, key,
+                "postern", GatewaySettings.Siem.Facility.AUTHPRIV, tmp.resolve("siem.cursor"), false);
+        forwarder = SiemForwarder.start(trail.directory(), trail::durableSeq, s, FAST, Clock.systemUTC());
+        awaitDelivered();
+        awaitReceived(3);
+        assertThat(collector.seqs()).containsExactly(1L, 2L, 3L);
+    }
+
     private void assertMessagesAreTheRecords() throws Exception {
         List<String> trailLines = new ArrayList<>();
         try (var files = Files.list(tmp.resolve("trail"))) {
