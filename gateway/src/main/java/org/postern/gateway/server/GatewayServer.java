@@ -314,7 +314,7 @@ public final class GatewayServer implements AutoCloseable {
                     + ": " + e.getMessage(), e);
         }
         java.security.Signature sign = java.security.Signature.getInstance(
-                creds.key().getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256withRSA");
+                creds.key() instanceof java.security.interfaces.ECKey ? "SHA256withECDSA" : "SHA256withRSA");
         byte[] probe = "postern key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         sign.initSign(creds.key());
         sign.update(probe);
