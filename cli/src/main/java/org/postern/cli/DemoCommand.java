@@ -57,7 +57,7 @@ import org.postern.agent.collect.Collectors;
 import org.postern.agent.enroll.EstClient;
 import org.postern.agent.enroll.Enroller;
 import org.postern.agent.state.AgentHome;
-import org.postern.audit.JsonLinesAuditSink;
+import org.postern.cli.pki.PkiContext;
 import org.postern.config.DataSize;
 import org.postern.config.HostPort;
 import org.postern.config.PkiSettings;
@@ -69,6 +69,7 @@ import org.postern.config.posture.PosturePolicy;
 import org.postern.config.posture.VersionNumber;
 import org.postern.gateway.audit.AuditKeys;
 import org.postern.gateway.audit.AuditVerifier;
+import org.postern.gateway.audit.SharedAuditTrail;
 import org.postern.gateway.server.GatewayServer;
 import org.postern.gateway.session.SessionInfo;
 import org.postern.pki.PkiService;
@@ -165,7 +166,7 @@ public final class DemoCommand implements Callable<Integer> {
 
             SqliteRegistry registry = SqliteRegistry.open(dir, clock);
             running.add(registry);
-            JsonLinesAuditSink pkiAudit = new JsonLinesAuditSink(dir.resolve("audit/pki-audit.jsonl"), "demo");
+            SharedAuditTrail pkiAudit = PkiContext.auditTrail(dir, random);
             running.add(pkiAudit);
             CrlPublisher crl = new CrlPublisher(ca, registry, store.crlFile(), pki.revocation().crlValidity(), clock);
             PkiService service = new PkiService(() -> ca, registry, pkiAudit, pki, clock, random, () -> crl);
@@ -338,14 +339,23 @@ public final class DemoCommand implements Callable<Integer> {
                             && crlHolder.isSignatureValid(new JcaContentVerifierProviderBuilder().build(ca.issuing().certificate())),
                     "OCSP says revoked; the CRL, signed by the issuing CA, lists the serial");
 
-            begin("The gateway's audit trail is signed and complete (postern audit verify)");
-            AuditVerifier.Result verified = AuditVerifier.verify(dir.resolve("audit/trail"), AuditKeys.readPublicKey(dir.resolve("audit.pub")), false);
+            begin("Both audit trails verify (postern audit verify): the gateway's, and the PKI's strictly (every record sealed)");
+            java.security.PublicKey auditKey = AuditKeys.readPublicKey(dir.resolve("audit.pub"));
+            AuditVerifier.Result gatewayTrail = AuditVerifier.verify(dir.resolve("audit/trail"), auditKey, false);
+            AuditVerifier.Result pkiTrail = AuditVerifier.verify(dir.resolve(PkiContext.AUDIT_DIR), auditKey, true);
             List<String> types = types(dir.resolve("audit/trail"));
-            show(verified.records() + " records in " + verified.segments() + " segments, " + verified.checkpoints() + " checkpoints");
-            show("events: " + String.join(", ", types.stream().distinct().toList()));
-            check(verified.ok() && types.containsAll(List.of("session.start", "posture.decision", "session.end"))
-                            && Files.readString(dir.resolve("audit/pki-audit.jsonl")).contains("\"pki.revoke\""),
-                    "the trail verifies; sessions, posture decisions and the revocation are recorded");
+            List<String> pkiTypes = types(dir.resolve(PkiContext.AUDIT_DIR));
+            show("gateway " + dir.resolve("audit/trail") + ": " + (gatewayTrail.ok() ? "ok, " + gatewayTrail.records() + " records, "
+                    + gatewayTrail.checkpoints() + " checkpoints" : gatewayTrail.problem()));
+            show("  events: " + String.join(", ", types.stream().filter(t -> !t.equals("audit.checkpoint")).distinct().toList()));
+            show("PKI     " + dir.resolve(PkiContext.AUDIT_DIR) + ": " + (pkiTrail.ok() ? "ok, " + pkiTrail.records() + " records, "
+                    + pkiTrail.checkpoints() + " checkpoints" : pkiTrail.problem()));
+            show("  events: " + String.join(", ", pkiTypes.stream().filter(t -> !t.equals("audit.checkpoint")).distinct().toList()));
+            check(gatewayTrail.ok() && types.containsAll(List.of("pki.enroll", "pki.enroll.denied", "session.start", "posture.decision", "session.end"))
+                            && pkiTrail.ok() && pkiTrail.unsealed() == 0 && pkiTypes.containsAll(List.of("pki.token.create", "pki.revoke"))
+                            && Stream.concat(records(dir.resolve("audit/trail")).stream(), records(dir.resolve(PkiContext.AUDIT_DIR)).stream())
+                                    .noneMatch(n -> n.toString().contains(device.token().reveal())),
+                    "both trails verify; enrollment, sessions, posture decisions and the revocation are recorded; the token itself never appears");
 
             if (!exit) {
                 begin("A second laptop (" + SECOND + ", alice) enrolls and connects, so there is something to try");
@@ -582,7 +592,7 @@ public final class DemoCommand implements Callable<Integer> {
     private static List<JsonNode> records(Path trail) throws IOException {
         List<JsonNode> out = new ArrayList<>();
         try (Stream<Path> files = Files.list(trail)) {
-            for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".jsonl")).sorted().toList()) {
+            for (Path f : files.filter(p -> p.getFileName().toString().matches("segment-\\d{6}\\.jsonl")).sorted().toList()) {
                 for (String line : Files.readAllLines(f)) {
                     if (!line.isBlank()) {
                         out.add(JSON.readTree(line));
