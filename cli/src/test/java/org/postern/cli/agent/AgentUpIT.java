@@ -52,6 +52,7 @@ class AgentUpIT {
     GatewayServer gateway;
     int gatewayPort;
     int sshPort;
+    int bastionPort;
     Process sshd;
     Process up;
     Path upOut;
@@ -59,7 +60,7 @@ class AgentUpIT {
 
     @BeforeEach
     void start() throws Exception {
-        for (String tool : List.of("/usr/bin/curl", "/usr/bin/ssh", "/usr/sbin/sshd", "/usr/bin/ssh-keygen")) {
+        for (String tool : List.of("/usr/bin/curl", "/usr/bin/ssh", "/usr/sbin/sshd", "/usr/bin/ssh-keygen", "/usr/bin/ssh-keyscan")) {
             assertThat(Path.of(tool)).as(tool + " is needed (Debian packages curl, openssh-client, openssh-server)").exists();
         }
         pki = TestPki.create();
@@ -74,6 +75,7 @@ class AgentUpIT {
         web.start();
         gatewayPort = freePort();
         sshPort = freePort();
+        bastionPort = freePort();
         home = work.resolve("agent");
     }
 
@@ -112,7 +114,7 @@ class AgentUpIT {
                 p.minCertValidityDays(), p.evidenceSkew(), p.unsafeAllowUnknownPendingAge());
         GatewaySettings settings = new GatewaySettings("gw-e2e", pki.dataDir,
                 new GatewaySettings.Listeners(new HostPort("127.0.0.1", gatewayPort), new HostPort("127.0.0.1", freePort()), false,
-                        new HostPort("127.0.0.1", freePort())),
+                        new HostPort("127.0.0.1", bastionPort)),
                 d.tls(), policy, rules, d.limits(),
                 new GatewaySettings.Audit(pki.dataDir.resolve("audit/trail"), GatewaySettings.Audit.FailMode.CLOSED,
                         DataSize.ofMiB(1), Duration.ofSeconds(60)));
@@ -145,7 +147,10 @@ class AgentUpIT {
                 reconnect:
                   minBackoff: 200ms
                   maxBackoff: 1s
-                """.formatted(socks, forward, this.web.getAddress().getPort()));
+                ssh:
+                  bastion: 127.0.0.1:%d
+                  knownHosts: %s
+                """.formatted(socks, forward, this.web.getAddress().getPort(), bastionPort, work.resolve("bastion_known_hosts")));
         upOut = work.resolve("up.out");
         // the JVM itself, not through a shell, so that stopping it stops the agent
         up = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp", System.getProperty("java.class.path"),
@@ -182,23 +187,47 @@ class AgentUpIT {
         assertThat(outside.exit()).as(outside.all()).isEqualTo(97);
         awaitOutput(" 403 ", Duration.ofSeconds(5));
 
-        // OpenSSH through postern-agent connect, as ssh-config prints it
+        // OpenSSH through postern-agent connect, as ssh-config prints it (its bastion block once up has the SSH certificate)
+        awaitOutput("SSH certificate for alice valid until ", Duration.ofSeconds(30));
         startSshd();
         Path wrapper = Files.writeString(work.resolve("postern-agent"), "#!/bin/sh\nexec " + javaShell() + " \"$@\"\n");
         Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwx------"));
-        Run sshConfig = agent("--home", home.toString(), "ssh-config", "--host", "127.0.0.1", "--command", wrapper.toString());
+        Run sshConfig = agent("--home", home.toString(), "ssh-config", "--host", "127.0.0.1", "--command", wrapper.toString(),
+                "--config", config.toString());
         assertThat(sshConfig.out()).contains("Host 127.0.0.1\n")
                 .contains("    ProxyCommand " + wrapper + " --home " + home + " connect %h %p\n");
-        Path sshConfigFile = Files.writeString(work.resolve("ssh_config"), sshConfig.out()
-                + "    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n    BatchMode yes\n    LogLevel ERROR\n"
-                + "    IdentityFile " + work.resolve("client_key") + "\n    IdentitiesOnly yes\n");
+        // the admin host's own key is the test's; every other option comes from what ssh-config printed
+        Path sshConfigFile = Files.writeString(work.resolve("ssh_config"), "Host 127.0.0.1\n"
+                + "    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n"
+                + "    IdentityFile " + work.resolve("client_key") + "\n    IdentitiesOnly yes\n"
+                + "Host *\n    BatchMode yes\n    LogLevel ERROR\n\n" + sshConfig.out());
         Proc.Result ssh = Proc.run(work, Duration.ofSeconds(60), "/usr/bin/ssh", "-F", sshConfigFile.toString(),
                 "-p", String.valueOf(sshPort), "root@127.0.0.1", "echo", "hello-from-sshd");
         assertThat(ssh.exit()).as(ssh.all()).isZero();
         assertThat(ssh.stdout()).isEqualTo("hello-from-sshd\n");
 
+        // the bastion: up got an SSH certificate with the lease; ssh -J through the bastion with it,
+        // the bastion's host key pinned in the known_hosts that agent.yaml names (strict checking on)
+        Path sshDir = home.resolve("ssh");
+        for (String f : List.of("id_ecdsa", "id_ecdsa-cert.pub")) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(sshDir.resolve(f)))).as(f).isEqualTo("rw-------");
+        }
+        Proc.Result scan = Proc.run(work, Duration.ofSeconds(30), "/usr/bin/ssh-keyscan", "-p", String.valueOf(bastionPort),
+                "-t", "ecdsa", "127.0.0.1");
+        assertThat(scan.stdout()).as(scan.all()).startsWith("[127.0.0.1]:" + bastionPort + " ecdsa-sha2-nistp256 ");
+        Files.writeString(work.resolve("bastion_known_hosts"), scan.stdout());
+        assertThat(sshConfig.out()).contains("Host postern\n  HostName 127.0.0.1\n  Port " + bastionPort + "\n  User alice\n"
+                + "  IdentityFile " + sshDir.resolve("id_ecdsa") + "\n  CertificateFile " + sshDir.resolve("id_ecdsa-cert.pub")
+                + "\n  IdentitiesOnly yes\n  UserKnownHostsFile " + work.resolve("bastion_known_hosts") + "\n");
+        Proc.Result jump = Proc.run(work, Duration.ofSeconds(60), "/usr/bin/ssh", "-F", sshConfigFile.toString(),
+                "-J", "postern", "-p", String.valueOf(sshPort), "root@127.0.0.1", "echo", "hello-via-bastion");
+        assertThat(jump.exit()).as(jump.all()).isZero();
+        assertThat(jump.stdout()).isEqualTo("hello-via-bastion\n");
+
         Run after = agent("--home", home.toString(), "status");
         assertThat(after.out()).contains("last decision: NOT compliant, mode report-only, policy e2e-report-only")
+                .containsPattern("ssh cert: +alice, valid until \\S+ \\(\\d+ s left\\), " + java.util.regex.Pattern.quote(
+                        home.resolve("ssh/id_ecdsa-cert.pub").toString()))
                 .contains("os.")
                 .contains("lease until:");
     }

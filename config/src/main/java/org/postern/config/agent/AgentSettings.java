@@ -27,24 +27,33 @@ import org.postern.config.gateway.Network;
  * @param forwards  {@code forwards}: fixed local ports tunnelled to one destination each
  * @param posture   {@code posture}: how the lease is kept
  * @param reconnect {@code reconnect}: how the connection to the gateway is brought back
+ * @param ssh       {@code ssh}: the SSH certificate for the gateway's bastion
  */
 public record AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
-                            Reconnect reconnect) {
+                            Reconnect reconnect, Ssh ssh) {
 
     public AgentSettings {
         Objects.requireNonNull(socks, "socks");
         forwards = List.copyOf(forwards);
         Objects.requireNonNull(posture, "posture");
         Objects.requireNonNull(reconnect, "reconnect");
+        Objects.requireNonNull(ssh, "ssh");
         String clash = clash(socks, forwards);
         if (clash != null) {
             throw new IllegalArgumentException(clash);
         }
     }
 
-    /** Every setting at its default: SOCKS5 on 127.0.0.1:1080, no forwards. */
+    /** Settings with {@code ssh} at its defaults. */
+    public AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
+                         Reconnect reconnect) {
+        this(gateway, stateDir, socks, forwards, posture, reconnect, Ssh.defaults());
+    }
+
+    /** Every setting at its default: SOCKS5 on 127.0.0.1:1080, no forwards, SSH certificates on. */
     public static AgentSettings defaults() {
-        return new AgentSettings(null, null, Socks.defaults(), List.of(), Posture.defaults(), Reconnect.defaults());
+        return new AgentSettings(null, null, Socks.defaults(), List.of(), Posture.defaults(), Reconnect.defaults(),
+                Ssh.defaults());
     }
 
     /**
@@ -74,7 +83,8 @@ public record AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forwar
         List<Forward> forwards = r.list("forwards", Forward::read);
         Posture posture = r.section("posture", Posture::read);
         Reconnect reconnect = r.section("reconnect", Reconnect::read);
-        if (socks == null || posture == null || reconnect == null) {
+        Ssh ssh = r.section("ssh", Ssh::read);
+        if (socks == null || posture == null || reconnect == null || ssh == null) {
             return null; // reported already
         }
         String clash = clash(socks, forwards);
@@ -82,7 +92,7 @@ public record AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forwar
             r.report("forwards", clash.substring("forwards: ".length()));
             return null;
         }
-        return new AgentSettings(gateway, stateDir, socks, forwards, posture, reconnect);
+        return new AgentSettings(gateway, stateDir, socks, forwards, posture, reconnect, ssh);
     }
 
     /** Two local listeners on one address: the second could never bind. */
@@ -275,6 +285,35 @@ public record AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forwar
                 d = d.multipliedBy(2);
             }
             return d.compareTo(maxBackoff) > 0 ? maxBackoff : d;
+        }
+    }
+
+    /**
+     * The SSH certificate {@code up} asks the gateway for, and what {@code ssh-config} says about the
+     * bastion (docs/ssh.md).
+     *
+     * @param enabled    {@code ssh.enabled}: ask for a certificate after each allowed posture decision
+     *                   (a gateway that answers 404 has no bastion: asked once per connection)
+     * @param bastion    {@code ssh.bastion}: the bastion's {@code host:port}; null = the gateway's host,
+     *                   port {@link #DEFAULT_PORT}
+     * @param knownHosts {@code ssh.knownHosts}: a known_hosts file pinning the bastion's host key,
+     *                   written into {@code ssh-config} as {@code UserKnownHostsFile}; null = the user's own
+     */
+    public record Ssh(boolean enabled, HostPort bastion, Path knownHosts) {
+        /** The gateway's {@code listeners.ssh} port by default. */
+        public static final int DEFAULT_PORT = 2222;
+
+        public static Ssh defaults() {
+            return new Ssh(true, null, null);
+        }
+
+        /** The bastion's address: {@code ssh.bastion}, else the gateway's host on {@link #DEFAULT_PORT}. */
+        public HostPort bastionFor(URI gateway) {
+            return bastion != null ? bastion : new HostPort(gateway.getHost(), DEFAULT_PORT);
+        }
+
+        static Ssh read(ConfigReader r) {
+            return new Ssh(r.bool("enabled", true), r.hostPort("bastion", null), r.path("knownHosts"));
         }
     }
 }

@@ -44,6 +44,7 @@ class AgentSettingsTest {
         assertThat(d.posture().renewMargin()).isEqualTo(Duration.ofMinutes(2));
         assertThat(d.reconnect().minBackoff()).isEqualTo(Duration.ofSeconds(1));
         assertThat(d.reconnect().maxBackoff()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(d.ssh()).isEqualTo(new AgentSettings.Ssh(true, null, null));
     }
 
     @Test
@@ -58,14 +59,17 @@ class AgentSettingsTest {
                 HostPort.parse("db1.admin.internal:22")));
         // Everything else is the default; if a default changes and the example does not, this fails.
         assertThat(new AgentSettings(example.gateway(), example.stateDir(), example.socks(), List.of(),
-                example.posture(), example.reconnect())).isEqualTo(AgentSettings.defaults());
+                example.posture(), example.reconnect(), example.ssh())).isEqualTo(AgentSettings.defaults());
     }
 
     @Test
     void load_exampleWithOptionalKeysUncommented_parses() throws IOException {
         String text = Files.readString(Path.of("examples/agent.yaml"))
-                .replace("# gateway:", "gateway:").replace("# stateDir:", "stateDir:");
+                .replace("# gateway:", "gateway:").replace("# stateDir:", "stateDir:")
+                .replace("# bastion:", "bastion:").replace("# knownHosts:", "knownHosts:");
         AgentSettings s = AgentSettings.load(write(text));
+        assertThat(s.ssh().bastion()).isEqualTo(HostPort.parse("gw.example.org:2222"));
+        assertThat(s.ssh().knownHosts()).isEqualTo(Path.of("/home/alice/.postern-agent/ssh/known_hosts"));
         assertThat(s.gateway()).hasToString("https://gw.example.org:8443");
         assertThat(s.stateDir()).isEqualTo(Path.of("/home/alice/.postern-agent"));
     }
@@ -87,6 +91,9 @@ class AgentSettingsTest {
                 reconnect:
                   minBackoff: 5s
                   maxBackoff: 2s
+                ssh:
+                  enabled: maybe
+                  bastion: gw.example.org
                 sock: {}
                 """)).containsExactly(
                 "agent.yaml: gateway: expected an https URL like https://gw.example.org:8443, found \"http://gw.example.org\"",
@@ -99,7 +106,19 @@ class AgentSettingsTest {
                 "agent.yaml: posture.retryInterval: expected a duration like 10m, found \"thirty\"",
                 "agent.yaml: posture.renewMargin: expected a duration between 1s and 1h, found \"0s\"",
                 "agent.yaml: reconnect.maxBackoff: expected a duration of at least reconnect.minBackoff (5s), found 2s",
-                "agent.yaml: sock: unknown key (expected one of: gateway, stateDir, socks, forwards, posture, reconnect)");
+                "agent.yaml: ssh.enabled: expected true or false, found \"maybe\"",
+                "agent.yaml: ssh.bastion: expected host:port like 127.0.0.1:8443 or [::1]:8443, found \"gw.example.org\"",
+                "agent.yaml: sock: unknown key (expected one of: gateway, stateDir, socks, forwards, posture, reconnect, ssh)");
+    }
+
+    @Test
+    void ssh_bastionDefaultsToTheGatewayHostOnPort2222() throws IOException {
+        java.net.URI gw = java.net.URI.create("https://gw.example.org:8443");
+        assertThat(AgentSettings.defaults().ssh().bastionFor(gw)).isEqualTo(HostPort.parse("gw.example.org:2222"));
+        AgentSettings s = AgentSettings.load(write("ssh: {enabled: false, bastion: 'bastion.example.org:22', knownHosts: kh}\n"));
+        assertThat(s.ssh().enabled()).isFalse();
+        assertThat(s.ssh().bastionFor(gw)).isEqualTo(HostPort.parse("bastion.example.org:22"));
+        assertThat(s.ssh().knownHosts()).isEqualTo(dir.resolve("kh"));
     }
 
     @Test

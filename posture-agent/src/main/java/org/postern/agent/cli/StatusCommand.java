@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code postern-agent status}: device id, certificate expiry, last decision. */
-@Command(name = "status", mixinStandardHelpOptions = true, description = "Show the device id, the certificate's expiry, the session of postern-agent up (gateway, connected since), the lease end and the last decision with its reasons.")
+@Command(name = "status", mixinStandardHelpOptions = true, description = "Show the device id, the certificate's expiry, the SSH certificate's validity, the session of postern-agent up (gateway, connected since), the lease end and the last decision with its reasons.")
 final class StatusCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -46,6 +46,16 @@ final class StatusCommand implements Callable<Integer> {
         out.println("certificate:  serial " + cert.getSerialNumber().toString(16) + ", SHA-256 " + Fingerprints.sha256(cert));
         out.println("valid until:  " + cert.getNotAfter().toInstant() + " (" + Duration.between(now, cert.getNotAfter().toInstant()).toDays() + " days left"
                 + (Enroller.renewalDue(cert, now) ? "; renewal due" : "") + ")");
+        var ssh = new org.postern.agent.ssh.SshCertificates(home.sshDir(), Clock.systemUTC(), new java.security.SecureRandom())
+                .current();
+        if (ssh.isEmpty()) {
+            out.println("ssh cert:     none (postern-agent up asks for one with each lease, when the gateway has a bastion)");
+        } else {
+            Instant end = Instant.ofEpochSecond(ssh.get().getValidBefore());
+            out.println("ssh cert:     " + String.join(",", ssh.get().getPrincipals()) + ", valid until " + end
+                    + (end.isAfter(now) ? " (" + Duration.between(now, end).toSeconds() + " s left)" : " (expired)")
+                    + ", " + home.sshDir().resolve("id_ecdsa-cert.pub"));
+        }
         var session = new SessionFile(home.dir()).running();
         if (session.isEmpty()) {
             out.println("session:      none (postern-agent up is not running)");

@@ -25,7 +25,7 @@ public final class DeviceKeyManager extends X509ExtendedKeyManager {
         if (chain.isEmpty()) {
             throw new IllegalArgumentException("expected the device certificate chain, found none");
         }
-        this.key = key;
+        this.key = jdkKey(key);
         this.chain = chain.toArray(X509Certificate[]::new);
     }
 
@@ -39,9 +39,13 @@ public final class DeviceKeyManager extends X509ExtendedKeyManager {
         return choose(keyTypes);
     }
 
-    /** JSSE asks by key algorithm ("EC"; TLS 1.2 also "EC_EC"). */
+    /**
+     * JSSE asks by key algorithm ("EC"; TLS 1.2 also "EC_EC"). A key made by BouncyCastle calls
+     * itself "ECDSA", and BouncyCastle becomes the first EC provider once MINA SSHD (the SSH
+     * certificate) has registered it: without this, the next handshake would offer no certificate.
+     */
     String choose(String[] keyTypes) {
-        String alg = key.getAlgorithm();
+        String alg = "ECDSA".equalsIgnoreCase(key.getAlgorithm()) ? "EC" : key.getAlgorithm();
         return keyTypes != null && Arrays.stream(keyTypes).anyMatch(t -> t.equalsIgnoreCase(alg) || t.toUpperCase().startsWith(alg.toUpperCase() + "_"))
                 ? ALIAS : null;
     }
@@ -69,5 +73,24 @@ public final class DeviceKeyManager extends X509ExtendedKeyManager {
     @Override
     public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
         return null;
+    }
+
+    /**
+     * The JDK's own form of a file key. Once MINA SSHD (the SSH certificate) has registered
+     * BouncyCastle, keys read from PEM may be BouncyCastle's, whose curve parameters JSSE does not
+     * recognise: it would then send no client certificate at all (the gateway's
+     * {@code certificate_required}). A token key (no encoding) is left as it is.
+     */
+    private static PrivateKey jdkKey(PrivateKey key) {
+        if (key == null || key.getClass().getName().startsWith("sun.security.") || !"PKCS#8".equals(key.getFormat())
+                || key.getEncoded() == null || !(key instanceof java.security.interfaces.ECPrivateKey)) {
+            return key;
+        }
+        try {
+            return java.security.KeyFactory.getInstance("EC", "SunEC")
+                    .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(key.getEncoded()));
+        } catch (java.security.GeneralSecurityException e) {
+            return key;
+        }
     }
 }

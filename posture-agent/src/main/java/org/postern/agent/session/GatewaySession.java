@@ -27,9 +27,11 @@ import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import org.apache.sshd.common.config.keys.OpenSshCertificate;
 import org.postern.agent.enroll.Enroller;
 import org.postern.agent.key.DeviceKey;
 import org.postern.agent.key.DeviceKeyStore;
+import org.postern.agent.ssh.SshCertificates;
 import org.postern.agent.state.AgentHome;
 import org.postern.agent.tunnel.ConnectStreamHandler;
 import org.postern.agent.tunnel.LocalListeners;
@@ -79,6 +81,8 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     private final SessionFile file;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Thread control;
+    private final SshCertificates ssh;
+    private boolean saidNoBastion;
     private volatile boolean closed;
     private volatile Channel connection;
     private volatile Instant connectedSince;
@@ -91,6 +95,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         URI g = setup.gateway();
         this.authority = g.getHost() + ":" + (g.getPort() > 0 ? g.getPort() : 443);
         this.file = new SessionFile(setup.home().dir());
+        this.ssh = new SshCertificates(setup.home().sshDir(), setup.clock(), new SecureRandom());
         this.control = Thread.ofPlatform().name("postern-session").daemon(true).unstarted(this::run);
     }
 
@@ -220,6 +225,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     }
 
     private void keepPosture(Channel ch, String device, DeviceKey key, X509Certificate cert) throws Exception {
+        boolean bastion = setup.settings().ssh().enabled();
         while (ch.isActive() && !closed) {
             Decision d = prove(ch, device, key, cert);
             decision = d;
@@ -230,6 +236,9 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                         + (d.leaseUntil() == null ? "" : "; lease until " + d.leaseUntil())
                         + (d.policyVersion() == null ? "" : " (policy " + d.policyVersion() + ")"));
                 reasons(d);
+                if (bastion && d.leaseUntil() != null) {
+                    bastion = sshCertificate(ch, d.leaseUntil());
+                }
                 wait = renewIn(d, setup.clock().instant(), setup.settings().posture().renewMargin());
             } else {
                 say("posture denied by the gateway" + (d.policyVersion() == null ? "" : " (policy " + d.policyVersion() + ")")
@@ -285,6 +294,41 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             // not a decision: a plain refusal, handled below
         }
         return Decision.refusal(a.status(), a.reason(), a.body(), at);
+    }
+
+    /**
+     * Asks for an SSH certificate for the bastion when the one on file does not cover the new lease
+     * (docs/ssh.md). A refusal is printed and the session goes on; tunnels do not depend on it.
+     *
+     * @return whether to ask again after the next decision on this connection: false when the
+     * gateway has no bastion (404 at {@code /v1/ssh/certificate}, printed once per run)
+     */
+    private boolean sshCertificate(Channel ch, Instant leaseUntil) throws InterruptedException {
+        if (!ssh.needsRenewal(leaseUntil)) {
+            return true;
+        }
+        try {
+            OpenSshCertificate c = ssh.renew((path, type, body) -> {
+                PostureExchange.Answer a = await(PostureExchange.post(ch, authority, path, type, body), EXCHANGE_TIMEOUT,
+                        "asking for an SSH certificate");
+                return new SshCertificates.Answer(a.status(), a.reason(), a.body());
+            }, leaseUntil);
+            say("SSH certificate for " + String.join(",", c.getPrincipals()) + " valid until "
+                    + Instant.ofEpochSecond(c.getValidBefore()) + " (" + ssh.certificateFile() + ")");
+            return true;
+        } catch (SshCertificates.RefusedException e) {
+            if (e.status() == 404) {
+                if (!saidNoBastion) {
+                    saidNoBastion = true;
+                    say("the gateway offers no SSH bastion (404 at " + SshCertificates.PATH + "): no SSH certificate");
+                }
+                return false;
+            }
+            say(e.getMessage());
+        } catch (IOException e) {
+            say("SSH certificate not renewed: " + e.getMessage());
+        }
+        return true;
     }
 
     private void renewCertificateIfDue() {

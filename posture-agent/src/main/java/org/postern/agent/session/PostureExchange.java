@@ -21,8 +21,9 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 
 /**
- * One request to the gateway's posture endpoints on its own stream of the connection: a POST
- * with a JSON body, answered by a whole response (at most {@link #MAX_RESPONSE} bytes).
+ * One request to the gateway on its own stream of the connection: a POST (JSON to the posture
+ * endpoints, an OpenSSH key line to {@code /v1/ssh/certificate}), answered by a whole response (at
+ * most {@link #MAX_RESPONSE} bytes).
  */
 final class PostureExchange {
     static final String CHALLENGE_PATH = "/v1/posture/challenge";
@@ -37,6 +38,10 @@ final class PostureExchange {
     }
 
     static Future<Answer> post(Channel connection, String authority, String path, String json) {
+        return post(connection, authority, path, "application/json", json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static Future<Answer> post(Channel connection, String authority, String path, String contentType, byte[] body) {
         Promise<Answer> promise = connection.eventLoop().newPromise();
         new Http2StreamChannelBootstrap(connection).handler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
@@ -68,11 +73,10 @@ final class PostureExchange {
                 promise.tryFailure(f.cause());
                 return;
             }
-            byte[] body = json.getBytes(StandardCharsets.UTF_8);
             FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, path, Unpooled.wrappedBuffer(body));
             req.headers().set(HttpHeaderNames.HOST, authority);
-            req.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
-            req.headers().set(HttpHeaderNames.ACCEPT, "application/json");
+            req.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+            req.headers().set(HttpHeaderNames.ACCEPT, contentType.equals("application/json") ? contentType : "text/plain");
             req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
             f.getNow().writeAndFlush(req).addListener(w -> {
                 if (!w.isSuccess()) {

@@ -176,18 +176,32 @@ public final class SshCertificates {
                             Path knownHosts) {
         StringBuilder b = new StringBuilder();
         b.append("# written by postern-agent: the Postern SSH bastion and the admin hosts behind it\n");
+        b.append(bastionBlock(alias, bastionHost, bastionPort, user, knownHosts));
+        b.append("\nHost ").append(hostPatterns).append('\n')
+                .append("  ProxyJump ").append(alias).append('\n');
+        return b.toString();
+    }
+
+    /**
+     * The {@code Host} block for the bastion alone: its address, the login, this identity and
+     * certificate, and the known_hosts file that pins its host key (if given).
+     *
+     * @param user the login (the certificate's principal), or null to leave it to OpenSSH
+     */
+    public String bastionBlock(String alias, String bastionHost, int bastionPort, String user, Path knownHosts) {
+        StringBuilder b = new StringBuilder();
         b.append("Host ").append(alias).append('\n')
                 .append("  HostName ").append(bastionHost).append('\n')
-                .append("  Port ").append(bastionPort).append('\n')
-                .append("  User ").append(user).append('\n')
-                .append("  IdentityFile ").append(identityFile()).append('\n')
+                .append("  Port ").append(bastionPort).append('\n');
+        if (user != null) {
+            b.append("  User ").append(user).append('\n');
+        }
+        b.append("  IdentityFile ").append(identityFile()).append('\n')
                 .append("  CertificateFile ").append(certificateFile()).append('\n')
                 .append("  IdentitiesOnly yes\n");
         if (knownHosts != null) {
             b.append("  UserKnownHostsFile ").append(knownHosts).append('\n');
         }
-        b.append("\nHost ").append(hostPatterns).append('\n')
-                .append("  ProxyJump ").append(alias).append('\n');
         return b.toString();
     }
 

@@ -74,6 +74,11 @@ public final class AgentHome {
         return dir.resolve("ca.pem");
     }
 
+    /** The SSH key and certificate for the bastion ({@code agent.ssh.SshCertificates}). */
+    public Path sshDir() {
+        return dir.resolve("ssh");
+    }
+
     public Path decisionFile() {
         return dir.resolve("last-decision.json");
     }

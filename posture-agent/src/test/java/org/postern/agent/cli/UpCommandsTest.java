@@ -36,7 +36,26 @@ class UpCommandsTest {
                 Host *.admin.internal
                     ProxyCommand postern-agent connect %h %p
                     ServerAliveInterval 30
+                # (no SSH bastion block: not enrolled and no ssh.bastion in agent.yaml)
                 """);
+    }
+
+    @Test
+    void sshConfig_bastionFromAgentYaml_printsItsBlockWithTheIdentityAndPinnedHostKey(@org.junit.jupiter.api.io.TempDir
+            java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path yaml = java.nio.file.Files.writeString(dir.resolve("agent.yaml"),
+                "ssh: {bastion: 'gw.example.org:2222', knownHosts: kh}\n");
+        Run r = run("--home", dir.resolve("agent").toString(), "ssh-config", "--config", yaml.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("# Postern SSH bastion: ssh -J postern HOST, or ProxyJump postern in place of the ProxyCommand above\n"
+                + "# (no SSH certificate yet: postern-agent up gets one with the posture lease; add User <your login>)\n"
+                + "Host postern\n  HostName gw.example.org\n  Port 2222\n"
+                + "  IdentityFile " + dir.resolve("agent/ssh/id_ecdsa") + "\n"
+                + "  CertificateFile " + dir.resolve("agent/ssh/id_ecdsa-cert.pub") + "\n"
+                + "  IdentitiesOnly yes\n  UserKnownHostsFile " + dir.resolve("kh") + "\n");
+        assertThat(run("--home", dir.resolve("agent").toString(), "ssh-config", "--config",
+                java.nio.file.Files.writeString(dir.resolve("off.yaml"), "ssh: {enabled: false}\n").toString()).out())
+                .doesNotContain("Host postern");
     }
 
     @Test

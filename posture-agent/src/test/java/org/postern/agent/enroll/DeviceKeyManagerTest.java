@@ -26,4 +26,20 @@ class DeviceKeyManagerTest {
             assertThat(km.chooseServerAlias("EC", null, null)).isNull();
         }
     }
+
+    /** Regression: after MINA SSHD registered BouncyCastle, reconnects failed with certificate_required. */
+    @Test
+    void chooseClientAlias_bouncyCastleEcdsaKey_isAnEcKey() throws Exception {
+        KeyPair kp = java.security.KeyPairGenerator.getInstance("ECDSA", new org.bouncycastle.jce.provider.BouncyCastleProvider())
+                .generateKeyPair();
+        assertThat(kp.getPrivate().getAlgorithm()).isEqualTo("ECDSA");
+        try (TestPki pki = TestPki.create()) {
+            DeviceKeyManager km = new DeviceKeyManager(kp.getPrivate(), List.of(pki.ca.root()));
+            assertThat(km.chooseEngineClientAlias(new String[] {"RSA", "EC"}, null, null)).isEqualTo("device");
+            assertThat(km.chooseEngineClientAlias(new String[] {"RSA"}, null, null)).isNull();
+            assertThat(km.getPrivateKey("device").getAlgorithm()).isEqualTo("EC");
+            assertThat(km.getPrivateKey("device").getClass().getName()).startsWith("sun.security.ec.");
+            assertThat(km.getPrivateKey("device").getEncoded()).isEqualTo(kp.getPrivate().getEncoded());
+        }
+    }
 }

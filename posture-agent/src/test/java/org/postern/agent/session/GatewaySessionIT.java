@@ -260,6 +260,47 @@ class GatewaySessionIT {
     }
 
     @Test
+    void sshCertificate_isFetchedOverTheConnectionAfterEachLeaseAndRenewedWithIt() throws Exception {
+        gateway.sshCa = org.postern.pki.ssh.SshUserCa.ephemeral(new java.security.SecureRandom());
+        gateway.lease = Duration.ofSeconds(3);
+        up(settings(freePort(), List.of(), Duration.ofSeconds(30), Duration.ofSeconds(1)));
+        await().atMost(Duration.ofSeconds(20)).until(() -> gateway.sshRequests.get() >= 2);
+        assertThat(said).anySatisfy(l -> assertThat(l).startsWith("SSH certificate for alice valid until ")
+                .endsWith("(" + home.sshDir().resolve("id_ecdsa-cert.pub") + ")"));
+        for (String f : List.of("id_ecdsa", "id_ecdsa-cert.pub")) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(home.sshDir().resolve(f))))
+                    .as(f).isEqualTo("rw-------");
+        }
+        var cert = new org.postern.agent.ssh.SshCertificates(home.sshDir(), Clock.systemUTC(), new java.security.SecureRandom())
+                .current().orElseThrow();
+        assertThat(cert.getPrincipals()).containsExactly("alice");
+        assertThat(Instant.ofEpochSecond(cert.getValidBefore())).isAfter(Instant.now());
+        assertThat(gateway.connections.size()).isEqualTo(1); // the same HTTP/2 connection as posture
+    }
+
+    @Test
+    void noBastion_the404IsSaidOnceAndNotAskedAgainOnThatConnection() throws Exception {
+        gateway.lease = Duration.ofSeconds(2);
+        up(settings(freePort(), List.of(), Duration.ofSeconds(30), Duration.ofSeconds(1)));
+        await().atMost(Duration.ofSeconds(20)).until(() -> gateway.challenges.get() >= 3);
+        assertThat(gateway.sshRequests.get()).isEqualTo(1);
+        assertThat(said.stream().filter(l -> l.contains("no SSH bastion"))).containsExactly(
+                "the gateway offers no SSH bastion (404 at /v1/ssh/certificate): no SSH certificate");
+        assertThat(Files.exists(home.sshDir().resolve("id_ecdsa-cert.pub"))).isFalse();
+    }
+
+    @Test
+    void sshDisabled_asksForNoCertificate() throws Exception {
+        gateway.sshCa = org.postern.pki.ssh.SshUserCa.ephemeral(new java.security.SecureRandom());
+        AgentSettings s = settings(freePort(), List.of(), Duration.ofSeconds(30), Duration.ofMinutes(2));
+        up(new AgentSettings(s.gateway(), s.stateDir(), s.socks(), s.forwards(), s.posture(), s.reconnect(),
+                new AgentSettings.Ssh(false, null, null)));
+        awaitLease();
+        assertThat(gateway.challenges.get()).isEqualTo(1);
+        assertThat(gateway.sshRequests.get()).isZero();
+    }
+
+    @Test
     void droppedConnection_reconnectsAndProvesAgain() throws Exception {
         up(settings(freePort(), List.of(), Duration.ofSeconds(30), Duration.ofMinutes(2)));
         awaitLease();

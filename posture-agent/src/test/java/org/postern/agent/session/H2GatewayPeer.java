@@ -73,6 +73,10 @@ final class H2GatewayPeer implements AutoCloseable {
     volatile boolean compliant = true;
     volatile Duration lease = Duration.ofMinutes(10);
     final Set<String> forbidden = ConcurrentHashMap.newKeySet();
+    /** Signs {@code POST /v1/ssh/certificate} until the last lease's end; null = no bastion (404). */
+    volatile org.postern.pki.ssh.SshUserCa sshCa;
+    volatile Instant lastLeaseUntil;
+    final AtomicInteger sshRequests = new AtomicInteger();
 
     final AtomicInteger challenges = new AtomicInteger();
     final List<String> verifiedDevices = new CopyOnWriteArrayList<>();
@@ -240,10 +244,18 @@ final class H2GatewayPeer implements AutoCloseable {
                     d.put("reasons", compliant ? List.of() : List.of(Map.of("code", "disk.not_encrypted",
                             "message", "System volume / is not encrypted",
                             "remediation", "Encrypt the system volume with LUKS, then run postern-agent check.")));
-                    d.put("leaseUntil", compliant ? Instant.now().plus(lease).toString() : null);
+                    lastLeaseUntil = compliant ? Instant.now().plus(lease) : null;
+                    d.put("leaseUntil", compliant ? lastLeaseUntil.toString() : null);
                     d.put("policyVersion", "test-1");
                     respondJson(ctx, "200", null, d);
+                } else if (path.equals(org.postern.agent.ssh.SshCertificates.PATH) && sshCa != null) {
+                    sshRequests.incrementAndGet();
+                    var key = org.postern.pki.ssh.SshUserCa.parsePublicKey(body.toString(StandardCharsets.US_ASCII));
+                    respond(ctx, "200", null, sshCa.issue(key, "laptop-7", "alice", Instant.now(), lastLeaseUntil).line() + "\n");
                 } else {
+                    if (path.equals(org.postern.agent.ssh.SshCertificates.PATH)) {
+                        sshRequests.incrementAndGet();
+                    }
                     respond(ctx, "404", "http.not_found", "not found\n");
                 }
             } catch (Exception e) {
@@ -261,8 +273,10 @@ final class H2GatewayPeer implements AutoCloseable {
         }
 
         private void respond(ChannelHandlerContext ctx, String status, String reason, String text) {
-            Http2Headers h = new DefaultHttp2Headers().status(status).set("content-type", "text/plain")
-                    .set("postern-reason", reason);
+            Http2Headers h = new DefaultHttp2Headers().status(status).set("content-type", "text/plain");
+            if (reason != null) {
+                h.set("postern-reason", reason);
+            }
             ctx.write(new DefaultHttp2HeadersFrame(h, false));
             ctx.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8), true));
         }
