@@ -47,7 +47,10 @@ import org.postern.protocol.posture.PostureClaims;
 import org.postern.protocol.posture.PostureEvaluator;
 import org.postern.protocol.posture.PostureVerdict;
 import org.postern.protocol.posture.ReasonDetail;
-import org.postern.audit.JsonLinesAuditSink;
+import org.postern.cli.pki.PkiContext;
+import org.postern.gateway.audit.AuditKeys;
+import org.postern.gateway.audit.AuditVerifier;
+import org.postern.gateway.audit.SharedAuditTrail;
 import org.postern.config.HostPort;
 import org.postern.config.PkiSettings;
 import org.postern.config.Secret;
@@ -124,7 +127,7 @@ public final class DemoCommand implements Callable<Integer> {
                     "issuing key stored encrypted (PKCS#8)");
 
             try (SqliteRegistry registry = SqliteRegistry.open(dir, clock);
-                 JsonLinesAuditSink audit = new JsonLinesAuditSink(dir.resolve("audit/pki-audit.jsonl"), "demo")) {
+                 SharedAuditTrail audit = PkiContext.auditTrail(dir, random)) {
                 CrlPublisher crl = new CrlPublisher(ca, registry, store.crlFile(), settings.revocation().crlValidity(), clock);
                 PkiService service = new PkiService(() -> ca, registry, audit, settings, clock, random, () -> crl);
 
@@ -231,9 +234,21 @@ public final class DemoCommand implements Callable<Integer> {
                     show("OCSP status: " + status);
                     check(status.startsWith("revoked"), "OCSP says revoked");
 
-                    begin("The audit log holds every step");
-                    List<String> lines = Files.readAllLines(dir.resolve("audit/pki-audit.jsonl"));
-                    lines.forEach(l -> show(l.length() > 160 ? l.substring(0, 157) + "…" : l));
+                    begin("The audit trail (" + PkiContext.AUDIT_DIR + ", hash-chained, each record sealed by a signed checkpoint) holds every step");
+                    Path trail = dir.resolve(PkiContext.AUDIT_DIR);
+                    List<String> lines = new java.util.ArrayList<>();
+                    try (Stream<Path> files = Files.list(trail)) {
+                        for (Path f : files.filter(f -> f.getFileName().toString().matches("segment-\\d{6}\\.jsonl")).sorted().toList()) {
+                            lines.addAll(Files.readAllLines(f));
+                        }
+                    }
+                    lines.stream().filter(l -> !l.contains("\"audit.checkpoint\""))
+                            .forEach(l -> show(l.length() > 160 ? l.substring(0, 157) + "…" : l));
+                    AuditVerifier.Result trailCheck = AuditVerifier.verify(trail, AuditKeys.readPublicKey(dir.resolve("audit.pub")), true);
+                    show("postern audit verify " + trail + " --pubkey " + dir.resolve("audit.pub") + " --strict: "
+                            + (trailCheck.ok() ? "ok, " + trailCheck.records() + " records, " + trailCheck.checkpoints() + " checkpoints"
+                            : trailCheck.problem().toString()));
+                    check(trailCheck.ok() && trailCheck.unsealed() == 0, "the trail verifies strictly: chain intact, every record sealed");
                     check(lines.stream().anyMatch(l -> l.contains("\"pki.enroll\"")) && lines.stream().anyMatch(l -> l.contains("\"pki.revoke\""))
                             && lines.stream().anyMatch(l -> l.contains("\"pki.enroll.denied\"")) && lines.stream().noneMatch(l -> l.contains(token)),
                             "enroll, denied re-use and revoke recorded; the token itself never appears");

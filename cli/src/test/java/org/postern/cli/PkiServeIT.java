@@ -42,6 +42,9 @@ class PkiServeIT {
         });
         try {
             awaitListening(port, Duration.ofSeconds(30));
+            // the banner is printed just after the listener is up: wait for it rather than race it
+            org.awaitility.Awaitility.await("pki serve banner").atMost(Duration.ofSeconds(10))
+                    .until(() -> out.toString().contains("root SHA-256"));
             assertThat(out.toString()).contains("CRL   https://127.0.0.1:" + port + "/pki/crl").contains("root SHA-256");
             assertThat(Files.exists(data.resolve("server/127.0.0.1.crt"))).isTrue();
 

@@ -63,7 +63,7 @@ public class PosternCliIT {
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("ca/issuing.key")))).isEqualTo("rw-------");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("ca/root.key")))).isEqualTo("rw-------");
         assertThat(Files.readString(data.resolve("ca/issuing.key"))).startsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----");
-        assertThat(Files.readString(data.resolve("audit/pki-audit.jsonl"))).contains("\"pki.init\"");
+        assertThat(pkiTrail()).contains("\"pki.init\"");
     }
 
     @Test
@@ -133,7 +133,10 @@ public class PosternCliIT {
         assertThat(j.get("device").asText()).isEqualTo("laptop-7");
         assertThat(j.get("token").asText()).hasSizeGreaterThanOrEqualTo(22); // ≥128 bits in base64url
         assertThat(j.get("expiresAt").asText()).isNotBlank();
-        assertThat(Files.readString(data.resolve("audit/pki-audit.jsonl"))).contains("pki.token.create").doesNotContain(j.get("token").asText());
+        assertThat(pkiTrail()).contains("pki.token.create").doesNotContain(j.get("token").asText());
+        Run verify = run("audit", "verify", data.resolve("audit/pki").toString(), "--pubkey", data.resolve("audit.pub").toString(), "--strict");
+        assertThat(verify.code()).as(verify.out() + verify.err()).isZero();
+        assertThat(verify.out()).contains("4 records"); // pki.init, its checkpoint, pki.token.create, its checkpoint
 
         JsonNode list = JSON.readTree(run("pki", "device", "list", "--json", "--dir", d).out());
         assertThat(list).hasSize(1);
@@ -206,6 +209,17 @@ public class PosternCliIT {
     void help_listsExitCodes() {
         Run r = run("--help");
         assertThat(r.out()).contains("Exit codes:").contains("3   the CA is missing or could not be unlocked");
+    }
+
+    /** The PKI trail's segments (DATA/audit/pki), concatenated. */
+    private String pkiTrail() throws java.io.IOException {
+        StringBuilder b = new StringBuilder();
+        try (var files = Files.list(data.resolve("audit/pki"))) {
+            for (var f : files.filter(f -> f.getFileName().toString().matches("segment-\\d{6}\\.jsonl")).sorted().toList()) {
+                b.append(Files.readString(f));
+            }
+        }
+        return b.toString();
     }
 
     static String[] concat(String[] a, String[] b) {

@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
 final class FilterOptions {
     @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "The audit directory (segment-NNNNNN.jsonl files).")
     Path dir;
-    @Option(names = "--file", paramLabel = "FILE", description = "Also read a JSON-lines file without chain, like DATA/audit/pki-audit.jsonl (repeatable).")
+    @Option(names = "--file", paramLabel = "FILE", description = "Also read another trail directory, like the PKI's DATA/audit/pki, or a JSON-lines file without chain, like an old DATA/audit/pki-audit.jsonl (repeatable).")
     List<Path> files = new ArrayList<>();
     @Option(names = "--device", paramLabel = "ID", description = "Only records of this device.")
     String device;

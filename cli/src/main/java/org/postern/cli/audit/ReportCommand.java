@@ -21,14 +21,14 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code postern audit report}: remote-work indicators over a period, as text tables or one CSV. */
 @Command(name = "report", mixinStandardHelpOptions = true,
         description = {"Remote-work indicators over a period (days in UTC): sessions and connected hours per user and day,",
-                "denials by reason, the fleet's compliance rate, enrolled devices not seen. Give --file DATA/audit/pki-audit.jsonl",
+                "denials by reason, the fleet's compliance rate, enrolled devices not seen. Give --file DATA/audit/pki (the PKI trail)",
                 "too so that enrollments recorded by the PKI count."})
 final class ReportCommand implements Callable<Integer> {
     static final String CSV_HEADER_COLUMNS = "metric,day,user,device,type,reason,value";
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "The audit directory (segment-NNNNNN.jsonl files).")
     Path dir;
-    @Option(names = "--file", paramLabel = "FILE", description = "Also read a JSON-lines file without chain, like DATA/audit/pki-audit.jsonl (repeatable).")
+    @Option(names = "--file", paramLabel = "FILE", description = "Also read another trail directory, like the PKI's DATA/audit/pki, or a JSON-lines file without chain, like an old DATA/audit/pki-audit.jsonl (repeatable).")
     List<Path> files = new ArrayList<>();
     @Option(names = "--since", required = true, paramLabel = "TIME", description = "Start of the period (inclusive): 2026-11-01, -7d, an ISO instant.")
     String since;

@@ -60,8 +60,22 @@ final class TrailReader {
             }
         }
         for (Path f : extraFiles) {
+            if (Files.isDirectory(f)) { // another trail, such as the PKI's DATA/audit/pki
+                List<Path> segments;
+                try (Stream<Path> list = Files.list(f)) {
+                    segments = list.filter(p -> SEGMENT.matcher(p.getFileName().toString()).matches()).sorted().toList();
+                } catch (IOException e) {
+                    throw new Exit(Exit.UNAVAILABLE, "--file " + f + ": cannot list it: " + e.getMessage());
+                }
+                if (segments.isEmpty()) {
+                    throw new Exit(Exit.USAGE, "--file " + f + ": expected a JSON-lines file or a trail directory of"
+                            + " segment-NNNNNN.jsonl files, found a directory without segments");
+                }
+                files.addAll(segments);
+                continue;
+            }
             if (!Files.isRegularFile(f)) {
-                throw new Exit(Exit.USAGE, "--file " + f + ": expected a JSON-lines file, found " + (Files.exists(f) ? "a directory" : "nothing there"));
+                throw new Exit(Exit.USAGE, "--file " + f + ": expected a JSON-lines file or a trail directory, found nothing there");
             }
             files.add(f);
         }

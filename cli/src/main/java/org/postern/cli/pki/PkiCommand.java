@@ -11,7 +11,6 @@ import java.util.List;
 
 import org.bouncycastle.cert.X509CRLHolder;
 import org.postern.audit.AuditEvent;
-import org.postern.audit.JsonLinesAuditSink;
 import org.postern.cli.Exit;
 import org.postern.config.PkiSettings;
 import org.postern.pki.PkiService;
@@ -74,7 +73,7 @@ public final class PkiCommand implements Runnable {
                 throw new Exit(Exit.CA, "cannot create the CA: " + e.getMessage());
             }
             try (var registry = org.postern.pki.registry.SqliteRegistry.open(dir, clock);
-                 var audit = new JsonLinesAuditSink(dir.resolve(PkiContext.AUDIT_FILE), "pki@" + PkiContext.hostName())) {
+                 var audit = PkiContext.auditTrail(dir, new SecureRandom())) {
                 audit.record(AuditEvent.of("pki.init", clock.instant()).with("ca", name).with("rootSha256", ca.rootSha256())
                         .with("keys", options.pkcs11 != null ? "pkcs11" : "file").with("actor", actor()).build());
                 new CrlPublisher(ca, registry, store.crlFile(), settings.revocation().crlValidity(), clock).publish();

@@ -9,7 +9,8 @@ import java.time.Clock;
 import java.util.Properties;
 import java.util.function.UnaryOperator;
 
-import org.postern.audit.JsonLinesAuditSink;
+import org.postern.gateway.audit.AuditKeys;
+import org.postern.gateway.audit.SharedAuditTrail;
 import org.postern.cli.Exit;
 import org.postern.config.PkiSettings;
 import org.postern.config.Secret;
@@ -26,13 +27,16 @@ import org.postern.pki.registry.SqliteRegistry;
  * opened once; the CA is unlocked only when the command signs something.
  */
 public final class PkiContext implements AutoCloseable {
-    public static final String AUDIT_FILE = "audit/pki-audit.jsonl";
+    /** The PKI commands' own hash-chained trail, beside the gateway's {@code audit/trail}. */
+    public static final String AUDIT_DIR = "audit/pki";
+    /** The audit signing key of this data directory, shared with the gateway (and audit.pub beside it). */
+    public static final String AUDIT_KEY = "audit.key";
 
     final Path dir;
     final PkiSettings settings;
     final CaStore store;
     final SqliteRegistry registry;
-    final JsonLinesAuditSink audit;
+    final SharedAuditTrail audit;
     final PkiService service;
     final Clock clock = Clock.systemUTC();
     final SecureRandom random = new SecureRandom();
@@ -50,7 +54,7 @@ public final class PkiContext implements AutoCloseable {
                     + "); create one with: postern pki init --dir " + dir);
         }
         this.registry = SqliteRegistry.open(dir, clock);
-        this.audit = new JsonLinesAuditSink(dir.resolve(AUDIT_FILE), "pki@" + hostName());
+        this.audit = auditTrail(dir, random);
         this.service = new PkiService(this::ca, registry, audit, settings, clock, random, this::crl);
     }
 
@@ -138,6 +142,18 @@ public final class PkiContext implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new Exit(Exit.USAGE, e.getMessage());
         }
+    }
+
+    /**
+     * The PKI trail {@code DATA/audit/pki}, signed with {@code DATA/audit.key} (created on first
+     * use, its public key exported as {@code DATA/audit.pub}); processes take turns through its lock.
+     */
+    public static SharedAuditTrail auditTrail(Path dir, SecureRandom random) throws IOException {
+        AuditKeys keys = AuditKeys.loadOrCreate(dir.resolve(AUDIT_KEY), random);
+        if (!Files.exists(dir.resolve("audit.pub"))) {
+            keys.exportPublicKey(dir.resolve("audit.pub"));
+        }
+        return new SharedAuditTrail(dir.resolve(AUDIT_DIR), "pki@" + hostName(), keys);
     }
 
     static String hostName() {

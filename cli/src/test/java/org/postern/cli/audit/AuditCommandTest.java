@@ -125,6 +125,23 @@ class AuditCommandTest {
     }
 
     @Test
+    void search_fileGivenATrailDirectory_readsItsSegmentsAfterDir() throws Exception {
+        Path pkiTrail = tmp.resolve("pki-trail");
+        new TestTrail(pkiTrail)
+                .add("2026-11-01T09:00:00.000Z", "pki.token.create", "device", "laptop-9", "user", "erin")
+                .add("2026-11-01T09:05:00.000Z", "pki.revoke", "device", "laptop-9", "user", "erin", "reason", "lost");
+        Run r = run("audit", "search", dir.toString(), "--file", pkiTrail.toString(), "--json", "--type", "pki.");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(types(jsonLines(r.out()))).containsExactly("pki.token.create", "pki.revoke");
+
+        Files.createDirectories(tmp.resolve("empty"));
+        Run empty = run("audit", "search", "--file", tmp.resolve("empty").toString());
+        assertThat(empty.code()).isEqualTo(2);
+        assertThat(empty.err()).contains("--file " + tmp.resolve("empty") + ": expected a JSON-lines file or a trail directory of"
+                + " segment-NNNNNN.jsonl files, found a directory without segments");
+    }
+
+    @Test
     void search_includeCheckpoints_showsThem() throws Exception {
         Run r = run("audit", "search", dir.toString(), "--json", "--include-checkpoints", "--type", "audit.");
         assertThat(types(jsonLines(r.out()))).containsExactly("audit.checkpoint");

@@ -80,9 +80,10 @@ class GatewayAdminCliIT {
                 listeners:
                   tunnel: 127.0.0.1:%d
                   admin: 127.0.0.1:%d
+                  ssh: 127.0.0.1:%d
                 audit:
                   minFree: 1MiB
-                """.formatted(data, freePort(), freePort()));
+                """.formatted(data, freePort(), freePort(), freePort()));
     }
 
     Run issueAdmin(String name, String role) {

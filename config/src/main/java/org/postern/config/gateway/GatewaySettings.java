@@ -373,8 +373,9 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
      *                           trail cannot be written; {@code open} lets them in unrecorded
      * @param minFree            {@code audit.minFree}: treat the trail as unwritable below this free space
      * @param checkpointInterval {@code audit.checkpointInterval}: a signed checkpoint this often
+     * @param siem               {@code audit.siem}: forwarding to a SIEM over syslog/TLS; null when not configured
      */
-    public record Audit(Path dir, FailMode failMode, DataSize minFree, Duration checkpointInterval) {
+    public record Audit(Path dir, FailMode failMode, DataSize minFree, Duration checkpointInterval, Siem siem) {
 
         /** {@code audit.dir} relative to {@code dataDir}. */
         public static final String DEFAULT_DIR = "audit/trail";
@@ -400,6 +401,11 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
                     MAX_CHECKPOINT_INTERVAL);
         }
 
+        /** Without SIEM forwarding. */
+        public Audit(Path dir, FailMode failMode, DataSize minFree, Duration checkpointInterval) {
+            this(dir, failMode, minFree, checkpointInterval, null);
+        }
+
         /** The defaults, with the trail under {@code dataDir}. */
         public static Audit defaults(Path dataDir) {
             return new Audit(dataDir.resolve(DEFAULT_DIR), DEFAULT_FAIL_MODE, DEFAULT_MIN_FREE,
@@ -408,11 +414,111 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
 
         static Audit read(ConfigReader r, Path defaultDir) {
             Path dir = r.path("dir");
-            return new Audit(dir != null ? dir : defaultDir,
-                    r.choice("failMode", FailMode.class, DEFAULT_FAIL_MODE),
-                    r.size("minFree", DEFAULT_MIN_FREE, DataSize.ofBytes(0), MAX_MIN_FREE),
-                    r.duration("checkpointInterval", DEFAULT_CHECKPOINT_INTERVAL, MIN_CHECKPOINT_INTERVAL,
-                            MAX_CHECKPOINT_INTERVAL));
+            Path trail = dir != null ? dir : defaultDir;
+            FailMode failMode = r.choice("failMode", FailMode.class, DEFAULT_FAIL_MODE);
+            DataSize minFree = r.size("minFree", DEFAULT_MIN_FREE, DataSize.ofBytes(0), MAX_MIN_FREE);
+            Duration checkpointInterval = r.duration("checkpointInterval", DEFAULT_CHECKPOINT_INTERVAL,
+                    MIN_CHECKPOINT_INTERVAL, MAX_CHECKPOINT_INTERVAL);
+            Siem siem = r.has("siem") ? r.section("siem", s -> Siem.read(s, trail)) : null;
+            return new Audit(trail, failMode, minFree, checkpointInterval, siem);
+        }
+    }
+
+    /**
+     * Forwarding the audit trail to a SIEM: RFC 5424 messages over TLS with RFC 5425 octet-counting
+     * framing (docs/audit.md). The trail itself is the spool; {@code cursor} remembers the last
+     * record the collector confirmed.
+     *
+     * @param address           {@code audit.siem.address}: the collector, host:port (6514 is syslog over TLS)
+     * @param ca                {@code audit.siem.ca}: PEM file of the CA certificate(s) the collector's certificate must chain to
+     * @param clientCertificate {@code audit.siem.clientCertificate}: PEM certificate (chain) to present, optional
+     * @param clientKey         {@code audit.siem.clientKey}: its unencrypted PKCS#8 PEM key (with clientCertificate)
+     * @param appName           {@code audit.siem.appName}: APP-NAME of every message, default {@code postern}
+     * @param facility          {@code audit.siem.facility}: syslog facility, default {@code authpriv}
+     * @param cursor            {@code audit.siem.cursor}: where the last delivered {@code seq} is kept;
+     *                          default {@code siem.cursor} beside the trail directory
+     * @param allowTls12        {@code audit.siem.allowTls12}: also offer TLS 1.2 (AEAD suites) to an old collector
+     */
+    public record Siem(HostPort address, Path ca, Path clientCertificate, Path clientKey, String appName,
+                       Facility facility, Path cursor, boolean allowTls12) {
+
+        public static final String DEFAULT_APP_NAME = "postern";
+        public static final Facility DEFAULT_FACILITY = Facility.AUTHPRIV;
+        /** {@code audit.siem.cursor} beside {@code audit.dir}. */
+        public static final String DEFAULT_CURSOR = "siem.cursor";
+        static final Pattern APP_NAME = Pattern.compile("[!-~]{1,48}");
+        static final String EXPECTED_APP_NAME = "1 to 48 printable ASCII characters without spaces, like postern";
+
+        /** Syslog facilities (RFC 5424 table 1), by the names syslog daemons use. */
+        public enum Facility {
+            KERN(0), USER(1), MAIL(2), DAEMON(3), AUTH(4), SYSLOG(5), LPR(6), NEWS(7), UUCP(8), CRON(9),
+            AUTHPRIV(10), FTP(11), NTP(12), AUDIT(13), ALERT(14), CLOCK(15),
+            LOCAL0(16), LOCAL1(17), LOCAL2(18), LOCAL3(19), LOCAL4(20), LOCAL5(21), LOCAL6(22), LOCAL7(23);
+
+            private final int code;
+
+            Facility(int code) {
+                this.code = code;
+            }
+
+            /** The numeric facility of the PRI. */
+            public int code() {
+                return code;
+            }
+        }
+
+        public Siem {
+            Objects.requireNonNull(address, "audit.siem.address");
+            Objects.requireNonNull(ca, "audit.siem.ca");
+            Objects.requireNonNull(appName, "audit.siem.appName");
+            Objects.requireNonNull(facility, "audit.siem.facility");
+            Objects.requireNonNull(cursor, "audit.siem.cursor");
+            if ((clientCertificate == null) != (clientKey == null)) {
+                throw new IllegalArgumentException("audit.siem: " + bothOrNeither(clientCertificate));
+            }
+            if (!APP_NAME.matcher(appName).matches()) {
+                throw new IllegalArgumentException("audit.siem.appName: expected " + EXPECTED_APP_NAME
+                        + ", found \"" + appName + "\"");
+            }
+        }
+
+        static Siem read(ConfigReader r, Path trail) {
+            boolean hasAddress = r.has("address");
+            boolean hasCa = r.has("ca");
+            HostPort address = r.hostPort("address", null);
+            if (!hasAddress) {
+                r.report("address", "expected the collector as host:port like siem.example.org:6514, found nothing");
+            }
+            Path ca = r.path("ca");
+            if (!hasCa) {
+                r.report("ca", "expected the PEM file of the CA that issued the collector's certificate, found nothing");
+            } else if (ca != null && !Files.isReadable(ca)) {
+                r.report("ca", "expected a readable PEM file, found no readable file at " + ca);
+            }
+            Path cert = r.path("clientCertificate");
+            Path key = r.path("clientKey");
+            if ((cert == null) != (key == null)) {
+                r.report(null, bothOrNeither(cert));
+            }
+            String appName = r.value("appName", DEFAULT_APP_NAME, EXPECTED_APP_NAME, s -> {
+                if (!APP_NAME.matcher(s).matches()) {
+                    throw new org.postern.config.InvalidValueException(EXPECTED_APP_NAME, s);
+                }
+                return s;
+            });
+            Facility facility = r.choice("facility", Facility.class, DEFAULT_FACILITY);
+            Path cursor = r.path("cursor");
+            boolean allowTls12 = r.bool("allowTls12", false);
+            if (address == null || ca == null || (cert == null) != (key == null)) {
+                return null; // reported; the reader throws at the end
+            }
+            return new Siem(address, ca, cert, key, appName, facility,
+                    cursor != null ? cursor : trail.toAbsolutePath().resolveSibling(DEFAULT_CURSOR), allowTls12);
+        }
+
+        private static String bothOrNeither(Path certificate) {
+            return "expected both clientCertificate and clientKey, or neither, found only "
+                    + (certificate != null ? "clientCertificate" : "clientKey");
         }
     }
 

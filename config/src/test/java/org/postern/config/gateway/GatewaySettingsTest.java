@@ -95,6 +95,49 @@ class GatewaySettingsTest {
     }
 
     @Test
+    void load_siem_readsEveryKeyAndPutsTheCursorBesideTheTrail() throws IOException {
+        Files.writeString(dir.resolve("siem-ca.pem"), "-----BEGIN CERTIFICATE-----\n");
+        GatewaySettings s = GatewaySettings.load(write("""
+                dataDir: data
+                audit:
+                  siem:
+                    address: siem.example.org:6514
+                    ca: siem-ca.pem
+                    clientCertificate: client.pem
+                    clientKey: client.key
+                    appName: postern-gw1
+                    facility: local3
+                    allowTls12: true
+                """));
+        GatewaySettings.Siem siem = s.audit().siem();
+        assertThat(siem.address()).isEqualTo(HostPort.parse("siem.example.org:6514"));
+        assertThat(siem.ca()).isEqualTo(dir.resolve("siem-ca.pem"));
+        assertThat(siem.clientCertificate()).isEqualTo(dir.resolve("client.pem"));
+        assertThat(siem.clientKey()).isEqualTo(dir.resolve("client.key"));
+        assertThat(siem.appName()).isEqualTo("postern-gw1");
+        assertThat(siem.facility().code()).isEqualTo(19);
+        assertThat(siem.allowTls12()).isTrue();
+        assertThat(siem.cursor()).isEqualTo(dir.resolve("data/audit/siem.cursor"));
+        assertThat(GatewaySettings.load(write("audit: {}\n")).audit().siem()).as("absent = off").isNull();
+    }
+
+    @Test
+    void load_siem_badValues_areEachNamed() throws IOException {
+        assertThat(problems("audit:\n  siem:\n    facility: local9\n")).containsExactly(
+                "gateway.yaml: audit.siem.address: expected the collector as host:port like siem.example.org:6514, found nothing",
+                "gateway.yaml: audit.siem.ca: expected the PEM file of the CA that issued the collector's certificate, found nothing",
+                "gateway.yaml: audit.siem.facility: expected one of kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron,"
+                        + " authpriv, ftp, ntp, audit, alert, clock, local0, local1, local2, local3, local4, local5, local6, local7,"
+                        + " found \"local9\"");
+        assertThat(problems("audit:\n  siem:\n    address: siem:6514\n    ca: nowhere.pem\n    clientKey: k.pem\n"
+                + "    appName: \"two words\"\n")).containsExactly(
+                "gateway.yaml: audit.siem.ca: expected a readable PEM file, found no readable file at " + dir.resolve("nowhere.pem"),
+                "gateway.yaml: audit.siem: expected both clientCertificate and clientKey, or neither, found only clientKey",
+                "gateway.yaml: audit.siem.appName: expected 1 to 48 printable ASCII characters without spaces, like postern,"
+                        + " found \"two words\"");
+    }
+
+    @Test
     void load_emptyFile_givesDefaults() throws IOException {
         assertThat(GatewaySettings.load(write(""))).isEqualTo(GatewaySettings.defaults());
         assertThat(GatewaySettings.load(write("gateway:\nlisteners: {}\naccess:\n"))).isEqualTo(GatewaySettings.defaults());

@@ -59,6 +59,8 @@ public final class AuditTrail implements AuditSink {
     private final Thread writer;
     private final ScheduledExecutorService ticker;
     private volatile String unavailable;
+    private volatile long durableSeq;        // the last record known to be on disk (fsync'd)
+    private final FileChannel lockChannel;   // holds the exclusive lock on DIR/trail.lock while open
     private volatile boolean closing;
     private volatile boolean stopped;
 
@@ -98,8 +100,16 @@ public final class AuditTrail implements AuditSink {
         this.freeSpace = freeSpace;
         this.gatewayJson = JSON.writeValueAsString(config.gateway());
         Files.createDirectories(this.dir);
-        TornTail torn = openExisting();
+        this.lockChannel = lock(this.dir);
+        TornTail torn;
+        try {
+            torn = openExisting();
+        } catch (IOException | RuntimeException e) {
+            lockChannel.close();
+            throw e;
+        }
         commit();
+        durableSeq = seq;
         writer = Thread.ofPlatform().name("audit-writer").daemon(true).unstarted(this::runWriter);
         writer.start();
         if (torn != null) {
@@ -165,6 +175,44 @@ public final class AuditTrail implements AuditSink {
 
     public Path directory() {
         return dir;
+    }
+
+    /**
+     * The {@code seq} of the last record that is durable (forced to disk): readers such as the SIEM
+     * forwarder take only records up to it, never a line a failed batch may still roll back.
+     */
+    public long durableSeq() {
+        return durableSeq;
+    }
+
+    /** The lock file that keeps a second writer (another process or trail object) out of {@code dir}. */
+    public static final String LOCK_FILE = "trail.lock";
+
+    /** Another writer holds the trail's lock: a trail has exactly one writer. */
+    public static final class LockedException extends IOException {
+        LockedException(String message) {
+            super(message);
+        }
+    }
+
+    private static FileChannel lock(Path dir) throws IOException {
+        Path file = dir.resolve(LOCK_FILE);
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        java.nio.channels.FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            lock = null; // held by another trail in this JVM
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        if (lock == null) {
+            ch.close();
+            throw new LockedException("audit trail " + dir + " is being written by another writer (" + file
+                    + " is locked); expected one writer per trail directory");
+        }
+        return ch;
     }
 
     /** Writes a shutdown checkpoint and stops the writer. */
@@ -272,6 +320,7 @@ public final class AuditTrail implements AuditSink {
                 flush();
                 channel.force(false);
                 commit();
+                durableSeq = seq;
                 if (unavailable != null) {
                     log.warn("audit trail in {} is writable again (it was: {})", dir, unavailable);
                     unavailable = null;
@@ -294,6 +343,11 @@ public final class AuditTrail implements AuditSink {
             }
         }
         closeChannel();
+        try {
+            lockChannel.close(); // releases the lock
+        } catch (IOException e) {
+            log.warn("cannot release the lock of {}: {}", dir, e.toString());
+        }
         stopped = true;
         for (Job j; (j = queue.poll()) != null; ) {
             j.done().completeExceptionally(new AuditUnavailableException("audit.unavailable: the audit trail in " + dir + " is closed", null));

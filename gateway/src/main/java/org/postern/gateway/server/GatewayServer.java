@@ -37,6 +37,7 @@ import org.postern.gateway.admin.AdminTls;
 import org.postern.gateway.audit.AuditKeys;
 import org.postern.gateway.audit.AuditTrail;
 import org.postern.gateway.audit.AuditTrailConfig;
+import org.postern.gateway.audit.siem.SiemForwarder;
 import org.postern.gateway.limits.BadRequestHandler;
 import org.postern.gateway.limits.LimitAudit;
 import org.postern.gateway.limits.SourceLimitHandler;
@@ -171,6 +172,9 @@ public final class GatewayServer implements AutoCloseable {
             AuditTrail audit = new AuditTrail(a.dir(), AuditTrailConfig.defaults(settings.id())
                     .withMinFreeBytes(a.minFree().bytes()).withCheckpointInterval(a.checkpointInterval()), keys);
             resources.add(audit);
+            if (a.siem() != null) { // forwarding to a SIEM reads the trail's files; closed before the trail
+                resources.add(SiemForwarder.start(audit, a.siem()));
+            }
 
             CrlPublisher crl = new CrlPublisher(ca, registry, store.crlFile(), pki.revocation().crlValidity(), clock);
             PkiService service = new PkiService(() -> ca, registry, audit, pki, clock, random, () -> crl);
@@ -310,7 +314,7 @@ public final class GatewayServer implements AutoCloseable {
                     + ": " + e.getMessage(), e);
         }
         java.security.Signature sign = java.security.Signature.getInstance(
-                creds.key().getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256withRSA");
+                creds.key() instanceof java.security.interfaces.ECKey ? "SHA256withECDSA" : "SHA256withRSA");
         byte[] probe = "postern key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         sign.initSign(creds.key());
         sign.update(probe);

@@ -90,6 +90,7 @@ public final class AdminFixture implements AutoCloseable {
     public final HttpServer adminHost;
     public final int tunnelPort;
     public final int adminPort;
+    public final int sshPort;
     public GatewayServer gateway;
 
     public AdminFixture() {
@@ -99,6 +100,7 @@ public final class AdminFixture implements AutoCloseable {
             }
             tunnelPort = freePort();
             adminPort = freePort();
+            sshPort = freePort();
             adminHost = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
             adminHost.createContext("/", x -> {
                 byte[] body = "hello from the admin host\n".getBytes(StandardCharsets.UTF_8);
@@ -121,11 +123,12 @@ public final class AdminFixture implements AutoCloseable {
                 listeners:
                   tunnel: 127.0.0.1:%d
                   admin: 127.0.0.1:%d
+                  ssh: 127.0.0.1:%d
                 audit:
                   minFree: 1MiB
                 access:
                 %s
-                """.formatted(pki.dataDir, tunnelPort, adminPort, access.indent(2).stripTrailing());
+                """.formatted(pki.dataDir, tunnelPort, adminPort, sshPort, access.indent(2).stripTrailing());
     }
 
     /** An access rule letting group admins reach the loopback admin host. */

@@ -207,8 +207,9 @@ class SshBastionIT {
             p.destroyForcibly();
         }
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
-            assertThat(lastEvent("flow.close", "laptop-lease").get("how").asText()).isEqualTo("lease_ended");
-            assertThat(lastEvent("session.end", "laptop-lease").get("reason").asText()).isEqualTo("lease_ended");
+            // ended by a non-compliant renewal: recorded as such, as on the tunnel listener
+            assertThat(lastEvent("flow.close", "laptop-lease").get("how").asText()).isEqualTo("non_compliant");
+            assertThat(lastEvent("session.end", "laptop-lease").get("reason").asText()).isEqualTo("non_compliant");
         });
         // and a new connection is refused: no lease
         Proc.Result again = alice.ssh("-W", "127.0.0.1:" + sshdPort, "bastion");
