@@ -7,6 +7,8 @@
 # tunnel, full mTLS handshakes/s and the server's CPU per handshake (openssl s_time -new), and RSS
 # per idle tunnel with IDLE tunnels open. Prints a table; docs/benchmarks.md records it.
 # Usage: bench/tunnel/run.sh [SECONDS=5] [TTFB_N=200] [IDLE=5000]
+# Environment: SKIP_BUILD=1 (classes already built), KEEP=1 (keep the work directory in /dev/shm),
+# HOLD=SECONDS (after the set-up, print the ports and wait, e.g. to attach a profiler).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 SECS=${1:-5}; TTFB_N=${2:-200}; IDLE=${3:-5000}
