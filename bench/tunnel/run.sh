@@ -143,8 +143,9 @@ ssh -N -o BatchMode=yes -o UserKnownHostsFile="$W/known_hosts" -o StrictHostKeyC
   -L "127.0.0.1:$L_IPERF:127.0.0.1:$IPERF" -L "127.0.0.1:$L_GREET:127.0.0.1:$GREET" root@127.0.0.1 2>"$W/ssh.log" & PIDS+=($!)
 
 # the real agent: enrolled over EST with the one-time token, then `up` with two port forwards.
-# The same JVM options as the postern-agent launcher (C1 only, Serial GC, MaxRAM 256m).
+# The same JVM options as the postern-agent launcher (C1 only, Serial GC, MaxRAM 256m); `up` gets C2 as there.
 AGENT_JVM=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k -XX:MaxRAM=256m -Dlogback.configurationFile=postern-agent-logback.xml)
+AGENT_UP_JVM=("${AGENT_JVM[@]:1}")
 "$JAVA_HOME/bin/java" "${AGENT_JVM[@]}" -cp "$AGENT_CP" org.postern.agent.cli.AgentCommand --home "$W/agent" enroll \
   --gateway "https://127.0.0.1:$GW" --token-file "$W/agent.token" --ca-sha256 "$(cat "$W/root.sha256")" > "$W/enroll.log" 2>&1 \
   || { echo "run.sh: postern-agent enroll failed:" >&2; cat "$W/enroll.log" >&2; exit 1; }
@@ -157,7 +158,7 @@ forwards:
   - listen: 127.0.0.1:$A_GREET
     to: 127.0.0.1:$GREET
 YAML
-"$JAVA_HOME/bin/java" "${AGENT_JVM[@]}" -cp "$AGENT_CP" org.postern.agent.cli.AgentCommand --home "$W/agent" up \
+"$JAVA_HOME/bin/java" "${AGENT_UP_JVM[@]}" -cp "$AGENT_CP" org.postern.agent.cli.AgentCommand --home "$W/agent" up \
   --config "$W/agent.yaml" > "$W/agent.log" 2>&1 & PIDS+=($!)
 wait_for "$W/agent.log" 'posture (accepted|NOT compliant, allowed)' 120 "postern-agent up"
 for p in "$C_ST_IPERF" "$C_PG_IPERF" "$L_IPERF" "$A_IPERF" "$S_SINK"; do wait_port "$p" "a tunnel entry"; done

@@ -17,6 +17,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -87,8 +89,14 @@ final class GatewayConnector {
                                     ctx.close();
                                     return;
                                 }
-                                ctx.pipeline().addLast("h2", Http2FrameCodecBuilder.forClient()
-                                        .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)).build());
+                                // windows: what the gateway may have in flight towards us per tunnel and in all;
+                                // Netty's 64 KiB default caps a tunnel at one window per round trip
+                                Http2FrameCodec h2 = Http2FrameCodecBuilder.forClient()
+                                        .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)
+                                                .initialWindowSize(STREAM_WINDOW))
+                                        .build();
+                                ctx.pipeline().addLast("h2", h2);
+                                widenConnectionWindow(h2);
                                 // streams the gateway would open towards the agent are not expected
                                 ctx.pipeline().addLast("streams", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter() {
                                     @Override
@@ -124,5 +132,20 @@ final class GatewayConnector {
                     new IOException("the gateway at " + host + ":" + port + " closed the connection during the TLS handshake")));
         });
         return ready;
+    }
+
+    /** HTTP/2 window per stream: what one tunnel may have in flight from the gateway. */
+    static final int STREAM_WINDOW = 1024 * 1024;
+    /** HTTP/2 window per connection: what all tunnels together may have in flight. */
+    static final int CONNECTION_WINDOW = 8 * 1024 * 1024;
+
+    private static void widenConnectionWindow(Http2FrameCodec h2) {
+        try {
+            var local = h2.connection().local().flowController();
+            var connection = h2.connection().connectionStream();
+            local.incrementWindowSize(connection, CONNECTION_WINDOW - local.windowSize(connection));
+        } catch (Http2Exception e) {
+            throw new IllegalStateException("cannot widen the HTTP/2 connection window: " + e.getMessage(), e);
+        }
     }
 }
