@@ -288,9 +288,11 @@ public final class DemoCommand implements Callable<Integer> {
                 wrapper = agentWrapper(dir);
                 String sshConfig = agent("--home", home.dir().toString(), "ssh-config", "--host", "127.0.0.1", "--command", wrapper.toString());
                 sshConfig.lines().filter(l -> !l.isBlank()).forEach(this::show);
-                Path sshConfigFile = Files.writeString(dir.resolve("ssh_config"), sshConfig
+                // the demo's own options first (ssh takes the first value it finds for each), then the
+                // printed blocks as a user would paste them
+                Path sshConfigFile = Files.writeString(dir.resolve("ssh_config"), "Host 127.0.0.1\n"
                         + "    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n    BatchMode yes\n    LogLevel ERROR\n"
-                        + "    IdentityFile " + host.clientKey() + "\n    IdentitiesOnly yes\n");
+                        + "    IdentityFile " + host.clientKey() + "\n    IdentitiesOnly yes\n\n" + sshConfig);
                 String user = System.getProperty("user.name");
                 Run ssh = run(dir, Duration.ofSeconds(60), DemoAdminHost.SSH.toString(), "-F", sshConfigFile.toString(),
                         "-p", String.valueOf(host.sshPort()), user + "@127.0.0.1", "echo hello from $(hostname) as $(id -un) over ssh");
@@ -384,9 +386,10 @@ public final class DemoCommand implements Callable<Integer> {
                         + " --proxy-key " + home2.keyFile() + " http://127.0.0.1:" + host.webPort() + "/");
                 out.println("  ./postern gateway sessions --config " + gatewayYaml);
                 if (noSsh == null) {
-                    Path cfg = Files.writeString(dir.resolve("ssh_config-2"), agent("--home", home2.dir().toString(), "ssh-config", "--host",
-                            "127.0.0.1", "--command", wrapper.toString()) + "    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n"
-                            + "    IdentityFile " + host.clientKey() + "\n    IdentitiesOnly yes\n");
+                    Path cfg = Files.writeString(dir.resolve("ssh_config-2"), "Host 127.0.0.1\n"
+                            + "    StrictHostKeyChecking no\n    UserKnownHostsFile /dev/null\n"
+                            + "    IdentityFile " + host.clientKey() + "\n    IdentitiesOnly yes\n\n"
+                            + agent("--home", home2.dir().toString(), "ssh-config", "--host", "127.0.0.1", "--command", wrapper.toString()));
                     out.println("  ssh -F " + cfg + " -p " + host.sshPort() + " " + System.getProperty("user.name") + "@127.0.0.1");
                 }
                 out.println("  ./postern audit verify " + dir.resolve("audit/trail"));
