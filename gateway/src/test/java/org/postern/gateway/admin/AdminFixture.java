@@ -230,23 +230,8 @@ public final class AdminFixture implements AutoCloseable {
     }
 
     private HttpClient deviceClient(Device d) throws Exception {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", pki.ca.root());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
-        List<X509Certificate> chain = new ArrayList<>();
-        chain.add(d.cert());
-        chain.addAll(pki.ca.chain());
-        ks.setKeyEntry("device", d.keys().getPrivate(), new char[0], chain.toArray(Certificate[]::new));
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, new char[0]);
-        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        return HttpClient.newBuilder().sslContext(ctx).version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5)).build();
+        return HttpClient.newBuilder().sslContext(pki.clientTls(d.keys().getPrivate(), d.cert()))
+                .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     }
 
     private HttpResponse<String> post(HttpClient client, String path, String body) throws Exception {

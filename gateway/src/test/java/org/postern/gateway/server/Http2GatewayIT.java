@@ -324,21 +324,7 @@ class Http2GatewayIT {
     }
 
     HttpClient jdkH2Client() throws Exception {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", pki.ca.root());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
-        List<X509Certificate> chain = new ArrayList<>();
-        chain.add(cert);
-        chain.addAll(pki.ca.chain());
-        ks.setKeyEntry("device", keys.getPrivate(), new char[0], chain.toArray(Certificate[]::new));
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, new char[0]);
-        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        SSLContext ctx = pki.clientTls(keys.getPrivate(), cert);
         return HttpClient.newBuilder().sslContext(ctx).version(HttpClient.Version.HTTP_2)
                 .connectTimeout(Duration.ofSeconds(5)).build();
     }

@@ -363,22 +363,7 @@ class TlsHandshakeIT {
     }
 
     SSLContext sslContext(PrivateKey key, X509Certificate cert) throws Exception {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", pki.ca.root());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
-        List<X509Certificate> chain = new ArrayList<>();
-        chain.add(cert);
-        chain.addAll(pki.ca.chain());
-        ks.setKeyEntry("device", key, new char[0], chain.toArray(Certificate[]::new));
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, new char[0]);
-        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        return ctx;
+        return pki.clientTls(key, cert);
     }
 
     /** Challenge, then evidence signed with the device key: a compliant lease. */

@@ -139,6 +139,32 @@ public final class TestPki implements AutoCloseable {
     }
 
     /** Issuing CA then root, PEM. */
+    /**
+     * TLS 1.3 for a client of this PKI: its key and certificate (sent with the CA chain), trusting
+     * this root — what a laptop holding an enrolled device certificate uses.
+     */
+    public javax.net.ssl.SSLContext clientTls(java.security.PrivateKey key, X509Certificate cert)
+            throws java.security.GeneralSecurityException, IOException {
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("root", ca.root());
+        javax.net.ssl.TrustManagerFactory tmf =
+                javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        List<X509Certificate> chain = new ArrayList<>();
+        chain.add(cert);
+        chain.addAll(ca.chain());
+        ks.setKeyEntry("client", key, new char[0], chain.toArray(java.security.cert.Certificate[]::new));
+        javax.net.ssl.KeyManagerFactory kmf =
+                javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, new char[0]);
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLSv1.3");
+        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
     public Path chainFile() {
         return store.chainFile();
     }
