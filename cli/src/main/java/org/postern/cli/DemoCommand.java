@@ -212,7 +212,7 @@ public final class DemoCommand implements Callable<Integer> {
             SSLContext pinned = EstClient.pinned(ca.rootSha256());
             try {
                 new EstClient(base.resolve("/.well-known/est/"), pinned)
-                        .simpleEnroll(DEVICE, device.token(), EstClient.csr(org.postern.pki.ca.KeyFiles.generateP256(random), DEVICE));
+                        .simpleEnroll(DEVICE, device.token(), EstClient.csr(org.postern.keys.KeyFiles.generateP256(random), DEVICE));
                 check(false, "the same token again is refused (one-time)");
             } catch (EstClient.EstException e) {
                 show("token again: " + e.getMessage());

@@ -41,7 +41,7 @@ import org.postern.config.Secret;
 import org.postern.pki.PkiService;
 import org.postern.pki.ca.CaStore;
 import org.postern.pki.ca.CertificateAuthority;
-import org.postern.pki.ca.KeyFiles;
+import org.postern.keys.KeyFiles;
 import org.postern.pki.ca.KeyProtection;
 import org.postern.pki.crl.CrlPublisher;
 import org.postern.pki.ocsp.OcspResponder;

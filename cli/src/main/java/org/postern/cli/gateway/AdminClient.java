@@ -24,8 +24,8 @@ import javax.net.ssl.TrustManagerFactory;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.postern.cli.Exit;
-import org.postern.pki.ca.KeyFiles;
-import org.postern.pki.ca.Pem;
+import org.postern.keys.KeyFiles;
+import org.postern.keys.Pem;
 
 /**
  * Talks to a running gateway's admin endpoint with the JDK HTTP client: TLS 1.3, the CA chain as

@@ -13,7 +13,7 @@ import org.postern.config.Secret;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.gateway.server.GatewayServer;
 import org.postern.pki.ca.CaStore;
-import org.postern.pki.ca.KeyFiles;
+import org.postern.keys.KeyFiles;
 import org.postern.pki.ca.KeyProtection;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

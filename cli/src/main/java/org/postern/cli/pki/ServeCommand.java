@@ -13,7 +13,7 @@ import org.postern.pki.ca.CertificateAuthority;
 import org.postern.pki.ocsp.OcspResponder;
 import org.postern.pki.server.PkiServer;
 import org.postern.pki.server.ServerCredentials;
-import org.postern.pki.server.ServerTls;
+import org.postern.tls.ServerTls;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -11,7 +11,7 @@ import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x500.style.IETFUtils;
-import org.postern.pki.ca.Fingerprints;
+import org.postern.keys.Fingerprints;
 import org.postern.pki.ca.Profiles;
 
 /**

@@ -20,7 +20,7 @@ import io.netty.util.ReferenceCountUtil;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
-import org.postern.pki.ca.Fingerprints;
+import org.postern.keys.Fingerprints;
 import org.postern.pki.http.HttpReplies;
 import org.postern.pki.registry.CertStatus;
 import org.postern.pki.registry.CertificateRecord;

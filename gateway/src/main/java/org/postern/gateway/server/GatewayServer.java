@@ -77,7 +77,7 @@ import org.postern.pki.ocsp.OcspHandler;
 import org.postern.pki.ocsp.OcspResponder;
 import org.postern.pki.registry.SqliteRegistry;
 import org.postern.pki.server.ServerCredentials;
-import org.postern.pki.server.ServerTls;
+import org.postern.tls.ServerTls;
 import org.postern.pki.ssh.SshUserCa;
 import org.postern.protocol.posture.PostureEvaluator;
 import org.slf4j.Logger;

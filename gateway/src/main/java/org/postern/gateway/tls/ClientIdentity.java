@@ -10,7 +10,7 @@ import java.util.Optional;
 
 import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
-import org.postern.pki.ca.Fingerprints;
+import org.postern.keys.Fingerprints;
 import org.postern.pki.ca.Profiles;
 import org.postern.pki.registry.Device;
 

@@ -35,7 +35,7 @@ import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslCertificateException;
 import io.netty.internal.tcnative.CertificateVerifier;
 import org.postern.audit.AuditSink;
-import org.postern.pki.ca.Fingerprints;
+import org.postern.keys.Fingerprints;
 
 /**
  * Decides on a device's client certificate inside the TLS handshake, for both providers (the JDK

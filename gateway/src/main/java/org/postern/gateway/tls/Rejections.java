@@ -9,7 +9,7 @@ import java.util.concurrent.RejectedExecutionException;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
-import org.postern.pki.ca.Fingerprints;
+import org.postern.keys.Fingerprints;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

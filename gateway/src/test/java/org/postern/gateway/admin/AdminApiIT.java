@@ -118,7 +118,7 @@ class AdminApiIT {
     @Test
     void revokedAdminCertificate_isRefused() throws Exception {
         assertThat(status(f.curlAdmin(auditor, "GET", "/v1/health"))).isEqualTo(200);
-        f.revokeInRegistry(org.postern.pki.ca.Pem.readCertificate(auditor.cert()));
+        f.revokeInRegistry(org.postern.keys.Pem.readCertificate(auditor.cert()));
         Proc.Result r = f.curlAdmin(auditor, "GET", "/v1/health");
         assertThat(status(r)).as(r.all()).isEqualTo(403);
         assertThat(json(r).get("reason").asText()).isEqualTo("admin.certificate_refused");

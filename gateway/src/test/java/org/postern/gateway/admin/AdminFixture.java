@@ -43,7 +43,7 @@ import org.postern.gateway.server.GatewayServerIT;
 import org.postern.gateway.session.SessionDirectory;
 import org.postern.gateway.session.SessionInfo;
 import org.postern.pki.PkiService;
-import org.postern.pki.ca.KeyFiles;
+import org.postern.keys.KeyFiles;
 import org.postern.pki.ca.KeyProtection;
 import org.postern.pki.testing.Proc;
 import org.postern.pki.testing.TestCsrs;

@@ -44,7 +44,7 @@ import org.postern.gateway.tls.LiveRevocations;
 import org.postern.pki.PkiService;
 import org.postern.pki.http.NotFoundHandler;
 import org.postern.pki.registry.RevocationReason;
-import org.postern.pki.server.ServerTls;
+import org.postern.tls.ServerTls;
 import org.postern.pki.testing.TestPki;
 
 /**

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.postern.gateway.admin.AdminFixture;
 import org.postern.pki.PkiService;
-import org.postern.pki.ca.KeyFiles;
+import org.postern.keys.KeyFiles;
 import org.postern.pki.testing.Proc;
 
 /**

@@ -46,7 +46,7 @@ import org.postern.config.gateway.GatewaySettings;
 import org.postern.config.posture.PosturePolicy;
 import org.postern.gateway.testing.H2Client;
 import org.postern.pki.PkiService;
-import org.postern.pki.ca.KeyFiles;
+import org.postern.keys.KeyFiles;
 import org.postern.pki.ca.KeyProtection;
 import org.postern.pki.testing.TestCsrs;
 import org.postern.pki.testing.TestPki;

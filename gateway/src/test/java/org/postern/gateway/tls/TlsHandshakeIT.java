@@ -50,7 +50,7 @@ import org.postern.config.gateway.GatewaySettings;
 import org.postern.config.gateway.GatewaySettings.Tls.Provider;
 import org.postern.config.posture.PosturePolicy;
 import org.postern.gateway.server.GatewayServer;
-import org.postern.pki.ca.KeyFiles;
+import org.postern.keys.KeyFiles;
 import org.postern.pki.ca.KeyProtection;
 import org.postern.pki.registry.RevocationReason;
 import org.postern.pki.testing.MutableClock;

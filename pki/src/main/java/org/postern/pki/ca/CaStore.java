@@ -12,6 +12,10 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Properties;
 
+import org.postern.keys.KeyFiles;
+import org.postern.keys.Pem;
+import org.postern.keys.SecureFiles;
+
 /**
  * The CA's files in {@code DATA/ca/}: certificates in PEM, CA keys encrypted (or in a PKCS#11
  * token), the OCSP responder's online key in a 0600 file, and {@code ca.properties} naming how the

@@ -4,6 +4,8 @@ import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Objects;
 
+import org.postern.keys.Fingerprints;
+
 /**
  * An unlocked CA: the root certificate (its key stays offline after {@code init}), the issuing
  * CA that signs device, server and admin certificates and CRLs, and the delegated OCSP responder.

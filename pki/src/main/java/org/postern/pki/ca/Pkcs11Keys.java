@@ -17,6 +17,8 @@ import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 
+import org.postern.keys.KeyFiles;
+
 /**
  * CA keys held in a PKCS#11 token through the JDK's SunPKCS11 provider. Keys are generated inside
  * the token and never leave it; only the certificates are written to {@code DATA/ca/}. The same

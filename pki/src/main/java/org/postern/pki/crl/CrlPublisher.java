@@ -20,7 +20,7 @@ import org.bouncycastle.cert.X509v2CRLBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.postern.pki.ca.CertificateAuthority;
-import org.postern.pki.ca.SecureFiles;
+import org.postern.keys.SecureFiles;
 import org.postern.pki.registry.CertificateRecord;
 import org.postern.pki.registry.Registry;
 

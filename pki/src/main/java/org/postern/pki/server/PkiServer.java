@@ -32,6 +32,7 @@ import org.postern.pki.http.HttpReplies;
 import org.postern.pki.http.NotFoundHandler;
 import org.postern.pki.ocsp.OcspHandler;
 import org.postern.pki.ocsp.OcspResponder;
+import org.postern.tls.ServerTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

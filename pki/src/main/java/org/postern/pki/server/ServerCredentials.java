@@ -12,8 +12,8 @@ import java.util.List;
 
 import org.postern.pki.PkiService;
 import org.postern.pki.ca.CertificateAuthority;
-import org.postern.pki.ca.KeyFiles;
-import org.postern.pki.ca.Pem;
+import org.postern.keys.KeyFiles;
+import org.postern.keys.Pem;
 
 /** The TLS server key and certificate of a PKI or gateway listener. */
 public record ServerCredentials(PrivateKey key, X509Certificate certificate) {

@@ -16,8 +16,8 @@ import java.security.spec.ECPoint;
 import java.security.spec.ECPublicKeySpec;
 import java.util.Set;
 
-import org.postern.pki.ca.KeyFiles;
-import org.postern.pki.ca.SecureFiles;
+import org.postern.keys.KeyFiles;
+import org.postern.keys.SecureFiles;
 
 /**
  * Unencrypted ECDSA P-256 SSH keys kept in a file of their own: the bastion's host key and a

@@ -21,9 +21,9 @@ import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.OpenSshCertificate;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
 import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
-import org.postern.pki.ca.KeyFiles;
+import org.postern.keys.KeyFiles;
 import org.postern.pki.ca.KeyProtection;
-import org.postern.pki.ca.SecureFiles;
+import org.postern.keys.SecureFiles;
 import org.postern.pki.registry.Device;
 
 /**

@@ -13,6 +13,7 @@ import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.postern.config.Secret;
+import org.postern.keys.KeyFiles;
 
 class CaStoreTest {
     private static final Instant NOW = Instant.parse("2026-03-01T12:00:00Z");

@@ -39,6 +39,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.postern.audit.JsonLinesAuditSink;
 import org.postern.config.PkiSettings;
 import org.postern.config.Secret;
+import org.postern.keys.KeyFiles;
+import org.postern.keys.Pem;
 import org.postern.pki.PkiService;
 import org.postern.pki.registry.SqliteRegistry;
 import org.postern.pki.testing.SoftHsmToken;

@@ -22,6 +22,7 @@ import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
 import org.junit.jupiter.api.Test;
+import org.postern.keys.KeyFiles;
 
 class ProfilesTest {
     private static final SecureRandom RANDOM = new SecureRandom();

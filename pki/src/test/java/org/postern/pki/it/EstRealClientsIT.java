@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.postern.pki.ca.Pem;
+import org.postern.keys.Pem;
 import org.postern.pki.registry.DeviceStatus;
 import org.postern.pki.registry.RevocationReason;
 import org.postern.pki.testing.Proc;

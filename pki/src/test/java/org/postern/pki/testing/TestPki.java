@@ -25,14 +25,14 @@ import org.postern.config.Secret;
 import org.postern.pki.PkiService;
 import org.postern.pki.ca.CaStore;
 import org.postern.pki.ca.CertificateAuthority;
-import org.postern.pki.ca.KeyFiles;
+import org.postern.keys.KeyFiles;
 import org.postern.pki.ca.KeyProtection;
-import org.postern.pki.ca.Pem;
+import org.postern.keys.Pem;
 import org.postern.pki.crl.CrlPublisher;
 import org.postern.pki.ocsp.OcspResponder;
 import org.postern.pki.registry.SqliteRegistry;
 import org.postern.pki.server.PkiServer;
-import org.postern.pki.server.ServerTls;
+import org.postern.tls.ServerTls;
 
 /**
  * A complete PKI generated for one test: a temporary data directory, a CA unlocked with

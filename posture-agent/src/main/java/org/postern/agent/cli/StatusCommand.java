@@ -13,7 +13,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.postern.agent.enroll.Enroller;
 import org.postern.agent.session.SessionFile;
 import org.postern.agent.state.AgentHome;
-import org.postern.pki.ca.Fingerprints;
+import org.postern.keys.Fingerprints;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;

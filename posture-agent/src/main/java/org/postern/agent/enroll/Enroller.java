@@ -20,7 +20,7 @@ import org.postern.agent.key.DeviceKeyStore;
 import org.postern.agent.key.DeviceKeys;
 import org.postern.agent.state.AgentHome;
 import org.postern.config.Secret;
-import org.postern.pki.ca.Fingerprints;
+import org.postern.keys.Fingerprints;
 
 /**
  * Enrollment and renewal of the device certificate. The key is generated here and never leaves

@@ -14,7 +14,7 @@ import java.util.Set;
 
 import javax.net.ssl.X509TrustManager;
 
-import org.postern.pki.ca.Fingerprints;
+import org.postern.keys.Fingerprints;
 
 /**
  * Trust on first enrollment, done safely: the server's chain is accepted only if it contains a

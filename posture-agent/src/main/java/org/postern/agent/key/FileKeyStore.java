@@ -9,8 +9,8 @@ import java.security.Security;
 import java.security.cert.X509Certificate;
 import java.util.Optional;
 
-import org.postern.pki.ca.KeyFiles;
-import org.postern.pki.ca.SecureFiles;
+import org.postern.keys.KeyFiles;
+import org.postern.keys.SecureFiles;
 
 /** The key in {@code device.key} (PEM, 0600, in the 0700 agent directory). */
 final class FileKeyStore implements DeviceKeyStore {

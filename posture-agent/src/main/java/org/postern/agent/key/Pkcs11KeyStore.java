@@ -19,7 +19,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.postern.config.Secret;
-import org.postern.pki.ca.KeyFiles;
+import org.postern.keys.KeyFiles;
 
 /**
  * The device key inside a PKCS#11 token through the JDK's SunPKCS11 provider, the way the CA keeps

@@ -422,7 +422,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         try {
             file.write(m);
             if (d != null) {
-                org.postern.pki.ca.SecureFiles.replace(setup.home().decisionFile(), SessionFile.JSON.writeValueAsBytes(d.toJson()), true);
+                org.postern.keys.SecureFiles.replace(setup.home().decisionFile(), SessionFile.JSON.writeValueAsBytes(d.toJson()), true);
             }
         } catch (IOException e) {
             log.warn("cannot write {}: {}", file.file(), e.getMessage());

@@ -9,7 +9,7 @@ import java.util.Optional;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import org.postern.pki.ca.SecureFiles;
+import org.postern.keys.SecureFiles;
 
 /**
  * {@code session.json} in the agent directory: what the running {@code postern-agent up} is doing

@@ -24,8 +24,8 @@ import org.apache.sshd.common.config.keys.OpenSshCertificate;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
 import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
 import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyPairResourceWriter;
-import org.postern.pki.ca.KeyFiles;
-import org.postern.pki.ca.SecureFiles;
+import org.postern.keys.KeyFiles;
+import org.postern.keys.SecureFiles;
 import org.postern.pki.ssh.SshUserCa;
 
 /**

@@ -18,9 +18,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.postern.agent.key.DeviceKeys;
-import org.postern.pki.ca.KeyFiles;
-import org.postern.pki.ca.Pem;
-import org.postern.pki.ca.SecureFiles;
+import org.postern.keys.KeyFiles;
+import org.postern.keys.Pem;
+import org.postern.keys.SecureFiles;
 
 /**
  * The agent's directory ({@code --home}, {@code $POSTERN_AGENT_HOME} or {@code ~/.postern-agent},

@@ -7,7 +7,7 @@ import java.security.SecureRandom;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
-import org.postern.pki.ca.KeyFiles;
+import org.postern.keys.KeyFiles;
 import org.postern.pki.testing.TestPki;
 
 /** The key manager that offers the device key and nothing else. */

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.postern.pki.PkiService;
-import org.postern.pki.ca.Fingerprints;
+import org.postern.keys.Fingerprints;
 import org.postern.pki.registry.DeviceStatus;
 import org.postern.pki.testing.TestCsrs;
 import org.postern.pki.testing.TestPki;

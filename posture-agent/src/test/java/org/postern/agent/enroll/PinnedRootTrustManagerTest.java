@@ -14,7 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.postern.pki.ca.Fingerprints;
+import org.postern.keys.Fingerprints;
 import org.postern.pki.testing.TestPki;
 
 @Timeout(60)

@@ -18,7 +18,7 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 import org.postern.config.gateway.GatewaySettings;
-import org.postern.pki.ca.KeyFiles;
+import org.postern.keys.KeyFiles;
 
 /**
  * The TLS client side towards the collector: its certificate must chain to {@code audit.siem.ca}

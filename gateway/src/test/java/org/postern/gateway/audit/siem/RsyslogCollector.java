@@ -82,7 +82,7 @@ final class RsyslogCollector implements AutoCloseable {
         Files.createDirectories(dir);
         Path cert = org.postern.pki.testing.TestPki.writePem(dir.resolve("server.crt"), tls.certificate());
         Path javaKey = dir.resolve("server-pkcs8.key");
-        Files.write(javaKey, org.postern.pki.ca.KeyFiles.plainPem(tls.keys().getPrivate()));
+        Files.write(javaKey, org.postern.keys.KeyFiles.plainPem(tls.keys().getPrivate()));
         Path key = dir.resolve("server.key");
         // GnuTLS wants the public key inside the private key (SEC1 form, which openssl ec writes)
         org.postern.pki.testing.Proc.run(dir, "openssl", "ec", "-in", javaKey.toString(), "-out", key.toString()).ok();

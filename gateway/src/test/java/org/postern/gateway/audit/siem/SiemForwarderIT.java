@@ -166,7 +166,7 @@ class SiemForwarderIT {
 
         TestPki.Enrolled client = pki.enroll("siem-client", "gateway");
         Path cert = TestPki.writePem(tmp.resolve("client.crt"), client.certificate());
-        Path key = Files.write(tmp.resolve("client.key"), org.postern.pki.ca.KeyFiles.plainPem(client.keys().getPrivate()));
+        Path key = Files.write(tmp.resolve("client.key"), org.postern.keys.KeyFiles.plainPem(client.keys().getPrivate()));
         GatewaySettings.Siem s = new GatewaySettings.Siem(new HostPort("127.0.0.1", collector.port), pki.chainFile(), cert, key,
                 "postern", GatewaySettings.Siem.Facility.AUTHPRIV, tmp.resolve("siem.cursor"), false);
         forwarder = SiemForwarder.start(trail.directory(), trail::durableSeq, s, FAST, Clock.systemUTC());

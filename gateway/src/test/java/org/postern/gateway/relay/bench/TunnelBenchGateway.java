@@ -20,7 +20,7 @@ import org.postern.gateway.server.GatewayServer;
 import org.postern.gateway.server.GatewayServerIT;
 import org.postern.gateway.ssh.BenchDevice;
 import org.postern.pki.ca.KeyProtection;
-import org.postern.pki.ca.Pem;
+import org.postern.keys.Pem;
 import org.postern.pki.testing.TestCsrs;
 import org.postern.pki.testing.TestPki;
 

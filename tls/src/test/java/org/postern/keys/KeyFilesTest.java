@@ -1,4 +1,4 @@
-package org.postern.pki.ca;
+package org.postern.keys;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package org.postern.pki.ca;
+package org.postern.keys;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;

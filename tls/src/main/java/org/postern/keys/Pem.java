@@ -1,4 +1,4 @@
-package org.postern.pki.ca;
+package org.postern.keys;
 
 import java.io.IOException;
 import java.io.StringReader;

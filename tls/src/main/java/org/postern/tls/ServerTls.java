@@ -1,4 +1,4 @@
-package org.postern.pki.server;
+package org.postern.tls;
 
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
