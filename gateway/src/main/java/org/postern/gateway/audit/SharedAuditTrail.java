@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
@@ -24,12 +25,20 @@ public final class SharedAuditTrail implements AuditSink {
     private final AuditTrailConfig config;
     private final AuditKeys keys;
     private final Duration lockWait;
+    private final Consumer<AuditTrail.LockedException> onBusy;
 
     public SharedAuditTrail(Path dir, String writer, AuditKeys keys) {
         this(dir, AuditTrailConfig.defaults(writer).withTickEvery(Duration.ZERO), keys, DEFAULT_LOCK_WAIT);
     }
 
     public SharedAuditTrail(Path dir, AuditTrailConfig config, AuditKeys keys, Duration lockWait) {
+        this(dir, config, keys, lockWait, busy -> { });
+    }
+
+    /** @param onBusy told each time the lock was found held by another writer, before waiting for it */
+    SharedAuditTrail(Path dir, AuditTrailConfig config, AuditKeys keys, Duration lockWait,
+                     Consumer<AuditTrail.LockedException> onBusy) {
+        this.onBusy = onBusy;
         this.dir = dir.toAbsolutePath();
         this.config = config;
         this.keys = keys;
@@ -49,6 +58,7 @@ public final class SharedAuditTrail implements AuditSink {
             try {
                 trail = new AuditTrail(dir, config, keys);
             } catch (AuditTrail.LockedException e) {
+                onBusy.accept(e);
                 if (System.nanoTime() > deadline) {
                     throw new AuditUnavailableException("audit.unavailable: " + e.getMessage() + "; waited "
                             + lockWait.toSeconds() + " s for it", e);
