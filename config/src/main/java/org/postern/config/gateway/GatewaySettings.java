@@ -14,6 +14,7 @@ import org.postern.config.ConfigReader;
 import org.postern.config.DataSize;
 import org.postern.config.Durations;
 import org.postern.config.HostPort;
+import org.postern.config.PkiSettings;
 import org.postern.config.posture.PosturePolicy;
 
 /**
@@ -31,9 +32,10 @@ import org.postern.config.posture.PosturePolicy;
  * @param limits    {@code limits}: bounds on what one peer may make the gateway hold
  * @param audit     {@code audit}: the audit trail
  * @param ssh       {@code ssh}: the SSH bastion on {@code listeners.ssh}
+ * @param pki       {@code pki}: the PKI settings certificates issued at this gateway follow
  */
 public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
-                              AccessRules access, Limits limits, Audit audit, Ssh ssh) {
+                              AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki) {
 
     /** {@code dataDir} when not set. */
     public static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/postern");
@@ -53,6 +55,13 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(audit, "audit");
         Objects.requireNonNull(ssh, "ssh");
+        Objects.requireNonNull(pki, "pki");
+    }
+
+    /** Settings with the PKI settings at their defaults for the tunnel listener. */
+    public GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
+                           AccessRules access, Limits limits, Audit audit, Ssh ssh) {
+        this(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, Pki.defaults(listeners.tunnel()));
     }
 
     /** Settings with the SSH bastion at its defaults under {@code dataDir}. */
@@ -65,7 +74,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
     public static GatewaySettings defaults() {
         return new GatewaySettings(defaultId(), DEFAULT_DATA_DIR, Listeners.defaults(), Tls.defaults(),
                 PosturePolicy.defaults(), AccessRules.denyAll(), Limits.defaults(), Audit.defaults(DEFAULT_DATA_DIR),
-                Ssh.defaults(DEFAULT_DATA_DIR));
+                Ssh.defaults(DEFAULT_DATA_DIR), Pki.defaults(Listeners.defaults().tunnel()));
     }
 
     /**
@@ -94,11 +103,13 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Path trail = dataDir.resolve(Audit.DEFAULT_DIR);
         Audit audit = r.section("audit", a -> Audit.read(a, trail));
         Ssh ssh = r.section("ssh", s -> Ssh.read(s, dataDir));
+        HostPort tunnel = listeners != null ? listeners.tunnel() : Listeners.defaults().tunnel();
+        Pki pki = r.section("pki", p -> Pki.read(p, tunnel));
         if (id == null || listeners == null || tls == null || posture == null || access == null || limits == null
-                || audit == null || ssh == null) {
+                || audit == null || ssh == null || pki == null) {
             return null; // reported already; the reader throws at the end
         }
-        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh);
+        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki);
     }
 
     /**
@@ -590,6 +601,46 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
     private static void checkCount(String key, int value, int max) {
         if (value < 1 || value > max) {
             throw new IllegalArgumentException(key + ": expected an integer between 1 and " + max + ", found " + value);
+        }
+    }
+
+    /**
+     * The PKI settings the gateway's own CA endpoints (EST enrollment, CRL, OCSP) follow: the CRL
+     * and OCSP URLs put in the certificates it issues, their lifetimes, token TTLs, request sizes.
+     * One source of truth with {@code postern pki serve}: {@code pki.settings} names the same
+     * {@code pki.yaml}. Without it, the pki.yaml defaults apply, with the URLs derived from the
+     * tunnel listener, where the gateway serves {@code /pki/crl} and {@code /pki/ocsp} itself.
+     *
+     * @param file     {@code pki.settings}: the pki.yaml read, or {@code null} when none is named
+     * @param settings what it says (its {@code server} section is not used by the gateway,
+     *                 except to derive the URLs when the file does not set them)
+     */
+    public record Pki(Path file, PkiSettings settings) {
+
+        public Pki {
+            Objects.requireNonNull(settings, "settings");
+        }
+
+        /** No pki.yaml: the defaults, with CRL and OCSP URLs on the tunnel listener. */
+        public static Pki defaults(HostPort tunnel) {
+            PkiSettings d = PkiSettings.defaults();
+            return new Pki(null, new PkiSettings(d.ca(), d.certificates(), d.enrollment(), d.revocation(),
+                    new PkiSettings.Server(tunnel, null, null)));
+        }
+
+        static Pki read(ConfigReader r, HostPort tunnel) {
+            Path file = r.path("settings");
+            if (file == null) {
+                return defaults(tunnel);
+            }
+            try {
+                return new Pki(file, PkiSettings.load(file));
+            } catch (ConfigException e) {
+                for (String problem : e.problems()) {
+                    r.report("settings", "expected valid PKI settings, found: " + problem);
+                }
+                return null;
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.postern.config.ConfigException;
 import org.postern.config.DataSize;
 import org.postern.config.HostPort;
+import org.postern.config.PkiSettings;
 import org.postern.config.posture.PosturePolicy;
 
 class GatewaySettingsTest {
@@ -294,6 +295,47 @@ class GatewaySettingsTest {
     void load_unknownTopLevelKey_isReportedWithTheKeysExpected() throws IOException {
         assertThat(problems("acces:\n  rules: []\n")).containsExactly(
                 "gateway.yaml: acces: unknown key (expected one of: gateway, dataDir, listeners, tls, posture, access,"
-                        + " limits, audit, ssh)");
+                        + " limits, audit, ssh, pki)");
+    }
+
+    @Test
+    void load_pkiSettings_readsTheNamedPkiYaml_relativeToThisFile() throws IOException {
+        Files.writeString(dir.resolve("pki.yaml"), """
+                revocation:
+                  crlUrl: https://pki.example.org/pki/crl
+                  ocspUrl: https://pki.example.org/pki/ocsp
+                certificates:
+                  deviceLifetime: 30d
+                enrollment:
+                  tokenTtl: 2h
+                """);
+        GatewaySettings s = GatewaySettings.load(write("pki:\n  settings: pki.yaml\n"));
+        assertThat(s.pki().file()).isEqualTo(dir.resolve("pki.yaml"));
+        assertThat(s.pki().settings().crlUrl()).hasToString("https://pki.example.org/pki/crl");
+        assertThat(s.pki().settings().ocspUrl()).hasToString("https://pki.example.org/pki/ocsp");
+        assertThat(s.pki().settings().certificates().deviceLifetime()).isEqualTo(Duration.ofDays(30));
+        assertThat(s.pki().settings().enrollment().tokenTtl()).isEqualTo(Duration.ofHours(2));
+    }
+
+    @Test
+    void load_withoutPkiSettings_derivesTheUrlsFromTheTunnelListener() throws IOException {
+        GatewaySettings s = GatewaySettings.load(write("listeners:\n  tunnel: 127.0.0.2:9000\n"));
+        assertThat(s.pki().file()).isNull();
+        assertThat(s.pki().settings().crlUrl()).hasToString("https://127.0.0.2:9000/pki/crl");
+        assertThat(s.pki().settings().ocspUrl()).hasToString("https://127.0.0.2:9000/pki/ocsp");
+        assertThat(s.pki().settings().certificates()).isEqualTo(PkiSettings.Certificates.defaults());
+    }
+
+    @Test
+    void load_badPkiSettings_namesTheGatewayKeyAndThePkiYamlProblem() throws IOException {
+        Files.writeString(dir.resolve("pki.yaml"), "revocation:\n  ocspUrl: ftp://pki.example.org/ocsp\n");
+        assertThat(problems("pki:\n  settings: pki.yaml\n")).singleElement().asString()
+                .startsWith("gateway.yaml: pki.settings: expected valid PKI settings, found: " + dir.resolve("pki.yaml")
+                        + ": revocation.ocspUrl: expected");
+        assertThat(problems("pki:\n  settings: missing.yaml\n")).containsExactly(
+                "gateway.yaml: pki.settings: expected valid PKI settings, found: " + dir.resolve("missing.yaml")
+                        + ": expected a configuration file, found none");
+        assertThat(problems("pki:\n  setting: pki.yaml\n")).containsExactly(
+                "gateway.yaml: pki.setting: unknown key (expected one of: settings)");
     }
 }

@@ -75,7 +75,7 @@ public final class ConfigReloader {
             restartOnly(now, read, needsRestart);
             // what cannot change live keeps its running value
             GatewaySettings merged = new GatewaySettings(now.id(), now.dataDir(), now.listeners(), read.tls(),
-                    read.posture(), read.access(), now.limits(), now.audit());
+                    read.posture(), read.access(), now.limits(), now.audit(), now.ssh(), now.pki());
             next = factory.build(merged);
             if (!now.access().equals(read.access())) {
                 changed.add("access");
@@ -120,6 +120,12 @@ public final class ConfigReloader {
         }
         if (!now.audit().equals(read.audit())) {
             needsRestart.add("audit");
+        }
+        if (!now.ssh().equals(read.ssh())) {
+            needsRestart.add("ssh");
+        }
+        if (!now.pki().equals(read.pki())) {
+            needsRestart.add("pki");
         }
     }
 

@@ -155,7 +155,7 @@ public final class GatewayServer implements AutoCloseable {
         resources.add(workers::shutdownNow);
         try {
             Path dataDir = settings.dataDir();
-            PkiSettings pki = PkiSettings.defaults();
+            PkiSettings pki = settings.pki().settings(); // gateway.yaml pki.settings: the same pki.yaml as `pki serve`
             // the PKI data directory: CA (unlocked as `pki serve` does) and the device registry
             CaStore store = new CaStore(dataDir);
             if (!store.exists()) {
