@@ -23,7 +23,7 @@ import org.postern.protocol.posture.Evidence;
  */
 public final class ChallengeStore {
 
-    /** The longest a challenge may live (DESIGN.md: valid ≤ 60 s). */
+    /** The longest a challenge may live (docs/architecture.md, posture: valid ≤ 60 s). */
     public static final Duration MAX_TTL = Duration.ofSeconds(60);
     public static final Duration DEFAULT_TTL = MAX_TTL;
     public static final long DEFAULT_MAX_SIZE = 100_000;

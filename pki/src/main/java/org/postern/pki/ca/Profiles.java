@@ -105,7 +105,7 @@ public final class Profiles {
         return build(b, root);
     }
 
-    /** DESIGN.md's device profile: CN = id, SAN URI urn:postern:device:id, clientAuth only, CRL DP and OCSP AIA. */
+    /** The device profile (docs/pki.md, certificate profiles): CN = id, SAN URI urn:postern:device:id, clientAuth only, CRL DP and OCSP AIA. */
     public X509Certificate device(String deviceId, String caName, PublicKey key, CaSigner issuer, BigInteger serial,
                                   Instant now, Duration lifetime, URI crlUrl, URI ocspUrl) {
         X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, caName).addRDN(BCStyle.CN, deviceId).build();
