@@ -34,7 +34,7 @@ import org.postern.gateway.reload.ConfigReloader;
 import org.postern.gateway.reload.ReloadResult;
 import org.postern.gateway.session.SessionDirectory;
 import org.postern.gateway.session.SessionInfo;
-import org.postern.pki.http.HttpReplies;
+import org.postern.protocol.http.HttpReplies;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

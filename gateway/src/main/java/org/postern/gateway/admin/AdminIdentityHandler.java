@@ -21,7 +21,7 @@ import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.keys.Fingerprints;
-import org.postern.pki.http.HttpReplies;
+import org.postern.protocol.http.HttpReplies;
 import org.postern.pki.registry.CertStatus;
 import org.postern.pki.registry.CertificateRecord;
 import org.postern.pki.registry.Registry;

@@ -6,7 +6,7 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import org.postern.pki.http.HttpReplies;
+import org.postern.protocol.http.HttpReplies;
 
 /**
  * Whole requests with a bounded body. Over the bound the stock aggregator answers 413 by itself;

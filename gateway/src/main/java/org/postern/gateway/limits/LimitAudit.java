@@ -20,7 +20,7 @@ import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.gateway.tls.ClientIdentity;
-import org.postern.pki.http.HttpReplies;
+import org.postern.protocol.http.HttpReplies;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

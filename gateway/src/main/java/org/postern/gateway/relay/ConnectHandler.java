@@ -39,7 +39,7 @@ import org.postern.gateway.posture.LeaseStore;
 import org.postern.gateway.session.Session;
 import org.postern.gateway.session.Sessions;
 import org.postern.gateway.tls.ClientIdentity;
-import org.postern.pki.http.HttpReplies;
+import org.postern.protocol.http.HttpReplies;
 import org.postern.pki.registry.Device;
 import org.postern.pki.registry.DeviceStatus;
 import org.postern.pki.registry.Registry;

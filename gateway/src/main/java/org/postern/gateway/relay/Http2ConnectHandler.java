@@ -25,7 +25,7 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
-import org.postern.pki.http.HttpReplies;
+import org.postern.protocol.http.HttpReplies;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

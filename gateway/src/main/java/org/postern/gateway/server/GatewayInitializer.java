@@ -38,7 +38,7 @@ import org.postern.gateway.tls.ClientIdentityHandler;
 import org.postern.gateway.tls.LiveRevocations;
 import org.postern.pki.crl.CrlHandler;
 import org.postern.pki.est.EstHandler;
-import org.postern.pki.http.NotFoundHandler;
+import org.postern.protocol.http.NotFoundHandler;
 import org.postern.pki.ocsp.OcspHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

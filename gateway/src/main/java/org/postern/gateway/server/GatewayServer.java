@@ -72,7 +72,7 @@ import org.postern.pki.ca.KeyProtection;
 import org.postern.pki.crl.CrlHandler;
 import org.postern.pki.crl.CrlPublisher;
 import org.postern.pki.est.EstHandler;
-import org.postern.pki.http.NotFoundHandler;
+import org.postern.protocol.http.NotFoundHandler;
 import org.postern.pki.ocsp.OcspHandler;
 import org.postern.pki.ocsp.OcspResponder;
 import org.postern.pki.registry.SqliteRegistry;

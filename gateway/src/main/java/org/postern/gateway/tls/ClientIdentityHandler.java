@@ -13,7 +13,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import org.postern.audit.AuditSink;
-import org.postern.pki.http.HttpReplies;
+import org.postern.protocol.http.HttpReplies;
 
 /**
  * Decides once, after the TLS handshake, who the client is, and stores a {@link ClientIdentity}

@@ -42,7 +42,7 @@ import org.junit.jupiter.api.Test;
 import org.postern.gateway.tls.ClientIdentityHandler;
 import org.postern.gateway.tls.LiveRevocations;
 import org.postern.pki.PkiService;
-import org.postern.pki.http.NotFoundHandler;
+import org.postern.protocol.http.NotFoundHandler;
 import org.postern.pki.registry.RevocationReason;
 import org.postern.tls.ServerTls;
 import org.postern.pki.testing.TestPki;

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.postern.config.posture.PosturePolicy;
 import org.postern.gateway.tls.ClientIdentity;
-import org.postern.pki.http.NotFoundHandler;
+import org.postern.protocol.http.NotFoundHandler;
 
 class PostureHandlerTest {
     static final ObjectMapper JSON = new ObjectMapper();

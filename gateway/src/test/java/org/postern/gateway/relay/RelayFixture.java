@@ -306,11 +306,11 @@ final class RelayFixture implements AutoCloseable {
                                     stream.pipeline().addLast("connect", new Http2ConnectHandler(connect, p -> {
                                         p.addLast("http", new Http2StreamFrameToHttpObjectCodec(true));
                                         p.addLast("aggregate", new HttpObjectAggregator(16 * 1024));
-                                        p.addLast("notFound", new org.postern.pki.http.NotFoundHandler());
+                                        p.addLast("notFound", new org.postern.protocol.http.NotFoundHandler());
                                     }));
                                 }
                             }));
-                            ch.pipeline().addLast("notFound", new org.postern.pki.http.NotFoundHandler());
+                            ch.pipeline().addLast("notFound", new org.postern.protocol.http.NotFoundHandler());
                             return;
                         }
                         ch.pipeline().addLast("http", new HttpServerCodec());

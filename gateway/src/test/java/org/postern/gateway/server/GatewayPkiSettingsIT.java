@@ -96,7 +96,7 @@ class GatewayPkiSettingsIT {
                 "-H", "Content-Type: application/pkcs10", "-H", "Content-Transfer-Encoding: base64",
                 "--data-binary", "@laptop.b64", "-o", "laptop.p7.b64", url);
         assertThat(enrolled.exit()).as(enrolled.all()).isZero();
-        openssl(work, "base64", "-d", "-in", "laptop.p7.b64", "-out", "laptop.p7");
+        openssl(work, "base64", "-d", "-A", "-in", "laptop.p7.b64", "-out", "laptop.p7"); // RFC 8951: one line
         openssl(work, "pkcs7", "-inform", "DER", "-in", "laptop.p7", "-print_certs", "-out", "laptop.crt");
         return work.resolve("laptop.crt");
     }

@@ -4,11 +4,11 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import java.util.concurrent.Executor;
 
-import org.postern.pki.http.BlockingHttpHandler;
+import org.postern.protocol.http.BlockingHttpHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import org.postern.pki.http.HttpReplies;
+import org.postern.protocol.http.HttpReplies;
 
 /** {@code GET /pki/crl}: the current CRL, DER, {@code application/pkix-crl}. Other paths pass on. */
 @ChannelHandler.Sharable

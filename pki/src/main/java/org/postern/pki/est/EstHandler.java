@@ -12,8 +12,9 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import java.util.concurrent.Executor;
 
-import org.postern.pki.http.BlockingHttpHandler;
+import org.postern.protocol.http.BlockingHttpHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -21,7 +22,7 @@ import io.netty.handler.ssl.SslHandler;
 import org.postern.config.Secret;
 import org.postern.pki.PkiException;
 import org.postern.pki.PkiService;
-import org.postern.pki.http.HttpReplies;
+import org.postern.protocol.http.HttpReplies;
 
 /**
  * EST (RFC 7030) on {@code /.well-known/est/}: {@code cacerts}, {@code simpleenroll} (token as
@@ -30,6 +31,8 @@ import org.postern.pki.http.HttpReplies;
  */
 @io.netty.channel.ChannelHandler.Sharable
 public final class EstHandler extends BlockingHttpHandler {
+    /** The challenge on a 401: the enrollment token goes as HTTP Basic credentials (user = device id). */
+    static final String BASIC_REALM = "Basic realm=\"postern-est\"";
     public static final String PREFIX = "/.well-known/est/";
     private static final String PKCS7 = "application/pkcs7-mime";
     private static final String CERTS_ONLY = "application/pkcs7-mime; smime-type=certs-only";
@@ -75,7 +78,11 @@ public final class EstHandler extends BlockingHttpHandler {
                         "EST operation not supported: " + op);
             }
         } catch (PkiException e) {
-            HttpReplies.refuse(ctx, req, HttpResponseStatus.valueOf(e.httpStatus()), e.code(), e.getMessage());
+            FullHttpResponse res = HttpReplies.refusal(HttpResponseStatus.valueOf(e.httpStatus()), e.code(), e.getMessage());
+            if (e.httpStatus() == 401) { // RFC 7030 §3.2.3: the token is HTTP Basic credentials for this realm
+                res.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, BASIC_REALM);
+            }
+            HttpReplies.send(ctx, req, res);
         }
     }
 

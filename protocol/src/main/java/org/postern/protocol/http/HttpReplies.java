@@ -1,4 +1,4 @@
-package org.postern.pki.http;
+package org.postern.protocol.http;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -16,7 +16,10 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 
-/** Writing HTTP answers the same way from every PKI handler: keep-alive honoured, reasons in a header. */
+/**
+ * Writing HTTP answers the same way from every Postern server (PKI and gateway): keep-alive
+ * honoured, no caching, and on a refusal the stable reason code in {@value #REASON_HEADER}.
+ */
 public final class HttpReplies {
     /** The header that carries a stable reason code on every refusal. */
     public static final String REASON_HEADER = "Postern-Reason";
@@ -47,14 +50,16 @@ public final class HttpReplies {
 
     /** A refusal: short text for the peer, the reason code in {@value #REASON_HEADER}. */
     public static void refuse(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String reason, String message) {
+        send(ctx, req, refusal(status, reason, message));
+    }
+
+    /** The response {@link #refuse} sends, for a handler that adds a header of its own first. */
+    public static FullHttpResponse refusal(HttpResponseStatus status, String reason, String message) {
         FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
                 Unpooled.copiedBuffer(message + "\n", StandardCharsets.UTF_8));
         res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
         res.headers().set(REASON_HEADER, reason);
-        if (status.code() == 401) {
-            res.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Basic realm=\"postern-est\"");
-        }
-        send(ctx, req, res);
+        return res;
     }
 
     /** {@code ip:port} of the peer, as audit events name it. */

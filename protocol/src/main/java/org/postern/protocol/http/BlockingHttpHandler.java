@@ -1,4 +1,4 @@
-package org.postern.pki.http;
+package org.postern.protocol.http;
 
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;

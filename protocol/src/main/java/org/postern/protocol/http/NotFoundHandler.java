@@ -1,4 +1,4 @@
-package org.postern.pki.http;
+package org.postern.protocol.http;
 
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
