@@ -1,4 +1,4 @@
-package org.postern.gateway.audit;
+package org.postern.audit.trail;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

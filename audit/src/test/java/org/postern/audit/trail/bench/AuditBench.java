@@ -1,4 +1,4 @@
-package org.postern.gateway.audit.bench;
+package org.postern.audit.trail.bench;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,10 +10,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.postern.audit.AuditEvent;
-import org.postern.gateway.audit.AuditKeys;
-import org.postern.gateway.audit.AuditTrail;
-import org.postern.gateway.audit.AuditTrailConfig;
-import org.postern.gateway.audit.AuditVerifier;
+import org.postern.audit.trail.AuditKeys;
+import org.postern.audit.trail.AuditTrail;
+import org.postern.audit.trail.AuditTrailConfig;
+import org.postern.audit.trail.AuditVerifier;
 
 /**
  * Not a test: durable events/s and submit→durable latency with N concurrent writers, then verify

@@ -1,4 +1,4 @@
-package org.postern.gateway.audit;
+package org.postern.audit.trail;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package org.postern.gateway.audit;
+package org.postern.audit.trail;
 
 import java.time.Duration;
 import java.util.Objects;

@@ -1,4 +1,4 @@
-package org.postern.gateway.audit;
+package org.postern.audit.trail;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -10,7 +10,7 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.postern.gateway.audit.AuditVerifier.Kind;
+import org.postern.audit.trail.AuditVerifier.Kind;
 
 /** Each kind of tampering is detected and named with its place. */
 class AuditVerifierTest {

@@ -1,4 +1,4 @@
-package org.postern.gateway.audit;
+package org.postern.audit.trail;
 
 import java.nio.file.Path;
 import java.time.Duration;

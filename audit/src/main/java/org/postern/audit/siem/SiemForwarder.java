@@ -1,4 +1,4 @@
-package org.postern.gateway.audit.siem;
+package org.postern.audit.siem;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -18,8 +18,8 @@ import java.util.function.LongSupplier;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSocket;
 
+import org.postern.audit.trail.AuditTrail;
 import org.postern.config.gateway.GatewaySettings;
-import org.postern.gateway.audit.AuditTrail;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

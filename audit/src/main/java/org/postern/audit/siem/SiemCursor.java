@@ -1,4 +1,4 @@
-package org.postern.gateway.audit.siem;
+package org.postern.audit.siem;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
