@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -23,7 +22,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.ToLongFunction;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
@@ -74,13 +72,7 @@ public final class AuditTrail implements AuditSink {
     private Instant lastCheckpoint;
     private final ByteArrayBuffer buffer = new ByteArrayBuffer();
     private final java.security.MessageDigest sha = TrailFormat.sha256();
-    // The same, as of the last successful fsync: what a failure rolls back to.
-    private long goodSegmentNumber;
-    private long goodSize;
-    private Instant goodSegmentStarted;
-    private long goodSeq;
-    private String goodPrev;
-    private Instant goodCheckpoint;
+    private TrailPosition good;              // the same, as of the last successful fsync: what a failure rolls back to
 
     /** Opens (or creates) the trail in {@code dir} with the real clock and the file system's free space. */
     public AuditTrail(Path dir, AuditTrailConfig config, AuditKeys keys) throws IOException {
@@ -100,21 +92,18 @@ public final class AuditTrail implements AuditSink {
         this.freeSpace = freeSpace;
         this.gatewayJson = JSON.writeValueAsString(config.gateway());
         Files.createDirectories(this.dir);
-        this.lockChannel = lock(this.dir);
-        TornTail torn;
-        try {
-            torn = openExisting();
-        } catch (IOException | RuntimeException e) {
-            lockChannel.close();
-            throw e;
-        }
+        TrailRecovery.Opened opened = TrailRecovery.open(this.dir, clock);
+        this.lockChannel = opened.lock();
+        channel = opened.channel();
+        moveTo(opened.position());
         commit();
+        TrailRecovery.TornTail torn = opened.torn();
         durableSeq = seq;
         writer = Thread.ofPlatform().name("audit-writer").daemon(true).unstarted(this::runWriter);
         writer.start();
         if (torn != null) {
             record(AuditEvent.of(TrailFormat.TORN_TAIL_TYPE, clock.instant())
-                    .with("segment", torn.segment).with("bytes", torn.bytes).with("sha256", torn.sha256).build());
+                    .with("segment", torn.segment()).with("bytes", torn.bytes()).with("sha256", torn.sha256()).build());
         }
         if (config.tickEvery().isPositive()) {
             ticker = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("audit-tick").daemon(true).unstarted(r));
@@ -193,26 +182,6 @@ public final class AuditTrail implements AuditSink {
         LockedException(String message) {
             super(message);
         }
-    }
-
-    private static FileChannel lock(Path dir) throws IOException {
-        Path file = dir.resolve(LOCK_FILE);
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        java.nio.channels.FileLock lock;
-        try {
-            lock = ch.tryLock();
-        } catch (java.nio.channels.OverlappingFileLockException e) {
-            lock = null; // held by another trail in this JVM
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
-        }
-        if (lock == null) {
-            ch.close();
-            throw new LockedException("audit trail " + dir + " is being written by another writer (" + file
-                    + " is locked); expected one writer per trail directory");
-        }
-        return ch;
     }
 
     /** Writes a shutdown checkpoint and stops the writer. */
@@ -372,8 +341,8 @@ public final class AuditTrail implements AuditSink {
             // After a failure: back to the last durable state, then try again.
             FileChannel ch = FileChannel.open(segmentPath(segmentNumber), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             try {
-                ch.truncate(goodSize);
-                ch.position(goodSize);
+                ch.truncate(good.segmentSize());
+                ch.position(good.segmentSize());
                 ch.force(true);
                 forceDirectory();
             } catch (IOException e) {
@@ -419,18 +388,6 @@ public final class AuditTrail implements AuditSink {
         commit(); // everything before is durable; a later failure rolls back to the fresh segment
     }
 
-    /** Whether a segment's last complete line is a rotation checkpoint. */
-    private static boolean endsWithRotation(Path segment) throws IOException {
-        byte[] b = Files.readAllBytes(segment);
-        int end = b.length > 0 && b[b.length - 1] == '\n' ? b.length : lastIndexOf(b, b.length - 1) + 1;
-        if (end == 0) {
-            return false;
-        }
-        JsonNode last = parse(b, lastIndexOf(b, end - 2) + 1, end - 1);
-        return last != null && TrailFormat.CHECKPOINT_TYPE.equals(last.path("type").asText())
-                && "rotation".equals(last.path("reason").asText());
-    }
-
     private void checkpoint(String reason) {
         Instant now = clock.instant();
         String time = TrailFormat.time(now);
@@ -472,23 +429,22 @@ public final class AuditTrail implements AuditSink {
     }
 
     private void commit() {
-        goodSegmentNumber = segmentNumber;
-        goodSize = segmentSize;
-        goodSegmentStarted = segmentStarted;
-        goodSeq = seq;
-        goodPrev = prev;
-        goodCheckpoint = lastCheckpoint;
+        good = new TrailPosition(segmentNumber, segmentSize, segmentStarted, seq, prev, lastCheckpoint);
     }
 
     private void rollback() {
         buffer.reset();
         closeChannel();
-        segmentNumber = goodSegmentNumber;
-        segmentSize = goodSize;
-        segmentStarted = goodSegmentStarted;
-        seq = goodSeq;
-        prev = goodPrev;
-        lastCheckpoint = goodCheckpoint;
+        moveTo(good);
+    }
+
+    private void moveTo(TrailPosition p) {
+        segmentNumber = p.segmentNumber();
+        segmentSize = p.segmentSize();
+        segmentStarted = p.segmentStarted();
+        seq = p.seq();
+        prev = p.prev();
+        lastCheckpoint = p.lastCheckpoint();
     }
 
     private void closeChannel() {
@@ -503,9 +459,7 @@ public final class AuditTrail implements AuditSink {
     }
 
     private void forceDirectory() throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        }
+        TrailRecovery.forceDirectory(dir);
     }
 
     private Path segmentPath(long number) {
@@ -523,204 +477,4 @@ public final class AuditTrail implements AuditSink {
             throw new UncheckedIOException("cannot read free space for " + dir + ": " + e.getMessage(), e);
         }
     }
-
-    // ---- opening ----
-
-    private record TornTail(String segment, long bytes, String sha256) {
-    }
-
-    /** Finds the chain head; moves a torn last line aside. Runs before the writer starts. */
-    private TornTail openExisting() throws IOException {
-        long last = 0;
-        try (var files = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                last = Math.max(last, TrailFormat.segmentNumber(p.getFileName().toString()));
-            }
-        }
-        seq = 0;
-        prev = TrailFormat.GENESIS;
-        lastCheckpoint = clock.instant();
-        if (last == 0) {
-            segmentNumber = 1;
-            channel = FileChannel.open(segmentPath(1), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            forceDirectory();
-            return null;
-        }
-        // A crash in rotate() after the successor was created but before the rotation checkpoint
-        // reached the closing segment leaves an empty successor behind an unsealed segment: drop
-        // the empty file and go on writing the unsealed one, so the chain stays as the verifier expects.
-        if (last > 1 && Files.size(segmentPath(last)) == 0 && !endsWithRotation(segmentPath(last - 1))) {
-            Files.delete(segmentPath(last));
-            forceDirectory();
-            log.warn("audit segment {} was created by a rotation that did not complete; removed it", segmentPath(last));
-            last--;
-        }
-        segmentNumber = last;
-        Path path = segmentPath(last);
-        byte[] bytes = Files.readAllBytes(path);
-        int good = bytes.length;
-        TornTail torn = null;
-        int lastNl = lastIndexOf(bytes, bytes.length - 1);
-        if (good > 0 && lastNl != good - 1) {
-            good = lastNl + 1;                   // an incomplete last line
-        } else if (good > 0 && parse(bytes, lastIndexOf(bytes, good - 2) + 1, good - 1) == null) {
-            good = lastIndexOf(bytes, good - 2) + 1; // a complete last line that is not a record
-        }
-        if (good < bytes.length) {
-            Path aside = dir.resolve(path.getFileName() + ".torn-" + clock.millis());
-            Files.write(aside, java.util.Arrays.copyOfRange(bytes, good, bytes.length), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.SYNC);
-            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.WRITE)) {
-                ch.truncate(good);
-                ch.force(true);
-            }
-            forceDirectory();
-            torn = new TornTail(path.getFileName().toString(), bytes.length - good, TrailFormat.sha256Hex(bytes, good, bytes.length - good));
-            log.warn("audit segment {} ended with a torn line of {} bytes; moved it to {}", path, bytes.length - good, aside);
-        }
-        segmentSize = good;
-        // The chain head: the last line of this segment, or of the closest earlier one that has lines.
-        byte[] headBytes = bytes;
-        int headEnd = good;
-        long headSegment = last;
-        while (headEnd == 0 && headSegment > 1) {
-            headSegment--;
-            Path earlier = segmentPath(headSegment);
-            if (!Files.exists(earlier)) {
-                break;
-            }
-            headBytes = Files.readAllBytes(earlier);
-            headEnd = headBytes.length > 0 && headBytes[headBytes.length - 1] == '\n' ? headBytes.length : lastIndexOf(headBytes, headBytes.length - 1) + 1;
-        }
-        if (headEnd > 0) {
-            int start = lastIndexOf(headBytes, headEnd - 2) + 1;
-            JsonNode head = parse(headBytes, start, headEnd - 1);
-            if (head == null) {
-                throw new IOException("audit trail " + dir + ": the last record of segment " + headSegment + " is not JSON; run postern audit verify");
-            }
-            seq = head.path("seq").asLong();
-            prev = TrailFormat.sha256Hex(headBytes, start, headEnd - 1 - start);
-            lastCheckpoint = lastCheckpointTime(headBytes, headEnd);
-        }
-        if (good > 0) {
-            JsonNode first = parse(bytes, 0, indexOf(bytes, 0));
-            segmentStarted = first != null ? Instant.parse(first.path("time").asText()) : clock.instant();
-        }
-        channel = FileChannel.open(path, StandardOpenOption.WRITE);
-        channel.position(good);
-        if (good > 0) {
-            JsonNode lastRecord = parse(bytes, lastIndexOf(bytes, good - 2) + 1, good - 1);
-            if (lastRecord != null && TrailFormat.CHECKPOINT_TYPE.equals(lastRecord.path("type").asText())
-                    && "rotation".equals(lastRecord.path("reason").asText())) {
-                // Sealed by a rotation whose successor was lost: start the successor now.
-                channel.close();
-                segmentNumber = last + 1;
-                segmentSize = 0;
-                segmentStarted = null;
-                channel = FileChannel.open(segmentPath(segmentNumber), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                forceDirectory();
-            }
-        }
-        return torn;
-    }
-
-    private Instant lastCheckpointTime(byte[] bytes, int end) {
-        byte[] marker = ("\"type\":\"" + TrailFormat.CHECKPOINT_TYPE + "\"").getBytes(StandardCharsets.US_ASCII);
-        int lineEnd = end - 1;
-        while (lineEnd > 0) {
-            int start = lastIndexOf(bytes, lineEnd - 1) + 1;
-            if (contains(bytes, start, lineEnd, marker)) {
-                JsonNode n = parse(bytes, start, lineEnd);
-                if (n != null) {
-                    return Instant.parse(n.path("time").asText());
-                }
-            }
-            lineEnd = start - 1;
-        }
-        return clock.instant();
-    }
-
-    private static JsonNode parse(byte[] bytes, int from, int to) {
-        if (to <= from) {
-            return null;
-        }
-        try {
-            JsonNode n = JSON.readTree(bytes, from, to - from);
-            return n != null && n.isObject() && n.has("seq") && n.has("prev") ? n : null;
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    private static int lastIndexOf(byte[] b, int from) {
-        for (int i = from; i >= 0; i--) {
-            if (b[i] == '\n') {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    private static int indexOf(byte[] b, int from) {
-        for (int i = from; i < b.length; i++) {
-            if (b[i] == '\n') {
-                return i;
-            }
-        }
-        return b.length;
-    }
-
-    private static boolean contains(byte[] b, int from, int to, byte[] needle) {
-        outer:
-        for (int i = from; i <= to - needle.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (b[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return true;
-        }
-        return false;
-    }
-
-    /** A growable byte array the writer reuses for each batch. */
-    private static final class ByteArrayBuffer {
-        private byte[] bytes = new byte[1 << 16];
-        private int size;
-
-        ByteArrayBuffer ascii(String s) {
-            int n = s.length();
-            ensure(n);
-            for (int i = 0; i < n; i++) {
-                bytes[size++] = (byte) s.charAt(i);
-            }
-            return this;
-        }
-
-        ByteArrayBuffer utf8(String s) {
-            byte[] b = s.getBytes(StandardCharsets.UTF_8);
-            ensure(b.length);
-            System.arraycopy(b, 0, bytes, size, b.length);
-            size += b.length;
-            return this;
-        }
-
-        private void ensure(int n) {
-            if (size + n > bytes.length) {
-                bytes = java.util.Arrays.copyOf(bytes, Math.max(bytes.length * 2, size + n));
-            }
-        }
-
-        byte[] array() {
-            return bytes;
-        }
-
-        int size() {
-            return size;
-        }
-
-        void reset() {
-            size = 0;
-        }
-    }
-
 }
