@@ -65,6 +65,7 @@ final class SiemTls {
             }
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(kmf != null ? kmf.getKeyManagers() : null, tmf.getTrustManagers(), null);
+            // The protocols and suites of the one TLS policy, as the gateway's listener applies it (no key or CA of its own here).
             GatewaySettings.Tls tlsRules = new GatewaySettings.Tls(null, null, GatewaySettings.Tls.Provider.JDK, s.allowTls12());
             return new SiemTls(ctx, tlsRules.protocols(), tlsRules.cipherSuites());
         } catch (GeneralSecurityException e) {
