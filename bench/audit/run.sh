@@ -13,15 +13,15 @@ for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*25*; do
 done
 "$JAVA_HOME/bin/java" -version 2>&1 | grep -q '"25' || { echo "run.sh: no JDK 25 under \$JAVA_HOME or /usr/lib/jvm/*25*" >&2; exit 1; }
 
-# Test classes of the gateway module (the bench main lives there) and its test classpath, from the reactor.
-./mvnw -B -q -pl gateway -am test-compile dependency:build-classpath -Dmdep.outputFile=target/bench-classpath.txt -Dmdep.includeScope=test
-CP="gateway/target/test-classes:gateway/target/classes:$(cat gateway/target/bench-classpath.txt)"
+# Test classes of the audit module (the bench main lives there) and its test classpath, from the reactor.
+./mvnw -B -q -pl audit -am test-compile dependency:build-classpath -Dmdep.outputFile=target/bench-classpath.txt -Dmdep.includeScope=test
+CP="audit/target/test-classes:audit/target/classes:$(cat audit/target/bench-classpath.txt)"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
-echo "java: $("$JAVA_HOME/bin/java" -version 2>&1 | head -1); disk: $(df -h gateway/target | awk 'NR==2{print $1, $2}')"
+echo "java: $("$JAVA_HOME/bin/java" -version 2>&1 | head -1); disk: $(df -h audit/target | awk 'NR==2{print $1, $2}')"
 for w in "${WRITERS[@]}"; do
-  DIR=$(mktemp -d "$PWD/gateway/target/audit-bench.XXXX")   # the real file system: fsync costs count
-  "$JAVA_HOME/bin/java" -Dlogback.configurationFile=/dev/null -cp "$CP" org.postern.gateway.audit.bench.AuditBench "$DIR" "$w" "$SECONDS_PER_RUN" \
+  DIR=$(mktemp -d "$PWD/audit/target/audit-bench.XXXX")   # the real file system: fsync costs count
+  "$JAVA_HOME/bin/java" -Dlogback.configurationFile=/dev/null -cp "$CP" org.postern.audit.trail.bench.AuditBench "$DIR" "$w" "$SECONDS_PER_RUN" \
     2>/dev/null | grep -E '^(write|verify)\.?'
   rm -rf "$DIR"
 done

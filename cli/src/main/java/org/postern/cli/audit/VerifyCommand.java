@@ -7,9 +7,9 @@ import java.nio.file.Path;
 import java.security.PublicKey;
 import java.util.concurrent.Callable;
 
+import org.postern.audit.trail.AuditKeys;
+import org.postern.audit.trail.AuditVerifier;
 import org.postern.cli.Exit;
-import org.postern.gateway.audit.AuditKeys;
-import org.postern.gateway.audit.AuditVerifier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

@@ -9,8 +9,8 @@ import java.time.Clock;
 import java.util.Properties;
 import java.util.function.UnaryOperator;
 
-import org.postern.gateway.audit.AuditKeys;
-import org.postern.gateway.audit.SharedAuditTrail;
+import org.postern.audit.trail.AuditKeys;
+import org.postern.audit.trail.SharedAuditTrail;
 import org.postern.cli.Exit;
 import org.postern.config.PkiSettings;
 import org.postern.config.Secret;

@@ -12,10 +12,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.postern.audit.AuditEvent;
+import org.postern.audit.trail.AuditKeys;
+import org.postern.audit.trail.AuditTrail;
+import org.postern.audit.trail.AuditTrailConfig;
 import org.postern.cli.PosternCliIT;
-import org.postern.gateway.audit.AuditKeys;
-import org.postern.gateway.audit.AuditTrail;
-import org.postern.gateway.audit.AuditTrailConfig;
 
 /** {@code postern audit pubkey} and {@code verify} on a trail the real writer produced, then tampered with. */
 class AuditVerifyCliIT {

@@ -23,11 +23,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.postern.audit.AuditEvent;
+import org.postern.audit.siem.SiemForwarder;
+import org.postern.audit.trail.AuditKeys;
+import org.postern.audit.trail.AuditTrail;
+import org.postern.audit.trail.AuditTrailConfig;
 import org.postern.config.HostPort;
 import org.postern.config.gateway.GatewaySettings;
-import org.postern.gateway.audit.AuditKeys;
-import org.postern.gateway.audit.AuditTrail;
-import org.postern.gateway.audit.AuditTrailConfig;
 import org.postern.pki.testing.TestPki;
 
 /** The forwarder against a real rsyslogd over TLS: the collector goes away and comes back. */
