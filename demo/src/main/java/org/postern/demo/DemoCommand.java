@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
  * {@code postern demo}: the whole product on loopback with a fresh CA, one printed step at a time,
  * each checked: a step that does not behave as shown ends the demo with exit 5. The gateway, the
  * agent's session and its local listeners run in this process; the admin host is a JDK HTTP
- * server and, when installed, a real sshd.
+ * server and, when installed, a real sshd. The steps are listed in order in {@link #steps}
+ * (docs/demo.md says how the parts fit).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run Postern on loopback with a fresh CA and show each step, every one checked:",
