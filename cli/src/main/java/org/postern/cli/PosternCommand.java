@@ -1,6 +1,7 @@
 package org.postern.cli;
 
 import java.io.PrintWriter;
+import java.util.List;
 
 import org.postern.audit.AuditUnavailableException;
 import org.postern.cli.audit.AuditCommand;
@@ -11,12 +12,15 @@ import org.postern.pki.registry.RegistryException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code postern} command: PKI administration, the demo, and (later) the gateway and the audit trail. */
+/**
+ * The {@code postern} command: PKI administration, the gateway and the audit trail. The demo lives in
+ * module {@code demo} (it runs the laptop agent too), which adds its subcommand through
+ * {@link #commandLine(List)}.
+ */
 @Command(name = "postern",
         mixinStandardHelpOptions = true,
         version = "postern 0.1.0",
         description = "Posture-gated access gateway for a secure administration network.",
-        subcommands = {DemoCommand.class, PkiCommand.class, AuditCommand.class, org.postern.cli.gateway.GatewayCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:success",
@@ -42,7 +46,16 @@ public final class PosternCommand implements Runnable {
 
     /** The configured command line: errors become one-line messages with the documented exit codes. */
     public static CommandLine commandLine() {
+        return commandLine(List.of());
+    }
+
+    /** The configured command line with {@code first} (command objects or classes) listed before the built-in subcommands. */
+    public static CommandLine commandLine(List<Object> first) {
         CommandLine cl = new CommandLine(new PosternCommand());
+        first.forEach(cl::addSubcommand);
+        for (Class<?> sub : List.of(PkiCommand.class, AuditCommand.class, org.postern.cli.gateway.GatewayCommand.class, CommandLine.HelpCommand.class)) {
+            cl.addSubcommand(sub);
+        }
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             int code = switch (e) {

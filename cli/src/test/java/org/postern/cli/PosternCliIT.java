@@ -7,8 +7,6 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
-import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -47,77 +45,6 @@ public class PosternCliIT {
 
     private Run init() {
         return run("pki", "init", "--dir", data.toString(), "--name", "Test Org", "--passphrase-file", pass.toString());
-    }
-
-    @Test
-    void demo_exit_runsEveryStepAndSucceeds() {
-        assertThat(DemoAdminHost.SSHD).as("/usr/sbin/sshd is needed for the demo's ssh step (Debian package openssh-server)").exists();
-        long t0 = System.nanoTime();
-        Run r = run("demo", "--exit");
-        Duration took = Duration.ofNanos(System.nanoTime() - t0);
-        assertThat(r.code()).as(r.out() + r.err()).isZero();
-        assertThat(r.out()).contains("[1] Create the device CA")
-                .contains("✓ gateway listening on https://127.0.0.1:")
-                .contains("posture denied by the gateway (policy demo-strict)")
-                .contains("✓ denied under enforce, each reason with what to do about it")
-                .contains("✓ no tunnel without an accepted posture")
-                .containsPattern("posture (accepted|NOT compliant, allowed \\(report-only\\)); lease until \\S+ \\(policy demo\\)")
-                .contains(": " + DemoAdminHost.PAGE.strip())
-                .contains("✓ the page arrives through both paths")
-                .contains("✓ ssh ran the command through the tunnel (exit 0)")
-                .containsPattern("\\n +hello from \\S+ as \\S+ over ssh\\n")
-                .contains("✓ laptop-0042 has a session with an open tunnel")
-                .containsPattern("the tunnel through SOCKS5: closed \\d+ ms after the revocation")
-                .contains("✓ session.end with reason revoked in the audit trail")
-                .contains("certificate_revoked")
-                .contains("OCSP says revoked").contains("evidence.bad_signature")
-                .contains("✓ both trails verify")
-                .contains("All 16 steps behaved as shown.")
-                .doesNotContain("Stop with Ctrl-C");
-        assertThat(took).as("the demo's run time").isLessThan(Duration.ofSeconds(90));
-        String dir = r.out().replaceFirst("(?s)^Postern demo — data directory (\\S+) .*", "$1");
-        assertThat(Path.of(dir)).as("temporary directory removed").doesNotExist();
-    }
-
-    /**
-     * Without --exit: the demo serves until stopped; the commands it prints work (curl through the
-     * agent's SOCKS5 and through the gateway as an HTTPS proxy, postern gateway sessions), and
-     * SIGTERM (as Ctrl-C) removes its temporary directory.
-     */
-    @Test
-    void demo_serving_printedCommandsWork_thenSigtermCleansUp() throws Exception {
-        Path log = tmp.resolve("demo.out");
-        Process demo = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp", System.getProperty("java.class.path"),
-                "org.postern.cli.PosternCommand", "demo").redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        try {
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250)).until(() -> {
-                assertThat(demo.isAlive()).as("demo exited: " + Files.readString(log)).isTrue();
-                return Files.readString(log).contains("Stop with Ctrl-C.");
-            });
-            String out = Files.readString(log);
-            assertThat(out).contains("All 17 steps behaved as shown.").contains("laptop-0043 is in; its SOCKS5 reaches the admin host");
-            String dir = out.replaceFirst("(?s)^Postern demo — data directory (\\S+) .*", "$1");
-            for (String line : out.lines().filter(l -> l.startsWith("  curl ")).toList()) {
-                List<String> cmd = new java.util.ArrayList<>(List.of("/usr/bin/curl", "-sS", "--fail", "--max-time", "20"));
-                cmd.addAll(List.of(line.replaceFirst("#.*", "").strip().substring("curl ".length()).split(" +")));
-                org.postern.pki.testing.Proc.Result curl = org.postern.pki.testing.Proc.run(tmp, Duration.ofSeconds(30), cmd.toArray(String[]::new));
-                assertThat(curl.exit()).as(line + "\n" + curl.all()).isZero();
-                assertThat(curl.stdout()).as(line).isEqualTo(DemoAdminHost.PAGE);
-            }
-            assertThat(out.lines().filter(l -> l.startsWith("  curl "))).hasSize(3);
-            String config = out.lines().filter(l -> l.startsWith("  ./postern gateway sessions --config ")).findFirst().orElseThrow()
-                    .substring("  ./postern gateway sessions --config ".length());
-            Run sessions = run("gateway", "sessions", "--config", config);
-            assertThat(sessions.code()).as(sessions.err()).isZero();
-            assertThat(sessions.out()).contains("laptop-0043").doesNotContain("laptop-0042");
-            demo.destroy(); // SIGTERM: the shutdown hook stops everything and removes the directory
-            assertThat(demo.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-            assertThat(Path.of(dir)).as("temporary directory removed").doesNotExist();
-        } finally {
-            if (demo.isAlive()) {
-                demo.destroyForcibly();
-            }
-        }
     }
 
     @Test

@@ -1,4 +1,4 @@
-package org.postern.cli;
+package org.postern.demo;
 
 import java.io.IOException;
 import java.net.InetAddress;
