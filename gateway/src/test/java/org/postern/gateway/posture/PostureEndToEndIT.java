@@ -35,6 +35,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -44,7 +45,7 @@ import org.postern.gateway.tls.LiveRevocations;
 import org.postern.pki.PkiService;
 import org.postern.pki.http.NotFoundHandler;
 import org.postern.pki.registry.RevocationReason;
-import org.postern.tls.ServerTls;
+import org.postern.tls.TlsContexts;
 import org.postern.pki.testing.TestPki;
 
 /**
@@ -65,8 +66,8 @@ class PostureEndToEndIT {
     @BeforeEach
     void start() throws Exception {
         PkiService.Issued tls = f.pki.service.issueServer(List.of("localhost"), List.of("127.0.0.1"), "test");
-        SslContext ssl = ServerTls.context(tls.keys().getPrivate(), tls.certificate(), f.pki.ca.chain(),
-                ServerTls.provider());
+        SslContext ssl = TlsContexts.server(tls.keys().getPrivate(), tls.certificate(), f.pki.ca.chain())
+                .provider(TlsContexts.provider()).clientAuth(ClientAuth.OPTIONAL).trust(f.pki.ca.chain()).build();
         PostureHandler posture = new PostureHandler(f.service, workers);
         NotFoundHandler notFound = new NotFoundHandler();
         group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
