@@ -20,12 +20,6 @@ import java.util.List;
 
 import javax.net.ssl.SSLContext;
 
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x500.X500NameBuilder;
-import org.bouncycastle.asn1.x500.style.BCStyle;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.postern.agent.key.DeviceKey;
 import org.postern.config.Secret;
 import org.postern.tls.TlsContexts;
@@ -67,22 +61,18 @@ public final class EstClient {
 
     /** A PKCS#10 request for {@code keys}; the CA ignores the name for a first enrollment and checks it on re-enrollment. */
     public static byte[] csr(KeyPair keys, String deviceId) {
-        X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, deviceId).build();
         try {
-            return new JcaPKCS10CertificationRequestBuilder(subject, keys.getPublic())
-                    .build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())).getEncoded();
-        } catch (OperatorCreationException | IOException e) {
+            return Pkcs10.request(keys.getPublic(), keys.getPrivate(), null, deviceId);
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot build the CSR: " + e.getMessage(), e);
         }
     }
 
     /** A PKCS#10 request signed through the key's own provider (for a token key, inside the token). */
     public static byte[] csr(DeviceKey key, String deviceId) {
-        X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, deviceId).build();
         try {
-            return new JcaPKCS10CertificationRequestBuilder(subject, key.publicKey())
-                    .build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(key.provider()).build(key.privateKey())).getEncoded();
-        } catch (OperatorCreationException | IOException e) {
+            return Pkcs10.request(key.publicKey(), key.privateKey(), key.provider(), deviceId);
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot build the CSR with the device key: " + e.getMessage(), e);
         }
     }
