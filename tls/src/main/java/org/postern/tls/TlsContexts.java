@@ -30,6 +30,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
+import org.postern.keys.KeyFiles;
 
 /**
  * Every TLS context Postern builds, with one policy: TLS 1.3 only unless a server's configuration
@@ -124,7 +125,11 @@ public final class TlsContexts {
         }
     }
 
-    /** The JDK's key manager offering {@code key} with {@code chain} (its certificate first). */
+    /**
+     * The JDK's key manager offering {@code key} with {@code chain} (its certificate first). A
+     * BouncyCastle "ECDSA" key is first made the JDK's "EC" key ({@link KeyFiles#jdkKey}), which
+     * is the only kind the JDK's key manager offers for an EC certificate.
+     */
     public static X509KeyManager keyManager(PrivateKey key, List<X509Certificate> chain) {
         if (chain.isEmpty()) {
             throw new IllegalArgumentException("expected a certificate chain for the key, found none");
@@ -133,7 +138,7 @@ public final class TlsContexts {
             KeyStore ks = KeyStore.getInstance("PKCS12");
             ks.load(null, null);
             char[] none = new char[0];
-            ks.setKeyEntry("identity", key, none, chain.toArray(Certificate[]::new));
+            ks.setKeyEntry("identity", KeyFiles.jdkKey(key), none, chain.toArray(Certificate[]::new));
             KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             kmf.init(ks, none);
             for (KeyManager km : kmf.getKeyManagers()) {
