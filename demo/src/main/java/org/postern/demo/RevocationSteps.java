@@ -8,17 +8,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.SecureRandom;
-import java.security.cert.Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
 
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.bouncycastle.cert.X509CRLHolder;
@@ -28,6 +23,7 @@ import org.postern.cli.pki.PkiContext;
 import org.postern.audit.trail.AuditKeys;
 import org.postern.audit.trail.AuditVerifier;
 import org.postern.pki.ca.CertificateAuthority;
+import org.postern.tls.TlsContexts;
 
 /** The steps after IT security revokes the laptop: the tunnel closes, handshakes fail, OCSP and the CRL agree, the audit trails verify. */
 final class RevocationSteps {
@@ -89,23 +85,8 @@ final class RevocationSteps {
 
     /** A fresh TLS 1.3 connection with the device's key and certificate, trusting the device CA root. */
     private static String handshake(URI base, CertificateAuthority ca, AgentHome home) throws Exception {
-        KeyStore keys = KeyStore.getInstance("PKCS12");
-        keys.load(null, null);
-        char[] none = new char[] {'x'};
-        // the JDK's own EC key: the JDK key manager matches key types by name, and a key read with
-        // BouncyCastle registered (MINA SSHD registers it) is called "ECDSA"
-        java.security.PrivateKey key = java.security.KeyFactory.getInstance("EC")
-                .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(home.keys().getPrivate().getEncoded()));
-        keys.setKeyEntry("device", key, none, new Certificate[] {home.certificate()});
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(keys, none);
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", ca.root());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext tls = SSLContext.getInstance("TLSv1.3");
-        tls.init(kmf.getKeyManagers(), tmf.getTrustManagers(), new SecureRandom());
+        SSLContext tls = TlsContexts.client().identity(home.keys().getPrivate(), List.of(home.certificate()))
+                .trust(List.of(ca.root())).jdk();
         try (SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(base.getHost(), base.getPort())) {
             s.setSoTimeout(10_000);
             s.startHandshake();

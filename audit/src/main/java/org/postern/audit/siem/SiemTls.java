@@ -1,24 +1,18 @@
 package org.postern.audit.siem;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
+import java.nio.file.Path;
 import java.security.cert.X509Certificate;
-import java.util.Collection;
 import java.util.List;
 
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.keys.KeyFiles;
+import org.postern.keys.Pem;
+import org.postern.tls.TlsContexts;
 
 /**
  * The TLS client side towards the collector: its certificate must chain to {@code audit.siem.ca}
@@ -37,40 +31,14 @@ final class SiemTls {
     }
 
     static SiemTls of(GatewaySettings.Siem s) throws IOException {
-        try {
-            KeyStore trust = KeyStore.getInstance("PKCS12");
-            trust.load(null, null);
-            int i = 0;
-            for (Certificate c : readCertificates(s.ca())) {
-                trust.setCertificateEntry("ca-" + i++, c);
-            }
-            if (i == 0) {
-                throw new IOException("audit.siem.ca: expected PEM certificates in " + s.ca() + ", found none");
-            }
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-            tmf.init(trust);
-            KeyManagerFactory kmf = null;
-            if (s.clientCertificate() != null) {
-                Collection<? extends Certificate> chain = readCertificates(s.clientCertificate());
-                if (chain.isEmpty()) {
-                    throw new IOException("audit.siem.clientCertificate: expected a PEM certificate in "
-                            + s.clientCertificate() + ", found none");
-                }
-                KeyStore keys = KeyStore.getInstance("PKCS12");
-                keys.load(null, null);
-                char[] none = new char[0];
-                keys.setKeyEntry("client", KeyFiles.readPlain(s.clientKey()), none, chain.toArray(Certificate[]::new));
-                kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-                kmf.init(keys, none);
-            }
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(kmf != null ? kmf.getKeyManagers() : null, tmf.getTrustManagers(), null);
-            // The protocols and suites of the one TLS policy, as the gateway's listener applies it (no key or CA of its own here).
-            GatewaySettings.Tls tlsRules = new GatewaySettings.Tls(null, null, GatewaySettings.Tls.Provider.JDK, s.allowTls12());
-            return new SiemTls(ctx, tlsRules.protocols(), tlsRules.cipherSuites());
-        } catch (GeneralSecurityException e) {
-            throw new IOException("audit.siem: cannot set up TLS: " + e.getMessage(), e);
+        List<X509Certificate> anchors = certificates("audit.siem.ca", s.ca());
+        TlsContexts.Client client = TlsContexts.client().trust(anchors);
+        if (s.clientCertificate() != null) {
+            client.identity(KeyFiles.readPlain(s.clientKey()), certificates("audit.siem.clientCertificate", s.clientCertificate()));
         }
+        // the TLS 1.3 context also speaks 1.2 when the socket enables it: wrap() sets the policy's protocols and suites
+        return new SiemTls(client.jdk(), GatewaySettings.Tls.protocols(s.allowTls12()),
+                GatewaySettings.Tls.cipherSuites(s.allowTls12()));
     }
 
     /** Wraps a connected socket; the handshake checks the collector's chain and name. */
@@ -85,17 +53,11 @@ final class SiemTls {
         return s;
     }
 
-    private static Collection<? extends Certificate> readCertificates(java.nio.file.Path file) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
-            Collection<? extends Certificate> certs = CertificateFactory.getInstance("X.509").generateCertificates(in);
-            for (Certificate c : certs) {
-                if (!(c instanceof X509Certificate)) {
-                    throw new IOException(file + ": expected X.509 certificates, found " + c.getType());
-                }
-            }
-            return certs;
-        } catch (java.security.cert.CertificateException e) {
-            throw new IOException(file + ": expected PEM certificates, found something else: " + e.getMessage(), e);
+    private static List<X509Certificate> certificates(String key, Path file) throws IOException {
+        try {
+            return Pem.readCertificates(file);
+        } catch (IOException | RuntimeException e) {
+            throw new IOException(key + ": expected PEM certificates in " + file + ", found: " + e.getMessage(), e);
         }
     }
 }

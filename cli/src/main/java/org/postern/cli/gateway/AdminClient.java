@@ -8,24 +8,20 @@ import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.PrivateKey;
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.TrustManagerFactory;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.postern.cli.Exit;
 import org.postern.keys.KeyFiles;
 import org.postern.keys.Pem;
+import org.postern.tls.TlsContexts;
 
 /**
  * Talks to a running gateway's admin endpoint with the JDK HTTP client: TLS 1.3, the CA chain as
@@ -58,26 +54,13 @@ final class AdminClient {
             }
             PrivateKey pk = KeyFiles.readPlain(key);
             List<X509Certificate> anchors = Pem.readCertificates(caChain);
-            KeyStore trust = KeyStore.getInstance("PKCS12");
-            trust.load(null, null);
-            for (int i = 0; i < anchors.size(); i++) {
-                trust.setCertificateEntry("ca-" + i, anchors.get(i));
-            }
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            tmf.init(trust);
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            ks.setKeyEntry("admin", pk, new char[0], chain.toArray(Certificate[]::new));
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(ks, new char[0]);
-            SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-            ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+            SSLContext ctx = TlsContexts.client().identity(pk, chain).trust(anchors).jdk();
             HttpClient http = HttpClient.newBuilder().sslContext(ctx).version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(TIMEOUT).build();
             return new AdminClient(base, http);
         } catch (IOException e) {
             throw new Exit(Exit.USAGE, "cannot read the admin certificate, key or CA chain: " + e.getMessage());
-        } catch (GeneralSecurityException e) {
+        } catch (IllegalStateException e) {
             throw new Exit(Exit.USAGE, "cannot use the admin certificate " + cert + " and key " + key + ": " + e.getMessage());
         }
     }

@@ -13,7 +13,8 @@ import org.postern.pki.ca.CertificateAuthority;
 import org.postern.pki.ocsp.OcspResponder;
 import org.postern.pki.server.PkiServer;
 import org.postern.pki.server.ServerCredentials;
-import org.postern.tls.ServerTls;
+import io.netty.handler.ssl.ClientAuth;
+import org.postern.tls.TlsContexts;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -53,12 +54,14 @@ public final class ServeCommand implements Callable<Integer> {
             ServerCredentials creds = s.server().tlsCertificate() != null
                     ? ServerCredentials.fromFiles(s.server().tlsCertificate(), s.server().tlsKey())
                     : ServerCredentials.selfIssued(served.service(), ca, served.dir(), s.server().listen().host(), served.clock.instant());
-            var tls = ServerTls.context(creds.key(), creds.certificate(), ca.chain(), ServerTls.provider());
+            // TLS 1.3; client certificates optional (simpleenroll has none yet, simplereenroll needs one) and checked against the CA
+            var tls = TlsContexts.server(creds.key(), creds.certificate(), ca.chain()).provider(TlsContexts.provider())
+                    .clientAuth(ClientAuth.OPTIONAL).trust(ca.chain()).build();
             try (PkiServer server = PkiServer.start(s.server().listen().socketAddress(), tls, served.service(), ca, served.crl(),
                     new OcspResponder(ca, served.registry, served.clock))) {
                 PrintWriter out = spec.commandLine().getOut();
                 String base = "https://" + s.server().listen();
-                out.println("Serving the Postern PKI (TLS 1.3, " + ServerTls.provider() + "):");
+                out.println("Serving the Postern PKI (TLS 1.3, " + TlsContexts.provider() + "):");
                 out.println("  EST   " + base + "/.well-known/est/  (cacerts, simpleenroll, simplereenroll)");
                 out.println("  CRL   " + base + "/pki/crl");
                 out.println("  OCSP  " + base + "/pki/ocsp");

@@ -287,11 +287,24 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
 
         /** The protocol versions to enable: {@code TLSv1.3}, and {@code TLSv1.2} when allowed. */
         public List<String> protocols() {
-            return allowTls12 ? List.of("TLSv1.3", "TLSv1.2") : List.of("TLSv1.3");
+            return protocols(allowTls12);
         }
 
         /** The cipher suites to enable for {@link #protocols()}. */
         public List<String> cipherSuites() {
+            return cipherSuites(allowTls12);
+        }
+
+        /**
+         * The one TLS policy's protocol versions, for every TLS endpoint with an {@code allowTls12}
+         * setting (the listeners here, the SIEM connection): TLS 1.3, and 1.2 only when allowed.
+         */
+        public static List<String> protocols(boolean allowTls12) {
+            return allowTls12 ? List.of("TLSv1.3", "TLSv1.2") : List.of("TLSv1.3");
+        }
+
+        /** The one TLS policy's cipher suites for {@link #protocols(boolean)}: TLS 1.2 ones are ECDHE with AEAD only. */
+        public static List<String> cipherSuites(boolean allowTls12) {
             if (!allowTls12) {
                 return TLS13_CIPHER_SUITES;
             }

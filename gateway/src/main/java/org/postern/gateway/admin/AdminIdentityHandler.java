@@ -1,6 +1,5 @@
 package org.postern.gateway.admin;
 
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.ArrayDeque;
@@ -9,11 +8,9 @@ import java.util.Queue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
-import javax.net.ssl.SSLPeerUnverifiedException;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
@@ -26,6 +23,7 @@ import org.postern.pki.registry.CertStatus;
 import org.postern.pki.registry.CertificateRecord;
 import org.postern.pki.registry.Registry;
 import org.postern.pki.registry.RegistryException;
+import org.postern.tls.TlsContexts;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -167,15 +165,6 @@ public final class AdminIdentityHandler extends ChannelInboundHandlerAdapter {
     }
 
     private static X509Certificate peer(ChannelHandlerContext ctx) {
-        SslHandler ssl = ctx.pipeline().get(SslHandler.class);
-        if (ssl == null) {
-            return null;
-        }
-        try {
-            Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
-            return chain.length > 0 && chain[0] instanceof X509Certificate x ? x : null;
-        } catch (SSLPeerUnverifiedException e) {
-            return null;
-        }
+        return TlsContexts.peerCertificate(ctx.pipeline()).orElse(null);
     }
 }

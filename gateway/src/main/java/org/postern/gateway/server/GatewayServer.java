@@ -27,6 +27,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.postern.audit.siem.SiemForwarder;
@@ -37,7 +38,6 @@ import org.postern.config.PkiSettings;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.gateway.admin.AdminApiHandler;
 import org.postern.gateway.admin.AdminListener;
-import org.postern.gateway.admin.AdminTls;
 import org.postern.gateway.limits.BadRequestHandler;
 import org.postern.gateway.limits.LimitAudit;
 import org.postern.gateway.limits.SourceLimitHandler;
@@ -77,7 +77,7 @@ import org.postern.pki.ocsp.OcspHandler;
 import org.postern.pki.ocsp.OcspResponder;
 import org.postern.pki.registry.SqliteRegistry;
 import org.postern.pki.server.ServerCredentials;
-import org.postern.tls.ServerTls;
+import org.postern.tls.TlsContexts;
 import org.postern.pki.ssh.SshUserCa;
 import org.postern.protocol.posture.PostureEvaluator;
 import org.slf4j.Logger;
@@ -196,9 +196,14 @@ public final class GatewayServer implements AutoCloseable {
                     creds = ServerCredentials.selfIssued(service, ca, dataDir, s.listeners().tunnel().host(), clock.instant());
                 }
                 return new LiveSettings.Snapshot(s, AccessPolicy.of(s.access(), own),
-                        ServerTls.context(creds.key(), creds.certificate(), ca.chain(), provider(s.tls()), deviceTrust,
-                                s.tls().protocols(), s.tls().cipherSuites(), GatewayInitializer.ALPN),
-                        AdminTls.context(creds.key(), creds.certificate(), ca.chain(), provider(s.tls())));
+                        // tunnel: client certificates optional (enrollment has none yet), decided in the handshake by deviceTrust
+                        TlsContexts.server(creds.key(), creds.certificate(), ca.chain()).provider(provider(s.tls()))
+                                .clientAuth(ClientAuth.OPTIONAL).trust(deviceTrust)
+                                .protocols(s.tls().protocols(), s.tls().cipherSuites()).alpn(GatewayInitializer.ALPN).build(),
+                        // admin: TLS 1.3, a client certificate required and chaining to the CA; that it is an
+                        // admin's, and still good, is AdminIdentityHandler's check after the handshake
+                        TlsContexts.server(creds.key(), creds.certificate(), ca.chain()).provider(provider(s.tls()))
+                                .clientAuth(ClientAuth.REQUIRE).trust(ca.chain()).build());
             };
             LiveSettings live;
             try {
@@ -432,7 +437,7 @@ public final class GatewayServer implements AutoCloseable {
         return switch (tls.provider()) {
             case OPENSSL -> SslProvider.OPENSSL;
             case JDK -> SslProvider.JDK;
-            case AUTO -> ServerTls.provider();
+            case AUTO -> TlsContexts.provider();
         };
     }
 

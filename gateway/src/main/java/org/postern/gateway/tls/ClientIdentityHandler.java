@@ -1,12 +1,10 @@
 package org.postern.gateway.tls;
 
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 
-import javax.net.ssl.SSLPeerUnverifiedException;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -14,6 +12,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import org.postern.audit.AuditSink;
 import org.postern.protocol.http.HttpReplies;
+import org.postern.tls.TlsContexts;
 
 /**
  * Decides once, after the TLS handshake, who the client is, and stores a {@link ClientIdentity}
@@ -80,15 +79,6 @@ public final class ClientIdentityHandler extends ChannelInboundHandlerAdapter {
     }
 
     private static X509Certificate sslPeer(ChannelHandlerContext ctx) {
-        SslHandler ssl = ctx.pipeline().get(SslHandler.class);
-        if (ssl == null) {
-            return null;
-        }
-        try {
-            Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
-            return chain.length > 0 && chain[0] instanceof X509Certificate x ? x : null;
-        } catch (SSLPeerUnverifiedException e) {
-            return null;
-        }
+        return TlsContexts.peerCertificate(ctx.pipeline()).orElse(null);
     }
 }

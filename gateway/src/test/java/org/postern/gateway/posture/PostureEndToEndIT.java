@@ -9,8 +9,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,9 +16,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -35,6 +31,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -44,7 +41,7 @@ import org.postern.gateway.tls.LiveRevocations;
 import org.postern.pki.PkiService;
 import org.postern.protocol.http.NotFoundHandler;
 import org.postern.pki.registry.RevocationReason;
-import org.postern.tls.ServerTls;
+import org.postern.tls.TlsContexts;
 import org.postern.pki.testing.TestPki;
 
 /**
@@ -65,8 +62,8 @@ class PostureEndToEndIT {
     @BeforeEach
     void start() throws Exception {
         PkiService.Issued tls = f.pki.service.issueServer(List.of("localhost"), List.of("127.0.0.1"), "test");
-        SslContext ssl = ServerTls.context(tls.keys().getPrivate(), tls.certificate(), f.pki.ca.chain(),
-                ServerTls.provider());
+        SslContext ssl = TlsContexts.server(tls.keys().getPrivate(), tls.certificate(), f.pki.ca.chain())
+                .provider(TlsContexts.provider()).clientAuth(ClientAuth.OPTIONAL).trust(f.pki.ca.chain()).build();
         PostureHandler posture = new PostureHandler(f.service, workers);
         NotFoundHandler notFound = new NotFoundHandler();
         group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -100,24 +97,14 @@ class PostureEndToEndIT {
     }
 
     HttpClient client(TestPki.Enrolled device) throws Exception {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", f.pki.ca.root());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        KeyManagerFactory kmf = null;
+        TlsContexts.Client tls = TlsContexts.client().trust(List.of(f.pki.ca.root()));
         if (device != null) {
-            KeyStore keys = KeyStore.getInstance("PKCS12");
-            keys.load(null, null);
             List<X509Certificate> chain = new ArrayList<>();
             chain.add(device.certificate());
             chain.addAll(f.pki.ca.chain());
-            keys.setKeyEntry("device", device.keys().getPrivate(), new char[0], chain.toArray(Certificate[]::new));
-            kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(keys, new char[0]);
+            tls.identity(device.keys().getPrivate(), chain);
         }
-        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        SSLContext ctx = tls.jdk();
         return HttpClient.newBuilder().sslContext(ctx).version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
     }

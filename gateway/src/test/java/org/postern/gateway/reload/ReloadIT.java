@@ -6,14 +6,12 @@ import static org.awaitility.Awaitility.await;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterEach;
@@ -23,6 +21,7 @@ import org.postern.gateway.admin.AdminFixture;
 import org.postern.pki.PkiService;
 import org.postern.keys.KeyFiles;
 import org.postern.pki.testing.Proc;
+import org.postern.tls.TlsContexts;
 
 /**
  * Reload with the real triggers: the file watcher, SIGHUP and {@code POST /v1/reload}. A policy
@@ -142,13 +141,7 @@ class ReloadIT {
 
     /** The serial of the certificate a fresh connection to the tunnel listener is served. */
     private BigInteger servedSerial() throws Exception {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", f.pki.ca.root());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(null, tmf.getTrustManagers(), null);
+        SSLContext ctx = TlsContexts.client().trust(List.of(f.pki.ca.root())).jdk();
         try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", f.tunnelPort)) {
             s.setSoTimeout(5000);
             s.startHandshake();

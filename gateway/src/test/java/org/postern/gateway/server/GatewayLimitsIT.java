@@ -19,8 +19,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,10 +31,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -53,6 +49,7 @@ import org.postern.pki.ca.KeyProtection;
 import org.postern.pki.testing.TestCsrs;
 import org.postern.pki.testing.TestPki;
 import org.postern.protocol.posture.Evidence;
+import org.postern.tls.TlsContexts;
 
 /**
  * The assembled gateway over real TLS against bad input and exhaustion: a malformed request line,
@@ -377,25 +374,14 @@ class GatewayLimitsIT {
     }
 
     SSLContext tls(KeyPair keys, X509Certificate cert) throws Exception {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", pki.ca.root());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        KeyManagerFactory kmf = null;
+        TlsContexts.Client client = TlsContexts.client().trust(List.of(pki.ca.root()));
         if (keys != null) {
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
             List<X509Certificate> chain = new ArrayList<>();
             chain.add(cert);
             chain.addAll(pki.ca.chain());
-            ks.setKeyEntry("device", keys.getPrivate(), new char[0], chain.toArray(Certificate[]::new));
-            kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(ks, new char[0]);
+            client.identity(keys.getPrivate(), chain);
         }
-        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        return ctx;
+        return client.jdk();
     }
 
     /** A TLS connection to the gateway from the given local address. */

@@ -6,17 +6,13 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.security.KeyPair;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -26,6 +22,7 @@ import org.postern.protocol.posture.Evidence;
 import org.postern.protocol.posture.OsFacts;
 import org.postern.protocol.posture.PatchFacts;
 import org.postern.protocol.posture.PostureClaims;
+import org.postern.tls.TlsContexts;
 
 /**
  * A device talking to the gateway's tunnel listener over mTLS with the JDK's HTTP client: posture
@@ -54,21 +51,10 @@ final class DeviceClient {
         this.id = id;
         this.keys = keys;
         this.cert = cert;
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", gateway.root());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
         List<X509Certificate> full = new ArrayList<>();
         full.add(cert);
         full.addAll(chain);
-        ks.setKeyEntry("device", keys.getPrivate(), new char[0], full.toArray(Certificate[]::new));
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, new char[0]);
-        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        SSLContext ctx = TlsContexts.client().identity(keys.getPrivate(), full).trust(List.of(gateway.root())).jdk();
         this.http = HttpClient.newBuilder().sslContext(ctx).version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
     }

@@ -1,12 +1,10 @@
 package org.postern.pki.est;
 
 import java.nio.charset.StandardCharsets;
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.Base64;
 import java.util.List;
 
-import javax.net.ssl.SSLPeerUnverifiedException;
 
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
@@ -18,11 +16,11 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.ssl.SslHandler;
 import org.postern.config.Secret;
 import org.postern.pki.PkiException;
 import org.postern.pki.PkiService;
 import org.postern.protocol.http.HttpReplies;
+import org.postern.tls.TlsContexts;
 
 /**
  * EST (RFC 7030) on {@code /.well-known/est/}: {@code cacerts}, {@code simpleenroll} (token as
@@ -111,16 +109,7 @@ public final class EstHandler extends BlockingHttpHandler {
     }
 
     private static X509Certificate clientCertificate(ChannelHandlerContext ctx) {
-        SslHandler ssl = ctx.pipeline().get(SslHandler.class);
-        if (ssl == null) {
-            return null;
-        }
-        try {
-            Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
-            return chain.length > 0 && chain[0] instanceof X509Certificate x ? x : null;
-        } catch (SSLPeerUnverifiedException e) {
-            return null;
-        }
+        return TlsContexts.peerCertificate(ctx.pipeline()).orElse(null);
     }
 
     private static void ok(ChannelHandlerContext ctx, FullHttpRequest req, String type, byte[] der) {

@@ -32,7 +32,7 @@ import org.postern.protocol.http.HttpReplies;
 import org.postern.protocol.http.NotFoundHandler;
 import org.postern.pki.ocsp.OcspHandler;
 import org.postern.pki.ocsp.OcspResponder;
-import org.postern.tls.ServerTls;
+import org.postern.tls.TlsContexts;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,7 +90,7 @@ public final class PkiServer implements AutoCloseable {
                         }
                     })
                     .bind(listen).sync().channel();
-            log.info("PKI listening on https://{} (TLS provider {})", ch.localAddress(), ServerTls.provider());
+            log.info("PKI listening on https://{} (TLS provider {})", ch.localAddress(), TlsContexts.provider());
             return new PkiServer(group, blocking, ch, children);
         } catch (InterruptedException | RuntimeException e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);

@@ -25,6 +25,7 @@ import org.postern.keys.KeyFiles;
 import org.postern.pki.ca.KeyProtection;
 import org.postern.keys.SecureFiles;
 import org.postern.pki.registry.Device;
+import org.postern.keys.SshPublicKeys;
 
 /**
  * The SSH user CA: an ECDSA P-256 key that signs short-lived OpenSSH user certificates for
@@ -176,27 +177,7 @@ public final class SshUserCa {
      * @throws IllegalArgumentException saying what was expected and found
      */
     public static PublicKey parsePublicKey(String line) {
-        String text = line == null ? "" : line.strip();
-        if (text.isEmpty() || text.contains("\n")) {
-            throw new IllegalArgumentException("SSH public key: expected one OpenSSH line like \"ecdsa-sha2-nistp256 AAAA…\","
-                    + " found " + (text.isEmpty() ? "nothing" : "several lines"));
-        }
-        try {
-            PublicKey key = PublicKeyEntry.parsePublicKeyEntry(text)
-                    .resolvePublicKey(null, Map.of(), PublicKeyEntryResolver.FAILING);
-            if (key == null) {
-                throw new IllegalArgumentException("SSH public key: expected a supported key type, found \""
-                        + text.split("\\s+")[0] + "\"");
-            }
-            return key;
-        } catch (IOException | GeneralSecurityException | RuntimeException e) {
-            if (e instanceof IllegalArgumentException iae && iae.getMessage() != null
-                    && iae.getMessage().startsWith("SSH public key:")) {
-                throw iae;
-            }
-            throw new IllegalArgumentException("SSH public key: expected an OpenSSH line like \"ecdsa-sha2-nistp256 AAAA…\","
-                    + " found \"" + abbreviate(text) + "\" (" + e.getMessage() + ")", e);
-        }
+        return SshPublicKeys.parse(line);
     }
 
     private void writePublic(Path file) throws IOException {

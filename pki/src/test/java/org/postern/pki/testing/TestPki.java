@@ -32,7 +32,8 @@ import org.postern.pki.crl.CrlPublisher;
 import org.postern.pki.ocsp.OcspResponder;
 import org.postern.pki.registry.SqliteRegistry;
 import org.postern.pki.server.PkiServer;
-import org.postern.tls.ServerTls;
+import io.netty.handler.ssl.ClientAuth;
+import org.postern.tls.TlsContexts;
 
 /**
  * A complete PKI generated for one test: a temporary data directory, a CA unlocked with
@@ -110,7 +111,8 @@ public final class TestPki implements AutoCloseable {
             tlsDir = Files.createDirectories(dataDir.resolve("tls"));
             Files.writeString(tlsDir.resolve("server.crt"), Pem.encode(tls.certificate()), StandardCharsets.US_ASCII);
             Files.write(tlsDir.resolve("server.key"), KeyFiles.plainPem(tls.keys().getPrivate()));
-            var ssl = ServerTls.context(tls.keys().getPrivate(), tls.certificate(), ca.chain(), ServerTls.provider());
+            var ssl = TlsContexts.server(tls.keys().getPrivate(), tls.certificate(), ca.chain()).provider(TlsContexts.provider())
+                    .clientAuth(ClientAuth.OPTIONAL).trust(ca.chain()).build();
             server = PkiServer.start(new InetSocketAddress("127.0.0.1", port), ssl, service, ca, crl, ocsp);
             return server;
         } catch (IOException e) {
@@ -138,31 +140,15 @@ public final class TestPki implements AutoCloseable {
         return store.dir().resolve("issuing.crt");
     }
 
-    /** Issuing CA then root, PEM. */
     /**
      * TLS 1.3 for a client of this PKI: its key and certificate (sent with the CA chain), trusting
      * this root — what a laptop holding an enrolled device certificate uses.
      */
-    public javax.net.ssl.SSLContext clientTls(java.security.PrivateKey key, X509Certificate cert)
-            throws java.security.GeneralSecurityException, IOException {
-        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", ca.root());
-        javax.net.ssl.TrustManagerFactory tmf =
-                javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
+    public javax.net.ssl.SSLContext clientTls(java.security.PrivateKey key, X509Certificate cert) {
         List<X509Certificate> chain = new ArrayList<>();
         chain.add(cert);
         chain.addAll(ca.chain());
-        ks.setKeyEntry("client", key, new char[0], chain.toArray(java.security.cert.Certificate[]::new));
-        javax.net.ssl.KeyManagerFactory kmf =
-                javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, new char[0]);
-        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLSv1.3");
-        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        return ctx;
+        return TlsContexts.client().identity(key, chain).trust(List.of(ca.root())).jdk();
     }
 
     public Path chainFile() {

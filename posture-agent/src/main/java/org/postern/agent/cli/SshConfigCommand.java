@@ -8,7 +8,7 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.concurrent.Callable;
 
-import org.apache.sshd.common.config.keys.OpenSshCertificate;
+import org.postern.keys.SshPublicKeys;
 import org.postern.agent.ssh.SshCertificates;
 import org.postern.agent.state.AgentHome;
 import org.postern.config.HostPort;
@@ -80,7 +80,7 @@ final class SshConfigCommand implements Callable<Integer> {
         }
         HostPort bastion = settings.ssh().bastionFor(gateway);
         SshCertificates ssh = new SshCertificates(agent.sshDir(), Clock.systemUTC(), new SecureRandom());
-        String user = ssh.current().map(OpenSshCertificate::getPrincipals).filter(p -> !p.isEmpty())
+        String user = ssh.current().map(SshPublicKeys.Certificate::principals).filter(p -> !p.isEmpty())
                 .map(p -> p.iterator().next()).orElse(null);
         out.println();
         out.println("# Postern SSH bastion: ssh -J " + alias + " HOST, or ProxyJump " + alias

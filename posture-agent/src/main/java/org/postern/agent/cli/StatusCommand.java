@@ -51,8 +51,8 @@ final class StatusCommand implements Callable<Integer> {
         if (ssh.isEmpty()) {
             out.println("ssh cert:     none (postern-agent up asks for one with each lease, when the gateway has a bastion)");
         } else {
-            Instant end = Instant.ofEpochSecond(ssh.get().getValidBefore());
-            out.println("ssh cert:     " + String.join(",", ssh.get().getPrincipals()) + ", valid until " + end
+            Instant end = ssh.get().validBefore();
+            out.println("ssh cert:     " + String.join(",", ssh.get().principals()) + ", valid until " + end
                     + (end.isAfter(now) ? " (" + Duration.between(now, end).toSeconds() + " s left)" : " (expired)")
                     + ", " + home.sshDir().resolve("id_ecdsa-cert.pub"));
         }

@@ -10,6 +10,8 @@ import java.util.List;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedKeyManager;
 
+import org.postern.keys.KeyFiles;
+
 /**
  * Offers exactly one client key and chain: the device's. A token may hold other entries (another
  * application's keys, or the next device key during a rekey); a key manager over the whole token
@@ -40,12 +42,11 @@ public final class DeviceKeyManager extends X509ExtendedKeyManager {
     }
 
     /**
-     * JSSE asks by key algorithm ("EC"; TLS 1.2 also "EC_EC"). A key made by BouncyCastle calls
-     * itself "ECDSA", and BouncyCastle becomes the first EC provider once MINA SSHD (the SSH
-     * certificate) has registered it: without this, the next handshake would offer no certificate.
+     * JSSE asks by key algorithm ("EC"; TLS 1.2 also "EC_EC"); a BouncyCastle "ECDSA" key was made
+     * the JDK's "EC" key on the way in ({@link KeyFiles#jdkKey}).
      */
     String choose(String[] keyTypes) {
-        String alg = "ECDSA".equalsIgnoreCase(key.getAlgorithm()) ? "EC" : key.getAlgorithm();
+        String alg = key.getAlgorithm();
         return keyTypes != null && Arrays.stream(keyTypes).anyMatch(t -> t.equalsIgnoreCase(alg) || t.toUpperCase().startsWith(alg.toUpperCase() + "_"))
                 ? ALIAS : null;
     }
@@ -75,21 +76,11 @@ public final class DeviceKeyManager extends X509ExtendedKeyManager {
         return null;
     }
 
-    /**
-     * The JDK's own form of a file key. Once MINA SSHD (the SSH certificate) has registered
-     * BouncyCastle, keys read from PEM may be BouncyCastle's, whose curve parameters JSSE does not
-     * recognise: it would then send no client certificate at all (the gateway's
-     * {@code certificate_required}). A token key (no encoding) is left as it is.
-     */
+    /** The JDK's own form of a BouncyCastle key; a token key, or one SunEC cannot read, as it is. */
     private static PrivateKey jdkKey(PrivateKey key) {
-        if (key == null || key.getClass().getName().startsWith("sun.security.") || !"PKCS#8".equals(key.getFormat())
-                || key.getEncoded() == null || !(key instanceof java.security.interfaces.ECPrivateKey)) {
-            return key;
-        }
         try {
-            return java.security.KeyFactory.getInstance("EC", "SunEC")
-                    .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(key.getEncoded()));
-        } catch (java.security.GeneralSecurityException e) {
+            return KeyFiles.jdkKey(key);
+        } catch (IllegalArgumentException e) {
             return key;
         }
     }

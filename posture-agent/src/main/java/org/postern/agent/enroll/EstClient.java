@@ -9,7 +9,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -19,20 +18,11 @@ import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
 
-import javax.net.ssl.KeyManager;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x500.X500NameBuilder;
-import org.bouncycastle.asn1.x500.style.BCStyle;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.postern.agent.key.DeviceKey;
 import org.postern.config.Secret;
+import org.postern.tls.TlsContexts;
 
 /**
  * The device side of EST (RFC 7030): fetch the CA chain, enroll with a one-time token, re-enroll
@@ -52,22 +42,12 @@ public final class EstClient {
 
     /** TLS that trusts only a chain containing the CA with this SHA-256 (first contact). */
     public static SSLContext pinned(String caSha256) {
-        return context((KeyManager[]) null, new PinnedRootTrustManager(caSha256));
+        return TlsContexts.client().trust(new PinnedRootTrustManager(caSha256)).jdk();
     }
 
     /** TLS with the device's key and certificate, trusting the pinned CA (re-enrollment). */
     public static SSLContext withClientCertificate(String caSha256, KeyPair keys, List<X509Certificate> chain) {
-        try {
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            char[] none = new char[0];
-            ks.setKeyEntry("device", keys.getPrivate(), none, chain.toArray(Certificate[]::new));
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(ks, none);
-            return context(kmf, new PinnedRootTrustManager(caSha256));
-        } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalStateException("cannot set up TLS with the device key: " + e.getMessage(), e);
-        }
+        return TlsContexts.client().identity(keys.getPrivate(), chain).trust(new PinnedRootTrustManager(caSha256)).jdk();
     }
 
     /**
@@ -75,41 +55,24 @@ public final class EstClient {
      * the pinned CA (re-enrollment). The key manager offers this one key and nothing else.
      */
     public static SSLContext withDeviceKey(String caSha256, DeviceKey key, List<X509Certificate> chain) {
-        return context(new KeyManager[] {new DeviceKeyManager(key.privateKey(), chain)}, new PinnedRootTrustManager(caSha256));
-    }
-
-    private static SSLContext context(KeyManagerFactory kmf, X509TrustManager tm) {
-        return context(kmf == null ? null : kmf.getKeyManagers(), tm);
-    }
-
-    private static SSLContext context(KeyManager[] kms, X509TrustManager tm) {
-        try {
-            SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-            ctx.init(kms, new TrustManager[] {tm}, null);
-            return ctx;
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
+        return TlsContexts.client().identity(new DeviceKeyManager(key.privateKey(), chain))
+                .trust(new PinnedRootTrustManager(caSha256)).jdk();
     }
 
     /** A PKCS#10 request for {@code keys}; the CA ignores the name for a first enrollment and checks it on re-enrollment. */
     public static byte[] csr(KeyPair keys, String deviceId) {
-        X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, deviceId).build();
         try {
-            return new JcaPKCS10CertificationRequestBuilder(subject, keys.getPublic())
-                    .build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())).getEncoded();
-        } catch (OperatorCreationException | IOException e) {
+            return Pkcs10.request(keys.getPublic(), keys.getPrivate(), null, deviceId);
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot build the CSR: " + e.getMessage(), e);
         }
     }
 
     /** A PKCS#10 request signed through the key's own provider (for a token key, inside the token). */
     public static byte[] csr(DeviceKey key, String deviceId) {
-        X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, deviceId).build();
         try {
-            return new JcaPKCS10CertificationRequestBuilder(subject, key.publicKey())
-                    .build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(key.provider()).build(key.privateKey())).getEncoded();
-        } catch (OperatorCreationException | IOException e) {
+            return Pkcs10.request(key.publicKey(), key.privateKey(), key.provider(), deviceId);
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot build the CSR with the device key: " + e.getMessage(), e);
         }
     }

@@ -22,17 +22,15 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import org.postern.agent.enroll.DeviceKeyManager;
 import org.postern.agent.enroll.PinnedRootTrustManager;
 import org.postern.agent.key.DeviceKey;
+import org.postern.tls.TlsContexts;
 
 /**
  * Opens the agent's one connection to the gateway: TCP, TLS 1.3 presenting the device key and
@@ -50,16 +48,12 @@ final class GatewayConnector {
      * used through its JCA provider.
      */
     static SslContext tls(String caSha256, DeviceKey key, X509Certificate cert) throws SSLException {
-        return SslContextBuilder.forClient()
-                .sslProvider(SslProvider.JDK)
-                .protocols("TLSv1.3")
-                .keyManager(new DeviceKeyManager(key.privateKey(), List.of(cert)))
-                .trustManager(new PinnedRootTrustManager(caSha256))
-                .endpointIdentificationAlgorithm("HTTPS")
-                .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
-                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2))
-                .build();
+        return TlsContexts.client()
+                .identity(new DeviceKeyManager(key.privateKey(), List.of(cert)))
+                .trust(new PinnedRootTrustManager(caSha256))
+                .checkHostName()
+                .alpn(List.of(ApplicationProtocolNames.HTTP_2))
+                .netty();
     }
 
     /**

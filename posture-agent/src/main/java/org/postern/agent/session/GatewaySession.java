@@ -27,7 +27,6 @@ import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import org.apache.sshd.common.config.keys.OpenSshCertificate;
 import org.postern.agent.enroll.Enroller;
 import org.postern.agent.key.DeviceKey;
 import org.postern.agent.key.DeviceKeyStore;
@@ -42,6 +41,7 @@ import org.postern.config.agent.AgentSettings;
 import org.postern.protocol.posture.AgentInfo;
 import org.postern.protocol.posture.Evidence;
 import org.postern.protocol.posture.PostureClaims;
+import org.postern.keys.SshPublicKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -308,13 +308,13 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             return true;
         }
         try {
-            OpenSshCertificate c = ssh.renew((path, type, body) -> {
+            SshPublicKeys.Certificate c = ssh.renew((path, type, body) -> {
                 PostureExchange.Answer a = await(PostureExchange.post(ch, authority, path, type, body), EXCHANGE_TIMEOUT,
                         "asking for an SSH certificate");
                 return new SshCertificates.Answer(a.status(), a.reason(), a.body());
             }, leaseUntil);
-            say("SSH certificate for " + String.join(",", c.getPrincipals()) + " valid until "
-                    + Instant.ofEpochSecond(c.getValidBefore()) + " (" + ssh.certificateFile() + ")");
+            say("SSH certificate for " + String.join(",", c.principals()) + " valid until "
+                    + c.validBefore() + " (" + ssh.certificateFile() + ")");
             return true;
         } catch (SshCertificates.RefusedException e) {
             if (e.status() == 404) {

@@ -1,6 +1,5 @@
 package org.postern.agent.ssh;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -9,24 +8,19 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
-import org.apache.sshd.common.config.keys.OpenSshCertificate;
-import org.apache.sshd.common.config.keys.PublicKeyEntry;
-import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
-import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyPairResourceWriter;
 import org.postern.keys.KeyFiles;
 import org.postern.keys.SecureFiles;
-import org.postern.pki.ssh.SshUserCa;
+import org.postern.keys.SshPublicKeys;
+import org.postern.keys.SshPublicKeys.Certificate;
 
 /**
  * The laptop's SSH identity for the Postern bastion, kept in {@code <agent home>/ssh/} (0700):
@@ -116,25 +110,25 @@ public final class SshCertificates {
      * @throws RefusedException the gateway said no (no lease, device not active, …)
      * @throws IOException      the answer is not a certificate for this key, or it outlasts the lease
      */
-    public OpenSshCertificate renew(Gateway gateway, Instant leaseUntil) throws IOException, InterruptedException {
+    public Certificate renew(Gateway gateway, Instant leaseUntil) throws IOException, InterruptedException {
         Objects.requireNonNull(leaseUntil, "leaseUntil");
         PublicKey key = ensureKey();
-        String line = PublicKeyEntry.toString(key) + " postern-agent\n";
+        String line = SshPublicKeys.line(key) + " postern-agent\n";
         Answer a = gateway.post(PATH, "text/plain", line.getBytes(StandardCharsets.US_ASCII));
         if (a.status() != 200) {
             throw new RefusedException(a.status(), a.reason(), a.body() == null ? "" : a.body().strip());
         }
-        OpenSshCertificate cert = parseCertificate(a.body());
-        if (!key.equals(cert.getCertPubKey())) {
-            throw new IOException("the gateway's SSH certificate is for another key (expected " + PublicKeyEntry.toString(key)
-                    + ", found " + PublicKeyEntry.toString(cert.getCertPubKey()) + ")");
+        Certificate cert = parseCertificate(a.body());
+        if (!key.equals(cert.publicKey())) {
+            throw new IOException("the gateway's SSH certificate is for another key (expected " + SshPublicKeys.line(key)
+                    + ", found " + SshPublicKeys.line(cert.publicKey()) + ")");
         }
-        if (cert.getType() != OpenSshCertificate.Type.USER || cert.getPrincipals().isEmpty()) {
+        if (cert.type() != Certificate.Type.USER || cert.principals().isEmpty()) {
             throw new IOException("the gateway's SSH certificate: expected a user certificate with a principal, found "
-                    + cert.getType() + " for " + cert.getPrincipals());
+                    + cert.type() + " for " + cert.principals());
         }
-        if (Instant.ofEpochSecond(cert.getValidBefore()).isAfter(leaseUntil.plusSeconds(1))) {
-            throw new IOException("the gateway's SSH certificate is valid until " + Instant.ofEpochSecond(cert.getValidBefore())
+        if (cert.validBefore().isAfter(leaseUntil.plusSeconds(1))) {
+            throw new IOException("the gateway's SSH certificate is valid until " + cert.validBefore()
                     + ", expected no later than the lease end " + leaseUntil);
         }
         SecureFiles.replace(certificateFile(), (a.body().strip() + "\n").getBytes(StandardCharsets.US_ASCII), true);
@@ -142,7 +136,7 @@ public final class SshCertificates {
     }
 
     /** The certificate on file, if any and readable. */
-    public Optional<OpenSshCertificate> current() {
+    public Optional<Certificate> current() {
         try {
             return Files.exists(certificateFile()) ? Optional.of(parseCertificate(Files.readString(certificateFile())))
                     : Optional.empty();
@@ -153,11 +147,11 @@ public final class SshCertificates {
 
     /** Whether to ask for a new certificate: none, ending within a minute, or shorter than the lease now is. */
     public boolean needsRenewal(Instant leaseUntil) {
-        Optional<OpenSshCertificate> c = current();
+        Optional<Certificate> c = current();
         if (c.isEmpty()) {
             return true;
         }
-        Instant end = Instant.ofEpochSecond(c.get().getValidBefore());
+        Instant end = c.get().validBefore();
         return end.isBefore(clock.instant().plus(RENEW_MARGIN)) || end.plus(RENEW_MARGIN).isBefore(leaseUntil);
     }
 
@@ -208,33 +202,22 @@ public final class SshCertificates {
     /** The key, made on first use: OpenSSH format, 0600, in a 0700 directory. */
     private PublicKey ensureKey() throws IOException {
         if (Files.exists(identityFile()) && Files.exists(publicKeyFile())) {
-            return SshUserCa.parsePublicKey(Files.readString(publicKeyFile()));
+            return SshPublicKeys.parse(Files.readString(publicKeyFile()));
         }
         SecureFiles.privateDirectory(dir);
         KeyPair kp = KeyFiles.generateP256(random);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            OpenSSHKeyPairResourceWriter.INSTANCE.writePrivateKey(kp, "postern-agent", null, out);
-        } catch (GeneralSecurityException e) {
-            throw new IOException("cannot write the SSH key in OpenSSH format: " + e.getMessage(), e);
-        }
         Files.deleteIfExists(identityFile());
-        SecureFiles.createSecret(identityFile(), out.toByteArray());
-        SecureFiles.replace(publicKeyFile(), (PublicKeyEntry.toString(kp.getPublic()) + " postern-agent\n")
+        SecureFiles.createSecret(identityFile(), SshPublicKeys.privateKeyFile(kp, "postern-agent", random));
+        SecureFiles.replace(publicKeyFile(), (SshPublicKeys.line(kp.getPublic()) + " postern-agent\n")
                 .getBytes(StandardCharsets.US_ASCII), false);
         return kp.getPublic();
     }
 
-    private static OpenSshCertificate parseCertificate(String text) throws IOException {
+    private static Certificate parseCertificate(String text) throws IOException {
         try {
-            PublicKey k = PublicKeyEntry.parsePublicKeyEntry(text == null ? "" : text.strip())
-                    .resolvePublicKey(null, Map.of(), PublicKeyEntryResolver.FAILING);
-            if (k instanceof OpenSshCertificate c) {
-                return c;
-            }
-            throw new IOException("expected an OpenSSH certificate line, found a plain key");
-        } catch (GeneralSecurityException | RuntimeException e) {
-            throw new IOException("expected an OpenSSH certificate line, found \"" + abbreviate(text) + "\": " + e.getMessage(), e);
+            return SshPublicKeys.parseCertificate(text);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
         }
     }
 

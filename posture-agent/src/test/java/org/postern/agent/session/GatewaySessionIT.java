@@ -273,8 +273,8 @@ class GatewaySessionIT {
         }
         var cert = new org.postern.agent.ssh.SshCertificates(home.sshDir(), Clock.systemUTC(), new java.security.SecureRandom())
                 .current().orElseThrow();
-        assertThat(cert.getPrincipals()).containsExactly("alice");
-        assertThat(Instant.ofEpochSecond(cert.getValidBefore())).isAfter(Instant.now());
+        assertThat(cert.principals()).containsExactly("alice");
+        assertThat(cert.validBefore()).isAfter(Instant.now());
         assertThat(gateway.connections.size()).isEqualTo(1); // the same HTTP/2 connection as posture
     }
 

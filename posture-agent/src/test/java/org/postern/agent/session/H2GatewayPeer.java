@@ -43,17 +43,16 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.postern.pki.PkiService;
 import org.postern.pki.testing.TestPki;
 import org.postern.protocol.posture.Evidence;
+import org.postern.tls.TlsContexts;
 
 /**
  * A small HTTP/2 gateway for the agent's client mechanics (the real one is tested end to end in the
@@ -86,13 +85,9 @@ final class H2GatewayPeer implements AutoCloseable {
 
     H2GatewayPeer(TestPki pki) throws Exception {
         PkiService.Issued tls = pki.service.issueServer(List.of("localhost"), List.of("127.0.0.1"), "test");
-        SslContext ssl = SslContextBuilder.forServer(tls.keys().getPrivate(), tlsChain(tls.certificate(), pki))
-                .sslProvider(SslProvider.JDK).protocols("TLSv1.3")
-                .clientAuth(ClientAuth.REQUIRE).trustManager(pki.ca.chain())
-                .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
-                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2))
-                .build();
+        SslContext ssl = TlsContexts.server(tls.keys().getPrivate(), List.of(tlsChain(tls.certificate(), pki)))
+                .provider(SslProvider.JDK).clientAuth(ClientAuth.REQUIRE).trust(pki.ca.chain())
+                .alpn(List.of(ApplicationProtocolNames.HTTP_2)).build();
         server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override

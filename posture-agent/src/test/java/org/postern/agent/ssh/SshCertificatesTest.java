@@ -14,7 +14,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.apache.sshd.common.config.keys.OpenSshCertificate;
+import org.postern.keys.SshPublicKeys;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.postern.pki.ssh.SshUserCa;
@@ -42,8 +42,8 @@ class SshCertificatesTest {
     @Test
     void renew_makesA0600OpenSshKey_andStoresACertificateOpenSshAccepts() throws Exception {
         SshCertificates ssh = new SshCertificates(home.resolve("ssh"), Clock.systemUTC(), random);
-        OpenSshCertificate cert = ssh.renew(gateway, leaseUntil);
-        assertThat(cert.getId()).isEqualTo("laptop-1");
+        SshPublicKeys.Certificate cert = ssh.renew(gateway, leaseUntil);
+        assertThat(cert.keyId()).isEqualTo("laptop-1");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(ssh.identityFile()))).isEqualTo("rw-------");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(ssh.certificateFile()))).isEqualTo("rw-------");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(home.resolve("ssh")))).isEqualTo("rwx------");
