@@ -25,9 +25,9 @@ import org.postern.gateway.tls.ClientIdentity;
 import org.postern.pki.http.BlockingHttpHandler;
 import org.postern.pki.http.HttpReplies;
 import org.postern.pki.registry.RegistryException;
+import org.postern.protocol.posture.DecisionJson;
 import org.postern.protocol.posture.PostureVerdict;
 import org.postern.protocol.posture.Reason;
-import org.postern.protocol.posture.ReasonDetail;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -137,33 +137,16 @@ public final class PostureHandler extends BlockingHttpHandler {
                 Reason reason = r.error().reason();
                 HttpResponseStatus status = reason == Reason.EVIDENCE_MALFORMED ? HttpResponseStatus.BAD_REQUEST
                         : HttpResponseStatus.FORBIDDEN;
-                json(ctx, req, status, decisionJson(false, r.mode().spelling(), List.of(r.error().detail()), null,
-                        r.policyVersion()), reason.code());
+                json(ctx, req, status, new DecisionJson(false, r.mode().spelling(),
+                        List.of(DecisionJson.Item.of(r.error().detail())), null, r.policyVersion()).toMap(), reason.code());
             }
             case Decision.Refused f -> HttpReplies.refuse(ctx, req, HttpResponseStatus.FORBIDDEN, f.code(), f.message());
         }
     }
 
-    /** The decision JSON of DESIGN.md, keys in this order. */
+    /** The decision JSON ({@code docs/architecture.md}; one writer, {@link DecisionJson}), keys in its order. */
     static Map<String, Object> decisionJson(PostureVerdict v) {
-        return decisionJson(v.compliant(), v.mode().spelling(), v.reasons(), v.leaseUntil(), v.policyVersion());
-    }
-
-    private static Map<String, Object> decisionJson(boolean compliant, String mode, List<ReasonDetail> reasons,
-                                                    java.time.Instant leaseUntil, String policyVersion) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("compliant", compliant);
-        m.put("mode", mode);
-        m.put("reasons", reasons.stream().map(r -> {
-            Map<String, Object> o = new LinkedHashMap<>();
-            o.put("code", r.code());
-            o.put("message", r.message());
-            o.put("remediation", r.remediation());
-            return o;
-        }).toList());
-        m.put("leaseUntil", leaseUntil == null ? null : leaseUntil.toString());
-        m.put("policyVersion", policyVersion);
-        return m;
+        return DecisionJson.of(v).toMap();
     }
 
     private static void json(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status,

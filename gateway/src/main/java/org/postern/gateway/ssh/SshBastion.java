@@ -42,10 +42,11 @@ import org.apache.sshd.server.session.ServerConnectionServiceFactory;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.config.gateway.GatewaySettings;
+import org.postern.gateway.gate.TunnelGate;
 import org.postern.gateway.policy.AccessPolicy;
 import org.postern.gateway.policy.DestinationResolver;
 import org.postern.gateway.posture.LeaseStore;
-import org.postern.gateway.relay.FlowEnd;
+import org.postern.gateway.session.FlowEnd;
 import org.postern.gateway.session.SessionInfo;
 import org.postern.pki.registry.Registry;
 import org.postern.pki.ssh.SshKeys;
@@ -155,7 +156,8 @@ public final class SshBastion implements AutoCloseable {
                                    DestinationResolver resolver, AccessPolicy policy, AuditSink audit, Clock clock,
                                    Executor workers, SecureRandom random) throws IOException {
         KeyPair hostKey = SshKeys.loadOrCreate(config.hostKey(), random);
-        BastionContext ctx = new BastionContext(userCa, registry, leases, resolver, policy, audit, clock, workers);
+        BastionContext ctx = new BastionContext(userCa, registry, leases, resolver, policy,
+                new TunnelGate(registry, leases, resolver, policy), audit, clock, workers);
         Sessions sessions = new Sessions();
 
         SshServer server = ServerBuilder.builder()
