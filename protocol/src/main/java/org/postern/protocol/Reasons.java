@@ -44,7 +44,26 @@ public enum Reasons {
             "the login is not the certificate's principal, or not the device's owner"),
     SSH_BAD_PUBLIC_KEY("ssh.bad_public_key", "bad public key", "not one OpenSSH key line, or a weak key"),
     SSH_FORWARDING_REFUSED("ssh.forwarding_refused", "forwarding refused",
-            "agent, X11 or remote forwarding, or a connect no gate approved");
+            "agent, X11 or remote forwarding, or a connect no gate approved"),
+    SSH_SESSION_REFUSED("ssh.session_refused", "administratively prohibited",
+            "a shell, exec or subsystem on the bastion, which only forwards"),
+    SSH_METHOD_REFUSED("ssh.method_refused", "Permission denied", "password or keyboard-interactive authentication"),
+    SSH_NOT_AUTHENTICATED("ssh.not_authenticated", "Permission denied",
+            "a connection that closed without authenticating and without another refusal"),
+    SSH_TOO_MANY_CONNECTIONS("ssh.too_many_connections", "too many connections",
+            "more than limits.connectionsPerSource connections from one source address to the bastion"),
+    CERT_REVOKED("cert.revoked", "certificate revoked", "the connection's certificate was revoked or put on hold since the handshake"),
+    LIMITS_CONNECTIONS_PER_SOURCE("limits.connections_per_source", "too many connections",
+            "more than limits.connectionsPerSource connections from one source address"),
+    LIMITS_HEADER_SIZE("limits.header_size", "request header too large", "a request head larger than limits.headerSize"),
+    LIMITS_REQUEST_LINE("limits.request_line", "request line too long", "a request line longer than the decoder allows"),
+    LIMITS_HEADER_TIME("limits.header_time", "request head too slow", "a request head not complete within limits.headerTime"),
+    HTTP_BAD_REQUEST("http.bad_request", "bad request", "a request the HTTP decoder could not read"),
+    HTTP_TOO_LARGE("http.too_large", "request body too large", "a request body larger than the aggregator holds"),
+    HTTP_METHOD_NOT_ALLOWED("http.method_not_allowed", "method not allowed", "a method the endpoint does not take"),
+    HTTP_UNSUPPORTED_MEDIA_TYPE("http.unsupported_media_type", "unsupported media type",
+            "a body of a type the endpoint does not read"),
+    SESSION_UNKNOWN("session.unknown", "no such session", "an admin request names a session the gateway does not have");
 
     private static final Map<String, Reasons> BY_CODE =
             Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(Reasons::code, Function.identity()));

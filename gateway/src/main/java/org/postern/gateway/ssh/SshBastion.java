@@ -52,6 +52,7 @@ import org.postern.pki.registry.Registry;
 import org.postern.pki.ssh.SshKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.postern.protocol.Reasons;
 
 /**
  * The SSH bastion on {@code listeners.ssh}: an Apache MINA SSHD server that only forwards
@@ -76,8 +77,8 @@ import org.slf4j.LoggerFactory;
 public final class SshBastion implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SshBastion.class);
-    static final String TOO_MANY_CONNECTIONS = "ssh.too_many_connections";
-    static final String NOT_AUTHENTICATED = "ssh.not_authenticated";
+    static final String TOO_MANY_CONNECTIONS = Reasons.SSH_TOO_MANY_CONNECTIONS.code();
+    static final String NOT_AUTHENTICATED = Reasons.SSH_NOT_AUTHENTICATED.code();
     private static final AttributeRepository.AttributeKey<Boolean> REFUSED = new AttributeRepository.AttributeKey<>();
     /** The login and the methods a client tried, for the record of a connection that never authenticated. */
     private static final AttributeRepository.AttributeKey<Attempts> ATTEMPTS = new AttributeRepository.AttributeKey<>();

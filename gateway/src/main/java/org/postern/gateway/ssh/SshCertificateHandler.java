@@ -78,13 +78,13 @@ public final class SshCertificateHandler extends BlockingHttpHandler {
     @Override
     protected void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
         if (!HttpMethod.POST.equals(req.method())) {
-            text(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "http.method_not_allowed", "expected POST");
+            text(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, Reasons.HTTP_METHOD_NOT_ALLOWED.code(), "expected POST");
             return;
         }
         ClientIdentity id = ClientIdentity.of(ctx.channel()).orElse(null);
         String source = HttpReplies.source(ctx);
         if (id == null) {
-            text(ctx, req, HttpResponseStatus.UNAUTHORIZED, "tls.client_cert_required",
+            text(ctx, req, HttpResponseStatus.UNAUTHORIZED, Reasons.CLIENT_CERT_REQUIRED.code(),
                     "an SSH certificate needs the device's client certificate");
             return;
         }
@@ -121,7 +121,7 @@ public final class SshCertificateHandler extends BlockingHttpHandler {
             }
             Instant now = clock.instant();
             if (!lease.liveAt(now)) { // ended between the check and now
-                refuse(ctx, req, denied, HttpResponseStatus.FORBIDDEN, "posture.no_lease", "no live posture lease",
+                refuse(ctx, req, denied, HttpResponseStatus.FORBIDDEN, Reasons.NO_LEASE.code(), Reasons.NO_LEASE.message(),
                         "device " + id.deviceId() + ": the lease ended at " + lease.until());
                 return;
             }
@@ -144,7 +144,7 @@ public final class SshCertificateHandler extends BlockingHttpHandler {
             res.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
             HttpReplies.send(ctx, req, res);
         } catch (AuditUnavailableException e) {
-            text(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "audit.unavailable",
+            text(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, Reasons.AUDIT_UNAVAILABLE.code(),
                     "the gateway cannot record certificates now; try again later");
         }
     }
