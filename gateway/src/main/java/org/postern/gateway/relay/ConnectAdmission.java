@@ -24,10 +24,22 @@ import org.postern.protocol.Reasons;
  */
 final class ConnectAdmission {
 
+    /** What admission decided: {@link Admitted} or {@link Refused}. */
+    sealed interface Outcome permits Admitted, Refused {
+    }
+
     /** A CONNECT that passed every check: connect to {@code target}. */
-    record Admitted(String flowId, Flow.Endpoints who, GateDecision.Target target, Lease lease, Session session) {
+    record Admitted(String flowId, Flow.Endpoints who, GateDecision.Target target, Lease lease, Session session)
+            implements Outcome {
         Admitted {
             Objects.requireNonNull(session, "session");
+        }
+    }
+
+    /** Refused by the gate or by a limit of this path. */
+    record Refused(GateDecision.Refusal refusal) implements Outcome {
+        Refused {
+            Objects.requireNonNull(refusal, "refusal");
         }
     }
 
@@ -41,15 +53,14 @@ final class ConnectAdmission {
         this.sessions = Objects.requireNonNull(sessions, "sessions");
     }
 
-    /** Returns an {@link Admitted} or a {@link GateDecision.Refusal}. */
-    Object admit(Channel channel, ClientIdentity id, String authority, String source) {
+    Outcome admit(Channel channel, ClientIdentity id, String authority, String source) {
         Who who = id == null ? new Who(null, null, source) : Who.device(id.deviceId(), source);
         GateDecision.Pass pass;
         switch (gate.open(who, authority)) {
             case GateDecision.Refusal r -> {
-                return r.reason() == Reasons.CLIENT_CERT_REQUIRED
+                return new Refused(r.reason() == Reasons.CLIENT_CERT_REQUIRED
                         ? new GateDecision.Refusal(r.reason(), "CONNECT " + authority + " without a device certificate")
-                        : r;
+                        : r);
             }
             case GateDecision.Pass p -> pass = p;
         }
@@ -59,11 +70,11 @@ final class ConnectAdmission {
     }
 
     /** The limits of this path, last: a flow slot of the device, then the session. */
-    private Object limits(Channel channel, GateDecision.Pass pass, Flow.Endpoints who) {
+    private Outcome limits(Channel channel, GateDecision.Pass pass, Flow.Endpoints who) {
         if (!flows.reserve(who.device(), sessions.flowsPerDevice())) {
-            return new GateDecision.Refusal(Reasons.FLOWS_PER_DEVICE, "device " + who.device() + " already has "
+            return new Refused(new GateDecision.Refusal(Reasons.FLOWS_PER_DEVICE, "device " + who.device() + " already has "
                     + sessions.flowsPerDevice() + " tunnels open or opening (limits.flowsPerDevice); refused " + who.dest(),
-                    who.user(), who.destAddress());
+                    who.user(), who.destAddress()));
         }
         Session.Who owner = new Session.Who(who.device(), who.user(), who.certSerial(), who.certSha256(), who.source(),
                 "tls");
@@ -73,8 +84,8 @@ final class ConnectAdmission {
                 session = sessions.admit(connectionOf(channel), owner);
             } catch (AuditUnavailableException e) {
                 flows.unreserve(who.device());
-                return new GateDecision.Refusal(Reasons.AUDIT_UNAVAILABLE, "session.start for device " + who.device()
-                        + " could not be recorded (audit.failMode: closed): " + e.getMessage(), who.user(), who.destAddress());
+                return new Refused(new GateDecision.Refusal(Reasons.AUDIT_UNAVAILABLE, "session.start for device " + who.device()
+                        + " could not be recorded (audit.failMode: closed): " + e.getMessage(), who.user(), who.destAddress()));
             }
             if (session.tryAddFlow()) {
                 return new Admitted(UUID.randomUUID().toString(), who, pass.target(), pass.lease(), session);
@@ -82,8 +93,8 @@ final class ConnectAdmission {
             // it ended between admission and now (lease ended, killed): a new one starts on the next try
         }
         flows.unreserve(who.device());
-        return new GateDecision.Refusal(Reasons.SESSION_ENDED, "the session of device " + who.device()
-                + " kept ending while this tunnel was admitted", who.user(), who.destAddress());
+        return new Refused(new GateDecision.Refusal(Reasons.SESSION_ENDED, "the session of device " + who.device()
+                + " kept ending while this tunnel was admitted", who.user(), who.destAddress()));
     }
 
     /** An admission that will not become a flow gives back its slot and its count in the session (never blocks). */

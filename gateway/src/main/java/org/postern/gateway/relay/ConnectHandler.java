@@ -72,16 +72,15 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
         ClientIdentity id = ClientIdentity.of(ctx.channel()).orElse(null);
         String source = HttpReplies.source(ctx);
         execute(ctx, framing, () -> {
-            Object outcome;
+            ConnectAdmission.Outcome outcome;
             try {
                 outcome = admission.admit(ctx.channel(), id, framing.authority(), source);
             } catch (RuntimeException e) {
-                outcome = new GateDecision.Refusal(Reasons.INTERNAL_ERROR, e.toString());
+                outcome = new ConnectAdmission.Refused(new GateDecision.Refusal(Reasons.INTERNAL_ERROR, e.toString()));
             }
             switch (outcome) {
-                case GateDecision.Refusal r -> refuse(ctx, framing, r, id, source, null);
+                case ConnectAdmission.Refused r -> refuse(ctx, framing, r.refusal(), id, source, null);
                 case ConnectAdmission.Admitted a -> ctx.executor().execute(() -> connector.connect(ctx, framing, a));
-                default -> throw new IllegalStateException("admission: " + outcome);
             }
         });
     }
