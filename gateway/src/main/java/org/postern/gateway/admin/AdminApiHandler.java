@@ -37,6 +37,7 @@ import org.postern.gateway.session.SessionInfo;
 import org.postern.protocol.http.HttpReplies;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.postern.protocol.Reasons;
 
 /**
  * The admin JSON API and {@code /metrics} (docs/gateway.md, "Admin API"). Every request comes
@@ -58,10 +59,10 @@ public final class AdminApiHandler extends SimpleChannelInboundHandler<FullHttpR
     public static final String ROLE_FORBIDDEN = "admin.role_forbidden";
     public static final String NOT_FOUND = "admin.not_found";
     public static final String METHOD_NOT_ALLOWED = "admin.method_not_allowed";
-    public static final String SESSION_UNKNOWN = "session.unknown";
+    public static final String SESSION_UNKNOWN = Reasons.SESSION_UNKNOWN.code();
     public static final String CONFIG_INVALID = "config.invalid";
     public static final String RELOAD_UNAVAILABLE = "admin.reload_unavailable";
-    public static final String INTERNAL = "internal.error";
+    public static final String INTERNAL = Reasons.INTERNAL_ERROR.code();
 
     /**
      * What the API serves from.

@@ -7,6 +7,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import org.postern.protocol.http.HttpReplies;
+import org.postern.protocol.Reasons;
 
 /**
  * Whole requests with a bounded body. Over the bound the stock aggregator answers 413 by itself;
@@ -14,7 +15,7 @@ import org.postern.protocol.http.HttpReplies;
  */
 public final class AuditedAggregator extends HttpObjectAggregator {
 
-    public static final String REASON = "http.too_large";
+    public static final String REASON = Reasons.HTTP_TOO_LARGE.code();
 
     private final LimitAudit audit;
 

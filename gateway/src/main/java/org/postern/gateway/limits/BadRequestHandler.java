@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
+import org.postern.protocol.Reasons;
 
 /**
  * What the HTTP codec could not decode: a head over {@code limits.headerSize} gets
@@ -21,9 +22,9 @@ import io.netty.util.ReferenceCountUtil;
 @ChannelHandler.Sharable
 public final class BadRequestHandler extends ChannelInboundHandlerAdapter {
 
-    public static final String HEADER_SIZE = "limits.header_size";
-    public static final String REQUEST_LINE = "limits.request_line";
-    public static final String BAD_REQUEST = "http.bad_request";
+    public static final String HEADER_SIZE = Reasons.LIMITS_HEADER_SIZE.code();
+    public static final String REQUEST_LINE = Reasons.LIMITS_REQUEST_LINE.code();
+    public static final String BAD_REQUEST = Reasons.HTTP_BAD_REQUEST.code();
 
     private final LimitAudit audit;
     private final long maxHeaderSize;

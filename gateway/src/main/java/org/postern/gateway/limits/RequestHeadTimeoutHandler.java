@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.ssl.SslHandler;
+import org.postern.protocol.Reasons;
 
 /**
  * {@code limits.headerTime}: a request head must be complete this long after the connection was
@@ -26,7 +27,7 @@ import io.netty.handler.ssl.SslHandler;
  */
 public final class RequestHeadTimeoutHandler extends ChannelDuplexHandler {
 
-    public static final String REASON = "limits.header_time";
+    public static final String REASON = Reasons.LIMITS_HEADER_TIME.code();
 
     private final Duration limit;
     private final LimitAudit audit;

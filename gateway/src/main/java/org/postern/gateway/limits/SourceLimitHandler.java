@@ -15,6 +15,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.postern.protocol.Reasons;
 
 /**
  * {@code limits.connectionsPerSource}: at most this many concurrent connections from one source
@@ -27,7 +28,7 @@ import org.slf4j.LoggerFactory;
 @ChannelHandler.Sharable
 public final class SourceLimitHandler extends ChannelInboundHandlerAdapter {
 
-    public static final String REASON = "limits.connections_per_source";
+    public static final String REASON = Reasons.LIMITS_CONNECTIONS_PER_SOURCE.code();
     private static final Logger LOG = LoggerFactory.getLogger(SourceLimitHandler.class);
 
     /** Refusals from one source not yet audited. */

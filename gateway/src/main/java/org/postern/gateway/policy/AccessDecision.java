@@ -1,6 +1,7 @@
 package org.postern.gateway.policy;
 
 import java.util.Objects;
+import org.postern.protocol.Reasons;
 
 /**
  * What the access policy decided for one destination. The peer gets only the reason code
@@ -9,11 +10,11 @@ import java.util.Objects;
 public sealed interface AccessDecision permits AccessDecision.Allowed, AccessDecision.Denied {
 
     /** No rule lets these groups reach this destination. */
-    String NO_RULE = "access.no_rule";
+    String NO_RULE = Reasons.NO_RULE.code();
     /** The address is loopback, link-local, metadata, unspecified, multicast or the gateway's own. */
-    String FORBIDDEN_ADDRESS = "access.forbidden_address";
+    String FORBIDDEN_ADDRESS = Reasons.FORBIDDEN_ADDRESS.code();
     /** The request itself is malformed: port 0 or above 65535, a bad host, no address. */
-    String BAD_DESTINATION = "access.bad_destination";
+    String BAD_DESTINATION = Reasons.BAD_DESTINATION.code();
 
     /** Allowed by the rule named {@code rule}. */
     record Allowed(String rule) implements AccessDecision {

@@ -25,11 +25,12 @@ import org.postern.gateway.tls.ClientIdentity;
 import org.postern.protocol.http.BlockingHttpHandler;
 import org.postern.protocol.http.HttpReplies;
 import org.postern.pki.registry.RegistryException;
+import org.postern.protocol.posture.DecisionJson;
 import org.postern.protocol.posture.PostureVerdict;
 import org.postern.protocol.posture.Reason;
-import org.postern.protocol.posture.ReasonDetail;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.postern.protocol.Reasons;
 
 /**
  * The posture endpoints on the tunnel listener, for connections with a {@link ClientIdentity}:
@@ -67,13 +68,13 @@ public final class PostureHandler extends BlockingHttpHandler {
     @Override
     protected void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
         if (!HttpMethod.POST.equals(req.method())) {
-            HttpReplies.refuse(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "http.method_not_allowed",
+            HttpReplies.refuse(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, Reasons.HTTP_METHOD_NOT_ALLOWED.code(),
                     "expected POST");
             return;
         }
         ClientIdentity identity = ClientIdentity.of(ctx.channel()).orElse(null);
         if (identity == null) {
-            refuse(ctx, req, HttpResponseStatus.UNAUTHORIZED, "tls.client_cert_required",
+            refuse(ctx, req, HttpResponseStatus.UNAUTHORIZED, Reasons.CLIENT_CERT_REQUIRED.code(),
                     "posture needs the device's client certificate");
             return;
         }
@@ -88,7 +89,7 @@ public final class PostureHandler extends BlockingHttpHandler {
             }
             String mediaType = mediaType(req);
             if (!mediaType.equals(JSON_TYPE) && !mediaType.equals(JOSE_TYPE)) {
-                HttpReplies.refuse(ctx, req, HttpResponseStatus.UNSUPPORTED_MEDIA_TYPE, "http.unsupported_media_type",
+                HttpReplies.refuse(ctx, req, HttpResponseStatus.UNSUPPORTED_MEDIA_TYPE, Reasons.HTTP_UNSUPPORTED_MEDIA_TYPE.code(),
                         "expected " + JSON_TYPE + " or " + JOSE_TYPE);
                 return;
             }
@@ -96,12 +97,12 @@ public final class PostureHandler extends BlockingHttpHandler {
         } catch (AuditUnavailableException e) {
             log.error("posture decision for {} not answered, the audit trail is unavailable: {}", identity.deviceId(),
                     e.getMessage());
-            HttpReplies.refuse(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "audit.unavailable",
+            HttpReplies.refuse(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, Reasons.AUDIT_UNAVAILABLE.code(),
                     "the gateway cannot record decisions now; try again later");
         } catch (RegistryException e) {
             log.error("posture decision for {} not answered, the registry is unavailable: {}", identity.deviceId(),
                     e.getMessage());
-            HttpReplies.refuse(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "registry.unavailable",
+            HttpReplies.refuse(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, Reasons.REGISTRY_UNAVAILABLE.code(),
                     "the gateway cannot check devices now; try again later");
         }
     }
@@ -137,33 +138,16 @@ public final class PostureHandler extends BlockingHttpHandler {
                 Reason reason = r.error().reason();
                 HttpResponseStatus status = reason == Reason.EVIDENCE_MALFORMED ? HttpResponseStatus.BAD_REQUEST
                         : HttpResponseStatus.FORBIDDEN;
-                json(ctx, req, status, decisionJson(false, r.mode().spelling(), List.of(r.error().detail()), null,
-                        r.policyVersion()), reason.code());
+                json(ctx, req, status, new DecisionJson(false, r.mode().spelling(),
+                        List.of(DecisionJson.Item.of(r.error().detail())), null, r.policyVersion()).toMap(), reason.code());
             }
             case Decision.Refused f -> HttpReplies.refuse(ctx, req, HttpResponseStatus.FORBIDDEN, f.code(), f.message());
         }
     }
 
-    /** The decision JSON of DESIGN.md, keys in this order. */
+    /** The decision JSON ({@code docs/architecture.md}; one writer, {@link DecisionJson}), keys in its order. */
     static Map<String, Object> decisionJson(PostureVerdict v) {
-        return decisionJson(v.compliant(), v.mode().spelling(), v.reasons(), v.leaseUntil(), v.policyVersion());
-    }
-
-    private static Map<String, Object> decisionJson(boolean compliant, String mode, List<ReasonDetail> reasons,
-                                                    java.time.Instant leaseUntil, String policyVersion) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("compliant", compliant);
-        m.put("mode", mode);
-        m.put("reasons", reasons.stream().map(r -> {
-            Map<String, Object> o = new LinkedHashMap<>();
-            o.put("code", r.code());
-            o.put("message", r.message());
-            o.put("remediation", r.remediation());
-            return o;
-        }).toList());
-        m.put("leaseUntil", leaseUntil == null ? null : leaseUntil.toString());
-        m.put("policyVersion", policyVersion);
-        return m;
+        return DecisionJson.of(v).toMap();
     }
 
     private static void json(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status,

@@ -24,6 +24,7 @@ import org.postern.protocol.posture.PostureVerdict;
 import org.postern.protocol.posture.ReasonDetail;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.postern.protocol.Reasons;
 
 /**
  * The gateway's side of posture: hands out challenges and turns evidence into a decision and,
@@ -37,9 +38,9 @@ public final class PostureService {
     private static final Logger log = LoggerFactory.getLogger(PostureService.class);
 
     /** Reason code: the device is no longer active in the registry. */
-    public static final String DEVICE_NOT_ACTIVE = "device.not_active";
+    public static final String DEVICE_NOT_ACTIVE = Reasons.DEVICE_NOT_ACTIVE.code();
     /** Reason code: the connection's certificate is no longer good (revoked or on hold since the handshake). */
-    public static final String CERT_REVOKED = "cert.revoked";
+    public static final String CERT_REVOKED = Reasons.CERT_REVOKED.code();
 
     private final Supplier<PosturePolicy> policy;
     private final PostureEvaluator evaluator;

@@ -2,10 +2,11 @@ package org.postern.gateway.relay;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import org.postern.gateway.gate.GateDecision;
 
 /**
  * What differs between a CONNECT on HTTP/1.1 and one on an HTTP/2 stream: how the request names
- * its destination and how the answers look on the wire. {@link ConnectHandler} runs the same gates
+ * its destination and how the answers look on the wire. {@link ConnectHandler} runs the same checks
  * and writes the same audit events for both; the methods taking a {@code ctx} run on its event loop.
  */
 interface ConnectFraming {
@@ -14,7 +15,7 @@ interface ConnectFraming {
     String authority();
 
     /** Answers a refusal: status, {@code Postern-Reason}, short text; releases the request. */
-    void refuse(ChannelHandlerContext ctx, ConnectHandler.Refusal refusal);
+    void refuse(ChannelHandlerContext ctx, GateDecision.Refusal refusal);
 
     /**
      * Answers 200 and, once that is written, puts the relay in place of the request handling on

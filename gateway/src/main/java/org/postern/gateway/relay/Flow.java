@@ -14,6 +14,7 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslHandler;
+import org.postern.gateway.session.FlowEnd;
 import org.postern.audit.AuditEvent;
 import org.postern.gateway.session.Session;
 

@@ -14,9 +14,11 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
 
 import io.netty.channel.Channel;
+import org.postern.gateway.session.FlowEnd;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.gateway.session.Session;
+import org.postern.gateway.session.SessionFlows;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * device at once (no flush wait), so they are gone well within the 2 s the design promises.
  * Also where {@code flow.close} is written, on the workers (the audit trail blocks). Thread-safe.
  */
-public final class FlowRegistry {
+public final class FlowRegistry implements SessionFlows {
 
     private static final Logger LOG = LoggerFactory.getLogger(FlowRegistry.class);
 
@@ -70,11 +72,13 @@ public final class FlowRegistry {
     }
 
     /** Who hears {@link #closeAll} first: the session layer, which ends the device's sessions with that reason. */
+    @Override
     public void onCloseAll(BiConsumer<String, FlowEnd> listener) {
         closeAllListener = Objects.requireNonNull(listener, "listener");
     }
 
     /** Ends the flows of one session now. */
+    @Override
     public void closeSession(Session session, FlowEnd how) {
         Set<Flow> flows = byDevice.get(session.who().device());
         if (flows != null) {

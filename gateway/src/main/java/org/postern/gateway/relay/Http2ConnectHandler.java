@@ -25,7 +25,10 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
+import org.postern.gateway.session.FlowEnd;
+import org.postern.gateway.gate.GateDecision;
 import org.postern.protocol.http.HttpReplies;
+import org.postern.protocol.Reasons;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,8 +95,7 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
         ((MaxMessagesRecvByteBufAllocator) ctx.channel().config().getRecvByteBufAllocator()).maxMessagesPerRead(1);
         if (malformed != null) {
             ctx.channel().config().setAutoRead(false);
-            gate.refuseNow(ctx, framing, new ConnectHandler.Refusal(HttpResponseStatus.BAD_REQUEST,
-                    ConnectHandler.MALFORMED, "malformed CONNECT", malformed));
+            gate.refuseNow(ctx, framing, new GateDecision.Refusal(Reasons.MALFORMED, malformed));
         } else {
             gate.open(ctx, framing);
         }
@@ -127,14 +129,14 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
         }
 
         @Override
-        public void refuse(ChannelHandlerContext ctx, ConnectHandler.Refusal r) {
+        public void refuse(ChannelHandlerContext ctx, GateDecision.Refusal r) {
             releaseHeld();
             Http2Headers headers = new DefaultHttp2Headers()
-                    .status(r.status().codeAsText())
+                    .status(HttpResponseStatus.valueOf(r.httpStatus()).codeAsText())
                     .set("content-type", "text/plain; charset=utf-8")
-                    .set(HttpReplies.REASON_HEADER.toLowerCase(Locale.ROOT), r.reason());
+                    .set(HttpReplies.REASON_HEADER.toLowerCase(Locale.ROOT), r.code());
             ctx.write(new DefaultHttp2HeadersFrame(headers, false));
-            Http2Error code = ConnectHandler.MALFORMED.equals(r.reason()) ? Http2Error.PROTOCOL_ERROR : Http2Error.NO_ERROR;
+            Http2Error code = r.reason() == Reasons.MALFORMED ? Http2Error.PROTOCOL_ERROR : Http2Error.NO_ERROR;
             ctx.writeAndFlush(new DefaultHttp2DataFrame(ByteBufUtil.writeUtf8(ctx.alloc(), r.message() + "\n"), true))
                     .addListener((ChannelFutureListener) f -> {
                         // the answer is complete (and sent: a reset would overtake DATA still queued for

@@ -38,6 +38,7 @@ import org.postern.config.PkiSettings;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.gateway.admin.AdminApiHandler;
 import org.postern.gateway.admin.AdminListener;
+import org.postern.gateway.gate.TunnelGate;
 import org.postern.gateway.limits.BadRequestHandler;
 import org.postern.gateway.limits.LimitAudit;
 import org.postern.gateway.limits.SourceLimitHandler;
@@ -52,7 +53,7 @@ import org.postern.gateway.posture.LeaseStore;
 import org.postern.gateway.posture.PostureHandler;
 import org.postern.gateway.posture.PostureService;
 import org.postern.gateway.relay.ConnectHandler;
-import org.postern.gateway.relay.FlowEnd;
+import org.postern.gateway.session.FlowEnd;
 import org.postern.gateway.relay.FlowRegistry;
 import org.postern.gateway.relay.RelaySettings;
 import org.postern.gateway.tls.DeviceTrustManager;
@@ -249,11 +250,13 @@ public final class GatewayServer implements AutoCloseable {
             resources.add(bastion);
             bastionRef.set(bastion);
 
+            // the one admission gate of CONNECT and the SSH certificate request (docs/pipeline.md)
+            TunnelGate gate = new TunnelGate(registry, leases, resolver, policy);
             GatewayInitializer.Shared shared = new GatewayInitializer.Shared(
                     new EstHandler(service, ca.chain(), workers), new CrlHandler(crl, workers),
                     new OcspHandler(new OcspResponder(ca, registry, clock), workers), new PostureHandler(posture, workers),
-                    new ConnectHandler(leases, registry, resolver, policy, flows, sessions), new NotFoundHandler(),
-                    new SshCertificateHandler(sshCa, leases, registry, audit, clock, workers));
+                    new ConnectHandler(gate, flows, sessions), new NotFoundHandler(),
+                    new SshCertificateHandler(sshCa, gate, audit, clock, workers));
             // limits: connections per source (before TLS), request head time and size, body size
             LimitAudit limitAudit = new LimitAudit(audit, workers, clock);
             GatewayInitializer.Guards guards = new GatewayInitializer.Guards(

@@ -7,7 +7,6 @@ import java.util.concurrent.atomic.LongAdder;
 
 import io.netty.channel.Channel;
 import org.postern.audit.AuditEvent;
-import org.postern.gateway.relay.FlowEnd;
 
 /**
  * One device's time on one connection of the tunnel listener: from its first admitted tunnel

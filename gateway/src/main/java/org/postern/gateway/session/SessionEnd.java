@@ -2,7 +2,6 @@ package org.postern.gateway.session;
 
 import java.util.Locale;
 
-import org.postern.gateway.relay.FlowEnd;
 
 /** Why a session ended, as {@code session.end} records it in {@code reason}. */
 public enum SessionEnd {

@@ -21,8 +21,6 @@ import io.netty.util.AttributeKey;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.config.gateway.GatewaySettings.Audit.FailMode;
-import org.postern.gateway.relay.FlowEnd;
-import org.postern.gateway.relay.FlowRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,7 +44,7 @@ public final class Sessions implements SessionDirectory {
     private final AuditSink audit;
     private final Executor workers;
     private final Clock clock;
-    private final FlowRegistry flows;
+    private final SessionFlows flows;
     private final Function<String, Instant> leaseUntil;
     private final FailMode failMode;
     private final int flowsPerDevice;
@@ -56,7 +54,7 @@ public final class Sessions implements SessionDirectory {
      * @param failMode       what to do when {@code session.start} cannot be written
      * @param flowsPerDevice concurrent tunnels one device may have ({@code limits.flowsPerDevice})
      */
-    public Sessions(AuditSink audit, Executor workers, Clock clock, FlowRegistry flows,
+    public Sessions(AuditSink audit, Executor workers, Clock clock, SessionFlows flows,
                     Function<String, Instant> leaseUntil, FailMode failMode, int flowsPerDevice) {
         this.audit = Objects.requireNonNull(audit, "audit");
         this.workers = Objects.requireNonNull(workers, "workers");
@@ -200,7 +198,7 @@ public final class Sessions implements SessionDirectory {
         return live.size();
     }
 
-    FlowRegistry flows() {
+    SessionFlows flows() {
         return flows;
     }
 

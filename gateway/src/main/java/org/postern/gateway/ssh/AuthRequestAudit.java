@@ -10,6 +10,7 @@ import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
 import org.apache.sshd.server.session.ServerSession;
 import org.apache.sshd.server.session.ServerUserAuthService;
 import org.apache.sshd.server.session.ServerUserAuthServiceFactory;
+import org.postern.protocol.Reasons;
 
 /**
  * The {@code ssh-userauth} service with a look at each request before MINA SSHD handles it: it
@@ -20,7 +21,7 @@ import org.apache.sshd.server.session.ServerUserAuthServiceFactory;
  */
 final class AuthRequestAudit extends ServerUserAuthServiceFactory {
 
-    static final String METHOD_REFUSED = "ssh.method_refused";
+    static final String METHOD_REFUSED = Reasons.SSH_METHOD_REFUSED.code();
 
     private final BastionContext ctx;
 

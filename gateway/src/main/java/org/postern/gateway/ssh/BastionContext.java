@@ -8,6 +8,7 @@ import java.util.concurrent.Executor;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
+import org.postern.gateway.gate.TunnelGate;
 import org.postern.gateway.policy.AccessPolicy;
 import org.postern.gateway.policy.DestinationResolver;
 import org.postern.gateway.posture.LeaseStore;
@@ -18,11 +19,11 @@ import org.slf4j.LoggerFactory;
 /**
  * What every part of the bastion consults: the SSH user CA's public key (the only one trusted),
  * the registry and the posture leases (who may be in), the destination resolver and access policy
- * (where they may go, the same ones as CONNECT), the audit trail, time, and the workers that run
+ * (where they may go, the same ones as CONNECT), the {@link TunnelGate} over them that decides both, the audit trail, time, and the workers that run
  * blocking work (DNS, registry) off the SSH I/O threads.
  */
 record BastionContext(PublicKey userCa, Registry registry, LeaseStore leases, DestinationResolver resolver,
-                      AccessPolicy policy, AuditSink audit, Clock clock, Executor workers) {
+                      AccessPolicy policy, TunnelGate gate, AuditSink audit, Clock clock, Executor workers) {
 
     private static final Logger LOG = LoggerFactory.getLogger(BastionContext.class);
 
@@ -32,6 +33,7 @@ record BastionContext(PublicKey userCa, Registry registry, LeaseStore leases, De
         Objects.requireNonNull(leases, "leases");
         Objects.requireNonNull(resolver, "resolver");
         Objects.requireNonNull(policy, "policy");
+        Objects.requireNonNull(gate, "gate");
         Objects.requireNonNull(audit, "audit");
         Objects.requireNonNull(clock, "clock");
         Objects.requireNonNull(workers, "workers");

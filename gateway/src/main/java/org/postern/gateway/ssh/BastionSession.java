@@ -10,7 +10,7 @@ import org.apache.sshd.common.AttributeRepository;
 import org.apache.sshd.server.session.ServerSession;
 import org.postern.audit.AuditEvent;
 import org.postern.gateway.posture.Lease;
-import org.postern.gateway.relay.FlowEnd;
+import org.postern.gateway.session.FlowEnd;
 
 /**
  * One authenticated SSH connection: which device, whose certificate, since when, and — once

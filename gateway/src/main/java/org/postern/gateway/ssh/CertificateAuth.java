@@ -2,7 +2,6 @@ package org.postern.gateway.ssh;
 
 import java.security.PublicKey;
 import java.time.Instant;
-import java.util.Optional;
 import java.util.UUID;
 
 import org.apache.sshd.common.config.keys.KeyUtils;
@@ -13,31 +12,33 @@ import org.apache.sshd.server.auth.pubkey.UserAuthPublicKey;
 import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
 import org.apache.sshd.server.session.ServerSession;
 import org.postern.audit.AuditUnavailableException;
+import org.postern.gateway.gate.GateDecision;
+import org.postern.gateway.gate.TunnelGate;
+import org.postern.gateway.gate.Who;
 import org.postern.gateway.posture.Lease;
 import org.postern.pki.registry.Device;
-import org.postern.pki.registry.DeviceStatus;
-import org.postern.pki.registry.RegistryException;
+import org.postern.protocol.Reasons;
 
 /**
  * Public key authentication that accepts only OpenSSH user certificates from the Postern SSH user
  * CA, within their validity (by the gateway's clock), with no critical option, whose principal is
- * the login name; then the device named in the key id must be active, owned by that login, and
- * hold a live posture lease. Every refusal is an {@code access.denied} with a reason code; the
+ * the login name; then the {@link TunnelGate}: the device named in the key id must be active, owned
+ * by that login, and hold a live posture lease. Every refusal is an {@code access.denied} with a reason code; the
  * client sees only "Permission denied". MINA SSHD then checks the certificate's own signature and
  * the proof of possession of the key, and only after that is {@code session.start} written —
  * durably, before the session may do anything (fail closed: no trail, no session).
  */
 final class CertificateAuth extends UserAuthPublicKey {
 
-    static final String CERT_REQUIRED = "ssh.cert_required";
-    static final String UNKNOWN_CA = "ssh.cert_unknown_ca";
-    static final String EXPIRED = "ssh.cert_expired";
-    static final String CERT_INVALID = "ssh.cert_invalid";
-    static final String PRINCIPAL_MISMATCH = "ssh.principal_mismatch";
-    static final String DEVICE_NOT_ACTIVE = "device.not_active";
-    static final String NO_LEASE = "posture.no_lease";
-    static final String REGISTRY_UNAVAILABLE = "registry.unavailable";
-    static final String AUDIT_UNAVAILABLE = "audit.unavailable";
+    static final String CERT_REQUIRED = Reasons.SSH_CERT_REQUIRED.code();
+    static final String UNKNOWN_CA = Reasons.SSH_CERT_UNKNOWN_CA.code();
+    static final String EXPIRED = Reasons.SSH_CERT_EXPIRED.code();
+    static final String CERT_INVALID = Reasons.SSH_CERT_INVALID.code();
+    static final String PRINCIPAL_MISMATCH = Reasons.SSH_PRINCIPAL_MISMATCH.code();
+    static final String DEVICE_NOT_ACTIVE = Reasons.DEVICE_NOT_ACTIVE.code();
+    static final String NO_LEASE = Reasons.NO_LEASE.code();
+    static final String REGISTRY_UNAVAILABLE = Reasons.REGISTRY_UNAVAILABLE.code();
+    static final String AUDIT_UNAVAILABLE = Reasons.AUDIT_UNAVAILABLE.code();
 
     /** Makes one per authentication request. */
     static final class Factory extends UserAuthPublicKeyFactory {
@@ -128,34 +129,19 @@ final class CertificateAuth extends UserAuthPublicKey {
             return null;
         }
         String deviceId = cert.getId();
-        Device device;
         try {
             Device.checkId(deviceId);
-            device = ctx.registry().device(deviceId).orElse(null);
         } catch (IllegalArgumentException e) {
             refuse(session, login, cert, CERT_INVALID, "key id: " + e.getMessage());
             return null;
-        } catch (RegistryException e) {
-            refuse(session, login, cert, REGISTRY_UNAVAILABLE, e.getMessage());
-            return null;
         }
-        if (device == null || device.status() != DeviceStatus.ACTIVE) {
-            refuse(session, login, cert, DEVICE_NOT_ACTIVE, "device " + deviceId + ": expected status active, found "
-                    + (device == null ? "no such device" : device.status().wireName()));
-            return null;
-        }
-        if (!device.owner().equals(login)) {
-            refuse(session, login, cert, PRINCIPAL_MISMATCH, "device " + deviceId + " is owned by " + device.owner()
-                    + ", not by the login \"" + login + "\"");
-            return null;
-        }
-        Optional<Lease> lease = ctx.leases().current(deviceId);
-        if (lease.isEmpty() || !lease.get().verdict().allowed()) {
-            refuse(session, login, cert, NO_LEASE, "device " + deviceId + " has no live posture lease;"
-                    + " expected a compliant decision first");
-            return null;
-        }
-        return new Accepted(cert, device, lease.get());
+        return switch (ctx.gate().admit(new Who(deviceId, login, SshBastion.source(session)))) {
+            case GateDecision.Refusal r -> {
+                refuse(session, login, cert, r.code(), r.detail());
+                yield null;
+            }
+            case GateDecision.Pass p -> new Accepted(cert, p.device(), p.lease());
+        };
     }
 
     /** Writes {@code session.start} durably and registers the session; false (refused) if the trail cannot. */

@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -26,18 +24,18 @@ import org.apache.sshd.server.forward.TcpForwardingFilter;
 import org.apache.sshd.server.forward.TcpipServerChannel;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditUnavailableException;
-import org.postern.gateway.policy.AccessDecision;
-import org.postern.gateway.policy.DestinationResolver;
+import org.postern.gateway.gate.GateDecision;
+import org.postern.gateway.gate.TunnelGate;
+import org.postern.gateway.gate.Who;
 import org.postern.gateway.posture.Lease;
-import org.postern.gateway.relay.FlowEnd;
-import org.postern.pki.registry.Device;
-import org.postern.pki.registry.DeviceStatus;
-import org.postern.pki.registry.RegistryException;
+import org.postern.gateway.session.FlowEnd;
+import org.postern.protocol.HostPort;
+import org.postern.protocol.Reasons;
 
 /**
- * A {@code direct-tcpip} channel ({@code ssh -J}, {@code -W}, {@code -L}) through the same gates as
- * a CONNECT: session authenticated and not ending, live lease, device active, destination resolved
- * ONCE, {@code AccessPolicy} on that address. The gates block (registry, DNS, audit) and run on
+ * A {@code direct-tcpip} channel ({@code ssh -J}, {@code -W}, {@code -L}) through the same gate as
+ * a CONNECT: session authenticated and not ending, then the {@link TunnelGate} (device active, live
+ * lease, destination resolved ONCE, {@code AccessPolicy} on that address). The gates block (registry, DNS, audit) and run on
  * the workers. On a pass the request is handed to MINA SSHD's own channel with the host replaced
  * by the resolved IP literal, so MINA connects to exactly the address that was checked (no second
  * lookup, no DNS rebinding); MINA's forwarding filter ({@link PolicyForwardingFilter}) admits only
@@ -46,8 +44,8 @@ import org.postern.pki.registry.RegistryException;
  */
 final class DirectTcpipChannel extends TcpipServerChannel {
 
-    static final String UNRESOLVED = "connect.unresolved";
-    static final String CONNECT_FAILED = "connect.failed";
+    static final String UNRESOLVED = Reasons.UNRESOLVED.code();
+    static final String CONNECT_FAILED = Reasons.CONNECT_FAILED.code();
 
     /** Makes the channel for each {@code direct-tcpip} open request. */
     static final class Factory implements ChannelFactory {
@@ -106,57 +104,28 @@ final class DirectTcpipChannel extends TcpipServerChannel {
         return result;
     }
 
-    /** On a worker: the gates in order, then MINA's channel on the resolved address. */
+    /** On a worker: the session, the {@link TunnelGate}, then MINA's channel on the resolved address. */
     private void gate(BastionSession s, String host, int port, String originHost, int originPort, DefaultOpenFuture result) {
-        String dest = hostPort(host, port);
+        String dest = HostPort.format(host, port);
         if (s == null || s.ending()) {
             refuse(s, dest, null, CertificateAuth.NO_LEASE, "the SSH session is not authenticated or is ending", result,
                     SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
             return;
         }
-        Optional<Lease> lease = ctx.leases().current(s.device);
-        if (lease.isEmpty() || !lease.get().verdict().allowed()) {
-            refuse(s, dest, null, CertificateAuth.NO_LEASE, "device " + s.device + " has no live posture lease;"
-                    + " expected a compliant decision first", result, SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
-            return;
-        }
-        Device device;
-        try {
-            device = ctx.registry().device(s.device).orElse(null);
-        } catch (RegistryException e) {
-            refuse(s, dest, null, CertificateAuth.REGISTRY_UNAVAILABLE, e.getMessage(), result,
-                    SshConstants.SSH_OPEN_CONNECT_FAILED);
-            return;
-        }
-        if (device == null || device.status() != DeviceStatus.ACTIVE) {
-            refuse(s, dest, null, CertificateAuth.DEVICE_NOT_ACTIVE, "device " + s.device + ": expected status active, found "
-                    + (device == null ? "no such device" : device.status().wireName()), result,
-                    SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
-            return;
-        }
-        InetAddress address;
-        switch (ctx.resolver().resolve(host, port)) {
-            case DestinationResolver.Refused r -> {
-                refuse(s, dest, null, r.denial().reason(), r.denial().detail(), result,
-                        SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
+        GateDecision.Pass passed;
+        switch (ctx.gate().open(Who.device(s.device, s.source), host, port)) {
+            case GateDecision.Refusal r -> {
+                boolean unavailable = r.reason() == Reasons.REGISTRY_UNAVAILABLE || r.reason() == Reasons.UNRESOLVED;
+                refuse(s, dest, r.destAddress(), r.code(), r.detail(), result, unavailable
+                        ? SshConstants.SSH_OPEN_CONNECT_FAILED : SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
                 return;
             }
-            case DestinationResolver.Unresolved u -> {
-                refuse(s, dest, null, UNRESOLVED, u.detail(), result, SshConstants.SSH_OPEN_CONNECT_FAILED);
-                return;
-            }
-            case DestinationResolver.Resolved r -> address = r.address();
+            case GateDecision.Pass p -> passed = p;
         }
-        String destAddress = hostPort(address.getHostAddress(), port);
-        String rule;
-        switch (ctx.policy().decide(Set.copyOf(device.groups()), host, port, address)) {
-            case AccessDecision.Denied d -> {
-                refuse(s, dest, destAddress, d.reason(), d.detail(), result, SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
-                return;
-            }
-            case AccessDecision.Allowed a -> rule = a.rule();
-        }
-        Pass pass = new Pass(UUID.randomUUID().toString(), dest, destAddress, rule, lease.get());
+        InetAddress address = passed.target().address();
+        String destAddress = passed.target().destAddress();
+        String rule = passed.target().rule();
+        Pass pass = new Pass(UUID.randomUUID().toString(), dest, destAddress, rule, passed.lease());
         SshdSocketAddress target = new SshdSocketAddress(address.getHostAddress(), port);
         PolicyForwardingFilter.approve(getSession(), target);
         Buffer rewritten = new ByteArrayBuffer();
@@ -286,9 +255,5 @@ final class DirectTcpipChannel extends TcpipServerChannel {
     /** Ends the flow now, for the reason the session records ({@code lease_ended}, {@code revoked}, …). */
     void cut() {
         close(true);
-    }
-
-    private static String hostPort(String host, int port) {
-        return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
     }
 }

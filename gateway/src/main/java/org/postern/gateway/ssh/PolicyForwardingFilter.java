@@ -7,6 +7,7 @@ import org.apache.sshd.common.AttributeRepository;
 import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.util.net.SshdSocketAddress;
 import org.apache.sshd.server.forward.ForwardingFilter;
+import org.postern.protocol.Reasons;
 
 /**
  * MINA SSHD's forwarding filter for the bastion. Deny by default: agent forwarding, X11 and remote
@@ -17,7 +18,7 @@ import org.apache.sshd.server.forward.ForwardingFilter;
  */
 final class PolicyForwardingFilter implements ForwardingFilter {
 
-    static final String FORWARDING_REFUSED = "ssh.forwarding_refused";
+    static final String FORWARDING_REFUSED = Reasons.SSH_FORWARDING_REFUSED.code();
 
     private static final AttributeRepository.AttributeKey<Set<SshdSocketAddress>> APPROVED =
             new AttributeRepository.AttributeKey<>();

@@ -9,6 +9,7 @@ import org.apache.sshd.common.channel.exception.SshChannelOpenException;
 import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.util.buffer.Buffer;
 import org.apache.sshd.server.channel.AbstractServerChannel;
+import org.postern.protocol.Reasons;
 
 /**
  * The {@code session} channel — shell, exec, subsystems such as sftp, and with them pty, agent and
@@ -17,7 +18,7 @@ import org.apache.sshd.server.channel.AbstractServerChannel;
  */
 final class RefusedSessionChannel extends AbstractServerChannel {
 
-    static final String SESSION_REFUSED = "ssh.session_refused";
+    static final String SESSION_REFUSED = Reasons.SSH_SESSION_REFUSED.code();
     static final String MESSAGE = "this bastion only forwards: use it with ssh -J, -W or -L";
 
     static final class Factory implements ChannelFactory {

@@ -42,15 +42,17 @@ import org.apache.sshd.server.session.ServerConnectionServiceFactory;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.config.gateway.GatewaySettings;
+import org.postern.gateway.gate.TunnelGate;
 import org.postern.gateway.policy.AccessPolicy;
 import org.postern.gateway.policy.DestinationResolver;
 import org.postern.gateway.posture.LeaseStore;
-import org.postern.gateway.relay.FlowEnd;
+import org.postern.gateway.session.FlowEnd;
 import org.postern.gateway.session.SessionInfo;
 import org.postern.pki.registry.Registry;
 import org.postern.pki.ssh.SshKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.postern.protocol.Reasons;
 
 /**
  * The SSH bastion on {@code listeners.ssh}: an Apache MINA SSHD server that only forwards
@@ -75,8 +77,8 @@ import org.slf4j.LoggerFactory;
 public final class SshBastion implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SshBastion.class);
-    static final String TOO_MANY_CONNECTIONS = "ssh.too_many_connections";
-    static final String NOT_AUTHENTICATED = "ssh.not_authenticated";
+    static final String TOO_MANY_CONNECTIONS = Reasons.SSH_TOO_MANY_CONNECTIONS.code();
+    static final String NOT_AUTHENTICATED = Reasons.SSH_NOT_AUTHENTICATED.code();
     private static final AttributeRepository.AttributeKey<Boolean> REFUSED = new AttributeRepository.AttributeKey<>();
     /** The login and the methods a client tried, for the record of a connection that never authenticated. */
     private static final AttributeRepository.AttributeKey<Attempts> ATTEMPTS = new AttributeRepository.AttributeKey<>();
@@ -155,7 +157,8 @@ public final class SshBastion implements AutoCloseable {
                                    DestinationResolver resolver, AccessPolicy policy, AuditSink audit, Clock clock,
                                    Executor workers, SecureRandom random) throws IOException {
         KeyPair hostKey = SshKeys.loadOrCreate(config.hostKey(), random);
-        BastionContext ctx = new BastionContext(userCa, registry, leases, resolver, policy, audit, clock, workers);
+        BastionContext ctx = new BastionContext(userCa, registry, leases, resolver, policy,
+                new TunnelGate(registry, leases, resolver, policy), audit, clock, workers);
         Sessions sessions = new Sessions();
 
         SshServer server = ServerBuilder.builder()

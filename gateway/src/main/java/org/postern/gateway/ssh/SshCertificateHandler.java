@@ -6,7 +6,6 @@ import java.security.interfaces.RSAPublicKey;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.Executor;
 
 import io.netty.buffer.Unpooled;
@@ -23,19 +22,20 @@ import org.apache.sshd.common.config.keys.KeyUtils;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
+import org.postern.gateway.gate.GateDecision;
+import org.postern.gateway.gate.TunnelGate;
+import org.postern.gateway.gate.Who;
 import org.postern.gateway.posture.Lease;
-import org.postern.gateway.posture.LeaseStore;
 import org.postern.gateway.tls.ClientIdentity;
 import org.postern.protocol.http.BlockingHttpHandler;
 import org.postern.protocol.http.HttpReplies;
 import org.postern.pki.registry.Device;
-import org.postern.pki.registry.DeviceStatus;
-import org.postern.pki.registry.Registry;
-import org.postern.pki.registry.RegistryException;
 import org.postern.pki.ssh.SshUserCa;
+import org.postern.protocol.Reasons;
 
 /**
- * {@code POST /v1/ssh/certificate} on the tunnel listener: a device with a live posture lease
+ * {@code POST /v1/ssh/certificate} on the tunnel listener: a device that passes the {@link TunnelGate}
+ * (active, live posture lease)
  * sends one OpenSSH public key line and gets back an OpenSSH user certificate for it (one line,
  * {@code text/plain}): key id = device id, principal = the device's owner, valid from now until
  * the lease ends, only {@code permit-port-forwarding}. {@code pki.issue} ({@code kind: ssh_user})
@@ -45,8 +45,8 @@ import org.postern.pki.ssh.SshUserCa;
  *   <caption>Refusals</caption>
  *   <tr><td>405 {@code http.method_not_allowed}</td><td>not POST</td></tr>
  *   <tr><td>401 {@code tls.client_cert_required}</td><td>no device certificate</td></tr>
- *   <tr><td>403 {@code posture.no_lease}</td><td>no live lease</td></tr>
  *   <tr><td>403 {@code device.not_active}</td><td>device not active in the registry</td></tr>
+ *   <tr><td>403 {@code posture.no_lease}</td><td>no live lease</td></tr>
  *   <tr><td>400 {@code ssh.bad_public_key}</td><td>not one OpenSSH key line, or a weak key</td></tr>
  *   <tr><td>503 {@code audit.unavailable}, {@code registry.unavailable}</td><td>fail closed</td></tr>
  * </table>
@@ -55,20 +55,17 @@ import org.postern.pki.ssh.SshUserCa;
 public final class SshCertificateHandler extends BlockingHttpHandler {
 
     public static final String PATH = "/v1/ssh/certificate";
-    static final String BAD_PUBLIC_KEY = "ssh.bad_public_key";
+    static final String BAD_PUBLIC_KEY = Reasons.SSH_BAD_PUBLIC_KEY.code();
 
     private final SshUserCa ca;
-    private final LeaseStore leases;
-    private final Registry registry;
+    private final TunnelGate gate;
     private final AuditSink audit;
     private final Clock clock;
 
-    public SshCertificateHandler(SshUserCa ca, LeaseStore leases, Registry registry, AuditSink audit, Clock clock,
-                                 Executor workers) {
+    public SshCertificateHandler(SshUserCa ca, TunnelGate gate, AuditSink audit, Clock clock, Executor workers) {
         super(workers);
         this.ca = Objects.requireNonNull(ca, "ca");
-        this.leases = Objects.requireNonNull(leases, "leases");
-        this.registry = Objects.requireNonNull(registry, "registry");
+        this.gate = Objects.requireNonNull(gate, "gate");
         this.audit = Objects.requireNonNull(audit, "audit");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
@@ -81,13 +78,13 @@ public final class SshCertificateHandler extends BlockingHttpHandler {
     @Override
     protected void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
         if (!HttpMethod.POST.equals(req.method())) {
-            text(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "http.method_not_allowed", "expected POST");
+            text(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, Reasons.HTTP_METHOD_NOT_ALLOWED.code(), "expected POST");
             return;
         }
         ClientIdentity id = ClientIdentity.of(ctx.channel()).orElse(null);
         String source = HttpReplies.source(ctx);
         if (id == null) {
-            text(ctx, req, HttpResponseStatus.UNAUTHORIZED, "tls.client_cert_required",
+            text(ctx, req, HttpResponseStatus.UNAUTHORIZED, Reasons.CLIENT_CERT_REQUIRED.code(),
                     "an SSH certificate needs the device's client certificate");
             return;
         }
@@ -95,19 +92,21 @@ public final class SshCertificateHandler extends BlockingHttpHandler {
                 .with("kind", "ssh_user").with("device", id.deviceId()).with("certSerial", id.serialHex())
                 .with("certSha256", id.sha256()).with("source", source);
         try {
-            Optional<Lease> lease = leases.current(id.deviceId());
-            if (lease.isEmpty() || !lease.get().verdict().allowed()) {
-                refuse(ctx, req, denied, HttpResponseStatus.FORBIDDEN, "posture.no_lease", "no live posture lease",
-                        "device " + id.deviceId() + " has no live posture lease; expected a compliant decision first");
-                return;
+            GateDecision.Pass pass;
+            switch (gate.admit(Who.device(id.deviceId(), source))) {
+                case GateDecision.Refusal r when r.reason() == Reasons.REGISTRY_UNAVAILABLE -> {
+                    registryUnavailable(ctx, req);
+                    return;
+                }
+                case GateDecision.Refusal r -> {
+                    refuse(ctx, req, denied.with("user", r.user()), HttpResponseStatus.valueOf(r.httpStatus()), r.code(),
+                            r.message(), r.detail());
+                    return;
+                }
+                case GateDecision.Pass p -> pass = p;
             }
-            Device device = registry.device(id.deviceId()).orElse(null);
-            if (device == null || device.status() != DeviceStatus.ACTIVE) {
-                refuse(ctx, req, denied, HttpResponseStatus.FORBIDDEN, "device.not_active", "device not active",
-                        "device " + id.deviceId() + ": expected status active, found "
-                                + (device == null ? "no such device" : device.status().wireName()));
-                return;
-            }
+            Device device = pass.device();
+            Lease lease = pass.lease();
             denied.with("user", device.owner());
             PublicKey key;
             try {
@@ -121,12 +120,12 @@ public final class SshCertificateHandler extends BlockingHttpHandler {
                 return;
             }
             Instant now = clock.instant();
-            if (!lease.get().liveAt(now)) { // ended between the check and now
-                refuse(ctx, req, denied, HttpResponseStatus.FORBIDDEN, "posture.no_lease", "no live posture lease",
-                        "device " + id.deviceId() + ": the lease ended at " + lease.get().until());
+            if (!lease.liveAt(now)) { // ended between the check and now
+                refuse(ctx, req, denied, HttpResponseStatus.FORBIDDEN, Reasons.NO_LEASE.code(), Reasons.NO_LEASE.message(),
+                        "device " + id.deviceId() + ": the lease ended at " + lease.until());
                 return;
             }
-            SshUserCa.Issued issued = ca.issue(key, device.id(), device.owner(), now, lease.get().until());
+            SshUserCa.Issued issued = ca.issue(key, device.id(), device.owner(), now, lease.until());
             audit.record(AuditEvent.of("pki.issue", now)
                     .with("kind", "ssh_user")
                     .with("device", device.id())
@@ -145,12 +144,15 @@ public final class SshCertificateHandler extends BlockingHttpHandler {
             res.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
             HttpReplies.send(ctx, req, res);
         } catch (AuditUnavailableException e) {
-            text(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "audit.unavailable",
+            text(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, Reasons.AUDIT_UNAVAILABLE.code(),
                     "the gateway cannot record certificates now; try again later");
-        } catch (RegistryException e) {
-            text(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "registry.unavailable",
-                    "the gateway cannot check devices now; try again later");
         }
+    }
+
+    /** Fail closed, as before any record: the registry cannot say who the device is. */
+    private static void registryUnavailable(ChannelHandlerContext ctx, FullHttpRequest req) {
+        text(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, Reasons.REGISTRY_UNAVAILABLE.code(),
+                "the gateway cannot check devices now; try again later");
     }
 
     private void refuse(ChannelHandlerContext ctx, FullHttpRequest req, AuditEvent.Builder event, HttpResponseStatus status,

@@ -15,7 +15,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
-import org.postern.gateway.relay.FlowEnd;
+import org.postern.gateway.session.FlowEnd;
 import org.postern.pki.registry.CertificateRecord;
 import org.postern.pki.registry.DeviceStatus;
 import org.postern.pki.registry.Registry;

@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.postern.gateway.session.FlowEnd;
 import org.postern.audit.AuditEvent;
 import org.postern.pki.registry.DeviceStatus;
 

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.postern.gateway.session.FlowEnd;
 import org.postern.audit.AuditEvent;
 import org.postern.gateway.testing.H2Client;
 

@@ -226,7 +226,7 @@ class SshBastionIT {
         try {
             await().atMost(Duration.ofSeconds(15)).until(() -> events("flow.open", "laptop-cut-a").size() == 1
                     && events("flow.open", "laptop-cut-b").size() == 1);
-            assertThat(gateway.bastion().closeDevice("laptop-cut-a", org.postern.gateway.relay.FlowEnd.REVOKED)).isEqualTo(1);
+            assertThat(gateway.bastion().closeDevice("laptop-cut-a", org.postern.gateway.session.FlowEnd.REVOKED)).isEqualTo(1);
             await().atMost(Duration.ofSeconds(2)).until(() -> !pa.isAlive());
             assertThat(pb.isAlive()).isTrue();
             assertThat(gateway.bastion().sessions()).anySatisfy(s -> assertThat(s.device()).isEqualTo("laptop-cut-b"));

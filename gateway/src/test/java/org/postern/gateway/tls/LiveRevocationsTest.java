@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.postern.gateway.relay.FlowEnd;
+import org.postern.gateway.session.FlowEnd;
 import org.postern.pki.registry.RevocationReason;
 import org.postern.pki.registry.SqliteRegistry;
 import org.postern.pki.testing.TestCsrs;

@@ -1,17 +1,17 @@
 package org.postern.agent.session;
 
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.postern.protocol.posture.DecisionJson;
 
 /**
- * The gateway's answer to posture evidence, as the agent keeps it: the decision JSON of DESIGN.md
- * ({@code compliant, mode, reasons[], leaseUntil, policyVersion}), when it came, and, for an answer
+ * The gateway's answer to posture evidence, as the agent keeps it: the decision JSON of
+ * {@code docs/architecture.md} ({@code compliant, mode, reasons[], leaseUntil, policyVersion}; read
+ * and written by {@link DecisionJson}, which also says what "allowed" means), when it came, and, for an answer
  * that was not a decision (a refusal such as {@code device.not_active}), the status and reason
  * code turned into one reason.
  */
@@ -33,9 +33,12 @@ public record Decision(boolean compliant, String mode, List<Reason> reasons, Ins
         Objects.requireNonNull(at, "at");
     }
 
-    /** Whether tunnels may be opened under it: compliant, or the gateway only reports (report-only). */
+    /**
+     * Whether tunnels may be opened under it: it grants a lease (compliant, or let in under
+     * report-only) — {@link DecisionJson#allowed(Instant)}, the gateway's own rule.
+     */
     public boolean allowed() {
-        return compliant || "report-only".equals(mode);
+        return DecisionJson.allowed(leaseUntil);
     }
 
     /** Whether it still holds at {@code now}: allowed, and its lease (if it names one) not over. */
@@ -45,17 +48,9 @@ public record Decision(boolean compliant, String mode, List<Reason> reasons, Ins
 
     /** Reads the decision JSON; problems name what was expected. */
     static Decision fromJson(JsonNode n, Instant at) {
-        if (n == null || !n.isObject() || !n.path("compliant").isBoolean()) {
-            throw new IllegalArgumentException("expected the decision JSON {compliant, mode, reasons, leaseUntil, policyVersion}, found "
-                    + (n == null ? "nothing" : n.getNodeType().name().toLowerCase(java.util.Locale.ROOT)));
-        }
-        List<Reason> reasons = new ArrayList<>();
-        for (JsonNode r : n.path("reasons")) {
-            reasons.add(new Reason(r.path("code").asText("unknown"), r.path("message").asText(""), r.path("remediation").asText("")));
-        }
-        String lease = n.path("leaseUntil").isTextual() ? n.path("leaseUntil").asText() : null;
-        return new Decision(n.get("compliant").booleanValue(), n.path("mode").asText("enforce"), reasons,
-                lease == null ? null : Instant.parse(lease), n.path("policyVersion").isTextual() ? n.path("policyVersion").asText() : null, at);
+        DecisionJson d = DecisionJson.fromJson(n);
+        return new Decision(d.compliant(), d.mode(), d.reasons().stream()
+                .map(r -> new Reason(r.code(), r.message(), r.remediation())).toList(), d.leaseUntil(), d.policyVersion(), at);
     }
 
     /** A refusal that is not a decision: the status and reason header, with the body's text as the message. */
@@ -71,20 +66,11 @@ public record Decision(boolean compliant, String mode, List<Reason> reasons, Ins
                 + (text == null || text.isBlank() ? "" : ": " + text.strip()), remediation)), null, null, at);
     }
 
-    /** As JSON for the state file, keys in the decision's order plus {@code at}. */
+    /** As JSON for the state file: the decision JSON ({@link DecisionJson}) plus {@code at}. */
     Map<String, Object> toJson() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("compliant", compliant);
-        m.put("mode", mode);
-        m.put("reasons", reasons.stream().map(r -> {
-            Map<String, Object> o = new LinkedHashMap<>();
-            o.put("code", r.code());
-            o.put("message", r.message());
-            o.put("remediation", r.remediation());
-            return o;
-        }).toList());
-        m.put("leaseUntil", leaseUntil == null ? null : leaseUntil.toString());
-        m.put("policyVersion", policyVersion);
+        Map<String, Object> m = new DecisionJson(compliant, mode, reasons.stream()
+                .map(r -> new DecisionJson.Item(r.code(), r.message(), r.remediation())).toList(), leaseUntil, policyVersion)
+                .toMap();
         m.put("at", at.toString());
         return m;
     }

@@ -49,4 +49,15 @@ class GatewaySessionTest {
         assertThat(d.reasons()).containsExactly(new Decision.Reason("device.not_active", "the gateway answered 403: device suspended",
                 "This laptop is suspended or revoked; contact IT security."));
     }
+
+    /** Issue 10: evidence rejected under report-only grants no lease, so the agent must not call it allowed. */
+    @Test
+    void decision_rejectedUnderReportOnly_withoutLease_isNotAllowed() throws Exception {
+        Decision d = Decision.fromJson(new ObjectMapper().readTree("""
+                {"compliant":false,"mode":"report-only","reasons":[{"code":"evidence.stale","message":"too old",
+                "remediation":"Fix the clock."}],"leaseUntil":null,"policyVersion":"p2"}"""), NOW);
+        assertThat(d.allowed()).isFalse();
+        assertThat(d.liveAt(NOW)).isFalse();
+        assertThat(d.toJson()).containsEntry("leaseUntil", null).containsEntry("at", NOW.toString());
+    }
 }

@@ -34,7 +34,7 @@ public sealed interface PostureVerdict permits PostureVerdict.Compliant, Posture
 
     /** Whether the gateway lets the device in: compliant, or not compliant under report-only. */
     default boolean allowed() {
-        return leaseUntil() != null;
+        return DecisionJson.allowed(leaseUntil());
     }
 
     /** Every check passed; {@code leaseUntil} is now + the policy's lease. */

@@ -1,4 +1,4 @@
-package org.postern.gateway.relay;
+package org.postern.gateway.session;
 
 import java.util.Locale;
 
@@ -31,7 +31,7 @@ public enum FlowEnd {
     }
 
     /** Whether the flow is cut at once rather than after the bytes already accepted are flushed. */
-    boolean abrupt() {
+    public boolean abrupt() {
         return this != CLIENT_CLOSED && this != SERVER_CLOSED;
     }
 }

@@ -1,0 +1,98 @@
+package org.postern.gateway.gate;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.Objects;
+import java.util.Set;
+
+import org.postern.gateway.posture.Lease;
+import org.postern.pki.registry.Device;
+import org.postern.protocol.HostPort;
+import org.postern.protocol.Reasons;
+
+/** What {@link TunnelGate} decided: {@link Pass} or {@link Refusal}. */
+public sealed interface GateDecision permits GateDecision.Pass, GateDecision.Refusal {
+
+    /**
+     * Every check passed.
+     *
+     * @param device the device as the registry has it (active; its owner and groups)
+     * @param lease  its live, allowing posture lease
+     * @param target where it may go, or null when no destination was asked ({@link TunnelGate#admit})
+     */
+    record Pass(Device device, Lease lease, Target target) implements GateDecision {
+        public Pass {
+            Objects.requireNonNull(device, "device");
+            Objects.requireNonNull(lease, "lease");
+        }
+
+        public String user() {
+            return device.owner();
+        }
+
+        public Set<String> groups() {
+            return Set.copyOf(device.groups());
+        }
+    }
+
+    /**
+     * A destination that passed: asked as {@code requested}, resolved once to {@code address}, allowed
+     * by {@code rule}. Connect to {@link #socket()}, never to the name again.
+     */
+    record Target(HostPort requested, InetAddress address, String rule) {
+        public Target {
+            Objects.requireNonNull(requested, "requested");
+            Objects.requireNonNull(address, "address");
+            Objects.requireNonNull(rule, "rule");
+        }
+
+        public InetSocketAddress socket() {
+            return new InetSocketAddress(address, requested.port());
+        }
+
+        /** The checked address, {@code ip:port}, as {@code destAddress} in the audit trail. */
+        public String destAddress() {
+            return HostPort.format(address.getHostAddress(), requested.port());
+        }
+    }
+
+    /**
+     * Refused. The peer gets {@link #code()} and {@link #message()}; {@code detail} (what was
+     * expected, what was found) goes to the audit trail only.
+     *
+     * @param user        the device's owner when the registry named it, else null
+     * @param destAddress the resolved destination when the refusal came after resolving, else null
+     */
+    record Refusal(Reasons reason, String detail, String user, String destAddress) implements GateDecision {
+        public Refusal {
+            Objects.requireNonNull(reason, "reason");
+            Objects.requireNonNull(detail, "detail");
+        }
+
+        public Refusal(Reasons reason, String detail) {
+            this(reason, detail, null, null);
+        }
+
+        public String code() {
+            return reason.code();
+        }
+
+        /** The terse text for the peer. */
+        public String message() {
+            return reason.message();
+        }
+
+        /** The HTTP status a refusal with this reason answers with (CONNECT, {@code /v1/ssh/certificate}). */
+        public int httpStatus() {
+            return switch (reason) {
+                case CLIENT_CERT_REQUIRED -> 401;
+                case BAD_DESTINATION, MALFORMED, SSH_BAD_PUBLIC_KEY -> 400;
+                case UNRESOLVED, CONNECT_FAILED -> 502;
+                case FLOWS_PER_DEVICE -> 429;
+                case REGISTRY_UNAVAILABLE, AUDIT_UNAVAILABLE, SESSION_ENDED -> 503;
+                case INTERNAL_ERROR -> 500;
+                default -> 403;
+            };
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package org.postern.gateway.relay;
+
+import java.util.Objects;
+import java.util.UUID;
+
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import org.postern.audit.AuditUnavailableException;
+import org.postern.gateway.gate.GateDecision;
+import org.postern.gateway.gate.TunnelGate;
+import org.postern.gateway.gate.Who;
+import org.postern.gateway.posture.Lease;
+import org.postern.gateway.session.Session;
+import org.postern.gateway.session.Sessions;
+import org.postern.gateway.tls.ClientIdentity;
+import org.postern.protocol.Reasons;
+
+/**
+ * Admission of one CONNECT, on a worker: the {@link TunnelGate} (identity, device, lease, policy),
+ * then the limits of this path — a flow slot of the device ({@code limits.flowsPerDevice}), then
+ * the connection's session, started now ({@code session.start} durable) if it has none. A
+ * {@link Admitted} holds a slot and a count in its session until its flow opens, or
+ * {@link #abandon} gives them back.
+ */
+final class ConnectAdmission {
+
+    /** What admission decided: {@link Admitted} or {@link Refused}. */
+    sealed interface Outcome permits Admitted, Refused {
+    }
+
+    /** A CONNECT that passed every check: connect to {@code target}. */
+    record Admitted(String flowId, Flow.Endpoints who, GateDecision.Target target, Lease lease, Session session)
+            implements Outcome {
+        Admitted {
+            Objects.requireNonNull(session, "session");
+        }
+    }
+
+    /** Refused by the gate or by a limit of this path. */
+    record Refused(GateDecision.Refusal refusal) implements Outcome {
+        Refused {
+            Objects.requireNonNull(refusal, "refusal");
+        }
+    }
+
+    private final TunnelGate gate;
+    private final FlowRegistry flows;
+    private final Sessions sessions;
+
+    ConnectAdmission(TunnelGate gate, FlowRegistry flows, Sessions sessions) {
+        this.gate = Objects.requireNonNull(gate, "gate");
+        this.flows = Objects.requireNonNull(flows, "flows");
+        this.sessions = Objects.requireNonNull(sessions, "sessions");
+    }
+
+    Outcome admit(Channel channel, ClientIdentity id, String authority, String source) {
+        Who who = id == null ? new Who(null, null, source) : Who.device(id.deviceId(), source);
+        GateDecision.Pass pass;
+        switch (gate.open(who, authority)) {
+            case GateDecision.Refusal r -> {
+                return new Refused(r.reason() == Reasons.CLIENT_CERT_REQUIRED
+                        ? new GateDecision.Refusal(r.reason(), "CONNECT " + authority + " without a device certificate")
+                        : r);
+            }
+            case GateDecision.Pass p -> pass = p;
+        }
+        Flow.Endpoints endpoints = new Flow.Endpoints(id.deviceId(), pass.user(), id.serialHex(), id.sha256(), source,
+                authority, pass.target().destAddress());
+        return limits(channel, pass, endpoints);
+    }
+
+    /** The limits of this path, last: a flow slot of the device, then the session. */
+    private Outcome limits(Channel channel, GateDecision.Pass pass, Flow.Endpoints who) {
+        if (!flows.reserve(who.device(), sessions.flowsPerDevice())) {
+            return new Refused(new GateDecision.Refusal(Reasons.FLOWS_PER_DEVICE, "device " + who.device() + " already has "
+                    + sessions.flowsPerDevice() + " tunnels open or opening (limits.flowsPerDevice); refused " + who.dest(),
+                    who.user(), who.destAddress()));
+        }
+        Session.Who owner = new Session.Who(who.device(), who.user(), who.certSerial(), who.certSha256(), who.source(),
+                "tls");
+        for (int attempt = 0; attempt < 3; attempt++) {
+            Session session;
+            try {
+                session = sessions.admit(connectionOf(channel), owner);
+            } catch (AuditUnavailableException e) {
+                flows.unreserve(who.device());
+                return new Refused(new GateDecision.Refusal(Reasons.AUDIT_UNAVAILABLE, "session.start for device " + who.device()
+                        + " could not be recorded (audit.failMode: closed): " + e.getMessage(), who.user(), who.destAddress()));
+            }
+            if (session.tryAddFlow()) {
+                return new Admitted(UUID.randomUUID().toString(), who, pass.target(), pass.lease(), session);
+            }
+            // it ended between admission and now (lease ended, killed): a new one starts on the next try
+        }
+        flows.unreserve(who.device());
+        return new Refused(new GateDecision.Refusal(Reasons.SESSION_ENDED, "the session of device " + who.device()
+                + " kept ending while this tunnel was admitted", who.user(), who.destAddress()));
+    }
+
+    /** An admission that will not become a flow gives back its slot and its count in the session (never blocks). */
+    void abandon(Admitted a) {
+        flows.unreserve(a.who().device());
+        a.session().flowGone();
+    }
+
+    /** The connection a request came on: itself for HTTP/1.1, the parent of an HTTP/2 stream. */
+    static Channel connectionOf(Channel ch) {
+        return ch instanceof Http2StreamChannel ? ch.parent() : ch;
+    }
+}
