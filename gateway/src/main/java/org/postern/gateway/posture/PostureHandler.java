@@ -74,7 +74,7 @@ public final class PostureHandler extends BlockingHttpHandler {
         }
         ClientIdentity identity = ClientIdentity.of(ctx.channel()).orElse(null);
         if (identity == null) {
-            refuse(ctx, req, HttpResponseStatus.UNAUTHORIZED, Reasons.CLIENT_CERT_REQUIRED.code(),
+            HttpReplies.refuse(ctx, req, HttpResponseStatus.UNAUTHORIZED, Reasons.CLIENT_CERT_REQUIRED.code(),
                     "posture needs the device's client certificate");
             return;
         }
@@ -164,19 +164,6 @@ public final class PostureHandler extends BlockingHttpHandler {
         if (reason != null) {
             res.headers().set(HttpReplies.REASON_HEADER, reason);
         }
-        HttpReplies.send(ctx, req, res);
-    }
-
-    /**
-     * A refusal without {@code WWW-Authenticate}: {@link HttpReplies#refuse} names EST's Basic
-     * realm on a 401, but here the credential is the TLS client certificate, not an HTTP scheme.
-     */
-    private static void refuse(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String reason,
-                               String message) {
-        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                Unpooled.copiedBuffer(message + "\n", StandardCharsets.UTF_8));
-        res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
-        res.headers().set(HttpReplies.REASON_HEADER, reason);
         HttpReplies.send(ctx, req, res);
     }
 }
