@@ -27,8 +27,6 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.ssl.ClientAuth;
-import io.netty.handler.ssl.SslProvider;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.postern.audit.siem.SiemForwarder;
 import org.postern.audit.trail.AuditKeys;
@@ -77,8 +75,6 @@ import org.postern.protocol.http.NotFoundHandler;
 import org.postern.pki.ocsp.OcspHandler;
 import org.postern.pki.ocsp.OcspResponder;
 import org.postern.pki.registry.SqliteRegistry;
-import org.postern.pki.server.ServerCredentials;
-import org.postern.tls.TlsContexts;
 import org.postern.pki.ssh.SshUserCa;
 import org.postern.protocol.posture.PostureEvaluator;
 import org.slf4j.Logger;
@@ -165,47 +161,20 @@ public final class GatewayServer implements AutoCloseable {
             CertificateAuthority ca = store.load(protection, clock.instant(), random, pki.certificates().ocspResponderLifetime());
             SqliteRegistry registry = SqliteRegistry.open(dataDir, clock);
             resources.add(registry);
-            // the audit trail, signed with dataDir/audit.key; audit.pub beside it for auditors
-            AuditKeys keys = AuditKeys.loadOrCreate(dataDir.resolve("audit.key"), random);
-            keys.exportPublicKey(dataDir.resolve("audit.pub"));
+            AuditTrail audit = openTrail(settings, random, resources);
             GatewaySettings.Audit a = settings.audit();
-            Files.createDirectories(a.dir());
-            AuditTrail audit = new AuditTrail(a.dir(), AuditTrailConfig.defaults(settings.id())
-                    .withMinFreeBytes(a.minFree().bytes()).withCheckpointInterval(a.checkpointInterval()), keys);
-            resources.add(audit);
-            if (a.siem() != null) { // forwarding to a SIEM reads the trail's files; closed before the trail
-                resources.add(SiemForwarder.start(audit, a.siem()));
-            }
 
             CrlPublisher crl = new CrlPublisher(ca, registry, store.crlFile(), pki.revocation().crlValidity(), clock);
             PkiService service = new PkiService(() -> ca, registry, audit, pki, clock, random, () -> crl);
-            ServerCredentials selfIssued = settings.tls().selfIssued()
-                    ? ServerCredentials.selfIssued(service, ca, dataDir, settings.listeners().tunnel().host(), clock.instant())
-                    : null;
-            // client certificates are decided inside the handshake: device CA, then the live revocation view
             LiveRevocations revocations = LiveRevocations.start(registry, clock);
             resources.add(revocations);
             DeviceTrustManager deviceTrust = new DeviceTrustManager(ca.chain(), revocations, audit, clock, workers);
 
-            // what a reload may change: access and posture policy, TLS certificate and key (docs/gateway.md "Reload")
+            // what a reload may change: access and posture policy, TLS certificate and key (ListenerTls)
             InetSocketAddress listen = settings.listeners().tunnel().socketAddress();
             Set<InetAddress> own = ownAddresses(listen);
             GatewayMetrics metrics = new GatewayMetrics();
-            ConfigReloader.SnapshotFactory snapshots = s -> {
-                ServerCredentials creds = s.tls().selfIssued() ? selfIssued : credentials(s.tls(), clock);
-                if (creds == null) { // started with files, reloaded without: the PKI issues one now
-                    creds = ServerCredentials.selfIssued(service, ca, dataDir, s.listeners().tunnel().host(), clock.instant());
-                }
-                return new LiveSettings.Snapshot(s, AccessPolicy.of(s.access(), own),
-                        // tunnel: client certificates optional (enrollment has none yet), decided in the handshake by deviceTrust
-                        TlsContexts.server(creds.key(), creds.certificate(), ca.chain()).provider(provider(s.tls()))
-                                .clientAuth(ClientAuth.OPTIONAL).trust(deviceTrust)
-                                .protocols(s.tls().protocols(), s.tls().cipherSuites()).alpn(GatewayInitializer.ALPN).build(),
-                        // admin: TLS 1.3, a client certificate required and chaining to the CA; that it is an
-                        // admin's, and still good, is AdminIdentityHandler's check after the handshake
-                        TlsContexts.server(creds.key(), creds.certificate(), ca.chain()).provider(provider(s.tls()))
-                                .clientAuth(ClientAuth.REQUIRE).trust(ca.chain()).build());
-            };
+            ListenerTls snapshots = new ListenerTls(settings, service, ca, deviceTrust, own, clock);
             LiveSettings live;
             try {
                 live = new LiveSettings(snapshots.build(settings));
@@ -311,33 +280,21 @@ public final class GatewayServer implements AutoCloseable {
         return new Admin(listener, metrics, live, reloader);
     }
 
-    /** Reads configured certificate and key files and checks they belong together and are in date. */
-    private static ServerCredentials credentials(GatewaySettings.Tls tls, Clock clock)
-            throws IOException, java.security.GeneralSecurityException {
-        ServerCredentials creds;
-        try {
-            creds = ServerCredentials.fromFiles(tls.certificate(), tls.key());
-        } catch (IOException | RuntimeException e) {
-            throw new IOException("tls.certificate/tls.key: cannot read " + tls.certificate() + " and " + tls.key()
-                    + ": " + e.getMessage(), e);
+    /** The audit trail, signed with dataDir/audit.key (audit.pub beside it for auditors), and its SIEM forwarding. */
+    private static AuditTrail openTrail(GatewaySettings settings, SecureRandom random, List<AutoCloseable> resources)
+            throws IOException {
+        Path dataDir = settings.dataDir();
+        AuditKeys keys = AuditKeys.loadOrCreate(dataDir.resolve("audit.key"), random);
+        keys.exportPublicKey(dataDir.resolve("audit.pub"));
+        GatewaySettings.Audit a = settings.audit();
+        Files.createDirectories(a.dir());
+        AuditTrail audit = new AuditTrail(a.dir(), AuditTrailConfig.defaults(settings.id())
+                .withMinFreeBytes(a.minFree().bytes()).withCheckpointInterval(a.checkpointInterval()), keys);
+        resources.add(audit);
+        if (a.siem() != null) { // forwarding to a SIEM reads the trail's files; closed before the trail
+            resources.add(SiemForwarder.start(audit, a.siem()));
         }
-        java.security.Signature sign = java.security.Signature.getInstance(
-                creds.key() instanceof java.security.interfaces.ECKey ? "SHA256withECDSA" : "SHA256withRSA");
-        byte[] probe = "postern key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        sign.initSign(creds.key());
-        sign.update(probe);
-        byte[] sig = sign.sign();
-        sign.initVerify(creds.certificate().getPublicKey());
-        sign.update(probe);
-        if (!sign.verify(sig)) {
-            throw new IOException("tls.key: expected the private key of " + creds.certificate().getSubjectX500Principal()
-                    + " (" + tls.certificate() + "), found the key of another certificate in " + tls.key());
-        }
-        if (creds.certificate().getNotAfter().toInstant().isBefore(clock.instant())) {
-            throw new IOException("tls.certificate: expected a certificate in date, found one that expired at "
-                    + creds.certificate().getNotAfter().toInstant() + " in " + tls.certificate());
-        }
-        return creds;
+        return audit;
     }
 
     /** Where the admin listener is bound. */
@@ -434,14 +391,6 @@ public final class GatewayServer implements AutoCloseable {
                 log.warn("closing {}: {}", c, e.toString());
             }
         }
-    }
-
-    private static SslProvider provider(GatewaySettings.Tls tls) {
-        return switch (tls.provider()) {
-            case OPENSSL -> SslProvider.OPENSSL;
-            case JDK -> SslProvider.JDK;
-            case AUTO -> TlsContexts.provider();
-        };
     }
 
     /** The listen address and every interface address of this host. */
