@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 
 import javax.net.ssl.SSLContext;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.state.AgentHome;
 import org.postern.config.gateway.AccessRules;
 import org.postern.gateway.server.GatewayServer;
@@ -43,7 +44,7 @@ final class DemoLab {
     // the admin host and the gateway
     DemoAdminHost host;
     /** Why sshd is not running, or null when it is. */
-    String noSsh;
+    @Nullable String noSsh;
     int tunnelPort;
     URI base;
     AccessRules rules;

@@ -13,6 +13,8 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Reads a trail's records in {@code seq} order from a given point, across segment files, while
  * the writer appends: the trail is the forwarder's spool. It only ever hands out records up to a
@@ -72,7 +74,7 @@ final class TrailTail implements AutoCloseable {
      *
      * @throws IOException when the trail cannot be read, or the record is not where the chain says
      */
-    Line next(long durable) throws IOException {
+    @Nullable Line next(long durable) throws IOException {
         if (nextSeq > durable) {
             return null;
         }

@@ -11,6 +11,7 @@ import java.time.Instant;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -209,7 +210,7 @@ final class TrailRecovery {
         return clock.instant();
     }
 
-    private static JsonNode parse(byte[] bytes, int from, int to) {
+    private static @Nullable JsonNode parse(byte[] bytes, int from, int to) {
         if (to <= from) {
             return null;
         }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.postern.config.ConfigException;
 import org.postern.config.ConfigReader;
 import org.postern.config.DataSize;
@@ -87,7 +88,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
     }
 
     /** Binds a {@code gateway.yaml} document; for {@link ConfigReader#load} and {@link ConfigReader#parse}. */
-    public static GatewaySettings read(ConfigReader r) {
+    public static @Nullable GatewaySettings read(ConfigReader r) {
         String id = r.section("gateway", g -> g.value("id", defaultId(), EXPECTED_ID, s -> {
             if (!ID.matcher(s).matches()) {
                 throw new org.postern.config.InvalidValueException(EXPECTED_ID, s);
@@ -140,7 +141,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
             }
         }
 
-        private static String etcHostname() {
+        private static @Nullable String etcHostname() {
             try {
                 return Files.readString(Path.of("/etc/hostname")).strip();
             } catch (IOException | RuntimeException e) {
@@ -148,7 +149,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
             }
         }
 
-        private static String shortName(String host) {
+        private static @Nullable String shortName(String host) {
             if (host == null) {
                 return null;
             }
@@ -506,7 +507,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
             }
         }
 
-        static Siem read(ConfigReader r, Path trail) {
+        static @Nullable Siem read(ConfigReader r, Path trail) {
             boolean hasAddress = r.has("address");
             boolean hasCa = r.has("ca");
             HostPort address = r.hostPort("address", null);
@@ -641,7 +642,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
                     new PkiSettings.Server(tunnel, null, null)));
         }
 
-        static Pki read(ConfigReader r, HostPort tunnel) {
+        static @Nullable Pki read(ConfigReader r, HostPort tunnel) {
             Path file = r.path("settings");
             if (file == null) {
                 return defaults(tunnel);
