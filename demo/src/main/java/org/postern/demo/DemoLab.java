@@ -64,7 +64,7 @@ final class DemoLab {
     /** A SOCKS5 tunnel kept open until the revocation closes it. */
     Socket held;
     /** postern-agent as a script for ssh's ProxyCommand (null when the ssh step was skipped). */
-    Path wrapper;
+    @Nullable Path wrapper;
 
     // the second laptop, when the demo keeps serving
     AgentHome home2;

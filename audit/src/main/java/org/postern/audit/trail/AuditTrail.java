@@ -23,6 +23,7 @@ import java.util.function.ToLongFunction;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
@@ -56,7 +57,7 @@ public final class AuditTrail implements AuditSink {
     private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
     private final ScheduledExecutorService ticker;
-    private volatile String unavailable;
+    private volatile @Nullable String unavailable;
     private volatile long durableSeq;        // the last record known to be on disk (fsync'd)
     private final FileChannel lockChannel;   // holds the exclusive lock on DIR/trail.lock while open
     private volatile boolean closing;
@@ -153,7 +154,7 @@ public final class AuditTrail implements AuditSink {
     }
 
     /** Why the trail is unavailable ({@code audit.unavailable: …}), or null when it is available. */
-    public String unavailableReason() {
+    public @Nullable String unavailableReason() {
         return unavailable;
     }
 

@@ -74,7 +74,7 @@ public final class AuditVerifier {
      * verifies) and {@code findings} that are not failures in this mode (torn tails, unsealed records).
      */
     public record Result(long records, int segments, long checkpoints, Instant firstTime, Instant lastTime,
-                         long unsealed, Finding problem, List<Finding> findings) {
+                         long unsealed, @Nullable Finding problem, List<Finding> findings) {
         public Result {
             findings = List.copyOf(findings);
         }

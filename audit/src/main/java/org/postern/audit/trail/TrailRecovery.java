@@ -36,7 +36,7 @@ final class TrailRecovery {
      * @param lock holds the exclusive lock on {@code DIR/trail.lock}; closing it releases the lock
      * @param torn the torn tail moved aside, or null if the last line was whole
      */
-    record Opened(FileChannel lock, FileChannel channel, TrailPosition position, TornTail torn) {
+    record Opened(FileChannel lock, FileChannel channel, TrailPosition position, @Nullable TornTail torn) {
     }
 
     private TrailRecovery() {

@@ -125,7 +125,7 @@ public final class PkiContext implements AutoCloseable {
     }
 
     /** The passphrase or PIN: from --passphrase-file, else $POSTERN_CA_PASSPHRASE; never from an argument. */
-    static KeyProtection protection(PkiOptions options, Path storedPkcs11) {
+    static KeyProtection protection(PkiOptions options, @Nullable Path storedPkcs11) {
         Secret secret;
         try {
             secret = options.passphraseFile != null

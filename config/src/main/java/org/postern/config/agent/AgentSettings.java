@@ -301,7 +301,7 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
      * @param knownHosts {@code ssh.knownHosts}: a known_hosts file pinning the bastion's host key,
      *                   written into {@code ssh-config} as {@code UserKnownHostsFile}; null = the user's own
      */
-    public record Ssh(boolean enabled, HostPort bastion, Path knownHosts) {
+    public record Ssh(boolean enabled, @Nullable HostPort bastion, @Nullable Path knownHosts) {
         /** The gateway's {@code listeners.ssh} port by default. */
         public static final int DEFAULT_PORT = 2222;
 

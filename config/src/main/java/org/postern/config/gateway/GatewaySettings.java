@@ -149,7 +149,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
             }
         }
 
-        private static @Nullable String shortName(String host) {
+        private static @Nullable String shortName(@Nullable String host) {
             if (host == null) {
                 return null;
             }
@@ -253,7 +253,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
      *                    {@code jdk}, or {@code auto} (OpenSSL when present, else the JDK)
      * @param allowTls12  {@code tls.allowTls12}: also accept TLS 1.2, with AEAD ECDHE suites only
      */
-    public record Tls(Path certificate, Path key, Provider provider, boolean allowTls12) {
+    public record Tls(@Nullable Path certificate, @Nullable Path key, Provider provider, boolean allowTls12) {
 
         /** TLS 1.2 suites allowed when {@code allowTls12} is set: ECDHE (forward secrecy) with AEAD only. */
         public static final List<String> TLS12_CIPHER_SUITES = List.of(
@@ -400,7 +400,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
      * @param checkpointInterval {@code audit.checkpointInterval}: a signed checkpoint this often
      * @param siem               {@code audit.siem}: forwarding to a SIEM over syslog/TLS; null when not configured
      */
-    public record Audit(Path dir, FailMode failMode, DataSize minFree, Duration checkpointInterval, Siem siem) {
+    public record Audit(Path dir, FailMode failMode, DataSize minFree, Duration checkpointInterval, @Nullable Siem siem) {
 
         /** {@code audit.dir} relative to {@code dataDir}. */
         public static final String DEFAULT_DIR = "audit/trail";
@@ -464,7 +464,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
      *                          default {@code siem.cursor} beside the trail directory
      * @param allowTls12        {@code audit.siem.allowTls12}: also offer TLS 1.2 (AEAD suites) to an old collector
      */
-    public record Siem(HostPort address, Path ca, Path clientCertificate, Path clientKey, String appName,
+    public record Siem(HostPort address, Path ca, @Nullable Path clientCertificate, @Nullable Path clientKey, String appName,
                        Facility facility, Path cursor, boolean allowTls12) {
 
         public static final String DEFAULT_APP_NAME = "postern";
@@ -558,7 +558,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
      * @param authTimeout  {@code ssh.authTimeout}: a connection not authenticated by then is closed
      * @param maxAuthTries {@code ssh.maxAuthTries}: authentication requests per connection before it is closed
      */
-    public record Ssh(Path hostKey, String banner, Duration authTimeout, int maxAuthTries) {
+    public record Ssh(Path hostKey, @Nullable String banner, Duration authTimeout, int maxAuthTries) {
 
         /** {@code ssh.hostKey} relative to {@code dataDir}. */
         public static final String DEFAULT_HOST_KEY = "ssh/host.key";
@@ -629,7 +629,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
      * @param settings what it says (its {@code server} section is not used by the gateway,
      *                 except to derive the URLs when the file does not set them)
      */
-    public record Pki(Path file, PkiSettings settings) {
+    public record Pki(@Nullable Path file, PkiSettings settings) {
 
         public Pki {
             Objects.requireNonNull(settings, "settings");

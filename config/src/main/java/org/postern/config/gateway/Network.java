@@ -70,7 +70,7 @@ public record Network(InetAddress address, int prefixLength) {
      * An IP literal ({@code 10.0.0.5}, {@code 2001:db8::1}, {@code ::ffff:127.0.0.1}) as a
      * normalized address, or null when {@code text} is not one; never asks DNS.
      */
-    public static @Nullable InetAddress parseAddress(String text) {
+    public static @Nullable InetAddress parseAddress(@Nullable String text) {
         if (text == null) {
             return null;
         }

@@ -219,7 +219,7 @@ public record PosturePolicy(
         }
 
         /** The named distributions, or null when a value was wrong (and reported). */
-        private static Map<String, VersionNumber> readDistributions(ConfigReader r) {
+        private static @Nullable Map<String, VersionNumber> readDistributions(ConfigReader r) {
             Map<String, VersionNumber> out = new LinkedHashMap<>();
             boolean ok = true;
             for (String id : KNOWN_DISTRIBUTIONS) {

@@ -45,7 +45,7 @@ public record VersionNumber(String text, List<Integer> parts) implements Compara
      * {@code 6.1.0}, {@code 14.4.1 (a)} is {@code 14.4.1}, {@code 0.3.0-SNAPSHOT} is {@code 0.3.0}.
      * {@code text} stays the whole input. Returns null when {@code text} does not start with a number.
      */
-    public static @Nullable VersionNumber leading(String text) {
+    public static @Nullable VersionNumber leading(@Nullable String text) {
         if (text == null) {
             return null;
         }

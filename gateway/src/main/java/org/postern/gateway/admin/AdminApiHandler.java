@@ -76,8 +76,8 @@ public final class AdminApiHandler extends SimpleChannelInboundHandler<FullHttpR
      * @param auditProblem   why not, or null
      * @param flows          live flows (health)
      */
-    public record Services(String gateway, SessionDirectory sessions, GatewayMetrics metrics, ConfigReloader reloader,
-                           BooleanSupplier auditAvailable, Supplier<String> auditProblem, IntSupplier flows,
+    public record Services(String gateway, SessionDirectory sessions, GatewayMetrics metrics, @Nullable ConfigReloader reloader,
+                           BooleanSupplier auditAvailable, Supplier<@Nullable String> auditProblem, IntSupplier flows,
                            AuditSink audit, Clock clock, Executor workers) {
         public Services {
             Objects.requireNonNull(gateway, "gateway");

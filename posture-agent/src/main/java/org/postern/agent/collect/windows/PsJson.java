@@ -34,7 +34,7 @@ final class PsJson {
      *
      * @throws IllegalArgumentException naming the text when it is none of the known shapes
      */
-    static @Nullable Instant instant(JsonNode node) {
+    static @Nullable Instant instant(@Nullable JsonNode node) {
         if (node == null || node.isNull() || node.isMissingNode()) {
             return null;
         }
@@ -61,7 +61,7 @@ final class PsJson {
     }
 
     /** An integer node, or null when absent, JSON null or not an integer. */
-    static @Nullable Long integer(JsonNode node) {
+    static @Nullable Long integer(@Nullable JsonNode node) {
         if (node == null || node.isNull() || node.isMissingNode()) {
             return null;
         }
@@ -75,7 +75,7 @@ final class PsJson {
     }
 
     /** A string node's text, or null when absent, JSON null or blank. */
-    static @Nullable String text(JsonNode node) {
+    static @Nullable String text(@Nullable JsonNode node) {
         if (node == null || node.isNull() || node.isMissingNode()) {
             return null;
         }

@@ -173,7 +173,7 @@ final class WindowsReportParser {
     }
 
     /** GetEncryptionMethod's EncryptionMethod, named as manage-bde shows it. */
-    static @Nullable String method(Long code) {
+    static @Nullable String method(@Nullable Long code) {
         if (code == null) {
             return null;
         }
