@@ -48,7 +48,7 @@ final class DemoLab {
     int tunnelPort;
     URI base;
     AccessRules rules;
-    GatewayServer gateway;
+    @Nullable GatewayServer gateway;
 
     // enrollment, OCSP, signed evidence
     AgentHome home;

@@ -86,8 +86,8 @@ public final class SiemForwarder implements AutoCloseable {
     private volatile boolean closed;
     private volatile long batches;
     private volatile long failures;
-    private volatile String lastError;
-    private volatile Instant lastErrorAt;
+    private volatile @Nullable String lastError;
+    private volatile @Nullable Instant lastErrorAt;
 
     /** Forwards {@code trail} with the default pacing. */
     public static SiemForwarder start(AuditTrail trail, GatewaySettings.Siem settings) throws IOException {

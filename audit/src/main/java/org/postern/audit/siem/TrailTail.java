@@ -30,7 +30,7 @@ final class TrailTail implements AutoCloseable {
 
     private final Path dir;
     private long segment;
-    private FileChannel channel;
+    private @Nullable FileChannel channel;
     private long bufferOffset;     // file offset of buffer[0]
     private byte[] buffer = new byte[1 << 16];
     private int pos;

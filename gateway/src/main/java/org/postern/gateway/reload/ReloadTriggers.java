@@ -39,8 +39,8 @@ public final class ReloadTriggers implements AutoCloseable {
     private static boolean sighupInstalled;
 
     private final ConfigReloader reloader;
-    private final WatchService watch;
-    private final Thread watcher;
+    private final @Nullable WatchService watch;
+    private final @Nullable Thread watcher;
     private final boolean sighup;
     private volatile boolean closed;
     private byte[] lastDigest;
