@@ -377,7 +377,7 @@ public final class ConfigReader {
                 report(elementKey, "expected a map, found " + Found.describe(e));
                 continue;
             }
-            @Nullable T t = new ConfigReader(doc, qualify(elementKey), (ObjectNode) e).bind(binder, true);
+            T t = new ConfigReader(doc, qualify(elementKey), (ObjectNode) e).bind(binder, true);
             if (t != null) {
                 out.add(t);
             }
@@ -416,7 +416,7 @@ public final class ConfigReader {
     }
 
     private <T extends @Nullable Object> @Nullable T bind(Function<ConfigReader, T> binder, boolean checkUnknownKeys) {
-        @Nullable T result = null;
+        T result = null;
         try {
             result = binder.apply(this);
         } catch (IllegalArgumentException e) {

@@ -159,7 +159,7 @@ public final class AdminApiHandler extends SimpleChannelInboundHandler<FullHttpR
             return Optional.empty();
         }
         String rest = path.substring(SESSIONS.length() + 1);
-        @Nullable String id = null;
+        String id = null;
         if (HttpMethod.DELETE.equals(m) && !rest.contains("/")) {
             id = rest;
         } else if (HttpMethod.POST.equals(m) && rest.endsWith("/kill")) {
