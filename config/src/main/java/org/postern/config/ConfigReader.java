@@ -30,6 +30,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
@@ -145,7 +146,8 @@ public final class ConfigReader {
      *
      * @return the parsed value, or {@code defaultValue} when absent or wrong
      */
-    public <T> T value(String key, T defaultValue, String expected, Function<String, T> parser) {
+    public <T extends @Nullable Object> T value(String key, T defaultValue, String expected,
+            Function<String, ? extends T> parser) {
         JsonNode v = take(key);
         if (v == null) {
             return defaultValue;
@@ -163,7 +165,7 @@ public final class ConfigReader {
     }
 
     /** A string; numbers and booleans are taken as written. Null default makes it optional. */
-    public String string(String key, String defaultValue) {
+    public @Nullable String string(String key, @Nullable String defaultValue) {
         return value(key, defaultValue, "a string", s -> s);
     }
 
@@ -206,7 +208,7 @@ public final class ConfigReader {
     }
 
     /** A duration such as {@code 10m} (see {@link Durations}); null default makes it optional. */
-    public Duration duration(String key, Duration defaultValue) {
+    public @Nullable Duration duration(String key, @Nullable Duration defaultValue) {
         return value(key, defaultValue, Durations.EXPECTED, Durations::parse);
     }
 
@@ -223,7 +225,7 @@ public final class ConfigReader {
     }
 
     /** A size such as {@code 64KiB} (see {@link DataSize}); null default makes it optional. */
-    public DataSize size(String key, DataSize defaultValue) {
+    public @Nullable DataSize size(String key, @Nullable DataSize defaultValue) {
         return value(key, defaultValue, DataSize.EXPECTED, DataSize::parse);
     }
 
@@ -245,7 +247,7 @@ public final class ConfigReader {
     }
 
     /** An absolute URI of any scheme, or null when absent. */
-    public URI uri(String key) {
+    public @Nullable URI uri(String key) {
         String expected = "an absolute URI like https://pki.example.org/pki/crl";
         return value(key, null, expected, s -> {
             try {
@@ -261,7 +263,7 @@ public final class ConfigReader {
     }
 
     /** An absolute {@code http} or {@code https} URL with a host, or null when absent. */
-    public URI httpUri(String key) {
+    public @Nullable URI httpUri(String key) {
         String expected = "an absolute http or https URL like https://pki.example.org/pki/crl";
         return value(key, null, expected, s -> {
             try {
@@ -281,12 +283,12 @@ public final class ConfigReader {
      * A file system path, resolved against the directory of the file being read when relative,
      * or null when absent. Whether it exists is left to the code that opens it.
      */
-    public Path path(String key) {
+    public @Nullable Path path(String key) {
         return value(key, null, "a file path", this::resolve);
     }
 
     /** A path as {@link #path(String)}, with a default that is resolved the same way. */
-    public Path path(String key, String defaultValue) {
+    public @Nullable Path path(String key, @Nullable String defaultValue) {
         Path p = path(key);
         return p != null || defaultValue == null ? p : resolve(defaultValue);
     }
@@ -340,7 +342,7 @@ public final class ConfigReader {
      * binder's defaults apply; a section that is not a map is a problem, and the defaults are
      * returned to let reading go on.
      */
-    public <T> T section(String key, Function<ConfigReader, T> binder) {
+    public <T extends @Nullable Object> @Nullable T section(String key, Function<ConfigReader, T> binder) {
         JsonNode v = take(key);
         String childPath = qualify(key);
         if (v == null) {
@@ -395,7 +397,7 @@ public final class ConfigReader {
      * {@code key} is null), for checks that span several settings. {@code message} should read
      * {@code expected …, found …}.
      */
-    public void report(String key, String message) {
+    public void report(@Nullable String key, String message) {
         String where = key == null ? path : qualify(key);
         doc.problems.add(doc.name + ": " + (where.isEmpty() ? "" : where + ": ") + message);
     }
@@ -407,13 +409,13 @@ public final class ConfigReader {
 
     // ---- internals -------------------------------------------------------------------------
 
-    private JsonNode take(String key) {
+    private @Nullable JsonNode take(String key) {
         asked.add(key);
         JsonNode v = node.get(key);
         return v == null || v.isNull() ? null : v;
     }
 
-    private <T> T bind(Function<ConfigReader, T> binder, boolean checkUnknownKeys) {
+    private <T extends @Nullable Object> @Nullable T bind(Function<ConfigReader, T> binder, boolean checkUnknownKeys) {
         T result = null;
         try {
             result = binder.apply(this);

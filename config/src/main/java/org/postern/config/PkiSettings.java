@@ -6,6 +6,8 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Objects;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The settings of {@code pki.yaml}, read by {@code postern pki serve --config pki.yaml} and the CA.
  * Every setting has a default, so an empty file is valid; see {@code config/examples/pki.yaml}.
@@ -157,7 +159,7 @@ public record PkiSettings(Ca ca, Certificates certificates, Enrollment enrollmen
      * Where clients find revocation status, and how long a CRL stays valid. A null URL means
      * "derive it from the listen address" ({@code https://<listen>/pki/crl}, {@code /pki/ocsp}).
      */
-    public record Revocation(URI crlUrl, URI ocspUrl, Duration crlValidity) {
+    public record Revocation(@Nullable URI crlUrl, @Nullable URI ocspUrl, Duration crlValidity) {
 
         /** {@code revocation.crlValidity}: the nextUpdate distance of each CRL signed. */
         public static final Duration DEFAULT_CRL_VALIDITY = Duration.ofDays(7);
@@ -197,7 +199,7 @@ public record PkiSettings(Ca ca, Certificates certificates, Enrollment enrollmen
      * The PKI HTTPS server (EST, CRL, OCSP). It always speaks TLS 1.3: with the configured
      * certificate and key, or without them with a certificate it issues itself for its listen host.
      */
-    public record Server(HostPort listen, Path tlsCertificate, Path tlsKey) {
+    public record Server(HostPort listen, @Nullable Path tlsCertificate, @Nullable Path tlsKey) {
 
         /** {@code server.listen}: loopback by default, so nothing is exposed until asked. */
         public static final HostPort DEFAULT_LISTEN = new HostPort("127.0.0.1", 8443);

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.cli.AgentCommand;
 import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.Destination;
@@ -114,7 +115,7 @@ final class AccessSteps {
     }
 
     /** Why the ssh step is skipped (no sshd), or null. */
-    static String sshSkipped(DemoContext ctx) {
+    static @Nullable String sshSkipped(DemoContext ctx) {
         return ctx.lab().noSsh == null ? null : "ssh step skipped: " + ctx.lab().noSsh;
     }
 

@@ -11,6 +11,8 @@ import java.util.stream.Stream;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import org.jspecify.annotations.Nullable;
+
 /** The audit trail's records as the demo reads them back: straight from the segment files. */
 final class AuditRecords {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -18,7 +20,7 @@ final class AuditRecords {
     private AuditRecords() {
     }
 
-    static JsonNode awaitRecord(Path trail, String type, String device, Duration within) throws IOException, InterruptedException {
+    static @Nullable JsonNode awaitRecord(Path trail, String type, String device, Duration within) throws IOException, InterruptedException {
         long until = System.nanoTime() + within.toNanos();
         while (true) {
             for (JsonNode n : records(trail)) {

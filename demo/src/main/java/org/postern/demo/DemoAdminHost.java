@@ -13,6 +13,8 @@ import java.util.concurrent.TimeUnit;
 
 import com.sun.net.httpserver.HttpServer;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The demo's "admin host" on loopback: a small HTTP service and, when {@code /usr/sbin/sshd} is
  * installed and starts, a real sshd with a throw-away host key and a client key for this user.
@@ -53,7 +55,7 @@ final class DemoAdminHost implements AutoCloseable {
      * Starts sshd on a free loopback port, or says why not (null when it runs): the demo works
      * without it.
      */
-    String startSshd(Path dir) throws IOException, InterruptedException {
+    @Nullable String startSshd(Path dir) throws IOException, InterruptedException {
         for (Path tool : new Path[] {SSHD, SSH_KEYGEN, SSH}) {
             if (!Files.isExecutable(tool)) {
                 return tool + " is not installed (Debian packages openssh-server, openssh-client)";

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -135,9 +136,9 @@ public final class DemoCommand implements Callable<Integer> {
             });
 
             for (DemoStep step : steps(exit)) {
-                String skipped = step.skipped(ctx);
-                if (skipped != null) {
-                    out.println("    (" + skipped + ")");
+                Optional<String> skipped = step.skipped(ctx);
+                if (skipped.isPresent()) {
+                    out.println("    (" + skipped.get() + ")");
                     continue;
                 }
                 out.begin(step.title(ctx));

@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 
 import javax.net.ssl.SSLContext;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.state.AgentHome;
 import org.postern.config.gateway.AccessRules;
 import org.postern.gateway.server.GatewayServer;
@@ -43,11 +44,11 @@ final class DemoLab {
     // the admin host and the gateway
     DemoAdminHost host;
     /** Why sshd is not running, or null when it is. */
-    String noSsh;
+    @Nullable String noSsh;
     int tunnelPort;
     URI base;
     AccessRules rules;
-    GatewayServer gateway;
+    @Nullable GatewayServer gateway;
 
     // enrollment, OCSP, signed evidence
     AgentHome home;
@@ -63,7 +64,7 @@ final class DemoLab {
     /** A SOCKS5 tunnel kept open until the revocation closes it. */
     Socket held;
     /** postern-agent as a script for ssh's ProxyCommand (null when the ssh step was skipped). */
-    Path wrapper;
+    @Nullable Path wrapper;
 
     // the second laptop, when the demo keeps serving
     AgentHome home2;

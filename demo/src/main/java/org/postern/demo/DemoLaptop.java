@@ -17,6 +17,7 @@ import java.util.function.Predicate;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.cli.AgentCommand;
 import org.postern.agent.collect.Collectors;
 import org.postern.agent.session.GatewaySession;
@@ -116,7 +117,7 @@ final class DemoLaptop implements AutoCloseable {
     }
 
     /** The first event line from index {@code from} on that matches, waiting up to {@code within}; null if none came. */
-    String await(int from, Predicate<String> match, Duration within) throws InterruptedException {
+    @Nullable String await(int from, Predicate<String> match, Duration within) throws InterruptedException {
         Instant until = Instant.now().plus(within);
         while (true) {
             synchronized (lines) {

@@ -1,6 +1,9 @@
 package org.postern.demo;
 
+import java.util.Optional;
 import java.util.function.Function;
+
+import org.jspecify.annotations.Nullable;
 
 /**
  * One printed, checked step of {@code postern demo}. {@link DemoCommand} prints {@code [n] title},
@@ -14,9 +17,9 @@ interface DemoStep {
 
     void run(DemoContext ctx) throws Exception;
 
-    /** Why the step cannot run on this machine (printed in its place, unnumbered), or null when it runs. */
-    default String skipped(DemoContext ctx) {
-        return null;
+    /** Why the step cannot run on this machine (printed in its place, unnumbered), or empty when it runs. */
+    default Optional<String> skipped(DemoContext ctx) {
+        return Optional.empty();
     }
 
     @FunctionalInterface
@@ -43,7 +46,7 @@ interface DemoStep {
     }
 
     /** This step, skipped with the note {@code why} returns when that is not null. */
-    default DemoStep unless(Function<DemoContext, String> why) {
+    default DemoStep unless(Function<DemoContext, @Nullable String> why) {
         DemoStep step = this;
         return new DemoStep() {
             @Override
@@ -57,8 +60,8 @@ interface DemoStep {
             }
 
             @Override
-            public String skipped(DemoContext ctx) {
-                return why.apply(ctx);
+            public Optional<String> skipped(DemoContext ctx) {
+                return Optional.ofNullable(why.apply(ctx));
             }
         };
     }

@@ -29,6 +29,8 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * OpenSSH public keys, user certificates and private key files in OpenSSH's own formats
  * (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709, PROTOCOL.certkeys, PROTOCOL.key), with the JDK alone:
@@ -179,7 +181,7 @@ public final class SshPublicKeys {
     }
 
     /** The key after its type in a blob, or null for a type not read here. */
-    private static PublicKey readKey(String type, ByteBuffer in) throws GeneralSecurityException {
+    private static @Nullable PublicKey readKey(String type, ByteBuffer in) throws GeneralSecurityException {
         if (type.startsWith("ecdsa-sha2-")) {
             String curve = string(in);
             String jdkCurve = CURVES.get(curve);

@@ -30,6 +30,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
+import org.jspecify.annotations.Nullable;
 import org.postern.keys.KeyFiles;
 
 /**
@@ -160,9 +161,9 @@ public final class TlsContexts {
         private SslProvider provider = SslProvider.JDK;
         private ClientAuth clientAuth = ClientAuth.NONE;
         private List<X509Certificate> trustAnchors = List.of();
-        private X509TrustManager trustManager;
+        private @Nullable X509TrustManager trustManager;
         private List<String> protocols = List.of(TLS_1_3);
-        private List<String> cipherSuites;
+        private @Nullable List<String> cipherSuites;
         private List<String> alpn = List.of();
 
         private Server(PrivateKey key, List<X509Certificate> chain) {
@@ -246,8 +247,8 @@ public final class TlsContexts {
      * {@link SSLContext} for sockets and {@link java.net.http.HttpClient}.
      */
     public static final class Client {
-        private X509KeyManager keyManager;
-        private X509TrustManager trustManager;
+        private @Nullable X509KeyManager keyManager;
+        private @Nullable X509TrustManager trustManager;
         private boolean checkHostName;
         private List<String> alpn = List.of();
 

@@ -18,6 +18,7 @@ import java.util.function.LongSupplier;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSocket;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.trail.AuditTrail;
 import org.postern.config.gateway.GatewaySettings;
 import org.slf4j.Logger;
@@ -69,7 +70,8 @@ public final class SiemForwarder implements AutoCloseable {
      * @param failures   failed attempts since start
      * @param lastError  why the last attempt failed, or null when it succeeded
      */
-    public record Status(long delivered, long durable, long batches, long failures, String lastError, Instant lastErrorAt) {
+    public record Status(long delivered, long durable, long batches, long failures, @Nullable String lastError,
+                         @Nullable Instant lastErrorAt) {
     }
 
     private final GatewaySettings.Siem settings;
@@ -84,8 +86,8 @@ public final class SiemForwarder implements AutoCloseable {
     private volatile boolean closed;
     private volatile long batches;
     private volatile long failures;
-    private volatile String lastError;
-    private volatile Instant lastErrorAt;
+    private volatile @Nullable String lastError;
+    private volatile @Nullable Instant lastErrorAt;
 
     /** Forwards {@code trail} with the default pacing. */
     public static SiemForwarder start(AuditTrail trail, GatewaySettings.Siem settings) throws IOException {

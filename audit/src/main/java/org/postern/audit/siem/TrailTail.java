@@ -13,6 +13,8 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Reads a trail's records in {@code seq} order from a given point, across segment files, while
  * the writer appends: the trail is the forwarder's spool. It only ever hands out records up to a
@@ -28,7 +30,7 @@ final class TrailTail implements AutoCloseable {
 
     private final Path dir;
     private long segment;
-    private FileChannel channel;
+    private @Nullable FileChannel channel;
     private long bufferOffset;     // file offset of buffer[0]
     private byte[] buffer = new byte[1 << 16];
     private int pos;
@@ -72,7 +74,7 @@ final class TrailTail implements AutoCloseable {
      *
      * @throws IOException when the trail cannot be read, or the record is not where the chain says
      */
-    Line next(long durable) throws IOException {
+    @Nullable Line next(long durable) throws IOException {
         if (nextSeq > durable) {
             return null;
         }

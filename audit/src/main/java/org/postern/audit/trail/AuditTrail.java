@@ -23,6 +23,7 @@ import java.util.function.ToLongFunction;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
@@ -55,18 +56,18 @@ public final class AuditTrail implements AuditSink {
     private final String gatewayJson;
     private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
-    private final ScheduledExecutorService ticker;
-    private volatile String unavailable;
+    private final @Nullable ScheduledExecutorService ticker;
+    private volatile @Nullable String unavailable;
     private volatile long durableSeq;        // the last record known to be on disk (fsync'd)
     private final FileChannel lockChannel;   // holds the exclusive lock on DIR/trail.lock while open
     private volatile boolean closing;
     private volatile boolean stopped;
 
     // Writer-thread state: the segment being written and the chain head.
-    private FileChannel channel;             // null while broken, reopened on the next attempt
+    private @Nullable FileChannel channel;  // null while broken, reopened on the next attempt
     private long segmentNumber;
     private long segmentSize;                // bytes written or buffered into the segment
-    private Instant segmentStarted;          // time of its first record, null while it has none
+    private @Nullable Instant segmentStarted;  // time of its first record, null while it has none
     private long seq;                        // last record written
     private String prev;                     // hash of the last record's line
     private Instant lastCheckpoint;
@@ -153,7 +154,7 @@ public final class AuditTrail implements AuditSink {
     }
 
     /** Why the trail is unavailable ({@code audit.unavailable: …}), or null when it is available. */
-    public String unavailableReason() {
+    public @Nullable String unavailableReason() {
         return unavailable;
     }
 

@@ -20,6 +20,8 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Checks an audit directory: the segment files are numbered without gaps, every record's
  * {@code seq} follows the one before, every {@code prev} is the SHA-256 of the line before (across
@@ -72,7 +74,7 @@ public final class AuditVerifier {
      * verifies) and {@code findings} that are not failures in this mode (torn tails, unsealed records).
      */
     public record Result(long records, int segments, long checkpoints, Instant firstTime, Instant lastTime,
-                         long unsealed, Finding problem, List<Finding> findings) {
+                         long unsealed, @Nullable Finding problem, List<Finding> findings) {
         public Result {
             findings = List.copyOf(findings);
         }
@@ -198,7 +200,7 @@ public final class AuditVerifier {
         }
 
         /** Checks one segment; returns the first problem in it, or null. */
-        private Finding segment(String name, byte[] b, boolean lastSegmentFile) {
+        private @Nullable Finding segment(String name, byte[] b, boolean lastSegmentFile) {
             int pos = 0;
             long lineNo = 0;
             Line line = null;
@@ -284,7 +286,7 @@ public final class AuditVerifier {
             return null;
         }
 
-        private Finding checkpoint(String name, long lineNo, Line c) {
+        private @Nullable Finding checkpoint(String name, long lineNo, Line c) {
             checkpoints++;
             if (c.records < 0 || c.head == null || c.keyId == null || c.sig == null || c.segment == null || c.reason == null || c.gateway == null) {
                 return new Finding(Kind.EDITED, name, lineNo, c.seq, "the checkpoint lacks records, head, segment, reason, keyId or sig");
@@ -318,7 +320,7 @@ public final class AuditVerifier {
     }
 
     /** Reads the fields the verifier needs; null when the line is not a JSON object with seq, time, type and prev. */
-    private static Line parse(byte[] b, int from, int to) {
+    private static @Nullable Line parse(byte[] b, int from, int to) {
         if (to <= from || b[from] != '{') {
             return null;
         }

@@ -11,6 +11,7 @@ import java.time.Instant;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,7 +36,7 @@ final class TrailRecovery {
      * @param lock holds the exclusive lock on {@code DIR/trail.lock}; closing it releases the lock
      * @param torn the torn tail moved aside, or null if the last line was whole
      */
-    record Opened(FileChannel lock, FileChannel channel, TrailPosition position, TornTail torn) {
+    record Opened(FileChannel lock, FileChannel channel, TrailPosition position, @Nullable TornTail torn) {
     }
 
     private TrailRecovery() {
@@ -209,7 +210,7 @@ final class TrailRecovery {
         return clock.instant();
     }
 
-    private static JsonNode parse(byte[] bytes, int from, int to) {
+    private static @Nullable JsonNode parse(byte[] bytes, int from, int to) {
         if (to <= from) {
             return null;
         }

@@ -7,6 +7,8 @@ import java.util.List;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * One line of the trail as read: the JSON object, where it came from, and its parsed time.
  *
@@ -21,7 +23,7 @@ record AuditRecord(ObjectNode json, String location, Instant time) {
     }
 
     /** A field as text, or null when absent or JSON null; arrays are joined with commas. */
-    String text(String field) {
+    @Nullable String text(String field) {
         JsonNode n = json.get(field);
         if (n == null || n.isNull() || n.isMissingNode()) {
             return null;

@@ -11,6 +11,7 @@ import java.time.format.DateTimeParseException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.cli.Exit;
 
 /**
@@ -33,7 +34,7 @@ final class Times {
         return parse(option, text, clock, true);
     }
 
-    private static Instant parse(String option, String text, Clock clock, boolean endOfDay) {
+    private static @Nullable Instant parse(String option, String text, Clock clock, boolean endOfDay) {
         if (text == null) {
             return null;
         }

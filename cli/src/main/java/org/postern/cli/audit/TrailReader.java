@@ -18,6 +18,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.jspecify.annotations.Nullable;
 import org.postern.cli.Exit;
 
 /**
@@ -108,7 +109,7 @@ final class TrailReader {
         }
     }
 
-    private AuditRecord parse(String line, String location) {
+    private @Nullable AuditRecord parse(String line, String location) {
         JsonNode node;
         try {
             node = JSON.readTree(line);

@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 
@@ -99,9 +100,9 @@ public final class GatewayCommand {
             } catch (IllegalArgumentException e) {
                 throw new Exit(Exit.USAGE, "CA passphrase: " + e.getMessage() + " (or pass --passphrase-file FILE)");
             }
-            Path pkcs11 = storedPkcs11(store.dir().resolve("ca.properties"));
-            if (pkcs11 != null) {
-                return new KeyProtection.Pkcs11(pkcs11, secret);
+            Optional<Path> pkcs11 = storedPkcs11(store.dir().resolve("ca.properties"));
+            if (pkcs11.isPresent()) {
+                return new KeyProtection.Pkcs11(pkcs11.get(), secret);
             }
             try {
                 return new KeyProtection.Passphrase(secret);
@@ -110,14 +111,15 @@ public final class GatewayCommand {
             }
         }
 
-        private static Path storedPkcs11(Path caProperties) {
+        private static Optional<Path> storedPkcs11(Path caProperties) {
             Properties p = new Properties();
             try (var in = Files.newBufferedReader(caProperties, StandardCharsets.UTF_8)) {
                 p.load(in);
             } catch (IOException e) {
-                return null;
+                return Optional.empty();
             }
-            return "pkcs11".equals(p.getProperty("keys")) ? Path.of(p.getProperty("pkcs11.config")) : null;
+            return "pkcs11".equals(p.getProperty("keys")) ? Optional.of(Path.of(p.getProperty("pkcs11.config")))
+                    : Optional.empty();
         }
     }
 

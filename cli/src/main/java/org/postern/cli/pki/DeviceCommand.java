@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import org.jspecify.annotations.Nullable;
 import org.postern.cli.Exit;
 import org.postern.config.Durations;
 import org.postern.pki.PkiService;
@@ -211,7 +212,7 @@ public final class DeviceCommand implements Runnable {
         }
     }
 
-    static Duration parseTtl(String text) {
+    static @Nullable Duration parseTtl(String text) {
         if (text == null) {
             return null;
         }

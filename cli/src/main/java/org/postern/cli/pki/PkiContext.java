@@ -9,6 +9,7 @@ import java.time.Clock;
 import java.util.Properties;
 import java.util.function.UnaryOperator;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.trail.AuditKeys;
 import org.postern.audit.trail.SharedAuditTrail;
 import org.postern.cli.Exit;
@@ -113,7 +114,7 @@ public final class PkiContext implements AutoCloseable {
         return protection(options, storedPkcs11Config());
     }
 
-    private Path storedPkcs11Config() {
+    private @Nullable Path storedPkcs11Config() {
         Properties p = new Properties();
         try (var in = Files.newBufferedReader(store.dir().resolve("ca.properties"), StandardCharsets.UTF_8)) {
             p.load(in);
@@ -124,7 +125,7 @@ public final class PkiContext implements AutoCloseable {
     }
 
     /** The passphrase or PIN: from --passphrase-file, else $POSTERN_CA_PASSPHRASE; never from an argument. */
-    static KeyProtection protection(PkiOptions options, Path storedPkcs11) {
+    static KeyProtection protection(PkiOptions options, @Nullable Path storedPkcs11) {
         Secret secret;
         try {
             secret = options.passphraseFile != null

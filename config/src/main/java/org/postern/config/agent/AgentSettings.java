@@ -7,7 +7,9 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.postern.config.ConfigException;
 import org.postern.config.ConfigReader;
 import org.postern.config.Durations;
@@ -29,7 +31,7 @@ import org.postern.config.gateway.Network;
  * @param reconnect {@code reconnect}: how the connection to the gateway is brought back
  * @param ssh       {@code ssh}: the SSH certificate for the gateway's bastion
  */
-public record AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
+public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
                             Reconnect reconnect, Ssh ssh) {
 
     public AgentSettings {
@@ -38,9 +40,9 @@ public record AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forwar
         Objects.requireNonNull(posture, "posture");
         Objects.requireNonNull(reconnect, "reconnect");
         Objects.requireNonNull(ssh, "ssh");
-        String clash = clash(socks, forwards);
-        if (clash != null) {
-            throw new IllegalArgumentException(clash);
+        Optional<String> clash = clash(socks, forwards);
+        if (clash.isPresent()) {
+            throw new IllegalArgumentException(clash.get());
         }
     }
 
@@ -66,7 +68,7 @@ public record AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forwar
     }
 
     /** Binds an {@code agent.yaml} document; for {@link ConfigReader#load} and {@link ConfigReader#parse}. */
-    public static AgentSettings read(ConfigReader r) {
+    public static @Nullable AgentSettings read(ConfigReader r) {
         URI gateway = r.value("gateway", null, "an https URL like https://gw.example.org:8443", s -> {
             try {
                 URI u = new URI(s);
@@ -87,27 +89,27 @@ public record AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forwar
         if (socks == null || posture == null || reconnect == null || ssh == null) {
             return null; // reported already
         }
-        String clash = clash(socks, forwards);
-        if (clash != null) {
-            r.report("forwards", clash.substring("forwards: ".length()));
+        Optional<String> clash = clash(socks, forwards);
+        if (clash.isPresent()) {
+            r.report("forwards", clash.get().substring("forwards: ".length()));
             return null;
         }
         return new AgentSettings(gateway, stateDir, socks, forwards, posture, reconnect, ssh);
     }
 
     /** Two local listeners on one address: the second could never bind. */
-    private static String clash(Socks socks, List<Forward> forwards) {
+    private static Optional<String> clash(Socks socks, List<Forward> forwards) {
         Set<HostPort> seen = new HashSet<>();
         if (socks.enabled()) {
             seen.add(socks.listen());
         }
         for (Forward f : forwards) {
             if (!seen.add(f.listen())) {
-                return "forwards: expected each listen address once (socks.listen included), found " + f.listen()
-                        + " twice";
+                return Optional.of("forwards: expected each listen address once (socks.listen included), found "
+                        + f.listen() + " twice");
             }
         }
-        return null;
+        return Optional.empty();
     }
 
     /**
@@ -299,7 +301,7 @@ public record AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forwar
      * @param knownHosts {@code ssh.knownHosts}: a known_hosts file pinning the bastion's host key,
      *                   written into {@code ssh-config} as {@code UserKnownHostsFile}; null = the user's own
      */
-    public record Ssh(boolean enabled, HostPort bastion, Path knownHosts) {
+    public record Ssh(boolean enabled, @Nullable HostPort bastion, @Nullable Path knownHosts) {
         /** The gateway's {@code listeners.ssh} port by default. */
         public static final int DEFAULT_PORT = 2222;
 

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.postern.config.ConfigReader;
 import org.postern.config.InvalidValueException;
 
@@ -99,7 +100,7 @@ public record AccessRules(List<Rule> rules) {
         }
 
         /** Binds one element of {@code access.rules}; null when it has problems (each reported). */
-        static Rule read(ConfigReader r) {
+        static @Nullable Rule read(ConfigReader r) {
             boolean ok = true;
             String name = r.value("name", null, EXPECTED_NAME, s -> {
                 if (!NAME.matcher(s).matches()) {

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.postern.config.ConfigException;
 import org.postern.config.ConfigReader;
 import org.postern.config.DataSize;
@@ -87,7 +88,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
     }
 
     /** Binds a {@code gateway.yaml} document; for {@link ConfigReader#load} and {@link ConfigReader#parse}. */
-    public static GatewaySettings read(ConfigReader r) {
+    public static @Nullable GatewaySettings read(ConfigReader r) {
         String id = r.section("gateway", g -> g.value("id", defaultId(), EXPECTED_ID, s -> {
             if (!ID.matcher(s).matches()) {
                 throw new org.postern.config.InvalidValueException(EXPECTED_ID, s);
@@ -140,7 +141,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
             }
         }
 
-        private static String etcHostname() {
+        private static @Nullable String etcHostname() {
             try {
                 return Files.readString(Path.of("/etc/hostname")).strip();
             } catch (IOException | RuntimeException e) {
@@ -148,7 +149,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
             }
         }
 
-        private static String shortName(String host) {
+        private static @Nullable String shortName(@Nullable String host) {
             if (host == null) {
                 return null;
             }
@@ -252,7 +253,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
      *                    {@code jdk}, or {@code auto} (OpenSSL when present, else the JDK)
      * @param allowTls12  {@code tls.allowTls12}: also accept TLS 1.2, with AEAD ECDHE suites only
      */
-    public record Tls(Path certificate, Path key, Provider provider, boolean allowTls12) {
+    public record Tls(@Nullable Path certificate, @Nullable Path key, Provider provider, boolean allowTls12) {
 
         /** TLS 1.2 suites allowed when {@code allowTls12} is set: ECDHE (forward secrecy) with AEAD only. */
         public static final List<String> TLS12_CIPHER_SUITES = List.of(
@@ -399,7 +400,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
      * @param checkpointInterval {@code audit.checkpointInterval}: a signed checkpoint this often
      * @param siem               {@code audit.siem}: forwarding to a SIEM over syslog/TLS; null when not configured
      */
-    public record Audit(Path dir, FailMode failMode, DataSize minFree, Duration checkpointInterval, Siem siem) {
+    public record Audit(Path dir, FailMode failMode, DataSize minFree, Duration checkpointInterval, @Nullable Siem siem) {
 
         /** {@code audit.dir} relative to {@code dataDir}. */
         public static final String DEFAULT_DIR = "audit/trail";
@@ -463,7 +464,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
      *                          default {@code siem.cursor} beside the trail directory
      * @param allowTls12        {@code audit.siem.allowTls12}: also offer TLS 1.2 (AEAD suites) to an old collector
      */
-    public record Siem(HostPort address, Path ca, Path clientCertificate, Path clientKey, String appName,
+    public record Siem(HostPort address, Path ca, @Nullable Path clientCertificate, @Nullable Path clientKey, String appName,
                        Facility facility, Path cursor, boolean allowTls12) {
 
         public static final String DEFAULT_APP_NAME = "postern";
@@ -506,7 +507,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
             }
         }
 
-        static Siem read(ConfigReader r, Path trail) {
+        static @Nullable Siem read(ConfigReader r, Path trail) {
             boolean hasAddress = r.has("address");
             boolean hasCa = r.has("ca");
             HostPort address = r.hostPort("address", null);
@@ -557,7 +558,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
      * @param authTimeout  {@code ssh.authTimeout}: a connection not authenticated by then is closed
      * @param maxAuthTries {@code ssh.maxAuthTries}: authentication requests per connection before it is closed
      */
-    public record Ssh(Path hostKey, String banner, Duration authTimeout, int maxAuthTries) {
+    public record Ssh(Path hostKey, @Nullable String banner, Duration authTimeout, int maxAuthTries) {
 
         /** {@code ssh.hostKey} relative to {@code dataDir}. */
         public static final String DEFAULT_HOST_KEY = "ssh/host.key";
@@ -628,7 +629,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
      * @param settings what it says (its {@code server} section is not used by the gateway,
      *                 except to derive the URLs when the file does not set them)
      */
-    public record Pki(Path file, PkiSettings settings) {
+    public record Pki(@Nullable Path file, PkiSettings settings) {
 
         public Pki {
             Objects.requireNonNull(settings, "settings");
@@ -641,7 +642,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
                     new PkiSettings.Server(tunnel, null, null)));
         }
 
-        static Pki read(ConfigReader r, HostPort tunnel) {
+        static @Nullable Pki read(ConfigReader r, HostPort tunnel) {
             Path file = r.path("settings");
             if (file == null) {
                 return defaults(tunnel);

@@ -7,6 +7,8 @@ import java.util.Arrays;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * An IP network in CIDR form, {@code 10.20.0.0/16} or {@code 2001:db8::/32}; a single address is
  * a network of one ({@code /32}, {@code /128}). Addresses are kept {@linkplain #normalize
@@ -68,7 +70,7 @@ public record Network(InetAddress address, int prefixLength) {
      * An IP literal ({@code 10.0.0.5}, {@code 2001:db8::1}, {@code ::ffff:127.0.0.1}) as a
      * normalized address, or null when {@code text} is not one; never asks DNS.
      */
-    public static InetAddress parseAddress(String text) {
+    public static @Nullable InetAddress parseAddress(@Nullable String text) {
         if (text == null) {
             return null;
         }

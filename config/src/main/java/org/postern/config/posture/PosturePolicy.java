@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import org.postern.config.ConfigException;
 import org.postern.config.ConfigReader;
 import org.postern.config.Durations;
@@ -98,7 +99,7 @@ public record PosturePolicy(
     }
 
     /** Binds a policy document or the {@code posture:} section of {@code gateway.yaml}. */
-    public static PosturePolicy read(ConfigReader r) {
+    public static @Nullable PosturePolicy read(ConfigReader r) {
         String version = r.string("version", DEFAULT_VERSION, 1, 64);
         Mode mode = r.choice("mode", Mode.class, DEFAULT_MODE);
         Duration lease = r.duration("lease", DEFAULT_LEASE, MIN_LEASE, MAX_LEASE);
@@ -218,7 +219,7 @@ public record PosturePolicy(
         }
 
         /** The named distributions, or null when a value was wrong (and reported). */
-        private static Map<String, VersionNumber> readDistributions(ConfigReader r) {
+        private static @Nullable Map<String, VersionNumber> readDistributions(ConfigReader r) {
             Map<String, VersionNumber> out = new LinkedHashMap<>();
             boolean ok = true;
             for (String id : KNOWN_DISTRIBUTIONS) {

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.postern.config.InvalidValueException;
 
 /**
@@ -44,7 +45,7 @@ public record VersionNumber(String text, List<Integer> parts) implements Compara
      * {@code 6.1.0}, {@code 14.4.1 (a)} is {@code 14.4.1}, {@code 0.3.0-SNAPSHOT} is {@code 0.3.0}.
      * {@code text} stays the whole input. Returns null when {@code text} does not start with a number.
      */
-    public static VersionNumber leading(String text) {
+    public static @Nullable VersionNumber leading(@Nullable String text) {
         if (text == null) {
             return null;
         }

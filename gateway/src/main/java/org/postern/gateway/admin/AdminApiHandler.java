@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.BooleanSupplier;
@@ -26,6 +27,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
@@ -75,8 +77,8 @@ public final class AdminApiHandler extends SimpleChannelInboundHandler<FullHttpR
      * @param auditProblem   why not, or null
      * @param flows          live flows (health)
      */
-    public record Services(String gateway, SessionDirectory sessions, GatewayMetrics metrics, ConfigReloader reloader,
-                           BooleanSupplier auditAvailable, Supplier<String> auditProblem, IntSupplier flows,
+    public record Services(String gateway, SessionDirectory sessions, GatewayMetrics metrics, @Nullable ConfigReloader reloader,
+                           BooleanSupplier auditAvailable, Supplier<@Nullable String> auditProblem, IntSupplier flows,
                            AuditSink audit, Clock clock, Executor workers) {
         public Services {
             Objects.requireNonNull(gateway, "gateway");
@@ -131,15 +133,15 @@ public final class AdminApiHandler extends SimpleChannelInboundHandler<FullHttpR
                 }
             }
             default -> {
-                String id = sessionId(path, m);
-                if (id == null) {
+                Optional<String> id = sessionId(path, m);
+                if (id.isEmpty()) {
                     if (path.startsWith(SESSIONS + "/")) {
                         methodNotAllowed(ctx, req, "DELETE " + SESSIONS + "/{id} or POST " + SESSIONS + "/{id}/kill");
                     } else {
                         error(ctx, req, HttpResponseStatus.NOT_FOUND, NOT_FOUND, "no such endpoint: " + path, false);
                     }
-                } else if (mayAct(ctx, req, who, source, "kill", id)) {
-                    offload(ctx, req, () -> kill(ctx, req, who, source, id));
+                } else if (mayAct(ctx, req, who, source, "kill", id.get())) {
+                    offload(ctx, req, () -> kill(ctx, req, who, source, id.get()));
                 }
             }
         }
@@ -152,10 +154,10 @@ public final class AdminApiHandler extends SimpleChannelInboundHandler<FullHttpR
         ctx.close();
     }
 
-    /** The session id of {@code DELETE /v1/sessions/{id}} or {@code POST /v1/sessions/{id}/kill}, else null. */
-    static String sessionId(String path, HttpMethod m) {
+    /** The session id of {@code DELETE /v1/sessions/{id}} or {@code POST /v1/sessions/{id}/kill}, else empty. */
+    static Optional<String> sessionId(String path, HttpMethod m) {
         if (!path.startsWith(SESSIONS + "/")) {
-            return null;
+            return Optional.empty();
         }
         String rest = path.substring(SESSIONS.length() + 1);
         String id = null;
@@ -164,7 +166,8 @@ public final class AdminApiHandler extends SimpleChannelInboundHandler<FullHttpR
         } else if (HttpMethod.POST.equals(m) && rest.endsWith("/kill")) {
             id = rest.substring(0, rest.length() - "/kill".length());
         }
-        return id == null || id.isEmpty() || id.contains("/") ? null : QueryStringDecoder.decodeComponent(id);
+        return id == null || id.isEmpty() || id.contains("/") ? Optional.empty()
+                : Optional.of(QueryStringDecoder.decodeComponent(id));
     }
 
     private void health(ChannelHandlerContext ctx, FullHttpRequest req) {

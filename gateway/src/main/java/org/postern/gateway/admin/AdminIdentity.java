@@ -5,6 +5,7 @@ import java.security.cert.X509Certificate;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 import io.netty.util.AttributeKey;
 import org.bouncycastle.asn1.x500.RDN;
@@ -42,11 +43,8 @@ public record AdminIdentity(String name, AdminRole role, String serial, String s
      */
     public static AdminIdentity of(X509Certificate certificate) {
         String subject = certificate.getSubjectX500Principal().getName();
-        String roleName = roleUri(certificate);
-        if (roleName == null) {
-            throw new IllegalArgumentException("certificate " + subject + ": expected a SAN URI " + Profiles.ROLE_URN
-                    + "security-admin|auditor, found none (not an admin certificate)");
-        }
+        String roleName = roleUri(certificate).orElseThrow(() -> new IllegalArgumentException("certificate " + subject
+                + ": expected a SAN URI " + Profiles.ROLE_URN + "security-admin|auditor, found none (not an admin certificate)"));
         AdminRole role = AdminRole.of(roleName).orElseThrow(() -> new IllegalArgumentException("certificate " + subject
                 + ": expected role security-admin or auditor, found \"" + roleName + "\""));
         RDN[] cn = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()).getRDNs(BCStyle.CN);
@@ -57,7 +55,7 @@ public record AdminIdentity(String name, AdminRole role, String serial, String s
                 certificate.getSerialNumber().toString(16), Fingerprints.sha256(certificate));
     }
 
-    private static String roleUri(X509Certificate certificate) {
+    private static Optional<String> roleUri(X509Certificate certificate) {
         Collection<List<?>> sans;
         try {
             sans = certificate.getSubjectAlternativeNames();
@@ -70,10 +68,10 @@ public record AdminIdentity(String name, AdminRole role, String serial, String s
                 // 6 = uniformResourceIdentifier (RFC 5280 GeneralName)
                 if (Integer.valueOf(6).equals(san.get(0)) && san.get(1) instanceof String uri
                         && uri.startsWith(Profiles.ROLE_URN)) {
-                    return uri.substring(Profiles.ROLE_URN.length());
+                    return Optional.of(uri.substring(Profiles.ROLE_URN.length()));
                 }
             }
         }
-        return null;
+        return Optional.empty();
     }
 }

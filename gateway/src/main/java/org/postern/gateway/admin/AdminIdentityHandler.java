@@ -14,6 +14,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
@@ -128,7 +129,7 @@ public final class AdminIdentityHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** Why the registry does not vouch for this admin certificate, or null when it does. */
-    private String refusal(X509Certificate leaf) {
+    private @Nullable String refusal(X509Certificate leaf) {
         String serial = leaf.getSerialNumber().toString(16);
         return switch (registry.status(leaf.getSerialNumber())) {
             case CertStatus.Good g when g.certificate().kind() == CertificateRecord.Kind.admin -> null;
@@ -164,7 +165,7 @@ public final class AdminIdentityHandler extends ChannelInboundHandlerAdapter {
         ctx.pipeline().remove(this);
     }
 
-    private static X509Certificate peer(ChannelHandlerContext ctx) {
+    private static @Nullable X509Certificate peer(ChannelHandlerContext ctx) {
         return TlsContexts.peerCertificate(ctx.pipeline()).orElse(null);
     }
 }

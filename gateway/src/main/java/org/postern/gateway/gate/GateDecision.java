@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.util.Objects;
 import java.util.Set;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.gateway.posture.Lease;
 import org.postern.pki.registry.Device;
 import org.postern.protocol.HostPort;
@@ -20,7 +21,7 @@ public sealed interface GateDecision permits GateDecision.Pass, GateDecision.Ref
      * @param lease  its live, allowing posture lease
      * @param target where it may go, or null when no destination was asked ({@link TunnelGate#admit})
      */
-    record Pass(Device device, Lease lease, Target target) implements GateDecision {
+    record Pass(Device device, Lease lease, @Nullable Target target) implements GateDecision {
         public Pass {
             Objects.requireNonNull(device, "device");
             Objects.requireNonNull(lease, "lease");
@@ -63,7 +64,7 @@ public sealed interface GateDecision permits GateDecision.Pass, GateDecision.Ref
      * @param user        the device's owner when the registry named it, else null
      * @param destAddress the resolved destination when the refusal came after resolving, else null
      */
-    record Refusal(Reasons reason, String detail, String user, String destAddress) implements GateDecision {
+    record Refusal(Reasons reason, String detail, @Nullable String user, @Nullable String destAddress) implements GateDecision {
         public Refusal {
             Objects.requireNonNull(reason, "reason");
             Objects.requireNonNull(detail, "detail");

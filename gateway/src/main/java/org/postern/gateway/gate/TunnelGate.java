@@ -3,6 +3,7 @@ package org.postern.gateway.gate;
 import java.util.Objects;
 import java.util.Optional;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.gateway.policy.AccessDecision;
 import org.postern.gateway.policy.AccessPolicy;
 import org.postern.gateway.policy.DestinationResolver;
@@ -132,7 +133,7 @@ public final class TunnelGate {
         };
     }
 
-    private static GateDecision.Refusal refusal(AccessDecision.Denied d, String user, String destAddress) {
+    private static GateDecision.Refusal refusal(AccessDecision.Denied d, String user, @Nullable String destAddress) {
         Reasons reason = Reasons.fromCode(d.reason()).orElseThrow(() -> new IllegalStateException(
                 "access policy reason: expected a code of the catalogue, found \"" + d.reason() + "\""));
         return new GateDecision.Refusal(reason, d.detail(), user, destAddress);

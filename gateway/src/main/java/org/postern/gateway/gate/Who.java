@@ -1,5 +1,7 @@
 package org.postern.gateway.gate;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Who asks to pass the gate, as the entry path knows it before the registry is read.
  *
@@ -9,7 +11,7 @@ package org.postern.gateway.gate;
  *                 checks a claim against the device's owner in the registry
  * @param source   the peer's address, {@code ip:port}, for the audit trail
  */
-public record Who(String deviceId, String login, String source) {
+public record Who(@Nullable String deviceId, @Nullable String login, String source) {
 
     /** A device known by its credential, claiming no user. */
     public static Who device(String deviceId, String source) {

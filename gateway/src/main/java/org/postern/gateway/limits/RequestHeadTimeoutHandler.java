@@ -17,6 +17,8 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.ssl.SslHandler;
 import org.postern.protocol.Reasons;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * {@code limits.headerTime}: a request head must be complete this long after the connection was
  * accepted (the TLS handshake counts) or after the previous answer was sent; otherwise
@@ -31,7 +33,7 @@ public final class RequestHeadTimeoutHandler extends ChannelDuplexHandler {
 
     private final Duration limit;
     private final LimitAudit audit;
-    private ScheduledFuture<?> timer;
+    private @Nullable ScheduledFuture<?> timer;
     private boolean connectPending;
 
     public RequestHeadTimeoutHandler(Duration limit, LimitAudit audit) {

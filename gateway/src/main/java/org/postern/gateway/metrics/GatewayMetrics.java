@@ -12,6 +12,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The gateway's meters, in one Micrometer registry scraped as Prometheus text on the admin
  * listener's {@code /metrics} (docs/gateway.md, "Metrics"). The handlers report with one call each
@@ -39,7 +41,7 @@ public final class GatewayMetrics {
      *
      * @param cause null for a completed handshake, else why it failed ({@link HandshakeFailure})
      */
-    public void handshake(String listener, HandshakeFailure cause) {
+    public void handshake(String listener, @Nullable HandshakeFailure cause) {
         if (cause == null) {
             handshakes(listener).increment();
         } else {

@@ -20,6 +20,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.gateway.tls.ClientIdentity;
 import org.postern.protocol.http.BlockingHttpHandler;
@@ -117,7 +118,7 @@ public final class PostureHandler extends BlockingHttpHandler {
      * The JWS in the body; null when there is none to be found, which the service records and
      * answers as {@code evidence.malformed} like any other unreadable evidence.
      */
-    private static String evidence(String mediaType, FullHttpRequest req) {
+    private static @Nullable String evidence(String mediaType, FullHttpRequest req) {
         String body = req.content().toString(StandardCharsets.UTF_8);
         if (mediaType.equals(JOSE_TYPE)) {
             return body.strip();

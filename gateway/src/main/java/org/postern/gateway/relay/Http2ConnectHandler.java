@@ -25,6 +25,7 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
+import org.jspecify.annotations.Nullable;
 import org.postern.gateway.session.FlowEnd;
 import org.postern.gateway.gate.GateDecision;
 import org.postern.protocol.http.HttpReplies;
@@ -102,7 +103,7 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** What breaks RFC 9113 §8.5 in this CONNECT, or null. */
-    private static String malformed(Http2HeadersFrame f) {
+    private static @Nullable String malformed(Http2HeadersFrame f) {
         Http2Headers h = f.headers();
         if (h.path() != null || h.scheme() != null) {
             return "HTTP/2 CONNECT: expected only :method and :authority (RFC 9113 §8.5), found "

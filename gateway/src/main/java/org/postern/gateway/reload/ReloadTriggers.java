@@ -18,6 +18,7 @@ import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,8 +39,8 @@ public final class ReloadTriggers implements AutoCloseable {
     private static boolean sighupInstalled;
 
     private final ConfigReloader reloader;
-    private final WatchService watch;
-    private final Thread watcher;
+    private final @Nullable WatchService watch;
+    private final @Nullable Thread watcher;
     private final boolean sighup;
     private volatile boolean closed;
     private byte[] lastDigest;
@@ -124,7 +125,7 @@ public final class ReloadTriggers implements AutoCloseable {
         }
     }
 
-    private static byte[] digest(Path file) {
+    private static byte @Nullable [] digest(Path file) {
         try {
             return MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file));
         } catch (IOException e) {

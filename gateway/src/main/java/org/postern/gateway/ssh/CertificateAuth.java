@@ -11,6 +11,7 @@ import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
 import org.apache.sshd.server.auth.pubkey.UserAuthPublicKey;
 import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
 import org.apache.sshd.server.session.ServerSession;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.gateway.gate.GateDecision;
 import org.postern.gateway.gate.TunnelGate;
@@ -98,7 +99,7 @@ final class CertificateAuth extends UserAuthPublicKey {
     }
 
     /** The Postern checks, in order; records the first refusal. Returns null when refused. */
-    private Accepted check(ServerSession session, String login, PublicKey key) {
+    private @Nullable Accepted check(ServerSession session, String login, PublicKey key) {
         if (!(key instanceof OpenSshCertificate cert)) {
             refuse(session, login, null, CERT_REQUIRED, "expected an OpenSSH user certificate from the Postern SSH user CA,"
                     + " found a plain " + KeyUtils.getKeyType(key) + " key " + KeyUtils.getFingerPrint(key));

@@ -10,6 +10,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditSink;
 import org.postern.protocol.http.HttpReplies;
 import org.postern.tls.TlsContexts;
@@ -33,7 +34,7 @@ public final class ClientIdentityHandler extends ChannelInboundHandlerAdapter {
     @FunctionalInterface
     interface PeerCertificates {
         /** The leaf certificate, or null when the client presented none. */
-        X509Certificate leaf(ChannelHandlerContext ctx);
+        @Nullable X509Certificate leaf(ChannelHandlerContext ctx);
     }
 
     private final LiveRevocations revocations;
@@ -78,7 +79,7 @@ public final class ClientIdentityHandler extends ChannelInboundHandlerAdapter {
         ctx.pipeline().remove(this);
     }
 
-    private static X509Certificate sslPeer(ChannelHandlerContext ctx) {
+    private static @Nullable X509Certificate sslPeer(ChannelHandlerContext ctx) {
         return TlsContexts.peerCertificate(ctx.pipeline()).orElse(null);
     }
 }

@@ -34,6 +34,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslCertificateException;
 import io.netty.internal.tcnative.CertificateVerifier;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditSink;
 import org.postern.keys.Fingerprints;
 
@@ -205,7 +206,7 @@ public final class DeviceTrustManager extends X509ExtendedTrustManager {
     }
 
     /** The leaf and the device CA valid now; null when they are. */
-    private LiveRevocations.Refusal validity(X509Certificate leaf, Instant now) {
+    private LiveRevocations.@Nullable Refusal validity(X509Certificate leaf, Instant now) {
         Date date = Date.from(now);
         try {
             leaf.checkValidity(date);
@@ -240,7 +241,7 @@ public final class DeviceTrustManager extends X509ExtendedTrustManager {
     }
 
     /** EKU clientAuth and a device SAN; null when both are there. */
-    private static LiveRevocations.Refusal deviceProfile(X509Certificate leaf) {
+    private static LiveRevocations.@Nullable Refusal deviceProfile(X509Certificate leaf) {
         try {
             List<String> eku = leaf.getExtendedKeyUsage();
             if (eku == null || !eku.contains(CLIENT_AUTH)) {

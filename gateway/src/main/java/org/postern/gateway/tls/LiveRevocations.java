@@ -15,6 +15,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.gateway.session.FlowEnd;
 import org.postern.pki.registry.CertificateRecord;
 import org.postern.pki.registry.DeviceStatus;
@@ -125,7 +126,7 @@ public final class LiveRevocations implements AutoCloseable {
      * certificate the registry does not know is not refused here: the PKIX check proves our CA
      * issued it, and the posture and CONNECT gates read the device from the registry.
      */
-    public Refusal refusal(String deviceId, BigInteger serial) {
+    public @Nullable Refusal refusal(String deviceId, BigInteger serial) {
         View v = view;
         long age = nanos.getAsLong() - readAt;
         if (v == null || age > maxStale.toNanos()) {

@@ -6,6 +6,7 @@ import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
@@ -37,7 +38,7 @@ final class Rejections {
      * @param deviceId the device it names, or null when it names none
      * @param source   the peer's {@code address:port}, or null when not known
      */
-    void record(X509Certificate leaf, String deviceId, String source, LiveRevocations.Refusal refusal) {
+    void record(X509Certificate leaf, @Nullable String deviceId, @Nullable String source, LiveRevocations.Refusal refusal) {
         var at = clock.instant();
         String subject = leaf.getSubjectX500Principal().getName();
         log.debug("refused client certificate {} ({}): {}", leaf.getSerialNumber().toString(16), subject, refusal.why());

@@ -8,13 +8,14 @@ import java.util.Objects;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A certificate and the private key that signs with it. The key may live in memory (decrypted
  * from a PKCS#8 file) or in a PKCS#11 token; {@code provider} is the token's provider then, and
  * null for the JDK's default choice.
  */
-public record CaSigner(X509Certificate certificate, PrivateKey key, Provider provider) {
+public record CaSigner(X509Certificate certificate, PrivateKey key, @Nullable Provider provider) {
 
     public CaSigner {
         Objects.requireNonNull(certificate, "certificate");

@@ -10,6 +10,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 
 import org.postern.keys.KeyFiles;
@@ -127,10 +128,9 @@ public final class CaStore {
                     : "encrypted files; unlock it with POSTERN_CA_PASSPHRASE or --passphrase-file, not --pkcs11"));
         };
         Profiles profiles = new Profiles(random);
-        CaSigner ocsp = currentOcspResponder(issuing, now);
-        if (ocsp == null) {
-            ocsp = renewOcspResponder(dir, name, issuing, profiles, now, ocspLifetime, random);
-        }
+        Optional<CaSigner> current = currentOcspResponder(issuing, now);
+        CaSigner ocsp = current.isPresent() ? current.get()
+                : renewOcspResponder(dir, name, issuing, profiles, now, ocspLifetime, random);
         return new CertificateAuthority(name, rootCert, issuing, ocsp);
     }
 
@@ -142,20 +142,20 @@ public final class CaStore {
         return List.of(Pem.readCertificate(dir.resolve("issuing.crt")), Pem.readCertificate(dir.resolve("root.crt")));
     }
 
-    private CaSigner currentOcspResponder(CaSigner issuing, Instant now) throws IOException {
+    private Optional<CaSigner> currentOcspResponder(CaSigner issuing, Instant now) throws IOException {
         Path crt = dir.resolve("ocsp.crt");
         Path key = dir.resolve("ocsp.key");
         if (!Files.exists(crt) || !Files.exists(key)) {
-            return null;
+            return Optional.empty();
         }
         X509Certificate cert = Pem.readCertificate(crt);
         Instant start = cert.getNotBefore().toInstant();
         Instant end = cert.getNotAfter().toInstant();
         Duration life = Duration.between(start, end);
         if (now.isAfter(end.minus(life.dividedBy(3))) || !cert.getIssuerX500Principal().equals(issuing.certificate().getSubjectX500Principal())) {
-            return null;
+            return Optional.empty();
         }
-        return new CaSigner(cert, KeyFiles.readPlain(key), null);
+        return Optional.of(new CaSigner(cert, KeyFiles.readPlain(key), null));
     }
 
     /**

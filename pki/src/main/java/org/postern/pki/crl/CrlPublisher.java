@@ -19,6 +19,7 @@ import org.bouncycastle.cert.X509CRLHolder;
 import org.bouncycastle.cert.X509v2CRLBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
+import org.jspecify.annotations.Nullable;
 import org.postern.pki.ca.CertificateAuthority;
 import org.postern.keys.SecureFiles;
 import org.postern.pki.registry.CertificateRecord;
@@ -37,7 +38,7 @@ public final class CrlPublisher {
     private final Duration validity;
     private final Clock clock;
     private Published current;
-    private FileTime writtenAt;
+    private @Nullable FileTime writtenAt;
 
     /** A signed CRL and what it was built from. */
     public record Published(byte[] der, Instant thisUpdate, Instant nextUpdate, BigInteger number, int entries) {}

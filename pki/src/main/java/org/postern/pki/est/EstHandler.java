@@ -10,6 +10,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import java.util.concurrent.Executor;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.protocol.http.BlockingHttpHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -108,7 +109,7 @@ public final class EstHandler extends BlockingHttpHandler {
         return service.enroll(user, token, body, HttpReplies.source(ctx));
     }
 
-    private static X509Certificate clientCertificate(ChannelHandlerContext ctx) {
+    private static @Nullable X509Certificate clientCertificate(ChannelHandlerContext ctx) {
         return TlsContexts.peerCertificate(ctx.pipeline()).orElse(null);
     }
 

@@ -4,6 +4,8 @@ import java.math.BigInteger;
 import java.time.Instant;
 import java.util.Objects;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A certificate the CA issued, as the registry keeps it. {@code deviceId} is null for server,
  * admin and OCSP responder certificates. {@code revokedAt}/{@code revocationReason} are null
@@ -12,14 +14,14 @@ import java.util.Objects;
 public record CertificateRecord(
         BigInteger serial,
         Kind kind,
-        String deviceId,
+        @Nullable String deviceId,
         String subject,
         String sha256,
         Instant notBefore,
         Instant notAfter,
         Instant issuedAt,
-        Instant revokedAt,
-        RevocationReason revocationReason,
+        @Nullable Instant revokedAt,
+        @Nullable RevocationReason revocationReason,
         byte[] der) {
 
     /** What the certificate is for; one profile each. */

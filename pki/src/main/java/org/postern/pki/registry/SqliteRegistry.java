@@ -29,6 +29,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
 import org.postern.io.GroupSync;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -518,12 +519,12 @@ public final class SqliteRegistry implements Registry {
     // ---- transactions
 
     @FunctionalInterface
-    interface SqlWork<T> {
+    interface SqlWork<T extends @Nullable Object> {
         T run(Connection c) throws SQLException;
     }
 
     /** Runs {@code work} as one write transaction: all of it is committed, or none. */
-    private <T> T write(String what, SqlWork<T> work) {
+    private <T extends @Nullable Object> T write(String what, SqlWork<T> work) {
         T result;
         long ticket;
         writeLock.lock();
@@ -574,7 +575,7 @@ public final class SqliteRegistry implements Registry {
         }
     }
 
-    private <T> T read(String what, SqlWork<T> work) {
+    private <T extends @Nullable Object> T read(String what, SqlWork<T> work) {
         ensureOpen();
         Connection c;
         try {

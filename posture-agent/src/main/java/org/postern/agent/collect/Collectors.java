@@ -3,6 +3,7 @@ package org.postern.agent.collect;
 import java.io.File;
 import java.util.Locale;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.collect.linux.LinuxCollector;
 import org.postern.agent.collect.macos.MacosCollector;
 import org.postern.agent.collect.osquery.OsqueryCollector;
@@ -21,7 +22,7 @@ public final class Collectors {
      * {@code stateDir} (the agent's directory, or null) is where collectors may remember things
      * between runs.
      */
-    public static Collector forThisMachine(Backend backend, java.nio.file.Path stateDir) {
+    public static Collector forThisMachine(Backend backend, java.nio.file.@Nullable Path stateDir) {
         if (backend == Backend.OSQUERY || (backend == Backend.AUTO && onPath("osqueryi"))) {
             return OsqueryCollector.system();
         }

@@ -8,6 +8,8 @@ import java.security.Provider;
 import java.security.PublicKey;
 import java.security.Signature;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A PKCS#10 certification request (RFC 2986) for an EC key, {@code CN=<device id>}, signed with
  * SHA256withECDSA, in DER: the one request the agent makes, written with the JDK alone so that
@@ -23,7 +25,7 @@ final class Pkcs10 {
     }
 
     /** @param provider the key's JCA provider (a token's, for a key inside it), or null for the default */
-    static byte[] request(PublicKey publicKey, PrivateKey privateKey, Provider provider, String commonName)
+    static byte[] request(PublicKey publicKey, PrivateKey privateKey, @Nullable Provider provider, String commonName)
             throws GeneralSecurityException {
         byte[] name = der(0x30, der(0x31, der(0x30, CN, der(0x0c, commonName.getBytes(StandardCharsets.UTF_8)))));
         byte[] info = der(0x30, new byte[] {0x02, 0x01, 0x00}, name, publicKey.getEncoded(), new byte[] {(byte) 0xa0, 0x00});

@@ -3,6 +3,8 @@ package org.postern.agent.key;
 import java.nio.file.Path;
 import java.util.Objects;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Where the device key lives, as enrollment records it. No secret sits here: the PKCS#11 PIN comes
  * from {@code $POSTERN_AGENT_PIN} or the recorded PIN file when the key is used
@@ -35,7 +37,7 @@ public sealed interface DeviceKeys permits DeviceKeys.FileKey, DeviceKeys.Pkcs11
      * @param alias   the key entry (CKA_LABEL/CKA_ID) holding the current device key
      * @param pinFile file whose first line is the PIN, or null to read {@code $POSTERN_AGENT_PIN}
      */
-    record Pkcs11Key(Path config, String alias, Path pinFile) implements DeviceKeys {
+    record Pkcs11Key(Path config, String alias, @Nullable Path pinFile) implements DeviceKeys {
         public static final String DEFAULT_ALIAS = "postern-device";
         private static final String NEXT = "-next";
 

@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.keys.KeyFiles;
 import org.postern.keys.SecureFiles;
 import org.postern.keys.SshPublicKeys;
@@ -45,7 +46,7 @@ public final class SshCertificates {
     }
 
     /** An HTTP answer: status, the {@code Postern-Reason} header (or null), the body as text. */
-    public record Answer(int status, String reason, String body) {
+    public record Answer(int status, @Nullable String reason, String body) {
     }
 
     /** The gateway refused to sign: status and reason code, and the gateway's short text. */
@@ -166,8 +167,8 @@ public final class SshCertificates {
      * @param hostPatterns which admin hosts go through the bastion, e.g. {@code *.admin.internal 10.20.*}
      * @param knownHosts   a known_hosts file pinning the bastion's host key, or null for the user's own
      */
-    public String sshConfig(String alias, String bastionHost, int bastionPort, String user, String hostPatterns,
-                            Path knownHosts) {
+    public String sshConfig(String alias, String bastionHost, int bastionPort, @Nullable String user,
+                            String hostPatterns, @Nullable Path knownHosts) {
         StringBuilder b = new StringBuilder();
         b.append("# written by postern-agent: the Postern SSH bastion and the admin hosts behind it\n");
         b.append(bastionBlock(alias, bastionHost, bastionPort, user, knownHosts));
@@ -182,7 +183,8 @@ public final class SshCertificates {
      *
      * @param user the login (the certificate's principal), or null to leave it to OpenSSH
      */
-    public String bastionBlock(String alias, String bastionHost, int bastionPort, String user, Path knownHosts) {
+    public String bastionBlock(String alias, String bastionHost, int bastionPort, @Nullable String user,
+                               @Nullable Path knownHosts) {
         StringBuilder b = new StringBuilder();
         b.append("Host ").append(alias).append('\n')
                 .append("  HostName ").append(bastionHost).append('\n')

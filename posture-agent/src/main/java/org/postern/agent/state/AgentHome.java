@@ -17,6 +17,7 @@ import java.util.Optional;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.key.DeviceKeys;
 import org.postern.keys.KeyFiles;
 import org.postern.keys.Pem;
@@ -54,7 +55,7 @@ public final class AgentHome {
     }
 
     /** The directory, created 0700 if missing, or null when it cannot be (collectors then keep no state). */
-    public Path stateDir() {
+    public @Nullable Path stateDir() {
         try {
             return SecureFiles.privateDirectory(dir);
         } catch (IOException e) {

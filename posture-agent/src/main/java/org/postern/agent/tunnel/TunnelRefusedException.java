@@ -2,6 +2,8 @@ package org.postern.agent.tunnel;
 
 import java.io.IOException;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A tunnel that was not opened: refused by the gateway (its status and {@code Postern-Reason}),
  * or by the agent itself when it has no session.
@@ -23,9 +25,9 @@ public final class TunnelRefusedException extends IOException {
 
     private final Kind kind;
     private final int status;
-    private final String reason;
+    private final @Nullable String reason;
 
-    public TunnelRefusedException(Kind kind, int status, String reason, String message) {
+    public TunnelRefusedException(Kind kind, int status, @Nullable String reason, String message) {
         super(message, null);
         this.kind = kind;
         this.status = status;
@@ -33,7 +35,7 @@ public final class TunnelRefusedException extends IOException {
     }
 
     /** A refusal from the gateway's answer: {@code status} and its {@code Postern-Reason} (may be null). */
-    public static TunnelRefusedException fromGateway(String destination, int status, String reason) {
+    public static TunnelRefusedException fromGateway(String destination, int status, @Nullable String reason) {
         Kind kind = switch (status) {
             case 403 -> Kind.NOT_ALLOWED;
             case 502 -> "connect.unresolved".equals(reason) ? Kind.HOST_UNREACHABLE : Kind.CONNECTION_REFUSED;
@@ -57,7 +59,7 @@ public final class TunnelRefusedException extends IOException {
     }
 
     /** The gateway's reason code, or null. */
-    public String reason() {
+    public @Nullable String reason() {
         return reason;
     }
 }

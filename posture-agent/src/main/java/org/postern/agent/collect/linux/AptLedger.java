@@ -15,6 +15,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * What the agent remembers of pending apt security updates, in its own directory
  * ({@code apt-pending.json}). It answers two things apt cannot:
@@ -100,7 +102,7 @@ final class AptLedger {
         return oldest(seen);
     }
 
-    private JsonNode load() {
+    private @Nullable JsonNode load() {
         try {
             return Files.exists(file) ? JSON.readTree(file.toFile()) : null;
         } catch (IOException e) {

@@ -1,5 +1,7 @@
 package org.postern.agent.collect.linux;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * What a device-mapper device is, read from {@code /sys/block/dm-N/dm/uuid}. The prefixes are set
  * by the tool that created the mapping: cryptsetup names its devices
@@ -25,14 +27,14 @@ enum DmUuid {
     /** No uuid, or one no known tool writes: could be a dm-crypt table made by hand. */
     UNKNOWN(null);
 
-    private final String method;
+    private final @Nullable String method;
 
-    DmUuid(String method) {
+    DmUuid(@Nullable String method) {
         this.method = method;
     }
 
     /** The method reported in {@code DiskFacts.method}; null unless this layer encrypts. */
-    String method() {
+    @Nullable String method() {
         return method;
     }
 

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.collect.Collector;
 import org.postern.agent.collect.CommandRunner;
 import org.postern.agent.collect.ProcessCommandRunner;
@@ -67,7 +68,7 @@ public final class LinuxCollector implements Collector {
      * @param aptLedger where to remember pending apt security updates between runs (their first
      *                  sighting, and the last answer while packages are unchanged); null for none
      */
-    public LinuxCollector(Path root, CommandRunner runner, Clock clock, Timeouts timeouts, Path aptLedger) {
+    public LinuxCollector(Path root, CommandRunner runner, Clock clock, Timeouts timeouts, @Nullable Path aptLedger) {
         Objects.requireNonNull(root, "root");
         Objects.requireNonNull(runner, "runner");
         Objects.requireNonNull(clock, "clock");

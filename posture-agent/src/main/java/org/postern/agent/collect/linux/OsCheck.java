@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.collect.CommandRunner;
 import org.postern.agent.collect.CommandRunner.CommandException;
 import org.postern.protocol.posture.CheckError;
@@ -67,7 +68,7 @@ final class OsCheck {
         return Optional.empty();
     }
 
-    private String kernel(List<CheckError> errors) {
+    private @Nullable String kernel(List<CheckError> errors) {
         String file = "proc/sys/kernel/osrelease";
         Optional<String> fromFile = fs.attribute(file).filter(s -> !s.isEmpty());
         if (fromFile.isPresent()) {

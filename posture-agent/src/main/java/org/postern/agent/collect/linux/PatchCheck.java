@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.collect.CommandRunner;
 import org.postern.agent.collect.CommandRunner.CommandException;
 import org.postern.protocol.posture.CheckError;
@@ -143,7 +144,7 @@ final class PatchCheck {
         return new PatchFacts(last, pending, oldest, dnfReboot(errors));
     }
 
-    private Boolean dnfReboot(List<CheckError> errors) {
+    private @Nullable Boolean dnfReboot(List<CheckError> errors) {
         if (rebootFile()) {
             return true;
         }

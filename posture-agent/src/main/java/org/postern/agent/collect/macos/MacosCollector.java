@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.collect.Collector;
 import org.postern.agent.collect.CommandRunner;
 import org.postern.agent.collect.CommandRunner.CommandException;
@@ -70,7 +71,7 @@ public final class MacosCollector implements Collector {
         return new PostureClaims.Facts(os, disk, patch, PostureClaims.NATIVE, errors);
     }
 
-    private DiskFacts disk(List<CheckError> errors) {
+    private @Nullable DiskFacts disk(List<CheckError> errors) {
         CommandRunner.Result r = run(FDESETUP, timeout, "disk", errors, false);
         if (r == null) {
             return null;
@@ -83,7 +84,7 @@ public final class MacosCollector implements Collector {
         }
     }
 
-    private SwVersParser.SwVers swVers(List<CheckError> errors) {
+    private SwVersParser.@Nullable SwVers swVers(List<CheckError> errors) {
         CommandRunner.Result r = run(SW_VERS, timeout, "os", errors, false);
         if (r == null) {
             return null;
@@ -96,7 +97,7 @@ public final class MacosCollector implements Collector {
         }
     }
 
-    private String kernel(List<CheckError> errors) {
+    private @Nullable String kernel(List<CheckError> errors) {
         CommandRunner.Result r = run(UNAME, timeout, "os", errors, false);
         if (r == null) {
             return null;
@@ -109,7 +110,7 @@ public final class MacosCollector implements Collector {
         return release;
     }
 
-    private Integer securityPending(List<CheckError> errors, SwVersParser.SwVers sw) {
+    private @Nullable Integer securityPending(List<CheckError> errors, SwVersParser.SwVers sw) {
         CommandRunner.Result r = run(SU_LIST, softwareUpdateTimeout, "patch", errors, true);
         if (r == null) {
             return null;
@@ -122,7 +123,7 @@ public final class MacosCollector implements Collector {
         }
     }
 
-    private Instant lastUpdate(List<CheckError> errors) {
+    private @Nullable Instant lastUpdate(List<CheckError> errors) {
         CommandRunner.Result r = run(SU_HISTORY, timeout, "patch", errors, false);
         if (r == null) {
             return null;
@@ -143,7 +144,7 @@ public final class MacosCollector implements Collector {
      * Runs one command; on failure records a check error and returns null. {@code anyExit}: the
      * tool's exit code is judged by its parser (softwareupdate exits 1 with nothing to install).
      */
-    private CommandRunner.Result run(List<String> command, Duration limit, String check, List<CheckError> errors, boolean anyExit) {
+    private CommandRunner.@Nullable Result run(List<String> command, Duration limit, String check, List<CheckError> errors, boolean anyExit) {
         String name = command.getFirst().substring(command.getFirst().lastIndexOf('/') + 1)
                 + (command.size() > 1 ? " " + String.join(" ", command.subList(1, command.size())) : "");
         try {

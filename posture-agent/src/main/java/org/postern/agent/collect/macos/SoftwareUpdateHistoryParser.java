@@ -7,6 +7,8 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * {@code softwareupdate --history}: a table "Display Name / Version / Date", columns padded with
  * spaces, a dashed rule under the header, dates as "MM/DD/YYYY, HH:MM:SS" in local time. The
@@ -26,7 +28,7 @@ final class SoftwareUpdateHistoryParser {
      *
      * @throws IllegalArgumentException when rows are there but none has a readable date
      */
-    static Instant lastOsUpdate(String output, ZoneId zone) {
+    static @Nullable Instant lastOsUpdate(String output, ZoneId zone) {
         Instant newest = null;
         int rows = 0;
         int dated = 0;

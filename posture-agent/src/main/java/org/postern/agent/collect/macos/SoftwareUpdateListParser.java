@@ -6,6 +6,8 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * {@code softwareupdate --list}: how many pending updates are security updates.
  *
@@ -45,7 +47,7 @@ final class SoftwareUpdateListParser {
      *
      * @throws IllegalArgumentException when the output is neither a list nor "No new software available."
      */
-    static int securityPending(int exitCode, String stdout, String stderr, String installedMajor) {
+    static int securityPending(int exitCode, String stdout, String stderr, @Nullable String installedMajor) {
         List<Update> updates = updates(stdout + "\n" + stderr);
         if (updates.isEmpty()) {
             if ((stdout + "\n" + stderr).contains(NONE)) {

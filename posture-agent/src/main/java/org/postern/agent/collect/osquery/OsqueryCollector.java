@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.collect.Collector;
 import org.postern.agent.collect.CommandRunner;
 import org.postern.agent.collect.CommandRunner.CommandException;
@@ -173,7 +174,7 @@ public final class OsqueryCollector implements Collector {
     }
 
     /** Rows of one query, or null after recording why there are none. */
-    private List<Map<String, String>> query(String sql, String check, List<CheckError> errors) {
+    private @Nullable List<Map<String, String>> query(String sql, String check, List<CheckError> errors) {
         String table = sql.replaceFirst("(?s).*? FROM (\\w+).*", "$1");
         try {
             CommandRunner.Result r = runner.run(List.of(osqueryi, "--json", sql), timeout);

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.postern.protocol.posture.DiskFacts;
 import org.postern.protocol.posture.OsFacts;
 
@@ -88,7 +89,7 @@ final class OsqueryFacts {
     }
 
     /** osquery 4.x wrote the number, 5.x the name (XTS_AES_128); shown as manage-bde does. */
-    static String bitlockerMethod(String value) {
+    static @Nullable String bitlockerMethod(@Nullable String value) {
         if (value == null) {
             return null;
         }
@@ -120,7 +121,7 @@ final class OsqueryFacts {
     }
 
     /** Newest successful installation that is not an antivirus definition update; null if none. */
-    static Instant lastWindowsUpdate(List<Map<String, String>> history) {
+    static @Nullable Instant lastWindowsUpdate(List<Map<String, String>> history) {
         Instant newest = null;
         for (Map<String, String> h : history) {
             Matcher kb = KB.matcher(String.valueOf(h.get("title")));

@@ -9,6 +9,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * {@code osqueryi --json} output: an array of objects whose values are all JSON strings, even the
  * INTEGER columns ({@code "protection_status": "1"}). Read as text, converted where used.
@@ -45,13 +47,13 @@ final class OsqueryRows {
     }
 
     /** An INTEGER column: "1" → 1; null when empty, absent or not a number. */
-    static Long integer(Map<String, String> row, String column) {
+    static @Nullable Long integer(Map<String, String> row, String column) {
         String v = row.get(column);
         return v != null && v.strip().matches("-?\\d+") ? Long.parseLong(v.strip()) : null;
     }
 
     /** A TEXT column, null when empty or absent. */
-    static String text(Map<String, String> row, String column) {
+    static @Nullable String text(Map<String, String> row, String column) {
         String v = row.get(column);
         return v == null || v.isBlank() ? null : v.strip();
     }

@@ -9,6 +9,8 @@ import java.time.format.DateTimeParseException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Reads values the way {@code ConvertTo-Json} writes them, in Windows PowerShell 5.1 and in
  * PowerShell 7, so one parser serves both.
@@ -32,7 +34,7 @@ final class PsJson {
      *
      * @throws IllegalArgumentException naming the text when it is none of the known shapes
      */
-    static Instant instant(JsonNode node) {
+    static @Nullable Instant instant(@Nullable JsonNode node) {
         if (node == null || node.isNull() || node.isMissingNode()) {
             return null;
         }
@@ -59,7 +61,7 @@ final class PsJson {
     }
 
     /** An integer node, or null when absent, JSON null or not an integer. */
-    static Long integer(JsonNode node) {
+    static @Nullable Long integer(@Nullable JsonNode node) {
         if (node == null || node.isNull() || node.isMissingNode()) {
             return null;
         }
@@ -73,7 +75,7 @@ final class PsJson {
     }
 
     /** A string node's text, or null when absent, JSON null or blank. */
-    static String text(JsonNode node) {
+    static @Nullable String text(@Nullable JsonNode node) {
         if (node == null || node.isNull() || node.isMissingNode()) {
             return null;
         }

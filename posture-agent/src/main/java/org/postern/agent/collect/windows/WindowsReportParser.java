@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.postern.protocol.posture.CheckError;
 import org.postern.protocol.posture.DiskFacts;
 import org.postern.protocol.posture.OsFacts;
@@ -77,7 +78,7 @@ final class WindowsReportParser {
 
     // ---- os -------------------------------------------------------------------------------
 
-    private OsFacts os(JsonNode root) {
+    private @Nullable OsFacts os(JsonNode root) {
         if (failed(root, "osError", "os", "cannot read HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion")) {
             return null;
         }
@@ -109,7 +110,7 @@ final class WindowsReportParser {
 
     // ---- disk -----------------------------------------------------------------------------
 
-    private DiskFacts disk(JsonNode root) {
+    private @Nullable DiskFacts disk(JsonNode root) {
         if (failed(root, "diskError", "disk", "cannot query Win32_EncryptableVolume")) {
             return null;
         }
@@ -172,7 +173,7 @@ final class WindowsReportParser {
     }
 
     /** GetEncryptionMethod's EncryptionMethod, named as manage-bde shows it. */
-    static String method(Long code) {
+    static @Nullable String method(@Nullable Long code) {
         if (code == null) {
             return null;
         }
@@ -221,7 +222,7 @@ final class WindowsReportParser {
         return new PatchFacts(lastUpdate, securityPending, oldestPending, reboot);
     }
 
-    private Instant lastUpdate(JsonNode root) {
+    private @Nullable Instant lastUpdate(JsonNode root) {
         if (failed(root, "historyError", "patch", "cannot read the Windows Update history")) {
             return null;
         }
@@ -273,7 +274,7 @@ final class WindowsReportParser {
 
     // ---- helpers --------------------------------------------------------------------------
 
-    private Instant date(JsonNode node, String check, String what) {
+    private @Nullable Instant date(JsonNode node, String check, String what) {
         try {
             return PsJson.instant(node);
         } catch (IllegalArgumentException e) {

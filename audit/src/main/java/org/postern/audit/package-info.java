@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.audit;
+
+import org.jspecify.annotations.NullMarked;

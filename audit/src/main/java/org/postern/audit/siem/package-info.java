@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.audit.siem;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.audit.trail;
+
+import org.jspecify.annotations.NullMarked;

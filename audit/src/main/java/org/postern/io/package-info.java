@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.io;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.cli.audit;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.cli.gateway;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.cli.pki;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.config.agent;
+
+import org.jspecify.annotations.NullMarked;

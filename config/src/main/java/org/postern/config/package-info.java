@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.config;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.config.posture;
+
+import org.jspecify.annotations.NullMarked;

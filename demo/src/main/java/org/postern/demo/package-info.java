@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.demo;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.gateway.admin;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.gateway.gate;
+
+import org.jspecify.annotations.NullMarked;

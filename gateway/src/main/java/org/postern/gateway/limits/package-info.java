@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.gateway.limits;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.gateway.metrics;
+
+import org.jspecify.annotations.NullMarked;

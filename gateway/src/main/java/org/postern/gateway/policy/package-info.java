@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.gateway.policy;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.gateway.posture;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.gateway.relay;
+
+import org.jspecify.annotations.NullMarked;

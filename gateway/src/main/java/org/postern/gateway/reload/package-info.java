@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.gateway.reload;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.gateway.server;
+
+import org.jspecify.annotations.NullMarked;

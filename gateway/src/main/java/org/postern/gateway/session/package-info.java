@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.gateway.session;
+
+import org.jspecify.annotations.NullMarked;

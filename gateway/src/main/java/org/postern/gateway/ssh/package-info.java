@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.gateway.ssh;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.gateway.tls;
+
+import org.jspecify.annotations.NullMarked;

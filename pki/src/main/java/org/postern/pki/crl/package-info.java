@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.pki.crl;
+
+import org.jspecify.annotations.NullMarked;

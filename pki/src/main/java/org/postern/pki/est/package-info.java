@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.pki.est;
+
+import org.jspecify.annotations.NullMarked;

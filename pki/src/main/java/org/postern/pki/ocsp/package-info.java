@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.pki.ocsp;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.pki.registry;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.pki.server;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.pki.ssh;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.agent.collect.linux;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.agent.collect.macos;
+
+import org.jspecify.annotations.NullMarked;

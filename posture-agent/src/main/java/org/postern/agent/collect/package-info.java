@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.agent.collect;
+
+import org.jspecify.annotations.NullMarked;

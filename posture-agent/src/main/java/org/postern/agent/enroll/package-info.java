@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.agent.enroll;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.agent.key;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.agent.session;
+
+import org.jspecify.annotations.NullMarked;

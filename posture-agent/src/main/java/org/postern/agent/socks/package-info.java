@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.agent.socks;
+
+import org.jspecify.annotations.NullMarked;

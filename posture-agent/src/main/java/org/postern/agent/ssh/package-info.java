@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.agent.ssh;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.agent.state;
+
+import org.jspecify.annotations.NullMarked;

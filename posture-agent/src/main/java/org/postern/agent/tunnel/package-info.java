@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.agent.tunnel;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.protocol.http;
+
+import org.jspecify.annotations.NullMarked;

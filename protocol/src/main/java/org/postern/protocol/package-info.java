@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.protocol;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.protocol.posture;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.keys;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,4 @@
+@NullMarked
+package org.postern.tls;
+
+import org.jspecify.annotations.NullMarked;
