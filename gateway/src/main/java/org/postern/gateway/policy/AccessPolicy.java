@@ -27,9 +27,17 @@ public interface AccessPolicy {
      * The policy of {@code rules}: deny by default, forbidden addresses refused unless a rule names
      * them by address.
      *
-     * @param ownAddresses the gateway's own addresses (its interfaces, its listeners), refused like loopback
+     * @param ownAddresses the gateway's own addresses, fixed (tests, tools), refused like loopback
      */
     static AccessPolicy of(AccessRules rules, Set<InetAddress> ownAddresses) {
-        return new RuleAccessPolicy(rules, new ForbiddenAddresses(ownAddresses));
+        return of(rules, new ForbiddenAddresses(ownAddresses));
+    }
+
+    /**
+     * The policy of {@code rules} against {@code forbidden}, whose own addresses may change while
+     * the gateway runs ({@link OwnAddresses}): each decision checks the addresses of that moment.
+     */
+    static AccessPolicy of(AccessRules rules, ForbiddenAddresses forbidden) {
+        return new RuleAccessPolicy(rules, forbidden);
     }
 }

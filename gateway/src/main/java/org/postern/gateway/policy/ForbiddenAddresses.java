@@ -10,9 +10,14 @@ import org.postern.config.gateway.Network;
 /**
  * Addresses a tunnel must not reach unless a rule names them by address: loopback, link-local
  * (cloud metadata 169.254.169.254 included), unspecified, multicast, broadcast, and the
- * gateway's own addresses. They are where a gateway's own services and credentials live, so a
- * rule written for the admin network ({@code 0.0.0.0/0:443}) or a host name that resolves there
- * must not open them. IPv4-mapped IPv6 forms ({@code ::ffff:127.0.0.1}) are the IPv4 address.
+ * gateway's own addresses as the host has them now ({@link OwnAddresses}). They are where a
+ * gateway's own services and credentials live, so a rule written for the admin network
+ * ({@code 0.0.0.0/0:443}) or a host name that resolves there must not open them.
+ * IPv4-mapped IPv6 forms ({@code ::ffff:127.0.0.1}) are the IPv4 address. An IPv6 address that
+ * carries an IPv4 address ({@link EmbeddedIpv4}: IPv4-compatible, NAT64, 6to4, Teredo) is
+ * forbidden when the IPv4 it carries is; its range is then the IPv6 image of the IPv4 range
+ * ({@code 64:ff9b::7f00:0/104} for loopback under NAT64), so only a rule naming the IPv6 form
+ * inside that image opens it: a rule for {@code 127.0.0.1} does not open {@code [64:ff9b::7f00:1]}.
  */
 public final class ForbiddenAddresses {
 
@@ -37,27 +42,53 @@ public final class ForbiddenAddresses {
             range("fd00:ec2::254/128", "cloud metadata"), // the IPv6 metadata endpoint of AWS
             range("ff00::/8", "multicast"));
 
-    private final List<Range> ranges;
+    private final OwnAddresses own;
 
-    /** @param ownAddresses the gateway's own addresses, refused like loopback */
+    /** @param ownAddresses the gateway's own addresses, fixed (tests, tools), refused like loopback */
     public ForbiddenAddresses(Set<InetAddress> ownAddresses) {
-        List<Range> all = new ArrayList<>(FIXED);
-        for (InetAddress a : Objects.requireNonNull(ownAddresses, "ownAddresses")) {
-            all.add(new Range(Network.of(a), "the gateway's own address"));
-        }
-        this.ranges = List.copyOf(all);
+        this(OwnAddresses.fixed(ownAddresses));
+    }
+
+    /** @param own the gateway's own addresses as the host has them now, refused like loopback */
+    public ForbiddenAddresses(OwnAddresses own) {
+        this.own = Objects.requireNonNull(own, "own");
+    }
+
+    /** The gateway's own addresses this checks against. */
+    public OwnAddresses ownAddresses() {
+        return own;
     }
 
     /** The forbidden ranges {@code address} lies in; empty when it may be reached by any rule. */
     public List<Range> rangesOf(InetAddress address) {
         InetAddress a = Network.normalize(address);
         List<Range> out = new ArrayList<>(2);
-        for (Range r : ranges) {
+        direct(a, out);
+        for (EmbeddedIpv4.Reading r : EmbeddedIpv4.of(a)) {
+            if (r.ipv4() == null) {
+                out.add(new Range(Network.of(a), r.form()));
+                continue;
+            }
+            List<Range> carried = new ArrayList<>(2);
+            direct(r.ipv4(), carried);
+            for (Range c : carried) {
+                out.add(new Range(r.image(c.network()), c.kind() + " " + r.ipv4().getHostAddress()
+                        + " carried as " + r.form()));
+            }
+        }
+        return out;
+    }
+
+    /** The fixed ranges and the own addresses {@code a} itself is in (no embedded IPv4). */
+    private void direct(InetAddress a, List<Range> out) {
+        for (Range r : FIXED) {
             if (r.network().contains(a)) {
                 out.add(r);
             }
         }
-        return out;
+        if (own.contains(a)) {
+            out.add(new Range(Network.of(a), "the gateway's own address"));
+        }
     }
 
     /** Whether {@code address} is forbidden unless a rule names it. */

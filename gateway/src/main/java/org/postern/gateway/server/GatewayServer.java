@@ -1,17 +1,13 @@
 package org.postern.gateway.server;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
-import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -45,6 +41,7 @@ import org.postern.gateway.metrics.HandshakeMetricsHandler;
 import org.postern.gateway.policy.AccessPolicy;
 import org.postern.gateway.policy.DestinationResolver;
 import org.postern.gateway.policy.ForbiddenAddresses;
+import org.postern.gateway.policy.OwnAddresses;
 import org.postern.gateway.posture.ChallengeStore;
 import org.postern.gateway.posture.Lease;
 import org.postern.gateway.posture.LeaseStore;
@@ -172,9 +169,12 @@ public final class GatewayServer implements AutoCloseable {
 
             // what a reload may change: access and posture policy, TLS certificate and key (ListenerTls)
             InetSocketAddress listen = settings.listeners().tunnel().socketAddress();
-            Set<InetAddress> own = ownAddresses(listen);
+            // the gateway's own addresses, refused like loopback: re-read every OwnAddresses.REFRESH and on reload
+            OwnAddresses own = OwnAddresses.ofHost(listen.getAddress() == null ? Set.of() : Set.of(listen.getAddress()));
+            resources.add(own.refreshEvery(OwnAddresses.REFRESH));
+            ForbiddenAddresses forbidden = new ForbiddenAddresses(own);
             GatewayMetrics metrics = new GatewayMetrics();
-            ListenerTls snapshots = new ListenerTls(settings, service, ca, deviceTrust, own, clock);
+            ListenerTls snapshots = new ListenerTls(settings, service, ca, deviceTrust, forbidden, clock);
             LiveSettings live;
             try {
                 live = new LiveSettings(snapshots.build(settings));
@@ -210,7 +210,7 @@ public final class GatewayServer implements AutoCloseable {
 
             // access: the configured rules (live); the gateway's own addresses are refused like loopback
             AccessPolicy policy = live.accessPolicy();
-            DestinationResolver resolver = DestinationResolver.system(new ForbiddenAddresses(own));
+            DestinationResolver resolver = DestinationResolver.system(forbidden);
 
             // the SSH bastion on listeners.ssh, trusting only the SSH user CA in dataDir (docs/ssh.md)
             SshUserCa sshCa = SshUserCa.loadOrCreate(dataDir, protection, random);
@@ -244,7 +244,11 @@ public final class GatewayServer implements AutoCloseable {
                         .bind(listen).sync().channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
                 log.info("gateway {} listening on https://{}:{}", settings.id(), bound.getHostString(), bound.getPort());
-                Admin admin = startAdmin(settings, options, live, snapshots, metrics, registry, audit, flows,
+                ConfigReloader.SnapshotFactory reload = next -> {
+                    own.refresh(); // a reload re-reads the host's addresses too
+                    return snapshots.build(next);
+                };
+                Admin admin = startAdmin(settings, options, live, reload, metrics, registry, audit, flows,
                         new AllSessions(sessions, bastion), clock, workers, resources);
                 return new GatewayServer(resources, group, workers, children, ch, ca, sessions, admin, bastion);
             } catch (InterruptedException | RuntimeException e) {
@@ -391,21 +395,5 @@ public final class GatewayServer implements AutoCloseable {
                 log.warn("closing {}: {}", c, e.toString());
             }
         }
-    }
-
-    /** The listen address and every interface address of this host. */
-    static Set<InetAddress> ownAddresses(InetSocketAddress listen) {
-        Set<InetAddress> own = new HashSet<>();
-        if (listen.getAddress() != null) {
-            own.add(listen.getAddress());
-        }
-        try {
-            for (NetworkInterface ni : NetworkInterface.networkInterfaces().toList()) {
-                ni.inetAddresses().forEach(own::add);
-            }
-        } catch (SocketException e) {
-            log.warn("cannot list the network interfaces; only {} is refused as the gateway's own: {}", own, e.getMessage());
-        }
-        return own;
     }
 }

@@ -1,18 +1,17 @@
 package org.postern.gateway.server;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.Signature;
 import java.security.interfaces.ECKey;
 import java.time.Clock;
-import java.util.Set;
 
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslProvider;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.gateway.policy.AccessPolicy;
+import org.postern.gateway.policy.ForbiddenAddresses;
 import org.postern.gateway.reload.ConfigReloader;
 import org.postern.gateway.reload.LiveSettings;
 import org.postern.gateway.tls.DeviceTrustManager;
@@ -33,17 +32,17 @@ final class ListenerTls implements ConfigReloader.SnapshotFactory {
     private final CertificateAuthority ca;
     private final GatewaySettings started;
     private final DeviceTrustManager deviceTrust;
-    private final Set<InetAddress> own;
+    private final ForbiddenAddresses forbidden;
     private final Clock clock;
     private final ServerCredentials selfIssued; // null when started with certificate files
 
     ListenerTls(GatewaySettings started, PkiService service, CertificateAuthority ca, DeviceTrustManager deviceTrust,
-                Set<InetAddress> own, Clock clock) throws IOException {
+                ForbiddenAddresses forbidden, Clock clock) throws IOException {
         this.started = started;
         this.service = service;
         this.ca = ca;
         this.deviceTrust = deviceTrust;
-        this.own = own;
+        this.forbidden = forbidden;
         this.clock = clock;
         this.selfIssued = started.tls().selfIssued() ? issue(started) : null;
     }
@@ -54,7 +53,7 @@ final class ListenerTls implements ConfigReloader.SnapshotFactory {
         if (creds == null) { // started with files, reloaded without: the PKI issues one now
             creds = issue(s);
         }
-        return new LiveSettings.Snapshot(s, AccessPolicy.of(s.access(), own),
+        return new LiveSettings.Snapshot(s, AccessPolicy.of(s.access(), forbidden),
                 TlsContexts.server(creds.key(), creds.certificate(), ca.chain()).provider(provider(s.tls()))
                         .clientAuth(ClientAuth.OPTIONAL).trust(deviceTrust)
                         .protocols(s.tls().protocols(), s.tls().cipherSuites()).alpn(GatewayInitializer.ALPN).build(),
