@@ -133,6 +133,56 @@ public class GatewayServerIT {
         assertThat(Files.readString(pki.dataDir.resolve("audit.pub"))).startsWith("-----BEGIN PUBLIC KEY-----");
     }
 
+    /**
+     * Issue 11 item 3 over the real path: IPv6 forms carrying loopback are refused with the
+     * forbidden reason, and the trail says which IPv4 they carry. The rule names 127.0.0.1 on the
+     * echo port, which opens neither the NAT64 nor the IPv4-compatible form of it.
+     */
+    @Test
+    void embeddedLoopbackForms_areRefusedAsForbidden_andAudited() throws Exception {
+        PkiService.NewDevice added = pki.service.addDevice("laptop-2", "bob", List.of("admins"), null, null, "test");
+        KeyPair keys = TestCsrs.p256();
+        X509Certificate cert = pki.service.enroll("laptop-2", added.token(), TestCsrs.body(keys, "laptop-2"), "test");
+        Path certFile = TestPki.writePem(work.resolve("laptop2.crt"), cert);
+        Path keyFile = Files.write(work.resolve("laptop2.key"), KeyFiles.plainPem(keys.getPrivate()));
+        try (HttpClient client = client(keys, cert)) {
+            String nonce = JSON.readTree(post(client, "/v1/posture/challenge", "").body()).get("nonce").asText();
+            String jws = Evidence.sign(claims("laptop-2", nonce, Instant.now()), keys.getPrivate(), cert);
+            assertThat(post(client, "/v1/posture/evidence", "{\"evidence\":\"" + jws + "\"}").statusCode()).isEqualTo(200);
+        }
+        int port = admin.getAddress().getPort();
+        List<String> targets = List.of("[::ffff:127.0.0.1]:9", "[64:ff9b::7f00:1]:" + port, "[::127.0.0.1]:" + port);
+        for (String t : targets) {
+            Curl refused = curl(certFile, keyFile, "http://" + t + "/");
+            assertThat(refused.exit).as(refused.toString()).isNotZero();
+            assertThat(refused.err).as(refused.toString()).contains("< HTTP/1.1 403")
+                    .containsIgnoringCase("< Postern-Reason: access.forbidden_address");
+        }
+        Curl through = curl(certFile, keyFile, "http://127.0.0.1:" + port + "/");
+        assertThat(through.out).as(through.toString()).isEqualTo("hello from the admin host\n");
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(trail("access.denied"))
+                .hasSize(3)
+                .allSatisfy(r -> assertThat(r).contains("access.forbidden_address"))
+                .anySatisfy(r -> assertThat(r).contains("loopback 127.0.0.1 carried as NAT64 64:ff9b::/96 (RFC 6052)"))
+                .anySatisfy(r -> assertThat(r).contains("loopback 127.0.0.1 carried as IPv4-compatible ::/96 (RFC 4291)"))
+                .anySatisfy(r -> assertThat(r).contains("]:9, which is loopback")));
+    }
+
+    /** The trail's records of {@code type}, as JSON text. */
+    List<String> trail(String type) throws IOException {
+        List<String> records = new ArrayList<>();
+        try (var files = Files.list(pki.dataDir.resolve("audit/trail"))) {
+            for (Path f : files.filter(p -> p.getFileName().toString().matches("segment-\\d{6}\\.jsonl")).sorted().toList()) {
+                for (String line : Files.readAllLines(f)) {
+                    if (JSON.readTree(line).get("type").asText().equals(type)) {
+                        records.add(line);
+                    }
+                }
+            }
+        }
+        return records;
+    }
+
     /** The types of the trail's records, in order. */
     List<String> trailTypes() throws IOException {
         List<String> types = new ArrayList<>();
