@@ -10,6 +10,20 @@ public interface AuditSink extends AutoCloseable {
 
     void record(AuditEvent event);
 
+    /**
+     * Records an event about something that has already happened and cannot be refused, such as a
+     * session or a flow that ended. A sink that can keep it while it is unavailable, and write it
+     * later in order and with its own time, does so and returns false (the durable trail does:
+     * {@code AuditTrail.recordOrDefer}). This default cannot: it records at once and throws like
+     * {@link #record}.
+     *
+     * @return true when the event is durable now, false when it was kept to be written later
+     */
+    default boolean recordOrDefer(AuditEvent event) {
+        record(event);
+        return true;
+    }
+
     @Override
     default void close() {
     }

@@ -41,11 +41,22 @@ import org.slf4j.LoggerFactory;
  * false. Records of a failed batch are rolled back (the segment is truncated to its last durable
  * size) so the chain stays whole; every later record or {@link #tick()} tries again, and the
  * trail resumes by itself once writing works.
+ *
+ * <p>Records of what has already happened ({@link #recordOrDefer}: a session or flow that ended)
+ * are not refused: while the trail is unavailable they are kept in memory, up to
+ * {@code maxDeferred}, and written first, in order and with their own times, by the next batch that
+ * succeeds (a record or a tick). Those beyond the bound are counted, and the count is written then
+ * as {@code audit.dropped}.
  */
 public final class AuditTrail implements AuditSink {
     private static final Logger log = LoggerFactory.getLogger(AuditTrail.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_BATCH = 8192;
+    /** What {@link Job#done()} completes with for a deferrable record that was kept, or dropped over the bound. */
+    private static final long DEFERRED = -1;
+    private static final long DROPPED = -2;
+    /** The type of the record that counts deferrable records dropped over {@code maxDeferred}. */
+    public static final String DROPPED_TYPE = "audit.dropped";
 
     private final Path dir;
     private final AuditTrailConfig config;
@@ -73,6 +84,13 @@ public final class AuditTrail implements AuditSink {
     private Instant lastCheckpoint;
     private final ByteArrayBuffer buffer = new ByteArrayBuffer();
     private final java.security.MessageDigest sha = TrailFormat.sha256();
+    private final java.util.ArrayDeque<Append> deferred = new java.util.ArrayDeque<>(); // kept while unavailable, oldest first
+    private long dropped;                    // deferrable records dropped over the bound since the last success
+    private @Nullable Instant droppedFirst;  // their times, first and last
+    private @Nullable Instant droppedLast;
+    private @Nullable String droppedReason;  // the outage they were dropped in
+    private volatile int deferredCount;      // deferred.size(), for readers
+    private volatile long droppedTotal;      // dropped over the life of this object, for readers
     private TrailPosition good;              // the same, as of the last successful fsync: what a failure rolls back to
 
     /** Opens (or creates) the trail in {@code dir} with the real clock and the file system's free space. */
@@ -129,14 +147,39 @@ public final class AuditTrail implements AuditSink {
 
     /** Like {@link #record}, and tells the record's {@code seq}. */
     public long append(AuditEvent event) {
-        String body;
+        return submit(new Append(event.type(), TrailFormat.time(event.time()), body(event), false, new CompletableFuture<>()));
+    }
+
+    /**
+     * Records what has already happened (a session or flow that ended): durably now when the trail
+     * can be written; otherwise kept in memory and written ahead of anything else, with the event's
+     * own time, once writing works again. Over {@code maxDeferred} kept records it is dropped and
+     * counted ({@code audit.dropped}). Throws only when the trail is closed.
+     *
+     * @return true when the record is durable, false when it was kept (or dropped) for later
+     */
+    @Override
+    public boolean recordOrDefer(AuditEvent event) {
+        return submit(new Append(event.type(), TrailFormat.time(event.time()), body(event), true, new CompletableFuture<>())) > 0;
+    }
+
+    private static String body(AuditEvent event) {
         try {
             String json = JSON.writeValueAsString(event.fields());
-            body = json.substring(1, json.length() - 1);
+            return json.substring(1, json.length() - 1);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("audit event " + event.type() + " has a field that is not JSON-serialisable: " + e.getMessage(), e);
         }
-        return submit(new Append(event.type(), TrailFormat.time(event.time()), body, new CompletableFuture<>()));
+    }
+
+    /** Records kept by {@link #recordOrDefer} that wait for the trail to be writable again. */
+    public int deferred() {
+        return deferredCount;
+    }
+
+    /** Records {@link #recordOrDefer} dropped over the bound since this trail was opened (each counted in an {@code audit.dropped}). */
+    public long droppedTotal() {
+        return droppedTotal;
     }
 
     /**
@@ -239,7 +282,8 @@ public final class AuditTrail implements AuditSink {
         CompletableFuture<Long> done();
     }
 
-    private record Append(String type, String time, String body, CompletableFuture<Long> done) implements Job {
+    /** @param deferrable kept for a later batch rather than refused when this one fails ({@link #recordOrDefer}) */
+    private record Append(String type, String time, String body, boolean deferrable, CompletableFuture<Long> done) implements Job {
     }
 
     private record Tick(CompletableFuture<Long> done) implements Job {
@@ -269,6 +313,7 @@ public final class AuditTrail implements AuditSink {
             queue.drainTo(batch, MAX_BATCH - 1);
             try {
                 ensureWritable();
+                writeDeferred();
                 for (int i = 0; i < batch.size(); i++) {
                     switch (batch.get(i)) {
                         case Append a -> {
@@ -292,9 +337,16 @@ public final class AuditTrail implements AuditSink {
                 commit();
                 durableSeq = seq;
                 if (unavailable != null) {
-                    log.warn("audit trail in {} is writable again (it was: {})", dir, unavailable);
+                    log.warn("audit trail in {} is writable again (it was: {}){}", dir, unavailable, deferred.isEmpty() && dropped == 0 ? ""
+                            : "; wrote the " + deferred.size() + " records kept meanwhile" + (dropped > 0 ? " and the count of " + dropped + " dropped" : ""));
                     unavailable = null;
                 }
+                deferred.clear();
+                deferredCount = 0;
+                dropped = 0;
+                droppedFirst = null;
+                droppedLast = null;
+                droppedReason = null;
                 for (int i = 0; i < batch.size(); i++) {
                     batch.get(i).done().complete(seqs[i]);
                 }
@@ -307,10 +359,20 @@ public final class AuditTrail implements AuditSink {
                 rollback();
                 AuditUnavailableException failure = new AuditUnavailableException(reason, e);
                 for (Job j : batch) {
-                    j.done().completeExceptionally(failure);
+                    if (j instanceof Append a && a.deferrable()) {
+                        a.done().complete(defer(a, reason));
+                    } else {
+                        j.done().completeExceptionally(failure);
+                    }
                     shutdown |= j instanceof Shutdown;
                 }
             }
+        }
+        if (!deferred.isEmpty() || dropped > 0) {
+            // Not written: no shutdown checkpoint either, so the next start sees an unclean stop and
+            // closes what these records would have closed (docs/audit.md, "Outages and crashes").
+            log.error("audit trail in {} closed while unavailable: {} kept records and the count of {} dropped were not written",
+                    dir, deferred.size(), dropped);
         }
         closeChannel();
         try {
@@ -321,6 +383,43 @@ public final class AuditTrail implements AuditSink {
         stopped = true;
         for (Job j; (j = queue.poll()) != null; ) {
             j.done().completeExceptionally(new AuditUnavailableException("audit.unavailable: the audit trail in " + dir + " is closed", null));
+        }
+    }
+
+    /** Keeps a deferrable record of a failed batch for the next one, or counts it over the bound. */
+    private long defer(Append a, String reason) {
+        if (deferred.size() < config.maxDeferred()) {
+            deferred.add(a);
+            deferredCount = deferred.size();
+            if (deferred.size() == 1 || deferred.size() == config.maxDeferred()) {
+                log.warn("{} {} kept to be written when the audit trail in {} is writable again (at most {})",
+                        deferred.size(), deferred.size() == 1 ? "record" : "records", dir, config.maxDeferred());
+            }
+            return DEFERRED;
+        }
+        Instant t = Instant.parse(a.time());
+        if (dropped == 0) {
+            log.error("{}: more than {} records kept; dropping {} and counting the ones after it", reason, config.maxDeferred(), a.type());
+            droppedFirst = t;
+            droppedReason = reason;
+        }
+        dropped++;
+        droppedTotal++;
+        droppedLast = t;
+        return DROPPED;
+    }
+
+    /** Writes the records kept while the trail was unavailable, and the count of those dropped, ahead of the batch. */
+    private void writeDeferred() throws IOException {
+        for (Append a : deferred) {
+            rotateIfDue();
+            appendLine(a.type(), a.time(), a.body());
+        }
+        if (dropped > 0) {
+            rotateIfDue();
+            String body = "\"count\":" + dropped + ",\"firstTime\":\"" + TrailFormat.time(droppedFirst)
+                    + "\",\"lastTime\":\"" + TrailFormat.time(droppedLast) + "\",\"reason\":" + JSON.writeValueAsString(droppedReason);
+            appendLine(DROPPED_TYPE, TrailFormat.time(clock.instant()), body);
         }
     }
 

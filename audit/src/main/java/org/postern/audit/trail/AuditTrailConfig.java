@@ -13,9 +13,14 @@ import java.util.Objects;
  * @param minFreeBytes       refuse records while the file system has less free space than this (default 64 MiB)
  * @param tickEvery          how often a background thread looks for due checkpoints and rotations;
  *                           {@link Duration#ZERO} means never (tests call {@link AuditTrail#tick()})
+ * @param maxDeferred        records {@link AuditTrail#recordOrDefer} keeps in memory while the trail is
+ *                           unavailable (default 10,000); more are counted and the count recorded
  */
 public record AuditTrailConfig(String gateway, long maxSegmentBytes, Duration maxSegmentAge,
-                               Duration checkpointInterval, long minFreeBytes, Duration tickEvery) {
+                               Duration checkpointInterval, long minFreeBytes, Duration tickEvery, int maxDeferred) {
+
+    /** Records kept for a trail that cannot be written, by default: about 5 MB of session and flow ends. */
+    public static final int DEFAULT_MAX_DEFERRED = 10_000;
 
     public static final long MIB = 1024 * 1024;
 
@@ -42,29 +47,37 @@ public record AuditTrailConfig(String gateway, long maxSegmentBytes, Duration ma
         if (tickEvery.isNegative()) {
             throw new IllegalArgumentException("audit.tickEvery: expected a positive duration or 0 (off), found " + tickEvery);
         }
+        if (maxDeferred < 0) {
+            throw new IllegalArgumentException("audit.maxDeferred: expected 0 or more records, found " + maxDeferred);
+        }
     }
 
     public static AuditTrailConfig defaults(String gateway) {
-        return new AuditTrailConfig(gateway, 64 * MIB, Duration.ofDays(1), Duration.ofSeconds(60), 64 * MIB, Duration.ofSeconds(1));
+        return new AuditTrailConfig(gateway, 64 * MIB, Duration.ofDays(1), Duration.ofSeconds(60), 64 * MIB, Duration.ofSeconds(1),
+                DEFAULT_MAX_DEFERRED);
     }
 
     public AuditTrailConfig withMaxSegmentBytes(long bytes) {
-        return new AuditTrailConfig(gateway, bytes, maxSegmentAge, checkpointInterval, minFreeBytes, tickEvery);
+        return new AuditTrailConfig(gateway, bytes, maxSegmentAge, checkpointInterval, minFreeBytes, tickEvery, maxDeferred);
     }
 
     public AuditTrailConfig withMaxSegmentAge(Duration age) {
-        return new AuditTrailConfig(gateway, maxSegmentBytes, age, checkpointInterval, minFreeBytes, tickEvery);
+        return new AuditTrailConfig(gateway, maxSegmentBytes, age, checkpointInterval, minFreeBytes, tickEvery, maxDeferred);
     }
 
     public AuditTrailConfig withCheckpointInterval(Duration interval) {
-        return new AuditTrailConfig(gateway, maxSegmentBytes, maxSegmentAge, interval, minFreeBytes, tickEvery);
+        return new AuditTrailConfig(gateway, maxSegmentBytes, maxSegmentAge, interval, minFreeBytes, tickEvery, maxDeferred);
     }
 
     public AuditTrailConfig withMinFreeBytes(long bytes) {
-        return new AuditTrailConfig(gateway, maxSegmentBytes, maxSegmentAge, checkpointInterval, bytes, tickEvery);
+        return new AuditTrailConfig(gateway, maxSegmentBytes, maxSegmentAge, checkpointInterval, bytes, tickEvery, maxDeferred);
     }
 
     public AuditTrailConfig withTickEvery(Duration every) {
-        return new AuditTrailConfig(gateway, maxSegmentBytes, maxSegmentAge, checkpointInterval, minFreeBytes, every);
+        return new AuditTrailConfig(gateway, maxSegmentBytes, maxSegmentAge, checkpointInterval, minFreeBytes, every, maxDeferred);
+    }
+
+    public AuditTrailConfig withMaxDeferred(int records) {
+        return new AuditTrailConfig(gateway, maxSegmentBytes, maxSegmentAge, checkpointInterval, minFreeBytes, tickEvery, records);
     }
 }

@@ -262,6 +262,88 @@ class AuditTrailTest {
         }
     }
 
+    // Issue 11 item 5: a tunnel that closed while the trail was unwritable lost its flow.close and
+    // session.end, and the report counted its user as still connected.
+    @Test
+    void recordOrDefer_duringOutage_keepsEndsAndWritesThemInOrderWithTheirTimesWhenBack() throws Exception {
+        try (AuditTrail trail = fx.open(dir, TrailFixture.config())) {
+            trail.record(fx.event(1));
+            fx.freeBytes.set(AuditTrailConfig.MIB); // below the 64 MiB floor: unavailable
+            java.time.Instant closedAt = fx.clock.instant().plusSeconds(5);
+            fx.clock.advance(Duration.ofSeconds(5));
+            assertThat(trail.recordOrDefer(end("flow.close", "f-1"))).isFalse();
+            fx.clock.advance(Duration.ofSeconds(1));
+            assertThat(trail.recordOrDefer(end("session.end", "s-1"))).isFalse();
+            assertThat(trail.deferred()).isEqualTo(2);
+            // a new session is still refused: fail closed
+            assertThatThrownBy(() -> trail.record(fx.event(2))).isInstanceOf(AuditUnavailableException.class)
+                    .hasMessageStartingWith("audit.unavailable: free space for");
+            assertThat(trail.available()).isFalse();
+
+            fx.clock.advance(Duration.ofMinutes(1));
+            fx.freeBytes.set(10L << 30);
+            trail.tick(); // the periodic retry writes what was kept
+            assertThat(trail.available()).isTrue();
+            assertThat(trail.deferred()).isZero();
+            assertThat(trail.append(fx.event(3))).isEqualTo(5); // 1 + the two kept + the interval checkpoint of the tick
+        }
+        assertThat(AuditVerifier.verify(dir, TrailFixture.KEYS.publicKey(), true).problem()).isNull();
+        List<JsonNode> records = new ArrayList<>();
+        for (String line : TrailFixture.lines(dir.resolve("segment-000001.jsonl"))) {
+            records.add(JSON.readTree(line));
+        }
+        assertThat(records).extracting(r -> r.path("type").asText())
+                .containsExactly("session.start", "flow.close", "session.end", "audit.checkpoint", "session.start", "audit.checkpoint");
+        assertThat(records.get(1).path("time").asText()).isEqualTo("2026-11-30T03:00:05.000Z");
+        assertThat(records.get(1).path("flow").asText()).isEqualTo("f-1");
+        assertThat(records.get(2).path("time").asText()).isEqualTo("2026-11-30T03:00:06.000Z");
+        assertThat(records.get(2).path("session").asText()).isEqualTo("s-1");
+    }
+
+    @Test
+    void recordOrDefer_overTheBound_dropsCountsAndRecordsTheCountWhenBack() throws Exception {
+        try (AuditTrail trail = fx.open(dir, TrailFixture.config().withMaxDeferred(2))) {
+            fx.freeBytes.set(AuditTrailConfig.MIB);
+            for (int i = 1; i <= 5; i++) {
+                fx.clock.advance(Duration.ofSeconds(1));
+                assertThat(trail.recordOrDefer(end("session.end", "s-" + i))).isFalse();
+            }
+            assertThat(trail.deferred()).isEqualTo(2);
+            assertThat(trail.droppedTotal()).isEqualTo(3);
+            fx.clock.advance(Duration.ofSeconds(10));
+            fx.freeBytes.set(10L << 30);
+            assertThat(trail.recordOrDefer(end("session.end", "s-6"))).isTrue();
+        }
+        List<JsonNode> records = new ArrayList<>();
+        for (String line : TrailFixture.lines(dir.resolve("segment-000001.jsonl"))) {
+            records.add(JSON.readTree(line));
+        }
+        assertThat(records).extracting(r -> r.path("type").asText() + " " + r.path("session").asText(""))
+                .containsExactly("session.end s-1", "session.end s-2", "audit.dropped ", "session.end s-6", "audit.checkpoint ");
+        JsonNode dropped = records.get(2);
+        assertThat(dropped.path("count").asLong()).isEqualTo(3);
+        assertThat(dropped.path("firstTime").asText()).isEqualTo("2026-11-30T03:00:03.000Z");
+        assertThat(dropped.path("lastTime").asText()).isEqualTo("2026-11-30T03:00:05.000Z");
+        assertThat(dropped.path("time").asText()).isEqualTo("2026-11-30T03:00:15.000Z");
+        assertThat(dropped.path("reason").asText()).startsWith("audit.unavailable: free space for");
+        assertThat(AuditVerifier.verify(dir, TrailFixture.KEYS.publicKey(), true).problem()).isNull();
+    }
+
+    @Test
+    void close_whileUnavailable_writesNoShutdownCheckpointSoTheStopIsSeenAsUnclean() throws Exception {
+        AuditTrail trail = fx.open(dir, TrailFixture.config());
+        trail.record(fx.event(1));
+        fx.freeBytes.set(AuditTrailConfig.MIB);
+        assertThat(trail.recordOrDefer(end("session.end", "s-1"))).isFalse();
+        assertThatThrownBy(trail::close).isInstanceOf(AuditUnavailableException.class);
+        assertThat(TrailFixture.lines(dir.resolve("segment-000001.jsonl"))).hasSize(1);
+    }
+
+    private org.postern.audit.AuditEvent end(String type, String id) {
+        return org.postern.audit.AuditEvent.of(type, fx.clock.instant())
+                .with(type.startsWith("flow") ? "flow" : "session", id).with("device", "laptop-1").build();
+    }
+
     @Test
     void keys_loadOrCreate_writesPrivateKeyWithMode0600AndLoadsTheSameKey() throws Exception {
         Path keyFile = dir.resolve("audit.key");

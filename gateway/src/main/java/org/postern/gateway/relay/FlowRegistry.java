@@ -156,7 +156,8 @@ public final class FlowRegistry implements SessionFlows {
     void recordClose(Flow flow, FlowEnd how, Duration duration) {
         Runnable write = () -> {
             try {
-                audit.record(flow.audit("flow.close", clock.instant())
+                // the flow has closed: a trail that cannot take it now keeps it for later, in order
+                audit.recordOrDefer(flow.audit("flow.close", clock.instant())
                         .with("bytesUp", flow.bytesUp())
                         .with("bytesDown", flow.bytesDown())
                         .with("durationMs", duration.toMillis())

@@ -54,6 +54,7 @@ import org.postern.gateway.relay.RelaySettings;
 import org.postern.gateway.tls.DeviceTrustManager;
 import org.postern.gateway.tls.LiveRevocations;
 import org.postern.gateway.session.SessionDirectory;
+import org.postern.gateway.session.SessionRecovery;
 import org.postern.gateway.session.Sessions;
 import org.postern.gateway.reload.ConfigReloader;
 import org.postern.gateway.reload.LiveSettings;
@@ -94,6 +95,7 @@ public final class GatewayServer implements AutoCloseable {
     private final Sessions sessions;
     private final Admin admin;
     private final SshBastion bastion;
+    private final java.util.concurrent.atomic.AtomicBoolean endsRecorded; // set by close(): gateway.stop may be written
 
     /** The admin side: listener, meters, live settings and their reloader (null without a file). */
     private record Admin(AdminListener listener, GatewayMetrics metrics, LiveSettings live, ConfigReloader reloader) {
@@ -120,7 +122,7 @@ public final class GatewayServer implements AutoCloseable {
 
     private GatewayServer(List<AutoCloseable> resources, EventLoopGroup group, ExecutorService workers,
                           ChannelGroup children, Channel channel, CertificateAuthority ca, Sessions sessions, Admin admin,
-                          SshBastion bastion) {
+                          SshBastion bastion, java.util.concurrent.atomic.AtomicBoolean endsRecorded) {
         this.resources = resources;
         this.group = group;
         this.workers = workers;
@@ -130,6 +132,7 @@ public final class GatewayServer implements AutoCloseable {
         this.sessions = sessions;
         this.admin = admin;
         this.bastion = bastion;
+        this.endsRecorded = endsRecorded;
     }
 
     public static GatewayServer start(GatewaySettings settings, KeyProtection protection) throws IOException, InterruptedException {
@@ -160,6 +163,11 @@ public final class GatewayServer implements AutoCloseable {
             resources.add(registry);
             AuditTrail audit = openTrail(settings, random, resources);
             GatewaySettings.Audit a = settings.audit();
+            // what a previous run that did not stop cleanly left open is closed first (docs/audit.md);
+            // gateway.stop, written just before the trail closes, says this run left nothing open
+            SessionRecovery.recover(audit, clock);
+            java.util.concurrent.atomic.AtomicBoolean endsRecorded = new java.util.concurrent.atomic.AtomicBoolean();
+            resources.add(() -> SessionRecovery.stopped(audit, clock, endsRecorded.get()));
 
             CrlPublisher crl = new CrlPublisher(ca, registry, store.crlFile(), pki.revocation().crlValidity(), clock);
             PkiService service = new PkiService(() -> ca, registry, audit, pki, clock, random, () -> crl);
@@ -250,7 +258,7 @@ public final class GatewayServer implements AutoCloseable {
                 };
                 Admin admin = startAdmin(settings, options, live, reload, metrics, registry, audit, flows,
                         new AllSessions(sessions, bastion), clock, workers, resources);
-                return new GatewayServer(resources, group, workers, children, ch, ca, sessions, admin, bastion);
+                return new GatewayServer(resources, group, workers, children, ch, ca, sessions, admin, bastion, endsRecorded);
             } catch (InterruptedException | RuntimeException e) {
                 group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
                 throw e;
@@ -350,16 +358,18 @@ public final class GatewayServer implements AutoCloseable {
         admin.listener().close();
         channel.close().awaitUninterruptibly();
         // sessions end as gateway_shutdown, their session.end written before the trail closes
-        sessions.shutdown(Duration.ofSeconds(3));
+        boolean ended = sessions.shutdown(Duration.ofSeconds(3));
         // connections first, while the executors their pipelines use are alive
         children.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         workers.shutdown();
         try {
-            workers.awaitTermination(2, TimeUnit.SECONDS);
+            ended &= workers.awaitTermination(2, TimeUnit.SECONDS); // flow.close and session.end run on workers
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            ended = false;
         }
+        endsRecorded.set(ended);
         closeAll(resources);
     }
 

@@ -209,11 +209,18 @@ public final class Sessions implements SessionDirectory {
         s.connection().attr(KEY).compareAndSet(s, null);
     }
 
-    /** On a worker: {@code session.end}, after every flow of it is closed and recorded. */
+    /**
+     * On a worker: {@code session.end}, after every flow of it is closed and recorded. The session
+     * has ended whether or not the trail can take it now: a trail that cannot keeps it and writes it
+     * once it can ({@code recordOrDefer}).
+     */
     void writeEnd(Session s) {
         Runnable write = () -> {
             try {
-                audit.record(s.endRecord(clock.instant()));
+                if (!audit.recordOrDefer(s.endRecord(clock.instant()))) {
+                    LOG.warn("{} ended ({}); its session.end waits for the audit trail to be writable again", s,
+                            s.ended().wireName());
+                }
             } catch (AuditUnavailableException e) {
                 LOG.error("{} ended ({}) but session.end could not be recorded: {}", s, s.ended().wireName(),
                         e.getMessage());

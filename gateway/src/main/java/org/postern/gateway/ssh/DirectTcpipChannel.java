@@ -186,7 +186,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
                 .build();
         Runnable write = () -> {
             try {
-                ctx.audit().record(e);
+                ctx.audit().recordOrDefer(e); // closed already: kept for later when the trail cannot take it now
             } catch (AuditUnavailableException ex) {
                 org.slf4j.LoggerFactory.getLogger(DirectTcpipChannel.class)
                         .error("flow {} closed ({}) but flow.close could not be recorded: {}", pass.flowId(), how.wireName(),

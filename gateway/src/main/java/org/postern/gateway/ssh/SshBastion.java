@@ -300,7 +300,7 @@ public final class SshBastion implements AutoCloseable {
     private static void ended(BastionContext ctx, BastionSession s) {
         Runnable write = () -> {
             try {
-                ctx.audit().record(s.fill(ctx.event("session.end"))
+                ctx.audit().recordOrDefer(s.fill(ctx.event("session.end"))
                         .with("reason", s.endReason().wireName())
                         .with("durationMs", Duration.between(s.since, ctx.clock().instant()).toMillis())
                         .build());

@@ -74,12 +74,33 @@ final class RelayFixture implements AutoCloseable {
         private final List<AuditEvent> events = new ArrayList<>();
         /** While true, every record fails as a trail that cannot be written does. */
         volatile boolean failing;
+        /** When set, every record goes to this real trail first (and is kept here once it returned). */
+        volatile org.postern.audit.trail.@org.jspecify.annotations.Nullable AuditTrail trail;
 
         @Override
-        public synchronized void record(AuditEvent event) {
+        public void record(AuditEvent event) {
             if (failing) {
                 throw new AuditUnavailableException("audit.unavailable: test sink set to fail", null);
             }
+            var t = trail;
+            if (t != null) {
+                t.record(event);
+            }
+            keep(event);
+        }
+
+        @Override
+        public boolean recordOrDefer(AuditEvent event) {
+            var t = trail;
+            if (t == null) {
+                return AuditSink.super.recordOrDefer(event);
+            }
+            boolean durable = t.recordOrDefer(event);
+            keep(event);
+            return durable;
+        }
+
+        private synchronized void keep(AuditEvent event) {
             events.add(event);
             notifyAll();
         }
