@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.audit.trail.AuditTrail;
-import org.postern.audit.trail.TrailTail;
+import org.postern.audit.trail.TrailSince;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,7 +68,7 @@ public final class SessionRecovery {
         Map<String, JsonNode> sessions = new LinkedHashMap<>();
         Map<String, JsonNode> flows = new LinkedHashMap<>();
         Map<String, Integer> flowsOf = new LinkedHashMap<>();
-        TrailTail.Tail tail = TrailTail.readAfterLast(trail.directory(), Set.of(STOP, RECOVERED),
+        TrailSince.Tail tail = TrailSince.readAfterLast(trail.directory(), Set.of(STOP, RECOVERED),
                 Set.of("session.start", "session.end", "flow.open", "flow.close"), r -> {
                     String session = r.path("session").asText("");
                     switch (r.path("type").asText()) {

@@ -24,7 +24,7 @@ import org.jspecify.annotations.Nullable;
  * time; only lines of the wanted types are parsed. Lines that are not records are skipped (whether
  * the chain is whole is {@link AuditVerifier}'s question).
  */
-public final class TrailTail {
+public final class TrailSince {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -38,7 +38,7 @@ public final class TrailTail {
     public record Tail(boolean boundary, long lastSeq, @Nullable Instant lastTime) {
     }
 
-    private TrailTail() {
+    private TrailSince() {
     }
 
     /**
