@@ -2,15 +2,10 @@ package org.postern.gateway.limits;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import org.jspecify.annotations.Nullable;
@@ -46,24 +41,9 @@ public final class RefusalThrottle implements AuditSink {
     private record Kind(String source, String type, String reason) {
     }
 
-    /** A kind's current window. */
-    private static final class Window {
-        final long startNanos;
-        int written;
-        long more;
-        boolean closed;
-
-        Window(long startNanos) {
-            this.startNanos = startNanos;
-        }
-    }
-
     private final AuditSink trail;
     private final Clock clock;
-    private final Ticker ticker;
-    private final int perWindow;
-    private final Duration window;
-    private final Cache<Kind, Window> windows;
+    private final SourceBudget<Kind> budget;
 
     /** The gateway's: 5 a minute per kind, 10,000 kinds, windows closed on time by Caffeine's system scheduler. */
     public static RefusalThrottle of(AuditSink trail, Clock clock, Executor workers) {
@@ -75,79 +55,30 @@ public final class RefusalThrottle implements AuditSink {
                     Duration window, long maxSources) {
         this.trail = Objects.requireNonNull(trail, "trail");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.ticker = Objects.requireNonNull(ticker, "ticker");
-        this.perWindow = perWindow;
-        this.window = window;
-        Executor executor = task -> {
-            try {
-                workers.execute(task); // the trail blocks: not on Caffeine's or the scheduler's thread
-            } catch (RejectedExecutionException e) {
-                task.run(); // shutting down: the count is still written
-            }
-        };
-        this.windows = Caffeine.newBuilder()
-                .maximumSize(maxSources)
-                .expireAfter(Expiry.creating((Kind k, Window w) -> window))
-                .ticker(ticker)
-                .executor(executor)
-                .scheduler(scheduler)
-                .<Kind, Window>removalListener((k, w, cause) -> {
-                    if (k != null && w != null) {
-                        report(k, w);
-                    }
-                })
-                .build();
+        // the counts are written on the workers: the trail blocks
+        this.budget = new SourceBudget<>(perWindow, window, maxSources, ticker, workers, scheduler, this::aggregate);
     }
 
     @Override
     public void record(AuditEvent event) {
         Kind kind = kindOf(event);
-        if (kind != null && !admit(kind)) {
+        if (kind != null && !budget.admit(kind)) {
             return; // counted
         }
         trail.record(event);
     }
 
-    /** Whether this one is written in full; else it was counted in its window. */
-    private boolean admit(Kind kind) {
-        while (true) {
-            Window w = windows.get(kind, k -> new Window(ticker.read()));
-            synchronized (w) {
-                if (w.closed) {
-                    continue; // reported just now: a new window
-                }
-                if (w.written < perWindow) {
-                    w.written++;
-                    return true;
-                }
-                w.more++;
-                return false;
-            }
-        }
-    }
-
-    /** The end of a window: its count, when it counted anything. Once per window. */
-    private void report(Kind kind, Window w) {
-        long more;
-        synchronized (w) {
-            if (w.closed) {
-                return;
-            }
-            w.closed = true;
-            more = w.more;
-        }
-        if (more == 0) {
-            return;
-        }
-        long seconds = Math.max(1, Math.min(window.toSeconds(), Duration.ofNanos(ticker.read() - w.startNanos).toSeconds()));
+    /** One record for what a window counted. */
+    private void aggregate(Kind kind, long more, Duration over) {
+        long seconds = Math.max(1, over.toSeconds());
         AuditEvent aggregate = AuditEvent.of(kind.type(), clock.instant())
                 .with("source", kind.source())
                 .with("reason", kind.reason())
                 .with("more", more)
                 .with("windowSeconds", seconds)
                 .with("detail", more + " more like this from " + kind.source() + " in the last " + seconds + "s (the first "
-                        + perWindow + " were recorded in full; at most " + perWindow + " per " + window.toSeconds()
-                        + "s per source and reason)")
+                        + budget.perWindow() + " were recorded in full; at most " + budget.perWindow() + " per "
+                        + budget.window().toSeconds() + "s per source and reason)")
                 .build();
         try {
             trail.record(aggregate);
@@ -182,14 +113,11 @@ public final class RefusalThrottle implements AuditSink {
     /** Writes the count of every open window (shutdown; before the trail closes). */
     @Override
     public void close() {
-        for (var e : List.copyOf(windows.asMap().entrySet())) {
-            report(e.getKey(), e.getValue());
-        }
-        windows.invalidateAll();
+        budget.close();
     }
 
     /** Closes the windows that are over now (tests; Caffeine's scheduler does it in the gateway). */
     void cleanUp() {
-        windows.cleanUp();
+        budget.cleanUp();
     }
 }

@@ -39,6 +39,8 @@ import org.postern.gateway.admin.AdminListener;
 import org.postern.gateway.gate.TunnelGate;
 import org.postern.gateway.limits.BadRequestHandler;
 import org.postern.gateway.limits.LimitAudit;
+import org.postern.gateway.limits.PeerErrorHandler;
+import org.postern.gateway.limits.RefusalThrottle;
 import org.postern.gateway.limits.SourceLimitHandler;
 import org.postern.gateway.metrics.GatewayMetrics;
 import org.postern.gateway.metrics.HandshakeMetricsHandler;
@@ -163,12 +165,15 @@ public final class GatewayServer implements AutoCloseable {
             resources.add(registry);
             AuditTrail audit = openTrail(settings, random, resources);
             GatewaySettings.Audit a = settings.audit();
+            // what unauthenticated peers cause: a few records a minute per source, the rest counted
+            RefusalThrottle refusals = RefusalThrottle.of(audit, clock, workers);
+            resources.add(refusals); // closed before the trail: writes the open counts
 
             CrlPublisher crl = new CrlPublisher(ca, registry, store.crlFile(), pki.revocation().crlValidity(), clock);
             PkiService service = new PkiService(() -> ca, registry, audit, pki, clock, random, () -> crl);
             LiveRevocations revocations = LiveRevocations.start(registry, clock);
             resources.add(revocations);
-            DeviceTrustManager deviceTrust = new DeviceTrustManager(ca.chain(), revocations, audit, clock, workers);
+            DeviceTrustManager deviceTrust = new DeviceTrustManager(ca.chain(), revocations, refusals, clock, workers);
 
             // what a reload may change: access and posture policy, TLS certificate and key (ListenerTls)
             InetSocketAddress listen = settings.listeners().tunnel().socketAddress();
@@ -183,7 +188,7 @@ public final class GatewayServer implements AutoCloseable {
             }
 
             // posture: challenges, leases; a lease that ends (not renewed) cuts the device's flows
-            FlowRegistry flows = new FlowRegistry(audit, workers, clock, new RelaySettings(
+            FlowRegistry flows = new FlowRegistry(refusals, workers, clock, new RelaySettings(
                     RelaySettings.DEFAULTS.connectTimeout(), settings.limits().idleTimeout(), RelaySettings.DEFAULTS.closeGrace()));
             AtomicReference<SshBastion> bastionRef = new AtomicReference<>();
             LeaseStore leases = new LeaseStore(clock, (lease, end) -> {
@@ -227,11 +232,12 @@ public final class GatewayServer implements AutoCloseable {
                     new ConnectHandler(gate, flows, sessions), new NotFoundHandler(),
                     new SshCertificateHandler(sshCa, gate, audit, clock, workers));
             // limits: connections per source (before TLS), request head time and size, body size
-            LimitAudit limitAudit = new LimitAudit(audit, workers, clock);
+            LimitAudit limitAudit = new LimitAudit(refusals, workers, clock);
             GatewayInitializer.Guards guards = new GatewayInitializer.Guards(
                     new SourceLimitHandler(settings.limits().connectionsPerSource(), Duration.ofSeconds(10), limitAudit),
                     new BadRequestHandler(limitAudit, settings.limits().headerSize().bytes()), limitAudit,
-                    settings.limits().headerTime());
+                    settings.limits().headerTime(), new PeerErrorHandler("tunnel", workers));
+            resources.add(guards.peerErrors()); // logs the open counts
             ChannelGroup children = new DefaultChannelGroup("gateway-connections", GlobalEventExecutor.INSTANCE);
             int maxHeader = Math.toIntExact(settings.limits().headerSize().bytes());
             int maxBody = Math.toIntExact(pki.enrollment().maxRequestSize().bytes());
@@ -239,7 +245,7 @@ public final class GatewayServer implements AutoCloseable {
             try {
                 Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                         .childHandler(new GatewayInitializer(live.tunnelTls(), new HandshakeMetricsHandler(metrics, "tunnel"),
-                                revocations, audit, clock, workers, maxHeader, maxBody, shared, children, guards)
+                                revocations, refusals, clock, workers, maxHeader, maxBody, shared, children, guards)
                                 .streamsPerConnection(settings.limits().streamsPerConnection()))
                         .bind(listen).sync().channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
