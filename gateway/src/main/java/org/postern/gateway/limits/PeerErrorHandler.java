@@ -2,6 +2,7 @@ package org.postern.gateway.limits;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.concurrent.Executor;
 
@@ -53,16 +54,16 @@ public final class PeerErrorHandler extends ChannelInboundHandlerAdapter impleme
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        SocketAddress remote = ctx.channel().remoteAddress();
         ctx.close();
         if (ctx.channel().attr(LOGGED).setIfAbsent(Boolean.TRUE) != null) {
             return; // one line per connection: what follows the first error is its consequence
         }
-        String peer = ctx.channel().remoteAddress() instanceof InetSocketAddress a
-                ? a.getAddress().getHostAddress() : String.valueOf(ctx.channel().remoteAddress());
+        String peer = remote instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : String.valueOf(remote);
         if (!budget.admit(peer)) {
             return;
         }
-        int port = ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a.getPort() : 0;
+        int port = remote instanceof InetSocketAddress a ? a.getPort() : 0;
         if (expected(cause)) {
             LOG.info("{}: connection from {}:{} closed: {}", listener, peer, port, describe(cause));
         } else {

@@ -60,6 +60,7 @@ class UnauthenticatedNoiseIT {
     TestPki pki;
     GatewayServer gateway;
     HostPort tunnel;
+    HostPort admin;
     Path trail;
     final ListAppender<ILoggingEvent> logs = new ListAppender<>();
     final Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
@@ -73,7 +74,7 @@ class UnauthenticatedNoiseIT {
                 List.of(Destination.parse("127.0.0.1/32:1-65535")))));
         tunnel = new HostPort("127.0.0.1", GatewayServerIT.freePort());
         GatewaySettings settings = new GatewaySettings("gw-noise", pki.dataDir,
-                new GatewaySettings.Listeners(tunnel, new HostPort("127.0.0.1", GatewayServerIT.freePort()), false,
+                new GatewaySettings.Listeners(tunnel, admin = new HostPort("127.0.0.1", GatewayServerIT.freePort()), false,
                         new HostPort("127.0.0.1", GatewayServerIT.freePort())),
                 new GatewaySettings.Tls(null, null, GatewaySettings.Tls.Provider.JDK, false), PosturePolicy.defaults(), rules,
                 d.limits(), new GatewaySettings.Audit(trail, GatewaySettings.Audit.FailMode.CLOSED, DataSize.ofMiB(1),
@@ -217,6 +218,33 @@ class UnauthenticatedNoiseIT {
             p.getInputStream().readAllBytes();
         }
         assertQuiet(50, -1);
+    }
+
+    @Test
+    void adminListenerAndPkiServer_resetAfterClientHelloAndGarbage_noStackTraces() throws Exception {
+        var pkiServer = pki.startServer();
+        InetSocketAddress pkiAt = pkiServer.address();
+        for (InetSocketAddress at : List.of(new InetSocketAddress(admin.host(), admin.port()), pkiAt)) {
+            for (int i = 0; i < 20; i++) {
+                resetAfter(at, i % 2 == 0 ? clientHello() : "\u0000\u00ffgarbage\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            }
+        }
+        assertQuiet(40, -1);
+    }
+
+    static void resetAfter(InetSocketAddress at, byte[] bytes) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(at, 5_000);
+            s.getOutputStream().write(bytes);
+            s.getOutputStream().flush();
+            s.setSoTimeout(5_000);
+            try {
+                s.getInputStream().read();
+            } catch (IOException e) {
+                // closed by the server
+            }
+            s.setSoLinger(true, 0);
+        }
     }
 
     /**
