@@ -31,9 +31,44 @@ public record AuditEvent(String type, Instant time, Map<String, Object> fields) 
         return new Builder(type, time);
     }
 
-    /** Collects fields in order, skipping nulls so "where known" fields simply stay absent. */
     /** Names every record carries, set by the sink, never by an event. */
     public static final java.util.Set<String> RESERVED = java.util.Set.of("seq", "time", "type", "gateway", "prev", "hash");
+
+    /** Characters kept of a text a peer chose (an authority, a host, a login, a client version). */
+    public static final int PEER_TEXT_MAX = 256;
+    /** Characters kept of any text value, whatever it holds: a detail quoting peer text stays bounded too. */
+    public static final int FIELD_MAX = 2048;
+
+    /**
+     * Text a peer chose, cut for the trail: at most {@link #PEER_TEXT_MAX} characters, then
+     * {@code …(+N chars)} saying how many were left out. Every field and detail that quotes peer
+     * input goes through this, so an unauthenticated peer cannot make a record large.
+     */
+    public static String peerText(String text) {
+        return cut(text, PEER_TEXT_MAX);
+    }
+
+    /** {@code text} cut to {@code max} characters (never inside a surrogate pair), marked with what was left out. */
+    static String cut(String text, int max) {
+        if (text.length() <= max) {
+            return text;
+        }
+        int keep = Character.isHighSurrogate(text.charAt(max - 1)) ? max - 1 : max;
+        return text.substring(0, keep) + "…(+" + (text.length() - keep) + " chars)";
+    }
+
+    private static Object capped(Object value) {
+        return switch (value) {
+            case String s -> cut(s, FIELD_MAX);
+            case java.util.List<?> list -> list.stream().map(v -> v instanceof String s ? cut(s, FIELD_MAX) : v).toList();
+            default -> value;
+        };
+    }
+
+    /**
+     * Collects fields in order, skipping nulls so "where known" fields simply stay absent. Text
+     * values longer than {@link #FIELD_MAX} characters are cut ({@link #peerText} explains the mark).
+     */
 
     public static final class Builder {
         private final String type;
@@ -50,7 +85,7 @@ public record AuditEvent(String type, Instant time, Map<String, Object> fields) 
                 throw new IllegalArgumentException("audit field: \"" + name + "\" is written by the trail itself; expected another name");
             }
             if (value != null) {
-                fields.put(name, value);
+                fields.put(name, capped(value));
             }
             return this;
         }

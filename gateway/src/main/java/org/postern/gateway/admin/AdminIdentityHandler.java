@@ -118,7 +118,7 @@ public final class AdminIdentityHandler extends ChannelInboundHandlerAdapter {
             audit.record(AuditEvent.of("admin.rejected", clock.instant())
                     .with("admin", identity == null ? null : identity.name())
                     .with("role", identity == null ? null : identity.role().wireName())
-                    .with("subject", leaf.getSubjectX500Principal().getName())
+                    .with("subject", AuditEvent.peerText(leaf.getSubjectX500Principal().getName()))
                     .with("certSerial", leaf.getSerialNumber().toString(16))
                     .with("certSha256", Fingerprints.sha256(leaf))
                     .with("source", source).with("why", why).build());

@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import org.postern.audit.AuditEvent;
 import org.postern.protocol.http.HttpReplies;
 import org.postern.protocol.Reasons;
 
@@ -26,7 +27,7 @@ public final class AuditedAggregator extends HttpObjectAggregator {
 
     @Override
     protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) throws Exception {
-        String what = oversized instanceof HttpRequest r ? r.method() + " " + r.uri() : "message";
+        String what = oversized instanceof HttpRequest r ? r.method() + " " + AuditEvent.peerText(r.uri()) : "message";
         audit.record(audit.event("http.denied", ctx.channel(), HttpReplies.source(ctx))
                 .with("reason", REASON)
                 .with("status", HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE.code())

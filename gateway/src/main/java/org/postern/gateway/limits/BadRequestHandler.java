@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
+import org.postern.audit.AuditEvent;
 import org.postern.protocol.Reasons;
 
 /**
@@ -46,7 +47,7 @@ public final class BadRequestHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         Throwable cause = result.cause();
-        String found = cause == null ? "undecodable input" : cause.getMessage();
+        String found = cause == null ? "undecodable input" : AuditEvent.peerText(String.valueOf(cause.getMessage()));
         switch (cause) {
             case TooLongHttpHeaderException e -> audit.refuse(ctx, HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
                     HEADER_SIZE, "request header too large",

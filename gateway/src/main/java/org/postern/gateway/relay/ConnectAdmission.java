@@ -59,7 +59,7 @@ final class ConnectAdmission {
         switch (gate.open(who, authority)) {
             case GateDecision.Refusal r -> {
                 return new Refused(r.reason() == Reasons.CLIENT_CERT_REQUIRED
-                        ? new GateDecision.Refusal(r.reason(), "CONNECT " + authority + " without a device certificate")
+                        ? new GateDecision.Refusal(r.reason(), "CONNECT without a device certificate")
                         : r);
             }
             case GateDecision.Pass p -> pass = p;

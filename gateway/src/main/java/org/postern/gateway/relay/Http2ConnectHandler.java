@@ -26,6 +26,7 @@ import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import org.jspecify.annotations.Nullable;
+import org.postern.audit.AuditEvent;
 import org.postern.gateway.session.FlowEnd;
 import org.postern.gateway.gate.GateDecision;
 import org.postern.protocol.http.HttpReplies;
@@ -107,16 +108,16 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
         Http2Headers h = f.headers();
         if (h.path() != null || h.scheme() != null) {
             return "HTTP/2 CONNECT: expected only :method and :authority (RFC 9113 §8.5), found "
-                    + (h.path() != null ? ":path " + h.path() : ":scheme " + h.scheme());
+                    + AuditEvent.peerText(h.path() != null ? ":path " + h.path() : ":scheme " + h.scheme());
         }
         if (h.contains(":protocol")) {
-            return "HTTP/2 CONNECT: extended CONNECT (:protocol " + h.get(":protocol") + ") is not supported";
+            return "HTTP/2 CONNECT: extended CONNECT (:protocol " + AuditEvent.peerText(String.valueOf(h.get(":protocol"))) + ") is not supported";
         }
         if (h.authority() == null || h.authority().isEmpty()) {
             return "HTTP/2 CONNECT: expected :authority host:port, found none";
         }
         if (f.isEndStream()) {
-            return "HTTP/2 CONNECT to " + h.authority() + ": the HEADERS ended the stream, so the tunnel could carry nothing";
+            return "HTTP/2 CONNECT to " + AuditEvent.peerText(h.authority().toString()) + ": the HEADERS ended the stream, so the tunnel could carry nothing";
         }
         return null;
     }

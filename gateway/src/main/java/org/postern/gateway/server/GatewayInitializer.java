@@ -27,6 +27,7 @@ import org.postern.audit.AuditSink;
 import org.postern.gateway.limits.AuditedAggregator;
 import org.postern.gateway.limits.BadRequestHandler;
 import org.postern.gateway.limits.LimitAudit;
+import org.postern.gateway.limits.PeerErrorHandler;
 import org.postern.gateway.limits.RequestHeadTimeoutHandler;
 import org.postern.gateway.limits.SourceLimitHandler;
 import org.postern.gateway.posture.PostureHandler;
@@ -63,7 +64,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     }
 
     /** The limit handlers ({@code limits.*}): shared ones, and what the per-connection ones need. */
-    record Guards(SourceLimitHandler perSource, BadRequestHandler badRequest, LimitAudit audit, Duration headerTime) {
+    record Guards(SourceLimitHandler perSource, BadRequestHandler badRequest, LimitAudit audit, Duration headerTime,
+                  PeerErrorHandler peerErrors) {
     }
 
     private final Supplier<SslContext> tls;
@@ -114,6 +116,9 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
                 c.remoteAddress().getPort()));
         // count the handshake, done or failed by cause (postern_tls_handshake*)
         p.addLast("tlsMetrics", handshakeMetrics);
+        // until the handshake is done, a reset, a failed handshake or bytes that are not TLS close the
+        // connection with one log line at most (rate-limited per source), never a stack trace
+        p.addLast("peerErrors", guards.peerErrors());
         // who the client is: its device, unless barred since the handshake, else the connection closes
         p.addLast("identity", new ClientIdentityHandler(revocations, audit, clock, workers));
         // a request head within limits.headerTime of accept, else 408 (audited); the TLS handshake

@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.netty.bootstrap.ServerBootstrap;
@@ -35,6 +36,8 @@ import org.postern.gateway.admin.AdminListener;
 import org.postern.gateway.gate.TunnelGate;
 import org.postern.gateway.limits.BadRequestHandler;
 import org.postern.gateway.limits.LimitAudit;
+import org.postern.gateway.limits.PeerErrorHandler;
+import org.postern.gateway.limits.RefusalThrottle;
 import org.postern.gateway.limits.SourceLimitHandler;
 import org.postern.gateway.metrics.GatewayMetrics;
 import org.postern.gateway.metrics.HandshakeMetricsHandler;
@@ -95,7 +98,7 @@ public final class GatewayServer implements AutoCloseable {
     private final Sessions sessions;
     private final Admin admin;
     private final SshBastion bastion;
-    private final java.util.concurrent.atomic.AtomicBoolean endsRecorded; // set by close(): gateway.stop may be written
+    private final AtomicBoolean endsRecorded; // set by close(): gateway.stop may be written
 
     /** The admin side: listener, meters, live settings and their reloader (null without a file). */
     private record Admin(AdminListener listener, GatewayMetrics metrics, LiveSettings live, ConfigReloader reloader) {
@@ -122,7 +125,7 @@ public final class GatewayServer implements AutoCloseable {
 
     private GatewayServer(List<AutoCloseable> resources, EventLoopGroup group, ExecutorService workers,
                           ChannelGroup children, Channel channel, CertificateAuthority ca, Sessions sessions, Admin admin,
-                          SshBastion bastion, java.util.concurrent.atomic.AtomicBoolean endsRecorded) {
+                          SshBastion bastion, AtomicBoolean endsRecorded) {
         this.resources = resources;
         this.group = group;
         this.workers = workers;
@@ -166,14 +169,17 @@ public final class GatewayServer implements AutoCloseable {
             // what a previous run that did not stop cleanly left open is closed first (docs/audit.md);
             // gateway.stop, written just before the trail closes, says this run left nothing open
             SessionRecovery.recover(audit, clock);
-            java.util.concurrent.atomic.AtomicBoolean endsRecorded = new java.util.concurrent.atomic.AtomicBoolean();
+            AtomicBoolean endsRecorded = new AtomicBoolean();
             resources.add(() -> SessionRecovery.stopped(audit, clock, endsRecorded.get()));
+            // what unauthenticated peers cause: a few records a minute per source, the rest counted
+            RefusalThrottle refusals = RefusalThrottle.of(audit, clock, workers);
+            resources.add(refusals); // closed before the trail: writes the open counts
 
             CrlPublisher crl = new CrlPublisher(ca, registry, store.crlFile(), pki.revocation().crlValidity(), clock);
             PkiService service = new PkiService(() -> ca, registry, audit, pki, clock, random, () -> crl);
             LiveRevocations revocations = LiveRevocations.start(registry, clock);
             resources.add(revocations);
-            DeviceTrustManager deviceTrust = new DeviceTrustManager(ca.chain(), revocations, audit, clock, workers);
+            DeviceTrustManager deviceTrust = new DeviceTrustManager(ca.chain(), revocations, refusals, clock, workers);
 
             // what a reload may change: access and posture policy, TLS certificate and key (ListenerTls)
             InetSocketAddress listen = settings.listeners().tunnel().socketAddress();
@@ -191,7 +197,7 @@ public final class GatewayServer implements AutoCloseable {
             }
 
             // posture: challenges, leases; a lease that ends (not renewed) cuts the device's flows
-            FlowRegistry flows = new FlowRegistry(audit, workers, clock, new RelaySettings(
+            FlowRegistry flows = new FlowRegistry(refusals, workers, clock, new RelaySettings(
                     RelaySettings.DEFAULTS.connectTimeout(), settings.limits().idleTimeout(), RelaySettings.DEFAULTS.closeGrace()));
             AtomicReference<SshBastion> bastionRef = new AtomicReference<>();
             LeaseStore leases = new LeaseStore(clock, (lease, end) -> {
@@ -235,11 +241,12 @@ public final class GatewayServer implements AutoCloseable {
                     new ConnectHandler(gate, flows, sessions), new NotFoundHandler(),
                     new SshCertificateHandler(sshCa, gate, audit, clock, workers));
             // limits: connections per source (before TLS), request head time and size, body size
-            LimitAudit limitAudit = new LimitAudit(audit, workers, clock);
+            LimitAudit limitAudit = new LimitAudit(refusals, workers, clock);
             GatewayInitializer.Guards guards = new GatewayInitializer.Guards(
                     new SourceLimitHandler(settings.limits().connectionsPerSource(), Duration.ofSeconds(10), limitAudit),
                     new BadRequestHandler(limitAudit, settings.limits().headerSize().bytes()), limitAudit,
-                    settings.limits().headerTime());
+                    settings.limits().headerTime(), new PeerErrorHandler("tunnel", workers));
+            resources.add(guards.peerErrors()); // logs the open counts
             ChannelGroup children = new DefaultChannelGroup("gateway-connections", GlobalEventExecutor.INSTANCE);
             int maxHeader = Math.toIntExact(settings.limits().headerSize().bytes());
             int maxBody = Math.toIntExact(pki.enrollment().maxRequestSize().bytes());
@@ -247,7 +254,7 @@ public final class GatewayServer implements AutoCloseable {
             try {
                 Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                         .childHandler(new GatewayInitializer(live.tunnelTls(), new HandshakeMetricsHandler(metrics, "tunnel"),
-                                revocations, audit, clock, workers, maxHeader, maxBody, shared, children, guards)
+                                revocations, refusals, clock, workers, maxHeader, maxBody, shared, children, guards)
                                 .streamsPerConnection(settings.limits().streamsPerConnection()))
                         .bind(listen).sync().channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();

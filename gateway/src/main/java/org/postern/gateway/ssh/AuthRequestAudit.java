@@ -10,6 +10,7 @@ import org.apache.sshd.common.util.buffer.ByteArrayBuffer;
 import org.apache.sshd.server.session.ServerSession;
 import org.apache.sshd.server.session.ServerUserAuthService;
 import org.apache.sshd.server.session.ServerUserAuthServiceFactory;
+import org.postern.audit.AuditEvent;
 import org.postern.protocol.Reasons;
 
 /**
@@ -44,7 +45,7 @@ final class AuthRequestAudit extends ServerUserAuthServiceFactory {
                     if (method.equals("password") || method.equals("keyboard-interactive")) {
                         SshBastion.markRefused(s);
                         ctx.denied(ctx.event("access.denied")
-                                        .with("user", login)
+                                        .with("user", AuditEvent.peerText(login))
                                         .with("source", SshBastion.source(s))
                                         .with("method", method), METHOD_REFUSED,
                                 method + " authentication is refused: expected publickey with an OpenSSH certificate"

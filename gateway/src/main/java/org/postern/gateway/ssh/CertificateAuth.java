@@ -12,6 +12,7 @@ import org.apache.sshd.server.auth.pubkey.UserAuthPublicKey;
 import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
 import org.apache.sshd.server.session.ServerSession;
 import org.jspecify.annotations.Nullable;
+import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.gateway.gate.GateDecision;
 import org.postern.gateway.gate.TunnelGate;
@@ -168,7 +169,7 @@ final class CertificateAuth extends UserAuthPublicKey {
         SshBastion.markRefused(session);
         ctx.denied(ctx.event("access.denied")
                 .with("device", cert != null ? cert.getId() : null)
-                .with("user", login)
+                .with("user", AuditEvent.peerText(login))
                 .with("certSerial", cert != null ? Long.toHexString(cert.getSerial()) : null)
                 .with("certSha256", cert != null ? sha256(cert) : null)
                 .with("source", SshBastion.source(session))

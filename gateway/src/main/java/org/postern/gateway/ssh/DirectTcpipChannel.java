@@ -204,7 +204,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
                         DefaultOpenFuture result, int code) {
         AuditEvent.Builder b = s != null ? s.fill(ctx.event("access.denied"))
                 : ctx.event("access.denied").with("source", SshBastion.source(getSession()));
-        ctx.denied(b.with("dest", dest).with("destAddress", destAddress), reason, detail);
+        ctx.denied(b.with("dest", AuditEvent.peerText(dest)).with("destAddress", destAddress), reason, detail);
         fail(result, code, code == SshConstants.SSH_OPEN_CONNECT_FAILED ? "cannot connect to destination" : "access denied: " + reason);
     }
 

@@ -39,6 +39,7 @@ import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.ServerBuilder;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.session.ServerConnectionServiceFactory;
+import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.config.gateway.GatewaySettings;
@@ -222,7 +223,7 @@ public final class SshBastion implements AutoCloseable {
                     ended(ctx, s);
                 } else if (!Boolean.TRUE.equals(session.getAttribute(REFUSED))) {
                     Attempts a = session.getAttribute(ATTEMPTS);
-                    ctx.denied(ctx.event("access.denied").with("user", a != null ? a.login() : null)
+                    ctx.denied(ctx.event("access.denied").with("user", a != null ? AuditEvent.peerText(a.login()) : null)
                                     .with("source", source(session)), NOT_AUTHENTICATED,
                             "the connection closed without authenticating (methods tried: "
                                     + (a != null ? String.join(", ", a.methods()) : "none at all")

@@ -47,7 +47,7 @@ final class Rejections {
                 try {
                     audit.record(AuditEvent.of("tls.rejected", at)
                             .with("device", deviceId)
-                            .with("subject", subject)
+                            .with("subject", AuditEvent.peerText(subject))
                             .with("certSerial", leaf.getSerialNumber().toString(16))
                             .with("certSha256", Fingerprints.sha256(leaf))
                             .with("source", source)
