@@ -41,7 +41,22 @@ public final class PosternCommand implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        System.exit(execute(commandLine(), args));
+    }
+
+    /**
+     * Runs {@code cl} and flushes what it printed: picocli's writers flush on {@code println} only,
+     * and {@code System.exit} flushes none, so a command ending in {@code print} would lose its output.
+     */
+    public static int execute(CommandLine cl, String... args) {
+        cl.setOut(cl.getOut()); // one writer each, shared by every subcommand, so flushing them here reaches all
+        cl.setErr(cl.getErr());
+        try {
+            return cl.execute(args);
+        } finally {
+            cl.getOut().flush();
+            cl.getErr().flush();
+        }
     }
 
     /** The configured command line: errors become one-line messages with the documented exit codes. */

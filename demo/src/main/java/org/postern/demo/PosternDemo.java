@@ -15,7 +15,7 @@ public final class PosternDemo {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        System.exit(PosternCommand.execute(commandLine(), args));
     }
 
     /** {@link PosternCommand#commandLine()} with {@code demo} listed first. */

@@ -92,6 +92,12 @@ class DemoCommandIT {
             Run sessions = run("gateway", "sessions", "--config", config);
             assertThat(sessions.code()).as(sessions.err()).isZero();
             assertThat(sessions.out()).contains("laptop-0043").doesNotContain("laptop-0042");
+            // the auditor's command, as printed (issue 11, item 13: the key is found as DATA/audit.pub)
+            String trail = out.lines().filter(l -> l.startsWith("  ./postern audit verify ")).findFirst().orElseThrow()
+                    .substring("  ./postern audit verify ".length());
+            Run verify = run("audit", "verify", trail);
+            assertThat(verify.code()).as(verify.out() + verify.err()).isZero();
+            assertThat(verify.out()).contains("OK: ").contains("key: " + Path.of(dir).toAbsolutePath().resolve("audit.pub"));
             demo.destroy(); // SIGTERM: the shutdown hook stops everything and removes the directory
             assertThat(demo.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
             assertThat(Path.of(dir)).as("temporary directory removed").doesNotExist();

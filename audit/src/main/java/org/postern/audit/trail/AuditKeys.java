@@ -102,14 +102,69 @@ public record AuditKeys(PrivateKey privateKey, PublicKey publicKey) {
         Files.writeString(pubFile, publicKeyPem());
     }
 
-    /** Reads an auditor's copy of the public key ({@code audit.pub}). */
+    /**
+     * Reads an auditor's copy of the public key ({@code audit.pub}, what {@code postern audit pubkey}
+     * prints). A missing, empty or wrong file fails with what was expected and what was found.
+     */
     public static PublicKey readPublicKey(Path pubFile) throws IOException {
-        byte[] der = unpem(Files.readString(pubFile), "PUBLIC KEY", pubFile);
-        try {
-            return KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(der));
-        } catch (GeneralSecurityException e) {
-            throw new IOException(pubFile + ": expected an ECDSA P-256 public key (PEM SubjectPublicKeyInfo): " + e.getMessage(), e);
+        String expected = pubFile + ": expected the audit public key (PEM \"-----BEGIN PUBLIC KEY-----\", ECDSA P-256, as postern audit pubkey prints it), found ";
+        if (!Files.exists(pubFile)) {
+            throw new IOException(expected + "nothing there");
         }
+        if (!Files.isRegularFile(pubFile)) {
+            throw new IOException(expected + "a directory or special file");
+        }
+        byte[] raw = Files.readAllBytes(pubFile);
+        String text = new String(raw, StandardCharsets.UTF_8);
+        if (text.isBlank()) {
+            throw new IOException(expected + (raw.length == 0 ? "an empty file" : "only white space (" + raw.length + " bytes)"));
+        }
+        if (text.contains("PRIVATE KEY-----")) {
+            throw new IOException(expected + "a private key (give auditors the output of postern audit pubkey KEYFILE instead)");
+        }
+        if (!text.contains("-----BEGIN PUBLIC KEY-----") || !text.contains("-----END PUBLIC KEY-----")) {
+            throw new IOException(expected + raw.length + " bytes without that PEM block"
+                    + (text.contains("-----BEGIN ") ? " (another PEM block: " + text.substring(text.indexOf("-----BEGIN ")).lines().findFirst().orElse("") + ")" : ""));
+        }
+        byte[] der;
+        try {
+            der = unpem(text, "PUBLIC KEY", pubFile);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(expected + "a PEM block whose body is not base64 (" + e.getMessage() + ")");
+        }
+        PublicKey key;
+        try {
+            key = KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(der));
+        } catch (GeneralSecurityException e) {
+            throw new IOException(expected + otherKey(der).map(alg -> "an " + alg + " public key, not an EC one").orElse(
+                    "a PEM block that is not an EC public key (" + der.length + " bytes of DER: " + rootMessage(e) + ")"));
+        }
+        if (!(key instanceof ECPublicKey ec) || ec.getParams().getCurve().getField().getFieldSize() != 256) {
+            throw new IOException(expected + "an EC public key on another curve ("
+                    + (key instanceof ECPublicKey ec2 ? ec2.getParams().getCurve().getField().getFieldSize() + "-bit" : key.getAlgorithm()) + ")");
+        }
+        return key;
+    }
+
+    /** The algorithm of a public key that is not EC, when the JDK knows it. */
+    private static java.util.Optional<String> otherKey(byte[] der) {
+        for (String alg : new String[] {"RSA", "Ed25519", "Ed448", "X25519", "X448", "DSA", "ML-DSA", "ML-KEM"}) {
+            try {
+                KeyFactory.getInstance(alg).generatePublic(new X509EncodedKeySpec(der));
+                return java.util.Optional.of(alg);
+            } catch (GeneralSecurityException | RuntimeException e) {
+                // not this one
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     }
 
     /** Hex SHA-256 of the public key's SubjectPublicKeyInfo DER. */

@@ -49,14 +49,18 @@ public final class AuditVerifier {
         /** A torn last line after a crash (moved aside, or still at the end of the last segment). */
         TORN_TAIL,
         /** Records after the last checkpoint; a finding, a failure ({@link #TRUNCATED}) only when strict. */
-        UNSEALED;
+        UNSEALED,
+        /** No records at all: every segment deleted, or never written; a failure unless an empty trail is expected. */
+        EMPTY,
+        /** The record at the auditor's anchor seq is not the anchored record: the trail was rewritten up to there. */
+        ANCHOR_MISMATCH;
 
         public String code() {
             return name().toLowerCase(Locale.ROOT);
         }
     }
 
-    /** One place in the trail and what is wrong there; {@code line} is 1-based, 0 for a whole file. */
+    /** One place in the trail and what is wrong there; {@code line} is 1-based, 0 for a whole file; {@code segment} "-" for none. */
     public record Finding(Kind kind, String segment, long line, long seq, String detail) {
         public Finding {
             Objects.requireNonNull(kind, "kind");
@@ -65,7 +69,7 @@ public final class AuditVerifier {
 
         @Override
         public String toString() {
-            return kind.code() + " at " + segment + (line > 0 ? ":" + line : "") + (seq > 0 ? " (seq " + seq + ")" : "") + ": " + detail;
+            return kind.code() + ("-".equals(segment) ? "" : " at " + segment) + (line > 0 ? ":" + line : "") + (seq > 0 ? " (seq " + seq + ")" : "") + ": " + detail;
         }
     }
 
@@ -73,14 +77,28 @@ public final class AuditVerifier {
      * The outcome: counts of what was read, the first {@code problem} (null when the trail
      * verifies) and {@code findings} that are not failures in this mode (torn tails, unsealed records).
      */
-    public record Result(long records, int segments, long checkpoints, Instant firstTime, Instant lastTime,
-                         long unsealed, @Nullable Finding problem, List<Finding> findings) {
+    public record Result(long records, int segments, long checkpoints, @Nullable Instant firstTime, @Nullable Instant lastTime,
+                         long unsealed, @Nullable Finding problem, List<Finding> findings, @Nullable Anchor anchor) {
         public Result {
             findings = List.copyOf(findings);
         }
 
         public boolean ok() {
             return problem == null;
+        }
+    }
+
+    /**
+     * What the caller expects besides an intact chain.
+     *
+     * @param strict     records after the last checkpoint and torn tails fail instead of being reported
+     * @param allowEmpty a trail without records passes (a gateway that never wrote one); otherwise it
+     *                   fails with {@link Kind#EMPTY}, since deleting every segment leaves exactly that
+     * @param anchor     a record the auditor saw before (null: none); the trail must still hold it, byte for byte
+     */
+    public record Options(boolean strict, boolean allowEmpty, @Nullable Anchor anchor) {
+        public static Options of(boolean strict) {
+            return new Options(strict, false, null);
         }
     }
 
@@ -92,9 +110,15 @@ public final class AuditVerifier {
     /**
      * Verifies the trail in {@code dir} with the audit public key. With {@code strict}, records
      * after the last checkpoint and torn tails fail the verification instead of being reported.
+     * A trail without records fails ({@link Kind#EMPTY}).
      */
     public static Result verify(Path dir, PublicKey key, boolean strict) throws IOException {
-        return new Run(dir, key, strict).run();
+        return verify(dir, key, Options.of(strict));
+    }
+
+    /** Verifies the trail in {@code dir} with the audit public key and what {@code options} expect. */
+    public static Result verify(Path dir, PublicKey key, Options options) throws IOException {
+        return new Run(dir, key, options).run();
     }
 
     /** One line as read: the fields the verifier needs; checkpoint fields only on checkpoints. */
@@ -121,6 +145,7 @@ public final class AuditVerifier {
         private final PublicKey key;
         private final String keyId;
         private final boolean strict;
+        private final Options options;
         private final MessageDigest sha = TrailFormat.sha256();
         private final List<Finding> findings = new ArrayList<>();
         private long records;
@@ -134,12 +159,14 @@ public final class AuditVerifier {
         private long lastLine;
         private long lastCheckpointSeq;
         private Line lastRecord;
+        private @Nullable Anchor lastCheckpoint;
 
-        Run(Path dir, PublicKey key, boolean strict) {
+        Run(Path dir, PublicKey key, Options options) {
             this.dir = dir;
             this.key = key;
             this.keyId = AuditKeys.keyId(key);
-            this.strict = strict;
+            this.strict = options.strict();
+            this.options = options;
         }
 
         Result run() throws IOException {
@@ -195,8 +222,19 @@ public final class AuditVerifier {
             if (problem == null && strict) {
                 problem = findings.stream().filter(f -> f.kind() == Kind.TORN_TAIL).findFirst().orElse(null);
             }
-            return new Result(records, segments, checkpoints, firstTime == null ? null : Instant.parse(firstTime),
-                    lastTime == null ? null : Instant.parse(lastTime), unsealed, problem, findings);
+            if (problem == null && records == 0 && !options.allowEmpty()) {
+                problem = new Finding(Kind.EMPTY, files.isEmpty() ? "-" : files.lastEntry().getValue().getFileName().toString(), 0, 0,
+                        files.isEmpty()
+                                ? "no segment files in " + dir + ": expected at least segment-000001.jsonl (every segment was deleted, or this is not the trail)"
+                                : "the segment files hold no records: expected at least one (their records were deleted, or the trail was never written)");
+            }
+            Anchor anchor = options.anchor();
+            if (problem == null && anchor != null && lastSeq < anchor.seq()) {
+                problem = new Finding(Kind.TRUNCATED, lastSegment == null ? "-" : lastSegment, lastLine, lastSeq + 1,
+                        "the trail ends at seq " + lastSeq + ", before the anchor " + anchor.text()
+                                + ": records up to seq " + anchor.seq() + " at least were cut off");
+            }
+            return new Result(records, segments, checkpoints, instant(firstTime), instant(lastTime), unsealed, problem, findings, lastCheckpoint);
         }
 
         /** Checks one segment; returns the first problem in it, or null. */
@@ -254,11 +292,17 @@ public final class AuditVerifier {
                     return new Finding(Kind.EDITED, name, lineNo, line.seq,
                             "the record was changed: its prev does not match the SHA-256 of seq " + lastSeq);
                 }
+                Anchor anchor = options.anchor();
+                if (anchor != null && anchor.seq() == line.seq && anchor.sha256() != null && !anchor.sha256().equals(hash)) {
+                    return new Finding(Kind.ANCHOR_MISMATCH, name, lineNo, line.seq, "the record's SHA-256 is " + hash
+                            + ", expected the anchor's " + anchor.sha256() + ": the trail was changed or rewritten up to here");
+                }
                 if (line.isCheckpoint()) {
                     Finding f = checkpoint(name, lineNo, line);
                     if (f != null) {
                         return f;
                     }
+                    lastCheckpoint = new Anchor(line.seq, hash);
                     if ("rotation".equals(line.reason) && end + 1 < b.length) {
                         return new Finding(Kind.EDITED, name, lineNo + 1, line.seq + 1, "lines follow the rotation checkpoint that closed the segment");
                     }
@@ -316,6 +360,18 @@ public final class AuditVerifier {
         private String hash(byte[] b, int from, int to) {
             sha.update(b, from, to - from);
             return TrailFormat.hex(sha.digest());
+        }
+    }
+
+    /**
+     * A record's time, or null when it is not an instant: only its shape is checked while reading,
+     * and an edited time ({@code :026-11-30T…}) must end as the edit found, not as an exception.
+     */
+    private static @Nullable Instant instant(@Nullable String time) {
+        try {
+            return time == null ? null : Instant.parse(time);
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
         }
     }
 

@@ -67,6 +67,19 @@ class AuditVerifierTest {
         assertThat(r.findings()).isEmpty();
     }
 
+    /** Found by AuditTrailPropertyTest: an edited first time of the shape of a time made the verifier throw. */
+    @Test
+    void verify_firstRecordsTimeEditedKeepingItsShape_isEdited_notAnException() throws Exception {
+        List<String> lines = TrailFixture.lines(seg1);
+        assertThat(lines.get(0)).contains("\"time\":\"2026-11-30T03:00:00.000Z\"");
+        lines.set(0, lines.get(0).replace("\"time\":\"2026-", "\"time\":\":026-"));
+        TrailFixture.write(seg1, lines);
+
+        var p = problem(false);
+        assertThat(p.kind()).isEqualTo(Kind.EDITED);
+        assertThat(p.toString()).startsWith("edited at segment-000001.jsonl:1 (seq 1)");
+    }
+
     @Test
     void verify_oneByteFlipped_isEditedAtThatRecord() throws Exception {
         List<String> lines = TrailFixture.lines(seg2);

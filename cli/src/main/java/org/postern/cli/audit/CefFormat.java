@@ -3,11 +3,15 @@ package org.postern.cli.audit;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import org.postern.cli.TerminalText;
+
 /**
  * ArcSight Common Event Format, one event per line:
  * {@code CEF:0|Postern|Postern Gateway|0.1.0|<type>|<name>|<severity>|<extension>}. Header fields
  * escape {@code \} and {@code |}; extension values escape {@code \}, {@code =} and CR/LF
- * ({@code \r}, {@code \n}). The mapping to keys is in docs/audit.md.
+ * ({@code \r}, {@code \n}). Other control, format and bidi characters a peer sent are shown as
+ * {@link TerminalText} escapes ({@code \x1b}, <code>&#92;u202e</code>; their backslash escaped as CEF
+ * requires). The mapping to keys is in docs/audit.md.
  */
 final class CefFormat {
     static final String PREFIX = "CEF:0|Postern|Postern Gateway|0.1.0|";
@@ -110,10 +114,10 @@ final class CefFormat {
     }
 
     static String header(String v) {
-        return v.replace("\\", "\\\\").replace("|", "\\|").replace('\r', ' ').replace('\n', ' ');
+        return TerminalText.escapeKeepingLineBreaks(v).replace("\\", "\\\\").replace("|", "\\|").replace('\r', ' ').replace('\n', ' ');
     }
 
     static String value(String v) {
-        return v.replace("\\", "\\\\").replace("=", "\\=").replace("\n", "\\n").replace("\r", "\\r");
+        return TerminalText.escapeKeepingLineBreaks(v).replace("\\", "\\\\").replace("=", "\\=").replace("\n", "\\n").replace("\r", "\\r");
     }
 }

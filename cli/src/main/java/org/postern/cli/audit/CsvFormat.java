@@ -7,13 +7,17 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.postern.cli.TerminalText;
 
 /**
  * CSV per RFC 4180: a header row, CRLF line ends, fields with a comma, quote, CR or LF quoted and
  * quotes doubled. The output starts with a UTF-8 byte-order mark so that spreadsheets read it as
- * UTF-8 rather than the local code page. A text value that starts with {@code = + - @} or a tab is
- * prefixed with {@code '} so that a spreadsheet shows it instead of evaluating it as a formula (a
- * client chooses {@code dest}, for one).
+ * UTF-8 rather than the local code page. Text values go through {@link TerminalText#escape} (a
+ * control or bidi character a peer sent shows as {@code \x1b} or <code>&#92;u202e</code>, a line break as
+ * {@code \n}, so every record is one line, also when the file is printed); the {@code other} column
+ * stays JSON, those characters written as <code>&#92;uXXXX</code>. A text value that then starts with
+ * {@code = + - @}, a tab or CR is prefixed with {@code '} so that a spreadsheet shows it instead of
+ * evaluating it as a formula (a client chooses {@code dest}, for one).
  */
 final class CsvFormat {
     static final String BOM = "\uFEFF";
@@ -61,10 +65,12 @@ final class CsvFormat {
                 rest.set(e.getKey(), e.getValue());
             }
         }
-        return rest.isEmpty() ? "" : rest.toString();
+        return rest.isEmpty() ? "" : TerminalText.escapeInJson(rest.toString());
     }
 
-    static String neutralize(String v) {
+    /** The value shown safely ({@link TerminalText#escape}), and never read by a spreadsheet as a formula. */
+    static String neutralize(String raw) {
+        String v = TerminalText.escape(raw);
         return !v.isEmpty() && "=+-@\t\r".indexOf(v.charAt(0)) >= 0 ? "'" + v : v;
     }
 

@@ -1,10 +1,14 @@
 package org.postern.cli.audit;
 
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import org.postern.audit.trail.AuditKeys;
+import org.postern.cli.Exit;
+import org.postern.cli.TerminalText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -21,8 +25,18 @@ final class PubkeyCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Override
-    public Integer call() throws IOException {
-        spec.commandLine().getOut().print(AuditKeys.load(keyFile).publicKeyPem());
+    public Integer call() {
+        AuditKeys keys;
+        try {
+            keys = AuditKeys.load(keyFile);
+        } catch (NoSuchFileException e) {
+            throw new Exit(Exit.USAGE, "expected KEYFILE to be the audit signing key (DATA/audit.key, PKCS#8 PEM), found nothing at " + keyFile);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new Exit(Exit.USAGE, keyFile + ": expected the audit signing key (PKCS#8 PEM), found something else: " + TerminalText.escape(e.getMessage()));
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(keys.publicKeyPem());
+        out.flush(); // print() is not flushed by an auto-flushing PrintWriter, and System.exit does not flush
         return 0;
     }
 }

@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.postern.cli.Exit;
+import org.postern.cli.TerminalText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -99,7 +100,7 @@ final class SearchCommand implements Callable<Integer> {
             if (!b.isEmpty()) {
                 b.append(' ');
             }
-            b.append(e.getKey()).append('=').append(v.replace('\n', ' ').replace('\r', ' '));
+            b.append(e.getKey()).append('=').append(v);
         }
         return b.toString();
     }
@@ -108,8 +109,20 @@ final class SearchCommand implements Callable<Integer> {
         return s == null || s.isEmpty() ? "-" : s;
     }
 
-    /** Columns as wide as their widest cell; the last column is not padded. */
-    static void printTable(PrintWriter out, String[] header, List<String[]> rows) {
+    /**
+     * Columns as wide as their widest cell; the last column is not padded. Every cell goes through
+     * {@link TerminalText#escape}: records carry text peers chose (a CONNECT target, a certificate
+     * subject), which must not reach the terminal as control sequences.
+     */
+    static void printTable(PrintWriter out, String[] header, List<String[]> rawRows) {
+        List<String[]> rows = new ArrayList<>(rawRows.size());
+        for (String[] raw : rawRows) {
+            String[] row = new String[raw.length];
+            for (int i = 0; i < raw.length; i++) {
+                row[i] = raw[i] == null ? "-" : TerminalText.escape(raw[i]);
+            }
+            rows.add(row);
+        }
         int[] width = new int[header.length];
         for (int i = 0; i < header.length; i++) {
             width[i] = header[i].length();

@@ -1,9 +1,10 @@
 package org.postern.cli.audit;
 
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -20,6 +21,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jspecify.annotations.Nullable;
 import org.postern.cli.Exit;
+import org.postern.cli.TerminalText;
 
 /**
  * Reads records in written order: the segments of a trail directory ({@code segment-NNNNNN.jsonl}
@@ -87,18 +89,42 @@ final class TrailReader {
         return files;
     }
 
-    /** Passes every record that parses to {@code sink}, in order. */
+    /**
+     * Passes every record that parses to {@code sink}, in order. Lines are decoded as UTF-8, as
+     * the writer encodes them; bytes that are not valid UTF-8 are kept as {@link TerminalText}
+     * raw bytes (shown as {@code \xNN}), with a warning, never as mojibake or U+FFFD.
+     */
     void forEach(Consumer<AuditRecord> sink) {
         for (Path f : files) {
-            try (BufferedReader in = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
-                String line;
+            try (InputStream in = new BufferedInputStream(Files.newInputStream(f), 1 << 16)) {
+                ByteArrayOutputStream line = new ByteArrayOutputStream(512);
                 int n = 0;
-                while ((line = in.readLine()) != null) {
-                    n++;
-                    if (line.isBlank()) {
+                int b;
+                boolean more = true;
+                while (more) {
+                    b = in.read();
+                    if (b >= 0 && b != '\n') {
+                        line.write(b);
                         continue;
                     }
-                    AuditRecord r = parse(line, f.getFileName() + ":" + n);
+                    more = b >= 0;
+                    if (!more && line.size() == 0) {
+                        break;
+                    }
+                    n++;
+                    byte[] bytes = line.toByteArray();
+                    line.reset();
+                    int len = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+                    TerminalText.Decoded text = TerminalText.decodeUtf8(bytes, 0, len);
+                    if (text.text().isBlank()) {
+                        continue;
+                    }
+                    String location = f.getFileName() + ":" + n;
+                    if (!text.valid()) {
+                        warnings.println("postern: " + location + ": not valid UTF-8; the invalid bytes are shown as \\xNN");
+                        warnings.flush();
+                    }
+                    AuditRecord r = parse(text.text(), location);
                     if (r != null) {
                         sink.accept(r);
                     }
@@ -114,7 +140,7 @@ final class TrailReader {
         try {
             node = JSON.readTree(line);
         } catch (JsonProcessingException e) {
-            warn(location, "not JSON (" + e.getOriginalMessage() + ")");
+            warn(location, "not JSON (" + TerminalText.escape(e.getOriginalMessage()) + ")");
             return null;
         }
         if (!(node instanceof ObjectNode o)) {
@@ -133,7 +159,7 @@ final class TrailReader {
         try {
             return new AuditRecord(o, location, Instant.parse(time.asText()));
         } catch (DateTimeParseException e) {
-            warn(location, "time: expected an ISO-8601 UTC instant, found \"" + time.asText() + "\"");
+            warn(location, "time: expected an ISO-8601 UTC instant, found \"" + TerminalText.escape(time.asText()) + "\"");
             return null;
         }
     }

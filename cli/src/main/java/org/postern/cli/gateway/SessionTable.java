@@ -5,8 +5,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.postern.cli.TerminalText;
 
-/** The live sessions as an aligned table, the way {@code postern gateway sessions} prints them. */
+/**
+ * The live sessions as an aligned table, the way {@code postern gateway sessions} prints them; every
+ * cell through {@link TerminalText#escape} (device, user and source come from certificates and peers).
+ */
 final class SessionTable {
     static final List<String> HEADER = List.of("SESSION", "DEVICE", "USER", "SOURCE", "SINCE", "FLOWS", "BYTES UP/DOWN",
             "LEASE END");
@@ -25,7 +29,8 @@ final class SessionTable {
             rows.add(List.of(s.path("id").asText(), s.path("device").asText(), s.path("user").asText("-"),
                     s.path("source").asText(), s.path("since").asText(), s.path("flows").asText("0"),
                     size(s.path("bytesUp").asLong()) + "/" + size(s.path("bytesDown").asLong()),
-                    s.path("leaseUntil").isNull() || s.path("leaseUntil").isMissingNode() ? "-" : s.path("leaseUntil").asText()));
+                    s.path("leaseUntil").isNull() || s.path("leaseUntil").isMissingNode() ? "-" : s.path("leaseUntil").asText())
+                    .stream().map(TerminalText::escape).toList());
         }
         int[] width = new int[HEADER.size()];
         for (List<String> r : rows) {
