@@ -150,6 +150,33 @@ class AgentRefusedIT {
         assertThat(AgentUpIT.agent("--home", home.toString(), "status").out()).contains("REFUSED:      This laptop was suspended by IT security");
     }
 
+    /** Issue 11 item 16: a tunnel the gateway ended showed the user only "Broken pipe". */
+    @Test
+    void adminKill_upLogsTheTunnelCloseWithItsReason_andStatusListsIt() throws Exception {
+        startUp();
+        try (Socket s = new Socket(new java.net.Proxy(java.net.Proxy.Type.SOCKS, loopback(socks)))) {
+            s.setSoTimeout(10_000);
+            s.connect(InetSocketAddress.createUnresolved("127.0.0.1", echo.getLocalPort()), 10_000);
+            s.getOutputStream().write("ping\n".getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            assertThat(new String(s.getInputStream().readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("ping\n");
+
+            String session = gateway.sessions().sessions().stream().filter(i -> i.device().equals("laptop-r")).findFirst()
+                    .orElseThrow().id();
+            assertThat(gateway.sessions().kill(session, "admin-test")).isTrue();
+            awaitOutput(": killed (an administrator ended the session)", Duration.ofSeconds(15));
+        }
+        assertThat(upOut()).containsPattern("tunnel to 127\\.0\\.0\\.1:" + echo.getLocalPort() + " closed after \\d+ s \\(5 B up, 5 B down;"
+                + " SOCKS5 from /127\\.0\\.0\\.1:\\d+\\): killed \\(an administrator ended the session\\)");
+        JsonNode closes = JSON.readTree(AgentUpIT.agent("--home", home.toString(), "status", "--json").out()).path("recentCloses");
+        assertThat(closes).hasSize(1);
+        assertThat(closes.get(0).path("reason").asText()).isEqualTo("killed");
+        assertThat(closes.get(0).path("destination").asText()).isEqualTo("127.0.0.1:" + echo.getLocalPort());
+        assertThat(closes.get(0).path("bytesUp").asLong()).isEqualTo(5);
+        assertThat(AgentUpIT.agent("--home", home.toString(), "status").out()).contains("recent tunnel closes:")
+                .contains("127.0.0.1:" + echo.getLocalPort() + ": killed (an administrator ended the session)");
+    }
+
     void startUp() throws Exception {
         socks = AgentUpIT.freePort();
         Path config = Files.writeString(work.resolve("agent.yaml"), """

@@ -82,7 +82,7 @@ final class UpCommand implements Callable<Integer> {
                 new AgentInfo(AgentCommand.NAME, AgentCommand.VERSION), Clock.systemUTC(), group, say, System.getenv()));
         LocalListeners listeners;
         try {
-            listeners = LocalListeners.bind(settings, group, session, events(say));
+            listeners = LocalListeners.bind(settings, group, session, events(say, session));
         } catch (java.io.IOException e) {
             group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
             throw new AgentCommand.AgentExit(2, e.getMessage());
@@ -125,8 +125,13 @@ final class UpCommand implements Callable<Integer> {
         return Files.exists(dir) ? AgentSettings.load(dir) : AgentSettings.defaults();
     }
 
-    private static TunnelEvents events(java.util.function.Consumer<String> say) {
+    private static TunnelEvents events(java.util.function.Consumer<String> say, GatewaySession session) {
         return new TunnelEvents() {
+            @Override
+            public void closed(org.postern.agent.tunnel.TunnelClose close) {
+                session.tunnelClosed(close);
+            }
+
             @Override
             public void opened(String via, String destination) {
                 say.accept("tunnel to " + destination + " open (" + via + ")");

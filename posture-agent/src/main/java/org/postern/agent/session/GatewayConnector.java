@@ -45,7 +45,7 @@ final class GatewayConnector {
     /** Why the connection ended, when an error ended it (a TLS alert after the handshake, a reset). */
     static final io.netty.util.AttributeKey<Throwable> FAILURE = io.netty.util.AttributeKey.valueOf("postern.failure");
     /** Why the gateway closed the connection, when its GOAWAY said ({@link CloseReasons}): {@code revoked}, … */
-    static final io.netty.util.AttributeKey<String> CLOSE_REASON = io.netty.util.AttributeKey.valueOf("postern.closeReason");
+    static final io.netty.util.AttributeKey<String> CLOSE_REASON = CloseReasons.CONNECTION;
     private GatewayConnector() {
     }
 

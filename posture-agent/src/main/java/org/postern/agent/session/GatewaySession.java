@@ -40,6 +40,7 @@ import org.postern.agent.tunnel.CloseReasons;
 import org.postern.agent.tunnel.ConnectStreamHandler;
 import org.postern.agent.tunnel.LocalListeners;
 import org.postern.agent.tunnel.TunnelRefusedException;
+import org.postern.agent.tunnel.TunnelClose;
 import org.postern.agent.tunnel.Tunnels;
 import org.postern.config.Durations;
 import org.postern.config.agent.AgentSettings;
@@ -95,6 +96,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     private volatile String state = "starting";
     private volatile List<LocalListeners.Bound> listeners = List.of();
     private volatile @Nullable Barred barred;
+    private final java.util.ArrayDeque<TunnelClose> recentCloses = new java.util.ArrayDeque<>();
     /** Whether a posture decision came on the current connection: only then is the backoff reset. */
     private volatile boolean decided;
     private final CompletableFuture<Barred> stoppedForGood = new CompletableFuture<>();
@@ -124,6 +126,21 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
      */
     public CompletableFuture<Barred> stoppedForGood() {
         return stoppedForGood;
+    }
+
+    /** How many ended tunnels {@code session.json} keeps ({@code recentCloses}, newest last). */
+    static final int RECENT_CLOSES = 20;
+
+    /** A tunnel ended: one INFO line with its reason, and kept among the recent closes for {@code status}. */
+    public void tunnelClosed(TunnelClose close) {
+        say(close.describe());
+        synchronized (recentCloses) {
+            recentCloses.addLast(close);
+            while (recentCloses.size() > RECENT_CLOSES) {
+                recentCloses.removeFirst();
+            }
+        }
+        save();
     }
 
     /** The last decision, or null before the first. */
@@ -511,6 +528,9 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             ls.add(o);
         }
         m.put("listeners", ls);
+        synchronized (recentCloses) {
+            m.put("recentCloses", recentCloses.stream().map(TunnelClose::toJson).toList());
+        }
         m.put("updatedAt", setup.clock().instant().toString());
         try {
             file.write(m);

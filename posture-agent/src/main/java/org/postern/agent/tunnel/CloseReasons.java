@@ -2,6 +2,7 @@ package org.postern.agent.tunnel;
 
 import java.util.Map;
 
+import io.netty.util.AttributeKey;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -17,6 +18,9 @@ public final class CloseReasons {
     /** The GOAWAY debug data's prefix. */
     public static final String GOAWAY_PREFIX = HEADER + ": ";
 
+    /** On the connection: why the gateway closed it, when its GOAWAY said. */
+    public static final AttributeKey<String> CONNECTION = AttributeKey.valueOf("postern.closeReason");
+
     private static final Map<String, String> PLAIN = Map.ofEntries(
             Map.entry("client_closed", "closed from this side"),
             Map.entry("server_closed", "the destination closed the connection"),
@@ -27,7 +31,9 @@ public final class CloseReasons {
             Map.entry("revoked", "this laptop's certificate was revoked"),
             Map.entry("suspended", "this laptop was suspended"),
             Map.entry("killed", "an administrator ended the session"),
-            Map.entry("shutdown", "the gateway is shutting down"));
+            Map.entry("shutdown", "the gateway is shutting down"),
+            Map.entry("reset", "the gateway reset the tunnel without a reason"),
+            Map.entry("connection_lost", "the connection to the gateway was lost"));
 
     private CloseReasons() {
     }
@@ -44,7 +50,7 @@ public final class CloseReasons {
     }
 
     /** Peer text is shown to the user: at most 64 characters, nothing but printable ASCII. */
-    static String printable(String s) {
+    public static String printable(String s) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < s.length() && b.length() < 64; i++) {
             char c = s.charAt(i);
