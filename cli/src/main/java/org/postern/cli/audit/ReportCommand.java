@@ -20,9 +20,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code postern audit report}: remote-work indicators over a period, as text tables or one CSV. */
 @Command(name = "report", mixinStandardHelpOptions = true,
-        description = {"Remote-work indicators over a period (days in UTC): sessions and connected hours per user and day,",
-                "denials by reason, the fleet's compliance rate, enrolled devices not seen. Give --file DATA/audit/pki (the PKI trail)",
-                "too so that enrollments recorded by the PKI count."})
+        description = {"Remote-work indicators over a period (days in UTC): sessions and connected hours per user and day,"
+                + " denials by reason, the fleet's compliance rate, enrolled devices not seen.",
+                "Give --file DATA/audit/pki (the PKI trail) too so that enrollments recorded by the PKI count."})
 final class ReportCommand implements Callable<Integer> {
     static final String CSV_HEADER_COLUMNS = "metric,day,user,device,type,reason,value";
 

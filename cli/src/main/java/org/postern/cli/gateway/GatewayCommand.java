@@ -31,9 +31,9 @@ public final class GatewayCommand {
 
     /** {@code postern gateway run --config gateway.yaml}: serves until Ctrl-C. */
     @Command(name = "run", mixinStandardHelpOptions = true,
-            description = {"Run the gateway: EST, CRL, OCSP, posture and CONNECT tunnels on listeners.tunnel (TLS 1.3),",
-                    "the admin API and /metrics on listeners.admin (admin client certificates required),",
-                    "SSH certificates (POST /v1/ssh/certificate) and the SSH bastion on listeners.ssh (ssh -J, -W, -L).",
+            description = {"Run the gateway: EST, CRL, OCSP, posture and CONNECT tunnels on listeners.tunnel (TLS 1.3),"
+                    + " the admin API and /metrics on listeners.admin (admin client certificates required),"
+                    + " SSH certificates (POST /v1/ssh/certificate) and the SSH bastion on listeners.ssh (ssh -J, -W, -L).",
                     "The CA in dataDir is unlocked with $POSTERN_CA_PASSPHRASE or --passphrase-file, as for pki serve;",
                     "the SSH user CA (dataDir/ca/ssh-user-ca.key) is created under the same passphrase on first start.",
                     "SIGHUP, or saving the config file, reloads access and posture policy and the TLS files;",

@@ -15,10 +15,11 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code postern pki ssh-ca-pubkey}: the SSH user CA's public key, one OpenSSH line. */
 @Command(name = "ssh-ca-pubkey", mixinStandardHelpOptions = true,
-        description = {"Print the public key of the SSH user CA (DATA/ca/ssh-user-ca.pub) as one OpenSSH line,",
-                "e.g. for a TrustedUserCAKeys file or an @cert-authority line. The gateway creates the SSH user CA",
-                "the first time it starts; --create makes it now (unlocking the CA: its passphrase also encrypts",
-                "the SSH CA key). Exit codes: 0 printed, 2 usage, 3 no SSH user CA yet (or the CA cannot be unlocked)."})
+        description = {"Print the public key of the SSH user CA (DATA/ca/ssh-user-ca.pub) as one OpenSSH line,"
+                + " e.g. for a TrustedUserCAKeys file or an @cert-authority line.",
+                "The gateway creates the SSH user CA the first time it starts; --create makes it now (unlocking the CA:"
+                        + " its passphrase also encrypts the SSH CA key).",
+                "Exit codes: 0 printed, 2 usage, 3 no SSH user CA yet (or the CA cannot be unlocked)."})
 public final class SshCaPubkeyCommand implements Callable<Integer> {
     @Mixin
     PkiOptions options;

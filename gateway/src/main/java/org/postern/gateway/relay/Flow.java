@@ -12,6 +12,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslHandler;
 import org.postern.gateway.session.FlowEnd;
@@ -30,6 +32,9 @@ final class Flow {
     record Endpoints(String device, String user, String certSerial, String certSha256, String source,
                      String dest, String destAddress) {
     }
+
+    /** The trailer field that says why the gateway ended an HTTP/2 tunnel; its value is {@link FlowEnd#wireName()}. */
+    static final String CLOSE_TRAILER = "postern-close";
 
     final String id;
     final Endpoints who;
@@ -138,6 +143,14 @@ final class Flow {
     }
 
     private void shut(Channel ch, FlowEnd how) {
+        if (how.abrupt() && ch instanceof Http2StreamChannel && ch.isActive()) {
+            // the laptop is told why: trailers "postern-close: <how>" end the stream (docs/gateway.md "Close reasons"),
+            // then it closes, at the latest after the grace; the admin host's side is cut at once
+            ch.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().add(CLOSE_TRAILER, how.wireName()), true))
+                    .addListener(ChannelFutureListener.CLOSE);
+            ch.eventLoop().schedule(() -> ch.close(), registry.settings().closeGrace().toMillis(), TimeUnit.MILLISECONDS);
+            return;
+        }
         if (how.abrupt() || !ch.isActive()) {
             ch.close();
             return;

@@ -248,6 +248,8 @@ public final class GatewayServer implements AutoCloseable {
                     settings.limits().headerTime(), new PeerErrorHandler("tunnel", workers));
             resources.add(guards.peerErrors()); // logs the open counts
             ChannelGroup children = new DefaultChannelGroup("gateway-connections", GlobalEventExecutor.INSTANCE);
+            // after its flows (ended with their reason above): the barred device's connections, idle ones too
+            revocations.closeBarredConnections(children);
             int maxHeader = Math.toIntExact(settings.limits().headerSize().bytes());
             int maxBody = Math.toIntExact(pki.enrollment().maxRequestSize().bytes());
             EventLoopGroup group = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());

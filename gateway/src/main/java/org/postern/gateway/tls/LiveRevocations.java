@@ -1,6 +1,7 @@
 package org.postern.gateway.tls;
 
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,6 +16,11 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import org.jspecify.annotations.Nullable;
 import org.postern.gateway.session.FlowEnd;
 import org.postern.pki.registry.CertificateRecord;
@@ -38,7 +44,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>When a poll finds a device newly barred (suspended or revoked, or one of its certificates
  * revoked or put on hold other than by a renewal), the {@link BarredListener}s hear it on the
- * poller thread: the gateway closes the device's flows and ends its lease.
+ * poller thread: the gateway closes the device's flows and ends its lease, and
+ * {@link #closeBarredConnections} closes its connections, idle ones included.
  */
 public final class LiveRevocations implements AutoCloseable {
     /** How often the registry's change count is read. */
@@ -213,6 +220,45 @@ public final class LiveRevocations implements AutoCloseable {
             }
         });
     }
+
+    /**
+     * Closes the connections of a device as soon as it is barred, idle ones too: a connection with
+     * no tunnel open would otherwise stay up, and the laptop would learn of its revocation only at
+     * its next posture renewal. Only the connections whose certificate is now refused close (a
+     * revoked old certificate leaves a connection made with its renewal alone). An HTTP/2
+     * connection is told why first: a GOAWAY (NO_ERROR) whose debug data is
+     * {@code postern-close: revoked} or {@code postern-close: suspended} (docs/gateway.md "Close
+     * reasons"); its tunnels were ended before, each with its own reason.
+     *
+     * @param connections the tunnel listener's open connections (a live view)
+     */
+    public void closeBarredConnections(Iterable<? extends Channel> connections) {
+        Objects.requireNonNull(connections, "connections");
+        onBarred((device, why) -> {
+            for (Channel ch : connections) {
+                ClientIdentity id = ch.attr(ClientIdentity.KEY).get();
+                if (id != null && id.deviceId().equals(device) && refusal(device, id.serial()) != null) {
+                    closeSaying(ch, why);
+                }
+            }
+        });
+    }
+
+    /** GOAWAY with the reason on an HTTP/2 connection, then close (at once: its tunnels are ended already). */
+    static void closeSaying(Channel ch, FlowEnd why) {
+        ch.eventLoop().execute(() -> {
+            Http2FrameCodec h2 = ch.pipeline().get(Http2FrameCodec.class);
+            if (h2 != null && ch.isActive()) {
+                h2.gracefulShutdownTimeoutMillis(0);
+                ch.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR,
+                        Unpooled.copiedBuffer(CLOSE_PREFIX + why.wireName(), StandardCharsets.US_ASCII)));
+            }
+            ch.close();
+        });
+    }
+
+    /** The GOAWAY debug data's prefix; the same field name as a tunnel's close trailer. */
+    static final String CLOSE_PREFIX = "postern-close: ";
 
     @Override
     public void close() {

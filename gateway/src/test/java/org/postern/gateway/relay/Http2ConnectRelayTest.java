@@ -25,7 +25,6 @@ class Http2ConnectRelayTest {
 
     private static final RelaySettings SETTINGS =
             new RelaySettings(Duration.ofSeconds(2), Duration.ofMinutes(1), Duration.ofSeconds(1));
-    private static final int CANCEL = 8;
 
     private RelayFixture gw;
     private RelayFixture.AdminHost host;
@@ -146,7 +145,7 @@ class Http2ConnectRelayTest {
     }
 
     @Test
-    void closeAll_liveH2Flows_resetsTheStreamsWithinTwoSeconds() throws Exception {
+    void closeAll_liveH2Flows_endsTheStreamsWithinTwoSeconds() throws Exception {
         start(SETTINGS, RelayFixture.Behaviour.ECHO);
         Map<String, Object> plan = gw.h2Plan(List.of(connect(10, false), connect(10, false)));
         try (H2Client client = H2Client.start(plan)) {
@@ -159,7 +158,9 @@ class Http2ConnectRelayTest {
             for (H2Client.Stream s : r.streams()) {
                 assertThat(s.status()).isEqualTo(200);
                 assertThat(s.received()).isEqualTo(10);
-                assertThat(s.reset()).as(s.toString()).isEqualTo(CANCEL);
+                // ended by the gateway's trailers (postern-close: lease_ended, docs/gateway.md "Close reasons"),
+                // then closed (a RST_STREAM CANCEL may follow: the laptop had not ended its side)
+                assertThat(s.ended()).as(s.toString()).isTrue();
             }
             assertThat(r.connectionClosed()).as("only the streams end, not the connection").isFalse();
         }
@@ -190,7 +191,7 @@ class Http2ConnectRelayTest {
         plan.put("timeout", 10);
         H2Client.Stream s = H2Client.run(plan).stream(0);
         assertThat(s.status()).isEqualTo(200);
-        assertThat(s.reset()).as(s.toString()).isEqualTo(CANCEL);
+        assertThat(s.ended()).as("ended by trailers postern-close: idle: " + s).isTrue();
         assertThat(gw.audit.await("flow.close").fields()).containsEntry("how", "idle");
     }
 

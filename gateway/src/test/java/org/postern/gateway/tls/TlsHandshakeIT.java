@@ -200,6 +200,31 @@ class TlsHandshakeIT {
                 "found revoked");
     }
 
+    /** Issue 11 item 8: a revoked laptop with no tunnel open kept its connection until its next posture renewal. */
+    @ParameterizedTest
+    @EnumSource(value = Provider.class, names = {"OPENSSL", "JDK"})
+    void idleConnection_ofDeviceSuspendedOrRevoked_isClosedWithin2s(Provider provider) throws Exception {
+        Device laptop = device(pki.enroll("laptop-1", "alice"));
+        Device other = device(pki.enroll("laptop-2", "bob"));
+        start(provider, false);
+        try (SSLSocket idle = socket(laptop); SSLSocket bystander = socket(other)) {
+            pki.service.suspend("laptop-1", "test");
+            long t0 = System.nanoTime();
+            assertCut(idle);
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(2));
+            // another device's connection stays up: it still answers
+            bystander.getOutputStream().write(connect().getBytes(StandardCharsets.US_ASCII));
+            bystander.getOutputStream().flush();
+            assertThat(new String(bystander.getInputStream().readNBytes(12), StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 403");
+        }
+        pki.service.resume("laptop-1", "test");
+        Awaitility.await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(50)).until(() -> handshakeServes(laptop));
+        try (SSLSocket idle = socket(laptop)) {
+            pki.service.revoke("laptop-1", RevocationReason.keyCompromise, "test");
+            assertCut(idle);
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = Provider.class, names = {"OPENSSL", "JDK"})
     void tls12_refusedByDefault(Provider provider) throws Exception {

@@ -20,7 +20,8 @@ import picocli.CommandLine.Option;
         exitCodeList = {
                 "0:success (check: compliant)",
                 "1:refused or not compliant (the message says why)",
-                "2:error: bad usage, no network, not enrolled, a file that cannot be read"})
+                "2:error: bad usage, no network, not enrolled, a file that cannot be read",
+                "3:up stopped: the gateway refused this laptop and its certificate is revoked (enroll again)"})
 public final class AgentCommand implements Runnable {
     public static final String NAME = "postern-agent";
     public static final String VERSION = "0.1.0";

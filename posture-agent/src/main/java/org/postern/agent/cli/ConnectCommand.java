@@ -23,7 +23,7 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(name = "connect", mixinStandardHelpOptions = true,
         description = {"Open a tunnel to HOST PORT through the running postern-agent up and pipe it to standard input"
-                + " and output, e.g. in ~/.ssh/config: ProxyCommand postern-agent connect %h %p (see ssh-config).",
+                + " and output, e.g. in ~/.ssh/config: ProxyCommand postern-agent connect %%h %%p (see ssh-config).",
                 "Exit 0: the tunnel ended. 1: the gateway refused it (postern-agent up prints why). 2: up is not running,"
                         + " or its SOCKS5 listener is off."})
 final class ConnectCommand implements Callable<Integer> {

@@ -20,9 +20,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code postern-agent enroll}: get this laptop's device certificate with the one-time token. */
 @Command(name = "enroll", mixinStandardHelpOptions = true,
-        description = {"Enroll this laptop: make a P-256 key here (0600, or inside a PKCS#11 token with --pkcs11),",
-                "send a CSR over EST with the one-time token,",
-                "and store the certificate. The gateway is trusted only if its chain holds the CA with --ca-sha256."})
+        description = {"Enroll this laptop: make a P-256 key here (0600, or inside a PKCS#11 token with --pkcs11),"
+                + " send a CSR over EST with the one-time token, and store the certificate.",
+                "The gateway is trusted only if its chain holds the CA with --ca-sha256."})
 final class EnrollCommand implements Callable<Integer> {
     @ParentCommand
     AgentCommand parent;

@@ -25,7 +25,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * {@code up} keeps, for {@code ssh -J postern HOST}.
  */
 @Command(name = "ssh-config", mixinStandardHelpOptions = true,
-        description = {"Print the Host blocks to paste into ~/.ssh/config (postern-agent up must be running):",
+        description = {"Print the Host blocks to paste into ~/.ssh/config (postern-agent up must be running).",
                 "1. the admin hosts (--host) through postern-agent connect (ProxyCommand, an HTTP/2 CONNECT tunnel);",
                 "2. the gateway's SSH bastion (--bastion-alias, default postern) with the key and the short-lived"
                         + " certificate postern-agent up keeps in the agent directory (IdentityFile, CertificateFile),"

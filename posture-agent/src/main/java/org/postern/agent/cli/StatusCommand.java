@@ -6,6 +6,9 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,12 +18,13 @@ import org.postern.agent.session.SessionFile;
 import org.postern.agent.state.AgentHome;
 import org.postern.keys.Fingerprints;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code postern-agent status}: device id, certificate expiry, last decision. */
-@Command(name = "status", mixinStandardHelpOptions = true, description = "Show the device id, the certificate's expiry, the SSH certificate's validity, the session of postern-agent up (gateway, connected since), the lease end and the last decision with its reasons.")
+@Command(name = "status", mixinStandardHelpOptions = true, description = "Show the device id, the certificate's expiry, the SSH certificate's validity, the session of postern-agent up (gateway, connected since), why the gateway refuses this laptop (revoked, suspended), recent tunnel closes with their reasons, the lease end and the last decision with its reasons.")
 final class StatusCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -29,6 +33,9 @@ final class StatusCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Option(names = "--json", description = "Print the status as one JSON object (for scripts) instead of text.")
+    boolean json;
 
     @Override
     public Integer call() throws Exception {
@@ -40,14 +47,45 @@ final class StatusCommand implements Callable<Integer> {
         X509Certificate cert = home.certificate();
         Instant now = Clock.systemUTC().instant();
         PrintWriter out = spec.commandLine().getOut();
+        var ssh = new org.postern.agent.ssh.SshCertificates(home.sshDir(), Clock.systemUTC(), new java.security.SecureRandom())
+                .current();
+        JsonNode session = new SessionFile(home.dir()).running().orElse(null);
+        JsonNode decision = readJson(home.decisionFile());
+        JsonNode barred = readJson(home.barredFile());
+        if (barred != null && !barred.path("certSerial").asText().equals(cert.getSerialNumber().toString(16))) {
+            barred = null; // about a certificate this laptop no longer uses (enrolled again since)
+        }
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("device", e.device());
+            m.put("gateway", e.gateway());
+            m.put("key", e.key().describe());
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("serial", cert.getSerialNumber().toString(16));
+            c.put("sha256", Fingerprints.sha256(cert));
+            c.put("notAfter", cert.getNotAfter().toInstant().toString());
+            c.put("renewalDue", Enroller.renewalDue(cert, now));
+            m.put("certificate", c);
+            m.put("sshCertificate", ssh.map(s -> {
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("principals", s.principals());
+                o.put("validBefore", s.validBefore().toString());
+                o.put("file", home.sshDir().resolve("id_ecdsa-cert.pub").toString());
+                return (Object) o;
+            }).orElse(null));
+            m.put("session", session);
+            m.put("barred", barred);
+            m.put("lastDecision", decision);
+            m.put("recentCloses", session == null ? List.of() : session.path("recentCloses"));
+            out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m));
+            return 0;
+        }
         out.println("device:       " + e.device());
         out.println("gateway:      " + e.gateway());
         out.println("key:          " + e.key().describe());
         out.println("certificate:  serial " + cert.getSerialNumber().toString(16) + ", SHA-256 " + Fingerprints.sha256(cert));
         out.println("valid until:  " + cert.getNotAfter().toInstant() + " (" + Duration.between(now, cert.getNotAfter().toInstant()).toDays() + " days left"
                 + (Enroller.renewalDue(cert, now) ? "; renewal due" : "") + ")");
-        var ssh = new org.postern.agent.ssh.SshCertificates(home.sshDir(), Clock.systemUTC(), new java.security.SecureRandom())
-                .current();
         if (ssh.isEmpty()) {
             out.println("ssh cert:     none (postern-agent up asks for one with each lease, when the gateway has a bastion)");
         } else {
@@ -56,29 +94,33 @@ final class StatusCommand implements Callable<Integer> {
                     + (end.isAfter(now) ? " (" + Duration.between(now, end).toSeconds() + " s left)" : " (expired)")
                     + ", " + home.sshDir().resolve("id_ecdsa-cert.pub"));
         }
-        var session = new SessionFile(home.dir()).running();
-        if (session.isEmpty()) {
+        if (barred != null) {
+            out.println("REFUSED:      " + barred.path("message").asText() + " (at " + barred.path("at").asText() + ")");
+        }
+        if (session == null) {
             out.println("session:      none (postern-agent up is not running)");
         } else {
-            JsonNode n = session.get();
-            String since = n.path("connectedSince").asText(null);
-            out.println("session:      " + n.path("state").asText() + " to " + n.path("gateway").asText()
-                    + (since != null ? " since " + since : "") + " (postern-agent up, pid " + n.path("pid").asLong() + ")");
-            for (JsonNode l : n.path("listeners")) {
+            String since = session.path("connectedSince").asText(null);
+            out.println("session:      " + session.path("state").asText() + " to " + session.path("gateway").asText()
+                    + (since != null ? " since " + since : "") + " (postern-agent up, pid " + session.path("pid").asLong() + ")");
+            for (JsonNode l : session.path("listeners")) {
                 out.println("  " + l.path("what").asText() + " on " + l.path("address").asText());
             }
+            JsonNode closes = session.path("recentCloses");
+            if (closes.size() > 0) {
+                out.println("recent tunnel closes:");
+                for (JsonNode t : closes) {
+                    out.println("  " + t.path("at").asText() + " " + t.path("destination").asText() + ": "
+                            + t.path("reasonText").asText(t.path("reason").asText()) + " (" + t.path("bytesUp").asLong() + " B up, "
+                            + t.path("bytesDown").asLong() + " B down, " + t.path("seconds").asLong() + " s)");
+                }
+            }
         }
-        if (!Files.exists(home.decisionFile())) {
-            out.println("last decision: none yet");
+        if (decision == null) {
+            out.println("last decision: " + (Files.exists(home.decisionFile()) ? "unreadable" : "none yet"));
             return 0;
         }
-        JsonNode d;
-        try {
-            d = JSON.readTree(home.decisionFile().toFile());
-        } catch (java.io.IOException ex) {
-            out.println("last decision: unreadable (" + ex.getMessage() + ")");
-            return 0;
-        }
+        JsonNode d = decision;
         boolean compliant = d.path("compliant").asBoolean(false);
         String lease = d.path("leaseUntil").asText(null);
         out.println("last decision: " + (compliant ? "compliant" : "NOT compliant") + ", mode " + d.path("mode").asText("?")
@@ -95,5 +137,17 @@ final class StatusCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The file's JSON, or null when it is absent or unreadable. */
+    private static JsonNode readJson(java.nio.file.Path file) {
+        if (!Files.exists(file)) {
+            return null;
+        }
+        try {
+            return JSON.readTree(file.toFile());
+        } catch (java.io.IOException ex) {
+            return null;
+        }
     }
 }

@@ -37,7 +37,8 @@ import picocli.CommandLine.Model.CommandSpec;
                 "Local paths: a SOCKS5 listener (default 127.0.0.1:1080; e.g. curl --socks5-hostname 127.0.0.1:1080 URL),"
                         + " the forwards of agent.yaml, and postern-agent connect HOST PORT.",
                 "Prints one line per event; on denial, the reasons and what to do about them.",
-                "Exit 0: stopped. 2: not enrolled, a bad agent.yaml, a local port that cannot be bound, or already running."})
+                "Exit 0: stopped. 2: not enrolled, a bad agent.yaml, a local port that cannot be bound, or already running."
+                        + " 3: the gateway refused this laptop and the CA's CRL says its certificate is revoked (re-enroll)."})
 final class UpCommand implements Callable<Integer> {
     @ParentCommand
     AgentCommand parent;
@@ -81,7 +82,7 @@ final class UpCommand implements Callable<Integer> {
                 new AgentInfo(AgentCommand.NAME, AgentCommand.VERSION), Clock.systemUTC(), group, say, System.getenv()));
         LocalListeners listeners;
         try {
-            listeners = LocalListeners.bind(settings, group, session, events(say));
+            listeners = LocalListeners.bind(settings, group, session, events(say, session));
         } catch (java.io.IOException e) {
             group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
             throw new AgentCommand.AgentExit(2, e.getMessage());
@@ -99,9 +100,21 @@ final class UpCommand implements Callable<Integer> {
             done.countDown();
         }, "postern-agent-stop");
         Runtime.getRuntime().addShutdownHook(stop);
+        // a revoked certificate is final: up stops (exit 3) rather than knock on the gateway's door
+        java.util.concurrent.atomic.AtomicInteger exit = new java.util.concurrent.atomic.AtomicInteger();
+        session.stoppedForGood().thenAccept(barred -> {
+            exit.set(3);
+            try {
+                if (Runtime.getRuntime().removeShutdownHook(stop)) {
+                    stop.start();
+                }
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs anyway
+            }
+        });
         session.start();
         done.await();
-        return 0;
+        return exit.get();
     }
 
     private AgentSettings settings() {
@@ -112,8 +125,13 @@ final class UpCommand implements Callable<Integer> {
         return Files.exists(dir) ? AgentSettings.load(dir) : AgentSettings.defaults();
     }
 
-    private static TunnelEvents events(java.util.function.Consumer<String> say) {
+    private static TunnelEvents events(java.util.function.Consumer<String> say, GatewaySession session) {
         return new TunnelEvents() {
+            @Override
+            public void closed(org.postern.agent.tunnel.TunnelClose close) {
+                session.tunnelClosed(close);
+            }
+
             @Override
             public void opened(String via, String destination) {
                 say.accept("tunnel to " + destination + " open (" + via + ")");

@@ -2,6 +2,7 @@ package org.postern.agent.session;
 
 import java.io.IOException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
@@ -18,6 +19,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -25,11 +27,13 @@ import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SslContext;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import org.postern.agent.enroll.DeviceKeyManager;
 import org.postern.agent.enroll.PinnedRootTrustManager;
 import org.postern.agent.key.DeviceKey;
+import org.postern.agent.tunnel.CloseReasons;
 import org.postern.tls.TlsContexts;
 
 /**
@@ -40,6 +44,8 @@ import org.postern.tls.TlsContexts;
 final class GatewayConnector {
     /** Why the connection ended, when an error ended it (a TLS alert after the handshake, a reset). */
     static final io.netty.util.AttributeKey<Throwable> FAILURE = io.netty.util.AttributeKey.valueOf("postern.failure");
+    /** Why the gateway closed the connection, when its GOAWAY said ({@link CloseReasons}): {@code revoked}, … */
+    static final io.netty.util.AttributeKey<String> CLOSE_REASON = CloseReasons.CONNECTION;
     private GatewayConnector() {
     }
 
@@ -99,6 +105,18 @@ final class GatewayConnector {
                                     }
                                 }));
                                 ctx.pipeline().addLast("errors", new ChannelInboundHandlerAdapter() {
+                                    @Override
+                                    public void channelRead(ChannelHandlerContext c, Object msg) {
+                                        // a GOAWAY may say why the gateway closes the connection (docs/gateway.md)
+                                        if (msg instanceof Http2GoAwayFrame goAway) {
+                                            String why = CloseReasons.fromGoAway(goAway.content().toString(StandardCharsets.US_ASCII));
+                                            if (why != null) {
+                                                c.channel().attr(CLOSE_REASON).set(why);
+                                            }
+                                        }
+                                        ReferenceCountUtil.release(msg);
+                                    }
+
                                     @Override
                                     public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
                                         // the session says why the connection ended; nothing else is to be done

@@ -1,6 +1,7 @@
 package org.postern.agent.session;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.net.URI;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
@@ -13,6 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -27,14 +30,17 @@ import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.enroll.Enroller;
 import org.postern.agent.key.DeviceKey;
 import org.postern.agent.key.DeviceKeyStore;
 import org.postern.agent.ssh.SshCertificates;
 import org.postern.agent.state.AgentHome;
+import org.postern.agent.tunnel.CloseReasons;
 import org.postern.agent.tunnel.ConnectStreamHandler;
 import org.postern.agent.tunnel.LocalListeners;
 import org.postern.agent.tunnel.TunnelRefusedException;
+import org.postern.agent.tunnel.TunnelClose;
 import org.postern.agent.tunnel.Tunnels;
 import org.postern.config.Durations;
 import org.postern.config.agent.AgentSettings;
@@ -89,6 +95,11 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     private volatile Decision decision;
     private volatile String state = "starting";
     private volatile List<LocalListeners.Bound> listeners = List.of();
+    private volatile @Nullable Barred barred;
+    private final java.util.ArrayDeque<TunnelClose> recentCloses = new java.util.ArrayDeque<>();
+    /** Whether a posture decision came on the current connection: only then is the backoff reset. */
+    private volatile boolean decided;
+    private final CompletableFuture<Barred> stoppedForGood = new CompletableFuture<>();
 
     public GatewaySession(Setup setup) {
         this.setup = setup;
@@ -107,6 +118,29 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
 
     public void start() {
         control.start();
+    }
+
+    /**
+     * Completes when the session stopped for good: the gateway refused this laptop's certificate
+     * and the CRL says it is revoked ({@link Barred#isFinal()}). No connection is tried after it.
+     */
+    public CompletableFuture<Barred> stoppedForGood() {
+        return stoppedForGood;
+    }
+
+    /** How many ended tunnels {@code session.json} keeps ({@code recentCloses}, newest last). */
+    static final int RECENT_CLOSES = 20;
+
+    /** A tunnel ended: one INFO line with its reason, and kept among the recent closes for {@code status}. */
+    public void tunnelClosed(TunnelClose close) {
+        say(close.describe());
+        synchronized (recentCloses) {
+            recentCloses.addLast(close);
+            while (recentCloses.size() > RECENT_CLOSES) {
+                recentCloses.removeFirst();
+            }
+        }
+        save();
     }
 
     /** The last decision, or null before the first. */
@@ -173,6 +207,9 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         int failures = 0;
         while (!closed) {
             Channel ch = null;
+            Exception failed = null;
+            boolean wasConnected = false;
+            decided = false;
             try {
                 state = "connecting";
                 save();
@@ -186,26 +223,13 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                         CONNECT_TIMEOUT.plusSeconds(5), "connecting");
                 connection = ch;
                 connectedSince = setup.clock().instant();
+                wasConnected = true;
                 state = "connected";
-                failures = 0;
                 say("connected to " + authority + " (TLS 1.3, HTTP/2) as " + e.device());
                 save();
                 keepPosture(ch, e.device(), key, cert);
-                if (!closed) {
-                    Throwable why = ch.attr(GatewayConnector.FAILURE).get();
-                    say("connection to " + authority + " lost" + (why == null ? "" : ": " + describe(why)));
-                }
             } catch (Exception ex) {
-                if (closed) {
-                    break;
-                }
-                if (connectedSince != null) {
-                    // it was up: the connection dropped in the middle of an exchange
-                    Throwable why = ch.attr(GatewayConnector.FAILURE).get();
-                    say("connection to " + authority + " lost: " + describe(why != null ? why : ex));
-                } else {
-                    say("cannot reach the gateway at " + authority + ": " + describe(ex));
-                }
+                failed = ex;
             } finally {
                 connection = null;
                 connectedSince = null;
@@ -216,11 +240,81 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             if (closed) {
                 break;
             }
-            Duration wait = setup.settings().reconnect().backoff(failures++);
-            state = "disconnected";
+            Throwable why = ch == null ? null : ch.attr(GatewayConnector.FAILURE).get();
+            String closedBy = ch == null ? null : ch.attr(GatewayConnector.CLOSE_REASON).get();
+            Exception error = failed;
+            Optional<String> signal = error instanceof RefusedDevice r ? Optional.of(r.signal)
+                    : Barred.certificateAlert(why).or(() -> Barred.certificateAlert(error)).map(a -> "TLS alert " + a);
+            Duration wait;
+            if (signal.isPresent()) {
+                // the gateway refuses this laptop itself: find out why, say it plainly, and do not hammer it
+                Barred b = barred(signal.get());
+                say(b.message());
+                if (b.isFinal()) {
+                    state = "stopped";
+                    save();
+                    stoppedForGood.complete(b);
+                    return;
+                }
+                wait = b.kind() == Barred.Kind.SUSPENDED ? Barred.SUSPENDED_RETRY : setup.settings().reconnect().backoff(failures++);
+                state = b.kind().spelling();
+            } else {
+                if (wasConnected) {
+                    Throwable cause = why != null ? why : failed;
+                    say("connection to " + authority + " "
+                            + (closedBy != null ? "closed by the gateway: " + CloseReasons.describe(closedBy)
+                            : "lost" + (cause == null ? "" : ": " + describe(cause))));
+                } else {
+                    Throwable cause = failed != null ? failed : why;
+                    say("cannot reach the gateway at " + authority + (cause == null ? "" : ": " + describe(cause)));
+                }
+                if (decided) {
+                    failures = 0; // the connection worked (a posture decision came), not just its handshake
+                }
+                wait = setup.settings().reconnect().backoff(failures++);
+                state = "disconnected";
+            }
             save();
             say("reconnecting in " + Durations.format(wait));
             pause(wait);
+        }
+    }
+
+    /**
+     * What the gateway's refusal of this laptop means: the CRL says revoked or on hold, or names
+     * the certificate not at all. Kept in {@code barred.json} for {@code status}.
+     */
+    private Barred barred(String signal) {
+        Instant at = setup.clock().instant();
+        String serial = "?";
+        Optional<RevocationCheck.Entry> entry = Optional.empty();
+        try {
+            X509Certificate cert = setup.home().certificate();
+            serial = cert.getSerialNumber().toString(16);
+            AgentHome.Enrollment e = setup.home().enrollment().orElseThrow(() -> new IOException("not enrolled"));
+            entry = RevocationCheck.lookup(setup.gateway(), e.caSha256(), setup.home().caChain(), cert);
+        } catch (IOException | RuntimeException e) {
+            log.info("the gateway refused this laptop ({}); its CRL could not be read: {}", signal, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Barred b = Barred.of(signal, serial, entry, at);
+        barred = b;
+        try {
+            org.postern.keys.SecureFiles.replace(setup.home().barredFile(), SessionFile.JSON.writeValueAsBytes(b.toJson()), true);
+        } catch (IOException e) {
+            log.warn("cannot write {}: {}", setup.home().barredFile(), e.getMessage());
+        }
+        return b;
+    }
+
+    /** A 403 that refuses this laptop rather than one request ({@link Barred#DEVICE_REFUSALS}). */
+    private static final class RefusedDevice extends IOException {
+        final String signal;
+
+        RefusedDevice(int status, String code) {
+            super("the gateway answered " + status + " " + code);
+            this.signal = status + " " + code;
         }
     }
 
@@ -229,6 +323,10 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         while (ch.isActive() && !closed) {
             Decision d = prove(ch, device, key, cert);
             decision = d;
+            if (barred != null) {
+                barred = null; // the gateway judged this laptop again: whatever barred it is over
+                Files.deleteIfExists(setup.home().barredFile());
+            }
             save();
             Duration wait;
             if (d.allowed()) {
@@ -273,6 +371,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         PostureExchange.Answer c = await(PostureExchange.post(ch, authority, PostureExchange.CHALLENGE_PATH, "{}"),
                 EXCHANGE_TIMEOUT, "asking for a posture challenge");
         if (c.status() != 200) {
+            refusesDevice(c);
             return Decision.refusal(c.status(), c.reason(), c.body(), setup.clock().instant());
         }
         String nonce = SessionFile.JSON.readTree(c.body()).path("nonce").asText("");
@@ -288,12 +387,21 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         try {
             JsonNode n = SessionFile.JSON.readTree(a.body());
             if (n != null && n.isObject() && n.has("compliant")) {
-                return Decision.fromJson(n, at);
+                Decision d = Decision.fromJson(n, at);
+                decided = true;
+                return d;
             }
         } catch (IOException | IllegalArgumentException | java.time.DateTimeException e) {
             // not a decision: a plain refusal, handled below
         }
+        refusesDevice(a);
         return Decision.refusal(a.status(), a.reason(), a.body(), at);
+    }
+
+    private static void refusesDevice(PostureExchange.Answer a) throws RefusedDevice {
+        if (a.status() == 403 && a.reason() != null && Barred.DEVICE_REFUSALS.contains(a.reason())) {
+            throw new RefusedDevice(a.status(), a.reason());
+        }
     }
 
     /**
@@ -409,6 +517,8 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         Decision d = decision;
         m.put("leaseUntil", d == null || d.leaseUntil() == null ? null : d.leaseUntil().toString());
         m.put("decision", d == null ? null : d.toJson());
+        Barred refused = barred;
+        m.put("barred", refused == null ? null : refused.toJson());
         List<Map<String, Object>> ls = new ArrayList<>();
         for (LocalListeners.Bound b : listeners) {
             Map<String, Object> o = new LinkedHashMap<>();
@@ -418,6 +528,9 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             ls.add(o);
         }
         m.put("listeners", ls);
+        synchronized (recentCloses) {
+            m.put("recentCloses", recentCloses.stream().map(TunnelClose::toJson).toList());
+        }
         m.put("updatedAt", setup.clock().instant().toString());
         try {
             file.write(m);

@@ -125,7 +125,7 @@ public final class Socks5ServerHandler extends ChannelInboundHandlerAdapter {
                 List<ByteBuf> first = List.copyOf(early);
                 early.clear();
                 p.remove(this);
-                TunnelRelay.join(ctx.channel(), stream, first);
+                TunnelRelay.join(ctx.channel(), stream, first, via, destination, events);
             });
         });
     }

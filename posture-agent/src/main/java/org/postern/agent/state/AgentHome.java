@@ -80,6 +80,11 @@ public final class AgentHome {
         return dir.resolve("ssh");
     }
 
+    /** Why the gateway refuses this laptop ({@code agent.session.Barred}), until a posture decision comes again. */
+    public Path barredFile() {
+        return dir.resolve("barred.json");
+    }
+
     public Path decisionFile() {
         return dir.resolve("last-decision.json");
     }

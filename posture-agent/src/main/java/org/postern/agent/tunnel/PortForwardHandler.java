@@ -35,7 +35,7 @@ public final class PortForwardHandler extends ChannelInboundHandlerAdapter {
                 f.getNow().close();
             } else {
                 events.opened("forward " + ctx.channel().localAddress(), to.toString());
-                TunnelRelay.join(ctx.channel(), f.getNow(), List.of());
+                TunnelRelay.join(ctx.channel(), f.getNow(), List.of(), "forward " + ctx.channel().localAddress(), to.toString(), events);
             }
         });
         ctx.fireChannelActive();

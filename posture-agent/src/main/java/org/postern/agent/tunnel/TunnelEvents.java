@@ -8,6 +8,10 @@ public interface TunnelEvents {
     /** A tunnel to {@code destination} for {@code via} was refused; {@code cause} says by whom and why. */
     void refused(String via, String destination, Throwable cause);
 
+    /** A tunnel ended; {@code close} says why (the gateway's reason when it gave one). */
+    default void closed(TunnelClose close) {
+    }
+
     /** Reports nothing. */
     TunnelEvents SILENT = new TunnelEvents() {
         @Override

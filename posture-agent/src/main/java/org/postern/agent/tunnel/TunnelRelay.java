@@ -1,5 +1,7 @@
 package org.postern.agent.tunnel;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 
 import io.netty.buffer.ByteBuf;
@@ -14,6 +16,7 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
 
@@ -33,11 +36,22 @@ public final class TunnelRelay {
      * go first.
      */
     public static void join(Channel local, Http2StreamChannel stream, List<ByteBuf> early) {
+        join(local, stream, early, "", "", TunnelEvents.SILENT);
+    }
+
+    /**
+     * As above, and reports the end ({@link TunnelEvents#closed}) once the stream is gone: bytes
+     * each way, duration, and why — the gateway's {@code postern-close} trailer or GOAWAY reason
+     * when it sent one ({@link CloseReasons}), else what was seen.
+     */
+    public static void join(Channel local, Http2StreamChannel stream, List<ByteBuf> early, String via, String destination,
+                            TunnelEvents events) {
         local.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         local.config().setAutoRead(false);
         stream.config().setAutoRead(false);
-        stream.pipeline().addLast("relay", new FromGateway(local));
-        local.pipeline().addLast("relay", new ToGateway(stream));
+        Tally tally = new Tally(via, destination, events);
+        stream.pipeline().addLast("relay", new FromGateway(local, tally));
+        local.pipeline().addLast("relay", new ToGateway(stream, tally));
         for (ByteBuf b : early) {
             stream.write(new DefaultHttp2DataFrame(b));
         }
@@ -46,13 +60,53 @@ public final class TunnelRelay {
         stream.read();
     }
 
+    /** What one tunnel carried and how it ended. Each count has one writer (its side's event loop); volatile for the report. */
+    private static final class Tally {
+        final String via;
+        final String destination;
+        final TunnelEvents events;
+        final long started = System.nanoTime();
+        volatile long up;
+        volatile long down;
+        /** The gateway's reason, or what was seen first: an orderly end from one side, a reset. */
+        volatile String reason;
+        volatile boolean reported;
+
+        Tally(String via, String destination, TunnelEvents events) {
+            this.via = via;
+            this.destination = destination;
+            this.events = events;
+        }
+
+        void firstSeen(String why) {
+            if (reason == null) {
+                reason = why;
+            }
+        }
+
+        void report(Channel stream) {
+            if (reported) {
+                return;
+            }
+            reported = true;
+            String goAway = stream.parent() == null ? null : stream.parent().attr(CloseReasons.CONNECTION).get();
+            String why = goAway != null && (reason == null || reason.equals("reset")) ? goAway
+                    : reason != null ? reason
+                    : stream.parent() != null && !stream.parent().isActive() ? "connection_lost" : "reset";
+            events.closed(new TunnelClose(via, destination, up, down, Duration.ofNanos(System.nanoTime() - started), why,
+                    Instant.now()));
+        }
+    }
+
     /** Local socket → gateway stream. */
     private static final class ToGateway extends ChannelInboundHandlerAdapter {
         private final Http2StreamChannel stream;
+        private final Tally tally;
         private boolean ended;
 
-        ToGateway(Http2StreamChannel stream) {
+        ToGateway(Http2StreamChannel stream, Tally tally) {
             this.stream = stream;
+            this.tally = tally;
         }
 
         @Override
@@ -67,6 +121,7 @@ public final class TunnelRelay {
                 ctx.close();
                 return;
             }
+            tally.up += buf.readableBytes();
             stream.writeAndFlush(new DefaultHttp2DataFrame(buf)).addListener((ChannelFutureListener) f -> {
                 if (f.isSuccess()) {
                     ctx.read();
@@ -79,6 +134,7 @@ public final class TunnelRelay {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof ChannelInputShutdownEvent) {
+                tally.firstSeen("client_closed");
                 endStream();
             }
             ctx.fireUserEventTriggered(evt);
@@ -88,6 +144,7 @@ public final class TunnelRelay {
         public void channelInactive(ChannelHandlerContext ctx) {
             // The local client is gone: the gateway gets an orderly end if it still can, then the stream goes.
             if (stream.isActive()) {
+                tally.firstSeen("client_closed");
                 if (!ended) {
                     ended = true;
                     stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true))
@@ -115,9 +172,11 @@ public final class TunnelRelay {
     /** Gateway stream → local socket. */
     private static final class FromGateway extends ChannelInboundHandlerAdapter {
         private final Channel local;
+        private final Tally tally;
 
-        FromGateway(Channel local) {
+        FromGateway(Channel local, Tally tally) {
             this.local = local;
+            this.tally = tally;
         }
 
         @Override
@@ -126,6 +185,10 @@ public final class TunnelRelay {
                 boolean end = data.isEndStream();
                 ByteBuf content = data.content().retain();
                 data.release();
+                tally.down += content.readableBytes();
+                if (end) {
+                    tally.firstSeen("server_closed");
+                }
                 if (!local.isActive()) {
                     content.release();
                     ctx.close();
@@ -143,7 +206,14 @@ public final class TunnelRelay {
                 return;
             }
             if (msg instanceof Http2HeadersFrame h && h.isEndStream()) {
-                shutdownOutput(); // trailers end the stream too
+                // trailers end the stream too; the gateway's say why it ended the tunnel
+                CharSequence why = h.headers().get(CloseReasons.HEADER);
+                if (why != null) {
+                    tally.reason = CloseReasons.printable(why.toString());
+                } else {
+                    tally.firstSeen("server_closed");
+                }
+                shutdownOutput();
             } else {
                 ctx.read();
             }
@@ -151,7 +221,16 @@ public final class TunnelRelay {
         }
 
         @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof Http2ResetFrame) {
+                tally.firstSeen("reset");
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
         public void channelInactive(ChannelHandlerContext ctx) {
+            tally.report(ctx.channel());
             // Reset, or both sides ended: the local socket closes once what was written went out.
             if (local.isActive()) {
                 local.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
