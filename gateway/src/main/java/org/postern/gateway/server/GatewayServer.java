@@ -233,7 +233,7 @@ public final class GatewayServer implements AutoCloseable {
                     new EstHandler(service, ca.chain(), workers), new CrlHandler(crl, workers),
                     new OcspHandler(new OcspResponder(ca, registry, clock), workers), new PostureHandler(posture, workers),
                     new ConnectHandler(gate, flows, sessions), new NotFoundHandler(),
-                    new SshCertificateHandler(sshCa, gate, audit, clock, workers));
+                    new SshCertificateHandler(sshCa, gate, audit, clock, workers, List.of(bastion.hostKey())));
             // limits: connections per source (before TLS), request head time and size, body size
             LimitAudit limitAudit = new LimitAudit(audit, workers, clock);
             GatewayInitializer.Guards guards = new GatewayInitializer.Guards(
