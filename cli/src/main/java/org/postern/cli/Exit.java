@@ -15,6 +15,8 @@ public final class Exit extends RuntimeException {
     public static final int UNAVAILABLE = 4;
     /** The running gateway's admin endpoint cannot be reached (not running, wrong address). */
     public static final int GATEWAY_DOWN = 6;
+    /** A listener cannot bind its address (in use by another process, not an address of this host, not permitted). */
+    public static final int LISTEN = 7;
 
     private final int code;
 

@@ -29,7 +29,8 @@ import picocli.CommandLine.Command;
                 "3:the CA is missing or could not be unlocked (wrong passphrase or PIN)",
                 "4:the registry or audit log cannot be read or written",
                 "5:the demo saw a step not behave as shown",
-                "6:the running gateway's admin endpoint cannot be reached (postern gateway sessions|kill)"})
+                "6:the running gateway's admin endpoint cannot be reached (postern gateway sessions|kill)",
+                "7:a listener cannot bind its address (in use, not this host's, not permitted; the message names it)"})
 public final class PosternCommand implements Runnable {
 
     @CommandLine.Spec

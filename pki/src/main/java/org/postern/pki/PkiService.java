@@ -18,9 +18,12 @@ import java.util.List;
 import java.util.function.Supplier;
 
 import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x500.style.IETFUtils;
+import org.bouncycastle.asn1.x500.style.RFC4519Style;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.config.PkiSettings;
@@ -251,6 +254,72 @@ public final class PkiService {
         return d;
     }
 
+    /**
+     * Changes a registered device's owner, groups or both ({@code null} keeps the value); audited as
+     * {@code pki.device.update} with the previous and the new values. Takes effect at the device's
+     * next decision: the gateway reads owner and groups from the registry for every tunnel.
+     */
+    public Device updateDevice(String id, @Nullable String owner, @Nullable List<String> groups, String actor) {
+        if (owner == null && groups == null) {
+            throw new IllegalArgumentException("device update: expected --owner USER, --groups G1,G2 or both, found neither");
+        }
+        Instant now = clock.instant();
+        Device before = registry.device(Device.checkId(id))
+                .orElseThrow(() -> new RegistryException("device.unknown", "no device " + id + " in the registry"));
+        Device after = registry.updateDevice(id, owner, groups);
+        audit.record(AuditEvent.of("pki.device.update", now).with("device", id).with("user", after.owner())
+                .with("previousOwner", before.owner()).with("groups", after.groups()).with("previousGroups", before.groups())
+                .with("actor", actor).build());
+        return after;
+    }
+
+    /** An admin certificate with the name (CN) and role (OU) it was issued for. */
+    public record AdminCertificate(CertificateRecord record, String name, String role) {
+
+        /** {@code good}, {@code expired}, or {@code revoked (REASON) at TIME}. */
+        public String status(Instant now) {
+            if (record.revoked()) {
+                return "revoked (" + record.revocationReason() + ") at " + record.revokedAt();
+            }
+            return record.notAfter().isAfter(now) ? "good" : "expired";
+        }
+    }
+
+    /** Every admin certificate the CA issued, oldest first. */
+    public List<AdminCertificate> adminCertificates() {
+        return registry.certificates(CertificateRecord.Kind.admin).stream().map(PkiService::admin).toList();
+    }
+
+    /**
+     * Revokes one admin certificate: the registry marks it (the gateway's admin listener and OCSP
+     * answer from there at once), the CRL is re-signed, and {@code pki.admin.revoke} is audited.
+     */
+    public AdminCertificate revokeAdmin(BigInteger serial, RevocationReason reason, String actor) {
+        Instant now = clock.instant();
+        CertificateRecord r = registry.certificate(serial).orElseThrow(() -> new RegistryException("certificate.unknown",
+                "no certificate with serial " + serial.toString(16) + " in the registry (see postern pki admin list)"));
+        if (r.kind() != CertificateRecord.Kind.admin) {
+            throw new RegistryException("certificate.not_admin", "certificate " + serial.toString(16) + " is a " + r.kind()
+                    + " certificate (" + r.subject() + "), not an admin certificate");
+        }
+        AdminCertificate revoked = admin(registry.revokeCertificate(serial, reason, now));
+        audit.record(AuditEvent.of("pki.admin.revoke", now).with("user", revoked.name()).with("role", revoked.role())
+                .with("certSerial", serial.toString(16)).with("certSha256", r.sha256()).with("reason", reason.name())
+                .with("actor", actor).build());
+        crl.get().publish();
+        return revoked;
+    }
+
+    private static AdminCertificate admin(CertificateRecord r) {
+        X500Name subject = new X500Name(RFC4519Style.INSTANCE, r.subject());
+        return new AdminCertificate(r, rdn(subject, BCStyle.CN), rdn(subject, BCStyle.OU));
+    }
+
+    private static String rdn(X500Name name, org.bouncycastle.asn1.ASN1ObjectIdentifier type) {
+        RDN[] found = name.getRDNs(type);
+        return found.length == 0 ? "?" : IETFUtils.valueToString(found[0].getFirst().getValue());
+    }
+
     /** A certificate and the key made for it, for a server or an admin (not devices: those bring a CSR). */
     public record Issued(X509Certificate certificate, KeyPair keys) {
 
@@ -285,13 +354,18 @@ public final class PkiService {
         return new Issued(cert, kp);
     }
 
-    public Issued issueAdmin(String name, String role, String actor) {
+    /** Checks an admin's name and role as {@link #issueAdmin} takes them; a bad one is an IllegalArgumentException naming the option. */
+    public static void checkAdmin(String name, String role) {
         if (!role.equals("security-admin") && !role.equals("auditor")) {
             throw new IllegalArgumentException("issue-admin --role: expected security-admin or auditor, found \"" + role + "\"");
         }
         if (!name.matches("[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")) {
             throw new IllegalArgumentException("issue-admin --name: expected letters, digits, '.', '_', '@' or '-', found \"" + name + "\"");
         }
+    }
+
+    public Issued issueAdmin(String name, String role, String actor) {
+        checkAdmin(name, role);
         Instant now = clock.instant();
         KeyPair kp = KeyFiles.generateP256(random);
         CertificateAuthority authority = ca.get();

@@ -1,6 +1,7 @@
 package org.postern.cli.gateway;
 
 import java.io.IOException;
+import java.net.BindException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -65,6 +66,8 @@ public final class GatewayCommand {
                         new java.security.SecureRandom(), GatewayServer.Options.DEFAULTS.withConfigFile(config, true));
             } catch (KeyFiles.WrongPassphraseException e) {
                 throw new Exit(Exit.CA, e.getMessage());
+            } catch (BindException e) {
+                throw new Exit(Exit.LISTEN, "cannot start the gateway: " + e.getMessage());
             } catch (IOException e) {
                 throw new Exit(Exit.UNAVAILABLE, "cannot start the gateway: " + e.getMessage());
             }

@@ -28,7 +28,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code postern pki device …}: register, list, show, revoke, suspend and resume laptops. */
 @Command(name = "device", mixinStandardHelpOptions = true, description = "Register laptops and manage their status.",
         subcommands = {DeviceCommand.Add.class, DeviceCommand.ListDevices.class, DeviceCommand.Show.class, DeviceCommand.Token.class,
-                DeviceCommand.Revoke.class, DeviceCommand.Suspend.class, DeviceCommand.Resume.class})
+                DeviceCommand.Update.class, DeviceCommand.Revoke.class, DeviceCommand.Suspend.class, DeviceCommand.Resume.class})
 public final class DeviceCommand implements Runnable {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -146,6 +146,42 @@ public final class DeviceCommand implements Runnable {
                 spec.commandLine().getOut().println(json ? JSON.writeValueAsString(m) : text(m));
                 return 0;
             }
+        }
+    }
+
+    @Command(name = "update", mixinStandardHelpOptions = true,
+            description = {"Change a device's owner, its groups or both (audited as pki.device.update with the old and new values).",
+                    "The gateway uses them from the device's next tunnel on; a revoked device cannot be changed."})
+    static final class Update implements Callable<Integer> {
+        @Mixin
+        PkiOptions options;
+        @Parameters(paramLabel = "ID")
+        String id;
+        @Option(names = "--owner", paramLabel = "USER", description = "The new owner.")
+        String owner;
+        @Option(names = "--groups", paramLabel = "G1,G2", description = "The new groups, replacing the old ones (\"\" for none).")
+        String groups;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws IOException {
+            List<String> newGroups = groups == null ? null
+                    : groups.isEmpty() ? List.of() : List.of(groups.split(",", -1));
+            try (PkiContext ctx = PkiContext.open(options)) {
+                Device before = ctx.service().registry().device(Device.checkId(id))
+                        .orElseThrow(() -> new Exit(Exit.REFUSED, "no device " + id + " in the registry (see postern pki device list)"));
+                Device after = ctx.service().updateDevice(id, owner, newGroups, PkiCommand.actor());
+                spec.commandLine().getOut().println("Updated " + after.id() + ": owner " + change(before.owner(), after.owner())
+                        + ", groups " + change(String.join(",", before.groups()), String.join(",", after.groups())) + ".");
+                return 0;
+            }
+        }
+
+        private static String change(String before, String after) {
+            String b = before.isEmpty() ? "(none)" : before;
+            String a = after.isEmpty() ? "(none)" : after;
+            return b.equals(a) ? a + " (unchanged)" : b + " -> " + a;
         }
     }
 

@@ -28,7 +28,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code postern pki}: the CA, the device registry and the EST/CRL/OCSP server. */
 @Command(name = "pki", description = "Run the device CA: create it, register and revoke laptops, issue certificates, serve EST, CRL and OCSP.",
         mixinStandardHelpOptions = true,
-        subcommands = {PkiCommand.Init.class, DeviceCommand.class, PkiCommand.IssueServer.class, PkiCommand.IssueAdmin.class,
+        subcommands = {PkiCommand.Init.class, DeviceCommand.class, PkiCommand.IssueServer.class, PkiCommand.IssueAdmin.class, AdminCommand.class,
                 PkiCommand.Crl.class, ServeCommand.class, SshCaPubkeyCommand.class})
 public final class PkiCommand implements Runnable {
     @Spec
@@ -118,7 +118,8 @@ public final class PkiCommand implements Runnable {
     }
 
     @Command(name = "issue-admin", mixinStandardHelpOptions = true,
-            description = "Issue an admin-console client certificate with a role; writes NAME.crt (with chain) and NAME.key (0600).")
+            description = {"Issue an admin-console client certificate with a role; writes NAME.crt (with chain) and NAME.key (0600).",
+                    "Refuses to overwrite existing files: revoke the old certificate (pki admin revoke NAME) and move them away first."})
     static final class IssueAdmin implements java.util.concurrent.Callable<Integer> {
         @Mixin
         PkiOptions options;
@@ -137,9 +138,18 @@ public final class PkiCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
+            PkiService.checkAdmin(name, role);
             try (PkiContext ctx = PkiContext.open(options)) {
+                Path dir = out != null ? out : ctx.dir().resolve("admin");
+                for (Path existing : List.of(dir.resolve(name + ".crt"), dir.resolve(name + ".key"))) {
+                    if (Files.exists(existing, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        throw new Exit(Exit.REFUSED, existing + " already exists; refusing to overwrite it (the certificate in it"
+                                + " stays valid until revoked: postern pki admin revoke " + name + " --reason superseded,"
+                                + " then move the files away and issue again)");
+                    }
+                }
                 PkiService.Issued issued = ctx.service().issueAdmin(name, role, actor());
-                write(spec, ctx, out != null ? out : ctx.dir().resolve("admin"), name, issued);
+                write(spec, ctx, dir, name, issued);
                 return 0;
             }
         }

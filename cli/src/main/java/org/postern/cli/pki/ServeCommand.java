@@ -2,6 +2,8 @@ package org.postern.cli.pki;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.BindException;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
 
@@ -24,7 +26,11 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code postern pki serve}: EST, CRL and OCSP on TLS, until stopped. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serve EST enrollment, the CRL and OCSP on TLS (the gateway mounts the same handlers on its tunnel port).",
-                "Without server.tls in the config, the server issues itself a certificate for the listen address."})
+                "Without server.tls in the config, the server issues itself a certificate for the listen address."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:stopped (Ctrl-C)", "2:bad usage or configuration", "3:the CA is missing or could not be unlocked",
+                "4:the registry or audit log cannot be read or written",
+                "7:the listen address cannot be bound (in use, not this host's, not permitted)"})
 public final class ServeCommand implements Callable<Integer> {
     @Mixin
     PkiOptions options;
@@ -57,8 +63,22 @@ public final class ServeCommand implements Callable<Integer> {
             // TLS 1.3; client certificates optional (simpleenroll has none yet, simplereenroll needs one) and checked against the CA
             var tls = TlsContexts.server(creds.key(), creds.certificate(), ca.chain()).provider(TlsContexts.provider())
                     .clientAuth(ClientAuth.OPTIONAL).trust(ca.chain()).build();
-            try (PkiServer server = PkiServer.start(s.server().listen().socketAddress(), tls, served.service(), ca, served.crl(),
-                    new OcspResponder(ca, served.registry, served.clock))) {
+            PkiServer started;
+            try {
+                started = PkiServer.start(s.server().listen().socketAddress(), tls, served.service(), ca, served.crl(),
+                        new OcspResponder(ca, served.registry, served.clock));
+            } catch (InterruptedException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) { // a bind failure: Netty's sync() rethrows the checked BindException undeclared
+                if (e instanceof BindException b) {
+                    String why = b.getMessage() == null ? "cannot bind" : b.getMessage();
+                    throw new Exit(Exit.LISTEN, "cannot start the PKI server: listener " + s.server().listen() + ": "
+                            + why.substring(0, 1).toLowerCase(Locale.ROOT) + why.substring(1)
+                            + (listen != null ? " (--listen)" : " (server.listen)"));
+                }
+                throw new Exit(Exit.UNAVAILABLE, "cannot start the PKI server: " + e.getMessage());
+            }
+            try (PkiServer server = started) {
                 PrintWriter out = spec.commandLine().getOut();
                 String base = "https://" + s.server().listen();
                 out.println("Serving the Postern PKI (TLS 1.3, " + TlsContexts.provider() + "):");

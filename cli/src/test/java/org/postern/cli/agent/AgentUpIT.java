@@ -60,7 +60,7 @@ class AgentUpIT {
 
     @BeforeEach
     void start() throws Exception {
-        for (String tool : List.of("/usr/bin/curl", "/usr/bin/ssh", "/usr/sbin/sshd", "/usr/bin/ssh-keygen", "/usr/bin/ssh-keyscan")) {
+        for (String tool : List.of("/usr/bin/curl", "/usr/bin/ssh", "/usr/sbin/sshd", "/usr/bin/ssh-keygen")) {
             assertThat(Path.of(tool)).as(tool + " is needed (Debian packages curl, openssh-client, openssh-server)").exists();
         }
         pki = TestPki.create();
@@ -149,8 +149,7 @@ class AgentUpIT {
                   maxBackoff: 1s
                 ssh:
                   bastion: 127.0.0.1:%d
-                  knownHosts: %s
-                """.formatted(socks, forward, this.web.getAddress().getPort(), bastionPort, work.resolve("bastion_known_hosts")));
+                """.formatted(socks, forward, this.web.getAddress().getPort(), bastionPort));
         upOut = work.resolve("up.out");
         // the JVM itself, not through a shell, so that stopping it stops the agent
         up = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp", System.getProperty("java.class.path"),
@@ -212,17 +211,48 @@ class AgentUpIT {
         for (String f : List.of("id_ecdsa", "id_ecdsa-cert.pub")) {
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(sshDir.resolve(f)))).as(f).isEqualTo("rw-------");
         }
-        Proc.Result scan = Proc.run(work, Duration.ofSeconds(30), "/usr/bin/ssh-keyscan", "-p", String.valueOf(bastionPort),
-                "-t", "ecdsa", "127.0.0.1");
-        assertThat(scan.stdout()).as(scan.all()).startsWith("[127.0.0.1]:" + bastionPort + " ecdsa-sha2-nistp256 ");
-        Files.writeString(work.resolve("bastion_known_hosts"), scan.stdout());
+        // issue 11 item 17: ssh-config pinned the bastion's host key itself, from the gateway over the
+        // device's mTLS connection (GET /v1/ssh/host-keys) — no ssh-keyscan — and ssh checks it strictly
+        Path knownHosts = sshDir.resolve("known_hosts");
+        String pinned = Files.readString(knownHosts);
+        assertThat(pinned).matches("\\[127\\.0\\.0\\.1]:" + bastionPort + " ecdsa-sha2-nistp256 AAAA\\S+\n");
+        assertThat(sshConfig.out()).contains("# the bastion's host key, from the gateway over this device's mTLS connection, pinned in "
+                + knownHosts + "\n");
         assertThat(sshConfig.out()).contains("Host postern\n  HostName 127.0.0.1\n  Port " + bastionPort + "\n  User alice\n"
                 + "  IdentityFile " + sshDir.resolve("id_ecdsa") + "\n  CertificateFile " + sshDir.resolve("id_ecdsa-cert.pub")
-                + "\n  IdentitiesOnly yes\n  UserKnownHostsFile " + work.resolve("bastion_known_hosts") + "\n");
+                + "\n  IdentitiesOnly yes\n  UserKnownHostsFile " + knownHosts + "\n  StrictHostKeyChecking yes\n");
         Proc.Result jump = Proc.run(work, Duration.ofSeconds(60), "/usr/bin/ssh", "-F", sshConfigFile.toString(),
                 "-J", "postern", "-p", String.valueOf(sshPort), "root@127.0.0.1", "echo", "hello-via-bastion");
         assertThat(jump.exit()).as(jump.all()).isZero();
         assertThat(jump.stdout()).isEqualTo("hello-via-bastion\n");
+
+        // the endpoint with curl: the device's certificate gets the same key; no certificate, 401; not GET, 405
+        String hostKeys = "https://127.0.0.1:" + gatewayPort + "/v1/ssh/host-keys";
+        String cacert = home.resolve("ca.pem").toString();
+        Proc.Result asDevice = curl("--cacert", cacert, "--cert", home.resolve("device.crt").toString(),
+                "--key", home.resolve("device.key").toString(), hostKeys);
+        assertThat(asDevice.exit()).as(asDevice.all()).isZero();
+        assertThat("[127.0.0.1]:" + bastionPort + " " + asDevice.stdout()).isEqualTo(pinned);
+        Proc.Result anonymous = curl("--cacert", cacert, "-w", "%{http_code}", hostKeys);
+        assertThat(anonymous.stdout()).endsWith("401").contains("present the device's client certificate");
+        Proc.Result post = curl("--cacert", cacert, "--cert", home.resolve("device.crt").toString(),
+                "--key", home.resolve("device.key").toString(), "-X", "POST", "-w", "%{http_code}", hostKeys);
+        assertThat(post.stdout()).endsWith("405");
+
+        // a wrong pinned key (another ECDSA key for the same address): ssh refuses the bastion
+        Proc.run(work, Duration.ofSeconds(30), "/usr/bin/ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f",
+                work.resolve("other_host_key").toString()).ok();
+        String other = Files.readString(work.resolve("other_host_key.pub")).strip().replaceFirst(" \\S+$", "");
+        Files.writeString(knownHosts, "[127.0.0.1]:" + bastionPort + " " + other + "\n");
+        Proc.Result refusedJump = Proc.run(work, Duration.ofSeconds(60), "/usr/bin/ssh", "-F", sshConfigFile.toString(),
+                "-J", "postern", "-p", String.valueOf(sshPort), "root@127.0.0.1", "echo", "hello-via-bastion");
+        assertThat(refusedJump.exit()).as(refusedJump.all()).isNotZero();
+        assertThat(refusedJump.stdout()).doesNotContain("hello-via-bastion");
+        assertThat(refusedJump.stderr()).contains("Host key verification failed");
+        // ssh-config pins the gateway's key again
+        assertThat(agent("--home", home.toString(), "ssh-config", "--host", "127.0.0.1", "--command", wrapper.toString(),
+                "--config", config.toString()).code()).isZero();
+        assertThat(Files.readString(knownHosts)).isEqualTo(pinned);
 
         Run after = agent("--home", home.toString(), "status");
         assertThat(after.out()).contains("last decision: NOT compliant, mode report-only, policy e2e-report-only")

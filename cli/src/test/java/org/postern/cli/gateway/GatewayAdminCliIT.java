@@ -144,6 +144,40 @@ class GatewayAdminCliIT {
                 .contains("is the gateway running?");
     }
 
+    /** Issue 11 item 18: an admin certificate revoked with {@code pki admin revoke} is refused by the running gateway. */
+    @Test
+    void adminRevoke_theRunningGatewayRefusesTheRevokedCertificate() throws Exception {
+        issueAdmin("ops", "security-admin");
+        issueAdmin("eve", "auditor");
+        String opsCert = data.resolve("admin/ops.crt").toString();
+        String eveCert = data.resolve("admin/eve.crt").toString();
+        GatewayServer gw = GatewayServer.start(GatewaySettings.load(config), new KeyProtection.Passphrase(Secret.of(PASSPHRASE)),
+                Clock.systemUTC(), new SecureRandom(), GatewayServer.Options.DEFAULTS.withConfigFile(config, false)
+                        .withSessions(new TestSessions()));
+        try {
+            Run before = PosternCliIT.run("gateway", "sessions", "--config", config.toString(), "--cert", opsCert);
+            assertThat(before.code()).as(before.err()).isZero();
+
+            Run revoke = PosternCliIT.run("pki", "admin", "revoke", "ops", "--reason", "keyCompromise",
+                    "--dir", data.toString(), "--passphrase-file", pass.toString());
+            assertThat(revoke.code()).as(revoke.err()).isZero();
+
+            Run after = PosternCliIT.run("gateway", "sessions", "--config", config.toString(), "--cert", opsCert);
+            assertThat(after.code()).as(after.out()).isEqualTo(1);
+            assertThat(after.err()).contains("the gateway refused to list sessions");
+            // curl with the revoked certificate: refused too; the other admin is still served
+            String admin = "https://127.0.0.1:" + gw.adminAddress().getPort() + "/v1/sessions";
+            String chain = data.resolve("ca/chain.pem").toString();
+            Proc.Result refused = Proc.run(tmp, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", chain,
+                    "--cert", opsCert, "--key", data.resolve("admin/ops.key").toString(), admin);
+            assertThat(refused.stdout()).isEqualTo("403");
+            Run eve = PosternCliIT.run("gateway", "sessions", "--config", config.toString(), "--cert", eveCert);
+            assertThat(eve.code()).as(eve.err()).isZero();
+        } finally {
+            gw.close();
+        }
+    }
+
     @Test
     void run_jsonLogs_carryNoSecret() throws Exception {
         issueAdmin("ops", "security-admin");

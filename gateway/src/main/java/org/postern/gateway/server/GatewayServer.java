@@ -1,6 +1,8 @@
 package org.postern.gateway.server;
 
 import java.io.IOException;
+import java.net.BindException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,6 +11,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,6 +21,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
@@ -228,8 +232,13 @@ public final class GatewayServer implements AutoCloseable {
 
             // the SSH bastion on listeners.ssh, trusting only the SSH user CA in dataDir (docs/ssh.md)
             SshUserCa sshCa = SshUserCa.loadOrCreate(dataDir, protection, random);
-            SshBastion bastion = SshBastion.start(SshBastion.Config.of(settings), sshCa.publicKey(), registry, leases,
-                    resolver, policy, audit, clock, workers, random);
+            SshBastion bastion;
+            try {
+                bastion = SshBastion.start(SshBastion.Config.of(settings), sshCa.publicKey(), registry, leases,
+                        resolver, policy, audit, clock, workers, random);
+            } catch (IOException e) {
+                throw bindFailed(e, "ssh", settings.listeners().ssh().socketAddress());
+            }
             resources.add(bastion);
             bastionRef.set(bastion);
 
@@ -239,7 +248,7 @@ public final class GatewayServer implements AutoCloseable {
                     new EstHandler(service, ca.chain(), workers), new CrlHandler(crl, workers),
                     new OcspHandler(new OcspResponder(ca, registry, clock), workers), new PostureHandler(posture, workers),
                     new ConnectHandler(gate, flows, sessions), new NotFoundHandler(),
-                    new SshCertificateHandler(sshCa, gate, audit, clock, workers));
+                    new SshCertificateHandler(sshCa, gate, audit, clock, workers, List.of(bastion.hostKey())));
             // limits: connections per source (before TLS), request head time and size, body size
             LimitAudit limitAudit = new LimitAudit(refusals, workers, clock);
             GatewayInitializer.Guards guards = new GatewayInitializer.Guards(
@@ -254,11 +263,15 @@ public final class GatewayServer implements AutoCloseable {
             int maxBody = Math.toIntExact(pki.enrollment().maxRequestSize().bytes());
             EventLoopGroup group = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
             try {
-                Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                ChannelFuture binding = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                         .childHandler(new GatewayInitializer(live.tunnelTls(), new HandshakeMetricsHandler(metrics, "tunnel"),
                                 revocations, refusals, clock, workers, maxHeader, maxBody, shared, children, guards)
                                 .streamsPerConnection(settings.limits().streamsPerConnection()))
-                        .bind(listen).sync().channel();
+                        .bind(listen).await();
+                if (!binding.isSuccess()) {
+                    throw bindFailed(binding.cause(), "tunnel", listen);
+                }
+                Channel ch = binding.channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
                 log.info("gateway {} listening on https://{}:{}", settings.id(), bound.getHostString(), bound.getPort());
                 ConfigReloader.SnapshotFactory reload = next -> {
@@ -268,7 +281,7 @@ public final class GatewayServer implements AutoCloseable {
                 Admin admin = startAdmin(settings, options, live, reload, metrics, registry, audit, flows,
                         new AllSessions(sessions, bastion), clock, workers, resources);
                 return new GatewayServer(resources, group, workers, children, ch, ca, sessions, admin, bastion, endsRecorded);
-            } catch (InterruptedException | RuntimeException e) {
+            } catch (IOException | InterruptedException | RuntimeException e) {
                 group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
                 throw e;
             }
@@ -296,9 +309,39 @@ public final class GatewayServer implements AutoCloseable {
         }
         AdminApiHandler.Services services = new AdminApiHandler.Services(settings.id(), sessions, metrics, reloader,
                 audit::available, audit::unavailableReason, flows::size, audit, clock, workers);
-        AdminListener listener = AdminListener.start(settings.listeners().admin().socketAddress(), live.adminTls(),
-                registry, audit, clock, workers, services);
+        AdminListener listener;
+        try {
+            listener = AdminListener.start(settings.listeners().admin().socketAddress(), live.adminTls(),
+                    registry, audit, clock, workers, services);
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) { // Netty's sync() rethrows a bind failure (a checked BindException) undeclared
+            throw bindFailed(e, "admin", settings.listeners().admin().socketAddress());
+        }
         return new Admin(listener, metrics, live, reloader);
+    }
+
+    /**
+     * A listener's start failure as an {@link IOException}: a bind failure becomes a {@link BindException}
+     * naming the listener, its address and its setting ({@code tunnel listener 127.0.0.1:8443: address
+     * already in use (listeners.tunnel)}); an unchecked failure is rethrown as it is.
+     */
+    private static IOException bindFailed(Throwable failure, String listener, InetSocketAddress at) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof BindException b) {
+                String why = b.getMessage() == null || b.getMessage().isEmpty() ? "cannot bind" : b.getMessage();
+                BindException named = new BindException(listener + " listener " + at.getHostString() + ":" + at.getPort()
+                        + ": " + why.substring(0, 1).toLowerCase(Locale.ROOT) + why.substring(1) + " (listeners." + listener + ")");
+                named.initCause(failure);
+                return named;
+            }
+        }
+        return switch (failure) {
+            case IOException io -> io;
+            case RuntimeException r -> throw r;
+            case Error r -> throw r;
+            default -> new IOException(listener + " listener " + at.getHostString() + ":" + at.getPort() + ": " + failure, failure);
+        };
     }
 
     /** The audit trail, signed with dataDir/audit.key (audit.pub beside it for auditors), and its SIEM forwarding. */

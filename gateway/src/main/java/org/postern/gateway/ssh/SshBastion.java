@@ -143,8 +143,10 @@ public final class SshBastion implements AutoCloseable {
 
     private final SshServer server;
     private final Sessions sessions;
+    private final PublicKey hostKey;
 
-    private SshBastion(SshServer server, Sessions sessions) {
+    private SshBastion(SshServer server, Sessions sessions, PublicKey hostKey) {
+        this.hostKey = hostKey;
         this.server = server;
         this.sessions = sessions;
     }
@@ -236,7 +238,12 @@ public final class SshBastion implements AutoCloseable {
         server.setPort(listen.getPort());
         server.start();
         LOG.info("SSH bastion listening on {}:{}", server.getHost(), server.getPort());
-        return new SshBastion(server, sessions);
+        return new SshBastion(server, sessions, hostKey.getPublic());
+    }
+
+    /** The bastion's public host key ({@code GET /v1/ssh/host-keys} hands it to enrolled devices). */
+    public PublicKey hostKey() {
+        return hostKey;
     }
 
     /** Where the bastion listens (the real port when 0 was asked). */

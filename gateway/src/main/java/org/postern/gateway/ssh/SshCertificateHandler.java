@@ -5,6 +5,7 @@ import java.security.PublicKey;
 import java.security.interfaces.RSAPublicKey;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 
@@ -27,6 +28,7 @@ import org.postern.gateway.gate.TunnelGate;
 import org.postern.gateway.gate.Who;
 import org.postern.gateway.posture.Lease;
 import org.postern.gateway.tls.ClientIdentity;
+import org.postern.keys.SshPublicKeys;
 import org.postern.protocol.http.BlockingHttpHandler;
 import org.postern.protocol.http.HttpReplies;
 import org.postern.pki.registry.Device;
@@ -50,20 +52,35 @@ import org.postern.protocol.Reasons;
  *   <tr><td>400 {@code ssh.bad_public_key}</td><td>not one OpenSSH key line, or a weak key</td></tr>
  *   <tr><td>503 {@code audit.unavailable}, {@code registry.unavailable}</td><td>fail closed</td></tr>
  * </table>
+ *
+ * <p>{@code GET /v1/ssh/host-keys} on the same listener: the bastion's public host keys, one OpenSSH
+ * line each ({@code text/plain}), for any device that authenticated with its certificate (401
+ * {@code tls.client_cert_required} otherwise). The agent writes them as the known_hosts it pins
+ * the bastion with, having fetched them over a connection pinned to the device CA: no
+ * {@code ssh-keyscan}, no trust on first use. 404 when the gateway has no bastion.
  */
 @ChannelHandler.Sharable
 public final class SshCertificateHandler extends BlockingHttpHandler {
 
     public static final String PATH = "/v1/ssh/certificate";
+    public static final String HOST_KEYS_PATH = "/v1/ssh/host-keys";
     static final String BAD_PUBLIC_KEY = Reasons.SSH_BAD_PUBLIC_KEY.code();
 
     private final SshUserCa ca;
     private final TunnelGate gate;
     private final AuditSink audit;
     private final Clock clock;
+    private final List<PublicKey> hostKeys;
 
     public SshCertificateHandler(SshUserCa ca, TunnelGate gate, AuditSink audit, Clock clock, Executor workers) {
+        this(ca, gate, audit, clock, workers, List.of());
+    }
+
+    /** With the bastion's host keys, served at {@link #HOST_KEYS_PATH} (none: 404). */
+    public SshCertificateHandler(SshUserCa ca, TunnelGate gate, AuditSink audit, Clock clock, Executor workers,
+                                 List<PublicKey> hostKeys) {
         super(workers);
+        this.hostKeys = List.copyOf(hostKeys);
         this.ca = Objects.requireNonNull(ca, "ca");
         this.gate = Objects.requireNonNull(gate, "gate");
         this.audit = Objects.requireNonNull(audit, "audit");
@@ -72,11 +89,15 @@ public final class SshCertificateHandler extends BlockingHttpHandler {
 
     @Override
     protected boolean accepts(FullHttpRequest req) {
-        return path(req).equals(PATH);
+        return path(req).equals(PATH) || path(req).equals(HOST_KEYS_PATH);
     }
 
     @Override
     protected void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
+        if (path(req).equals(HOST_KEYS_PATH)) {
+            hostKeys(ctx, req);
+            return;
+        }
         if (!HttpMethod.POST.equals(req.method())) {
             text(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, Reasons.HTTP_METHOD_NOT_ALLOWED.code(), "expected POST");
             return;
@@ -147,6 +168,29 @@ public final class SshCertificateHandler extends BlockingHttpHandler {
             text(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, Reasons.AUDIT_UNAVAILABLE.code(),
                     "the gateway cannot record certificates now; try again later");
         }
+    }
+
+    /** The bastion's host keys for an authenticated device: public, so neither audited nor gated by posture. */
+    private void hostKeys(ChannelHandlerContext ctx, FullHttpRequest req) {
+        if (!HttpMethod.GET.equals(req.method())) {
+            text(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, Reasons.HTTP_METHOD_NOT_ALLOWED.code(), "expected GET");
+            return;
+        }
+        if (ClientIdentity.of(ctx.channel()).isEmpty()) {
+            text(ctx, req, HttpResponseStatus.UNAUTHORIZED, Reasons.CLIENT_CERT_REQUIRED.code(),
+                    "the bastion's host keys are given to enrolled devices: present the device's client certificate");
+            return;
+        }
+        if (hostKeys.isEmpty()) {
+            text(ctx, req, HttpResponseStatus.NOT_FOUND, "http.not_found", "this gateway has no SSH bastion");
+            return;
+        }
+        StringBuilder lines = new StringBuilder();
+        hostKeys.forEach(k -> lines.append(SshPublicKeys.line(k)).append('\n'));
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                Unpooled.copiedBuffer(lines, StandardCharsets.US_ASCII));
+        res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=us-ascii");
+        HttpReplies.send(ctx, req, res);
     }
 
     /** Fail closed, as before any record: the registry cannot say who the device is. */

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The device registry: devices, the certificates issued to them, enrollment tokens (hashed) and
  * revocations. One implementation today ({@link SqliteRegistry}, one file in the data directory);
@@ -51,6 +53,22 @@ public interface Registry extends AutoCloseable {
 
     /** The certificates of one device, newest first. */
     List<CertificateRecord> certificatesOf(String deviceId);
+
+    /** The certificates of one kind (admin, server, ocsp; devices have {@link #certificatesOf}), oldest first. */
+    List<CertificateRecord> certificates(CertificateRecord.Kind kind);
+
+    /**
+     * Revokes one admin, server or OCSP responder certificate with {@code reason} at {@code at}.
+     * An unknown serial is {@code certificate.unknown}, a revoked one {@code certificate.revoked};
+     * a device's certificate is {@code certificate.device} (devices are revoked whole).
+     */
+    CertificateRecord revokeCertificate(BigInteger serial, RevocationReason reason, Instant at);
+
+    /**
+     * Changes a device's owner, groups or both ({@code null} keeps the current value) and returns the
+     * device as it is now. An unknown id is {@code device.unknown}, a revoked device {@code device.revoked}.
+     */
+    Device updateDevice(String id, @Nullable String owner, @Nullable List<String> groups);
 
     /** Good, revoked (including on hold) or unknown. */
     CertStatus status(BigInteger serial);

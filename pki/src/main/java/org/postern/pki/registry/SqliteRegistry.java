@@ -366,6 +366,49 @@ public final class SqliteRegistry implements Registry {
     }
 
     @Override
+    public List<CertificateRecord> certificates(CertificateRecord.Kind kind) {
+        Objects.requireNonNull(kind, "kind");
+        return read("list " + kind + " certificates", c -> certificates(c,
+                "SELECT * FROM certificates WHERE kind = ? ORDER BY issued_at, serial", kind.name()));
+    }
+
+    @Override
+    public CertificateRecord revokeCertificate(BigInteger serial, RevocationReason reason, Instant at) {
+        Objects.requireNonNull(serial, "serial");
+        Objects.requireNonNull(reason, "reason");
+        Objects.requireNonNull(at, "at");
+        return write("revoke certificate " + hex(serial), c -> {
+            CertificateRecord r = findCertificate(c, serial).orElseThrow(() -> new RegistryException("certificate.unknown",
+                    "no certificate with serial " + hex(serial) + " in the registry"));
+            if (r.kind() == CertificateRecord.Kind.device) {
+                throw new RegistryException("certificate.device", "certificate " + hex(serial) + " is device " + r.deviceId()
+                        + "'s; revoke the device (postern pki device revoke " + r.deviceId() + ")");
+            }
+            if (r.revoked()) {
+                throw new RegistryException("certificate.revoked", "certificate " + hex(serial) + " (" + r.subject()
+                        + ") is already revoked since " + r.revokedAt() + " (" + r.revocationReason() + ")");
+            }
+            update(c, "UPDATE certificates SET revoked_at = ?, revocation_reason = ? WHERE serial = ?", at, reason.name(), hex(serial));
+            return findCertificate(c, serial).orElseThrow();
+        });
+    }
+
+    @Override
+    public Device updateDevice(String id, @Nullable String owner, @Nullable List<String> groups) {
+        return write("update device " + id, c -> {
+            Device d = requireDevice(c, id);
+            if (d.status() == DeviceStatus.REVOKED) {
+                throw new RegistryException("device.revoked", "device " + id + " is revoked; its owner and groups stay as they were");
+            }
+            // the record's constructor validates the new values
+            Device updated = new Device(id, owner != null ? owner : d.owner(), groups != null ? groups : d.groups(), d.status(),
+                    d.hardwareSerial(), d.createdAt(), d.enrolledAt(), d.lastSeen(), d.lastPosture());
+            update(c, "UPDATE devices SET owner = ?, groups = ? WHERE id = ?", updated.owner(), String.join(",", updated.groups()), id);
+            return requireDevice(c, id);
+        });
+    }
+
+    @Override
     public CertStatus status(BigInteger serial) {
         return certificate(serial).<CertStatus>map(r -> r.revoked()
                         ? new CertStatus.Revoked(r, r.revokedAt(), r.revocationReason())

@@ -92,7 +92,7 @@ public final class PkiServer implements AutoCloseable {
                     .bind(listen).sync().channel();
             log.info("PKI listening on https://{} (TLS provider {})", ch.localAddress(), TlsContexts.provider());
             return new PkiServer(group, blocking, ch, children);
-        } catch (InterruptedException | RuntimeException e) {
+        } catch (Exception e) { // also a bind failure, a checked BindException that sync() rethrows undeclared
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             blocking.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;

@@ -1,15 +1,22 @@
 package org.postern.agent.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.Callable;
 
-import org.postern.keys.SshPublicKeys;
+import org.jspecify.annotations.Nullable;
+import org.postern.agent.session.BastionHostKeys;
 import org.postern.agent.ssh.SshCertificates;
+import org.postern.keys.SecureFiles;
+import org.postern.keys.SshPublicKeys;
 import org.postern.agent.state.AgentHome;
 import org.postern.config.HostPort;
 import org.postern.config.agent.AgentSettings;
@@ -30,8 +37,10 @@ import picocli.CommandLine.Model.CommandSpec;
                 "2. the gateway's SSH bastion (--bastion-alias, default postern) with the key and the short-lived"
                         + " certificate postern-agent up keeps in the agent directory (IdentityFile, CertificateFile),"
                         + " for ssh -J postern HOST (or ProxyJump postern in place of the ProxyCommand).",
-                "The bastion's address is ssh.bastion of agent.yaml, else the gateway's host on port 2222; its host key"
-                        + " is pinned by ssh.knownHosts (UserKnownHostsFile) if set."})
+                "The bastion's address is ssh.bastion of agent.yaml, else the gateway's host on port 2222. Its host key"
+                        + " is pinned (UserKnownHostsFile, StrictHostKeyChecking yes): by ssh.knownHosts if set, else by"
+                        + " ssh/known_hosts in the agent directory, written from the gateway's answer over the device's"
+                        + " mTLS connection (GET /v1/ssh/host-keys)."})
 final class SshConfigCommand implements Callable<Integer> {
     @ParentCommand
     AgentCommand parent;
@@ -40,8 +49,12 @@ final class SshConfigCommand implements Callable<Integer> {
             description = "ssh_config Host pattern of the hosts reached through Postern. Default: ${DEFAULT-VALUE}.")
     String pattern;
 
-    @Option(names = "--command", paramLabel = "PATH", defaultValue = AgentCommand.NAME,
-            description = "How ssh starts the agent (a full path if postern-agent is not on ssh's PATH). Default: ${DEFAULT-VALUE}.")
+    /** Set by the launcher ({@code ./postern-agent}) to its own absolute path. */
+    static final String LAUNCHER_PROPERTY = "postern.launcher";
+
+    @Option(names = "--command", paramLabel = "PATH",
+            description = "How ssh starts the agent. Default: the absolute path of the launcher this agent was started"
+                    + " with (./postern-agent), else this JVM's own command line.")
     String command;
 
     @Option(names = "--bastion-alias", paramLabel = "NAME", defaultValue = "postern",
@@ -62,7 +75,7 @@ final class SshConfigCommand implements Callable<Integer> {
         String home = parent.home != null ? " --home " + quote(parent.home.toAbsolutePath().toString()) : "";
         out.println("# Postern: reach " + pattern + " through the gateway (postern-agent up must be running)");
         out.println("Host " + pattern);
-        out.println("    ProxyCommand " + quote(command) + home + " connect %h %p");
+        out.println("    ProxyCommand " + (command != null ? quote(command) : launcher()) + home + " connect %h %p");
         out.println("    ServerAliveInterval 30");
 
         AgentHome agent = parent.home();
@@ -88,13 +101,55 @@ final class SshConfigCommand implements Callable<Integer> {
         if (user == null) {
             out.println("# (no SSH certificate yet: postern-agent up gets one with the posture lease; add User <your login>)");
         }
-        if (settings.ssh().knownHosts() == null) {
-            out.println("# pin the bastion's host key: put its line (from your administrator) in a file named by"
-                    + " ssh.knownHosts; do not turn StrictHostKeyChecking off");
-        }
-        out.print(ssh.bastionBlock(alias, bastion.host(), bastion.port(), user, settings.ssh().knownHosts()));
+        Path knownHosts = settings.ssh().knownHosts() != null ? settings.ssh().knownHosts()
+                : pinHostKeys(agent, gateway, bastion, out);
+        out.print(ssh.bastionBlock(alias, bastion.host(), bastion.port(), user, knownHosts));
+        out.println("  StrictHostKeyChecking yes");
         out.flush();
         return 0;
+    }
+
+    /**
+     * Writes the bastion's host keys, as the gateway gives them over the device's mTLS connection, to
+     * {@code ssh/known_hosts} in the agent directory; returns that file, or null when there is none.
+     * When the gateway cannot be asked, keys pinned by an earlier run stay in use.
+     */
+    private @Nullable Path pinHostKeys(AgentHome agent, @Nullable URI gateway, HostPort bastion, PrintWriter out)
+            throws IOException, InterruptedException {
+        Path file = agent.sshDir().resolve("known_hosts");
+        String why;
+        if (gateway == null) {
+            why = "not enrolled, so the gateway cannot be asked";
+        } else {
+            try {
+                List<PublicKey> keys = BastionHostKeys.fetch(agent, gateway, System.getenv());
+                SecureFiles.privateDirectory(agent.sshDir());
+                SecureFiles.replace(file, BastionHostKeys.knownHosts(bastion.host(), bastion.port(), keys)
+                        .getBytes(StandardCharsets.US_ASCII), false);
+                out.println("# the bastion's host key, from the gateway over this device's mTLS connection, pinned in " + file);
+                return file;
+            } catch (IOException e) {
+                why = e.getMessage();
+            }
+        }
+        spec.commandLine().getErr().println(AgentCommand.NAME + ": the bastion's host key was not fetched: " + why);
+        if (Files.exists(file)) {
+            out.println("# the bastion's host key was not fetched (" + why + "); the one pinned earlier stays in " + file);
+            return file;
+        }
+        out.println("# the bastion's host key is not pinned yet (" + why + "): run ssh-config again once enrolled and the"
+                + " gateway is reachable; do not turn StrictHostKeyChecking off");
+        return null;
+    }
+
+    /** The launcher's absolute path, else this JVM's command line: what ssh runs for {@code connect}. */
+    private static String launcher() {
+        String launcher = System.getProperty(LAUNCHER_PROPERTY);
+        if (launcher != null && Files.isExecutable(Path.of(launcher))) {
+            return quote(Path.of(launcher).toAbsolutePath().toString());
+        }
+        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        return quote(java) + " -cp " + quote(System.getProperty("java.class.path")) + " " + AgentCommand.class.getName();
     }
 
     private static String quote(String s) {

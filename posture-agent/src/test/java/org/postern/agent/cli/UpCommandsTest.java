@@ -28,16 +28,44 @@ class UpCommandsTest {
     }
 
     @Test
-    void sshConfig_printsTheHostBlock() {
-        Run r = run("ssh-config");
+    void sshConfig_withoutLauncher_printsThisJvmsCommandLineNotABareName() {
+        Run r = run("--home", tmp.resolve("agent").toString(), "ssh-config");
         assertThat(r.code()).isZero();
-        assertThat(r.out()).isEqualTo("""
-                # Postern: reach *.admin.internal through the gateway (postern-agent up must be running)
-                Host *.admin.internal
-                    ProxyCommand postern-agent connect %h %p
-                    ServerAliveInterval 30
-                # (no SSH bastion block: not enrolled and no ssh.bastion in agent.yaml)
-                """);
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        assertThat(r.out()).startsWith("# Postern: reach *.admin.internal through the gateway (postern-agent up must be running)\n"
+                + "Host *.admin.internal\n    ProxyCommand ")
+                .contains(java).contains(" -cp ").contains(" org.postern.agent.cli.AgentCommand --home " + tmp.resolve("agent") + " connect %h %p\n")
+                .endsWith("    ServerAliveInterval 30\n# (no SSH bastion block: not enrolled and no ssh.bastion in agent.yaml)\n")
+                .doesNotContain("ProxyCommand postern-agent ");
+    }
+
+    /** Issue 11 item 17: a user who ran ./postern-agent has no postern-agent on PATH; the launcher's absolute path is printed. */
+    @Test
+    void sshConfig_startedByTheLauncher_printsItsAbsolutePath() throws Exception {
+        Path launcher = Files.writeString(tmp.resolve("postern-agent"), "#!/bin/sh\n");
+        launcher.toFile().setExecutable(true);
+        String before = System.getProperty(SshConfigCommand.LAUNCHER_PROPERTY);
+        System.setProperty(SshConfigCommand.LAUNCHER_PROPERTY, launcher.toString());
+        try {
+            Run r = run("--home", tmp.resolve("agent").toString(), "ssh-config");
+            assertThat(r.out()).contains("    ProxyCommand " + launcher + " --home " + tmp.resolve("agent") + " connect %h %p\n");
+        } finally {
+            if (before == null) {
+                System.clearProperty(SshConfigCommand.LAUNCHER_PROPERTY);
+            } else {
+                System.setProperty(SshConfigCommand.LAUNCHER_PROPERTY, before);
+            }
+        }
+    }
+
+    @Test
+    void sshConfig_bastionButNotEnrolled_saysTheHostKeyIsNotPinnedAndKeepsStrictChecking() throws Exception {
+        Path yaml = Files.writeString(tmp.resolve("agent.yaml"), "ssh: {bastion: 'gw.example.org:2222'}\n");
+        Run r = run("--home", tmp.resolve("agent").toString(), "ssh-config", "--config", yaml.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).isEqualTo("postern-agent: the bastion's host key was not fetched: not enrolled, so the gateway cannot be asked\n");
+        assertThat(r.out()).contains("# the bastion's host key is not pinned yet (not enrolled, so the gateway cannot be asked)")
+                .doesNotContain("UserKnownHostsFile").endsWith("  IdentitiesOnly yes\n  StrictHostKeyChecking yes\n");
     }
 
     @Test
@@ -52,7 +80,7 @@ class UpCommandsTest {
                 + "Host postern\n  HostName gw.example.org\n  Port 2222\n"
                 + "  IdentityFile " + dir.resolve("agent/ssh/id_ecdsa") + "\n"
                 + "  CertificateFile " + dir.resolve("agent/ssh/id_ecdsa-cert.pub") + "\n"
-                + "  IdentitiesOnly yes\n  UserKnownHostsFile " + dir.resolve("kh") + "\n");
+                + "  IdentitiesOnly yes\n  UserKnownHostsFile " + dir.resolve("kh") + "\n  StrictHostKeyChecking yes\n");
         assertThat(run("--home", dir.resolve("agent").toString(), "ssh-config", "--config",
                 java.nio.file.Files.writeString(dir.resolve("off.yaml"), "ssh: {enabled: false}\n").toString()).out())
                 .doesNotContain("Host postern");
