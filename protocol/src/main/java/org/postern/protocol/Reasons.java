@@ -29,7 +29,8 @@ public enum Reasons {
     UNRESOLVED("connect.unresolved", "destination does not resolve", "the destination's name does not resolve"),
     CONNECT_FAILED("connect.failed", "cannot connect to destination", "the gateway could not connect to the destination"),
     MALFORMED("connect.malformed", "malformed CONNECT",
-            "an HTTP/2 CONNECT that breaks RFC 9113 section 8.5 (a :path or :scheme, no :authority)"),
+            "an HTTP/2 CONNECT that breaks RFC 9113 section 8.5 (a :path or :scheme, no :authority), "
+                    + "or an HTTP/1.1 CONNECT with content (Transfer-Encoding, or a Content-Length other than 0)"),
     FLOWS_PER_DEVICE("limits.flows_per_device", "too many tunnels",
             "the device already has limits.flowsPerDevice tunnels open or opening"),
     SESSION_ENDED("session.ended", "session ended", "the session kept ending while the tunnel was admitted"),

@@ -149,6 +149,9 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         p.addBefore("headTime", "http", new HttpServerCodec(4096, maxHeaderSize, 8192));
         // what the codec could not decode: 400, 414 or 431 (audited), then close
         p.addLast("badRequest", guards.badRequest());
+        // CONNECT, from its head (no body, before the aggregator): the decoder goes at once, the bytes after
+        // the head are the tunnel's; identity, lease, access policy, then the tunnel relay replaces the HTTP stages
+        p.addLast("connect", shared.connect());
         // whole requests, bounded body (the EST request limit); over it 413 (audited)
         p.addLast("aggregate", new AuditedAggregator(maxBody, guards.audit()));
         // EST enrollment, CRL and OCSP, as on `postern pki serve`
@@ -159,8 +162,6 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         p.addLast("posture", shared.posture());
         // an OpenSSH user certificate for a device with a live lease, for the SSH bastion
         p.addLast("sshCertificate", shared.sshCertificate());
-        // CONNECT: identity, lease, access policy, then the tunnel relay replaces the HTTP stages
-        p.addLast("connect", shared.connect());
         // anything else: 404
         p.addLast("notFound", shared.notFound());
     }

@@ -191,6 +191,44 @@ class ConnectRelayTest {
         writer.join(Duration.ofSeconds(5));
     }
 
+    // ---- what follows a CONNECT is the tunnel's ----------------------------------------------------
+
+    @Test
+    void connect_pipelinedRequestsInTheSameWrite_reachTheAdminHostAsBytes_oneFlow() throws Exception {
+        host = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
+        gw = new RelayFixture(SETTINGS, "staff -> 127.0.0.1/32:" + host.port());
+        gw.grantLease();
+        String after = "GET /nowhere HTTP/1.1\r\nHost: gw\r\n\r\nCONNECT 127.0.0.1:" + host.port()
+                + " HTTP/1.1\r\n\r\n";
+        RelayFixture.Answer a = gw.connect("127.0.0.1:" + host.port(), after);
+        assertThat(a.status()).isEqualTo(200);
+        byte[] back = a.socket().getInputStream().readNBytes(after.length());
+        assertThat(new String(back, StandardCharsets.US_ASCII)).isEqualTo(after); // not a 404, not a second 200
+        assertThat(host.acceptedCount()).isEqualTo(1);
+        assertThat(gw.flows.count("laptop-1")).isEqualTo(1);
+        a.socket().close();
+        assertThat(gw.audit.await("flow.close").fields()).containsEntry("bytesUp", (long) after.length());
+        assertThat(gw.audit.of("flow.open")).hasSize(1);
+        assertThat(gw.flows.count("laptop-1")).isZero();
+    }
+
+    @Test
+    void connect_withBody_is400Malformed_andClosed() throws Exception {
+        host = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
+        gw = new RelayFixture(SETTINGS, "staff -> 127.0.0.1/32:" + host.port());
+        gw.grantLease();
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), gw.port());
+        s.setSoTimeout((int) RelayFixture.WAIT.toMillis());
+        s.getOutputStream().write(("CONNECT 127.0.0.1:" + host.port() + " HTTP/1.1\r\nContent-Length: 4\r\n\r\nbody")
+                .getBytes(StandardCharsets.US_ASCII));
+        String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII); // to the close
+        s.close();
+        assertThat(answer).startsWith("HTTP/1.1 400 ").containsIgnoringCase("postern-reason: connect.malformed")
+                .containsIgnoringCase("connection: close");
+        assertThat((String) gw.audit.await("access.denied").fields().get("detail")).contains("Content-Length: 4");
+        assertThat(host.acceptedCount()).isZero();
+    }
+
     // ---- refusals -------------------------------------------------------------------------------
 
     @Test

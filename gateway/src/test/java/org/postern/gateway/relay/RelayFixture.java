@@ -335,8 +335,8 @@ final class RelayFixture implements AutoCloseable {
                             ch.pipeline().addLast("notFound", new org.postern.protocol.http.NotFoundHandler());
                             return;
                         }
+                        // as GatewayInitializer orders them: the CONNECT handler sees the head, before the aggregator
                         ch.pipeline().addLast("http", new HttpServerCodec());
-                        ch.pipeline().addLast("aggregator", new HttpObjectAggregator(16 * 1024));
                         ch.pipeline().addLast("identity", new ChannelInboundHandlerAdapter() {
                             @Override
                             public void handlerAdded(ChannelHandlerContext ctx) {
@@ -347,6 +347,8 @@ final class RelayFixture implements AutoCloseable {
                             }
                         });
                         ch.pipeline().addLast("connect", connect);
+                        ch.pipeline().addLast("aggregator", new HttpObjectAggregator(16 * 1024));
+                        ch.pipeline().addLast("notFound", new org.postern.protocol.http.NotFoundHandler());
                     }
                 })
                 .bind(InetAddress.getLoopbackAddress(), 0).sync().channel();
@@ -377,9 +379,17 @@ final class RelayFixture implements AutoCloseable {
 
     /** Sends {@code CONNECT authority} and reads the answer's head; the socket is left open. */
     Answer connect(String authority) throws IOException {
+        return connect(authority, "");
+    }
+
+    /**
+     * Sends {@code CONNECT authority} with {@code after} in the same write (a client that does not
+     * wait for the 200) and reads the answer's head; the socket is left open.
+     */
+    Answer connect(String authority, String after) throws IOException {
         Socket s = new Socket(InetAddress.getLoopbackAddress(), port());
         s.setSoTimeout((int) WAIT.toMillis());
-        s.getOutputStream().write(("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n")
+        s.getOutputStream().write(("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n" + after)
                 .getBytes(StandardCharsets.US_ASCII));
         InputStream in = s.getInputStream();
         ByteArrayOutputStream head = new ByteArrayOutputStream();

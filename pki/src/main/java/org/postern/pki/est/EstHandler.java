@@ -7,7 +7,9 @@ import java.util.List;
 
 
 import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.ssl.SslHandler;
 import java.util.concurrent.Executor;
 
 import org.jspecify.annotations.Nullable;
@@ -25,8 +27,9 @@ import org.postern.tls.TlsContexts;
 
 /**
  * EST (RFC 7030) on {@code /.well-known/est/}: {@code cacerts}, {@code simpleenroll} (token as
- * Basic password or Bearer) and {@code simplereenroll} (TLS client certificate). Other paths pass
- * on down the pipeline. Runs on a blocking executor: enrollment signs and writes the registry.
+ * Basic password or Bearer) and {@code simplereenroll} (the TLS client certificate of the
+ * connection, also when the request came on an HTTP/2 stream). Other paths pass on down the
+ * pipeline. Runs on a blocking executor: enrollment signs and writes the registry.
  */
 @io.netty.channel.ChannelHandler.Sharable
 public final class EstHandler extends BlockingHttpHandler {
@@ -109,8 +112,19 @@ public final class EstHandler extends BlockingHttpHandler {
         return service.enroll(user, token, body, HttpReplies.source(ctx));
     }
 
+    /**
+     * The TLS client certificate of the connection the request came on. On HTTP/2 the request is
+     * on a stream, a child channel of the connection, whose own pipeline has no TLS handler: the
+     * {@link SslHandler} is looked up from the request's channel through its parents.
+     */
     private static @Nullable X509Certificate clientCertificate(ChannelHandlerContext ctx) {
-        return TlsContexts.peerCertificate(ctx.pipeline()).orElse(null);
+        for (Channel ch = ctx.channel(); ch != null; ch = ch.parent()) {
+            SslHandler tls = ch.pipeline().get(SslHandler.class);
+            if (tls != null) {
+                return TlsContexts.peerCertificate(tls.engine().getSession()).orElse(null);
+            }
+        }
+        return null;
     }
 
     private static void ok(ChannelHandlerContext ctx, FullHttpRequest req, String type, byte[] der) {

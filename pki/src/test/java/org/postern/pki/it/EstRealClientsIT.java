@@ -183,4 +183,27 @@ class EstRealClientsIT {
         assertThat(pki.registry.certificatesOf("laptop-renew")).hasSize(3);
         assertThat(pki.lastAudit("pki.renew").path("rekey").asBoolean()).isTrue();
     }
+
+    /**
+     * {@code pki serve} offers no ALPN, so {@code curl --http2} (which asks for h2 by ALPN) goes on
+     * in HTTP/1.1 and re-enrolls as usual. (Over h2, on the gateway's tunnel listener: EstHttp2IT.)
+     */
+    @Test
+    void simplereenroll_curlAskingForHttp2_fallsBackToHttp11AndRenews() {
+        RealClients c = new RealClients(pki, pki.workDir("reenroll-h2"));
+        Path first = enrollWithCurl(c, "laptop-renew-h2");
+        c.csr("renew", "device.key", "laptop-renew-h2");
+        RealClients.Response r = c.curl("/.well-known/est/simplereenroll", "--http2", "--cert", first.toString(),
+                "--key", "device.key", "--data-binary", "@renew.b64", "-H", "Content-Type: application/pkcs10");
+        assertThat(r.headers().getFirst()).startsWith("HTTP/1.1 200");
+        Path renewed = c.certificatesFrom(r, "renewed");
+        assertThat(c.verify(renewed).ok().stdout()).endsWith(": OK\n");
+        assertThat(c.subject(renewed)).isEqualTo(c.subject(first));
+        assertThat(c.serialHex(renewed)).isNotEqualTo(c.serialHex(first));
+
+        RealClients.Response anonymous = c.curl("/.well-known/est/simplereenroll", "--http2",
+                "--data-binary", "@renew.b64", "-H", "Content-Type: application/pkcs10");
+        assertThat(anonymous.status()).isEqualTo(401);
+        assertThat(anonymous.header("Postern-Reason")).isEqualTo("est.no_client_cert");
+    }
 }
