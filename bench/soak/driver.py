@@ -108,7 +108,7 @@ async def one_tunnel(i, args, stats, gate, hold):
             if direct:
                 reader, writer = await open_direct(args, args.devices[(i // args.churn) % len(args.devices)], stats)
             else:
-                reader, writer = await open_socks(args, args.socks[i % len(args.socks)])
+                reader, writer = await open_socks(args, args.socks[(i // max(1, args.churn)) % len(args.socks)])
             rounds = max(1, int(hold / CHUNK_EVERY))
             for r in range(rounds):
                 chunk = rng.randbytes(rng.randint(256, 4096))

@@ -186,17 +186,18 @@ kill -TERM "$GW_PID"
 for _ in $(seq 60); do kill -0 "$GW_PID" 2>/dev/null || break; sleep 0.5; done
 if kill -0 "$GW_PID" 2>/dev/null; then echo "run.sh: the gateway did not stop within 30 s of SIGTERM" >&2; kill -KILL "$GW_PID"; fi
 GW_PID=
-cp "$W/gw.err" "$OUT/gateway.log"; cp "$W/gateway.yaml" "$OUT/"; for d in $(seq "$DEVICES"); do cp "$W/agent-$d.log" "$OUT/"; done
+cp "$W/gw.err" "$OUT/gateway.log"; cp "$W/warmup.json" "$OUT/"; cp "$W/gateway.yaml" "$OUT/"; for d in $(seq "$DEVICES"); do cp "$W/agent-$d.log" "$OUT/"; done
 
 TRAIL="$DATA/audit/trail"
 VERIFY_RC=0; $POSTERN audit verify "$TRAIL" --pubkey "$DATA/audit.pub" --strict > "$OUT/verify.txt" 2>&1 || VERIFY_RC=$?
 $POSTERN audit search "$TRAIL" --type session.,flow.,posture.decision --json > "$OUT/trail.jsonl" 2> "$W/search.err"
 ERRORS_LOGGED=$(grep -c ' ERROR ' "$OUT/gateway.log" || true)
+AGENT_LOST=$(cat "$OUT"/agent-*.log | grep -cE 'connection to .* lost|cannot reach the gateway|posture denied' || true)
 
-python3 - "$OUT" "$VERIFY_RC" "$ERRORS_LOGGED" "$FDS_DRAINED" "$RSS_DRAINED" "$FDS_NO_AGENTS" "$DEVICES" "$DUR_S" <<'PY' | tee "$OUT/summary.txt"
+python3 - "$OUT" "$VERIFY_RC" "$ERRORS_LOGGED" "$FDS_DRAINED" "$RSS_DRAINED" "$FDS_NO_AGENTS" "$DEVICES" "$AGENT_LOST" <<'PY' | tee "$OUT/summary.txt"
 import collections, csv, json, statistics, sys
-out, verify_rc, errors_logged, fds_drained, rss_drained, fds_no_agents, devices, dur = sys.argv[1:]
-verify_rc, errors_logged, fds_drained, rss_drained, fds_no_agents, devices = map(int, (verify_rc, errors_logged, fds_drained, rss_drained, fds_no_agents, devices))
+out, *nums = sys.argv[1:]
+verify_rc, errors_logged, fds_drained, rss_drained, fds_no_agents, devices, agent_lost = map(int, nums)
 rows = list(csv.DictReader(open(f"{out}/samples.csv")))
 for r in rows:
     r["t"], r["rss"], r["fds"] = int(r["epoch_s"]), int(r["rss_kib"]), int(r["fds"])
@@ -241,15 +242,20 @@ closes = collections.Counter(r.get("how") for r in recs if r["type"] == "flow.cl
 flows_closed = {r["flow"] for r in recs if r["type"] == "flow.close"}
 reasons = collections.Counter(ends.get(s, "NONE") for s in starts)
 decisions = collections.Counter(r.get("device") for r in recs if r["type"] == "posture.decision")
-print(f"  trail: {len(starts)} sessions started, {sum(1 for s in starts if s in ends)} ended {dict(reasons)}; "
+warm = json.load(open(f"{out}/warmup.json"))
+print(f"  trail (the {warm['tunnels']} warm-up tunnels included): {len(starts)} sessions started, {sum(1 for s in starts if s in ends)} ended {dict(reasons)}; "
       f"{len(opens)} flows opened, {len(opens & flows_closed)} closed {dict(closes)}")
+print(f"  sessions: {drv['handshakes'] + warm['handshakes']} direct tunnels (one session each) + "
+      f"{len(starts) - drv['handshakes'] - warm['handshakes']} on the agents' HTTP/2 connections")
 print(f"  lease renewals: {sum(decisions.values()) - len(decisions)} ({sum(decisions.values())} posture decisions from {len(decisions)} devices)")
 check(verify_rc == 0, f"postern audit verify --strict: exit {verify_rc}")
 check(starts and all(ends.get(s) == "client_closed" for s in starts),
       f"every session.start has its session.end, reason client_closed: {sum(1 for s in starts if ends.get(s) == 'client_closed')} of {len(starts)}")
 check(opens and opens <= flows_closed, f"every flow.open has its flow.close: {len(opens & flows_closed)} of {len(opens)}")
 check(sum(decisions.values()) > len(decisions), "leases were renewed during the run")
+check(agent_lost == 0, f"agents' connections lost or posture denied: {agent_lost} (agent-N.log)")
 check(errors_logged == 0, f"ERROR lines in the gateway log: {errors_logged}")
+print(f"load average at the end: {open('/proc/loadavg').read().split()[0]} on {__import__('os').cpu_count()} cores")
 print("soak: " + ("PASSED" if all(checks) else f"FAILED ({checks.count(False)} of {len(checks)} checks)") + f"; results in {out}")
 sys.exit(0 if all(checks) else 1)
 PY
