@@ -7,7 +7,7 @@
   drive --echo PORT --gateway PORT --ca FILE --devices DIR[,DIR...] --socks PORT[,PORT...]
         --tunnels N --concurrency C --duration SECONDS --churn K --out FILE
       N tunnels to the echo host, paced evenly over SECONDS, about C open at once (each holds for
-      C x the pacing interval, echoing a chunk every 2 s), never more than C. One tunnel in K is a
+      C x the pacing interval, echoing a chunk about every 2 s), never more than C. One tunnel in K is a
       fresh mutual-TLS connection straight to the gateway (full handshake, HTTP/1.1 CONNECT, the
       device certificate of the enrolled agent directories in turn); the others go through the
       agents' SOCKS5 listeners, i.e. CONNECT streams on each agent's standing HTTP/2 connection.
@@ -109,6 +109,7 @@ async def one_tunnel(i, args, stats, gate, hold):
                 reader, writer = await open_direct(args, args.devices[(i // args.churn) % len(args.devices)], stats)
             else:
                 reader, writer = await open_socks(args, args.socks[(i // max(1, args.churn)) % len(args.socks)])
+            opened = time.monotonic()
             rounds = max(1, int(hold / CHUNK_EVERY))
             for r in range(rounds):
                 chunk = rng.randbytes(rng.randint(256, 4096))
@@ -118,8 +119,8 @@ async def one_tunnel(i, args, stats, gate, hold):
                 if back != chunk:
                     raise TunnelError("echo.mismatch", f"tunnel {i} ({via}) round {r}: {len(chunk)} bytes sent, different bytes back")
                 stats.bytes_echoed += len(chunk)
-                if r + 1 < rounds:
-                    await asyncio.sleep(CHUNK_EVERY)
+                # rounds spread over the hold time, the tunnel closed at its end: about C open at once
+                await asyncio.sleep(max(0.0, opened + hold * (r + 1) / rounds - time.monotonic()))
             stats.via[via] += 1
             stats.done += 1
         except TunnelError as e:
