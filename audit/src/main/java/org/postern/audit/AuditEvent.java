@@ -1,5 +1,11 @@
 package org.postern.audit;
 
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -46,6 +52,35 @@ public record AuditEvent(String type, Instant time, Map<String, Object> fields) 
      */
     public static String peerText(String text) {
         return cut(text, PEER_TEXT_MAX);
+    }
+
+    /**
+     * A header value a peer sent, as HTTP decoders hand it over (one character per byte, ISO-8859-1),
+     * turned back into the text the peer meant: its bytes read as UTF-8, a byte that is not part of a
+     * valid sequence shown as {@code \xNN}; then cut like {@link #peerText}. So an auditor reads
+     * {@code ü} where the peer sent {@code ü}, never {@code Ã¼}, and invalid bytes stay visible.
+     */
+    public static String peerHeader(String latin1) {
+        if (latin1.chars().allMatch(c -> c < 0x80)) {
+            return peerText(latin1);
+        }
+        ByteBuffer in = ByteBuffer.wrap(latin1.getBytes(StandardCharsets.ISO_8859_1));
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        CharBuffer out = CharBuffer.allocate(in.remaining());
+        StringBuilder text = new StringBuilder(in.remaining());
+        while (true) {
+            CoderResult r = utf8.decode(in, out, true);
+            text.append(out.flip());
+            out.clear();
+            if (r.isUnderflow()) {
+                break;
+            }
+            for (int i = 0; i < r.length(); i++) {
+                text.append(String.format("\\x%02x", in.get() & 0xff));
+            }
+        }
+        return peerText(text.toString());
     }
 
     /** {@code text} cut to {@code max} characters (never inside a surrogate pair), marked with what was left out. */

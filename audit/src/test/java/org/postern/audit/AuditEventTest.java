@@ -44,4 +44,17 @@ class AuditEventTest {
         assertThat((List<?>) e.fields().get("problems")).element(1).isEqualTo("short");
         assertThat(e.fields().get("count")).isEqualTo(7);
     }
+
+    /** Issue 11, item 9: an HTTP decoder hands header bytes over one character per byte. */
+    @Test
+    void peerHeader_readsTheBytesAsUtf8_andShowsInvalidBytes() {
+        String sent = "caf\u00e9\u202e.example:443";                     // what the peer meant
+        String asDecoded = new String(sent.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                java.nio.charset.StandardCharsets.ISO_8859_1);             // what Netty's decoder gives
+
+        assertThat(AuditEvent.peerHeader(asDecoded)).isEqualTo(sent);
+        assertThat(AuditEvent.peerHeader("bad\u00ff\u00c3:443")).isEqualTo("bad\\xff\\xc3:443");
+        assertThat(AuditEvent.peerHeader("plain.example:22")).isEqualTo("plain.example:22");
+        assertThat(AuditEvent.peerHeader("\u00c3\u00a9".repeat(300))).startsWith("\u00e9".repeat(256)).contains("…(+44 chars)");
+    }
 }

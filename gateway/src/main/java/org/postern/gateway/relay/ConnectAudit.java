@@ -36,7 +36,7 @@ final class ConnectAudit {
                     .with("certSerial", who != null ? who.certSerial() : id != null ? id.serialHex() : null)
                     .with("certSha256", who != null ? who.certSha256() : id != null ? id.sha256() : null)
                     .with("source", source)
-                    .with("dest", who != null ? who.dest() : AuditEvent.peerText(authority))
+                    .with("dest", who != null ? who.dest() : AuditEvent.peerHeader(authority))
                     .with("destAddress", who != null ? who.destAddress() : r.destAddress())
                     .with("reason", r.code())
                     .with("detail", r.detail())
