@@ -47,11 +47,12 @@ final class AccessSteps {
         DemoLab lab = ctx.lab();
         DemoAdminHost host = lab.host;
         lab.tunnelPort = DemoAdminHost.freePort();
+        lab.bastionPort = DemoAdminHost.freePort();
         lab.base = URI.create("https://127.0.0.1:" + lab.tunnelPort);
         lab.rules = new AccessRules(List.of(new AccessRules.Rule("admins-to-demo-host", List.of("admins"),
                 lab.noSsh == null ? List.of(Destination.parse("127.0.0.1/32:" + host.webPort()), Destination.parse("127.0.0.1/32:" + host.sshPort()))
                         : List.of(Destination.parse("127.0.0.1/32:" + host.webPort())))));
-        lab.gateway = DemoGateway.start(ctx.dir(), lab.tunnelPort, DemoGateway.strictPolicy(), lab.rules, ctx.protection());
+        lab.gateway = DemoGateway.start(ctx.dir(), lab.tunnelPort, lab.bastionPort, DemoGateway.strictPolicy(), lab.rules, ctx.protection());
         ctx.show("tunnel " + lab.base + " (TLS 1.3 mTLS, HTTP/2 CONNECT; EST, OCSP and CRL for enrollment)");
         ctx.show("admin  https://127.0.0.1:" + lab.gateway.adminAddress().getPort() + ", ssh bastion 127.0.0.1:" + lab.gateway.bastion().address().getPort());
         ctx.show("access rule admins-to-demo-host: group admins → " + lab.rules.rules().getFirst().to());
@@ -60,7 +61,7 @@ final class AccessSteps {
 
     static void postureDenied(DemoContext ctx) throws Exception {
         DemoLab lab = ctx.lab();
-        DemoLaptop laptop = lab.keep(DemoLaptop.up(lab.home, lab.base, lab.host.webPort(), line -> { }));
+        DemoLaptop laptop = lab.keep(DemoLaptop.up(lab.home, lab.base, lab.bastionPort, lab.host.webPort(), line -> { }));
         lab.laptop = laptop;
         String denied = laptop.await(0, l -> l.startsWith("posture denied by the gateway") || l.startsWith("posture accepted")
                 || l.startsWith("posture NOT compliant"), Duration.ofSeconds(30));
@@ -92,7 +93,7 @@ final class AccessSteps {
                 + "), so the demo policy runs report-only: the gateway records what it would deny and lets it in");
         int mark = laptop.mark();
         lab.gateway.close();
-        lab.gateway = DemoGateway.start(ctx.dir(), lab.tunnelPort, DemoGateway.demoPolicy(demoMode(lab)), lab.rules, ctx.protection());
+        lab.gateway = DemoGateway.start(ctx.dir(), lab.tunnelPort, lab.bastionPort, DemoGateway.demoPolicy(demoMode(lab)), lab.rules, ctx.protection());
         String accepted = laptop.await(mark, l -> l.startsWith("posture accepted") || l.startsWith("posture NOT compliant")
                 || l.startsWith("posture denied"), Duration.ofSeconds(30));
         showAgent(ctx, laptop, mark, laptop.mark());
@@ -126,6 +127,9 @@ final class AccessSteps {
         lab.wrapper = Commands.agentWrapper(dir);
         String sshConfig = Commands.agent("--home", lab.home.dir().toString(), "ssh-config", "--host", "127.0.0.1", "--command", lab.wrapper.toString());
         sshConfig.lines().filter(l -> !l.isBlank()).forEach(ctx::show);
+        int bastion = lab.gateway.bastion().address().getPort();
+        ctx.check(sshConfig.contains("\nHost postern\n  HostName 127.0.0.1\n  Port " + bastion + "\n"),
+                "the bastion block names the gateway's SSH bastion, 127.0.0.1:" + bastion + " (ssh.bastion of agent.yaml)");
         // the demo's own options first (ssh takes the first value it finds for each), then the
         // printed blocks as a user would paste them
         Path sshConfigFile = Files.writeString(dir.resolve("ssh_config"), "Host 127.0.0.1\n"

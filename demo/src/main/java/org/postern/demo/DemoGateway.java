@@ -20,12 +20,16 @@ final class DemoGateway {
     private DemoGateway() {
     }
 
-    static GatewayServer start(Path dir, int tunnelPort, PosturePolicy policy, AccessRules rules, KeyProtection protection)
+    /**
+     * Starts the gateway with its tunnel and SSH bastion on the given ports, the same for every
+     * start (the agent's settings name both), and its admin listener on a free port.
+     */
+    static GatewayServer start(Path dir, int tunnelPort, int bastionPort, PosturePolicy policy, AccessRules rules, KeyProtection protection)
             throws IOException, InterruptedException {
         GatewaySettings d = GatewaySettings.defaults();
         GatewaySettings settings = new GatewaySettings("demo-gateway", dir,
                 new GatewaySettings.Listeners(new HostPort("127.0.0.1", tunnelPort), new HostPort("127.0.0.1", DemoAdminHost.freePort()), false,
-                        new HostPort("127.0.0.1", DemoAdminHost.freePort())),
+                        new HostPort("127.0.0.1", bastionPort)),
                 d.tls(), policy, rules, d.limits(),
                 new GatewaySettings.Audit(dir.resolve("audit/trail"), GatewaySettings.Audit.FailMode.CLOSED, DataSize.ofMiB(1), Duration.ofSeconds(60)));
         return GatewayServer.start(settings, protection);

@@ -46,6 +46,8 @@ final class DemoLab {
     /** Why sshd is not running, or null when it is. */
     @Nullable String noSsh;
     int tunnelPort;
+    /** The SSH bastion's port, kept across the gateway's restart like the tunnel's: agent.yaml names it. */
+    int bastionPort;
     URI base;
     AccessRules rules;
     @Nullable GatewayServer gateway;

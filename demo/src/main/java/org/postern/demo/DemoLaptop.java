@@ -50,8 +50,12 @@ final class DemoLaptop implements AutoCloseable {
         this.forwardPort = forwardPort;
     }
 
-    /** Starts {@code up} for the enrolled {@code home}: SOCKS5 and a forward to {@code forwardTo}, both on free ports. */
-    static DemoLaptop up(AgentHome home, URI gateway, int forwardTo, Consumer<String> echo) throws IOException {
+    /**
+     * Starts {@code up} for the enrolled {@code home}: SOCKS5 and a forward to {@code forwardTo}, both
+     * on free ports. Its agent.yaml names the gateway's SSH bastion ({@code ssh.bastion}), which the
+     * demo runs on a free port rather than the default 2222, so that {@code ssh-config} prints it.
+     */
+    static DemoLaptop up(AgentHome home, URI gateway, int bastionPort, int forwardTo, Consumer<String> echo) throws IOException {
         int socks = DemoAdminHost.freePort();
         int forward = DemoAdminHost.freePort();
         Path config = Files.writeString(home.dir().resolve("agent.yaml"), """
@@ -65,7 +69,9 @@ final class DemoLaptop implements AutoCloseable {
                 reconnect:
                   minBackoff: 200ms
                   maxBackoff: 1s
-                """.formatted(socks, forward, forwardTo));
+                ssh:
+                  bastion: %s:%d
+                """.formatted(socks, forward, forwardTo, gateway.getHost(), bastionPort));
         AgentSettings settings = AgentSettings.load(config);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         DemoLaptop[] self = new DemoLaptop[1];

@@ -57,6 +57,10 @@ class DemoCommandIT {
                 .contains("All 16 steps behaved as shown.")
                 .doesNotContain("Stop with Ctrl-C");
         assertThat(took).as("the demo's run time").isLessThan(Duration.ofSeconds(90));
+        // issue 11: the printed ssh config names the bastion the demo runs (a free port), not the default 2222
+        String bastion = bastionPort(r.out());
+        assertThat(r.out()).contains("\n      Host postern\n        HostName 127.0.0.1\n        Port " + bastion + "\n")
+                .contains("✓ the bastion block names the gateway's SSH bastion, 127.0.0.1:" + bastion + " (ssh.bastion of agent.yaml)");
         String dir = r.out().replaceFirst("(?s)^Postern demo — data directory (\\S+) .*", "$1");
         assertThat(Path.of(dir)).as("temporary directory removed").doesNotExist();
     }
@@ -98,6 +102,9 @@ class DemoCommandIT {
             Run verify = run("audit", "verify", trail);
             assertThat(verify.code()).as(verify.out() + verify.err()).isZero();
             assertThat(verify.out()).contains("OK: ").contains("key: " + Path.of(dir).toAbsolutePath().resolve("audit.pub"));
+            // the ssh config the printed ssh command uses names the running bastion
+            String sshConfig = out.lines().filter(l -> l.startsWith("  ssh -F ")).findFirst().orElseThrow().split(" +")[3];
+            assertThat(Files.readString(Path.of(sshConfig))).contains("\nHost postern\n  HostName 127.0.0.1\n  Port " + bastionPort(out) + "\n");
             demo.destroy(); // SIGTERM: the shutdown hook stops everything and removes the directory
             assertThat(demo.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
             assertThat(Path.of(dir)).as("temporary directory removed").doesNotExist();
@@ -106,6 +113,13 @@ class DemoCommandIT {
                 demo.destroyForcibly();
             }
         }
+    }
+
+    /** The SSH bastion's port, from the line the gateway's step shows. */
+    private static String bastionPort(String out) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("ssh bastion 127\\.0\\.0\\.1:(\\d+)\n").matcher(out);
+        assertThat(m.find()).as("the gateway step shows the bastion's address").isTrue();
+        return m.group(1);
     }
 
     @Test
