@@ -148,6 +148,13 @@ class UnauthenticatedNoiseIT {
     void revokedDeviceRetrying_tlsRejectedFiveTimesThenCounted() throws Exception {
         TestPki.Enrolled laptop = pki.enroll("laptop-1", "alice");
         pki.service.revoke("laptop-1", RevocationReason.lost, "test");
+        // the TLS layer learns of it on the next registry poll (every 200 ms); until then the gate
+        // refuses the device instead (403 device.not_active), which is not what this test counts
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (logged().stream().noneMatch(e -> e.getFormattedMessage().startsWith("device laptop-1 is barred"))) {
+            assertThat(System.nanoTime()).as("the gateway's revocation poll saw laptop-1 within 10 s").isLessThan(deadline);
+            Thread.sleep(20);
+        }
         SSLContext tls = pki.clientTls(laptop.keys().getPrivate(), laptop.certificate());
         List<String> answers = new ArrayList<>();
         for (int i = 0; i < 30; i++) {
@@ -342,5 +349,12 @@ class UnauthenticatedNoiseIT {
             n++;
         }
         return n;
+    }
+
+    /** What was logged so far (the appender's list, read under its lock: other threads append). */
+    private List<ILoggingEvent> logged() {
+        synchronized (logs) {
+            return List.copyOf(logs.list);
+        }
     }
 }
