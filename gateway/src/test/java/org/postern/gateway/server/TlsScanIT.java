@@ -48,7 +48,7 @@ class TlsScanIT {
             "cert_revocation", "the gateway's own certificate carries neither CRL nor OCSP URL: the private CA"
                     + " issues it to one server and revokes it by replacing it",
             "OCSP_stapling", "no stapling: nothing but the agent and postern connect, and both pin the private CA",
-            "cert_certificateTransparency", "a private CA logs to no public CT log",
+            "certificate_transparency", "a private CA logs to no public CT log",
             "HSTS", "not a web site: the tunnel and admin API are spoken by the agent and by postern, not by browsers");
 
     private static TestPki pki;
