@@ -70,12 +70,15 @@ public final class OcspResponder {
 
     public Answer respond(byte[] requestDer) {
         OCSPReq req;
+        Req[] list;
         try {
             req = new OCSPReq(requestDer);
+            // BouncyCastle reads the list lazily: a malformed entry throws here, not above (found
+            // by OcspResponderFuzzTest)
+            list = req.getRequestList();
         } catch (IOException | RuntimeException e) {
             return error(OCSPRespBuilder.MALFORMED_REQUEST, "malformed request: " + e.getMessage());
         }
-        Req[] list = req.getRequestList();
         if (list.length == 0 || list.length > MAX_REQUESTS) {
             return error(OCSPRespBuilder.MALFORMED_REQUEST, "expected 1 to " + MAX_REQUESTS + " certificate ids, found " + list.length);
         }
