@@ -72,7 +72,9 @@ final class Csrs {
                 throw new PkiException("est.bad_signature", 400, "CSR signature does not verify",
                         "the CSR's self-signature does not verify with the key it carries");
             }
-        } catch (OperatorCreationException | PKCSException e) {
+        } catch (OperatorCreationException | PKCSException | IllegalStateException e) {
+            // IllegalStateException: BouncyCastle's answer to a signature BIT STRING with unused
+            // bits, which parses but cannot be read (found by CsrsFuzzTest)
             throw new PkiException("est.bad_signature", 400, "CSR signature does not verify",
                     "the CSR's signature cannot be checked: " + e.getMessage());
         }

@@ -5,7 +5,10 @@ import java.util.Objects;
 /**
  * A destination as a peer asked for it: a host (a name or an IP literal, IPv6 without brackets)
  * and a port in 1..65535. Whether the name is well formed and where it resolves is the gateway's
- * resolver's business; this record only refuses what can never be a destination.
+ * resolver's business; this record only refuses what can never be a destination: no host, a
+ * port out of range, or a host with brackets, white space or control characters in it (no name
+ * or address has them; {@code [[]]:443} once gave the host {@code []}, whose text form did not
+ * parse back — found by {@code HostPortFuzzTest}).
  */
 public record HostPort(String host, int port) {
 
@@ -13,6 +16,9 @@ public record HostPort(String host, int port) {
         Objects.requireNonNull(host, "host");
         if (host.isBlank()) {
             throw new IllegalArgumentException("expected a host name or IP address, found none");
+        }
+        if (host.chars().anyMatch(c -> c == '[' || c == ']' || Character.isWhitespace(c) || Character.isISOControl(c))) {
+            throw new IllegalArgumentException("expected a host name or IP address, found \"" + host + "\"");
         }
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("expected a port between 1 and 65535, found " + port + " (host " + host + ")");
