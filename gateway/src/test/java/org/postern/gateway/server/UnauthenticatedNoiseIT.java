@@ -337,9 +337,18 @@ class UnauthenticatedNoiseIT {
         return out;
     }
 
-    String onlyLine(String type) throws IOException {
-        List<String> matching = lines().stream().filter(l -> l.contains("\"type\":\"" + type + "\"")).toList();
-        assertThat(matching).hasSize(1);
+    /** The one record of {@code type}, waiting up to 10 s for the trail's writer to flush it. */
+    String onlyLine(String type) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        List<String> matching = List.of();
+        while (System.nanoTime() < deadline) {
+            matching = lines().stream().filter(l -> l.contains("\"type\":\"" + type + "\"")).toList();
+            if (!matching.isEmpty()) {
+                break;
+            }
+            Thread.sleep(20);
+        }
+        assertThat(matching).as("records of type " + type).hasSize(1);
         return matching.getFirst();
     }
 
