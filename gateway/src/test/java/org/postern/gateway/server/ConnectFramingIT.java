@@ -12,17 +12,10 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,12 +42,8 @@ import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.Destination;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.config.posture.PosturePolicy;
-import org.postern.pki.PkiService;
 import org.postern.pki.ca.KeyProtection;
-import org.postern.pki.testing.TestCsrs;
 import org.postern.pki.testing.TestPki;
-import org.postern.protocol.posture.Evidence;
-import org.postern.tls.TlsContexts;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -103,7 +92,7 @@ class ConnectFramingIT {
                         d.limits().headerTime(), d.limits().idleTimeout(), d.limits().streamsPerConnection(),
                         d.limits().connectionsPerSource(), FLOWS_PER_DEVICE), audit);
         gateway = GatewayServer.start(settings, new KeyProtection.Passphrase(TestPki.PASSPHRASE));
-        anonymous = tls(null, null);
+        anonymous = CompliantLaptop.tls(pki, null, null);
         enrollAndProvePosture();
     }
 
@@ -380,36 +369,7 @@ class ConnectFramingIT {
 
     /** Enrolls laptop-1 (alice, staff) and gets it a compliant lease; {@link #device} then speaks for it. */
     void enrollAndProvePosture() throws Exception {
-        PkiService.NewDevice added = pki.service.addDevice("laptop-1", "alice", List.of("staff"), null, null, "test");
-        KeyPair keys = TestCsrs.p256();
-        X509Certificate cert = pki.service.enroll("laptop-1", added.token(), TestCsrs.body(keys, "laptop-1"), "test");
-        device = tls(keys, cert);
-        try (HttpClient client = HttpClient.newBuilder().sslContext(device).version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5)).build()) {
-            HttpResponse<String> c = post(client, "/v1/posture/challenge", "");
-            assertThat(c.statusCode()).as(c.body()).isEqualTo(200);
-            String nonce = JSON.readTree(c.body()).get("nonce").asText();
-            String jws = Evidence.sign(GatewayServerIT.claims("laptop-1", nonce, Instant.now()), keys.getPrivate(), cert);
-            HttpResponse<String> e = post(client, "/v1/posture/evidence", "{\"evidence\":\"" + jws + "\"}");
-            assertThat(JSON.readTree(e.body()).get("compliant").asBoolean()).as(e.body()).isTrue();
-        }
-    }
-
-    HttpResponse<String> post(HttpClient client, String path, String body) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + gateway.address().getPort() + path))
-                .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    SSLContext tls(KeyPair keys, X509Certificate cert) throws Exception {
-        TlsContexts.Client client = TlsContexts.client().trust(List.of(pki.ca.root()));
-        if (keys != null) {
-            List<X509Certificate> chain = new ArrayList<>();
-            chain.add(cert);
-            chain.addAll(pki.ca.chain());
-            client.identity(keys.getPrivate(), chain);
-        }
-        return client.jdk();
+        device = CompliantLaptop.enroll(pki, gateway);
     }
 
     JsonNode awaitDenied(String reason) {
