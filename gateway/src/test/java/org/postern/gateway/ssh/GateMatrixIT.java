@@ -181,6 +181,12 @@ class GateMatrixIT {
             case NOT_ALLOWED_BY_POLICY, ALLOWED -> assertThat(device.posture(true).get("compliant").asBoolean()).isTrue();
         }
         String dest = "127.0.0.1:" + (state == State.NOT_ALLOWED_BY_POLICY ? notAllowed : allowed).getLocalPort();
+        if (state == State.SUSPENDED || state == State.REVOKED) {
+            // the gateway's revocation poll (every 200 ms) also closes a barred device's open connections
+            // (unrecorded); drive the path once the poll has seen the device, so none of its requests
+            // meets that close halfway and is mistaken for a refused handshake
+            await().atMost(Duration.ofSeconds(5)).ignoreExceptions().until(() -> h1(keys, cert, dest) == Outcome.HANDSHAKE);
+        }
 
         Outcome outcome = switch (entry) {
             case H1_CONNECT -> h1(keys, cert, dest);
