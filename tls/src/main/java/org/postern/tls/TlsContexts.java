@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
@@ -19,6 +20,7 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509KeyManager;
 import javax.net.ssl.X509TrustManager;
 
@@ -26,6 +28,8 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.OpenSslContextOption;
+import io.netty.handler.ssl.OpenSslX509KeyManagerFactory;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
@@ -243,14 +247,21 @@ public final class TlsContexts {
     }
 
     /**
-     * A TLS 1.3 client context: Netty's (JDK provider) for a Netty client, or the JDK's
-     * {@link SSLContext} for sockets and {@link java.net.http.HttpClient}.
+     * A TLS 1.3 client context: Netty's, on the JDK's engine (the default) or BoringSSL's, for a Netty
+     * client; or the JDK's {@link SSLContext} for sockets and {@link java.net.http.HttpClient}.
+     *
+     * <p>On BoringSSL ({@link SslProvider#OPENSSL}) the client key is never handed to native code:
+     * BoringSSL gets the certificate chain, and its handshake signature is made by the key's JCA
+     * provider ({@link JcaSigningKeyMethod}), so a key in a PKCS#11 token works with either engine.
+     * Either way the host name is checked by one rule when {@link #checkHostName()} is set.
      */
     public static final class Client {
         private @Nullable X509KeyManager keyManager;
+        private @Nullable Provider signer;
         private @Nullable X509TrustManager trustManager;
         private boolean checkHostName;
         private List<String> alpn = List.of();
+        private SslProvider provider = SslProvider.JDK;
 
         private Client() {
         }
@@ -258,12 +269,25 @@ public final class TlsContexts {
         /** Presents {@code key} with {@code chain} (the client certificate first). */
         public Client identity(PrivateKey key, List<X509Certificate> chain) {
             this.keyManager = keyManager(key, chain);
+            this.signer = null;
             return this;
         }
 
         /** Presents whatever {@code keyManager} chooses (a key in a PKCS#11 token, for one). */
         public Client identity(X509KeyManager keyManager) {
             this.keyManager = Objects.requireNonNull(keyManager, "keyManager");
+            this.signer = null;
+            return this;
+        }
+
+        /**
+         * Presents {@code keyManager}'s key, which lives in the JCA provider {@code signer}: on
+         * BoringSSL the handshake signature is asked of {@code signer} by name rather than of
+         * whichever installed provider takes the key first (the JDK's engine chooses itself).
+         */
+        public Client identity(X509KeyManager keyManager, Provider signer) {
+            this.keyManager = Objects.requireNonNull(keyManager, "keyManager");
+            this.signer = Objects.requireNonNull(signer, "signer");
             return this;
         }
 
@@ -294,21 +318,74 @@ public final class TlsContexts {
             return this;
         }
 
-        /** Netty's context with the JDK provider: a token key can only be used through its JCA provider. */
+        /**
+         * The engine {@link #netty()} builds on: {@link SslProvider#JDK} (the default) or
+         * {@link SslProvider#OPENSSL} (BoringSSL through netty-tcnative, which must have loaded:
+         * see {@link #nativeUnavailable()}).
+         */
+        public Client provider(SslProvider provider) {
+            this.provider = switch (Objects.requireNonNull(provider, "provider")) {
+                case JDK, OPENSSL -> provider;
+                case OPENSSL_REFCNT -> throw new IllegalArgumentException(
+                        "expected provider JDK or OPENSSL, found OPENSSL_REFCNT (its engines must be released by hand)");
+            };
+            return this;
+        }
+
+        /** Why BoringSSL cannot be used here (netty-tcnative's native library did not load), or empty when it can. */
+        public static Optional<String> nativeUnavailable() {
+            if (OpenSsl.isAvailable()) {
+                return Optional.empty();
+            }
+            Throwable cause = OpenSsl.unavailabilityCause();
+            return Optional.of(cause == null ? "netty-tcnative did not load" : String.valueOf(cause.getMessage()));
+        }
+
+        /** Netty's context on the chosen engine, TLS 1.3 only. */
         public SslContext netty() throws SSLException {
             requireTrust();
+            if (provider == SslProvider.OPENSSL && !OpenSsl.isAvailable()) {
+                throw new SSLException("BoringSSL was asked for but cannot be used on this machine: "
+                        + nativeUnavailable().orElseThrow() + " (use the JDK provider)");
+            }
             SslContextBuilder b = SslContextBuilder.forClient()
-                    .sslProvider(SslProvider.JDK)
+                    .sslProvider(provider)
                     .protocols(TLS_1_3)
-                    .trustManager(trustManager)
+                    .trustManager(checkHostName && !(trustManager instanceof X509ExtendedTrustManager)
+                            ? new HostNameTrustManager(trustManager) : trustManager)
                     .applicationProtocolConfig(alpnConfig(alpn));
-            if (keyManager != null) {
+            if (keyManager != null && provider == SslProvider.OPENSSL) {
+                nativeIdentity(b, keyManager);
+            } else if (keyManager != null) {
                 b.keyManager(keyManager);
             }
             if (checkHostName) {
                 b.endpointIdentificationAlgorithm("HTTPS");
             }
             return b.build();
+        }
+
+        /**
+         * BoringSSL presents the key manager's one EC identity: its chain, with no key (netty's
+         * keyless key manager), and signs through {@link JcaSigningKeyMethod}.
+         */
+        private void nativeIdentity(SslContextBuilder b, X509KeyManager km) throws SSLException {
+            String[] aliases = km.getClientAliases("EC", null);
+            if (aliases == null || aliases.length != 1) {
+                throw new SSLException("BoringSSL presents one client key: expected one EC identity from the key manager, found "
+                        + (aliases == null ? 0 : aliases.length));
+            }
+            PrivateKey key = km.getPrivateKey(aliases[0]);
+            X509Certificate[] chain = km.getCertificateChain(aliases[0]);
+            if (key == null || chain == null || chain.length == 0) {
+                throw new SSLException("the key manager offers " + aliases[0] + " but gives no key or no certificate chain for it");
+            }
+            try {
+                b.keyManager(OpenSslX509KeyManagerFactory.newKeyless(chain))
+                        .option(OpenSslContextOption.PRIVATE_KEY_METHOD, new JcaSigningKeyMethod(key, chain[0].getPublicKey(), signer));
+            } catch (GeneralSecurityException | IOException e) {
+                throw new SSLException("cannot give BoringSSL the client certificate chain: " + e.getMessage(), e);
+            }
         }
 
         /** The JDK's context, TLS 1.3 only. ALPN and the host name check are the socket's or HTTP client's to set. */

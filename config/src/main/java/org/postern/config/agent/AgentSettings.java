@@ -30,9 +30,10 @@ import org.postern.config.gateway.Network;
  * @param posture   {@code posture}: how the lease is kept
  * @param reconnect {@code reconnect}: how the connection to the gateway is brought back
  * @param ssh       {@code ssh}: the SSH certificate for the gateway's bastion
+ * @param tls       {@code tls}: how the connection to the gateway is encrypted
  */
 public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
-                            Reconnect reconnect, Ssh ssh) {
+                            Reconnect reconnect, Ssh ssh, Tls tls) {
 
     public AgentSettings {
         Objects.requireNonNull(socks, "socks");
@@ -40,22 +41,29 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
         Objects.requireNonNull(posture, "posture");
         Objects.requireNonNull(reconnect, "reconnect");
         Objects.requireNonNull(ssh, "ssh");
+        Objects.requireNonNull(tls, "tls");
         Optional<String> clash = clash(socks, forwards);
         if (clash.isPresent()) {
             throw new IllegalArgumentException(clash.get());
         }
     }
 
-    /** Settings with {@code ssh} at its defaults. */
+    /** Settings with {@code ssh} and {@code tls} at their defaults. */
     public AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
                          Reconnect reconnect) {
-        this(gateway, stateDir, socks, forwards, posture, reconnect, Ssh.defaults());
+        this(gateway, stateDir, socks, forwards, posture, reconnect, Ssh.defaults(), Tls.defaults());
+    }
+
+    /** Settings with {@code tls} at its defaults. */
+    public AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
+                         Reconnect reconnect, Ssh ssh) {
+        this(gateway, stateDir, socks, forwards, posture, reconnect, ssh, Tls.defaults());
     }
 
     /** Every setting at its default: SOCKS5 on 127.0.0.1:1080, no forwards, SSH certificates on. */
     public static AgentSettings defaults() {
         return new AgentSettings(null, null, Socks.defaults(), List.of(), Posture.defaults(), Reconnect.defaults(),
-                Ssh.defaults());
+                Ssh.defaults(), Tls.defaults());
     }
 
     /**
@@ -86,7 +94,8 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
         Posture posture = r.section("posture", Posture::read);
         Reconnect reconnect = r.section("reconnect", Reconnect::read);
         Ssh ssh = r.section("ssh", Ssh::read);
-        if (socks == null || posture == null || reconnect == null || ssh == null) {
+        Tls tls = r.section("tls", Tls::read);
+        if (socks == null || posture == null || reconnect == null || ssh == null || tls == null) {
             return null; // reported already
         }
         Optional<String> clash = clash(socks, forwards);
@@ -94,7 +103,7 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
             r.report("forwards", clash.get().substring("forwards: ".length()));
             return null;
         }
-        return new AgentSettings(gateway, stateDir, socks, forwards, posture, reconnect, ssh);
+        return new AgentSettings(gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls);
     }
 
     /** Two local listeners on one address: the second could never bind. */
@@ -316,6 +325,32 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
 
         static Ssh read(ConfigReader r) {
             return new Ssh(r.bool("enabled", true), r.hostPort("bastion", null), r.path("knownHosts"));
+        }
+    }
+
+    /**
+     * The TLS engine of the connection to the gateway. Either one presents the device key where it
+     * lives (a key file, or a PKCS#11 token whose key never leaves it) and keeps one policy: TLS 1.3,
+     * ALPN {@code h2}, the CA pinned at enrollment, the gateway's host name checked.
+     *
+     * @param provider {@code tls.provider}: {@code auto} (BoringSSL when its native library loads on
+     *                 this machine, else the JDK's), {@code boringssl} (BoringSSL or fail saying why),
+     *                 {@code jdk} (the JDK's engine: slower record layer, no native code)
+     */
+    public record Tls(Provider provider) {
+        /** Which engine encrypts the connection. */
+        public enum Provider { AUTO, BORINGSSL, JDK }
+
+        public Tls {
+            Objects.requireNonNull(provider, "provider");
+        }
+
+        public static Tls defaults() {
+            return new Tls(Provider.AUTO);
+        }
+
+        static Tls read(ConfigReader r) {
+            return new Tls(r.choice("provider", Provider.class, Provider.AUTO));
         }
     }
 }

@@ -45,6 +45,7 @@ class AgentSettingsTest {
         assertThat(d.reconnect().minBackoff()).isEqualTo(Duration.ofSeconds(1));
         assertThat(d.reconnect().maxBackoff()).isEqualTo(Duration.ofSeconds(60));
         assertThat(d.ssh()).isEqualTo(new AgentSettings.Ssh(true, null, null));
+        assertThat(d.tls().provider()).isEqualTo(AgentSettings.Tls.Provider.AUTO);
     }
 
     @Test
@@ -59,7 +60,7 @@ class AgentSettingsTest {
                 HostPort.parse("db1.admin.internal:22")));
         // Everything else is the default; if a default changes and the example does not, this fails.
         assertThat(new AgentSettings(example.gateway(), example.stateDir(), example.socks(), List.of(),
-                example.posture(), example.reconnect(), example.ssh())).isEqualTo(AgentSettings.defaults());
+                example.posture(), example.reconnect(), example.ssh(), example.tls())).isEqualTo(AgentSettings.defaults());
     }
 
     @Test
@@ -94,6 +95,8 @@ class AgentSettingsTest {
                 ssh:
                   enabled: maybe
                   bastion: gw.example.org
+                tls:
+                  provider: openssl
                 sock: {}
                 """)).containsExactly(
                 "agent.yaml: gateway: expected an https URL like https://gw.example.org:8443, found \"http://gw.example.org\"",
@@ -108,7 +111,16 @@ class AgentSettingsTest {
                 "agent.yaml: reconnect.maxBackoff: expected a duration of at least reconnect.minBackoff (5s), found 2s",
                 "agent.yaml: ssh.enabled: expected true or false, found \"maybe\"",
                 "agent.yaml: ssh.bastion: expected host:port like 127.0.0.1:8443 or [::1]:8443, found \"gw.example.org\"",
-                "agent.yaml: sock: unknown key (expected one of: gateway, stateDir, socks, forwards, posture, reconnect, ssh)");
+                "agent.yaml: tls.provider: expected one of auto, boringssl, jdk, found \"openssl\"",
+                "agent.yaml: sock: unknown key (expected one of: gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls)");
+    }
+
+    @Test
+    void load_tlsProvider_isReadAsWritten() throws IOException {
+        assertThat(AgentSettings.load(write("tls:\n  provider: boringssl\n")).tls().provider())
+                .isEqualTo(AgentSettings.Tls.Provider.BORINGSSL);
+        assertThat(AgentSettings.load(write("tls:\n  provider: jdk\n")).tls().provider())
+                .isEqualTo(AgentSettings.Tls.Provider.JDK);
     }
 
     @Test

@@ -32,6 +32,7 @@ import io.netty.util.concurrent.Promise;
 import org.postern.agent.key.DeviceKey;
 import org.postern.agent.key.DeviceKeyStore;
 import org.postern.agent.state.AgentHome;
+import org.postern.config.agent.AgentSettings;
 import org.postern.keys.SshPublicKeys;
 
 /**
@@ -48,10 +49,11 @@ public final class BastionHostKeys {
     }
 
     /**
-     * Fetches the host keys. Fails with an {@link IOException} saying why: not enrolled, the gateway
-     * unreachable or refusing, an answer that is not OpenSSH public key lines.
+     * Fetches the host keys, over the TLS engine {@code tls} ({@code tls.provider}). Fails with an
+     * {@link IOException} saying why: not enrolled, the gateway unreachable or refusing, an answer
+     * that is not OpenSSH public key lines.
      */
-    public static List<PublicKey> fetch(AgentHome home, URI gateway, Map<String, String> env)
+    public static List<PublicKey> fetch(AgentHome home, URI gateway, AgentSettings.Tls.Provider tls, Map<String, String> env)
             throws IOException, InterruptedException {
         AgentHome.Enrollment e = home.enrollment()
                 .orElseThrow(() -> new IOException("not enrolled: no enrollment record in " + home.dir()));
@@ -60,7 +62,7 @@ public final class BastionHostKeys {
         String authority = gateway.getHost() + ":" + (gateway.getPort() > 0 ? gateway.getPort() : 443);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try {
-            Channel connection = await(GatewayConnector.connect(group, gateway, GatewayConnector.tls(e.caSha256(), key, cert),
+            Channel connection = await(GatewayConnector.connect(group, gateway, GatewayConnector.tls(e.caSha256(), key, cert, tls),
                     TIMEOUT), "connecting to " + authority);
             try {
                 PostureExchange.Answer a = await(get(connection, authority), "asking " + authority + " for " + PATH);

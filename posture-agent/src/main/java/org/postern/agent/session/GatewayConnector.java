@@ -26,7 +26,10 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.OpenSslEngine;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -34,6 +37,7 @@ import org.postern.agent.enroll.DeviceKeyManager;
 import org.postern.agent.enroll.PinnedRootTrustManager;
 import org.postern.agent.key.DeviceKey;
 import org.postern.agent.tunnel.CloseReasons;
+import org.postern.config.agent.AgentSettings;
 import org.postern.tls.TlsContexts;
 
 /**
@@ -50,16 +54,36 @@ final class GatewayConnector {
     }
 
     /**
-     * The client TLS context. The JDK provider, because a device key in a PKCS#11 token can only be
-     * used through its JCA provider.
+     * The client TLS context: TLS 1.3 only, ALPN {@code h2}, the CA pinned at enrollment, the
+     * gateway's host name checked, the device key and certificate presented.
+     *
+     * <p>{@code provider} ({@code tls.provider} in agent.yaml) chooses the engine. BoringSSL
+     * (netty-tcnative; {@code auto} when its native library loads here) has the faster record
+     * layer; it is given the certificate chain only, and asks the key's own JCA provider
+     * ({@link DeviceKey#provider()}: SunEC for a key file, SunPKCS11 for a token) for the one
+     * handshake signature, so a token key never leaves the token. The JDK's engine ({@code jdk}, or
+     * {@code auto} without the native library) uses the key through JSSE the same way.
      */
-    static SslContext tls(String caSha256, DeviceKey key, X509Certificate cert) throws SSLException {
+    static SslContext tls(String caSha256, DeviceKey key, X509Certificate cert, AgentSettings.Tls.Provider provider)
+            throws SSLException {
+        SslProvider engine = switch (provider) {
+            case AUTO -> TlsContexts.provider();
+            case BORINGSSL -> SslProvider.OPENSSL;
+            case JDK -> SslProvider.JDK;
+        };
         return TlsContexts.client()
-                .identity(new DeviceKeyManager(key.privateKey(), List.of(cert)))
+                .provider(engine)
+                .identity(new DeviceKeyManager(key.privateKey(), List.of(cert)), key.provider())
                 .trust(new PinnedRootTrustManager(caSha256))
                 .checkHostName()
                 .alpn(List.of(ApplicationProtocolNames.HTTP_2))
                 .netty();
+    }
+
+    /** The TLS engine a connection runs on, as the agent says it: {@code BoringSSL} or {@code JDK}. */
+    static String engineName(Channel connection) {
+        SslHandler ssl = connection.pipeline().get(SslHandler.class);
+        return ssl != null && ssl.engine() instanceof OpenSslEngine ? "BoringSSL" : "JDK";
     }
 
     /**

@@ -218,14 +218,14 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                 AgentHome.Enrollment e = setup.home().enrollment()
                         .orElseThrow(() -> new IOException("not enrolled: no enrollment record in " + setup.home().dir()));
                 DeviceKey key = DeviceKeyStore.open(e.key(), setup.env()).current(cert);
-                SslContext ssl = GatewayConnector.tls(e.caSha256(), key, cert);
+                SslContext ssl = GatewayConnector.tls(e.caSha256(), key, cert, setup.settings().tls().provider());
                 ch = await(GatewayConnector.connect(setup.group(), setup.gateway(), ssl, CONNECT_TIMEOUT),
                         CONNECT_TIMEOUT.plusSeconds(5), "connecting");
                 connection = ch;
                 connectedSince = setup.clock().instant();
                 wasConnected = true;
                 state = "connected";
-                say("connected to " + authority + " (TLS 1.3, HTTP/2) as " + e.device());
+                say("connected to " + authority + " (TLS 1.3 via " + GatewayConnector.engineName(ch) + ", HTTP/2) as " + e.device());
                 save();
                 keepPosture(ch, e.device(), key, cert);
             } catch (Exception ex) {

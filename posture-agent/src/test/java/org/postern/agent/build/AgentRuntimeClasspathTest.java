@@ -24,8 +24,9 @@ class AgentRuntimeClasspathTest {
     static final List<String> SERVER_ONLY = List.of(
             "sqlite-jdbc-",   // the device registry
             "sshd-core-", "sshd-common-",   // the SSH bastion and SSH user CA
-            "postern-pki-", "postern-gateway-",
-            "netty-tcnative-");   // BoringSSL for servers; the agent's client TLS is the JDK's (token keys)
+            "postern-pki-", "postern-gateway-");
+    /** BoringSSL's native library for every laptop platform the agent runs on (tls.provider: auto). */
+    static final List<String> NATIVE_TLS = List.of("linux-x86_64", "linux-aarch_64", "osx-x86_64", "osx-aarch_64", "windows-x86_64");
     /** What {@code posture-agent/target/lib} may weigh, all jars together. */
     static final long MAX_BYTES = 15L * 1024 * 1024;
 
@@ -34,6 +35,16 @@ class AgentRuntimeClasspathTest {
         List<String> names = classpath().stream().map(p -> p.getFileName().toString()).toList();
         assertThat(names).as("the agent's runtime class path").isNotEmpty()
                 .filteredOn(n -> SERVER_ONLY.stream().anyMatch(n::startsWith)).isEmpty();
+    }
+
+    @Test
+    void runtimeClasspath_carriesBoringSslForEveryLaptopPlatform() {
+        List<String> names = classpath().stream().map(p -> p.getFileName().toString()).toList();
+        for (String platform : NATIVE_TLS) {
+            assertThat(names).as("the agent's runtime class path").anyMatch(n -> n.startsWith("netty-tcnative-boringssl-static-")
+                    && n.endsWith("-" + platform + ".jar"));
+        }
+        assertThat(names).anyMatch(n -> n.startsWith("netty-tcnative-classes-"));
     }
 
     @Test

@@ -166,7 +166,7 @@ class GatewaySessionIT {
         up(settings(freePort(), List.of(), Duration.ofSeconds(30), Duration.ofMinutes(2)));
         awaitLease();
         assertThat(gateway.verifiedDevices).containsExactly("laptop-7");
-        assertThat(said).anySatisfy(l -> assertThat(l).startsWith("connected to 127.0.0.1:" + gateway.port + " (TLS 1.3, HTTP/2) as laptop-7"));
+        assertThat(said).anySatisfy(l -> assertThat(l).startsWith("connected to 127.0.0.1:" + gateway.port + " (TLS 1.3 via BoringSSL, HTTP/2) as laptop-7"));
         assertThat(said).anySatisfy(l -> assertThat(l).startsWith("posture accepted; lease until ").endsWith("(policy test-1)"));
 
         assertThat(viaSocks("localhost", echo.port(), "hello through postern")).isEqualTo("echo: hello through postern");
