@@ -45,11 +45,15 @@ import org.postern.keys.KeyFiles;
  * <pre>{@code
  * SslContext admin = TlsContexts.server(key, chain).trust(caChain).clientAuth(ClientAuth.REQUIRE).build();
  * SSLContext device = TlsContexts.client().identity(key, chain).trust(anchors).jdk();
+ * SslContext agent = TlsContexts.client().provider(SslProvider.OPENSSL).identity(tokenKeys, pkcs11)
+ *         .trust(pinned).checkHostName().alpn(List.of("h2")).netty();
  * }</pre>
  *
  * A client identity may be a key and chain (put in a PKCS#12 store, the JDK's key manager chooses)
  * or any {@link X509KeyManager}: a device key inside a PKCS#11 token cannot leave it, so only a key
- * manager that hands JSSE the token's key object can use it.
+ * manager that hands JSSE the token's key object can use it. A Netty client may run on BoringSSL
+ * ({@link Client#provider}) with such a key too: BoringSSL gets the chain, and the handshake
+ * signature is made in Java by the key's provider ({@link JcaSigningKeyMethod}).
  */
 public final class TlsContexts {
     /** The one protocol Postern speaks unless a configuration allows more. */

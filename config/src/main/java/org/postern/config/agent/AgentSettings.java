@@ -334,12 +334,13 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
      * ALPN {@code h2}, the CA pinned at enrollment, the gateway's host name checked.
      *
      * @param provider {@code tls.provider}: {@code auto} (BoringSSL when its native library loads on
-     *                 this machine, else the JDK's), {@code boringssl} (BoringSSL or fail saying why),
-     *                 {@code jdk} (the JDK's engine: slower record layer, no native code)
+     *                 this machine, else the JDK's), {@code openssl} (BoringSSL through netty-tcnative,
+     *                 or fail saying why), {@code jdk} (the JDK's engine: slower record layer, no
+     *                 native code); spelled as the gateway's {@code tls.provider}
      */
     public record Tls(Provider provider) {
         /** Which engine encrypts the connection. */
-        public enum Provider { AUTO, BORINGSSL, JDK }
+        public enum Provider { AUTO, OPENSSL, JDK }
 
         public Tls {
             Objects.requireNonNull(provider, "provider");

@@ -96,7 +96,7 @@ class AgentSettingsTest {
                   enabled: maybe
                   bastion: gw.example.org
                 tls:
-                  provider: openssl
+                  provider: boringssl
                 sock: {}
                 """)).containsExactly(
                 "agent.yaml: gateway: expected an https URL like https://gw.example.org:8443, found \"http://gw.example.org\"",
@@ -111,14 +111,14 @@ class AgentSettingsTest {
                 "agent.yaml: reconnect.maxBackoff: expected a duration of at least reconnect.minBackoff (5s), found 2s",
                 "agent.yaml: ssh.enabled: expected true or false, found \"maybe\"",
                 "agent.yaml: ssh.bastion: expected host:port like 127.0.0.1:8443 or [::1]:8443, found \"gw.example.org\"",
-                "agent.yaml: tls.provider: expected one of auto, boringssl, jdk, found \"openssl\"",
+                "agent.yaml: tls.provider: expected one of auto, openssl, jdk, found \"boringssl\"",
                 "agent.yaml: sock: unknown key (expected one of: gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls)");
     }
 
     @Test
     void load_tlsProvider_isReadAsWritten() throws IOException {
-        assertThat(AgentSettings.load(write("tls:\n  provider: boringssl\n")).tls().provider())
-                .isEqualTo(AgentSettings.Tls.Provider.BORINGSSL);
+        assertThat(AgentSettings.load(write("tls:\n  provider: openssl\n")).tls().provider())
+                .isEqualTo(AgentSettings.Tls.Provider.OPENSSL);
         assertThat(AgentSettings.load(write("tls:\n  provider: jdk\n")).tls().provider())
                 .isEqualTo(AgentSettings.Tls.Provider.JDK);
     }

@@ -58,7 +58,7 @@ final class GatewayConnector {
      * gateway's host name checked, the device key and certificate presented.
      *
      * <p>{@code provider} ({@code tls.provider} in agent.yaml) chooses the engine. BoringSSL
-     * (netty-tcnative; {@code auto} when its native library loads here) has the faster record
+     * ({@code openssl}, through netty-tcnative; {@code auto} when its native library loads here) has the faster record
      * layer; it is given the certificate chain only, and asks the key's own JCA provider
      * ({@link DeviceKey#provider()}: SunEC for a key file, SunPKCS11 for a token) for the one
      * handshake signature, so a token key never leaves the token. The JDK's engine ({@code jdk}, or
@@ -68,7 +68,7 @@ final class GatewayConnector {
             throws SSLException {
         SslProvider engine = switch (provider) {
             case AUTO -> TlsContexts.provider();
-            case BORINGSSL -> SslProvider.OPENSSL;
+            case OPENSSL -> SslProvider.OPENSSL;
             case JDK -> SslProvider.JDK;
         };
         return TlsContexts.client()

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The laptop never carries the server (docs/architecture.md): the agent's runtime class path, as
  * Maven resolves it (the dependency plugin writes it to {@code agent-runtime-classpath.txt} before
- * the tests run), holds no server-only library and stays small.
+ * the tests run), holds no server-only library, carries BoringSSL for every laptop platform, and stays small.
  */
 class AgentRuntimeClasspathTest {
     /** Libraries only a server uses, by the start of their jar name. */
@@ -27,8 +27,11 @@ class AgentRuntimeClasspathTest {
             "postern-pki-", "postern-gateway-");
     /** BoringSSL's native library for every laptop platform the agent runs on (tls.provider: auto). */
     static final List<String> NATIVE_TLS = List.of("linux-x86_64", "linux-aarch_64", "osx-x86_64", "osx-aarch_64", "windows-x86_64");
-    /** What {@code posture-agent/target/lib} may weigh, all jars together. */
-    static final long MAX_BYTES = 15L * 1024 * 1024;
+    /**
+     * What {@code posture-agent/target/lib} may weigh, all jars together: about 9 MB of Java, and
+     * BoringSSL's native library for five platforms (about 6.3 MB).
+     */
+    static final long MAX_BYTES = 16L * 1024 * 1024;
 
     @Test
     void runtimeClasspath_holdsNoServerOnlyLibrary() {
@@ -48,7 +51,7 @@ class AgentRuntimeClasspathTest {
     }
 
     @Test
-    void runtimeClasspath_weighsAtMost15MB() {
+    void runtimeClasspath_weighsAtMost16MB() {
         long total = classpath().stream().mapToLong(AgentRuntimeClasspathTest::size).sum();
         assertThat(total).as("bytes on the agent's runtime class path: %s", classpath()).isLessThanOrEqualTo(MAX_BYTES);
     }

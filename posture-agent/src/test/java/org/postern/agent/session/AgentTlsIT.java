@@ -168,7 +168,7 @@ class AgentTlsIT {
     }
 
     static Stream<Arguments> enginesAndKeys() {
-        return Stream.of(Arguments.of(Tls.Provider.BORINGSSL, "file"), Arguments.of(Tls.Provider.BORINGSSL, "token"),
+        return Stream.of(Arguments.of(Tls.Provider.OPENSSL, "file"), Arguments.of(Tls.Provider.OPENSSL, "token"),
                 Arguments.of(Tls.Provider.JDK, "file"), Arguments.of(Tls.Provider.JDK, "token"));
     }
 
@@ -181,7 +181,7 @@ class AgentTlsIT {
         try {
             // the engine asked for
             SslHandler ssl = connection.pipeline().get(SslHandler.class);
-            if (provider == Tls.Provider.BORINGSSL) {
+            if (provider == Tls.Provider.OPENSSL) {
                 assertThat(ssl.engine()).isInstanceOf(OpenSslEngine.class);
                 assertThat(GatewayConnector.engineName(connection)).isEqualTo("BoringSSL");
                 // BoringSSL had only the chain: the one CertificateVerify was signed by the key's provider
