@@ -49,7 +49,10 @@ public record Barred(Kind kind, String signal, @Nullable String crlReason, @Null
     /** The 403 reason codes that mean "this laptop", not "this request". */
     static final Set<String> DEVICE_REFUSALS = Set.of(Reasons.DEVICE_NOT_ACTIVE.code(), Reasons.CERT_REVOKED.code());
 
-    private static final Pattern ALERT = Pattern.compile("Received fatal alert: ([a-z_]+)");
+    /** A received alert as the JDK's engine says it: {@code Received fatal alert: certificate_revoked}. */
+    private static final Pattern JDK_ALERT = Pattern.compile("Received fatal alert: ([a-z_]+)");
+    /** The same as BoringSSL says it: {@code error:…:SSL routines:OPENSSL_internal:SSLV3_ALERT_CERTIFICATE_REVOKED}. */
+    private static final Pattern BORINGSSL_ALERT = Pattern.compile("(?:SSLV3|TLSV1)_ALERT_([A-Z_]+)");
 
     public enum Kind {
         REVOKED, SUSPENDED, REFUSED;
@@ -68,14 +71,18 @@ public record Barred(Kind kind, String signal, @Nullable String crlReason, @Null
 
     /**
      * The TLS alert about the client certificate in {@code failure}'s causes, e.g.
-     * {@code certificate_revoked}; empty for any other failure (no route, a reset, another alert).
+     * {@code certificate_revoked}, as either TLS engine reports it; empty for any other failure (no
+     * route, a reset, another alert).
      */
     static Optional<String> certificateAlert(@Nullable Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof SSLException && t.getMessage() != null) {
-                Matcher m = ALERT.matcher(t.getMessage());
-                if (m.find() && CERTIFICATE_ALERTS.contains(m.group(1))) {
-                    return Optional.of(m.group(1));
+                Matcher jdk = JDK_ALERT.matcher(t.getMessage());
+                Matcher boring = BORINGSSL_ALERT.matcher(t.getMessage());
+                String alert = jdk.find() ? jdk.group(1)
+                        : boring.find() ? boring.group(1).toLowerCase(java.util.Locale.ROOT) : null;
+                if (alert != null && CERTIFICATE_ALERTS.contains(alert)) {
+                    return Optional.of(alert);
                 }
             }
         }
