@@ -152,14 +152,16 @@ class AgentUpIT {
                 """.formatted(socks, forward, this.web.getAddress().getPort(), bastionPort));
         upOut = work.resolve("up.out");
         // the JVM itself, not through a shell, so that stopping it stops the agent
-        up = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp", System.getProperty("java.class.path"),
+        // with native access, as the launcher runs it: the agent loads BoringSSL (netty-tcnative)
+        up = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"),
                 "-Dlogback.configurationFile=postern-agent-logback.xml", "org.postern.agent.cli.AgentCommand",
                 "--home", home.toString(), "up", "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(upOut.toFile()).start();
         awaitOutput("posture denied by the gateway (policy e2e-enforce): ", Duration.ofSeconds(120));
         assertThat(upOut()).contains("SOCKS5 listening on 127.0.0.1:" + socks)
                 .contains("forward to 127.0.0.1:" + this.web.getAddress().getPort() + " listening on 127.0.0.1:" + forward)
-                .containsPattern("connected to 127\\.0\\.0\\.1:" + gatewayPort + " \\(TLS 1\\.3, HTTP/2\\) as laptop-e2e")
+                .containsPattern("connected to 127\\.0\\.0\\.1:" + gatewayPort + " \\(TLS 1\\.3 via BoringSSL, HTTP/2\\) as laptop-e2e")
                 .containsPattern("\n\\S+ +(os|disk|patch|check)\\.[a-z_]+: .+\n\\S+ +→ .+");
         Proc.Result refused = curl("--socks5-hostname", "127.0.0.1:" + socks, web);
         assertThat(refused.exit()).as(refused.all()).isEqualTo(97); // curl: the SOCKS5 proxy refused
@@ -327,7 +329,7 @@ class AgentUpIT {
     /** {@code postern-agent} on this JVM and class path, as a shell command. */
     static String javaShell() {
         String java = ProcessHandle.current().info().command().orElse("java");
-        return "'" + java + "' -cp '" + System.getProperty("java.class.path")
+        return "'" + java + "' --enable-native-access=ALL-UNNAMED -cp '" + System.getProperty("java.class.path")
                 + "' -Dlogback.configurationFile=postern-agent-logback.xml org.postern.agent.cli.AgentCommand";
     }
 

@@ -247,7 +247,7 @@ class AgentTlsIT {
 
     record Device(DeviceKey key, X509Certificate cert, CountingProvider signer) {}
 
-    private static Device device(String kind) {
+    static Device device(String kind) {
         DeviceKey k = kind.equals("token") ? tokenKey : fileKey;
         CountingProvider counting = new CountingProvider(k.provider());
         return new Device(new DeviceKey(k.privateKey(), k.publicKey(), counting), kind.equals("token") ? tokenCert : fileCert, counting);
