@@ -324,8 +324,8 @@ public final class TlsContexts {
 
         /**
          * The engine {@link #netty()} builds on: {@link SslProvider#JDK} (the default) or
-         * {@link SslProvider#OPENSSL} (BoringSSL through netty-tcnative, which must have loaded:
-         * see {@link #nativeUnavailable()}).
+         * {@link SslProvider#OPENSSL} (BoringSSL through netty-tcnative, whose native library must
+         * load on this machine, else {@link #netty()} fails saying why).
          */
         public Client provider(SslProvider provider) {
             this.provider = switch (Objects.requireNonNull(provider, "provider")) {
@@ -336,21 +336,13 @@ public final class TlsContexts {
             return this;
         }
 
-        /** Why BoringSSL cannot be used here (netty-tcnative's native library did not load), or empty when it can. */
-        public static Optional<String> nativeUnavailable() {
-            if (OpenSsl.isAvailable()) {
-                return Optional.empty();
-            }
-            Throwable cause = OpenSsl.unavailabilityCause();
-            return Optional.of(cause == null ? "netty-tcnative did not load" : String.valueOf(cause.getMessage()));
-        }
-
         /** Netty's context on the chosen engine, TLS 1.3 only. */
         public SslContext netty() throws SSLException {
             requireTrust();
             if (provider == SslProvider.OPENSSL && !OpenSsl.isAvailable()) {
-                throw new SSLException("BoringSSL was asked for but cannot be used on this machine: "
-                        + nativeUnavailable().orElseThrow() + " (use the JDK provider)");
+                Throwable why = OpenSsl.unavailabilityCause();
+                throw new SSLException("BoringSSL was asked for but its native library (netty-tcnative) does not load on this machine: "
+                        + (why == null ? "no reason given" : why.getMessage()) + "; choose the JDK's engine instead", why);
             }
             SslContextBuilder b = SslContextBuilder.forClient()
                     .sslProvider(provider)
