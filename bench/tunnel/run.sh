@@ -50,11 +50,41 @@ TOOLS=bench/tunnel/tools.py
 
 W=$(mktemp -d /dev/shm/postern-tunnel-bench.XXXX)
 PIDS=()
+# the bench's own JVMs (sink, load client) log warnings only, to their standard error
+cat > "$W/logback-warn.xml" <<'XML'
+<configuration>
+  <appender name="err" class="ch.qos.logback.core.ConsoleAppender">
+    <target>System.err</target>
+    <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{36} - %msg%n</pattern></encoder>
+  </appender>
+  <root level="WARN"><appender-ref ref="err"/></root>
+</configuration>
+XML
+BENCH_JVM=(--enable-native-access=ALL-UNNAMED -Dlogback.configurationFile="$W/logback-warn.xml" -cp "$BENCH_CP")
 cleanup() { exec 9>&- 2>/dev/null || true; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; [ -n "${KEEP:-}" ] || rm -rf "$W"; }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { # file pattern seconds what
-  for _ in $(seq $(( $3 * 2 ))); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.5; done
+# a free port below the ephemeral range (so that no outgoing connection of this run takes it between
+# the choice and the bind), and not one chosen before in this run
+port() { python3 -c '
+import random, socket, sys
+taken = set(open(sys.argv[1]).read().split()) if __import__("os").path.exists(sys.argv[1]) else set()
+for _ in range(200):
+    p = random.randrange(20000, 32000)
+    try:
+        if str(p) in taken:
+            continue
+        s = socket.socket(); s.bind(("127.0.0.1", p)); s.close()
+        open(sys.argv[1], "a").write(f"{p}\n"); print(p); break
+    except OSError:
+        pass
+else:
+    raise SystemExit("run.sh: no free port between 20000 and 32000")' "$W/ports"; }
+wait_for() { # file pattern seconds what [pid: give up when it ends]
+  for _ in $(seq $(( $3 * 2 ))); do
+    grep -qE "$2" "$1" 2>/dev/null && return 0
+    [ -z "${5:-}" ] || kill -0 "$5" 2>/dev/null || break
+    sleep 0.5
+  done
   echo "run.sh: $4 did not start within $3 s:" >&2; tail -n 30 "$1" >&2; exit 1
 }
 wait_port() { for _ in $(seq 60); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.5; done; echo "run.sh: nothing listens on $1 ($2)" >&2; exit 1; }
@@ -74,15 +104,14 @@ iperf3 -s -B 127.0.0.1 -p "$IPERF" > "$W/iperf3.log" 2>&1 & PIDS+=($!)
 python3 "$TOOLS" greeter "$GREET" > "$W/greeter.log" 2>&1 & PIDS+=($!)
 python3 "$TOOLS" sink "$SINK" "$W/sink.count" > "$W/sink.log" 2>&1 & PIDS+=($!)
 python3 "$TOOLS" echo "$ECHO" > "$W/echo.log" 2>&1 & PIDS+=($!)
-"$JAVA_HOME/bin/java" -Dlogback.configurationFile=/dev/null -cp "$BENCH_CP" org.postern.bench.tunnel.CountingSink "$COUNT" \
-  > "$W/count.log" 2>&1 & PIDS+=($!)
+"$JAVA_HOME/bin/java" "${BENCH_JVM[@]}" org.postern.bench.tunnel.CountingSink "$COUNT" > "$W/count.log" 2>&1 & PIDS+=($!)
 
 # the gateway: runs until its stdin (a fifo we hold open) closes
 mkfifo "$W/gw.in"
-"$JAVA_HOME/bin/java" -Dlogback.configurationFile=/dev/null -cp "$GW_CP" org.postern.gateway.relay.bench.TunnelBenchGateway \
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dlogback.configurationFile=/dev/null -cp "$GW_CP" org.postern.gateway.relay.bench.TunnelBenchGateway \
   "$W" "$GW" "$LAPTOPS" < "$W/gw.in" > "$W/gw.out" 2>"$W/gw.err" & GW_PID=$!; PIDS+=($GW_PID)
 exec 9>"$W/gw.in"
-wait_for "$W/gw.out" '^ready' 120 "the gateway"
+wait_for "$W/gw.out" '^ready' 120 "the gateway" "$GW_PID"
 
 # stunnel server (mTLS, TLS 1.3, the same CA's P-256 server certificate) and stunnel client
 cat > "$W/stunnel-server.conf" <<CONF
@@ -195,7 +224,7 @@ forwards:
 YAML
 "$JAVA_HOME/bin/java" "${AGENT_UP_JVM[@]}" -cp "$AGENT_CP" org.postern.agent.cli.AgentCommand --home "$W/agent" up \
   --config "$W/agent.yaml" > "$W/agent.log" 2>&1 & AGENT_PID=$!; PIDS+=($AGENT_PID)
-wait_for "$W/agent.log" 'posture (accepted|NOT compliant, allowed)' 120 "postern-agent up"
+wait_for "$W/agent.log" 'posture (accepted|NOT compliant, allowed)' 120 "postern-agent up" "$AGENT_PID"
 LEASED_AT=$(date +%s.%N)
 # no probe of the agent's own ports: a connect there would open a tunnel before the idle RSS is read
 for p in "$C_ST_IPERF" "$C_PG_IPERF" "$L_IPERF" "$S_SINK" "$C_ST_COUNT" "$COUNT" "$ECHO"; do wait_port "$p" "a tunnel entry"; done
@@ -220,7 +249,7 @@ echo "== agent RSS: idle, $RSS_WAIT s after its lease (no tunnel opened yet)"
 for p in stunnel-connect stunnel ssh; do   # warm-up (JIT) meanwhile, through the other paths only
   iperf3 -c 127.0.0.1 -p "${ENTRY_IPERF[$p]}" -t 1 > /dev/null || { echo "run.sh: iperf3 through $p failed" >&2; exit 1; }
 done
-sleep "$(awk -v l="$LEASED_AT" -v w="$RSS_WAIT" -v n="$(date +%s.%N)" 'BEGIN { d = l + w - n; printf "%.1f", d > 0 ? d : 0 }')"
+sleep "$(awk -v l="$LEASED_AT" -v w="$RSS_WAIT" -v n="$(date +%s.%N)" 'BEGIN { d = l + w - n; printf "%.1f", (d > 0 ? d : 0) }')"
 R[agent.rss.idle]=$(awk '{ printf "%.1f", $1 / 1024 }' <<< "$(rss_kib "$AGENT_PID")")
 echo "agent.rss.idle=${R[agent.rss.idle]} MiB ($(awk -v l="$LEASED_AT" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - l }') s after the lease)"
 iperf3 -c 127.0.0.1 -p "$A_IPERF" -t 1 > /dev/null || { echo "run.sh: iperf3 through the agent failed" >&2; exit 1; }   # its warm-up
@@ -257,8 +286,9 @@ if [ "$LAPTOPS" -gt 0 ]; then
   echo "== $LAPTOPS laptops × 1 stream for $LAPTOP_SECONDS s: LaptopLoad h2 (own mTLS HTTP/2 connection each) and tcp (stunnel client → server)"
   laptops() { # name args... -> the result line in R[laptops.NAME]
     local out
-    out=$("$JAVA_HOME/bin/java" -Dlogback.configurationFile=/dev/null -cp "$BENCH_CP" org.postern.bench.tunnel.LaptopLoad "${@:2}" \
-      --count "$LAPTOPS" --streams 1 --seconds "$LAPTOP_SECONDS" 2>&1) || true
+    out=$("$JAVA_HOME/bin/java" "${BENCH_JVM[@]}" org.postern.bench.tunnel.LaptopLoad "${@:2}" \
+      --count "$LAPTOPS" --streams 1 --seconds "$LAPTOP_SECONDS" 2>"$W/laptops-$1.err") \
+      || { echo "run.sh: LaptopLoad $2 failed:" >&2; tail -5 "$W/laptops-$1.err" >&2; }
     echo "$out" | sed "s/^/laptops.$1: /"
     R[laptops.$1]=$(grep -m1 '^result ' <<< "$out" || echo "result gbps=failed")
   }

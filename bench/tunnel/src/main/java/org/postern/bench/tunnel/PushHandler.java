@@ -145,8 +145,8 @@ final class PushHandler extends ChannelInboundHandlerAdapter {
                 }
                 ready.complete(null);
                 if (reply.readableBytes() == 1 + Long.BYTES) {
+                    // the sink closes next; closing here too would reset a stream the gateway is ending
                     outcome.complete(new Outcome(sent, reply.getLong(1), System.nanoTime()));
-                    ctx.close();
                 }
             }
         } finally {
