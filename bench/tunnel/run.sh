@@ -246,13 +246,15 @@ declare -A TICKS BYTES CTICKS
 for p in "${PATHS[@]}"; do TICKS[$p]=0; CTICKS[$p]=0; BYTES[$p]=0; done
 
 echo "== agent RSS: idle, $RSS_WAIT s after its lease (no tunnel opened yet)"
-for p in stunnel-connect stunnel ssh; do   # warm-up (JIT) meanwhile, through the other paths only
-  iperf3 -c 127.0.0.1 -p "${ENTRY_IPERF[$p]}" -t 1 > /dev/null || { echo "run.sh: iperf3 through $p failed" >&2; exit 1; }
-done
+warm_up() { # path: 1 s of iperf3 (JIT); a failure is reported and the measured runs say "failed"
+  iperf3 -c 127.0.0.1 -p "${ENTRY_IPERF[$1]}" -t 1 > "$W/warm-up.log" 2>&1 \
+    || echo "run.sh: warm-up through $1 failed: $(grep -m1 -i error "$W/warm-up.log")" >&2
+}
+for p in stunnel-connect stunnel ssh; do warm_up "$p"; done   # meanwhile, through the other paths only
 sleep "$(awk -v l="$LEASED_AT" -v w="$RSS_WAIT" -v n="$(date +%s.%N)" 'BEGIN { d = l + w - n; printf "%.1f", (d > 0 ? d : 0) }')"
 R[agent.rss.idle]=$(awk '{ printf "%.1f", $1 / 1024 }' <<< "$(rss_kib "$AGENT_PID")")
 echo "agent.rss.idle=${R[agent.rss.idle]} MiB ($(awk -v l="$LEASED_AT" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - l }') s after the lease)"
-iperf3 -c 127.0.0.1 -p "$A_IPERF" -t 1 > /dev/null || { echo "run.sh: iperf3 through the agent failed" >&2; exit 1; }   # its warm-up
+warm_up agent
 
 gbps() { # path streams -> Gbit/s received (iperf3 through the path's entry); adds its CPU ticks and bytes
   local s0 c0 s1 c1
