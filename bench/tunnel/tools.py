@@ -10,12 +10,13 @@
                                opens N mutual-TLS connections to 127.0.0.1:PORT (MODE postern: each
                                sends CONNECT 127.0.0.1:DEST_PORT and waits for 200; MODE tls: the TLS
                                handshake only), prints "open N", holds them until stdin closes
+  iperf-result FILE            iperf3 -J output: prints "BYTES GBPS" received, or "0 failed" (the reason on stderr)
   pingpong PORT N [CERT KEY CA DEST_PORT]
                                one connection to 127.0.0.1:PORT (with CERT..: mutual TLS to the gateway
                                and CONNECT 127.0.0.1:DEST_PORT first), then N round trips of one byte
                                after N/10 (at least 50) unmeasured ones; prints p50, p99 and max in us
 """
-import asyncio, os, socket, socketserver, ssl, statistics, sys, time
+import asyncio, json, os, socket, socketserver, ssl, statistics, sys, time
 
 
 async def greeter(port):
@@ -113,6 +114,18 @@ def pingpong(port, n, tls):
           f"max={times[-1]:.0f} n={len(times)}")
 
 
+def iperf_result(path):
+    try:
+        with open(path) as f:
+            r = json.load(f)
+        received = r["end"]["sum_received"]
+        print(f'{received["bytes"]} {received["bits_per_second"] / 1e9:.2f}')
+    except (OSError, ValueError, KeyError) as e:
+        print("0 failed")
+        print(f"iperf-result: {path}: no received sum ({e!r}); iperf3 said: {r.get('error') if 'r' in locals() else '?'}",
+              file=sys.stderr)
+
+
 def ttfb(port, n):
     times, failed = [], []
     deadline = time.monotonic() + 120
@@ -170,6 +183,8 @@ def main(a):
         asyncio.run(sink(int(a[1]), a[2]))
     elif a[0] == "echo":
         echo(int(a[1]))
+    elif a[0] == "iperf-result":
+        iperf_result(a[1])
     elif a[0] == "pingpong":
         pingpong(int(a[1]), int(a[2]), (a[3], a[4], a[5], int(a[6])) if len(a) > 6 else None)
     elif a[0] == "ttfb":

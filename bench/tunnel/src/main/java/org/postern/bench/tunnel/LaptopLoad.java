@@ -71,13 +71,20 @@ public final class LaptopLoad {
         try {
             X509Certificate root = o.path().equals("h2") ? Pem.readCertificate(o.laptopDir().resolve("root.pem")) : null;
             long s0 = System.nanoTime();
+            List<Laptop> pending = new ArrayList<>();
             List<CompletableFuture<Ready>> opening = new ArrayList<>();
             for (int i = 1; i <= o.laptops(); i++) {
                 Laptop laptop = laptop(o, String.format(Locale.ROOT, "laptop-%03d", i), group, chunk, root);
+                pending.add(laptop);
                 opening.add(CompletableFuture.supplyAsync(() -> open(laptop, o.streams()), setup));
             }
-            for (CompletableFuture<Ready> f : opening) {
-                laptops.add(f.get(SETUP_SECONDS + 30, TimeUnit.SECONDS));
+            long setupEnd = s0 + TimeUnit.SECONDS.toNanos(SETUP_SECONDS + 60);
+            for (int i = 0; i < opening.size(); i++) {
+                try {
+                    laptops.add(opening.get(i).get(Math.max(0, setupEnd - System.nanoTime()), TimeUnit.NANOSECONDS));
+                } catch (java.util.concurrent.TimeoutException e) {
+                    laptops.add(new Ready(pending.get(i), List.of(), pending.get(i).name() + ": not ready within the set-up time"));
+                }
             }
             double setupSeconds = (System.nanoTime() - s0) / 1e9;
             List<Ready> ok = laptops.stream().filter(r -> r.error() == null).toList();
