@@ -281,10 +281,10 @@ done
 R[agent.rss.max]=$(sort -n "$W/agent-rss.samples" | tail -1 | awk '{ printf "%.1f", $1 / 1024 }')
 echo "agent.rss.max_8_streams=${R[agent.rss.max]} MiB ($(wc -l < "$W/agent-rss.samples") samples)"
 for p in agent stunnel-connect stunnel; do
-  R[$p.cpu]=$(cpu_per_gib "${TICKS[$p]}" "${BYTES[$p]}")
-  echo "cpu_s_per_gib.server.$p=${R[$p.cpu]} ($(( TICKS[$p] )) ticks, ${BYTES[$p]} bytes)"
+  R[$p.gib]=$(cpu_per_gib "${TICKS[$p]}" "${BYTES[$p]}")
+  echo "cpu_s_per_gib.server.$p=${R[$p.gib]} ($(( TICKS[$p] )) ticks, ${BYTES[$p]} bytes)"
 done
-for p in agent stunnel; do R[$p.ccpu]=$(cpu_per_gib "${CTICKS[$p]}" "${BYTES[$p]}"); echo "cpu_s_per_gib.client.$p=${R[$p.ccpu]}"; done
+for p in agent stunnel; do R[$p.cgib]=$(cpu_per_gib "${CTICKS[$p]}" "${BYTES[$p]}"); echo "cpu_s_per_gib.client.$p=${R[$p.cgib]}"; done
 
 if [ "$LAPTOPS" -gt 0 ]; then
   echo "== $LAPTOPS laptops × 1 stream for $LAPTOP_SECONDS s: LaptopLoad h2 (own mTLS HTTP/2 connection each) and tcp (stunnel client → server)"
@@ -301,7 +301,7 @@ if [ "$LAPTOPS" -gt 0 ]; then
   laptops postern h2 --gateway "127.0.0.1:$GW" --laptops "$W/laptops" --to "127.0.0.1:$COUNT" --watch "server=$GW_PID"
   for n in postern stunnel; do
     R[laptops.$n.gbps]=$(field "$n" gbps)
-    R[laptops.$n.cpu]=$(awk -v c="$(field "$n" cpu_s.server)" -v b="$(field "$n" delivered_bytes)" \
+    R[laptops.$n.gib]=$(awk -v c="$(field "$n" cpu_s.server)" -v b="$(field "$n" delivered_bytes)" \
       'BEGIN { if (b > 0) printf "%.2f", c / (b / 1073741824); else print "n/a" }')
     R[laptops.$n.per]="$(field "$n" laptop_mbps_min)/$(field "$n" laptop_mbps_median)"
     R[laptops.$n.err]=$(field "$n" errors)
@@ -371,11 +371,11 @@ echo "| first byte, fresh tunnel, median ms | ${R[agent.ttfb]} | ${R[stunnel-con
 echo "| full mTLS handshakes/s (s_time -new) | | ${R[postern.hs]} | ${R[stunnel.hs]} | | $(ratio "${R[postern.hs]}" "${R[stunnel.hs]}") | |"
 echo "| server CPU per handshake, ms | | ${R[postern.cpu]} | ${R[stunnel.cpu]} | | $(ratio "${R[postern.cpu]}" "${R[stunnel.cpu]}") | ≤ 0.50 |"
 echo "| RSS per idle tunnel, KiB ($IDLE open) | | ${R[postern.rss]} | ${R[stunnel.rss]} | | $(ratio "${R[postern.rss]}" "${R[stunnel.rss]}") | ≤ 40 KiB |"
-echo "| server CPU per GiB relayed, s (iperf3, 1 + 8 streams) | ${R[agent.cpu]} (HTTP/2) | ${R[stunnel-connect.cpu]} (HTTP/1.1) | ${R[stunnel.cpu]} | | h2/h1 $(ratio "${R[agent.cpu]}" "${R[stunnel-connect.cpu]}"), h2/stunnel $(ratio "${R[agent.cpu]}" "${R[stunnel.cpu]}") | h2 ≤ 1.25× h1 and ≤ 1.00× stunnel |"
-echo "| client CPU per GiB relayed, s (agent; stunnel client) | ${R[agent.ccpu]} | | ${R[stunnel.ccpu]} | | $(ratio "${R[agent.ccpu]}" "${R[stunnel.ccpu]}") | |"
+echo "| server CPU per GiB relayed, s (iperf3, 1 + 8 streams) | ${R[agent.gib]} (HTTP/2) | ${R[stunnel-connect.gib]} (HTTP/1.1) | ${R[stunnel.gib]} | | h2/h1 $(ratio "${R[agent.gib]}" "${R[stunnel-connect.gib]}"), h2/stunnel $(ratio "${R[agent.gib]}" "${R[stunnel.gib]}") | h2 ≤ 1.25× h1 and ≤ 1.00× stunnel |"
+echo "| client CPU per GiB relayed, s (agent; stunnel client) | ${R[agent.cgib]} | | ${R[stunnel.cgib]} | | $(ratio "${R[agent.cgib]}" "${R[stunnel.cgib]}") | |"
 if [ "$LAPTOPS" -gt 0 ]; then
   echo "| $LAPTOPS laptops × 1 stream, aggregate Gbit/s (per laptop min/median Mbit/s; errors) | ${R[laptops.postern.gbps]} (${R[laptops.postern.per]}; ${R[laptops.postern.err]}) | | ${R[laptops.stunnel.gbps]} (${R[laptops.stunnel.per]}; ${R[laptops.stunnel.err]}) | | $(ratio "${R[laptops.postern.gbps]}" "${R[laptops.stunnel.gbps]}") | ≥ 1.00 |"
-  echo "| server CPU per GiB, $LAPTOPS laptops, s | ${R[laptops.postern.cpu]} | | ${R[laptops.stunnel.cpu]} | | $(ratio "${R[laptops.postern.cpu]}" "${R[laptops.stunnel.cpu]}") | |"
+  echo "| server CPU per GiB, $LAPTOPS laptops, s | ${R[laptops.postern.gib]} | | ${R[laptops.stunnel.gib]} | | $(ratio "${R[laptops.postern.gib]}" "${R[laptops.stunnel.gib]}") | |"
 fi
 echo "| 1-byte ping-pong p50 / p99, µs | ${R[agent.p50]} / ${R[agent.p99]} | ${R[stunnel-connect.p50]} / ${R[stunnel-connect.p99]} (direct mTLS CONNECT: ${R[connect.p50]} / ${R[connect.p99]}) | ${R[stunnel.p50]} / ${R[stunnel.p99]} | ${R[ssh.p50]} / ${R[ssh.p99]} | agent/stunnel $(ratio "${R[agent.p50]}" "${R[stunnel.p50]}") / $(ratio "${R[agent.p99]}" "${R[stunnel.p99]}"), CONNECT $(ratio "${R[connect.p50]}" "${R[stunnel.p50]}") / $(ratio "${R[connect.p99]}" "${R[stunnel.p99]}") | ≤ 1.00 |"
 echo "| agent RSS, MiB: idle $RSS_WAIT s after the lease / max during 8 streams | ${R[agent.rss.idle]} / ${R[agent.rss.max]} | | | | | idle ≤ 48 MiB |"
