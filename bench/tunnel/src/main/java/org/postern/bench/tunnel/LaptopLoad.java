@@ -34,7 +34,8 @@ import org.postern.keys.Pem;
  *
  * <p>Prints one {@code result} line of {@code key=value} figures: aggregate Gbit/s (bytes the
  * sink counted, over the time from the start to the last count), per-laptop Mbit/s (min, median,
- * max), errors, and the CPU seconds of each watched process over the push; then the first errors.
+ * max), errors, and the CPU seconds over the push of each watched process and of this one
+ * ({@code cpu_s.self}); then the first errors.
  */
 public final class LaptopLoad {
     static final int CHUNK = 64 * 1024;
@@ -89,7 +90,10 @@ public final class LaptopLoad {
             double setupSeconds = (System.nanoTime() - s0) / 1e9;
             List<Ready> ok = laptops.stream().filter(r -> r.error() == null).toList();
 
-            Map<String, Long> cpu0 = ticks(o.watch());
+            // the load client's own CPU too: on a shared machine it competes with what it measures
+            Map<String, Long> watched = new LinkedHashMap<>(o.watch());
+            watched.put("self", ProcessHandle.current().pid());
+            Map<String, Long> cpu0 = ticks(watched);
             long t0 = System.nanoTime();
             long deadline = t0 + TimeUnit.SECONDS.toNanos(o.seconds());
             ok.forEach(r -> r.tunnels().forEach(t -> t.start(deadline)));
@@ -101,7 +105,7 @@ public final class LaptopLoad {
             } catch (Exception e) {
                 // each failed tunnel is reported below
             }
-            Map<String, Long> cpu1 = ticks(o.watch());
+            Map<String, Long> cpu1 = ticks(watched);
             report(o, laptops, t0, setupSeconds, cpu0, cpu1);
             return !ok.isEmpty() && all.stream().anyMatch(f -> f.isDone() && !f.isCompletedExceptionally());
         } finally {
