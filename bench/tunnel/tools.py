@@ -3,14 +3,20 @@
 
   greeter PORT                 accept, send one byte, close (the first-byte destination)
   sink PORT COUNT_FILE         accept and hold connections idle; writes the open count to COUNT_FILE
+  echo PORT                    accept; echo every byte back at once (a thread per connection, TCP_NODELAY)
   ttfb PORT N                  N fresh TCP connects to 127.0.0.1:PORT, each until the first byte;
                                prints the median and p90 in ms
   idle MODE PORT N CERT KEY CA [DEST_PORT]
                                opens N mutual-TLS connections to 127.0.0.1:PORT (MODE postern: each
                                sends CONNECT 127.0.0.1:DEST_PORT and waits for 200; MODE tls: the TLS
                                handshake only), prints "open N", holds them until stdin closes
+  iperf-result FILE            iperf3 -J output: prints "BYTES GBPS" received, or "0 failed" (the reason on stderr)
+  pingpong PORT N [CERT KEY CA DEST_PORT]
+                               one connection to 127.0.0.1:PORT (with CERT..: mutual TLS to the gateway
+                               and CONNECT 127.0.0.1:DEST_PORT first), then N round trips of one byte
+                               after N/10 (at least 50) unmeasured ones; prints p50, p99 and max in us
 """
-import asyncio, os, socket, ssl, statistics, sys, time
+import asyncio, json, os, socket, socketserver, ssl, statistics, sys, time
 
 
 async def greeter(port):
@@ -41,6 +47,83 @@ async def sink(port, count_file):
             f.write(f"{open_now}\n")
         os.replace(count_file + ".tmp", count_file)
         await asyncio.sleep(0.5)
+
+
+class _Echo(socketserver.BaseRequestHandler):
+    def handle(self):
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while data := self.request.recv(65536):
+            self.request.sendall(data)
+
+
+class _EchoServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def echo(port):
+    with _EchoServer(("127.0.0.1", port), _Echo) as server:
+        print("echo ready", flush=True)
+        server.serve_forever()
+
+
+def mtls_connect(port, cert, key, ca, dest_port):
+    """A mutual-TLS connection to the gateway with an HTTP/1.1 tunnel to 127.0.0.1:DEST_PORT open."""
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(cert, key)
+    ctx.check_hostname = False
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s = ctx.wrap_socket(raw)
+    s.sendall(f"CONNECT 127.0.0.1:{dest_port} HTTP/1.1\r\nHost: 127.0.0.1:{dest_port}\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        b = s.recv(1)
+        if not b:
+            sys.exit(f"pingpong: the gateway closed the connection after {head!r}")
+        head += b
+    if not head.startswith(b"HTTP/1.1 200"):
+        sys.exit(f"pingpong: expected HTTP/1.1 200 to CONNECT, found {head[:80]!r}")
+    return s
+
+
+def pingpong(port, n, tls):
+    if tls:
+        s = mtls_connect(port, *tls)
+    else:
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    times = []
+    warm = max(50, n // 10)
+    deadline = time.monotonic() + 120
+    for i in range(warm + n):
+        if time.monotonic() > deadline:
+            sys.exit(f"pingpong: only {len(times)} of {n} round trips through port {port} in 120 s")
+        t0 = time.perf_counter_ns()
+        s.sendall(b"p")
+        if s.recv(1) != b"p":
+            sys.exit(f"pingpong: round trip {i + 1} through port {port} did not come back")
+        t1 = time.perf_counter_ns()
+        if i >= warm:
+            times.append((t1 - t0) / 1000)
+    s.close()
+    times.sort()
+    print(f"p50={times[len(times) // 2]:.0f} p99={times[min(len(times) - 1, int(len(times) * 0.99))]:.0f} "
+          f"max={times[-1]:.0f} n={len(times)}")
+
+
+def iperf_result(path):
+    try:
+        with open(path) as f:
+            r = json.load(f)
+        received = r["end"]["sum_received"]
+        print(f'{received["bytes"]} {received["bits_per_second"] / 1e9:.2f}')
+    except (OSError, ValueError, KeyError) as e:
+        print("0 failed")
+        print(f"iperf-result: {path}: no received sum ({e!r}); iperf3 said: {r.get('error') if 'r' in locals() else '?'}",
+              file=sys.stderr)
 
 
 def ttfb(port, n):
@@ -98,6 +181,12 @@ def main(a):
         asyncio.run(greeter(int(a[1])))
     elif a[0] == "sink":
         asyncio.run(sink(int(a[1]), a[2]))
+    elif a[0] == "echo":
+        echo(int(a[1]))
+    elif a[0] == "iperf-result":
+        iperf_result(a[1])
+    elif a[0] == "pingpong":
+        pingpong(int(a[1]), int(a[2]), (a[3], a[4], a[5], int(a[6])) if len(a) > 6 else None)
     elif a[0] == "ttfb":
         ttfb(int(a[1]), int(a[2]))
     elif a[0] == "idle":

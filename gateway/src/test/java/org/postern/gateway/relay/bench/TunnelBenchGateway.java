@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.postern.config.DataSize;
@@ -32,15 +33,19 @@ import org.postern.pki.testing.TestPki;
  * ({@code bench-agent}) is left pending for {@code postern-agent enroll}. Writes to {@code OUT}:
  * {@code root.pem}, {@code root.sha256}, {@code device.crt} (leaf and chain), {@code device.key},
  * {@code server.crt}/{@code server.key} (a 127.0.0.1 server certificate for stunnel, same CA, P-256)
- * and {@code agent.token}; prints {@code ready}, and runs until its standard input closes.
+ * and {@code agent.token}; with {@code LAPTOPS} > 0 also {@code laptops/laptop-NNN.crt} (leaf and
+ * chain) and {@code .key} for that many more devices ({@code laptop-001} …, group {@code admins}),
+ * enrolled here but without a posture decision: {@code LaptopLoad} proves each one's posture
+ * itself, as an agent would. Prints {@code ready}, and runs until its standard input closes.
  *
- * <p>Usage: {@code TunnelBenchGateway OUT PORT}
+ * <p>Usage: {@code TunnelBenchGateway OUT PORT [LAPTOPS]}
  */
 public final class TunnelBenchGateway {
 
     public static void main(String[] args) throws Exception {
         Path out = Path.of(args[0]);
         int port = Integer.parseInt(args[1]);
+        int laptops = args.length > 2 ? Integer.parseInt(args[2]) : 0;
         try (TestPki pki = TestPki.create()) {
             GatewaySettings d = GatewaySettings.defaults();
             AccessRules rules = new AccessRules(List.of(new AccessRules.Rule("bench", List.of("admins"),
@@ -77,10 +82,31 @@ public final class TunnelBenchGateway {
                 pki.service.issueServer(List.of(), List.of("127.0.0.1"), "bench").writeTo(out, "server", pki.ca.chain());
                 var agent = pki.service.addDevice("bench-agent", "bench", List.of("admins"), null, null, "bench");
                 Files.writeString(out.resolve("agent.token"), agent.token().reveal() + "\n");
+                issueLaptops(pki, out.resolve("laptops"), laptops);
                 System.out.println("ready " + Instant.now() + " pid " + ProcessHandle.current().pid());
                 System.out.flush();
                 System.in.read(new byte[1]); // until the script closes our standard input
             }
+        }
+    }
+
+    /** Enrolls {@code count} devices through the registry (token, CSR, certificate) and writes their keys. */
+    private static void issueLaptops(TestPki pki, Path dir, int count) throws Exception {
+        if (count <= 0) {
+            return;
+        }
+        Files.createDirectories(dir);
+        TestPki.writePem(dir.resolve("root.pem"), pki.ca.root());
+        for (int i = 1; i <= count; i++) {
+            String id = String.format(Locale.ROOT, "laptop-%03d", i);
+            var added = pki.service.addDevice(id, "bench", List.of("admins"), null, null, "bench");
+            KeyPair keys = TestCsrs.p256();
+            X509Certificate cert = pki.service.enroll(id, added.token(), TestCsrs.body(keys, id), "bench");
+            List<Object> leafAndChain = new ArrayList<>();
+            leafAndChain.add(cert);
+            leafAndChain.addAll(pki.ca.chain());
+            Files.writeString(dir.resolve(id + ".crt"), Pem.encodeAll(leafAndChain));
+            TestPki.writePem(dir.resolve(id + ".key"), keys.getPrivate());
         }
     }
 
