@@ -159,17 +159,21 @@ forwards:
     to: 127.0.0.1:$GREET
 YAML
 "$JAVA_HOME/bin/java" "${AGENT_UP_JVM[@]}" -cp "$AGENT_CP" org.postern.agent.cli.AgentCommand --home "$W/agent" up \
-  --config "$W/agent.yaml" > "$W/agent.log" 2>&1 & PIDS+=($!)
+  --config "$W/agent.yaml" > "$W/agent.log" 2>&1 & AGENT_PID=$!; PIDS+=($AGENT_PID)
 wait_for "$W/agent.log" 'posture (accepted|NOT compliant, allowed)' 120 "postern-agent up"
 for p in "$C_ST_IPERF" "$C_PG_IPERF" "$L_IPERF" "$A_IPERF" "$S_SINK"; do wait_port "$p" "a tunnel entry"; done
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "java: $("$JAVA_HOME/bin/java" -version 2>&1 | head -1); $(stunnel -version 2>&1 | grep -m1 '^stunnel'); $(openssl version); $(ssh -V 2>&1); $(iperf3 --version | head -1)"
 declare -A R
-if [ -n "${HOLD:-}" ]; then echo "holding: W=$W GW=$GW GREET=$GREET C_PG_GREET=$C_PG_GREET"; sleep "$HOLD"; fi
+if [ -n "${HOLD:-}" ]; then
+  printf 'GW_PID=%s\nAGENT_PID=%s\nA_IPERF=%s\nC_PG_IPERF=%s\nC_ST_IPERF=%s\nA_GREET=%s\n' \
+    "$GW_PID" "$AGENT_PID" "$A_IPERF" "$C_PG_IPERF" "$C_ST_IPERF" "$A_GREET" > "$W/hold.env"
+  echo "holding: W=$W GW=$GW GREET=$GREET C_PG_GREET=$C_PG_GREET (pids and entry ports in $W/hold.env)"; sleep "$HOLD"
+fi
 
 gbps() { # port streams -> Gbit/s received (iperf3 through the entry port)
-  iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" -P "$2" -J > "$W/iperf.json" 2>&1 || { echo "run.sh: iperf3 through port $1 failed: $(grep -m1 error "$W/iperf.json")" >&2; echo failed; return; }
+  iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" -P "$2" -J > "$W/iperf.json" 2> "$W/iperf.err" || { echo "run.sh: iperf3 through port $1 failed: $(grep -m1 error "$W/iperf.json" "$W/iperf.err")" >&2; echo failed; return; }
   python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' "$W/iperf.json"
 }
 PATHS=(agent stunnel-connect stunnel ssh)

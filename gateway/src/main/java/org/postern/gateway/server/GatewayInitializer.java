@@ -20,6 +20,7 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SslContext;
@@ -53,10 +54,26 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
     /** What the tunnel listener offers by ALPN, in order of preference. */
     static final List<String> ALPN = List.of(ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1);
-    /** HTTP/2 window per stream: what one tunnel may have in flight towards the gateway. */
-    static final int STREAM_WINDOW = 128 * 1024;
-    /** HTTP/2 window per connection: what all its tunnels together may have in flight. */
-    static final int CONNECTION_WINDOW = 2 * 1024 * 1024;
+    /**
+     * HTTP/2 window per stream: what one tunnel may have in flight towards the gateway, so also what
+     * the gateway holds at most for a tunnel whose admin host stopped reading. A tunnel carries at
+     * most a window per round trip: 1 MiB is 4 Gbit/s at 2 ms (loopback under load, a LAN) or
+     * 100 Mbit/s at 80 ms; 128 KiB capped a tunnel at 0.5 Gbit/s at 2 ms.
+     */
+    static final int STREAM_WINDOW = 1024 * 1024;
+    /**
+     * HTTP/2 window per connection: what all its tunnels together may have in flight, the most a
+     * laptop's connection makes the gateway hold. Sixteen stream windows, so that up to 15 stalled
+     * tunnels do not stall the others; a device's flows ({@code limits.flowsPerDevice}) bound it
+     * too, at a stream window each.
+     */
+    static final int CONNECTION_WINDOW = 16 * 1024 * 1024;
+    /**
+     * SETTINGS_MAX_FRAME_SIZE: the largest DATA frame the laptop may send. 64 KiB, a whole socket
+     * read of the laptop's client, instead of the 16 KiB default: a quarter of the frames, frame
+     * headers and reads of the stream channel per byte relayed (TLS records stay 16 KiB).
+     */
+    static final int MAX_FRAME_SIZE = 64 * 1024;
 
     /** The handlers every connection shares. */
     record Shared(EstHandler est, CrlHandler crl, OcspHandler ocsp, PostureHandler posture, ConnectHandler connect,
@@ -175,8 +192,11 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
                 .initialSettings(Http2Settings.defaultSettings()
                         .maxConcurrentStreams(streamsPerConnection)
                         .maxHeaderListSize(maxHeaderSize)
-                        .initialWindowSize(STREAM_WINDOW))
+                        .initialWindowSize(STREAM_WINDOW)
+                        .maxFrameSize(MAX_FRAME_SIZE))
                 .build();
+        // the streams' flushes within one turn of the event loop leave as one write to TLS
+        p.addLast("flushes", new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
         p.addLast("h2", h2);
         widenConnectionWindow(h2);
         // one child channel per stream, each with the stream pipeline below
