@@ -19,7 +19,10 @@ run() { # name port streams
   g0=$(ticks "$GW_PID"); a0=$(ticks "$AGENT_PID"); r0=$(io "$GW_PID" syscr); w0=$(io "$GW_PID" syscw)
   iperf3 -c 127.0.0.1 -p "$2" -t "$SECS" -P "$3" -J > "$W/prof-iperf.json" 2> "$W/prof-iperf.err" || { echo "$1 P=$3: iperf3 failed: $(cat "$W/prof-iperf.err")"; return; }
   g1=$(ticks "$GW_PID"); a1=$(ticks "$AGENT_PID"); r1=$(io "$GW_PID" syscr); w1=$(io "$GW_PID" syscw)
-  mib=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"] / 1048576)' "$W/prof-iperf.json")
+  # iperf3 3.12 may print a warning line before its JSON, on stdout
+  mib=$(python3 -c 'import json,sys; t=open(sys.argv[1]).read(); print(json.loads(t[t.index("{"):])["end"]["sum_received"]["bytes"] / 1048576)' "$W/prof-iperf.json") \
+    || { echo "$1 P=$3: no iperf3 result: $(head -c 300 "$W/prof-iperf.json")"; return; }
+  grep -q WARNING "$W/prof-iperf.json" && echo "$1 P=$3: $(grep -m1 WARNING "$W/prof-iperf.json")"
   awk -v n="$1" -v s="$3" -v m="$mib" -v t="$SECS" -v g=$((g1 - g0)) -v a=$((a1 - a0)) -v r=$((r1 - r0)) -v w=$((w1 - w0)) -v hz="$HZ" 'BEGIN {
     printf "%-16s P=%d %6.2f Gbit/s  gateway %6.2f ms/MiB (%.0f%% cpu)  agent %6.2f ms/MiB (%.0f%% cpu)  gateway syscalls/MiB read %.1f write %.1f\n",
       n, s, m * 8 * 1048576 / t / 1e9, g * 1000 / hz / m, g * 100 / hz / t, a * 1000 / hz / m, a * 100 / hz / t, r / m, w / m }'

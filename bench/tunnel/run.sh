@@ -174,7 +174,8 @@ fi
 
 gbps() { # port streams -> Gbit/s received (iperf3 through the entry port)
   iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" -P "$2" -J > "$W/iperf.json" 2> "$W/iperf.err" || { echo "run.sh: iperf3 through port $1 failed: $(grep -m1 error "$W/iperf.json" "$W/iperf.err")" >&2; echo failed; return; }
-  python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' "$W/iperf.json"
+  # iperf3 3.12 may print a warning line before its JSON, on stdout
+  python3 -c 'import json,sys; t=open(sys.argv[1]).read(); print("%.2f" % (json.loads(t[t.index("{"):])["end"]["sum_received"]["bits_per_second"] / 1e9))' "$W/iperf.json"
 }
 PATHS=(agent stunnel-connect stunnel ssh)
 declare -A ENTRY_IPERF=([agent]=$A_IPERF [stunnel-connect]=$C_PG_IPERF [stunnel]=$C_ST_IPERF [ssh]=$L_IPERF)
