@@ -74,6 +74,19 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
      * headers and reads of the stream channel per byte relayed (TLS records stay 16 KiB).
      */
     static final int MAX_FRAME_SIZE = 64 * 1024;
+    /**
+     * RST_STREAM frames the gateway may send on one connection in {@value #RST_WINDOW_SECONDS} s,
+     * per stream it allows, before it closes the connection (Netty's guard for a server: 200 per
+     * connection in all). Every DATA frame that arrives for a stream the gateway already ended (the
+     * admin host reset the flow, idle, lease end) is answered with RST_STREAM STREAM_CLOSED, and a
+     * laptop has up to a stream window in flight when the end reaches it: 64 frames of 16 KiB. With
+     * 200, iperf3's eight streams ending against a resetting host closed the agent's whole
+     * connection and every tunnel on it (docs/profile-h2-relay.md). A laptop that provokes more is
+     * still cut; an answer costs the gateway a 13-byte frame.
+     */
+    static final int RST_PER_STREAM = STREAM_WINDOW / (16 * 1024);
+    /** The window of the RST_STREAM guard above. */
+    static final int RST_WINDOW_SECONDS = 30;
 
     /** The handlers every connection shares. */
     record Shared(EstHandler est, CrlHandler crl, OcspHandler ocsp, PostureHandler posture, ConnectHandler connect,
@@ -194,6 +207,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
                         .maxHeaderListSize(maxHeaderSize)
                         .initialWindowSize(STREAM_WINDOW)
                         .maxFrameSize(MAX_FRAME_SIZE))
+                .encoderEnforceMaxRstFramesPerWindow(RST_PER_STREAM * streamsPerConnection, RST_WINDOW_SECONDS)
                 .build();
         // the streams' flushes within one turn of the event loop leave as one write to TLS
         p.addLast("flushes", new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
