@@ -233,7 +233,11 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "java: $("$JAVA_HOME/bin/java" -version 2>&1 | head -1); $(stunnel -version 2>&1 | grep -m1 '^stunnel'); $(openssl version); $(ssh -V 2>&1); $(iperf3 --version | head -1)"
 declare -A R
 echo "load at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ -n "${HOLD:-}" ]; then echo "holding: W=$W GW=$GW GREET=$GREET C_PG_GREET=$C_PG_GREET ECHO=$ECHO COUNT=$COUNT"; sleep "$HOLD"; fi
+if [ -n "${HOLD:-}" ]; then
+  printf 'GW_PID=%s\nAGENT_PID=%s\nA_IPERF=%s\nC_PG_IPERF=%s\nC_ST_IPERF=%s\nA_GREET=%s\n' \
+    "$GW_PID" "$AGENT_PID" "$A_IPERF" "$C_PG_IPERF" "$C_ST_IPERF" "$A_GREET" > "$W/hold.env"
+  echo "holding: W=$W GW=$GW GREET=$GREET C_PG_GREET=$C_PG_GREET ECHO=$ECHO COUNT=$COUNT (pids and entry ports in $W/hold.env)"; sleep "$HOLD"
+fi
 
 PATHS=(agent stunnel-connect stunnel ssh)
 declare -A ENTRY_IPERF=([agent]=$A_IPERF [stunnel-connect]=$C_PG_IPERF [stunnel]=$C_ST_IPERF [ssh]=$L_IPERF)

@@ -2,6 +2,7 @@ package org.postern.gateway.relay;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -133,7 +134,14 @@ final class Flow {
         AtomicInteger open = new AtomicInteger(2);
         ChannelFutureListener whenBothClosed = f -> {
             if (open.decrementAndGet() == 0) {
-                registry.recordClose(this, how, Duration.between(openedAt, registry.clock().instant()));
+                // after the current task: the relay counts a chunk when its write completes, and HTTP/2 merges
+                // DATA frames queued for a stream, so the END_STREAM that closed it can complete first
+                Runnable record = () -> registry.recordClose(this, how, Duration.between(openedAt, registry.clock().instant()));
+                try {
+                    server.eventLoop().execute(record);
+                } catch (RejectedExecutionException e) { // the event loop is shutting down: record now
+                    record.run();
+                }
             }
         };
         client.closeFuture().addListener(whenBothClosed);

@@ -13,7 +13,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.MaxMessagesRecvByteBufAllocator;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
@@ -92,9 +91,6 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
         Http2Headers h = first.headers();
         authority = h.authority() == null ? "" : h.authority().toString();
         String malformed = malformed(first);
-        // one DATA frame per read: its window goes back only when the relay reads again, that is
-        // once the previous frame was written to the admin host
-        ((MaxMessagesRecvByteBufAllocator) ctx.channel().config().getRecvByteBufAllocator()).maxMessagesPerRead(1);
         if (malformed != null) {
             ctx.channel().config().setAutoRead(false);
             gate.refuseNow(ctx, framing, new GateDecision.Refusal(Reasons.MALFORMED, malformed));

@@ -19,8 +19,9 @@ import io.netty.util.ReferenceCountUtil;
  * Makes an HTTP/2 CONNECT stream look like a socket to {@link TunnelRelayHandler}: DATA frames in
  * become their bytes, END_STREAM becomes {@link ChannelInputShutdownEvent} (the peer's half-close),
  * RST_STREAM closes the stream; bytes out become DATA frames. An END_STREAM written by
- * {@link Flow} (half-close, or the graceful end of the flow) is sent once; bytes after it are
- * refused. The connection closing closes the stream too, even one that is not being read.
+ * {@link Flow} (half-close, or the graceful end of the flow) is sent once; bytes and close-reason
+ * trailers after it are not sent. The connection closing closes the stream too, even one that is
+ * not being read.
  */
 final class Http2TunnelCodec extends ChannelDuplexHandler {
 
@@ -92,6 +93,11 @@ final class Http2TunnelCodec extends ChannelDuplexHandler {
                 endSent = true;
                 ctx.write(data, promise);
             }
+        } else if (msg instanceof Http2HeadersFrame trailers && trailers.isEndStream() && endSent) {
+            // the close reason after the admin host's half-close was passed on (an abrupt end: the admin host
+            // reset while the laptop still sent): HEADERS on a stream this side ended is a connection error in
+            // Netty's encoder, which closed the laptop's whole connection; the stream's close (a reset) ends it
+            promise.setSuccess();
         } else {
             ctx.write(msg, promise);
         }

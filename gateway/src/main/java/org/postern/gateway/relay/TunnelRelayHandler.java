@@ -13,11 +13,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Copies bytes from one side of a {@link Flow} to the other, as Netty's HexDumpProxy does: the
- * channel does not read on its own ({@code AUTO_READ=false}); it reads the next chunk only when
- * the previous one has been written to the other side, so a slow reader on either end slows the
- * writer instead of filling the gateway's memory. One instance per side. It never looks at the
- * bytes.
+ * Copies bytes from one side of a {@link Flow} to the other. The channel does not read on its own
+ * ({@code AUTO_READ=false}); it reads the next chunk only while the other side can take it
+ * ({@link Channel#isWritable()}: what waits there stays under its write-buffer high-water mark,
+ * and on an HTTP/2 stream under the laptop's flow-control window too), and reads again when the
+ * other side becomes writable. So a slow reader on either end slows the writer instead of filling
+ * the gateway's memory. One instance per side; both sides of a flow share one event loop. It never
+ * looks at the bytes.
+ *
+ * <p>Chunks are written without a flush; the other side is flushed once per turn of the event
+ * loop, after every chunk that turn brought. A flush is a TLS record or a {@code write(2)} and a
+ * wake-up of the reader: a burst of HTTP/2 DATA frames read at once leaves as one write, not one
+ * per frame (docs/profile-h2-relay.md).
  */
 final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
 
@@ -28,7 +35,10 @@ final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
 
     private final Flow flow;
     private final Side side;
+    private final Runnable flushPeer = this::flushPeer;
+    private ChannelHandlerContext ctx;
     private boolean inputShut;
+    private boolean flushScheduled;
 
     TunnelRelayHandler(Flow flow, Side side) {
         this.flow = flow;
@@ -37,6 +47,7 @@ final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
         if (ctx.channel().isActive()) {
             ctx.read();
         } else {
@@ -52,17 +63,44 @@ final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         int bytes = buf.readableBytes();
-        peer.writeAndFlush(buf).addListener((ChannelFutureListener) f -> {
+        peer.write(buf).addListener((ChannelFutureListener) f -> {
             if (f.isSuccess()) {
                 flow.relayed(side, bytes);
-                if (!inputShut) {
-                    ctx.read();
-                }
             } else if (!flow.isClosed()) {
                 LOG.debug("{}: write {} failed: {}", flow, side == Side.CLIENT ? "up" : "down", f.cause().toString());
                 flow.close(FlowEnd.ERROR);
             }
         });
+        if (!flushScheduled) {
+            flushScheduled = true;
+            ctx.executor().execute(flushPeer);
+        }
+        readIfPeerWritable();
+    }
+
+    /** The other side took what it was given (its writability came back): read on, if this side still reads. */
+    void peerWritable() {
+        readIfPeerWritable();
+    }
+
+    private void readIfPeerWritable() {
+        if (!inputShut && ctx.channel().isActive() && flow.peerOf(side).isWritable()) {
+            ctx.read();
+        }
+    }
+
+    private void flushPeer() {
+        flushScheduled = false;
+        flow.peerOf(side).flush();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        // this channel is the other side's peer: when it can take bytes again, the other side reads on
+        if (ctx.channel().isWritable() && flow.peerOf(side).pipeline().get(TunnelRelayHandler.class) instanceof TunnelRelayHandler other) {
+            other.peerWritable();
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     @Override

@@ -20,6 +20,7 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SslContext;
@@ -53,10 +54,39 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
     /** What the tunnel listener offers by ALPN, in order of preference. */
     static final List<String> ALPN = List.of(ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1);
-    /** HTTP/2 window per stream: what one tunnel may have in flight towards the gateway. */
-    static final int STREAM_WINDOW = 128 * 1024;
-    /** HTTP/2 window per connection: what all its tunnels together may have in flight. */
-    static final int CONNECTION_WINDOW = 2 * 1024 * 1024;
+    /**
+     * HTTP/2 window per stream: what one tunnel may have in flight towards the gateway, so also what
+     * the gateway holds at most for a tunnel whose admin host stopped reading. A tunnel carries at
+     * most a window per round trip: 1 MiB is 4 Gbit/s at 2 ms (loopback under load, a LAN) or
+     * 100 Mbit/s at 80 ms; 128 KiB capped a tunnel at 0.5 Gbit/s at 2 ms.
+     */
+    static final int STREAM_WINDOW = 1024 * 1024;
+    /**
+     * HTTP/2 window per connection: what all its tunnels together may have in flight, the most a
+     * laptop's connection makes the gateway hold. Sixteen stream windows, so that up to 15 stalled
+     * tunnels do not stall the others; a device's flows ({@code limits.flowsPerDevice}) bound it
+     * too, at a stream window each.
+     */
+    static final int CONNECTION_WINDOW = 16 * 1024 * 1024;
+    /**
+     * SETTINGS_MAX_FRAME_SIZE: the largest DATA frame the laptop may send. 64 KiB, a whole socket
+     * read of the laptop's client, instead of the 16 KiB default: a quarter of the frames, frame
+     * headers and reads of the stream channel per byte relayed (TLS records stay 16 KiB).
+     */
+    static final int MAX_FRAME_SIZE = 64 * 1024;
+    /**
+     * RST_STREAM frames the gateway may send on one connection in {@value #RST_WINDOW_SECONDS} s,
+     * per stream it allows, before it closes the connection (Netty's guard for a server: 200 per
+     * connection in all). Every DATA frame that arrives for a stream the gateway already ended (the
+     * admin host reset the flow, idle, lease end) is answered with RST_STREAM STREAM_CLOSED, and a
+     * laptop has up to a stream window in flight when the end reaches it: 64 frames of 16 KiB. With
+     * 200, iperf3's eight streams ending against a resetting host closed the agent's whole
+     * connection and every tunnel on it (docs/profile-h2-relay.md). A laptop that provokes more is
+     * still cut; an answer costs the gateway a 13-byte frame.
+     */
+    static final int RST_PER_STREAM = STREAM_WINDOW / (16 * 1024);
+    /** The window of the RST_STREAM guard above. */
+    static final int RST_WINDOW_SECONDS = 30;
 
     /** The handlers every connection shares. */
     record Shared(EstHandler est, CrlHandler crl, OcspHandler ocsp, PostureHandler posture, ConnectHandler connect,
@@ -175,8 +205,12 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
                 .initialSettings(Http2Settings.defaultSettings()
                         .maxConcurrentStreams(streamsPerConnection)
                         .maxHeaderListSize(maxHeaderSize)
-                        .initialWindowSize(STREAM_WINDOW))
+                        .initialWindowSize(STREAM_WINDOW)
+                        .maxFrameSize(MAX_FRAME_SIZE))
+                .encoderEnforceMaxRstFramesPerWindow(RST_PER_STREAM * streamsPerConnection, RST_WINDOW_SECONDS)
                 .build();
+        // the streams' flushes within one turn of the event loop leave as one write to TLS
+        p.addLast("flushes", new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
         p.addLast("h2", h2);
         widenConnectionWindow(h2);
         // one child channel per stream, each with the stream pipeline below

@@ -71,6 +71,7 @@ public final class LocalListeners implements AutoCloseable {
             ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                     .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.ALLOCATOR, TunnelBuffers.ALLOCATOR)
                     .childHandler(init)
                     .bind(at.socketAddress()).syncUninterruptibly().channel();
         } catch (Exception e) {

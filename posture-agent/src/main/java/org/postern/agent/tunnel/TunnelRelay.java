@@ -22,9 +22,12 @@ import io.netty.util.ReferenceCountUtil;
 
 /**
  * Relays bytes between a local socket and a CONNECT stream, with backpressure both ways (each side
- * reads again only once its last write went out: towards the gateway that is HTTP/2 flow control,
- * towards the local client it is the socket's buffer) and half-close both ways (local EOF ends the
- * stream; the gateway's END_STREAM shuts the socket's output). Nothing inspects the bytes.
+ * reads on only while the other can take more: towards the gateway that is HTTP/2 flow control and
+ * the connection's write buffer, towards the local client the socket's write buffer; it reads again
+ * when the other side becomes writable) and half-close both ways (local EOF ends the stream; the
+ * gateway's END_STREAM shuts the socket's output). Writes are flushed once per turn of the event
+ * loop, not once per chunk: a burst of DATA frames leaves as one socket write, a burst of local
+ * reads as full TLS records. Nothing inspects the bytes.
  */
 public final class TunnelRelay {
     private TunnelRelay() {
@@ -50,8 +53,12 @@ public final class TunnelRelay {
         local.config().setAutoRead(false);
         stream.config().setAutoRead(false);
         Tally tally = new Tally(via, destination, events);
-        stream.pipeline().addLast("relay", new FromGateway(local, tally));
-        local.pipeline().addLast("relay", new ToGateway(stream, tally));
+        FromGateway down = new FromGateway(local, tally);
+        ToGateway up = new ToGateway(stream, tally);
+        down.up = up;
+        up.down = down;
+        stream.pipeline().addLast("relay", down);
+        local.pipeline().addLast("relay", up);
         for (ByteBuf b : early) {
             stream.write(new DefaultHttp2DataFrame(b));
         }
@@ -102,11 +109,25 @@ public final class TunnelRelay {
     private static final class ToGateway extends ChannelInboundHandlerAdapter {
         private final Http2StreamChannel stream;
         private final Tally tally;
+        private final Runnable flush;
+        private ChannelHandlerContext ctx;
+        private FromGateway down;
         private boolean ended;
+        private boolean inputShut;
+        private boolean flushScheduled;
 
         ToGateway(Http2StreamChannel stream, Tally tally) {
             this.stream = stream;
             this.tally = tally;
+            this.flush = () -> {
+                flushScheduled = false;
+                stream.flush();
+            };
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
         }
 
         @Override
@@ -122,18 +143,37 @@ public final class TunnelRelay {
                 return;
             }
             tally.up += buf.readableBytes();
-            stream.writeAndFlush(new DefaultHttp2DataFrame(buf)).addListener((ChannelFutureListener) f -> {
-                if (f.isSuccess()) {
-                    ctx.read();
-                } else {
+            stream.write(new DefaultHttp2DataFrame(buf)).addListener((ChannelFutureListener) f -> {
+                if (!f.isSuccess()) {
                     ctx.close();
                 }
             });
+            if (!flushScheduled) {
+                flushScheduled = true;
+                ctx.executor().execute(flush);
+            }
+            readOn();
+        }
+
+        /** Reads the local socket again if the stream can take more; else its writability coming back does. */
+        void readOn() {
+            if (!inputShut && ctx.channel().isActive() && stream.isWritable()) {
+                ctx.read();
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable()) {
+                down.readOn(); // the local socket drained: more from the gateway
+            }
+            ctx.fireChannelWritabilityChanged();
         }
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof ChannelInputShutdownEvent) {
+                inputShut = true;
                 tally.firstSeen("client_closed");
                 endStream();
             }
@@ -173,10 +213,39 @@ public final class TunnelRelay {
     private static final class FromGateway extends ChannelInboundHandlerAdapter {
         private final Channel local;
         private final Tally tally;
+        private final Runnable flush;
+        private ChannelHandlerContext ctx;
+        private ToGateway up;
+        private boolean ended;
+        private boolean flushScheduled;
 
         FromGateway(Channel local, Tally tally) {
             this.local = local;
             this.tally = tally;
+            this.flush = () -> {
+                flushScheduled = false;
+                local.flush();
+            };
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
+        }
+
+        /** Reads the stream again if the local socket can take more; else its writability coming back does. */
+        void readOn() {
+            if (!ended && ctx.channel().isActive() && local.isWritable()) {
+                ctx.read();
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable()) {
+                up.readOn(); // the stream can take more: read the local socket on
+            }
+            ctx.fireChannelWritabilityChanged();
         }
 
         @Override
@@ -194,15 +263,20 @@ public final class TunnelRelay {
                     ctx.close();
                     return;
                 }
-                local.writeAndFlush(content).addListener((ChannelFutureListener) f -> {
+                local.write(content).addListener((ChannelFutureListener) f -> {
                     if (!f.isSuccess()) {
                         ctx.close();
-                    } else if (end) {
-                        shutdownOutput();
-                    } else {
-                        ctx.read();
                     }
                 });
+                if (end) {
+                    shutdownOutput();
+                    return;
+                }
+                if (!flushScheduled) {
+                    flushScheduled = true;
+                    ctx.executor().execute(flush);
+                }
+                readOn();
                 return;
             }
             if (msg instanceof Http2HeadersFrame h && h.isEndStream()) {
@@ -243,12 +317,16 @@ public final class TunnelRelay {
             ctx.close();
         }
 
+        /** After what was written (and not yet flushed) went out: the socket's output shuts, or it closes. */
         private void shutdownOutput() {
-            if (local instanceof DuplexChannel d && local.isActive()) {
-                d.shutdownOutput();
-            } else {
-                local.close();
-            }
+            ended = true;
+            local.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
+                if (local instanceof DuplexChannel d && local.isActive()) {
+                    d.shutdownOutput();
+                } else {
+                    local.close();
+                }
+            });
         }
     }
 }
