@@ -104,6 +104,8 @@ YAML
   if [ -n "${NMT:-}" ]; then
     grep -E '^(Rss|Pss_Anon|Pss_File|Anonymous)' "/proc/$AGENT_PID/smaps_rollup" | tr -s ' ' | paste -sd' '
     "$JCMD" "$AGENT_PID" GC.heap_info | sed 1d
+    echo "threads: $(ls "/proc/$AGENT_PID/task" | while read -r t; do cat "/proc/$AGENT_PID/task/$t/comm"; done | sort | uniq -c | awk '{ printf "%s%s ", $2, ($1 > 1 ? "x" $1 : "") }')"
+    echo "classes loaded, by package: $("$JCMD" "$AGENT_PID" VM.classes | awk 'NR > 2 && $NF ~ /\./ { split($NF, p, "."); k = p[1] "." p[2]; if (p[1] == "org" || p[1] == "io" || p[1] == "com") k = k "." p[3]; n[k]++ } END { for (k in n) print n[k], k }' | sort -rn | head -12 | awk '{ printf "%s %s, ", $2, $1 }')"
     "$JCMD" "$AGENT_PID" VM.native_memory summary | sed -n '/^Total/,$p' | grep -E '^(Total|-)'
   fi
 : > "$W/gbps-$n-1"; : > "$W/gbps-$n-8"; : > "$W/peak-$n-8"
@@ -114,11 +116,16 @@ YAML
       peak=0
       while kill -0 "$ip" 2>/dev/null; do k=$(rss_kib "$AGENT_PID"); [ "$k" -gt "$peak" ] && peak=$k; sleep 0.2; done
       # a failed run is left out of the medians and counted (the agent reconnects by itself)
+      g=failed
       if wait "$ip"; then
-        g=$(python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))' "$W/iperf.json")
+        g=$(python3 -c 'import json,sys
+try: print("%.2f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9))
+except Exception: print("failed")' "$W/iperf.json")
+      fi
+      if [ "$g" != failed ]; then
         echo "$g" >> "$W/gbps-$n-$streams"; echo "$peak" >> "$W/peak-$n-$streams"
       else
-        g=failed; echo "$streams" >> "$W/failed-$n"
+        echo "$streams" >> "$W/failed-$n"
         echo "iperf3 through the agent failed: $(grep -m1 -o '"error":.*' "$W/iperf.json" || head -c 200 "$W/iperf.json"); agent: $(grep -E 'lost|reconnect' "$W/agent-$n.log" | tail -1)"
         sleep 5
       fi
