@@ -12,7 +12,7 @@
 # Usage: bench/agent/up-rss.sh [ROUNDS=3] [SECONDS=5] [VARIANT...]   (VARIANT: "label=[NAME=value...] JVM options",
 #   leading NAME=value words go to the agent's environment), e.g.
 #   bench/agent/up-rss.sh 3 5 "launcher=" "glibc=MALLOC_ARENA_MAX=8 -Xmx64m"
-# Environment: SKIP_BUILD=1 (jars already built), KEEP=1 (keep the work directory).
+# Environment: NMT=1 (see above), KEEP=1 (keep the work directory).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROUNDS=${1:-3}; SECS=${2:-5}; shift $(( $# < 2 ? $# : 2 ))
@@ -21,9 +21,9 @@ for t in iperf3 python3 openssl; do
   command -v "$t" >/dev/null || { echo "up-rss.sh: $t not found (apt-get install iperf3 python3 openssl)" >&2; exit 1; }
 done
 
-[ -n "${SKIP_BUILD:-}" ] || ./mvnw -B -q -DskipTests package
+# the launchers build the jars when they are missing or older than the sources
 POSTERN=./postern; AGENT=./postern-agent
-./postern-agent --version > /dev/null   # the launcher creates the class-data archive once
+./postern-agent --version > /dev/null
 # jcmd of the JDK 25 the launcher runs (bin/find-jdk)
 . bin/find-jdk
 JCMD="$(postern_find_jdk25)/bin/jcmd"
