@@ -14,6 +14,7 @@ import org.postern.config.ConfigException;
 import org.postern.config.ConfigReader;
 import org.postern.config.Durations;
 import org.postern.config.HostPort;
+import org.postern.config.TransportChoice;
 import org.postern.config.gateway.Network;
 
 /**
@@ -30,9 +31,11 @@ import org.postern.config.gateway.Network;
  * @param posture   {@code posture}: how the lease is kept
  * @param reconnect {@code reconnect}: how the connection to the gateway is brought back
  * @param ssh       {@code ssh}: the SSH certificate for the gateway's bastion
+ * @param transport {@code transport}: the Netty transport of the agent's sockets ({@code auto},
+ *                  {@code io_uring}, {@code epoll}, {@code nio})
  */
 public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
-                            Reconnect reconnect, Ssh ssh) {
+                            Reconnect reconnect, Ssh ssh, TransportChoice transport) {
 
     public AgentSettings {
         Objects.requireNonNull(socks, "socks");
@@ -40,10 +43,17 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
         Objects.requireNonNull(posture, "posture");
         Objects.requireNonNull(reconnect, "reconnect");
         Objects.requireNonNull(ssh, "ssh");
+        Objects.requireNonNull(transport, "transport");
         Optional<String> clash = clash(socks, forwards);
         if (clash.isPresent()) {
             throw new IllegalArgumentException(clash.get());
         }
+    }
+
+    /** Settings with {@code transport: auto}. */
+    public AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Socks socks, List<Forward> forwards,
+                         Posture posture, Reconnect reconnect, Ssh ssh) {
+        this(gateway, stateDir, socks, forwards, posture, reconnect, ssh, TransportChoice.AUTO);
     }
 
     /** Settings with {@code ssh} at its defaults. */
@@ -86,6 +96,7 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
         Posture posture = r.section("posture", Posture::read);
         Reconnect reconnect = r.section("reconnect", Reconnect::read);
         Ssh ssh = r.section("ssh", Ssh::read);
+        TransportChoice transport = TransportChoice.read(r);
         if (socks == null || posture == null || reconnect == null || ssh == null) {
             return null; // reported already
         }
@@ -94,7 +105,7 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
             r.report("forwards", clash.get().substring("forwards: ".length()));
             return null;
         }
-        return new AgentSettings(gateway, stateDir, socks, forwards, posture, reconnect, ssh);
+        return new AgentSettings(gateway, stateDir, socks, forwards, posture, reconnect, ssh, transport);
     }
 
     /** Two local listeners on one address: the second could never bind. */

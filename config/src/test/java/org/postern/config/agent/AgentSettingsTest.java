@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.postern.config.TransportChoice;
 import org.postern.config.ConfigException;
 import org.postern.config.HostPort;
 
@@ -108,7 +109,17 @@ class AgentSettingsTest {
                 "agent.yaml: reconnect.maxBackoff: expected a duration of at least reconnect.minBackoff (5s), found 2s",
                 "agent.yaml: ssh.enabled: expected true or false, found \"maybe\"",
                 "agent.yaml: ssh.bastion: expected host:port like 127.0.0.1:8443 or [::1]:8443, found \"gw.example.org\"",
-                "agent.yaml: sock: unknown key (expected one of: gateway, stateDir, socks, forwards, posture, reconnect, ssh)");
+                "agent.yaml: sock: unknown key (expected one of: gateway, stateDir, socks, forwards, posture, reconnect, ssh,"
+                        + " transport)");
+    }
+
+    @Test
+    void transport_isReadAndAutoByDefault_andAnUnknownOneIsReported() throws IOException {
+        assertThat(AgentSettings.defaults().transport()).isEqualTo(TransportChoice.AUTO);
+        assertThat(AgentSettings.load(write("transport: epoll\n")).transport()).isEqualTo(TransportChoice.EPOLL);
+        assertThat(AgentSettings.load(write("transport: nio\n")).transport()).isEqualTo(TransportChoice.NIO);
+        assertThat(problems("transport: uring\n")).containsExactly(
+                "agent.yaml: transport: expected one of auto, io_uring, epoll, nio, found \"uring\"");
     }
 
     @Test
