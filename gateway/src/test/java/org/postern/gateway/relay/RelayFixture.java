@@ -31,10 +31,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -46,7 +43,9 @@ import org.postern.gateway.session.FlowEnd;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
+import org.postern.config.TransportChoice;
 import org.postern.config.gateway.GatewaySettings;
+import org.postern.net.Transport;
 import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.Destination;
 import org.postern.config.posture.PosturePolicy;
@@ -140,7 +139,14 @@ final class RelayFixture implements AutoCloseable {
         /** Accepts and never reads. */
         SINK,
         /** Writes as fast as it can, never reads, counting what the gateway took ({@link AdminHost#written}). */
-        FLOOD
+        FLOOD,
+        /** Writes {@link AdminHost#GREETING} the moment it accepts, then closes (a banner, then gone). */
+        WRITE_THEN_CLOSE,
+        /**
+         * Writes {@link AdminHost#GREETING} the moment it accepts, ends its output (FIN), then reads
+         * to end of input, counting ({@link AdminHost#received}).
+         */
+        WRITE_THEN_HALF_CLOSE
     }
 
     /** A plain-socket server on 127.0.0.1, one virtual thread per connection. */
@@ -148,8 +154,12 @@ final class RelayFixture implements AutoCloseable {
         final ServerSocket server;
         private final List<Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
         private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+        /** What a {@link Behaviour#WRITE_THEN_CLOSE} or {@link Behaviour#WRITE_THEN_HALF_CLOSE} host writes first. */
+        static final String GREETING = "SSH-2.0-early_bytes_then_gone\r\n";
         /** Bytes a {@link Behaviour#FLOOD} host managed to write, over all its connections. */
         final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+        /** Bytes a {@link Behaviour#WRITE_THEN_HALF_CLOSE} host read, over all its connections. */
+        final java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
 
         AdminHost(Behaviour behaviour) throws IOException {
             server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -158,7 +168,7 @@ final class RelayFixture implements AutoCloseable {
                     try {
                         Socket s = server.accept();
                         accepted.add(s);
-                        Thread.ofVirtual().start(() -> serve(s, behaviour, closed, written));
+                        Thread.ofVirtual().start(() -> serve(s, behaviour, closed, written, received));
                     } catch (IOException e) {
                         return;
                     }
@@ -187,7 +197,8 @@ final class RelayFixture implements AutoCloseable {
         }
 
         private static void serve(Socket s, Behaviour behaviour, java.util.concurrent.CountDownLatch closed,
-                                  java.util.concurrent.atomic.AtomicLong written) {
+                                  java.util.concurrent.atomic.AtomicLong written,
+                                  java.util.concurrent.atomic.AtomicLong received) {
             try (s) {
                 InputStream in = s.getInputStream();
                 OutputStream out = s.getOutputStream();
@@ -210,6 +221,12 @@ final class RelayFixture implements AutoCloseable {
                             out.write(chunk);
                             written.addAndGet(chunk.length);
                         }
+                    }
+                    case WRITE_THEN_CLOSE -> out.write(GREETING.getBytes(StandardCharsets.US_ASCII)); // closed on return
+                    case WRITE_THEN_HALF_CLOSE -> {
+                        out.write(GREETING.getBytes(StandardCharsets.US_ASCII));
+                        s.shutdownOutput();
+                        received.addAndGet(in.transferTo(OutputStream.nullOutputStream()));
                     }
                     case SINK -> {
                         try { // hold the connection without reading until the test ends
@@ -251,21 +268,29 @@ final class RelayFixture implements AutoCloseable {
     final Sessions sessions;
     /** What the test DNS answers; a name not here does not resolve. */
     final Map<String, InetAddress> names = new java.util.concurrent.ConcurrentHashMap<>();
-    final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    /** The gateway's transport: its listener, the connections it accepts and the relay's outbound sockets. */
+    final Transport transport;
+    final EventLoopGroup group;
     final Channel listener;
     /** Whether the listener speaks cleartext HTTP/2 (prior knowledge) instead of HTTP/1.1. */
     final boolean h2;
     /** What the planted identity is; null as if no client certificate was presented. */
     volatile ClientIdentity identity = ClientIdentity.of(laptop.certificate());
 
+    /** An HTTP/1.1 listener on the transport the gateway takes by default ({@code transport: auto}). */
     RelayFixture(RelaySettings settings, String... rules) throws InterruptedException {
-        this(settings, false, 100, GatewaySettings.Audit.FailMode.CLOSED, GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE,
-                rules);
+        this(Transport.choose(TransportChoice.AUTO), settings, rules);
+    }
+
+    /** An HTTP/1.1 listener on {@code transport}. */
+    RelayFixture(Transport transport, RelaySettings settings, String... rules) throws InterruptedException {
+        this(transport, settings, false, 100, GatewaySettings.Audit.FailMode.CLOSED,
+                GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE, rules);
     }
 
     RelayFixture(RelaySettings settings, GatewaySettings.Audit.FailMode failMode, int flowsPerDevice, String... rules)
             throws InterruptedException {
-        this(settings, false, 100, failMode, flowsPerDevice, rules);
+        this(Transport.choose(TransportChoice.AUTO), settings, false, 100, failMode, flowsPerDevice, rules);
     }
 
     /**
@@ -274,12 +299,21 @@ final class RelayFixture implements AutoCloseable {
      * concurrent streams, the gateway's windows.
      */
     static RelayFixture h2(RelaySettings settings, int streams, String... rules) throws InterruptedException {
-        return new RelayFixture(settings, true, streams, GatewaySettings.Audit.FailMode.CLOSED,
+        return h2(Transport.choose(TransportChoice.AUTO), settings, streams, rules);
+    }
+
+    /** As {@link #h2(RelaySettings, int, String...)}, on {@code transport}. */
+    static RelayFixture h2(Transport transport, RelaySettings settings, int streams, String... rules)
+            throws InterruptedException {
+        return new RelayFixture(transport, settings, true, streams, GatewaySettings.Audit.FailMode.CLOSED,
                 GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE, rules);
     }
 
-    private RelayFixture(RelaySettings settings, boolean h2, int streams, GatewaySettings.Audit.FailMode failMode,
-                         int flowsPerDevice, String... rules) throws InterruptedException {
+    private RelayFixture(Transport transport, RelaySettings settings, boolean h2, int streams,
+                         GatewaySettings.Audit.FailMode failMode, int flowsPerDevice, String... rules)
+            throws InterruptedException {
+        this.transport = transport.require(); // a transport missing here fails the test, never skips it
+        this.group = transport.newGroup(1);
         this.h2 = h2;
         flows = new FlowRegistry(audit, workers, pki.clock, settings);
         // as GatewayServer wires it: a lease that goes (not renewed) cuts the device's flows and sessions
@@ -309,7 +343,8 @@ final class RelayFixture implements AutoCloseable {
         ConnectHandler connect = new ConnectHandler(leases, pki.registry, resolver, policy, flows, sessions);
         listener = new ServerBootstrap()
                 .group(group)
-                .channel(NioServerSocketChannel.class)
+                .channel(transport.serverChannel())
+                .childOption(io.netty.channel.ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
