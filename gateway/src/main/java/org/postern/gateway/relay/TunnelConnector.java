@@ -54,7 +54,8 @@ final class TunnelConnector {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        // the relay handler is added once the laptop has its 200
+                        // what the admin host sends before the laptop has its 200 waits here for the relay
+                        ch.pipeline().addLast(DestinationHoldHandler.NAME, new DestinationHoldHandler());
                     }
                 });
         b.connect(a.target().socket()).addListener((ChannelFutureListener) f -> {
