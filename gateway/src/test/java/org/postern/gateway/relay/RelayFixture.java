@@ -43,7 +43,6 @@ import org.postern.gateway.session.FlowEnd;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
-import org.postern.config.TransportChoice;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.net.Transport;
 import org.postern.config.gateway.AccessRules;
@@ -146,12 +145,30 @@ final class RelayFixture implements AutoCloseable {
          * Writes {@link AdminHost#GREETING} the moment it accepts, ends its output (FIN), then reads
          * to end of input, counting ({@link AdminHost#received}).
          */
-        WRITE_THEN_HALF_CLOSE
+        WRITE_THEN_HALF_CLOSE,
+        /**
+         * Writes {@link AdminHost#bytes} of the stream seeded {@link AdminHost#SEED}, then ends its
+         * output, while it reads to end of input; records both as an {@link AdminHost.Exchange}.
+         */
+        SOURCE_AND_SINK,
+        /** Reads {@link AdminHost#bytes} (or to end of input), then resets the connection (RST). */
+        RESET_AFTER_READ
     }
 
     /** A plain-socket server on 127.0.0.1, one virtual thread per connection. */
     static final class AdminHost implements AutoCloseable {
+        /** The seed of what a {@link Behaviour#SOURCE_AND_SINK} host sends. */
+        static final long SEED = 0x5eed_0f_ad_1e_4057L;
+
+        /** What one connection of a {@link Behaviour#SOURCE_AND_SINK} host sent and received, with SHA-256s. */
+        record Exchange(long sent, String sentSha256, long received, String receivedSha256) {
+        }
+
         final ServerSocket server;
+        /** How much a {@link Behaviour#SOURCE_AND_SINK} host sends, or a {@link Behaviour#RESET_AFTER_READ} host reads. */
+        final long bytes;
+        /** One per finished {@link Behaviour#SOURCE_AND_SINK} connection. */
+        final java.util.concurrent.BlockingQueue<Exchange> exchanges = new java.util.concurrent.LinkedBlockingQueue<>();
         private final List<Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
         private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
         /** What a {@link Behaviour#WRITE_THEN_CLOSE} or {@link Behaviour#WRITE_THEN_HALF_CLOSE} host writes first. */
@@ -162,13 +179,24 @@ final class RelayFixture implements AutoCloseable {
         final java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
 
         AdminHost(Behaviour behaviour) throws IOException {
-            server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            this(behaviour, 0);
+        }
+
+        AdminHost(Behaviour behaviour, long bytes) throws IOException {
+            this.bytes = bytes;
+            server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
             Thread.ofVirtual().start(() -> {
                 while (!server.isClosed()) {
                     try {
                         Socket s = server.accept();
                         accepted.add(s);
-                        Thread.ofVirtual().start(() -> serve(s, behaviour, closed, written, received));
+                        Thread.ofVirtual().start(() -> {
+                            switch (behaviour) {
+                                case SOURCE_AND_SINK -> sourceAndSink(s);
+                                case RESET_AFTER_READ -> resetAfterRead(s);
+                                default -> serve(s, behaviour, closed, written, received);
+                            }
+                        });
                     } catch (IOException e) {
                         return;
                     }
@@ -241,6 +269,45 @@ final class RelayFixture implements AutoCloseable {
             }
         }
 
+        private void sourceAndSink(Socket s) {
+            try (s) {
+                var sent = new java.util.concurrent.CompletableFuture<String>();
+                Thread writer = Thread.ofVirtual().start(() -> {
+                    try {
+                        sent.complete(writeSeeded(s.getOutputStream(), bytes, SEED));
+                        s.shutdownOutput();
+                    } catch (IOException e) {
+                        sent.completeExceptionally(e);
+                    }
+                });
+                java.security.MessageDigest in = H2TunnelClient.sha256();
+                long got = 0;
+                byte[] buf = new byte[64 * 1024];
+                InputStream input = s.getInputStream();
+                for (int n; (n = input.read(buf)) >= 0; ) {
+                    in.update(buf, 0, n);
+                    got += n;
+                }
+                writer.join();
+                String sentSha = sent.isDone() && !sent.isCompletedExceptionally() ? sent.join() : "failed";
+                exchanges.add(new Exchange(bytes, sentSha, got,
+                        java.util.HexFormat.of().formatHex(in.digest())));
+            } catch (IOException e) {
+                // the gateway cut the flow: no exchange
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        private void resetAfterRead(Socket s) {
+            try (s) {
+                s.getInputStream().readNBytes((int) bytes);
+                s.setSoLinger(true, 0); // close with RST
+            } catch (IOException e) {
+                // gone already
+            }
+        }
+
         @Override
         public void close() throws IOException {
             closed.countDown();
@@ -277,9 +344,12 @@ final class RelayFixture implements AutoCloseable {
     /** What the planted identity is; null as if no client certificate was presented. */
     volatile ClientIdentity identity = ClientIdentity.of(laptop.certificate());
 
-    /** An HTTP/1.1 listener on the transport the gateway takes by default ({@code transport: auto}). */
+    /**
+     * An HTTP/1.1 listener on NIO, the transport these relay tests were written on; every transport
+     * is {@link TransportRelayTest}'s and {@link EarlyBytesRelayTest}'s.
+     */
     RelayFixture(RelaySettings settings, String... rules) throws InterruptedException {
-        this(Transport.choose(TransportChoice.AUTO), settings, rules);
+        this(Transport.NIO, settings, rules);
     }
 
     /** An HTTP/1.1 listener on {@code transport}. */
@@ -290,7 +360,7 @@ final class RelayFixture implements AutoCloseable {
 
     RelayFixture(RelaySettings settings, GatewaySettings.Audit.FailMode failMode, int flowsPerDevice, String... rules)
             throws InterruptedException {
-        this(Transport.choose(TransportChoice.AUTO), settings, false, 100, failMode, flowsPerDevice, rules);
+        this(Transport.NIO, settings, false, 100, failMode, flowsPerDevice, rules);
     }
 
     /**
@@ -299,14 +369,14 @@ final class RelayFixture implements AutoCloseable {
      * concurrent streams, the gateway's windows.
      */
     static RelayFixture h2(RelaySettings settings, int streams, String... rules) throws InterruptedException {
-        return h2(Transport.choose(TransportChoice.AUTO), settings, streams, rules);
+        return h2(Transport.NIO, settings, streams, rules);
     }
 
     /** As {@link #h2(RelaySettings, int, String...)}, on {@code transport}. */
     static RelayFixture h2(Transport transport, RelaySettings settings, int streams, String... rules)
             throws InterruptedException {
         return new RelayFixture(transport, settings, true, streams, GatewaySettings.Audit.FailMode.CLOSED,
-                GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE, rules);
+                Math.max(streams, GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE), rules);
     }
 
     private RelayFixture(Transport transport, RelaySettings settings, boolean h2, int streams,
@@ -450,6 +520,38 @@ final class RelayFixture implements AutoCloseable {
             }
         }
         return new Answer(status, headers, s);
+    }
+
+    /**
+     * Writes {@code bytes} of the stream seeded {@code seed} (64 KiB at a time) and returns its
+     * SHA-256 in hex.
+     */
+    static String writeSeeded(OutputStream out, long bytes, long seed) throws IOException {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        java.security.MessageDigest digest = H2TunnelClient.sha256();
+        byte[] chunk = new byte[64 * 1024];
+        for (long left = bytes; left > 0; ) {
+            int n = (int) Math.min(chunk.length, left);
+            random.nextBytes(chunk);
+            digest.update(chunk, 0, n);
+            out.write(chunk, 0, n);
+            left -= n;
+        }
+        out.flush();
+        return java.util.HexFormat.of().formatHex(digest.digest());
+    }
+
+    /** The SHA-256 (hex) of {@code bytes} of the stream seeded {@code seed}, and of what {@code in} gives to its end. */
+    static String sha256ToEnd(InputStream in, long[] count) throws IOException {
+        java.security.MessageDigest digest = H2TunnelClient.sha256();
+        byte[] buf = new byte[64 * 1024];
+        long total = 0;
+        for (int n; (n = in.read(buf)) >= 0; ) {
+            digest.update(buf, 0, n);
+            total += n;
+        }
+        count[0] = total;
+        return java.util.HexFormat.of().formatHex(digest.digest());
     }
 
     static BigInteger serial(TestPki.Enrolled e) {
