@@ -70,7 +70,13 @@ final class H2TunnelClient implements AutoCloseable {
 
     /** Opens a CONNECT stream to {@code authority}; its {@link Tunnel#status} completes with the answer. */
     Tunnel open(String authority) throws InterruptedException {
+        return open(authority, false);
+    }
+
+    /** As {@link #open(String)}; with {@code neverRead} the stream reads nothing after the 200. */
+    Tunnel open(String authority, boolean neverRead) throws InterruptedException {
         Tunnel t = new Tunnel();
+        t.stopReadingAfterStatus = neverRead;
         Http2StreamChannel stream = new Http2StreamChannelBootstrap(connection).handler(t).open().sync().getNow();
         stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("CONNECT").authority(authority),
                 false));
@@ -109,6 +115,8 @@ final class H2TunnelClient implements AutoCloseable {
         private long toSend = -1;
         private SplittableRandom source;
         private boolean endAfter;
+        /** Set before the answer: the stream stops reading at the 200, so it gives no window back. */
+        volatile boolean stopReadingAfterStatus;
 
         /** Bytes received so far. */
         long received() {
@@ -180,6 +188,9 @@ final class H2TunnelClient implements AutoCloseable {
             try {
                 if (msg instanceof Http2HeadersFrame h) {
                     if (!status.isDone()) {
+                        if (stopReadingAfterStatus) {
+                            ctx.channel().config().setAutoRead(false); // on the loop, before any DATA is read
+                        }
                         status.complete(Integer.parseInt(h.headers().status().toString()));
                     }
                     if (h.isEndStream()) {
