@@ -49,9 +49,9 @@ public enum Transport {
             NioIoHandler.class, NioServerSocketChannel.class, NioSocketChannel.class);
 
     /**
-     * What {@code auto} tries, best first. Not epoll: under it the gateway's relay cut bulk transfers
-     * short after a half-close and lost its backpressure on HTTP/2 ({@code TransportRelayTest}); it
-     * is there for whoever names it.
+     * What {@code auto} tries, best first. Not epoll: under it the gateway's relay broke bulk
+     * transfers both ways at once after a half-close ({@code TransportRelayTest}); it is there for
+     * whoever names it.
      */
     private static final List<Transport> PREFERENCE = List.of(IO_URING, NIO);
 
