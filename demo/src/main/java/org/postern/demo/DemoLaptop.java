@@ -15,8 +15,6 @@ import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import org.jspecify.annotations.Nullable;
 import org.postern.agent.cli.AgentCommand;
 import org.postern.agent.collect.Collectors;
@@ -25,6 +23,7 @@ import org.postern.agent.state.AgentHome;
 import org.postern.agent.tunnel.LocalListeners;
 import org.postern.agent.tunnel.TunnelEvents;
 import org.postern.config.agent.AgentSettings;
+import org.postern.net.Transport;
 import org.postern.protocol.posture.AgentInfo;
 
 /**
@@ -73,7 +72,7 @@ final class DemoLaptop implements AutoCloseable {
                   bastion: %s:%d
                 """.formatted(socks, forward, forwardTo, gateway.getHost(), bastionPort));
         AgentSettings settings = AgentSettings.load(config);
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        EventLoopGroup group = Transport.choose(settings.transport()).newGroup(2);
         DemoLaptop[] self = new DemoLaptop[1];
         Consumer<String> say = line -> {
             synchronized (self) {

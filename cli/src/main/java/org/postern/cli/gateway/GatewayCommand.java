@@ -75,7 +75,7 @@ public final class GatewayCommand {
                 PrintWriter out = spec.commandLine().getOut();
                 var at = server.address();
                 out.println("Postern gateway " + settings.id() + " listening on https://" + at.getHostString() + ":"
-                        + at.getPort() + " (TLS 1.3)");
+                        + at.getPort() + " (TLS 1.3, transport " + server.transport() + ")");
                 out.println("  EST, CRL, OCSP, posture (/v1/posture/...) and CONNECT tunnels");
                 var adm = server.adminAddress();
                 out.println("  admin API and /metrics on https://" + adm.getHostString() + ":" + adm.getPort()

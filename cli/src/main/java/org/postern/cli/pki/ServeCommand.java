@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.BindException;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
 
@@ -16,6 +17,7 @@ import org.postern.pki.ocsp.OcspResponder;
 import org.postern.pki.server.PkiServer;
 import org.postern.pki.server.ServerCredentials;
 import io.netty.handler.ssl.ClientAuth;
+import org.postern.net.Transport;
 import org.postern.tls.TlsContexts;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -69,8 +71,10 @@ public final class ServeCommand implements Callable<Integer> {
                         new OcspResponder(ca, served.registry, served.clock));
             } catch (InterruptedException | RuntimeException e) {
                 throw e;
-            } catch (Exception e) { // a bind failure: Netty's sync() rethrows the checked BindException undeclared
-                if (e instanceof BindException b) {
+            } catch (Exception e) { // a bind failure: Netty's sync() rethrows it undeclared (checked)
+                Optional<BindException> bind = Transport.bindFailure(e); // the JDK's, or a native transport's
+                if (bind.isPresent()) {
+                    BindException b = bind.get();
                     String why = b.getMessage() == null ? "cannot bind" : b.getMessage();
                     throw new Exit(Exit.LISTEN, "cannot start the PKI server: listener " + s.server().listen() + ": "
                             + why.substring(0, 1).toLowerCase(Locale.ROOT) + why.substring(1)

@@ -14,6 +14,7 @@ import org.postern.config.ConfigException;
 import org.postern.config.ConfigReader;
 import org.postern.config.Durations;
 import org.postern.config.HostPort;
+import org.postern.config.TransportChoice;
 import org.postern.config.gateway.Network;
 
 /**
@@ -31,9 +32,11 @@ import org.postern.config.gateway.Network;
  * @param reconnect {@code reconnect}: how the connection to the gateway is brought back
  * @param ssh       {@code ssh}: the SSH certificate for the gateway's bastion
  * @param tls       {@code tls}: how the connection to the gateway is encrypted
+ * @param transport {@code transport}: the Netty transport of the agent's sockets ({@code auto},
+ *                  {@code io_uring}, {@code epoll}, {@code nio})
  */
 public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
-                            Reconnect reconnect, Ssh ssh, Tls tls) {
+                            Reconnect reconnect, Ssh ssh, Tls tls, TransportChoice transport) {
 
     public AgentSettings {
         Objects.requireNonNull(socks, "socks");
@@ -42,10 +45,23 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
         Objects.requireNonNull(reconnect, "reconnect");
         Objects.requireNonNull(ssh, "ssh");
         Objects.requireNonNull(tls, "tls");
+        Objects.requireNonNull(transport, "transport");
         Optional<String> clash = clash(socks, forwards);
         if (clash.isPresent()) {
             throw new IllegalArgumentException(clash.get());
         }
+    }
+
+    /** Settings with {@code transport: auto}. */
+    public AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Socks socks, List<Forward> forwards,
+                         Posture posture, Reconnect reconnect, Ssh ssh, Tls tls) {
+        this(gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls, TransportChoice.AUTO);
+    }
+
+    /** Settings with {@code tls} at its defaults. */
+    public AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Socks socks, List<Forward> forwards,
+                         Posture posture, Reconnect reconnect, Ssh ssh, TransportChoice transport) {
+        this(gateway, stateDir, socks, forwards, posture, reconnect, ssh, Tls.defaults(), transport);
     }
 
     /** Settings with {@code ssh} and {@code tls} at their defaults. */
@@ -95,6 +111,7 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
         Reconnect reconnect = r.section("reconnect", Reconnect::read);
         Ssh ssh = r.section("ssh", Ssh::read);
         Tls tls = r.section("tls", Tls::read);
+        TransportChoice transport = TransportChoice.read(r);
         if (socks == null || posture == null || reconnect == null || ssh == null || tls == null) {
             return null; // reported already
         }
@@ -103,7 +120,7 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
             r.report("forwards", clash.get().substring("forwards: ".length()));
             return null;
         }
-        return new AgentSettings(gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls);
+        return new AgentSettings(gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls, transport);
     }
 
     /** Two local listeners on one address: the second could never bind. */

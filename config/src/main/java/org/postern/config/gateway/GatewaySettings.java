@@ -16,6 +16,7 @@ import org.postern.config.DataSize;
 import org.postern.config.Durations;
 import org.postern.config.HostPort;
 import org.postern.config.PkiSettings;
+import org.postern.config.TransportChoice;
 import org.postern.config.posture.PosturePolicy;
 
 /**
@@ -34,9 +35,12 @@ import org.postern.config.posture.PosturePolicy;
  * @param audit     {@code audit}: the audit trail
  * @param ssh       {@code ssh}: the SSH bastion on {@code listeners.ssh}
  * @param pki       {@code pki}: the PKI settings certificates issued at this gateway follow
+ * @param transport {@code transport}: the Netty transport of every socket ({@code auto}, {@code io_uring},
+ *                  {@code epoll}, {@code nio}); chosen once at start
  */
 public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
-                              AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki) {
+                              AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki,
+                              TransportChoice transport) {
 
     /** {@code dataDir} when not set. */
     public static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/postern");
@@ -57,6 +61,13 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Objects.requireNonNull(audit, "audit");
         Objects.requireNonNull(ssh, "ssh");
         Objects.requireNonNull(pki, "pki");
+        Objects.requireNonNull(transport, "transport");
+    }
+
+    /** Settings with {@code transport: auto}. */
+    public GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
+                           AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki) {
+        this(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, TransportChoice.AUTO);
     }
 
     /** Settings with the PKI settings at their defaults for the tunnel listener. */
@@ -106,11 +117,12 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Ssh ssh = r.section("ssh", s -> Ssh.read(s, dataDir));
         HostPort tunnel = listeners != null ? listeners.tunnel() : Listeners.defaults().tunnel();
         Pki pki = r.section("pki", p -> Pki.read(p, tunnel));
+        TransportChoice transport = TransportChoice.read(r);
         if (id == null || listeners == null || tls == null || posture == null || access == null || limits == null
                 || audit == null || ssh == null || pki == null) {
             return null; // reported already; the reader throws at the end
         }
-        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki);
+        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport);
     }
 
     /**

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.postern.config.TransportChoice;
 import org.postern.config.ConfigException;
 import org.postern.config.HostPort;
 
@@ -112,7 +113,8 @@ class AgentSettingsTest {
                 "agent.yaml: ssh.enabled: expected true or false, found \"maybe\"",
                 "agent.yaml: ssh.bastion: expected host:port like 127.0.0.1:8443 or [::1]:8443, found \"gw.example.org\"",
                 "agent.yaml: tls.provider: expected one of auto, openssl, jdk, found \"boringssl\"",
-                "agent.yaml: sock: unknown key (expected one of: gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls)");
+                "agent.yaml: sock: unknown key (expected one of: gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls,"
+                        + " transport)");
     }
 
     @Test
@@ -121,6 +123,15 @@ class AgentSettingsTest {
                 .isEqualTo(AgentSettings.Tls.Provider.OPENSSL);
         assertThat(AgentSettings.load(write("tls:\n  provider: jdk\n")).tls().provider())
                 .isEqualTo(AgentSettings.Tls.Provider.JDK);
+    }
+
+    @Test
+    void transport_isReadAndAutoByDefault_andAnUnknownOneIsReported() throws IOException {
+        assertThat(AgentSettings.defaults().transport()).isEqualTo(TransportChoice.AUTO);
+        assertThat(AgentSettings.load(write("transport: epoll\n")).transport()).isEqualTo(TransportChoice.EPOLL);
+        assertThat(AgentSettings.load(write("transport: nio\n")).transport()).isEqualTo(TransportChoice.NIO);
+        assertThat(problems("transport: uring\n")).containsExactly(
+                "agent.yaml: transport: expected one of auto, io_uring, epoll, nio, found \"uring\"");
     }
 
     @Test

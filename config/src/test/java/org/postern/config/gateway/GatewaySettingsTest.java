@@ -15,6 +15,7 @@ import org.postern.config.ConfigException;
 import org.postern.config.DataSize;
 import org.postern.config.HostPort;
 import org.postern.config.PkiSettings;
+import org.postern.config.TransportChoice;
 import org.postern.config.posture.PosturePolicy;
 
 class GatewaySettingsTest {
@@ -295,7 +296,24 @@ class GatewaySettingsTest {
     void load_unknownTopLevelKey_isReportedWithTheKeysExpected() throws IOException {
         assertThat(problems("acces:\n  rules: []\n")).containsExactly(
                 "gateway.yaml: acces: unknown key (expected one of: gateway, dataDir, listeners, tls, posture, access,"
-                        + " limits, audit, ssh, pki)");
+                        + " limits, audit, ssh, pki, transport)");
+    }
+
+    @Test
+    void load_transport_isReadAndAutoByDefault() throws IOException {
+        assertThat(GatewaySettings.defaults().transport()).isEqualTo(TransportChoice.AUTO);
+        assertThat(GatewaySettings.load(write("transport: io_uring\n")).transport()).isEqualTo(TransportChoice.IO_URING);
+        assertThat(GatewaySettings.load(write("transport: epoll\n")).transport()).isEqualTo(TransportChoice.EPOLL);
+        assertThat(GatewaySettings.load(write("transport: nio\n")).transport()).isEqualTo(TransportChoice.NIO);
+        assertThat(GatewaySettings.load(write("transport: auto\n")).transport()).isEqualTo(TransportChoice.AUTO);
+    }
+
+    @Test
+    void load_unknownTransport_isReportedWithTheChoices() throws IOException {
+        assertThat(problems("transport: kqueue\n")).containsExactly(
+                "gateway.yaml: transport: expected one of auto, io_uring, epoll, nio, found \"kqueue\"");
+        assertThat(problems("transport: io-uring\n")).containsExactly(
+                "gateway.yaml: transport: expected one of auto, io_uring, epoll, nio, found \"io-uring\"");
     }
 
     @Test

@@ -9,15 +9,13 @@ import java.util.function.Supplier;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.postern.audit.AuditSink;
 import org.postern.gateway.metrics.HandshakeMetricsHandler;
+import org.postern.net.Transport;
 import org.postern.pki.registry.Registry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,15 +40,16 @@ public final class AdminListener implements AutoCloseable {
     /**
      * Binds {@code address} and serves the admin API.
      *
-     * @param tls the current admin TLS context, read for each new connection
+     * @param transport the gateway's transport (one for every socket it opens)
+     * @param tls       the current admin TLS context, read for each new connection
      */
-    public static AdminListener start(InetSocketAddress address, Supplier<SslContext> tls, Registry registry,
+    public static AdminListener start(Transport transport, InetSocketAddress address, Supplier<SslContext> tls, Registry registry,
                                       AuditSink audit, Clock clock, Executor workers,
                                       AdminApiHandler.Services services) throws InterruptedException {
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        EventLoopGroup group = transport.newGroup(1);
         ChannelGroup children = new DefaultChannelGroup("admin-connections", GlobalEventExecutor.INSTANCE);
         try {
-            Channel ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+            Channel ch = new ServerBootstrap().group(group).channel(transport.serverChannel())
                     .childHandler(new AdminInitializer(tls, new HandshakeMetricsHandler(services.metrics(), "admin"),
                             registry, audit, clock, workers, new AdminApiHandler(services), children))
                     .bind(address).sync().channel();

@@ -209,14 +209,16 @@ final class Http1Framing implements ConnectFraming {
                 });
     }
 
-    /** After the 200: the relay behind the hold, the held bytes to it, then the HTTP stages go. */
+    /**
+     * After the 200: the relay behind the hold, the held bytes to it, then the HTTP stages go, then
+     * the admin host's side hands over to its relay.
+     */
     private void startRelay(ChannelPipeline p, ChannelHandlerContext holdCtx, Flow flow, Channel server) {
         p.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         // the relay goes right behind the hold, so what it held reaches the relay first
         p.addAfter(HOLD, "relayIdle", new IdleStateHandler(0, 0,
                 settings.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
         p.addAfter("relayIdle", "relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.CLIENT));
-        server.pipeline().addLast("relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.SERVER));
         ((Hold) holdCtx.handler()).handOver(holdCtx);
         p.remove(HOLD);
         // a gate decides once: the HTTP stages go
@@ -228,6 +230,8 @@ final class Http1Framing implements ConnectFraming {
                 p.remove(h);
             }
         }
+        // last: what the admin host sent early goes to the laptop as tunnel bytes, past no HTTP encoder
+        DestinationHoldHandler.handOver(server, new TunnelRelayHandler(flow, TunnelRelayHandler.Side.SERVER));
     }
 
     @Override

@@ -162,7 +162,7 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
                                 gate.flows().settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
                         p.addAfter("relayIdle", "tunnel", new Http2TunnelCodec());
                         p.addAfter("tunnel", "relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.CLIENT));
-                        server.pipeline().addLast("relay", new TunnelRelayHandler(flow, TunnelRelayHandler.Side.SERVER));
+                        DestinationHoldHandler.handOver(server, new TunnelRelayHandler(flow, TunnelRelayHandler.Side.SERVER));
                         gating = false;
                         Object msg;
                         while ((msg = held.poll()) != null) {

@@ -8,10 +8,10 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.handler.codec.http2.Http2StreamChannel;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.gateway.gate.GateDecision;
 import org.postern.gateway.session.Sessions;
+import org.postern.net.Transport;
 import org.postern.protocol.Reasons;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,19 +42,20 @@ final class TunnelConnector {
             handler.admission().abandon(a);
             return;
         }
-        // an HTTP/2 stream is a child of the TCP connection: the outbound socket is of that kind
-        Channel socket = client instanceof Http2StreamChannel ? client.parent() : client;
+        // on the laptop's event loop, so a socket of that loop's transport
         Bootstrap b = new Bootstrap()
                 .group(client.eventLoop())
-                .channel(socket.getClass())
+                .channel(Transport.of(client.eventLoop()).socketChannel())
                 .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                         (int) Math.min(Integer.MAX_VALUE, flows.settings().connectTimeout().toMillis()))
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        // the relay handler is added once the laptop has its 200
+                        // what the admin host sends before the laptop has its 200 waits here for the relay
+                        ch.pipeline().addLast(DestinationHoldHandler.NAME, new DestinationHoldHandler());
                     }
                 });
         b.connect(a.target().socket()).addListener((ChannelFutureListener) f -> {

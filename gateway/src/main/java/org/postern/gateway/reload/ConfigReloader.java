@@ -75,7 +75,7 @@ public final class ConfigReloader {
             restartOnly(now, read, needsRestart);
             // what cannot change live keeps its running value
             GatewaySettings merged = new GatewaySettings(now.id(), now.dataDir(), now.listeners(), read.tls(),
-                    read.posture(), read.access(), now.limits(), now.audit(), now.ssh(), now.pki());
+                    read.posture(), read.access(), now.limits(), now.audit(), now.ssh(), now.pki(), now.transport());
             next = factory.build(merged);
             if (!now.access().equals(read.access())) {
                 changed.add("access");
@@ -126,6 +126,9 @@ public final class ConfigReloader {
         }
         if (!now.pki().equals(read.pki())) {
             needsRestart.add("pki");
+        }
+        if (now.transport() != read.transport()) {
+            needsRestart.add("transport");
         }
     }
 

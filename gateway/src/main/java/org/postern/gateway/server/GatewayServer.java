@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -22,11 +23,9 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.postern.audit.siem.SiemForwarder;
 import org.postern.audit.trail.AuditKeys;
@@ -68,6 +67,7 @@ import org.postern.gateway.reload.ReloadTriggers;
 import org.postern.gateway.session.SessionInfo;
 import org.postern.gateway.ssh.SshBastion;
 import org.postern.gateway.ssh.SshCertificateHandler;
+import org.postern.net.Transport;
 import org.postern.pki.PkiService;
 import org.postern.pki.ca.CaStore;
 import org.postern.pki.ca.CertificateAuthority;
@@ -102,6 +102,7 @@ public final class GatewayServer implements AutoCloseable {
     private final Admin admin;
     private final SshBastion bastion;
     private final AtomicBoolean endsRecorded; // set by close(): gateway.stop may be written
+    private final Transport transport;
 
     /** The admin side: listener, meters, live settings and their reloader (null without a file). */
     private record Admin(AdminListener listener, GatewayMetrics metrics, LiveSettings live, ConfigReloader reloader) {
@@ -128,7 +129,7 @@ public final class GatewayServer implements AutoCloseable {
 
     private GatewayServer(List<AutoCloseable> resources, EventLoopGroup group, ExecutorService workers,
                           ChannelGroup children, Channel channel, CertificateAuthority ca, Sessions sessions, Admin admin,
-                          SshBastion bastion, AtomicBoolean endsRecorded) {
+                          SshBastion bastion, AtomicBoolean endsRecorded, Transport transport) {
         this.resources = resources;
         this.group = group;
         this.workers = workers;
@@ -139,6 +140,7 @@ public final class GatewayServer implements AutoCloseable {
         this.admin = admin;
         this.bastion = bastion;
         this.endsRecorded = endsRecorded;
+        this.transport = transport;
     }
 
     public static GatewayServer start(GatewaySettings settings, KeyProtection protection) throws IOException, InterruptedException {
@@ -152,6 +154,13 @@ public final class GatewayServer implements AutoCloseable {
 
     public static GatewayServer start(GatewaySettings settings, KeyProtection protection, Clock clock, SecureRandom random,
                                       Options options) throws IOException, InterruptedException {
+        // chosen once, before anything opens: a transport named in gateway.yaml that this host lacks stops the start
+        Transport transport;
+        try {
+            transport = Transport.choose(settings.transport());
+        } catch (IllegalStateException e) {
+            throw new IOException(e.getMessage(), e);
+        }
         List<AutoCloseable> resources = new ArrayList<>();
         ExecutorService workers = Executors.newFixedThreadPool(Math.max(4, 2 * Runtime.getRuntime().availableProcessors()),
                 Thread.ofPlatform().name("gateway-worker-", 0).daemon().factory());
@@ -260,9 +269,11 @@ public final class GatewayServer implements AutoCloseable {
             revocations.closeBarredConnections(children);
             int maxHeader = Math.toIntExact(settings.limits().headerSize().bytes());
             int maxBody = Math.toIntExact(pki.enrollment().maxRequestSize().bytes());
-            EventLoopGroup group = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+            EventLoopGroup group = transport.newGroup(0);
             try {
-                ChannelFuture binding = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                // the relay's outbound sockets are of the same transport, on the laptop's event loop (TunnelConnector)
+                ChannelFuture binding = new ServerBootstrap().group(group).channel(transport.serverChannel())
+                        .childOption(ChannelOption.TCP_NODELAY, true)
                         .childHandler(new GatewayInitializer(live.tunnelTls(), new HandshakeMetricsHandler(metrics, "tunnel"),
                                 revocations, refusals, clock, workers, maxHeader, maxBody, shared, children, guards)
                                 .streamsPerConnection(settings.limits().streamsPerConnection()))
@@ -272,14 +283,16 @@ public final class GatewayServer implements AutoCloseable {
                 }
                 Channel ch = binding.channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
-                log.info("gateway {} listening on https://{}:{}", settings.id(), bound.getHostString(), bound.getPort());
+                log.info("gateway {} listening on https://{}:{} (transport {})", settings.id(), bound.getHostString(),
+                        bound.getPort(), transport);
                 ConfigReloader.SnapshotFactory reload = next -> {
                     own.refresh(); // a reload re-reads the host's addresses too
                     return snapshots.build(next);
                 };
-                Admin admin = startAdmin(settings, options, live, reload, metrics, registry, audit, flows,
+                Admin admin = startAdmin(settings, transport, options, live, reload, metrics, registry, audit, flows,
                         new AllSessions(sessions, bastion), clock, workers, resources);
-                return new GatewayServer(resources, group, workers, children, ch, ca, sessions, admin, bastion, endsRecorded);
+                return new GatewayServer(resources, group, workers, children, ch, ca, sessions, admin, bastion, endsRecorded,
+                        transport);
             } catch (IOException | InterruptedException | RuntimeException e) {
                 group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
                 throw e;
@@ -291,7 +304,7 @@ public final class GatewayServer implements AutoCloseable {
     }
 
     /** The admin listener, the meters and reload (docs/gateway.md "Admin API", "Metrics", "Reload"). */
-    private static Admin startAdmin(GatewaySettings settings, Options options, LiveSettings live,
+    private static Admin startAdmin(GatewaySettings settings, Transport transport, Options options, LiveSettings live,
                                     ConfigReloader.SnapshotFactory snapshots, GatewayMetrics metrics,
                                     SqliteRegistry registry, AuditTrail audit, FlowRegistry flows, SessionDirectory own, Clock clock,
                                     ExecutorService workers, List<AutoCloseable> resources)
@@ -310,7 +323,7 @@ public final class GatewayServer implements AutoCloseable {
                 audit::available, audit::unavailableReason, flows::size, audit, clock, workers);
         AdminListener listener;
         try {
-            listener = AdminListener.start(settings.listeners().admin().socketAddress(), live.adminTls(),
+            listener = AdminListener.start(transport, settings.listeners().admin().socketAddress(), live.adminTls(),
                     registry, audit, clock, workers, services);
         } catch (InterruptedException e) {
             throw e;
@@ -326,14 +339,14 @@ public final class GatewayServer implements AutoCloseable {
      * already in use (listeners.tunnel)}); an unchecked failure is rethrown as it is.
      */
     private static IOException bindFailed(Throwable failure, String listener, InetSocketAddress at) {
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof BindException b) {
-                String why = b.getMessage() == null || b.getMessage().isEmpty() ? "cannot bind" : b.getMessage();
-                BindException named = new BindException(listener + " listener " + at.getHostString() + ":" + at.getPort()
-                        + ": " + why.substring(0, 1).toLowerCase(Locale.ROOT) + why.substring(1) + " (listeners." + listener + ")");
-                named.initCause(failure);
-                return named;
-            }
+        Optional<BindException> bind = Transport.bindFailure(failure); // the JDK's, or a native transport's
+        if (bind.isPresent()) {
+            BindException b = bind.get();
+            String why = b.getMessage() == null || b.getMessage().isEmpty() ? "cannot bind" : b.getMessage();
+            BindException named = new BindException(listener + " listener " + at.getHostString() + ":" + at.getPort()
+                    + ": " + why.substring(0, 1).toLowerCase(Locale.ROOT) + why.substring(1) + " (listeners." + listener + ")");
+            named.initCause(failure);
+            return named;
         }
         return switch (failure) {
             case IOException io -> io;
@@ -381,6 +394,11 @@ public final class GatewayServer implements AutoCloseable {
     }
 
     /** Where the tunnel listener is bound (the real port when 0 was asked). */
+    /** The Netty transport of every socket this gateway opens ({@code transport} in gateway.yaml, resolved). */
+    public Transport transport() {
+        return transport;
+    }
+
     public InetSocketAddress address() {
         return (InetSocketAddress) channel.localAddress();
     }

@@ -31,10 +31,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -47,6 +44,7 @@ import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.config.gateway.GatewaySettings;
+import org.postern.net.Transport;
 import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.Destination;
 import org.postern.config.posture.PosturePolicy;
@@ -140,25 +138,65 @@ final class RelayFixture implements AutoCloseable {
         /** Accepts and never reads. */
         SINK,
         /** Writes as fast as it can, never reads, counting what the gateway took ({@link AdminHost#written}). */
-        FLOOD
+        FLOOD,
+        /** Writes {@link AdminHost#GREETING} the moment it accepts, then closes (a banner, then gone). */
+        WRITE_THEN_CLOSE,
+        /**
+         * Writes {@link AdminHost#GREETING} the moment it accepts, ends its output (FIN), then reads
+         * to end of input, counting ({@link AdminHost#received}).
+         */
+        WRITE_THEN_HALF_CLOSE,
+        /**
+         * Writes {@link AdminHost#bytes} of the stream seeded {@link AdminHost#SEED}, then ends its
+         * output, while it reads to end of input; records both as an {@link AdminHost.Exchange}.
+         */
+        SOURCE_AND_SINK,
+        /** Reads {@link AdminHost#bytes} (or to end of input), then resets the connection (RST). */
+        RESET_AFTER_READ
     }
 
     /** A plain-socket server on 127.0.0.1, one virtual thread per connection. */
     static final class AdminHost implements AutoCloseable {
+        /** The seed of what a {@link Behaviour#SOURCE_AND_SINK} host sends. */
+        static final long SEED = 0x5eed_0f_ad_1e_4057L;
+
+        /** What one connection of a {@link Behaviour#SOURCE_AND_SINK} host sent and received, with SHA-256s. */
+        record Exchange(long sent, String sentSha256, long received, String receivedSha256) {
+        }
+
         final ServerSocket server;
+        /** How much a {@link Behaviour#SOURCE_AND_SINK} host sends, or a {@link Behaviour#RESET_AFTER_READ} host reads. */
+        final long bytes;
+        /** One per finished {@link Behaviour#SOURCE_AND_SINK} connection. */
+        final java.util.concurrent.BlockingQueue<Exchange> exchanges = new java.util.concurrent.LinkedBlockingQueue<>();
         private final List<Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
         private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+        /** What a {@link Behaviour#WRITE_THEN_CLOSE} or {@link Behaviour#WRITE_THEN_HALF_CLOSE} host writes first. */
+        static final String GREETING = "SSH-2.0-early_bytes_then_gone\r\n";
         /** Bytes a {@link Behaviour#FLOOD} host managed to write, over all its connections. */
         final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+        /** Bytes a {@link Behaviour#WRITE_THEN_HALF_CLOSE} host read, over all its connections. */
+        final java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
 
         AdminHost(Behaviour behaviour) throws IOException {
-            server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            this(behaviour, 0);
+        }
+
+        AdminHost(Behaviour behaviour, long bytes) throws IOException {
+            this.bytes = bytes;
+            server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
             Thread.ofVirtual().start(() -> {
                 while (!server.isClosed()) {
                     try {
                         Socket s = server.accept();
                         accepted.add(s);
-                        Thread.ofVirtual().start(() -> serve(s, behaviour, closed, written));
+                        Thread.ofVirtual().start(() -> {
+                            switch (behaviour) {
+                                case SOURCE_AND_SINK -> sourceAndSink(s);
+                                case RESET_AFTER_READ -> resetAfterRead(s);
+                                default -> serve(s, behaviour, closed, written, received);
+                            }
+                        });
                     } catch (IOException e) {
                         return;
                     }
@@ -187,7 +225,8 @@ final class RelayFixture implements AutoCloseable {
         }
 
         private static void serve(Socket s, Behaviour behaviour, java.util.concurrent.CountDownLatch closed,
-                                  java.util.concurrent.atomic.AtomicLong written) {
+                                  java.util.concurrent.atomic.AtomicLong written,
+                                  java.util.concurrent.atomic.AtomicLong received) {
             try (s) {
                 InputStream in = s.getInputStream();
                 OutputStream out = s.getOutputStream();
@@ -211,6 +250,12 @@ final class RelayFixture implements AutoCloseable {
                             written.addAndGet(chunk.length);
                         }
                     }
+                    case WRITE_THEN_CLOSE -> out.write(GREETING.getBytes(StandardCharsets.US_ASCII)); // closed on return
+                    case WRITE_THEN_HALF_CLOSE -> {
+                        out.write(GREETING.getBytes(StandardCharsets.US_ASCII));
+                        s.shutdownOutput();
+                        received.addAndGet(in.transferTo(OutputStream.nullOutputStream()));
+                    }
                     case SINK -> {
                         try { // hold the connection without reading until the test ends
                             closed.await();
@@ -221,6 +266,45 @@ final class RelayFixture implements AutoCloseable {
                 }
             } catch (IOException e) {
                 // the gateway closed the flow
+            }
+        }
+
+        private void sourceAndSink(Socket s) {
+            try (s) {
+                var sent = new java.util.concurrent.CompletableFuture<String>();
+                Thread writer = Thread.ofVirtual().start(() -> {
+                    try {
+                        sent.complete(writeSeeded(s.getOutputStream(), bytes, SEED));
+                        s.shutdownOutput();
+                    } catch (IOException e) {
+                        sent.completeExceptionally(e);
+                    }
+                });
+                java.security.MessageDigest in = H2TunnelClient.sha256();
+                long got = 0;
+                byte[] buf = new byte[64 * 1024];
+                InputStream input = s.getInputStream();
+                for (int n; (n = input.read(buf)) >= 0; ) {
+                    in.update(buf, 0, n);
+                    got += n;
+                }
+                writer.join();
+                String sentSha = sent.isDone() && !sent.isCompletedExceptionally() ? sent.join() : "failed";
+                exchanges.add(new Exchange(bytes, sentSha, got,
+                        java.util.HexFormat.of().formatHex(in.digest())));
+            } catch (IOException e) {
+                // the gateway cut the flow: no exchange
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        private void resetAfterRead(Socket s) {
+            try (s) {
+                s.getInputStream().readNBytes((int) bytes);
+                s.setSoLinger(true, 0); // close with RST
+            } catch (IOException e) {
+                // gone already
             }
         }
 
@@ -251,21 +335,32 @@ final class RelayFixture implements AutoCloseable {
     final Sessions sessions;
     /** What the test DNS answers; a name not here does not resolve. */
     final Map<String, InetAddress> names = new java.util.concurrent.ConcurrentHashMap<>();
-    final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    /** The gateway's transport: its listener, the connections it accepts and the relay's outbound sockets. */
+    final Transport transport;
+    final EventLoopGroup group;
     final Channel listener;
     /** Whether the listener speaks cleartext HTTP/2 (prior knowledge) instead of HTTP/1.1. */
     final boolean h2;
     /** What the planted identity is; null as if no client certificate was presented. */
     volatile ClientIdentity identity = ClientIdentity.of(laptop.certificate());
 
+    /**
+     * An HTTP/1.1 listener on NIO, the transport these relay tests were written on; every transport
+     * is {@link TransportRelayTest}'s and {@link EarlyBytesRelayTest}'s.
+     */
     RelayFixture(RelaySettings settings, String... rules) throws InterruptedException {
-        this(settings, false, 100, GatewaySettings.Audit.FailMode.CLOSED, GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE,
-                rules);
+        this(Transport.NIO, settings, rules);
+    }
+
+    /** An HTTP/1.1 listener on {@code transport}. */
+    RelayFixture(Transport transport, RelaySettings settings, String... rules) throws InterruptedException {
+        this(transport, settings, false, 100, GatewaySettings.Audit.FailMode.CLOSED,
+                GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE, rules);
     }
 
     RelayFixture(RelaySettings settings, GatewaySettings.Audit.FailMode failMode, int flowsPerDevice, String... rules)
             throws InterruptedException {
-        this(settings, false, 100, failMode, flowsPerDevice, rules);
+        this(Transport.NIO, settings, false, 100, failMode, flowsPerDevice, rules);
     }
 
     /**
@@ -274,12 +369,21 @@ final class RelayFixture implements AutoCloseable {
      * concurrent streams, the gateway's windows.
      */
     static RelayFixture h2(RelaySettings settings, int streams, String... rules) throws InterruptedException {
-        return new RelayFixture(settings, true, streams, GatewaySettings.Audit.FailMode.CLOSED,
-                GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE, rules);
+        return h2(Transport.NIO, settings, streams, rules);
     }
 
-    private RelayFixture(RelaySettings settings, boolean h2, int streams, GatewaySettings.Audit.FailMode failMode,
-                         int flowsPerDevice, String... rules) throws InterruptedException {
+    /** As {@link #h2(RelaySettings, int, String...)}, on {@code transport}. */
+    static RelayFixture h2(Transport transport, RelaySettings settings, int streams, String... rules)
+            throws InterruptedException {
+        return new RelayFixture(transport, settings, true, streams, GatewaySettings.Audit.FailMode.CLOSED,
+                Math.max(streams, GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE), rules);
+    }
+
+    private RelayFixture(Transport transport, RelaySettings settings, boolean h2, int streams,
+                         GatewaySettings.Audit.FailMode failMode, int flowsPerDevice, String... rules)
+            throws InterruptedException {
+        this.transport = transport.require(); // a transport missing here fails the test, never skips it
+        this.group = transport.newGroup(1);
         this.h2 = h2;
         flows = new FlowRegistry(audit, workers, pki.clock, settings);
         // as GatewayServer wires it: a lease that goes (not renewed) cuts the device's flows and sessions
@@ -309,7 +413,8 @@ final class RelayFixture implements AutoCloseable {
         ConnectHandler connect = new ConnectHandler(leases, pki.registry, resolver, policy, flows, sessions);
         listener = new ServerBootstrap()
                 .group(group)
-                .channel(NioServerSocketChannel.class)
+                .channel(transport.serverChannel())
+                .childOption(io.netty.channel.ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
@@ -415,6 +520,38 @@ final class RelayFixture implements AutoCloseable {
             }
         }
         return new Answer(status, headers, s);
+    }
+
+    /**
+     * Writes {@code bytes} of the stream seeded {@code seed} (64 KiB at a time) and returns its
+     * SHA-256 in hex.
+     */
+    static String writeSeeded(OutputStream out, long bytes, long seed) throws IOException {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        java.security.MessageDigest digest = H2TunnelClient.sha256();
+        byte[] chunk = new byte[64 * 1024];
+        for (long left = bytes; left > 0; ) {
+            int n = (int) Math.min(chunk.length, left);
+            random.nextBytes(chunk);
+            digest.update(chunk, 0, n);
+            out.write(chunk, 0, n);
+            left -= n;
+        }
+        out.flush();
+        return java.util.HexFormat.of().formatHex(digest.digest());
+    }
+
+    /** The SHA-256 (hex) of {@code bytes} of the stream seeded {@code seed}, and of what {@code in} gives to its end. */
+    static String sha256ToEnd(InputStream in, long[] count) throws IOException {
+        java.security.MessageDigest digest = H2TunnelClient.sha256();
+        byte[] buf = new byte[64 * 1024];
+        long total = 0;
+        for (int n; (n = in.read(buf)) >= 0; ) {
+            digest.update(buf, 0, n);
+            total += n;
+        }
+        count[0] = total;
+        return java.util.HexFormat.of().formatHex(digest.digest());
     }
 
     static BigInteger serial(TestPki.Enrolled e) {

@@ -12,10 +12,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -33,6 +30,8 @@ import org.postern.protocol.http.NotFoundHandler;
 import org.postern.pki.ocsp.OcspHandler;
 import org.postern.pki.ocsp.OcspResponder;
 import org.postern.tls.TlsContexts;
+import org.postern.net.Transport;
+import org.postern.config.TransportChoice;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,7 +57,8 @@ public final class PkiServer implements AutoCloseable {
 
     public static PkiServer start(InetSocketAddress listen, SslContext tls, PkiService service, CertificateAuthority ca,
                                   CrlPublisher crl, OcspResponder ocsp) throws InterruptedException {
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+        Transport transport = Transport.choose(TransportChoice.AUTO); // pki.yaml has no transport setting: the best here
+        EventLoopGroup group = transport.newGroup(0);
         EventExecutorGroup blocking = new DefaultEventExecutorGroup(Math.max(2, Runtime.getRuntime().availableProcessors()));
         int maxBody = Math.toIntExact(service.settings().enrollment().maxRequestSize().bytes());
         EstHandler est = new EstHandler(service, ca.chain(), blocking);
@@ -69,7 +69,7 @@ public final class PkiServer implements AutoCloseable {
         try {
             Channel ch = new ServerBootstrap()
                     .group(group)
-                    .channel(NioServerSocketChannel.class)
+                    .channel(transport.serverChannel())
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel c) {
@@ -90,7 +90,8 @@ public final class PkiServer implements AutoCloseable {
                         }
                     })
                     .bind(listen).sync().channel();
-            log.info("PKI listening on https://{} (TLS provider {})", ch.localAddress(), TlsContexts.provider());
+            log.info("PKI listening on https://{} (TLS provider {}, transport {})", ch.localAddress(), TlsContexts.provider(),
+                    transport);
             return new PkiServer(group, blocking, ch, children);
         } catch (Exception e) { // also a bind failure, a checked BindException that sync() rethrows undeclared
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);

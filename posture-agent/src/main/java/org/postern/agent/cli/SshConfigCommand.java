@@ -102,7 +102,7 @@ final class SshConfigCommand implements Callable<Integer> {
             out.println("# (no SSH certificate yet: postern-agent up gets one with the posture lease; add User <your login>)");
         }
         Path knownHosts = settings.ssh().knownHosts() != null ? settings.ssh().knownHosts()
-                : pinHostKeys(agent, gateway, bastion, settings.tls().provider(), out);
+                : pinHostKeys(settings, agent, gateway, bastion, out);
         out.print(ssh.bastionBlock(alias, bastion.host(), bastion.port(), user, knownHosts));
         out.println("  StrictHostKeyChecking yes");
         out.flush();
@@ -114,8 +114,8 @@ final class SshConfigCommand implements Callable<Integer> {
      * {@code ssh/known_hosts} in the agent directory; returns that file, or null when there is none.
      * When the gateway cannot be asked, keys pinned by an earlier run stay in use.
      */
-    private @Nullable Path pinHostKeys(AgentHome agent, @Nullable URI gateway, HostPort bastion, AgentSettings.Tls.Provider tls,
-                                      PrintWriter out)
+    private @Nullable Path pinHostKeys(AgentSettings settings, AgentHome agent, @Nullable URI gateway, HostPort bastion,
+                                       PrintWriter out)
             throws IOException, InterruptedException {
         Path file = agent.sshDir().resolve("known_hosts");
         String why;
@@ -123,7 +123,7 @@ final class SshConfigCommand implements Callable<Integer> {
             why = "not enrolled, so the gateway cannot be asked";
         } else {
             try {
-                List<PublicKey> keys = BastionHostKeys.fetch(agent, gateway, tls, System.getenv());
+                List<PublicKey> keys = BastionHostKeys.fetch(agent, gateway, settings.tls().provider(), settings.transport(), System.getenv());
                 SecureFiles.privateDirectory(agent.sshDir());
                 SecureFiles.replace(file, BastionHostKeys.knownHosts(bastion.host(), bastion.port(), keys)
                         .getBytes(StandardCharsets.US_ASCII), false);

@@ -102,7 +102,8 @@ final class StatusCommand implements Callable<Integer> {
         } else {
             String since = session.path("connectedSince").asText(null);
             out.println("session:      " + session.path("state").asText() + " to " + session.path("gateway").asText()
-                    + (since != null ? " since " + since : "") + " (postern-agent up, pid " + session.path("pid").asLong() + ")");
+                    + (since != null ? " since " + since : "") + " (postern-agent up, pid " + session.path("pid").asLong()
+                    + (session.hasNonNull("transport") ? ", transport " + session.path("transport").asText() : "") + ")");
             for (JsonNode l : session.path("listeners")) {
                 out.println("  " + l.path("what").asText() + " on " + l.path("address").asText());
             }

@@ -11,8 +11,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import org.postern.agent.collect.Collectors;
 import org.postern.agent.session.GatewaySession;
 import org.postern.agent.session.SessionFile;
@@ -20,6 +18,7 @@ import org.postern.agent.state.AgentHome;
 import org.postern.agent.tunnel.LocalListeners;
 import org.postern.agent.tunnel.TunnelEvents;
 import org.postern.config.agent.AgentSettings;
+import org.postern.net.Transport;
 import org.postern.protocol.posture.AgentInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -76,7 +75,13 @@ final class UpCommand implements Callable<Integer> {
         };
         Collectors.Backend backend = Collectors.Backend.valueOf(settings.posture().collector().name());
         Path stateDir = home.stateDir();
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        Transport transport;
+        try {
+            transport = Transport.choose(settings.transport());
+        } catch (IllegalStateException unavailable) {
+            throw new AgentCommand.AgentExit(2, unavailable.getMessage());
+        }
+        EventLoopGroup group = transport.newGroup(2);
         GatewaySession session = new GatewaySession(new GatewaySession.Setup(gateway, home, settings,
                 () -> Collectors.forThisMachine(backend, stateDir).collect(),
                 new AgentInfo(AgentCommand.NAME, AgentCommand.VERSION), Clock.systemUTC(), group, say, System.getenv()));
@@ -87,6 +92,7 @@ final class UpCommand implements Callable<Integer> {
             group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
             throw new AgentCommand.AgentExit(2, e.getMessage());
         }
+        say.accept("transport " + transport);
         for (LocalListeners.Bound b : listeners.bound()) {
             say.accept(b.what() + " listening on " + b.address().getAddress().getHostAddress() + ":" + b.address().getPort());
         }

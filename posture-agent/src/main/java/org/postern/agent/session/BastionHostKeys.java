@@ -15,9 +15,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -34,6 +32,8 @@ import org.postern.agent.key.DeviceKeyStore;
 import org.postern.agent.state.AgentHome;
 import org.postern.config.agent.AgentSettings;
 import org.postern.keys.SshPublicKeys;
+import org.postern.net.Transport;
+import org.postern.config.TransportChoice;
 
 /**
  * The SSH bastion's host keys, asked of the gateway ({@code GET /v1/ssh/host-keys}) over the same kind
@@ -53,14 +53,21 @@ public final class BastionHostKeys {
      * {@link IOException} saying why: not enrolled, the gateway unreachable or refusing, an answer
      * that is not OpenSSH public key lines.
      */
-    public static List<PublicKey> fetch(AgentHome home, URI gateway, AgentSettings.Tls.Provider tls, Map<String, String> env)
+    public static List<PublicKey> fetch(AgentHome home, URI gateway, AgentSettings.Tls.Provider tls, TransportChoice transport,
+                                        Map<String, String> env)
             throws IOException, InterruptedException {
+        Transport t;
+        try {
+            t = Transport.choose(transport);
+        } catch (IllegalStateException unavailable) {
+            throw new IOException(unavailable.getMessage(), unavailable);
+        }
         AgentHome.Enrollment e = home.enrollment()
                 .orElseThrow(() -> new IOException("not enrolled: no enrollment record in " + home.dir()));
         X509Certificate cert = home.certificate();
         DeviceKey key = DeviceKeyStore.open(e.key(), env).current(cert);
         String authority = gateway.getHost() + ":" + (gateway.getPort() > 0 ? gateway.getPort() : 443);
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        EventLoopGroup group = t.newGroup(1);
         try {
             Channel connection = await(GatewayConnector.connect(group, gateway, GatewayConnector.tls(e.caSha256(), key, cert, tls),
                     TIMEOUT), "connecting to " + authority);

@@ -17,7 +17,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -41,6 +40,7 @@ import org.postern.agent.tunnel.CloseReasons;
 import org.postern.agent.tunnel.TunnelBuffers;
 import org.postern.config.agent.AgentSettings;
 import org.postern.tls.TlsContexts;
+import org.postern.net.Transport;
 
 /**
  * Opens the agent's one connection to the gateway: TCP, TLS 1.3 presenting the device key and
@@ -96,7 +96,7 @@ final class GatewayConnector {
         String host = gateway.getHost();
         int port = gateway.getPort() > 0 ? gateway.getPort() : 443;
         Promise<Channel> ready = group.next().newPromise();
-        Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
+        Bootstrap b = new Bootstrap().group(group).channel(Transport.of(group).socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeout.toMillis())
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.TCP_NODELAY, true)

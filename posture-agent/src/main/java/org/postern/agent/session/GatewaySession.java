@@ -44,6 +44,7 @@ import org.postern.agent.tunnel.TunnelClose;
 import org.postern.agent.tunnel.Tunnels;
 import org.postern.config.Durations;
 import org.postern.config.agent.AgentSettings;
+import org.postern.net.Transport;
 import org.postern.protocol.posture.AgentInfo;
 import org.postern.protocol.posture.Evidence;
 import org.postern.protocol.posture.PostureClaims;
@@ -512,6 +513,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         m.put("pid", ProcessHandle.current().pid());
         m.put("gateway", setup.gateway().toString());
         m.put("state", state);
+        m.put("transport", Transport.of(setup.group()).toString());
         Instant since = connectedSince;
         m.put("connectedSince", since == null ? null : since.toString());
         Decision d = decision;

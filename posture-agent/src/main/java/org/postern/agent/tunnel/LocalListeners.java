@@ -12,10 +12,10 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import org.postern.agent.socks.Socks5ServerHandler;
 import org.postern.config.HostPort;
 import org.postern.config.agent.AgentSettings;
+import org.postern.net.Transport;
 
 /**
  * The local access paths of {@code postern-agent up}: the SOCKS5 listener and the port forwards,
@@ -68,7 +68,7 @@ public final class LocalListeners implements AutoCloseable {
     private void bindOne(EventLoopGroup group, String key, String what, HostPort at, ChannelHandler init) throws IOException {
         Channel ch;
         try {
-            ch = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+            ch = new ServerBootstrap().group(group).channel(Transport.of(group).serverChannel())
                     .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.ALLOCATOR, TunnelBuffers.ALLOCATOR)
