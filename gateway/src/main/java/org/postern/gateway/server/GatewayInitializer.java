@@ -200,7 +200,12 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     private void http2(ChannelPipeline p) {
         p.remove("headTime"); // HTTP/1.1 request heads only; the handshake finished in time
         // frames, HPACK and flow control; at most limits.streamsPerConnection streams open at once
-        // (more are refused with RST_STREAM REFUSED_STREAM), header lists within limits.headerSize
+        // (more are refused with RST_STREAM REFUSED_STREAM), header lists within limits.headerSize.
+        // No cap on the RST_STREAMs the gateway sends (Netty's default closes the connection after 200
+        // in 30 s): each answers one DATA frame the laptop still had in flight on a stream whose flow
+        // ended, so a few destinations resetting busy tunnels would GOAWAY all the laptop's tunnels;
+        // a reset stream's flow ends with it (no work left to abuse), and queued answers stay bounded
+        // by the codec's control-frame limit. The cap on RST_STREAMs received (rapid reset) stays.
         Http2FrameCodec h2 = Http2FrameCodecBuilder.forServer()
                 .initialSettings(Http2Settings.defaultSettings()
                         .maxConcurrentStreams(streamsPerConnection)

@@ -426,6 +426,7 @@ final class RelayFixture implements AutoCloseable {
                             ch.pipeline().addLast("h2", Http2FrameCodecBuilder.forServer()
                                     .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(streams)
                                             .initialWindowSize(128 * 1024))
+                                    .encoderEnforceMaxRstFramesPerWindow(0, 0) // as GatewayInitializer: no cap on RSTs sent
                                     .build());
                             ch.pipeline().addLast("streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                                 @Override
