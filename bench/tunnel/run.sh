@@ -207,7 +207,10 @@ ssh -N -o BatchMode=yes -o UserKnownHostsFile="$W/known_hosts" -o StrictHostKeyC
 # 256m, a class-data archive made at the first exit: here `enroll`'s); `up` gets C2 as there.
 AGENT_JVM=(--enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k -XX:MaxRAM=256m
            -XX:+AutoCreateSharedArchive -XX:SharedArchiveFile="$W/postern-agent.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off)
-AGENT_UP_JVM=("${AGENT_JVM[0]}" "${AGENT_JVM[@]:2}")
+# `up` as the launcher runs it: C2, native heap trimmed every 5 s, 2 malloc arenas; its own archive
+# (written when it stops, so this first `up` runs without one: bench/agent/up-rss.sh measures both)
+AGENT_UP_JVM=(--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xss512k -XX:MaxRAM=256m -XX:TrimNativeHeapInterval=5000
+              -XX:+AutoCreateSharedArchive -XX:SharedArchiveFile="$W/postern-agent-up.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off)
 "$JAVA_HOME/bin/java" "${AGENT_JVM[@]}" -cp "$AGENT_CP" org.postern.agent.cli.AgentCommand --home "$W/agent" enroll \
   --gateway "https://127.0.0.1:$GW" --token-file "$W/agent.token" --ca-sha256 "$(cat "$W/root.sha256")" > "$W/enroll.log" 2>&1 \
   || { echo "run.sh: postern-agent enroll failed:" >&2; cat "$W/enroll.log" >&2; exit 1; }
@@ -222,7 +225,7 @@ forwards:
   - listen: 127.0.0.1:$A_ECHO
     to: 127.0.0.1:$ECHO
 YAML
-"$JAVA_HOME/bin/java" "${AGENT_UP_JVM[@]}" -cp "$AGENT_CP" org.postern.agent.cli.AgentCommand --home "$W/agent" up \
+MALLOC_ARENA_MAX=2 "$JAVA_HOME/bin/java" "${AGENT_UP_JVM[@]}" -cp "$AGENT_CP" org.postern.agent.cli.AgentCommand --home "$W/agent" up \
   --config "$W/agent.yaml" > "$W/agent.log" 2>&1 & AGENT_PID=$!; PIDS+=($AGENT_PID)
 wait_for "$W/agent.log" 'posture (accepted|NOT compliant, allowed)' 120 "postern-agent up" "$AGENT_PID"
 LEASED_AT=$(date +%s.%N)
