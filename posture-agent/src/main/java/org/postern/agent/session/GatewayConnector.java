@@ -105,7 +105,15 @@ final class GatewayConnector {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         // TLS with the device key, SNI and host name check for the gateway's name
-                        ch.pipeline().addLast("tls", ssl.newHandler(ch.alloc(), host, port));
+                        SslHandler tls = ssl.newHandler(ch.alloc(), host, port);
+                        // a refused handshake (wrong name, a root not pinned, an alert) fails with its own
+                        // cause, before the close that follows it could say only "closed"
+                        tls.handshakeFuture().addListener(h -> {
+                            if (!h.isSuccess()) {
+                                ready.tryFailure(h.cause());
+                            }
+                        });
+                        ch.pipeline().addLast("tls", tls);
                         // after the handshake: HTTP/2 if the gateway agreed to it, else a clear failure
                         ch.pipeline().addLast("alpn", new ApplicationProtocolNegotiationHandler("none") {
                             @Override

@@ -399,28 +399,12 @@ class AgentTlsIT {
         return f.getNow();
     }
 
-    /**
-     * The handshake's own failure, from the SslHandler as {@code tls()} made it (the connection future
-     * of {@link GatewayConnector#connect} may report the close that follows instead).
-     */
+    /** Why {@link GatewayConnector#connect} failed: the refused handshake's own cause, not the close that follows it. */
     private static Throwable handshakeFailure(Server server, SslContext ssl) throws Exception {
-        // kept here: a refused handshake may close the channel, and empty its pipeline, before connect() returns
-        SslHandler handler = ssl.newHandler(io.netty.buffer.ByteBufAllocator.DEFAULT, "127.0.0.1", server.port);
-        Channel ch = new io.netty.bootstrap.Bootstrap().group(group).channel(io.netty.channel.socket.nio.NioSocketChannel.class)
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel c) {
-                        c.pipeline().addLast(handler);
-                    }
-                }).connect("127.0.0.1", server.port).sync().channel();
-        try {
-            Future<Channel> handshake = handler.handshakeFuture();
-            assertThat(handshake.await(20, TimeUnit.SECONDS)).as("handshake finished within 20 s").isTrue();
-            assertThat(handshake.isSuccess()).as("the handshake was refused").isFalse();
-            return handshake.cause();
-        } finally {
-            ch.close().syncUninterruptibly();
-        }
+        Future<Channel> connected = GatewayConnector.connect(group, URI.create(server.url()), ssl, java.time.Duration.ofSeconds(20));
+        assertThat(connected.await(30, TimeUnit.SECONDS)).as("connect finished within 30 s").isTrue();
+        assertThat(connected.isSuccess()).as("the handshake was refused").isFalse();
+        return connected.cause();
     }
 
     /** Every message down the cause chain, for asserting on the one that says why. */
