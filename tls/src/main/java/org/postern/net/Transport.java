@@ -12,7 +12,6 @@ import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
@@ -43,17 +42,14 @@ import org.postern.config.TransportChoice;
 public enum Transport {
     IO_URING("io_uring", IoUring::isAvailable, IoUring::unavailabilityCause, IoUringIoHandler::newFactory,
             IoUringIoHandler.class, IoUringServerSocketChannel.class, IoUringSocketChannel.class),
-    EPOLL("epoll", Epoll::isAvailable, Epoll::unavailabilityCause, EpollIoHandler::newFactory,
-            EpollIoHandler.class, EpollServerSocketChannel.class, EpollSocketChannel.class),
+    /** Netty's epoll handler, kept from dropping a half-closed socket out of the epoll set ({@link EpollKeptIoHandler}). */
+    EPOLL("epoll", Epoll::isAvailable, Epoll::unavailabilityCause, EpollKeptIoHandler::newFactory,
+            EpollKeptIoHandler.class, EpollServerSocketChannel.class, EpollSocketChannel.class),
     NIO("nio", () -> true, () -> null, NioIoHandler::newFactory,
             NioIoHandler.class, NioServerSocketChannel.class, NioSocketChannel.class);
 
-    /**
-     * What {@code auto} tries, best first. Not epoll: under it the gateway's relay broke bulk
-     * transfers both ways at once after a half-close ({@code TransportRelayTest}); it is there for
-     * whoever names it.
-     */
-    private static final List<Transport> PREFERENCE = List.of(IO_URING, NIO);
+    /** What {@code auto} tries, best first: the native transports, then NIO, which runs everywhere. */
+    private static final List<Transport> PREFERENCE = List.of(IO_URING, EPOLL, NIO);
 
     private final String spelling;
     private final Supplier<Boolean> available;
@@ -77,8 +73,9 @@ public enum Transport {
     }
 
     /**
-     * The transport for {@code choice}: {@code auto} io_uring when available, else NIO; a named
-     * one if it is available.
+     * The transport for {@code choice}: {@code auto} io_uring when available, else epoll, else
+     * NIO (a kernel or container without io_uring still gets a native transport); a named one if
+     * it is available.
      *
      * @throws IllegalStateException when the named transport is not available here, with Netty's
      *                               reason (a kernel without io_uring, a missing native library)
