@@ -68,7 +68,9 @@ final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
                 flow.relayed(side, bytes);
             } else if (!flow.isClosed()) {
                 LOG.debug("{}: write {} failed: {}", flow, side == Side.CLIENT ? "up" : "down", f.cause().toString());
-                flow.close(FlowEnd.ERROR);
+                // into a side that is gone (a laptop's RST_STREAM, a reset socket): that side's end, as its close
+                // would have named it a moment later; into a side still open: a fault
+                flow.close(peer.isActive() ? FlowEnd.ERROR : flow.finishedFirst(side == Side.CLIENT ? Side.SERVER : Side.CLIENT));
             }
         });
         if (!flushScheduled) {
