@@ -6,8 +6,8 @@ import java.util.stream.Collectors;
 
 /**
  * The top-level {@code transport} setting of {@code gateway.yaml} and {@code agent.yaml}: which
- * Netty transport carries the sockets. {@code auto} takes io_uring when the host offers it, else
- * NIO; a named one ({@code epoll} included) must be available or the process does not start.
+ * Netty transport carries the sockets. {@code auto} takes epoll when the host offers it, else NIO
+ * (io_uring only when named); a named one must be available or the process does not start.
  */
 public enum TransportChoice {
     AUTO, IO_URING, EPOLL, NIO;

@@ -58,7 +58,9 @@ public final class AdminListener implements AutoCloseable {
                     bound.getPort());
             return new AdminListener(group, children, ch);
         } catch (InterruptedException | RuntimeException e) {
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            // awaited: a socket bound before the failure is free again when the start reports it (on epoll and
+            // io_uring the close completes on the event loop, after this thread would have returned)
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
             throw e;
         }
     }

@@ -67,8 +67,7 @@ final class DestinationHoldHandler extends ChannelDuplexHandler {
 
     /**
      * The relay asks for input as it starts and after each write; once the held end of input is
-     * on its way to it there is nothing more to read, and epoll fails a read interest on a socket
-     * whose input it has shut ({@code epoll_ctl(..) failed with error(-2)}), closing it.
+     * on its way to it there is nothing more to read, so no read interest is asked of the socket.
      */
     @Override
     public void read(ChannelHandlerContext ctx) {

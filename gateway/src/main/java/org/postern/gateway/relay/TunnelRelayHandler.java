@@ -6,7 +6,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import org.postern.gateway.session.FlowEnd;
@@ -69,10 +68,9 @@ final class TunnelRelayHandler extends ChannelInboundHandlerAdapter {
                 flow.relayed(side, bytes);
             } else if (!flow.isClosed()) {
                 LOG.debug("{}: write {} failed: {}", flow, side == Side.CLIENT ? "up" : "down", f.cause().toString());
-                // a write into the laptop's stream fails when the laptop reset it, before the stream's
-                // close reaches the relay: that is the laptop's end, not a network error
-                flow.close(peer instanceof Http2StreamChannel && !peer.isActive()
-                        ? flow.finishedFirst(Side.CLIENT) : FlowEnd.ERROR);
+                // into a side that is gone (a laptop's RST_STREAM, a reset socket): that side's end, as its close
+                // would have named it a moment later; into a side still open: a fault
+                flow.close(peer.isActive() ? FlowEnd.ERROR : flow.finishedFirst(side == Side.CLIENT ? Side.SERVER : Side.CLIENT));
             }
         });
         if (!flushScheduled) {

@@ -294,7 +294,9 @@ public final class GatewayServer implements AutoCloseable {
                 return new GatewayServer(resources, group, workers, children, ch, ca, sessions, admin, bastion, endsRecorded,
                         transport);
             } catch (IOException | InterruptedException | RuntimeException e) {
-                group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+                // awaited: a socket bound before the failure is free again when the start reports it (on epoll and
+                // io_uring the close completes on the event loop, after this thread would have returned)
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
                 throw e;
             }
         } catch (IOException | InterruptedException | RuntimeException e) {
