@@ -103,7 +103,9 @@ class Http2StreamEndRelayTest {
     @Test
     void h2Connect_destinationFinThenReset_onlyItsStreamEnds() throws Exception {
         // iperf3's data sockets: the destination's FIN becomes END_STREAM towards the laptop, then its
-        // RST ends the flow with an error; the reason can no longer be sent on the ended stream
+        // RST ends the flow; the reason can no longer be sent on the ended stream. The write that finds
+        // the reset names the flow after the side that finished first (server_closed); a read that
+        // finds it first is an error
         Pair p = twoTunnelsBusy();
         p.host1.stopWriting();
         p.host1.socket.shutdownOutput();
@@ -111,7 +113,7 @@ class Http2StreamEndRelayTest {
         p.host1.reset();
         keepSendingUntilEnded(p.tunnel1); // the gateway no longer reads that socket: a write finds the reset
         assertSecondCarriesOn(p);
-        assertThat(firstClose().fields()).containsEntry("how", "error");
+        assertThat((String) firstClose().fields().get("how")).isIn("server_closed", "error");
     }
 
     @Test
