@@ -201,11 +201,9 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         p.remove("headTime"); // HTTP/1.1 request heads only; the handshake finished in time
         // frames, HPACK and flow control; at most limits.streamsPerConnection streams open at once
         // (more are refused with RST_STREAM REFUSED_STREAM), header lists within limits.headerSize.
-        // No cap on the RST_STREAMs the gateway sends (Netty's default closes the connection after 200
-        // in 30 s): each answers one DATA frame the laptop still had in flight on a stream whose flow
-        // ended, so a few destinations resetting busy tunnels would GOAWAY all the laptop's tunnels;
-        // a reset stream's flow ends with it (no work left to abuse), and queued answers stay bounded
-        // by the codec's control-frame limit. The cap on RST_STREAMs received (rapid reset) stays.
+        // RST_STREAMs sent are capped at RST_PER_STREAM per allowed stream in RST_WINDOW_SECONDS, not
+        // Netty's 200: each answers one DATA frame the laptop still had in flight on a stream whose
+        // flow ended, and 200 closed honest laptops' connections. The cap on RST_STREAMs received stays.
         Http2FrameCodec h2 = Http2FrameCodecBuilder.forServer()
                 .initialSettings(Http2Settings.defaultSettings()
                         .maxConcurrentStreams(streamsPerConnection)

@@ -426,7 +426,8 @@ final class RelayFixture implements AutoCloseable {
                             ch.pipeline().addLast("h2", Http2FrameCodecBuilder.forServer()
                                     .initialSettings(Http2Settings.defaultSettings().maxConcurrentStreams(streams)
                                             .initialWindowSize(128 * 1024))
-                                    .encoderEnforceMaxRstFramesPerWindow(0, 0) // as GatewayInitializer: no cap on RSTs sent
+                                    // as GatewayInitializer: RST_PER_STREAM (64) per allowed stream in 30 s, not Netty's 200
+                                    .encoderEnforceMaxRstFramesPerWindow(64 * streams, 30)
                                     .build());
                             ch.pipeline().addLast("streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                                 @Override
