@@ -225,7 +225,7 @@ forwards:
   - listen: 127.0.0.1:$A_ECHO
     to: 127.0.0.1:$ECHO
 YAML
-MALLOC_ARENA_MAX=2 "$JAVA_HOME/bin/java" "${AGENT_UP_JVM[@]}" -cp "$AGENT_CP" org.postern.agent.cli.AgentCommand --home "$W/agent" up \
+MALLOC_ARENA_MAX=2 "$JAVA_HOME/bin/java" "${AGENT_UP_JVM[@]}" ${AGENT_JAVA_OPTS:-} -cp "$AGENT_CP" org.postern.agent.cli.AgentCommand --home "$W/agent" up \
   --config "$W/agent.yaml" > "$W/agent.log" 2>&1 & AGENT_PID=$!; PIDS+=($AGENT_PID)
 wait_for "$W/agent.log" 'posture (accepted|NOT compliant, allowed)' 120 "postern-agent up" "$AGENT_PID"
 LEASED_AT=$(date +%s.%N)
