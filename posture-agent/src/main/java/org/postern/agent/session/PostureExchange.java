@@ -25,19 +25,20 @@ import io.netty.util.concurrent.Promise;
  * endpoints, an OpenSSH key line to {@code /v1/ssh/certificate}), answered by a whole response (at
  * most {@link #MAX_RESPONSE} bytes).
  */
-final class PostureExchange {
-    static final String CHALLENGE_PATH = "/v1/posture/challenge";
-    static final String EVIDENCE_PATH = "/v1/posture/evidence";
+public final class PostureExchange {
+    public static final String CHALLENGE_PATH = "/v1/posture/challenge";
+    public static final String EVIDENCE_PATH = "/v1/posture/evidence";
     static final int MAX_RESPONSE = 64 * 1024;
 
     private PostureExchange() {
     }
 
     /** The answer: status, reason header and body. */
-    record Answer(int status, String reason, String body) {
+    public record Answer(int status, String reason, String body) {
     }
 
-    static Future<Answer> post(Channel connection, String authority, String path, String json) {
+    /** Posts {@code json} on a new stream of {@code connection} (the bench's simulated laptops use it too). */
+    public static Future<Answer> post(Channel connection, String authority, String path, String json) {
         return post(connection, authority, path, "application/json", json.getBytes(StandardCharsets.UTF_8));
     }
 

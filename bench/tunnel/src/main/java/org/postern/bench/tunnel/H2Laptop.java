@@ -30,6 +30,8 @@ import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.util.concurrent.Promise;
+import org.postern.agent.session.PostureExchange;
+import org.postern.agent.tunnel.ConnectStreamHandler;
 import org.postern.protocol.posture.AgentInfo;
 import org.postern.protocol.posture.DiskFacts;
 import org.postern.protocol.posture.Evidence;
@@ -79,7 +81,7 @@ final class H2Laptop implements Laptop {
         prove();
         List<PushHandler> tunnels = new ArrayList<>();
         for (int i = 0; i < streams; i++) {
-            Promise<Void> opened = connection.eventLoop().newPromise();
+            Promise<Http2StreamChannel> opened = connection.eventLoop().newPromise();
             PushHandler push = new PushHandler(chunk, ctx -> ctx.writeAndFlush(new DefaultHttp2DataFrame(true)));
             Laptop.await(new Http2StreamChannelBootstrap(connection).handler(new ChannelInitializer<Http2StreamChannel>() {
                 @Override
@@ -152,7 +154,7 @@ final class H2Laptop implements Laptop {
     /** Challenge, signed evidence, and a decision that grants a lease (the gateway's policy is report-only). */
     private void prove() throws Exception {
         String authority = gateway.getHostString() + ":" + gateway.getPort();
-        PostureRequest.Answer challenge = Laptop.await(PostureRequest.post(connection, authority, PostureRequest.CHALLENGE, "{}"),
+        PostureExchange.Answer challenge = Laptop.await(PostureExchange.post(connection, authority, PostureExchange.CHALLENGE_PATH, "{}"),
                 SETUP_SECONDS, name + ": posture challenge");
         if (challenge.status() != 200) {
             throw new IllegalStateException(name + ": posture challenge: expected 200, found " + challenge);
@@ -162,7 +164,7 @@ final class H2Laptop implements Laptop {
         String deviceId = Evidence.deviceId(identity.certificate());
         String jws = Evidence.sign(PostureClaims.of(nonce, deviceId, now, new AgentInfo("postern-agent", "0.1.0"), facts(now)),
                 identity.key(), identity.certificate());
-        PostureRequest.Answer decision = Laptop.await(PostureRequest.post(connection, authority, PostureRequest.EVIDENCE,
+        PostureExchange.Answer decision = Laptop.await(PostureExchange.post(connection, authority, PostureExchange.EVIDENCE_PATH,
                 JSON.writeValueAsString(java.util.Map.of("evidence", jws))), SETUP_SECONDS, name + ": posture evidence");
         JsonNode d = decision.status() == 200 ? JSON.readTree(decision.body()) : null;
         if (d == null || d.path("leaseUntil").isNull() || d.path("leaseUntil").isMissingNode()) {
