@@ -32,12 +32,13 @@ class ArchitectureTest {
         ALLOWED.put("config", Set.of());
         ALLOWED.put("protocol", Set.of("config"));
         ALLOWED.put("tls", Set.of("config", "protocol"));
+        ALLOWED.put("vpn", Set.of("config"));
         ALLOWED.put("audit", Set.of("config", "protocol", "tls"));
         ALLOWED.put("pki", Set.of("config", "protocol", "tls", "audit"));
-        ALLOWED.put("posture-agent", Set.of("config", "protocol", "tls"));
-        ALLOWED.put("gateway", Set.of("config", "protocol", "tls", "audit", "pki"));
-        ALLOWED.put("cli", Set.of("config", "protocol", "tls", "audit", "pki", "gateway"));
-        ALLOWED.put("demo", Set.of("config", "protocol", "tls", "audit", "pki", "gateway", "cli", "posture-agent"));
+        ALLOWED.put("posture-agent", Set.of("config", "protocol", "tls", "vpn"));
+        ALLOWED.put("gateway", Set.of("config", "protocol", "tls", "vpn", "audit", "pki"));
+        ALLOWED.put("cli", Set.of("config", "protocol", "tls", "vpn", "audit", "pki", "gateway"));
+        ALLOWED.put("demo", Set.of("config", "protocol", "tls", "vpn", "audit", "pki", "gateway", "cli", "posture-agent"));
     }
 
     static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
