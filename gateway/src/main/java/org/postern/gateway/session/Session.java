@@ -2,8 +2,11 @@ package org.postern.gateway.session;
 
 import java.time.Instant;
 import java.util.Objects;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 
 import io.netty.channel.Channel;
 import org.postern.audit.AuditEvent;
@@ -31,6 +34,8 @@ public final class Session {
     private final Sessions owner;
     private final LongAdder up = new LongAdder();
     private final LongAdder down = new LongAdder();
+    /** Carriers of this session's traffic other than the relay (a VPN link): told when it ends. */
+    private final List<Consumer<SessionEnd>> endListeners = new CopyOnWriteArrayList<>();
     /** Completes when {@code session.start} is durable (or waived under {@code audit.failMode: open}). */
     final CompletableFuture<Void> started = new CompletableFuture<>();
     private volatile Instant since;
@@ -148,6 +153,12 @@ public final class Session {
             write = readyToWriteEnd();
         }
         owner.ended(this);
+        SessionEnd why = ended();
+        for (Consumer<SessionEnd> l : List.copyOf(endListeners)) {
+            if (endListeners.remove(l)) { // once, even when onEnd runs meanwhile
+                l.accept(why);
+            }
+        }
         if (reason != SessionEnd.CLIENT_CLOSED) {
             owner.flows().closeSession(this, reason.flowEnd());
         }
@@ -158,6 +169,20 @@ public final class Session {
             owner.writeEnd(this);
         }
         return true;
+    }
+
+    /**
+     * Tells {@code listener} when this session ends, with the reason (at once if it has ended): how
+     * a carrier that is not a relay flow — a VPN link and its flows — ends with its session. Its
+     * flows count in the session like relay flows ({@link #tryAddFlow}, {@link #flowGone}), so
+     * {@code session.end} still comes after their {@code flow.close}.
+     */
+    public void onEnd(Consumer<SessionEnd> listener) {
+        endListeners.add(listener);
+        SessionEnd why = ended();
+        if (why != null && endListeners.remove(listener)) {
+            listener.accept(why);
+        }
     }
 
     private boolean readyToWriteEnd() {

@@ -1,0 +1,57 @@
+package org.postern.gateway.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiConsumer;
+
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.Test;
+import org.postern.audit.AuditEvent;
+import org.postern.audit.AuditSink;
+import org.postern.config.gateway.GatewaySettings.Audit.FailMode;
+
+/** {@link Session#onEnd}: a carrier that is not a relay flow (a VPN link) hears its session end, once, with the reason. */
+class SessionEndListenerTest {
+
+    final List<AuditEvent> records = new CopyOnWriteArrayList<>();
+    final AuditSink audit = records::add;
+    final SessionFlows noFlows = new SessionFlows() {
+        @Override
+        public void closeSession(Session session, FlowEnd how) {
+        }
+
+        @Override
+        public void onCloseAll(BiConsumer<String, FlowEnd> listener) {
+        }
+    };
+    final Sessions sessions = new Sessions(audit, Runnable::run, Clock.systemUTC(), noFlows, device -> null, FailMode.CLOSED, 8);
+    final Session.Who who = new Session.Who("laptop-1", "alice", "01", "ab", "192.0.2.2:40000", "vpn");
+
+    @Test
+    void endTellsEachListenerOnce_withTheReason_andSessionEndWaitsForTheCarriersFlows() {
+        Session s = sessions.admit(new EmbeddedChannel(), who);
+        List<SessionEnd> heard = new ArrayList<>();
+        assertThat(s.tryAddFlow()).isTrue(); // a VPN flow counts like a relay flow
+        s.onEnd(why -> {
+            heard.add(why);
+            s.flowGone(); // the carrier closes its flow (its flow.close written) when told
+        });
+        assertThat(s.end(SessionEnd.REVOKED, null)).isTrue();
+        assertThat(s.end(SessionEnd.KILLED, "ops")).isFalse();
+        assertThat(heard).containsExactly(SessionEnd.REVOKED);
+        assertThat(records).extracting(AuditEvent::type).containsExactly("session.start", "session.end");
+    }
+
+    @Test
+    void listenerAddedAfterTheEnd_isToldAtOnce() {
+        Session s = sessions.admit(new EmbeddedChannel(), who);
+        s.end(SessionEnd.LEASE_ENDED, null);
+        List<SessionEnd> heard = new ArrayList<>();
+        s.onEnd(heard::add);
+        assertThat(heard).containsExactly(SessionEnd.LEASE_ENDED);
+    }
+}
