@@ -29,7 +29,7 @@ wait_log() {
 # one throw-away PKI per run (EC P-256, openssl): a CA, a server and a client certificate
 make_pki() {
   [ -e "$W/pki/ca.crt" ] && return 0
-  mkdir -p "$W/pki"
+  mkdir -m 700 "$W/pki"
   (
     cd "$W/pki"
     openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt \
@@ -50,7 +50,7 @@ wg_up() {
   WG_GW_DEV=$TOPO_PREFIX-wg; WG_LAPTOP_DEV=$TOPO_PREFIX-wl
   local side ns dev
   for side in gw laptop; do
-    wg genkey > "$W/wg-$side.key"; wg pubkey < "$W/wg-$side.key" > "$W/wg-$side.pub"
+    (umask 077; wg genkey > "$W/wg-$side.key"); wg pubkey < "$W/wg-$side.key" > "$W/wg-$side.pub"
   done
   # foreground, so that $! is the daemon itself; its UAPI socket is /var/run/wireguard/DEV.sock
   topo_start "$NS_GW" "$W/wg-gw.log" env WG_PROCESS_FOREGROUND=1 wireguard-go "$WG_GW_DEV"; WG_GW_PID=$STARTED_PID
@@ -102,6 +102,7 @@ port 1194
 cert $W/pki/server.crt
 key $W/pki/server.key
 dh none
+keepalive 10 60
 topology subnet
 server 10.99.1.0 255.255.255.0
 push "route ${ADMIN_NET%/*} 255.255.255.0"
@@ -122,7 +123,7 @@ CONF
   grep -q "Data Channel: cipher 'AES-256-GCM'" "$W/openvpn-client.log" \
     || { echo "run.sh: the OpenVPN data channel is not AES-256-GCM:" >&2; grep -i 'data channel' "$W/openvpn-client.log" >&2; return 1; }
   GW_SIDE_PIDS=("$OVPN_GW_PID"); LAPTOP_SIDE_PIDS=("$OVPN_LAPTOP_PID")
-  TUNNEL_DESC="$(openvpn --version | head -1 | cut -d' ' -f1-2), UDP, data channel AES-256-GCM, $(grep -m1 -oE 'Control Channel: [^,]+, cipher [^ ,]+' "$W/openvpn-client.log"), no DCO, tun-mtu $TUNNEL_MTU"
+  TUNNEL_DESC="$(openvpn --version | head -1 | cut -d' ' -f1-2), UDP, data channel AES-256-GCM, $(grep -m1 -oE 'Control Channel: [^,]+, cipher [^,]+' "$W/openvpn-client.log"), no DCO, tun-mtu $TUNNEL_MTU"
 }
 openvpn_down() { topo_stop "$OVPN_LAPTOP_PID" "$OVPN_GW_PID"; }
 
@@ -133,6 +134,8 @@ ocserv_tools() { echo ocserv:ocserv openconnect:openconnect openssl:openssl; }
 ocserv_up() {
   make_pki || return 1
   local pin
+  # the workers run as nobody and connect to the sec-mod socket: they may cross $W, not list it
+  chmod 711 "$W"; mkdir -m 711 "$W/ocserv-run"
   echo "bench:*:$(openssl passwd -5 bench-password)" > "$W/ocpasswd"
   echo bench-password > "$W/oc.pass"
   cat > "$W/ocserv.conf" <<CONF
@@ -142,7 +145,7 @@ tcp-port = 4443
 udp-port = 4443
 run-as-user = nobody
 run-as-group = nogroup
-socket-file = $W/ocserv.sock
+socket-file = $W/ocserv-run/ocserv.sock
 pid-file = $W/ocserv.pid
 server-cert = $W/pki/server.crt
 server-key = $W/pki/server.key

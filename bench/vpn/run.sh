@@ -67,7 +67,7 @@ measure() { # contender: everything through its standing tunnel
 
   g0=$(ticks "${GW_SIDE_PIDS[@]}"); l0=$(ticks "${LAPTOP_SIDE_PIDS[@]}")
   for streams in 1 8; do
-    in_laptop timeout $(( SECS + 30 )) iperf3 -c "$ADMIN_IP" -t "$SECS" -P "$streams" -J > "$W/$c-tcp$streams.json" 2>&1 || true
+    in_laptop timeout $(( SECS + 30 )) iperf3 -c "$ADMIN_IP" -t "$SECS" -P "$streams" -J > "$W/$c-tcp$streams.json" 2> "$W/$c-tcp$streams.err" || true
     read -r b rate < <(python3 "$HERE/tools.py" tcp "$W/$c-tcp$streams.json")
     bytes=$(( bytes + b )); put "$c" "tcp$streams" "$rate"
     echo "$c: TCP $streams stream(s) $rate Gbit/s"
@@ -78,7 +78,7 @@ measure() { # contender: everything through its standing tunnel
   echo "$c: gateway-side CPU $(( g1 - g0 )) ticks, laptop-side $(( l1 - l0 )) ticks for $bytes bytes"
 
   for size in 64 1400; do
-    in_laptop timeout $(( SECS + 30 )) iperf3 -c "$ADMIN_IP" -u -l "$size" -b 0 -t "$SECS" -J > "$W/$c-udp$size.json" 2>&1 || true
+    in_laptop timeout $(( SECS + 30 )) iperf3 -c "$ADMIN_IP" -u -l "$size" -b 0 -t "$SECS" -J > "$W/$c-udp$size.json" 2> "$W/$c-udp$size.err" || true
     read -r pps loss < <(python3 "$HERE/tools.py" udp "$W/$c-udp$size.json")
     put "$c" "udp$size" "$pps"; put "$c" "udp${size}_loss" "$loss"
     echo "$c: UDP $size B $pps packets/s received, loss $loss %"
