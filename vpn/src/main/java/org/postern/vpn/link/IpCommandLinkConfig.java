@@ -76,7 +76,7 @@ public final class IpCommandLinkConfig implements LinkConfig {
         }
         StringBuilder lines = new StringBuilder();
         for (Network route : routes) {
-            lines.append("route ").append(verb).append(' ').append(route.address().getHostAddress())
+            lines.append("route ").append(verb).append(' ').append(Addresses.text(route.address()))
                     .append('/').append(route.prefixLength()).append(" dev ").append(checked(device)).append('\n');
         }
         ip(List.of("-batch", "-"), lines.toString());

@@ -16,7 +16,7 @@ public record LinkAddress(InetAddress address, int prefixLength) {
         int bits = address.getAddress().length * 8;
         if (prefixLength < 0 || prefixLength > bits) {
             throw new IllegalArgumentException("expected a prefix length between 0 and " + bits + " for "
-                    + address.getHostAddress() + ", found " + prefixLength);
+                    + Addresses.text(address) + ", found " + prefixLength);
         }
     }
 
@@ -43,6 +43,6 @@ public record LinkAddress(InetAddress address, int prefixLength) {
 
     @Override
     public String toString() {
-        return address.getHostAddress() + "/" + prefixLength;
+        return Addresses.text(address) + "/" + prefixLength;
     }
 }
