@@ -69,7 +69,7 @@ class DnsConfigNetnsTest {
             try (Stream<Path> files = Files.walk(etcDir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
-            ns.close();
+            ns.delete();
         }
     }
 

@@ -26,7 +26,7 @@ class IpCommandLinkConfigTest {
 
     @AfterEach
     void deleteNamespace() throws Exception {
-        ns.close();
+        ns.delete();
     }
 
     @Test

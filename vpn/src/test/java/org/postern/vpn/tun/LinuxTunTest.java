@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -36,12 +35,13 @@ class LinuxTunTest {
 
     @AfterEach
     void deleteNamespace() throws Exception {
-        ns.close();
+        ns.delete();
     }
 
     @Test
     void ping_ipv4AndIpv6_throughTheTunnel_allAnswered() throws Exception {
-        try (LinuxTun tun = NetNamespace.call(ns.name, () -> LinuxTun.open("pt-ping0"))) {
+        LinuxTun tun = NetNamespace.call(ns.name, () -> LinuxTun.open("pt-ping0"));
+        try {
             assertThat(tun.name()).isEqualTo("pt-ping0");
             IpCommandLinkConfig link = IpCommandLinkConfig.inNamespace(ns.name);
             link.up(tun.name(), 1400);
@@ -58,8 +58,10 @@ class LinuxTunTest {
             assertThat(v6.output()).as("ping -6 output: %s", v6.output()).contains("3 received");
             assertThat(replies.get()).isEqualTo(6);
 
-            tun.close();
+            tun.close(); // ends the responder's read
             responder.get(5, TimeUnit.SECONDS);
+        } finally {
+            tun.close();
         }
         // a non-persistent TUN interface goes with its descriptor
         assertThat(ns.exec(List.of("ip", "link", "show", "dev", "pt-ping0"), 10).exitCode()).isNotZero();
@@ -92,27 +94,31 @@ class LinuxTunTest {
 
     @Test
     void close_wakesABlockedRead_within100ms() throws Exception {
-        LinuxTun tun = NetNamespace.call(ns.name, () -> LinuxTun.open("pt%d"));
-        assertThat(tun.name()).matches("pt\\d+");
-        CompletableFuture<Long> wokeAt = CompletableFuture.supplyAsync(() -> {
-            try {
-                tun.read(ByteBuffer.allocateDirect(2048));
-                return -1L;
-            } catch (ClosedChannelException e) {
-                return System.nanoTime();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        awaitBlockedInPoll(wokeAt);
-        long closedAt = System.nanoTime();
-        tun.close();
-        long woke = wokeAt.get(1, TimeUnit.SECONDS);
-        Duration latency = Duration.ofNanos(woke - closedAt);
-        System.out.println("LinuxTun close() woke a blocked read after " + latency.toNanos() / 1000 + " us");
-        assertThat(woke).as("the read threw ClosedChannelException").isPositive();
-        assertThat(latency).isLessThan(Duration.ofMillis(100));
-        assertThatThrownBy(() -> tun.read(ByteBuffer.allocateDirect(64))).isInstanceOf(ClosedChannelException.class);
+        List<Long> micros = new ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+            LinuxTun tun = NetNamespace.call(ns.name, () -> LinuxTun.open("pt%d"));
+            assertThat(tun.name()).matches("pt\\d+");
+            CompletableFuture<Long> wokeAt = new CompletableFuture<>();
+            Thread.ofPlatform().start(() -> {
+                try {
+                    tun.read(ByteBuffer.allocateDirect(2048));
+                    wokeAt.complete(-1L);
+                } catch (ClosedChannelException e) {
+                    wokeAt.complete(System.nanoTime());
+                } catch (Exception e) {
+                    wokeAt.completeExceptionally(e);
+                }
+            });
+            awaitBlockedInPoll(wokeAt);
+            long closedAt = System.nanoTime();
+            tun.close();
+            long woke = wokeAt.get(1, TimeUnit.SECONDS);
+            assertThat(woke).as("the read threw ClosedChannelException").isPositive();
+            micros.add((woke - closedAt) / 1000);
+            assertThatThrownBy(() -> tun.read(ByteBuffer.allocateDirect(64))).isInstanceOf(ClosedChannelException.class);
+        }
+        System.out.println("LinuxTun close() woke a blocked read after " + micros + " us (3 rounds)");
+        assertThat(micros).allSatisfy(us -> assertThat(us).isLessThan(100_000));
     }
 
     /** Waits, bounded, until some thread of the pool sits in the native poll of a read. */
@@ -166,6 +172,30 @@ class LinuxTunTest {
                 .hasMessage("TUN device name: expected a name, found \"..\"");
         assertThatThrownBy(() -> LinuxTun.open("pt%s"))
                 .hasMessageStartingWith("TUN device name: '%' is allowed only once, as the kernel's numbering template");
+    }
+
+    @Test
+    void write_notAnIpPacket_saysSo() throws Exception {
+        try (LinuxTun tun = NetNamespace.call(ns.name, () -> LinuxTun.open("pt-bad0"))) {
+            ByteBuffer garbage = ByteBuffer.allocateDirect(20); // version nibble 0
+            assertThatThrownBy(() -> tun.write(garbage))
+                    .hasMessage("writing a 20-byte packet to TUN device pt-bad0 failed: Invalid argument "
+                            + "(not an IPv4 or IPv6 packet?)");
+        }
+    }
+
+    @Test
+    void open_onAnotherSystem_namesItAndWhatIsMissing() {
+        String os = System.getProperty("os.name");
+        System.setProperty("os.name", "Windows 11");
+        try {
+            assertThatThrownBy(() -> LinuxTun.open("pt0"))
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessage("TUN devices are built for Linux only, this is Windows 11 (Wintun on Windows and utun on "
+                            + "macOS are not built yet; docs/vpn.md)");
+        } finally {
+            System.setProperty("os.name", os);
+        }
     }
 
     @Test

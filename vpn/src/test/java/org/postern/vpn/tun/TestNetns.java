@@ -11,10 +11,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A throw-away network namespace {@code pt-<random>} for a test, deleted on close; fails loudly
+ * A throw-away network namespace {@code pt-<random>} for a test, deleted by {@link #delete}; fails loudly
  * (never skips) when the test is not root or the kernel has no TUN support.
  */
-public final class TestNetns implements AutoCloseable {
+public final class TestNetns {
 
     public final String name;
 
@@ -81,8 +81,8 @@ public final class TestNetns implements AutoCloseable {
     public record Result(int exitCode, String output) {
     }
 
-    @Override
-    public void close() throws Exception {
+    /** Deletes the namespace (and with it every interface still in it). */
+    public void delete() throws Exception {
         run(List.of("ip", "netns", "delete", name));
     }
 }
