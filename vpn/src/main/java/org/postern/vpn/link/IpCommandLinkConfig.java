@@ -20,6 +20,9 @@ public final class IpCommandLinkConfig implements LinkConfig {
     /** Interface names that are safe on an {@code ip -batch} line: no spaces, no newlines. */
     private static final Pattern DEVICE = Pattern.compile("[A-Za-z0-9._-]{1,15}");
 
+    /** Namespace names as {@code ip netns add} makes them (files under /run/netns). */
+    private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
     private final @Nullable String namespace;
     private final Duration timeout;
 
@@ -35,7 +38,7 @@ public final class IpCommandLinkConfig implements LinkConfig {
 
     /** Configures interfaces in the named namespace ({@code ip netns add NAME}). */
     public static IpCommandLinkConfig inNamespace(String namespace) {
-        if (!DEVICE.matcher(namespace).matches() && !namespace.matches("[A-Za-z0-9._-]{1,64}")) {
+        if (!NAMESPACE.matcher(namespace).matches()) {
             throw new IllegalArgumentException("network namespace: expected letters, digits, '.', '_' or '-', found \""
                     + namespace + "\"");
         }
