@@ -211,9 +211,18 @@ public final class DnsConfig {
             }
             original = new String(bytes, StandardCharsets.UTF_8).lines().toList();
         }
+        try {
+            writeAtomically(resolvConf, render(device, resolvers, domains, original).getBytes(StandardCharsets.UTF_8),
+                    "rw-r--r--");
+        } catch (IOException e) {
+            // nothing was changed: drop the backup, or the next start would take it for a crash's
+            for (String name : List.of(BACKUP, BACKUP_SYMLINK, BACKUP_ABSENT)) {
+                Files.deleteIfExists(stateDir.resolve(name));
+            }
+            throw new IOException("setting DNS for the tunnel " + device + " needs write access to " + resolvConf
+                    + " when systemd-resolved does not run (docs/vpn.md \"DNS\"): " + e, e);
+        }
         applied = true;
-        writeAtomically(resolvConf, render(device, resolvers, domains, original).getBytes(StandardCharsets.UTF_8),
-                "rw-r--r--");
         LOG.info("DNS for the tunnel {} set in {} (no systemd-resolved): resolvers {} first, search {}; the original is "
                 + "saved in {} and comes back when the tunnel stops", device, resolvConf, resolvers, domains, stateDir);
     }

@@ -102,6 +102,16 @@ class DnsConfigTest {
     }
 
     @Test
+    void apply_resolvConfNotWritable_saysWhatItNeedsAndLeavesNoBackup() {
+        Path resolvConf = dir.resolve("no-such-dir").resolve("resolv.conf");
+        assertThatThrownBy(() -> resolvConfOnly(resolvConf).apply("pt0", List.of(InetAddress.ofLiteral("10.88.0.53")),
+                List.of()))
+                .hasMessageStartingWith("setting DNS for the tunnel pt0 needs write access to " + resolvConf
+                        + " when systemd-resolved does not run (docs/vpn.md \"DNS\"): java.nio.file.NoSuchFileException");
+        assertThat(dir.resolve("state")).isEmptyDirectory();
+    }
+
+    @Test
     void apply_withSystemdResolved_setsThisLinkOnlyAndRevertsIt() throws Exception {
         Path runtime = Files.createDirectories(dir.resolve("run-systemd-resolve"));
         Path log = dir.resolve("resolvectl.log");
