@@ -3,11 +3,15 @@ package org.postern.vpn.link;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,6 +66,31 @@ class DnsConfigTest {
                 "restored " + resolvConf + " from the backup an earlier run left in " + dir.resolve("state"));
         assertThat(Files.readString(resolvConf)).isEqualTo(ORIGINAL);
         assertThat(resolvConfOnly(resolvConf).cleanupStale()).isEmpty();
+    }
+
+    @Test
+    void cleanupStale_afterSigkill_restoresTheBackup() throws Exception {
+        Path resolvConf = Files.writeString(dir.resolve("resolv.conf"), ORIGINAL);
+        String java = ProcessHandle.current().info().command().orElseThrow();
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Process child = new ProcessBuilder(java, "-cp", classpath, ApplyDnsChild.class.getName(),
+                dir.resolve("state").toString(), resolvConf.toString()).redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+            StringBuilder seen = new StringBuilder();
+            for (String line = out.readLine(); !"READY".equals(line); line = out.readLine()) {
+                assertThat(line).as("the child ended before READY: %s", seen).isNotNull();
+                seen.append(line).append('\n'); // SLF4J's own notice, say
+            }
+            assertThat(Files.readString(resolvConf)).startsWith(DnsConfig.HEADER);
+        } finally {
+            child.destroyForcibly(); // SIGKILL: no shutdown hook, no restore()
+            assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(child.exitValue()).isEqualTo(137);
+        assertThat(resolvConfOnly(resolvConf).cleanupStale()).hasValueSatisfying(
+                message -> assertThat(message).startsWith("restored " + resolvConf + " from the backup"));
+        assertThat(Files.readString(resolvConf)).isEqualTo(ORIGINAL);
     }
 
     @Test
