@@ -24,7 +24,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Closing while a thread is blocked in {@link #read}: the descriptor is non-blocking and the
  * reader waits in {@code poll(2)} on it and on an {@code eventfd} that {@link #close} signals, so
- * the reader wakes at once (0.2-0.35 ms warm, 9-17 ms in a cold JVM; docs/vpn.md) rather than
+ * the reader wakes at once (0.2-1.3 ms warm, 3.6-17 ms in a cold JVM; docs/vpn.md) rather than
  * after a polling timeout; the descriptors are closed only after every reader and writer
  * has left, so no thread ever touches a number the kernel has already reused.
  */
