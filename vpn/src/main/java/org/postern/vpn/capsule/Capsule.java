@@ -135,7 +135,7 @@ public sealed interface Capsule {
             if (type >= DATAGRAM && type <= ROUTE_ADVERTISEMENT) {
                 throw new IllegalArgumentException("capsule type " + type + " is known, not Unknown");
             }
-            if (type > QuicVarint.MAX_VALUE) {
+            if (type < 0 || type > QuicVarint.MAX_VALUE) {
                 throw new IllegalArgumentException("capsule type: expected at most 2^62-1, found " + type);
             }
             bytes = bytes.clone();

@@ -54,7 +54,9 @@ public final class FlowTable {
     /**
      * Tracks a packet the device sent (parsed successfully) and returns its flow, counted. Switch on
      * {@link Flow#state()}: PENDING → {@link #hold} it (and start the gate if {@link Flow#isNew()});
-     * ALLOWED → forward; DENIED → drop and answer with ICMP.
+     * ALLOWED → forward; DENIED → drop and answer with ICMP. A fragment after the first carries no
+     * ports ({@link IpPacket#hasTransportHeader()} is false for TCP/UDP): it has no five-tuple of
+     * its own, so the caller reassembles or drops it rather than tracking it here.
      *
      * @throws FlowLimitException when the packet would open a flow beyond the session's bound
      */
