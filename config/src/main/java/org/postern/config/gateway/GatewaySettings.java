@@ -725,24 +725,28 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         static final String EXPECTED_DOMAIN = "a DNS domain like admin.internal";
 
         /** Where a device address must never come from: the host's own and shared special ranges. */
-        private static final List<String[]> RESERVED = List.of(
-                new String[] {"0.0.0.0/8", "unspecified"}, new String[] {"127.0.0.0/8", "loopback"},
-                new String[] {"169.254.0.0/16", "link-local and cloud metadata"}, new String[] {"224.0.0.0/4", "multicast"},
-                new String[] {"240.0.0.0/4", "reserved and broadcast"}, new String[] {"::/127", "unspecified and loopback"},
-                new String[] {"fe80::/10", "link-local"}, new String[] {"ff00::/8", "multicast"},
-                new String[] {"fd00:ec2::/64", "cloud metadata"}, new String[] {"64:ff9b::/96", "NAT64"},
-                new String[] {"2002::/16", "6to4"}, new String[] {"2001::/32", "Teredo"});
+        private static final List<Reserved> RESERVED = List.of(
+                new Reserved("0.0.0.0/8", "unspecified"), new Reserved("127.0.0.0/8", "loopback"),
+                new Reserved("169.254.0.0/16", "link-local and cloud metadata"), new Reserved("224.0.0.0/4", "multicast"),
+                new Reserved("240.0.0.0/4", "reserved and broadcast"), new Reserved("::/127", "unspecified and loopback"),
+                new Reserved("fe80::/10", "link-local"), new Reserved("ff00::/8", "multicast"),
+                new Reserved("fd00:ec2::/64", "cloud metadata"), new Reserved("64:ff9b::/96", "NAT64"),
+                new Reserved("2002::/16", "6to4"), new Reserved("2001::/32", "Teredo"));
+
+        /** A range no pool may overlap, as written in the problem, and what it is. */
+        private record Reserved(String cidr, String kind) {
+        }
 
         public Vpn {
             Objects.requireNonNull(pool, "vpn.pool");
             String p = poolProblem(pool);
             if (p != null) {
-                throw new IllegalArgumentException("vpn.pool: " + p);
+                throw new IllegalArgumentException("vpn.pool: expected " + p + ", found " + pool);
             }
             if (pool6 != null) {
                 String p6 = pool6Problem(pool6);
                 if (p6 != null) {
-                    throw new IllegalArgumentException("vpn.pool6: " + p6);
+                    throw new IllegalArgumentException("vpn.pool6: expected " + p6 + ", found " + pool6);
                 }
             }
             dns = List.copyOf(dns).stream().map(Network::normalize).toList();
@@ -783,29 +787,29 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
             return pool.contains(address) || (pool6 != null && pool6.contains(address));
         }
 
-        /** Why {@code pool} cannot be the IPv4 pool, or null when it can. */
+        /** What {@code pool} should have been as the IPv4 pool ("expected" half of the problem), or null when it is fine. */
         static @Nullable String poolProblem(Network pool) {
             if (pool.address().getAddress().length != 4 || pool.prefixLength() < MIN_POOL_PREFIX
                     || pool.prefixLength() > MAX_POOL_PREFIX) {
-                return "expected " + EXPECTED_POOL + ", found " + pool;
+                return EXPECTED_POOL;
             }
             return reservedProblem(pool);
         }
 
-        /** Why {@code pool6} cannot be the IPv6 pool, or null when it can. */
+        /** What {@code pool6} should have been as the IPv6 pool, or null when it is fine. */
         static @Nullable String pool6Problem(Network pool6) {
             if (pool6.address().getAddress().length != 16 || pool6.prefixLength() < MIN_POOL6_PREFIX
                     || pool6.prefixLength() > MAX_POOL6_PREFIX) {
-                return "expected " + EXPECTED_POOL6 + ", found " + pool6;
+                return EXPECTED_POOL6;
             }
             return reservedProblem(pool6);
         }
 
         private static @Nullable String reservedProblem(Network pool) {
-            for (String[] reserved : RESERVED) {
-                Network r = Network.parse(reserved[0]);
+            for (Reserved reserved : RESERVED) {
+                Network r = Network.parse(reserved.cidr());
                 if (r.contains(pool) || pool.contains(r)) {
-                    return "expected a network outside " + reserved[0] + " (" + reserved[1] + "), found " + pool;
+                    return "a network outside " + reserved.cidr() + " (" + reserved.kind() + ")";
                 }
             }
             return null;
@@ -864,8 +868,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
             }
             String p = problem.apply(n);
             if (p != null) {
-                // "expected a network outside 127.0.0.0/8 (loopback), found 127.0.0.0/8" without its "found"
-                throw new InvalidValueException(p.substring("expected ".length(), p.lastIndexOf(", found ")), s);
+                throw new InvalidValueException(p, s);
             }
             return n;
         }
