@@ -10,10 +10,11 @@ import org.postern.cli.TerminalText;
 /**
  * The live sessions as an aligned table, the way {@code postern gateway sessions} prints them; every
  * cell through {@link TerminalText#escape} (device, user and source come from certificates and peers).
+ * ADDRESS is a VPN session's device address and transport, blank for CONNECT and SSH sessions.
  */
 final class SessionTable {
-    static final List<String> HEADER = List.of("SESSION", "DEVICE", "USER", "SOURCE", "SINCE", "FLOWS", "BYTES UP/DOWN",
-            "LEASE END");
+    static final List<String> HEADER = List.of("SESSION", "DEVICE", "USER", "SOURCE", "ADDRESS", "SINCE", "FLOWS",
+            "BYTES UP/DOWN", "LEASE END");
 
     private SessionTable() {
     }
@@ -27,7 +28,7 @@ final class SessionTable {
         rows.add(HEADER);
         for (JsonNode s : sessions) {
             rows.add(List.of(s.path("id").asText(), s.path("device").asText(), s.path("user").asText("-"),
-                    s.path("source").asText(), s.path("since").asText(), s.path("flows").asText("0"),
+                    s.path("source").asText(), address(s), s.path("since").asText(), s.path("flows").asText("0"),
                     size(s.path("bytesUp").asLong()) + "/" + size(s.path("bytesDown").asLong()),
                     s.path("leaseUntil").isNull() || s.path("leaseUntil").isMissingNode() ? "-" : s.path("leaseUntil").asText())
                     .stream().map(TerminalText::escape).toList());
@@ -45,6 +46,16 @@ final class SessionTable {
             }
             out.println(line.toString().stripTrailing());
         }
+    }
+
+    /** A VPN session's device address and transport ({@code 100.64.0.7 (h3)}); blank for CONNECT and SSH sessions. */
+    private static String address(JsonNode s) {
+        JsonNode a = s.path("address");
+        if (a.isNull() || a.isMissingNode()) {
+            return "";
+        }
+        JsonNode t = s.path("transport");
+        return t.isNull() || t.isMissingNode() ? a.asText() : a.asText() + " (" + t.asText() + ")";
     }
 
     /** Bytes in B, KiB, MiB or GiB with one decimal. */

@@ -105,8 +105,8 @@ class GatewayAdminCliIT {
         try {
             Run table = PosternCliIT.run("gateway", "sessions", "--config", config.toString());
             assertThat(table.code()).as(table.err()).isZero();
-            assertThat(table.out()).contains("SESSION  DEVICE    USER   SOURCE            SINCE                 FLOWS  BYTES UP/DOWN  LEASE END")
-                    .contains("s-1      laptop-1  alice  192.0.2.10:50000  2026-11-30T06:00:00Z  2      1.2KiB/5.5MiB  2026-11-30T06:10:00Z");
+            assertThat(table.out()).contains("SESSION  DEVICE    USER   SOURCE            ADDRESS  SINCE                 FLOWS  BYTES UP/DOWN  LEASE END")
+                    .contains("s-1      laptop-1  alice  192.0.2.10:50000           2026-11-30T06:00:00Z  2      1.2KiB/5.5MiB  2026-11-30T06:10:00Z");
 
             Run json = PosternCliIT.run("gateway", "sessions", "--json", "--config", config.toString());
             assertThat(json.code()).as(json.err()).isZero();

@@ -14,6 +14,7 @@ import org.postern.config.ConfigException;
 import org.postern.config.ConfigReader;
 import org.postern.config.Durations;
 import org.postern.config.HostPort;
+import org.postern.config.InterfaceName;
 import org.postern.config.TransportChoice;
 import org.postern.config.gateway.Network;
 
@@ -34,9 +35,10 @@ import org.postern.config.gateway.Network;
  * @param tls       {@code tls}: how the connection to the gateway is encrypted
  * @param transport {@code transport}: the Netty transport of the agent's sockets ({@code auto},
  *                  {@code io_uring}, {@code epoll}, {@code nio})
+ * @param vpn       {@code vpn}: the VPN mode (a TUN interface, IP packets over MASQUE CONNECT-IP); off by default
  */
 public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
-                            Reconnect reconnect, Ssh ssh, Tls tls, TransportChoice transport) {
+                            Reconnect reconnect, Ssh ssh, Tls tls, TransportChoice transport, Vpn vpn) {
 
     public AgentSettings {
         Objects.requireNonNull(socks, "socks");
@@ -46,10 +48,17 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
         Objects.requireNonNull(ssh, "ssh");
         Objects.requireNonNull(tls, "tls");
         Objects.requireNonNull(transport, "transport");
+        Objects.requireNonNull(vpn, "vpn");
         Optional<String> clash = clash(socks, forwards);
         if (clash.isPresent()) {
             throw new IllegalArgumentException(clash.get());
         }
+    }
+
+    /** Settings with the VPN mode off. */
+    public AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Socks socks, List<Forward> forwards,
+                         Posture posture, Reconnect reconnect, Ssh ssh, Tls tls, TransportChoice transport) {
+        this(gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls, transport, Vpn.defaults());
     }
 
     /** Settings with {@code transport: auto}. */
@@ -112,7 +121,8 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
         Ssh ssh = r.section("ssh", Ssh::read);
         Tls tls = r.section("tls", Tls::read);
         TransportChoice transport = TransportChoice.read(r);
-        if (socks == null || posture == null || reconnect == null || ssh == null || tls == null) {
+        Vpn vpn = r.section("vpn", Vpn::read);
+        if (socks == null || posture == null || reconnect == null || ssh == null || tls == null || vpn == null) {
             return null; // reported already
         }
         Optional<String> clash = clash(socks, forwards);
@@ -120,7 +130,7 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
             r.report("forwards", clash.get().substring("forwards: ".length()));
             return null;
         }
-        return new AgentSettings(gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls, transport);
+        return new AgentSettings(gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls, transport, vpn);
     }
 
     /** Two local listeners on one address: the second could never bind. */
@@ -369,6 +379,45 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
 
         static Tls read(ConfigReader r) {
             return new Tls(r.choice("provider", Provider.class, Provider.AUTO));
+        }
+    }
+
+    /**
+     * The VPN mode of {@code postern-agent up}: a TUN interface whose packets go to the gateway
+     * (docs/vpn.md). Split tunnel by default: only the routes the gateway advertises for the
+     * owner's groups go through it.
+     *
+     * @param enabled       {@code vpn.enabled}: bring the VPN up with {@code up}
+     * @param fullTunnel    {@code vpn.fullTunnel}: ask for the default route too (the gateway must allow it)
+     * @param transport     {@code vpn.transport}: {@code h3} (HTTP/3 over UDP), {@code h2} (HTTP/2 over the
+     *                      TCP tunnel listener), or {@code auto} (HTTP/3, falling back to HTTP/2)
+     * @param interfaceName {@code vpn.interface}: the TUN device to create
+     * @param dns           {@code vpn.dns}: apply the resolvers and search domains the gateway pushes, for
+     *                      that interface only, restored on exit
+     */
+    public record Vpn(boolean enabled, boolean fullTunnel, Transport transport, String interfaceName, boolean dns) {
+
+        /** Which HTTP version carries the VPN. */
+        public enum Transport { AUTO, H3, H2 }
+
+        public Vpn {
+            Objects.requireNonNull(transport, "vpn.transport");
+            Objects.requireNonNull(interfaceName, "vpn.interface");
+            if (!InterfaceName.isValid(interfaceName)) {
+                throw new IllegalArgumentException("vpn.interface: expected " + InterfaceName.EXPECTED + ", found \""
+                        + interfaceName + "\"");
+            }
+        }
+
+        /** Off; the rest at its defaults. */
+        public static Vpn defaults() {
+            return new Vpn(false, false, Transport.AUTO, InterfaceName.DEFAULT, true);
+        }
+
+        static Vpn read(ConfigReader r) {
+            return new Vpn(r.bool("enabled", false), r.bool("fullTunnel", false),
+                    r.choice("transport", Transport.class, Transport.AUTO), InterfaceName.read(r, "interface"),
+                    r.bool("dns", true));
         }
     }
 }

@@ -1,6 +1,8 @@
 package org.postern.config.gateway;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -22,6 +24,10 @@ import org.postern.config.InvalidValueException;
  *     - name: admins-ssh
  *       groups: [admins]
  *       to: ["10.20.0.0/16:22", "db1.admin.internal:5432", "[2001:db8::/32]:443", "10.30.0.5:8000-8100"]
+ *     - name: admins-dns-ping
+ *       groups: [admins]
+ *       protocols: [udp, icmp]      # absent = [tcp]
+ *       to: ["10.20.0.53:53"]
  * }</pre>
  */
 public record AccessRules(List<Rule> rules) {
@@ -64,13 +70,20 @@ public record AccessRules(List<Rule> rules) {
     }
 
     /**
-     * One named rule. A device whose owner is in any of {@code groups} may reach any of {@code to}.
+     * One named rule. A device whose owner is in any of {@code groups} may reach any of {@code to}
+     * with any of {@code protocols}.
      *
-     * @param name   names the rule in decisions and in the audit trail
-     * @param groups owner groups, compared exactly
-     * @param to     destinations
+     * @param name      names the rule in decisions and in the audit trail
+     * @param groups    owner groups, compared exactly
+     * @param to        destinations
+     * @param protocols what may be sent there: {@code tcp} (the default, all CONNECT and SSH ever
+     *                  ask for), {@code udp}, {@code icmp} (echo requests, the ports ignored); UDP
+     *                  and ICMP only where a rule names them
      */
-    public record Rule(String name, List<String> groups, List<Destination> to) {
+    public record Rule(String name, List<String> groups, List<Destination> to, Set<Protocol> protocols) {
+
+        /** What a rule grants when it names no protocol. */
+        public static final Set<Protocol> DEFAULT_PROTOCOLS = Set.of(Protocol.TCP);
 
         public Rule {
             Objects.requireNonNull(name, "name");
@@ -87,6 +100,22 @@ public record AccessRules(List<Rule> rules) {
             if (to.isEmpty()) {
                 throw new IllegalArgumentException("access rule " + name + ": expected at least one destination, found none");
             }
+            Objects.requireNonNull(protocols, "protocols");
+            if (protocols.isEmpty()) {
+                throw new IllegalArgumentException("access rule " + name + ": expected at least one protocol ("
+                        + Protocol.EXPECTED + "), found none");
+            }
+            protocols = Collections.unmodifiableSet(EnumSet.copyOf(protocols));
+        }
+
+        /** A rule for TCP only, as every rule was before VPN flows. */
+        public Rule(String name, List<String> groups, List<Destination> to) {
+            this(name, groups, to, DEFAULT_PROTOCOLS);
+        }
+
+        /** Whether this rule grants {@code protocol}. */
+        public boolean allows(Protocol protocol) {
+            return protocols.contains(protocol);
         }
 
         /** Whether any of {@code ownerGroups} is one of this rule's groups. */
@@ -153,7 +182,30 @@ public record AccessRules(List<Rule> rules) {
                     }
                 }
             }
-            return ok ? new Rule(name, groups, to) : null;
+            Set<Protocol> protocols = EnumSet.noneOf(Protocol.class);
+            List<String> names = r.stringList("protocols", null);
+            if (names == null) {
+                if (!r.has("protocols")) {
+                    protocols.addAll(DEFAULT_PROTOCOLS);
+                } else {
+                    ok = false; // not a list: reported by the reader
+                }
+            } else {
+                if (names.isEmpty()) {
+                    r.report("protocols", "expected at least one of tcp, udp, icmp, found an empty list");
+                    ok = false;
+                }
+                for (int i = 0; i < names.size(); i++) {
+                    Protocol p = Protocol.parse(names.get(i)).orElse(null);
+                    if (p == null) {
+                        r.report("protocols[" + i + "]", "expected " + Protocol.EXPECTED + ", found \"" + names.get(i) + "\"");
+                        ok = false;
+                    } else {
+                        protocols.add(p);
+                    }
+                }
+            }
+            return ok ? new Rule(name, groups, to, protocols) : null;
         }
     }
 }

@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -15,6 +16,8 @@ import org.postern.config.ConfigReader;
 import org.postern.config.DataSize;
 import org.postern.config.Durations;
 import org.postern.config.HostPort;
+import org.postern.config.InterfaceName;
+import org.postern.config.InvalidValueException;
 import org.postern.config.PkiSettings;
 import org.postern.config.TransportChoice;
 import org.postern.config.posture.PosturePolicy;
@@ -37,10 +40,11 @@ import org.postern.config.posture.PosturePolicy;
  * @param pki       {@code pki}: the PKI settings certificates issued at this gateway follow
  * @param transport {@code transport}: the Netty transport of every socket ({@code auto}, {@code io_uring},
  *                  {@code epoll}, {@code nio}); chosen once at start
+ * @param vpn       {@code vpn}: the VPN mode (IP packets over MASQUE CONNECT-IP); off by default
  */
 public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
                               AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki,
-                              TransportChoice transport) {
+                              TransportChoice transport, Vpn vpn) {
 
     /** {@code dataDir} when not set. */
     public static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/postern");
@@ -62,6 +66,15 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Objects.requireNonNull(ssh, "ssh");
         Objects.requireNonNull(pki, "pki");
         Objects.requireNonNull(transport, "transport");
+        Objects.requireNonNull(vpn, "vpn");
+    }
+
+    /** Settings with the VPN mode off. */
+    public GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
+                           AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki,
+                           TransportChoice transport) {
+        this(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport,
+                Vpn.disabled(listeners.tunnel()));
     }
 
     /** Settings with {@code transport: auto}. */
@@ -102,7 +115,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
     public static @Nullable GatewaySettings read(ConfigReader r) {
         String id = r.section("gateway", g -> g.value("id", defaultId(), EXPECTED_ID, s -> {
             if (!ID.matcher(s).matches()) {
-                throw new org.postern.config.InvalidValueException(EXPECTED_ID, s);
+                throw new InvalidValueException(EXPECTED_ID, s);
             }
             return s;
         }));
@@ -118,11 +131,12 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         HostPort tunnel = listeners != null ? listeners.tunnel() : Listeners.defaults().tunnel();
         Pki pki = r.section("pki", p -> Pki.read(p, tunnel));
         TransportChoice transport = TransportChoice.read(r);
+        Vpn vpn = r.section("vpn", v -> Vpn.read(v, tunnel));
         if (id == null || listeners == null || tls == null || posture == null || access == null || limits == null
-                || audit == null || ssh == null || pki == null) {
+                || audit == null || ssh == null || pki == null || vpn == null) {
             return null; // reported already; the reader throws at the end
         }
-        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport);
+        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn);
     }
 
     /**
@@ -539,7 +553,7 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
             }
             String appName = r.value("appName", DEFAULT_APP_NAME, EXPECTED_APP_NAME, s -> {
                 if (!APP_NAME.matcher(s).matches()) {
-                    throw new org.postern.config.InvalidValueException(EXPECTED_APP_NAME, s);
+                    throw new InvalidValueException(EXPECTED_APP_NAME, s);
                 }
                 return s;
             });
@@ -666,6 +680,234 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
                     r.report("settings", "expected valid PKI settings, found: " + problem);
                 }
                 return null;
+            }
+        }
+    }
+
+    /**
+     * The VPN mode (docs/vpn.md): devices get an address from {@code pool} and send IP packets
+     * through MASQUE CONNECT-IP, over HTTP/3 on {@code listen} (UDP) or HTTP/2 on the tunnel
+     * listener. Off unless {@code vpn.enabled: true}; every flow passes the same gate as CONNECT.
+     *
+     * @param enabled            {@code vpn.enabled}: whether the gateway accepts VPN sessions
+     * @param pool               {@code vpn.pool}: the IPv4 network device addresses come from, /8 to /30,
+     *                           outside loopback, link-local, multicast and reserved space
+     * @param pool6              {@code vpn.pool6}: an IPv6 prefix, /64 to /120, for IPv6 device addresses; null for none
+     * @param dns                {@code vpn.dns}: resolvers pushed to devices for the internal zone; may be empty
+     * @param searchDomains      {@code vpn.searchDomains}: DNS search domains pushed with them
+     * @param listen             {@code vpn.listen}: UDP address of HTTP/3; default the tunnel listener's host and port
+     * @param interfaceName      {@code vpn.interface}: the gateway's TUN device toward the admin network
+     * @param nat                {@code vpn.nat}: false routes the pool into the admin network (it needs a
+     *                           route back); true source-NATs flows to the gateway's egress address
+     * @param fullTunnel         {@code vpn.fullTunnel}: whether a device may ask for a full tunnel
+     *                           (its default route through the gateway); the rules still decide every flow
+     * @param idleTimeouts       {@code vpn.idleTimeouts}: when a quiet flow is forgotten
+     * @param maxFlowsPerSession {@code vpn.maxFlowsPerSession}: concurrent flows (5-tuples) per VPN session
+     */
+    public record Vpn(boolean enabled, Network pool, @Nullable Network pool6, List<InetAddress> dns,
+                      List<String> searchDomains, HostPort listen, String interfaceName, boolean nat,
+                      boolean fullTunnel, IdleTimeouts idleTimeouts, int maxFlowsPerSession) {
+
+        public static final Network DEFAULT_POOL = Network.parse("100.64.0.0/16");
+        public static final int DEFAULT_MAX_FLOWS_PER_SESSION = 1024;
+        static final int MAX_FLOWS_PER_SESSION = 65_536;
+        static final int MIN_POOL_PREFIX = 8;
+        static final int MAX_POOL_PREFIX = 30;
+        static final int MIN_POOL6_PREFIX = 64;
+        static final int MAX_POOL6_PREFIX = 120;
+        static final int MAX_DNS = 8;
+        static final int MAX_SEARCH_DOMAINS = 16;
+        static final String EXPECTED_POOL = "an IPv4 network between /" + MIN_POOL_PREFIX + " and /" + MAX_POOL_PREFIX
+                + " like 100.64.0.0/16";
+        static final String EXPECTED_POOL6 = "an IPv6 prefix between /" + MIN_POOL6_PREFIX + " and /" + MAX_POOL6_PREFIX
+                + " like fd00:7057::/64";
+        static final String EXPECTED_DNS = "a resolver's IP address like 10.20.0.53";
+        static final String EXPECTED_DOMAIN = "a DNS domain like admin.internal";
+
+        /** Where a device address must never come from: the host's own and shared special ranges. */
+        private static final List<Reserved> RESERVED = List.of(
+                new Reserved("0.0.0.0/8", "unspecified"), new Reserved("127.0.0.0/8", "loopback"),
+                new Reserved("169.254.0.0/16", "link-local and cloud metadata"), new Reserved("224.0.0.0/4", "multicast"),
+                new Reserved("240.0.0.0/4", "reserved and broadcast"), new Reserved("::/127", "unspecified and loopback"),
+                new Reserved("fe80::/10", "link-local"), new Reserved("ff00::/8", "multicast"),
+                new Reserved("fd00:ec2::/64", "cloud metadata"), new Reserved("64:ff9b::/96", "NAT64"),
+                new Reserved("2002::/16", "6to4"), new Reserved("2001::/32", "Teredo"));
+
+        /** A range no pool may overlap, as written in the problem, and what it is. */
+        private record Reserved(String cidr, String kind) {
+        }
+
+        public Vpn {
+            Objects.requireNonNull(pool, "vpn.pool");
+            String p = poolProblem(pool);
+            if (p != null) {
+                throw new IllegalArgumentException("vpn.pool: expected " + p + ", found " + pool);
+            }
+            if (pool6 != null) {
+                String p6 = pool6Problem(pool6);
+                if (p6 != null) {
+                    throw new IllegalArgumentException("vpn.pool6: expected " + p6 + ", found " + pool6);
+                }
+            }
+            dns = List.copyOf(dns).stream().map(Network::normalize).toList();
+            if (dns.size() > MAX_DNS) {
+                throw new IllegalArgumentException("vpn.dns: expected at most " + MAX_DNS + " resolvers, found " + dns.size());
+            }
+            searchDomains = List.copyOf(searchDomains);
+            if (searchDomains.size() > MAX_SEARCH_DOMAINS) {
+                throw new IllegalArgumentException("vpn.searchDomains: expected at most " + MAX_SEARCH_DOMAINS
+                        + " domains, found " + searchDomains.size());
+            }
+            for (String d : searchDomains) {
+                if (!Destination.isHostName(Destination.canonicalName(d))) {
+                    throw new IllegalArgumentException("vpn.searchDomains: expected " + EXPECTED_DOMAIN + ", found \"" + d + "\"");
+                }
+            }
+            Objects.requireNonNull(listen, "vpn.listen");
+            Objects.requireNonNull(interfaceName, "vpn.interface");
+            if (!InterfaceName.isValid(interfaceName)) {
+                throw new IllegalArgumentException("vpn.interface: expected " + InterfaceName.EXPECTED + ", found \""
+                        + interfaceName + "\"");
+            }
+            Objects.requireNonNull(idleTimeouts, "vpn.idleTimeouts");
+            if (maxFlowsPerSession < 1 || maxFlowsPerSession > MAX_FLOWS_PER_SESSION) {
+                throw new IllegalArgumentException("vpn.maxFlowsPerSession: expected an integer between 1 and "
+                        + MAX_FLOWS_PER_SESSION + ", found " + maxFlowsPerSession);
+            }
+        }
+
+        /** VPN off, every other setting at its default, HTTP/3 on the tunnel listener's address. */
+        public static Vpn disabled(HostPort tunnel) {
+            return new Vpn(false, DEFAULT_POOL, null, List.of(), List.of(), tunnel, InterfaceName.DEFAULT, false, false,
+                    IdleTimeouts.defaults(), DEFAULT_MAX_FLOWS_PER_SESSION);
+        }
+
+        /** Whether {@code address} is in {@code pool} or {@code pool6}: a device's address, never a destination. */
+        public boolean inPool(InetAddress address) {
+            return pool.contains(address) || (pool6 != null && pool6.contains(address));
+        }
+
+        /** What {@code pool} should have been as the IPv4 pool ("expected" half of the problem), or null when it is fine. */
+        static @Nullable String poolProblem(Network pool) {
+            if (pool.address().getAddress().length != 4 || pool.prefixLength() < MIN_POOL_PREFIX
+                    || pool.prefixLength() > MAX_POOL_PREFIX) {
+                return EXPECTED_POOL;
+            }
+            return reservedProblem(pool);
+        }
+
+        /** What {@code pool6} should have been as the IPv6 pool, or null when it is fine. */
+        static @Nullable String pool6Problem(Network pool6) {
+            if (pool6.address().getAddress().length != 16 || pool6.prefixLength() < MIN_POOL6_PREFIX
+                    || pool6.prefixLength() > MAX_POOL6_PREFIX) {
+                return EXPECTED_POOL6;
+            }
+            return reservedProblem(pool6);
+        }
+
+        private static @Nullable String reservedProblem(Network pool) {
+            for (Reserved reserved : RESERVED) {
+                Network r = Network.parse(reserved.cidr());
+                if (r.contains(pool) || pool.contains(r)) {
+                    return "a network outside " + reserved.cidr() + " (" + reserved.kind() + ")";
+                }
+            }
+            return null;
+        }
+
+        static Vpn read(ConfigReader r, HostPort tunnel) {
+            boolean enabled = r.bool("enabled", false);
+            Network pool = r.value("pool", DEFAULT_POOL, EXPECTED_POOL, s -> network(s, EXPECTED_POOL, Vpn::poolProblem));
+            Network pool6 = r.value("pool6", null, EXPECTED_POOL6, s -> network(s, EXPECTED_POOL6, Vpn::pool6Problem));
+            List<InetAddress> dns = new ArrayList<>();
+            List<String> dnsText = r.stringList("dns", List.of());
+            for (int i = 0; i < dnsText.size(); i++) {
+                InetAddress a = Network.parseAddress(dnsText.get(i));
+                if (a == null) {
+                    r.report("dns[" + i + "]", "expected " + EXPECTED_DNS + ", found \"" + dnsText.get(i) + "\"");
+                } else {
+                    dns.add(a);
+                }
+            }
+            if (dns.size() > MAX_DNS) {
+                r.report("dns", "expected at most " + MAX_DNS + " resolvers, found " + dns.size());
+                dns = dns.subList(0, MAX_DNS);
+            }
+            List<String> domains = new ArrayList<>();
+            List<String> domainText = r.stringList("searchDomains", List.of());
+            for (int i = 0; i < domainText.size(); i++) {
+                String d = Destination.canonicalName(domainText.get(i));
+                if (!Destination.isHostName(d)) {
+                    r.report("searchDomains[" + i + "]", "expected " + EXPECTED_DOMAIN + ", found \""
+                            + domainText.get(i) + "\"");
+                } else {
+                    domains.add(d);
+                }
+            }
+            if (domains.size() > MAX_SEARCH_DOMAINS) {
+                r.report("searchDomains", "expected at most " + MAX_SEARCH_DOMAINS + " domains, found " + domains.size());
+                domains = domains.subList(0, MAX_SEARCH_DOMAINS);
+            }
+            HostPort listen = r.hostPort("listen", tunnel);
+            String interfaceName = InterfaceName.read(r, "interface");
+            boolean nat = r.bool("nat", false);
+            boolean fullTunnel = r.bool("fullTunnel", false);
+            IdleTimeouts idle = r.section("idleTimeouts", IdleTimeouts::read);
+            int maxFlows = r.integer("maxFlowsPerSession", DEFAULT_MAX_FLOWS_PER_SESSION, 1, MAX_FLOWS_PER_SESSION);
+            return new Vpn(enabled, pool, pool6, dns, domains, listen, interfaceName, nat, fullTunnel,
+                    idle != null ? idle : IdleTimeouts.defaults(), maxFlows);
+        }
+
+        private static Network network(String s, String expected,
+                                       java.util.function.Function<Network, @Nullable String> problem) {
+            Network n;
+            try {
+                n = Network.parse(s);
+            } catch (IllegalArgumentException e) {
+                throw new InvalidValueException(expected, s);
+            }
+            String p = problem.apply(n);
+            if (p != null) {
+                throw new InvalidValueException(p, s);
+            }
+            return n;
+        }
+
+        /**
+         * How long a flow may stay quiet before the gateway forgets it (and a new packet must pass
+         * the gate again). A closing TCP flow (FIN or RST seen) goes sooner.
+         *
+         * @param tcp        {@code vpn.idleTimeouts.tcp}: an established TCP flow
+         * @param tcpClosing {@code vpn.idleTimeouts.tcpClosing}: a TCP flow after FIN or RST
+         * @param udp        {@code vpn.idleTimeouts.udp}: a UDP flow
+         * @param icmp       {@code vpn.idleTimeouts.icmp}: an ICMP echo flow
+         */
+        public record IdleTimeouts(Duration tcp, Duration tcpClosing, Duration udp, Duration icmp) {
+
+            public static final Duration DEFAULT_TCP = Duration.ofHours(1);
+            public static final Duration DEFAULT_TCP_CLOSING = Duration.ofSeconds(10);
+            public static final Duration DEFAULT_UDP = Duration.ofSeconds(60);
+            public static final Duration DEFAULT_ICMP = Duration.ofSeconds(30);
+            static final Duration MIN = Duration.ofSeconds(1);
+            static final Duration MAX_TCP = Duration.ofHours(24);
+            static final Duration MAX_SHORT = Duration.ofHours(1);
+
+            public IdleTimeouts {
+                checkDuration("vpn.idleTimeouts.tcp", tcp, MIN, MAX_TCP);
+                checkDuration("vpn.idleTimeouts.tcpClosing", tcpClosing, MIN, MAX_SHORT);
+                checkDuration("vpn.idleTimeouts.udp", udp, MIN, MAX_SHORT);
+                checkDuration("vpn.idleTimeouts.icmp", icmp, MIN, MAX_SHORT);
+            }
+
+            public static IdleTimeouts defaults() {
+                return new IdleTimeouts(DEFAULT_TCP, DEFAULT_TCP_CLOSING, DEFAULT_UDP, DEFAULT_ICMP);
+            }
+
+            static IdleTimeouts read(ConfigReader r) {
+                return new IdleTimeouts(r.duration("tcp", DEFAULT_TCP, MIN, MAX_TCP),
+                        r.duration("tcpClosing", DEFAULT_TCP_CLOSING, MIN, MAX_SHORT),
+                        r.duration("udp", DEFAULT_UDP, MIN, MAX_SHORT),
+                        r.duration("icmp", DEFAULT_ICMP, MIN, MAX_SHORT));
             }
         }
     }

@@ -62,6 +62,7 @@ class AgentSettingsTest {
         // Everything else is the default; if a default changes and the example does not, this fails.
         assertThat(new AgentSettings(example.gateway(), example.stateDir(), example.socks(), List.of(),
                 example.posture(), example.reconnect(), example.ssh(), example.tls())).isEqualTo(AgentSettings.defaults());
+        assertThat(example.vpn()).isEqualTo(AgentSettings.Vpn.defaults());
     }
 
     @Test
@@ -114,7 +115,7 @@ class AgentSettingsTest {
                 "agent.yaml: ssh.bastion: expected host:port like 127.0.0.1:8443 or [::1]:8443, found \"gw.example.org\"",
                 "agent.yaml: tls.provider: expected one of auto, openssl, jdk, found \"boringssl\"",
                 "agent.yaml: sock: unknown key (expected one of: gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls,"
-                        + " transport)");
+                        + " transport, vpn)");
     }
 
     @Test
@@ -175,5 +176,43 @@ class AgentSettingsTest {
         assertThat(List.of(r.backoff(0), r.backoff(1), r.backoff(2), r.backoff(5), r.backoff(6), r.backoff(1000)))
                 .containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(4),
                         Duration.ofSeconds(32), Duration.ofSeconds(60), Duration.ofSeconds(60));
+    }
+
+    @Test
+    void vpn_defaultsAreOffAutoPostern0WithDns() throws IOException {
+        AgentSettings.Vpn v = AgentSettings.load(write("")).vpn();
+        assertThat(v).isEqualTo(AgentSettings.Vpn.defaults());
+        assertThat(v.enabled()).isFalse();
+        assertThat(v.fullTunnel()).isFalse();
+        assertThat(v.transport()).isEqualTo(AgentSettings.Vpn.Transport.AUTO);
+        assertThat(v.interfaceName()).isEqualTo("postern0");
+        assertThat(v.dns()).isTrue();
+        assertThat(AgentSettings.defaults().vpn()).isEqualTo(v);
+    }
+
+    @Test
+    void vpn_everyKey_isRead() throws IOException {
+        AgentSettings.Vpn v = AgentSettings.load(write(
+                "vpn:\n  enabled: true\n  fullTunnel: true\n  transport: h2\n  interface: pst_1\n  dns: false\n")).vpn();
+        assertThat(v).isEqualTo(new AgentSettings.Vpn(true, true, AgentSettings.Vpn.Transport.H2, "pst_1", false));
+        assertThat(AgentSettings.load(write("vpn:\n  transport: h3\n")).vpn().transport())
+                .isEqualTo(AgentSettings.Vpn.Transport.H3);
+    }
+
+    @Test
+    void vpn_badValues_nameTheKeyExpectedAndFound() throws IOException {
+        assertThat(problems("vpn:\n  enabled: on\n")).containsExactly("agent.yaml: vpn.enabled: expected true or false, found \"on\"");
+        assertThat(problems("vpn:\n  fullTunnel: 0\n")).containsExactly("agent.yaml: vpn.fullTunnel: expected true or false, found 0");
+        assertThat(problems("vpn:\n  dns: [10.0.0.53]\n")).containsExactly(
+                "agent.yaml: vpn.dns: expected true or false, found a list");
+        assertThat(problems("vpn:\n  transport: quic\n")).containsExactly(
+                "agent.yaml: vpn.transport: expected one of auto, h3, h2, found \"quic\"");
+        assertThat(problems("vpn:\n  interface: \"tun/0\"\n")).containsExactly("agent.yaml: vpn.interface: expected an"
+                + " interface name of 1 to 15 letters, digits, '_', '.' or '-', starting with a letter or digit, like postern0,"
+                + " found \"tun/0\"");
+        assertThat(problems("vpn:\n  pool: 10.0.0.0/8\n")).singleElement().asString()
+                .startsWith("agent.yaml: vpn.pool: unknown key (expected one of: enabled, fullTunnel, transport, interface, dns)");
+        assertThatThrownBy(() -> new AgentSettings.Vpn(true, false, AgentSettings.Vpn.Transport.AUTO, "", true))
+                .hasMessageStartingWith("vpn.interface: expected an interface name");
     }
 }

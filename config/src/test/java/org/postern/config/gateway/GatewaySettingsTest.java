@@ -75,6 +75,7 @@ class GatewaySettingsTest {
         // Everything else is the default; if a default changes and the example does not, this fails.
         assertThat(new GatewaySettings(example.id(), example.dataDir(), example.listeners(), example.tls(),
                 example.posture(), AccessRules.denyAll(), example.limits(), example.audit())).isEqualTo(d);
+        assertThat(example.vpn()).isEqualTo(d.vpn());
     }
 
     @Test
@@ -85,8 +86,16 @@ class GatewaySettingsTest {
                 .replace("  # key:", "  key:")
                 .replace("  # dir:", "  dir:")
                 .replace("  # hostKey:", "  hostKey:")
-                .replace("  # banner:", "  banner:");
+                .replace("  # banner:", "  banner:")
+                .replace("  # pool6:", "  pool6:")
+                .replace("  # dns:", "  dns:")
+                .replace("  # searchDomains:", "  searchDomains:")
+                .replace("  # listen:", "  listen:");
         GatewaySettings s = GatewaySettings.load(write(example));
+        assertThat(s.vpn().pool6()).isEqualTo(Network.parse("fd00:7057::/64"));
+        assertThat(s.vpn().dns()).extracting(java.net.InetAddress::getHostAddress).containsExactly("10.20.0.53");
+        assertThat(s.vpn().searchDomains()).containsExactly("admin.internal");
+        assertThat(s.vpn().listen()).isEqualTo(HostPort.parse("0.0.0.0:8443"));
         assertThat(s.ssh().hostKey()).isEqualTo(Path.of("/var/lib/postern/ssh/host.key"));
         assertThat(s.ssh().banner()).startsWith("Remote work charter");
         assertThat(s.id()).isEqualTo("gw-paris-1");
@@ -296,7 +305,7 @@ class GatewaySettingsTest {
     void load_unknownTopLevelKey_isReportedWithTheKeysExpected() throws IOException {
         assertThat(problems("acces:\n  rules: []\n")).containsExactly(
                 "gateway.yaml: acces: unknown key (expected one of: gateway, dataDir, listeners, tls, posture, access,"
-                        + " limits, audit, ssh, pki, transport)");
+                        + " limits, audit, ssh, pki, transport, vpn)");
     }
 
     @Test

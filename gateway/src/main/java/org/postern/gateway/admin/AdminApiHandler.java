@@ -204,6 +204,8 @@ public final class AdminApiHandler extends SimpleChannelInboundHandler<FullHttpR
             n.put("bytesUp", i.bytesUp());
             n.put("bytesDown", i.bytesDown());
             n.put("leaseUntil", i.leaseUntil() == null ? null : i.leaseUntil().toString());
+            n.put("address", i.address());
+            n.put("transport", i.transport());
         }
         json(ctx, req, HttpResponseStatus.OK, o);
     }

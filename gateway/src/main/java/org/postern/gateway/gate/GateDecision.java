@@ -6,6 +6,7 @@ import java.util.Objects;
 import java.util.Set;
 
 import org.jspecify.annotations.Nullable;
+import org.postern.config.gateway.Protocol;
 import org.postern.gateway.posture.Lease;
 import org.postern.pki.registry.Device;
 import org.postern.protocol.HostPort;
@@ -20,11 +21,18 @@ public sealed interface GateDecision permits GateDecision.Pass, GateDecision.Ref
      * @param device the device as the registry has it (active; its owner and groups)
      * @param lease  its live, allowing posture lease
      * @param target where it may go, or null when no destination was asked ({@link TunnelGate#admit})
+     *               or for an ICMP flow (no port)
+     * @param flow   the VPN flow that passed ({@link TunnelGate#openFlow}), else null
      */
-    record Pass(Device device, Lease lease, @Nullable Target target) implements GateDecision {
+    record Pass(Device device, Lease lease, @Nullable Target target, @Nullable Flow flow) implements GateDecision {
         public Pass {
             Objects.requireNonNull(device, "device");
             Objects.requireNonNull(lease, "lease");
+        }
+
+        /** A pass for a tunnel ({@code target}) or for admission alone ({@code target} null). */
+        public Pass(Device device, Lease lease, @Nullable Target target) {
+            this(device, lease, target, null);
         }
 
         public String user() {
@@ -54,6 +62,25 @@ public sealed interface GateDecision permits GateDecision.Pass, GateDecision.Ref
         /** The checked address, {@code ip:port}, as {@code destAddress} in the audit trail. */
         public String destAddress() {
             return HostPort.format(address.getHostAddress(), requested.port());
+        }
+    }
+
+    /**
+     * A VPN flow that passed: {@code protocol} to {@code address} (a literal from the packet, never
+     * resolved) on {@code port}, allowed by {@code rule}.
+     *
+     * @param port the destination port for TCP and UDP; for ICMP what the caller passed, not checked
+     */
+    record Flow(Protocol protocol, InetAddress address, int port, String rule) {
+        public Flow {
+            Objects.requireNonNull(protocol, "protocol");
+            Objects.requireNonNull(address, "address");
+            Objects.requireNonNull(rule, "rule");
+        }
+
+        /** {@code ip:port}, or {@code ip} for ICMP, as {@code destAddress} in the audit trail. */
+        public String destAddress() {
+            return protocol.hasPorts() ? HostPort.format(address.getHostAddress(), port) : address.getHostAddress();
         }
     }
 

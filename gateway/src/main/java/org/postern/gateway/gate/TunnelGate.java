@@ -1,12 +1,18 @@
 package org.postern.gateway.gate;
 
+import java.net.InetAddress;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeSet;
+import java.util.function.Supplier;
 
 import org.jspecify.annotations.Nullable;
+import org.postern.config.gateway.Network;
+import org.postern.config.gateway.Protocol;
 import org.postern.gateway.policy.AccessDecision;
 import org.postern.gateway.policy.AccessPolicy;
 import org.postern.gateway.policy.DestinationResolver;
+import org.postern.gateway.policy.FlowPolicy;
 import org.postern.gateway.posture.Lease;
 import org.postern.gateway.posture.LeaseStore;
 import org.postern.pki.registry.Device;
@@ -43,6 +49,12 @@ import org.postern.protocol.Reasons;
  * (revoked, suspended) before what its posture says: a barred device is told it is barred, not
  * that its lease is missing. The checks block (registry, DNS): call on a worker. The gate records
  * nothing; each path writes its audit event from the decision.
+ *
+ * <p>A VPN flow ({@link #openFlow}) passes the same first three checks, then the policy step
+ * without DNS: the packet names an address. An address of the VPN pools (another device) is
+ * refused whatever the rules say; every other address is judged for the flow's protocol by the
+ * rules as {@link FlowPolicy} resolved them (host-name entries stand for their addresses),
+ * forbidden addresses included, as a CONNECT to that IP literal would be.
  */
 public final class TunnelGate {
 
@@ -50,12 +62,24 @@ public final class TunnelGate {
     private final LeaseStore leases;
     private final DestinationResolver resolver;
     private final AccessPolicy policy;
+    private final Supplier<@Nullable FlowPolicy> flows;
 
+    /** A gate without the VPN mode: {@link #openFlow} refuses every flow (fail closed). */
     public TunnelGate(Registry registry, LeaseStore leases, DestinationResolver resolver, AccessPolicy policy) {
+        this(registry, leases, resolver, policy, () -> null);
+    }
+
+    /**
+     * @param flows the rules as VPN flows see them, current at each call
+     *              ({@code LiveSettings.flowPolicy}); null from it refuses every flow
+     */
+    public TunnelGate(Registry registry, LeaseStore leases, DestinationResolver resolver, AccessPolicy policy,
+                      Supplier<@Nullable FlowPolicy> flows) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.leases = Objects.requireNonNull(leases, "leases");
         this.resolver = Objects.requireNonNull(resolver, "resolver");
         this.policy = Objects.requireNonNull(policy, "policy");
+        this.flows = Objects.requireNonNull(flows, "flows");
     }
 
     /** Identity, device status, posture lease: may this device be let in at all? */
@@ -116,6 +140,55 @@ public final class TunnelGate {
                 }
                 yield destination(p, dest);
             }
+        };
+    }
+
+    /**
+     * {@link #admit}, then one VPN flow: {@code ipProtocol} (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6) to
+     * {@code dest}, as the packet names it (no DNS), on {@code port} (ignored for ICMP). Refused:
+     * another protocol ({@code access.bad_destination}), an address of a VPN pool
+     * ({@code access.forbidden_address}: devices do not reach each other), and whatever the access
+     * policy refuses for that protocol. The pass carries {@link GateDecision.Flow} and, for TCP and
+     * UDP, a {@link GateDecision.Target} naming the literal address.
+     */
+    public GateDecision openFlow(Who who, int ipProtocol, InetAddress dest, int port) {
+        Objects.requireNonNull(dest, "dest");
+        return switch (admit(who)) {
+            case GateDecision.Refusal r -> r;
+            case GateDecision.Pass p -> flow(p, ipProtocol, Network.normalize(dest), port);
+        };
+    }
+
+    private GateDecision flow(GateDecision.Pass p, int ipProtocol, InetAddress dest, int port) {
+        String user = p.user();
+        String literal = dest.getHostAddress();
+        Protocol protocol = Protocol.ofIpProtocol(ipProtocol).orElse(null);
+        if (protocol == null) {
+            return new GateDecision.Refusal(Reasons.BAD_DESTINATION, "IP protocol " + ipProtocol + " to " + literal
+                    + ": expected tcp (6), udp (17), icmp (1) or ipv6-icmp (58)", user, literal);
+        }
+        String destAddress = protocol.hasPorts() ? HostPort.format(literal, port) : literal;
+        if (protocol.hasPorts() && (port < 1 || port > 65535)) {
+            return new GateDecision.Refusal(Reasons.BAD_DESTINATION, protocol.spelling() + " to " + literal
+                    + ": expected a port between 1 and 65535, found " + port, user, destAddress);
+        }
+        FlowPolicy rules = flows.get();
+        if (rules == null || rules.devicePools().isEmpty()) {
+            return new GateDecision.Refusal(Reasons.INTERNAL_ERROR, "a VPN flow asked of a gate without the VPN mode"
+                    + " (vpn.enabled is false, or the gate was built without its flow policy)", user, destAddress);
+        }
+        for (Network pool : rules.devicePools()) {
+            if (pool.contains(dest)) {
+                return new GateDecision.Refusal(Reasons.FORBIDDEN_ADDRESS, "groups " + new TreeSet<>(p.groups())
+                        + " asked for " + protocol.spelling() + " " + destAddress + ", an address of the VPN pool "
+                        + pool + ": devices do not reach each other", user, destAddress);
+            }
+        }
+        return switch (rules.policy().decide(p.groups(), protocol, literal, port, dest)) {
+            case AccessDecision.Denied d -> refusal(d, user, destAddress);
+            case AccessDecision.Allowed a -> new GateDecision.Pass(p.device(), p.lease(),
+                    protocol.hasPorts() ? new GateDecision.Target(new HostPort(literal, port), dest, a.rule()) : null,
+                    new GateDecision.Flow(protocol, dest, port, a.rule()));
         };
     }
 

@@ -3,6 +3,7 @@ package org.postern.gateway.policy;
 import java.net.InetAddress;
 import java.util.Set;
 import org.postern.config.gateway.AccessRules;
+import org.postern.config.gateway.Protocol;
 
 /**
  * Decides whether a device owner's groups may reach a destination. One implementation serves the
@@ -16,12 +17,19 @@ public interface AccessPolicy {
 
     /**
      * @param groups          the device owner's groups
-     * @param requestedHost   the host as the client asked for it (name or IP literal)
-     * @param port            the requested port
+     * @param protocol        what will be sent: {@link Protocol#TCP} for CONNECT and SSH; a VPN flow's own
+     * @param requestedHost   the host as the client asked for it (name or IP literal; a VPN flow's address)
+     * @param port            the requested port; not checked for {@link Protocol#ICMP}
      * @param resolvedAddress the address {@code requestedHost} resolved to, which will be connected to
      * @return {@link AccessDecision.Allowed} naming the rule, or {@link AccessDecision.Denied}; never null
      */
-    AccessDecision decide(Set<String> groups, String requestedHost, int port, InetAddress resolvedAddress);
+    AccessDecision decide(Set<String> groups, Protocol protocol, String requestedHost, int port,
+                          InetAddress resolvedAddress);
+
+    /** {@link #decide(Set, Protocol, String, int, InetAddress)} for TCP: a CONNECT tunnel or an SSH forward. */
+    default AccessDecision decide(Set<String> groups, String requestedHost, int port, InetAddress resolvedAddress) {
+        return decide(groups, Protocol.TCP, requestedHost, port, resolvedAddress);
+    }
 
     /**
      * The policy of {@code rules}: deny by default, forbidden addresses refused unless a rule names

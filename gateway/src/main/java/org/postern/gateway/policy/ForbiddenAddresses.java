@@ -91,6 +91,14 @@ public final class ForbiddenAddresses {
         }
     }
 
+    /**
+     * The fixed forbidden ranges (loopback, link-local, metadata, unspecified, multicast,
+     * broadcast), without the gateway's own addresses ({@link #ownAddresses()}).
+     */
+    public static List<Range> fixedRanges() {
+        return FIXED;
+    }
+
     /** Whether {@code address} is forbidden unless a rule names it. */
     public boolean isForbidden(InetAddress address) {
         return !rangesOf(address).isEmpty();

@@ -10,12 +10,13 @@ import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.AccessRules.Rule;
 import org.postern.config.gateway.Destination;
 import org.postern.config.gateway.Network;
+import org.postern.config.gateway.Protocol;
 
 /**
  * The access policy of {@code gateway.yaml}'s rules. Deny by default: a request is allowed only
- * by a rule that names one of the owner's groups, and a destination entry that covers the port
- * and either names the requested host (host-name entries) or contains the resolved address
- * (IP and CIDR entries). A forbidden address ({@link ForbiddenAddresses}) is allowed only by an
+ * by a rule that names one of the owner's groups and grants the protocol (TCP unless the rule
+ * lists others), and a destination entry that covers the port (any port for ICMP) and either
+ * names the requested host (host-name entries) or contains the resolved address (IP and CIDR entries). A forbidden address ({@link ForbiddenAddresses}) is allowed only by an
  * IP or CIDR entry lying wholly inside every forbidden range the address is in: {@code 127.0.0.1}
  * or {@code 127.0.0.0/8} opens loopback, {@code 0.0.0.0/0} does not, a host-name entry never does,
  * and {@code 169.254.0.0/16} opens link-local but not the metadata address, which must be named
@@ -32,8 +33,10 @@ final class RuleAccessPolicy implements AccessPolicy {
     }
 
     @Override
-    public AccessDecision decide(Set<String> groups, String requestedHost, int port, InetAddress resolvedAddress) {
+    public AccessDecision decide(Set<String> groups, Protocol protocol, String requestedHost, int port,
+                                 InetAddress resolvedAddress) {
         Objects.requireNonNull(groups, "groups");
+        Objects.requireNonNull(protocol, "protocol");
         if (requestedHost == null || requestedHost.isBlank()) {
             return bad("expected a host name or IP address, found none (port " + port + ")");
         }
@@ -42,7 +45,7 @@ final class RuleAccessPolicy implements AccessPolicy {
         if (literal == null && !Destination.isHostName(host)) {
             return bad("expected a host name or IP address, found \"" + requestedHost + "\" (port " + port + ")");
         }
-        if (port < 1 || port > 65535) {
+        if (protocol.hasPorts() && (port < 1 || port > 65535)) {
             return bad("expected a port between 1 and 65535, found " + port + " (host " + host + ")");
         }
         if (resolvedAddress == null) {
@@ -53,15 +56,15 @@ final class RuleAccessPolicy implements AccessPolicy {
             return bad("expected the requested address " + literal.getHostAddress() + " itself, found it resolved to "
                     + address.getHostAddress());
         }
-        String asked = "groups " + show(groups) + " asked for " + hostPort(host, port)
+        String asked = "groups " + show(groups) + " asked for " + target(protocol, host, port)
                 + (literal == null ? " (address " + address.getHostAddress() + ")" : "");
-        List<Rule> applicable = rules.stream().filter(r -> r.appliesTo(groups)).toList();
+        List<Rule> applicable = rules.stream().filter(r -> r.appliesTo(groups) && r.allows(protocol)).toList();
 
         List<ForbiddenAddresses.Range> ranges = forbidden.rangesOf(address);
         if (!ranges.isEmpty()) {
             for (Rule rule : applicable) {
                 for (Destination d : rule.to()) {
-                    if (d.allowsPort(port) && d.target() instanceof Destination.Net net
+                    if (allowsPort(d, protocol, port) && d.target() instanceof Destination.Net net
                             && net.network().contains(address) && namesExplicitly(net.network(), ranges)) {
                         return new AccessDecision.Allowed(rule.name());
                     }
@@ -71,26 +74,34 @@ final class RuleAccessPolicy implements AccessPolicy {
             return new AccessDecision.Denied(AccessDecision.FORBIDDEN_ADDRESS, asked + ", which is " + why
                     + "; refused unless a rule for these groups names it by IP or by a CIDR inside "
                     + ranges.stream().map(r -> r.network().toString()).collect(Collectors.joining(" and "))
-                    + " (a host-name rule or a wider network does not)" + matchedOtherwise(applicable, host, port, address));
+                    + " (a host-name rule or a wider network does not)"
+                    + matchedOtherwise(applicable, protocol, host, port, address));
         }
 
         for (Rule rule : applicable) {
             for (Destination d : rule.to()) {
-                if (matches(d, host, port, address)) {
+                if (matches(d, protocol, host, port, address)) {
                     return new AccessDecision.Allowed(rule.name());
                 }
             }
         }
-        String known = applicable.isEmpty() ? "no rule names any of these groups"
-                : "rules for these groups: " + applicable.stream()
-                        .map(r -> r.name() + " (to " + r.to().stream().map(Destination::toString)
-                                .collect(Collectors.joining(", ")) + ")")
-                        .collect(Collectors.joining("; "));
+        String known;
+        if (!applicable.isEmpty()) {
+            known = "rules for these groups: " + applicable.stream()
+                    .map(r -> r.name() + " (to " + r.to().stream().map(Destination::toString)
+                            .collect(Collectors.joining(", ")) + ")")
+                    .collect(Collectors.joining("; "));
+        } else if (rules.stream().anyMatch(r -> r.appliesTo(groups))) {
+            known = "no rule for these groups grants " + protocol.spelling() + " (a rule grants tcp unless its"
+                    + " protocols: list names others)";
+        } else {
+            known = "no rule names any of these groups";
+        }
         return new AccessDecision.Denied(AccessDecision.NO_RULE, asked + "; no rule allows it: " + known);
     }
 
-    private static boolean matches(Destination d, String host, int port, InetAddress address) {
-        if (!d.allowsPort(port)) {
+    private static boolean matches(Destination d, Protocol protocol, String host, int port, InetAddress address) {
+        if (!allowsPort(d, protocol, port)) {
             return false;
         }
         return switch (d.target()) {
@@ -110,15 +121,30 @@ final class RuleAccessPolicy implements AccessPolicy {
     }
 
     /** For a forbidden address: which rule would have matched but for the refusal, to make the detail useful. */
-    private static String matchedOtherwise(List<Rule> applicable, String host, int port, InetAddress address) {
+    private static String matchedOtherwise(List<Rule> applicable, Protocol protocol, String host, int port,
+                                           InetAddress address) {
         for (Rule rule : applicable) {
             for (Destination d : rule.to()) {
-                if (matches(d, host, port, address)) {
+                if (matches(d, protocol, host, port, address)) {
                     return "; rule " + rule.name() + " matches it only through " + d;
                 }
             }
         }
         return "";
+    }
+
+    /** A rule's ports restrict TCP and UDP; ICMP echo has no port. */
+    private static boolean allowsPort(Destination d, Protocol protocol, int port) {
+        return !protocol.hasPorts() || d.allowsPort(port);
+    }
+
+    /** What was asked, as the detail names it: {@code 10.0.0.5:22}, {@code udp 10.0.0.53:53}, {@code icmp 10.0.0.5}. */
+    private static String target(Protocol protocol, String host, int port) {
+        return switch (protocol) {
+            case TCP -> hostPort(host, port);
+            case UDP -> "udp " + hostPort(host, port);
+            case ICMP -> "icmp " + host;
+        };
     }
 
     private static AccessDecision.Denied bad(String detail) {

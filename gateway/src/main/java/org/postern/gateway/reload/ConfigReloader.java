@@ -75,7 +75,8 @@ public final class ConfigReloader {
             restartOnly(now, read, needsRestart);
             // what cannot change live keeps its running value
             GatewaySettings merged = new GatewaySettings(now.id(), now.dataDir(), now.listeners(), read.tls(),
-                    read.posture(), read.access(), now.limits(), now.audit(), now.ssh(), now.pki(), now.transport());
+                    read.posture(), read.access(), now.limits(), now.audit(), now.ssh(), now.pki(), now.transport(),
+                    now.vpn());
             next = factory.build(merged);
             if (!now.access().equals(read.access())) {
                 changed.add("access");
@@ -129,6 +130,9 @@ public final class ConfigReloader {
         }
         if (now.transport() != read.transport()) {
             needsRestart.add("transport");
+        }
+        if (!now.vpn().equals(read.vpn())) {
+            needsRestart.add("vpn");
         }
     }
 

@@ -7,7 +7,11 @@ import java.util.function.Supplier;
 import io.netty.handler.ssl.SslContext;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.config.posture.PosturePolicy;
+import org.jspecify.annotations.Nullable;
 import org.postern.gateway.policy.AccessPolicy;
+import org.postern.gateway.policy.DestinationResolver;
+import org.postern.gateway.policy.FlowPolicy;
+import org.postern.gateway.policy.ForbiddenAddresses;
 
 /**
  * The settings the gateway can change while it runs, as one immutable {@link Snapshot} swapped
@@ -50,7 +54,33 @@ public final class LiveSettings {
 
     /** The access policy of the current snapshot, decided afresh at each call. */
     public AccessPolicy accessPolicy() {
-        return (groups, host, port, address) -> current.get().access().decide(groups, host, port, address);
+        return (groups, protocol, host, port, address) ->
+                current.get().access().decide(groups, protocol, host, port, address);
+    }
+
+    /**
+     * The rules of the current snapshot as VPN flows see them ({@link FlowPolicy}), built on first
+     * use after each swap (its host names resolved then, with {@code lookup}: blocking, call on a
+     * worker); null while {@code vpn.enabled} is false.
+     */
+    public Supplier<@Nullable FlowPolicy> flowPolicy(ForbiddenAddresses forbidden, DestinationResolver.Lookup lookup) {
+        AtomicReference<@Nullable BuiltFlows> built = new AtomicReference<>();
+        return () -> {
+            Snapshot now = current.get();
+            if (!now.settings().vpn().enabled()) {
+                return null;
+            }
+            BuiltFlows b = built.get();
+            if (b == null || b.snapshot() != now) {
+                b = new BuiltFlows(now, FlowPolicy.build(now.settings().access(), forbidden,
+                        FlowPolicy.devicePools(now.settings().vpn()), lookup));
+                built.set(b);
+            }
+            return b.flows();
+        };
+    }
+
+    private record BuiltFlows(Snapshot snapshot, FlowPolicy flows) {
     }
 
     /** The posture policy of the current snapshot. */

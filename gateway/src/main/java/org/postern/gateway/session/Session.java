@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 import io.netty.channel.Channel;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 
 /**
@@ -39,6 +40,7 @@ public final class Session {
     /** Completes when {@code session.start} is durable (or waived under {@code audit.failMode: open}). */
     final CompletableFuture<Void> started = new CompletableFuture<>();
     private volatile Instant since;
+    private volatile @Nullable VpnLink vpn;
     // guarded by this
     private int liveFlows;
     private int totalFlows;
@@ -73,6 +75,16 @@ public final class Session {
 
     void since(Instant at) {
         since = at;
+    }
+
+    /** The VPN address and transport of a VPN session ({@code via: vpn}), once assigned; else null. */
+    public @Nullable VpnLink vpn() {
+        return vpn;
+    }
+
+    /** Records the address the VPN session was given and what carries it; shown by the sessions list. */
+    public void vpn(VpnLink link) {
+        vpn = Objects.requireNonNull(link, "link");
     }
 
     /** Bytes a flow of this session relayed: {@code up} laptop → admin host, else the other way. */

@@ -135,9 +135,15 @@ public final class Sessions implements SessionDirectory {
     public List<SessionInfo> sessions() {
         return live.values().stream()
                 .sorted(Comparator.comparing((Session s) -> s.since()).thenComparing(Session::id))
-                .map(s -> new SessionInfo(s.id(), s.who().device(), s.who().user(), s.who().source(), s.who().via(),
-                        s.since(), s.liveFlows(), s.bytesUp(), s.bytesDown(), leaseUntil.apply(s.who().device())))
+                .map(this::info)
                 .toList();
+    }
+
+    private SessionInfo info(Session s) {
+        VpnLink vpn = s.vpn();
+        return new SessionInfo(s.id(), s.who().device(), s.who().user(), s.who().source(), s.who().via(), s.since(),
+                s.liveFlows(), s.bytesUp(), s.bytesDown(), leaseUntil.apply(s.who().device()),
+                vpn == null ? null : vpn.addresses(), vpn == null ? null : vpn.transport());
     }
 
     @Override
