@@ -147,6 +147,10 @@ final class GatewayConnector {
                                     @Override
                                     public void channelRead(ChannelHandlerContext c, Object msg) {
                                         // a GOAWAY may say why the gateway closes the connection (docs/gateway.md)
+                                        // whether the gateway serves CONNECT-IP on this connection (RFC 8441 SETTINGS)
+                                        if (msg instanceof io.netty.handler.codec.http2.Http2SettingsFrame settings) {
+                                            org.postern.agent.vpn.Http2ConnectIp.remember(c.channel(), settings);
+                                        }
                                         if (msg instanceof Http2GoAwayFrame goAway) {
                                             String why = CloseReasons.fromGoAway(goAway.content().toString(StandardCharsets.US_ASCII));
                                             if (why != null) {
