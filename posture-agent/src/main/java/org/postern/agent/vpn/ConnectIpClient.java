@@ -43,6 +43,7 @@ import org.jspecify.annotations.Nullable;
 import org.postern.agent.enroll.DeviceKeyManager;
 import org.postern.agent.enroll.PinnedRootTrustManager;
 import org.postern.agent.key.DeviceKey;
+import org.postern.tls.TlsContexts;
 import org.postern.vpn.transport.H3Datagrams;
 import org.postern.vpn.transport.H3IpLink;
 import org.postern.vpn.transport.IpLink;
@@ -99,8 +100,8 @@ public final class ConnectIpClient {
         }
         QuicSslContext tls = QuicSslContextBuilder.forClient()
                 .keyManager(new DeviceKeyManager(key.privateKey(), java.util.List.of(cert)), null)
-                .trustManager(trust)
-                .endpointIdentificationAlgorithm("HTTPS")
+                // the pinned root, then the gateway's name as dialled (HTTPS rules), as on TCP
+                .trustManager(TlsContexts.checkingHostName(trust, host))
                 .applicationProtocols(Http3.supportedApplicationProtocols())
                 .build();
         return new ConnectIpClient(host, port, tls);
