@@ -173,7 +173,7 @@ class ConnectIpTransportTest {
         }
         assertThat(echoed).hasToString("capsules are opaque here");
 
-        Awaitility.await().atMost(WAIT).until(() -> link.maxDatagramPayload() >= 1200);
+        Awaitility.await().atMost(WAIT).until(() -> link.maxDatagramPayload() >= 1300);
         int sent = 1000;
         for (int i = 0; i < sent; i++) {
             assertThat(link.sendDatagram(Unpooled.wrappedBuffer(datagram(i, 1200)))).isEqualTo(IpLink.DatagramResult.QUEUED);

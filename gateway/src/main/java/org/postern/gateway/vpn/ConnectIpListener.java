@@ -96,6 +96,8 @@ public final class ConnectIpListener implements AutoCloseable {
                 .initialMaxStreamDataBidirectionalRemote(4 << 20)
                 .initialMaxStreamsBidirectional(16)
                 .datagram(DATAGRAM_QUEUE, DATAGRAM_QUEUE)
+                .maxSendUdpPayloadSize(H3Datagrams.MAX_UDP_PAYLOAD)
+                .maxRecvUdpPayloadSize(H3Datagrams.MAX_UDP_PAYLOAD)
                 .handler(new ChannelInitializer<QuicChannel>() {
                     @Override
                     protected void initChannel(QuicChannel connection) {

@@ -145,6 +145,8 @@ public final class ConnectIpClient {
                 .initialMaxStreamDataBidirectionalLocal(4 << 20)
                 .initialMaxStreamDataBidirectionalRemote(4 << 20)
                 .datagram(DATAGRAM_QUEUE, DATAGRAM_QUEUE)
+                .maxSendUdpPayloadSize(H3Datagrams.MAX_UDP_PAYLOAD)
+                .maxRecvUdpPayloadSize(H3Datagrams.MAX_UDP_PAYLOAD)
                 .build();
         new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(codec).bind(0).addListener(bound -> {
             if (!bound.isSuccess()) {

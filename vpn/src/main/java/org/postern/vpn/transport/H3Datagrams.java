@@ -25,6 +25,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class H3Datagrams extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(H3Datagrams.class);
+    /**
+     * The largest UDP payload either end sends or takes: a 1500-byte Ethernet MTU less IPv6 and
+     * UDP headers. QUIC's default (1350, from quiche) leaves datagrams of about 1300 bytes, too
+     * little for a 1280-byte IPv6 packet plus its context id; 1452 leaves about 1400.
+     */
+    public static final int MAX_UDP_PAYLOAD = 1452;
 
     private final Map<Long, H3IpLink> links = new HashMap<>();
     private final AtomicLong dropped;
