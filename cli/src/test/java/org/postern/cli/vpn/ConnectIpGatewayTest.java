@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.Security;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
@@ -24,7 +25,14 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.ssl.ApplicationProtocolNames;
@@ -163,6 +171,54 @@ class ConnectIpGatewayTest {
             assertThat(r.device().deviceId()).isEqualTo("laptop-1");
         });
         link.close("test over");
+        connection.close().sync();
+    }
+
+    /** Sends {@code headers} on a new stream of {@code connection}; the answer's status, reason and body. */
+    static CompletableFuture<String> rawH2(Channel connection, Http2Headers headers) throws Exception {
+        CompletableFuture<String> answer = new CompletableFuture<>();
+        StringBuilder got = new StringBuilder();
+        Http2StreamChannel stream = new Http2StreamChannelBootstrap(connection).handler(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (msg instanceof Http2HeadersFrame h) {
+                    got.append(h.headers().status()).append(' ').append(h.headers().get("postern-reason")).append(' ');
+                } else if (msg instanceof Http2DataFrame d) {
+                    got.append(d.content().toString(StandardCharsets.UTF_8));
+                    if (d.isEndStream()) {
+                        answer.complete(got.toString().strip());
+                    }
+                }
+                ReferenceCountUtil.release(msg);
+            }
+        }).open().sync().getNow();
+        stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, false)).sync();
+        return answer;
+    }
+
+    static Http2Headers connectIp(String path) {
+        Http2Headers h = new DefaultHttp2Headers().method("CONNECT").scheme("https").authority("127.0.0.1:8443").path(path);
+        h.set(":protocol", "connect-ip");
+        h.set("capsule-protocol", "?1");
+        return h;
+    }
+
+    @Test
+    void h2_malformedOrOtherProtocol_400ConnectMalformed_neverAsked() throws Exception {
+        Channel connection = h2Connection();
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Http2ConnectIp.allowed(connection));
+        assertThat(rawH2(connection, connectIp("/.well-known/masque/udp/*/*/")).get(10, TimeUnit.SECONDS))
+                .startsWith("400 connect.malformed CONNECT-IP: expected :path /.well-known/masque/ip/{target}/{ipproto}/");
+        Http2Headers noCapsules = connectIp("/.well-known/masque/ip/*/*/");
+        noCapsules.remove("capsule-protocol");
+        assertThat(rawH2(connection, noCapsules).get(10, TimeUnit.SECONDS))
+                .startsWith("400 connect.malformed CONNECT-IP: expected header capsule-protocol: ?1");
+        Http2Headers websocket = connectIp("/chat");
+        websocket.set(":protocol", "websocket");
+        assertThat(rawH2(connection, websocket).get(10, TimeUnit.SECONDS))
+                .as("as before the VPN mode: terse to the peer, the detail in the audit trail")
+                .isEqualTo("400 connect.malformed malformed CONNECT");
+        assertThat(asked).isEmpty();
         connection.close().sync();
     }
 

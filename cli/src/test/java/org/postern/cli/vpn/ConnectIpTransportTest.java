@@ -177,15 +177,20 @@ class ConnectIpTransportTest {
         int sent = 1000;
         for (int i = 0; i < sent; i++) {
             assertThat(link.sendDatagram(Unpooled.wrappedBuffer(datagram(i, 1200)))).isEqualTo(IpLink.DatagramResult.QUEUED);
-            if (i % 20 == 19) {
+            if (i % 16 == 15) {
+                // at most ~64 datagrams in flight (as a TUN device's reads would pace them): what is
+                // measured is loss in QUIC, not an overrun of the loopback socket buffers
                 link.flush();
-                int floor = i - 200;
+                int floor = i - 64 - i / 100; // tolerates the 1 % allowed
                 Awaitility.await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(1))
                         .until(() -> got.datagrams.size() >= floor);
             }
         }
         link.flush();
-        Awaitility.await().atMost(WAIT).until(() -> got.datagrams.size() >= sent * 99 / 100);
+        Awaitility.await().atMost(WAIT).pollInterval(Duration.ofMillis(10)).untilAsserted(() -> assertThat(got.datagrams.size())
+                .as("datagrams echoed of %d sent", sent).isGreaterThanOrEqualTo(sent * 99 / 100));
+        System.out.printf("h3 datagrams of 1200 bytes echoed: %d of %d (max payload %d)%n", got.datagrams.size(), sent,
+                link.maxDatagramPayload());
         for (Map.Entry<Integer, byte[]> e : got.datagrams.entrySet()) {
             assertThat(e.getValue()).as("datagram %d", e.getKey()).isEqualTo(datagram(e.getKey(), 1200));
         }
