@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -395,9 +396,8 @@ public final class GatewayServer implements AutoCloseable {
         return options.vpn() == null ? initializer : initializer.connectIp(options.vpn());
     }
 
-    private static List<java.security.cert.X509Certificate> serverChain(java.security.cert.X509Certificate leaf,
-                                                                       CertificateAuthority ca) {
-        List<java.security.cert.X509Certificate> chain = new java.util.ArrayList<>();
+    private static List<X509Certificate> serverChain(X509Certificate leaf, CertificateAuthority ca) {
+        List<X509Certificate> chain = new ArrayList<>();
         chain.add(leaf);
         chain.addAll(ca.chain());
         return chain;

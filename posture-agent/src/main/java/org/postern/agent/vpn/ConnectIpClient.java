@@ -5,8 +5,10 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -17,6 +19,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -99,7 +102,7 @@ public final class ConnectIpClient {
                     + ") does not leave its token, and QUIC's TLS cannot sign through it; use HTTP/2");
         }
         QuicSslContext tls = QuicSslContextBuilder.forClient()
-                .keyManager(new DeviceKeyManager(key.privateKey(), java.util.List.of(cert)), null)
+                .keyManager(new DeviceKeyManager(key.privateKey(), List.of(cert)), null)
                 // the pinned root, then the gateway's name as dialled (HTTPS rules), as on TCP
                 .trustManager(TlsContexts.checkingHostName(trust, host))
                 .applicationProtocols(Http3.supportedApplicationProtocols())
@@ -153,7 +156,7 @@ public final class ConnectIpClient {
                 opened.completeExceptionally(bound.cause());
                 return;
             }
-            Channel udp = ((io.netty.channel.ChannelFuture) bound).channel();
+            Channel udp = ((ChannelFuture) bound).channel();
             QuicChannel.newBootstrap(udp)
                     .handler(new ChannelInitializer<QuicChannel>() {
                         @Override
@@ -203,7 +206,7 @@ public final class ConnectIpClient {
         Objects.requireNonNull(h2Connection, "h2Connection");
         return h3.openH3(h3Wait).thenApply(link -> new Opened(link, ""))
                 .exceptionallyCompose(failure -> {
-                    Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
                             ? failure.getCause() : failure;
                     if (cause instanceof ConnectIpRefusedException refused) { // the gateway said no: HTTP/2 would hear the same
                         return CompletableFuture.failedFuture(refused);
