@@ -53,6 +53,7 @@ import org.postern.config.posture.PosturePolicy;
 import org.postern.gateway.server.GatewayServer;
 import org.postern.gateway.vpn.ConnectIpRequest;
 import org.postern.pki.ca.KeyProtection;
+import org.postern.pki.registry.RevocationReason;
 import org.postern.pki.testing.TestPki;
 import org.postern.tls.TlsContexts;
 import org.postern.vpn.transport.IpLink;
@@ -153,6 +154,17 @@ class ConnectIpGatewayTest {
         assertThat(echoed(link, "over quic")).isEqualTo("over quic");
         assertThat(link.maxDatagramPayload()).isGreaterThanOrEqualTo(1300);
         link.close("test over");
+    }
+
+    @Test
+    void h3_deviceRevoked_linkClosedAtOnce() throws Exception {
+        ConnectIpClient client = ConnectIpClient.forGateway("127.0.0.1", gateway.address().getPort(), pki.ca.rootSha256(), key(),
+                laptop.certificate());
+        IpLink link = client.openH3(Duration.ofSeconds(10)).get(10, TimeUnit.SECONDS);
+        ConnectIpTransportTest.Collected got = new ConnectIpTransportTest.Collected();
+        link.setReceiver(got);
+        pki.service.revoke("laptop-1", RevocationReason.retired, "test");
+        assertThat(got.closed.poll(10, TimeUnit.SECONDS)).as("the agent's link closes when the device is revoked").isNotNull();
     }
 
     @Test

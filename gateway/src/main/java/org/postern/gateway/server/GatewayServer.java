@@ -296,8 +296,10 @@ public final class GatewayServer implements AutoCloseable {
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
                 // VPN mode (issue 13): CONNECT-IP over HTTP/3 on UDP at the tunnel listener's host and port
                 if (options.vpn() != null) {
-                    resources.add(ConnectIpListener.start(bound, snapshots.current().key(),
-                            serverChain(snapshots.current().certificate(), ca), deviceTrust, options.vpn()));
+                    ConnectIpListener vpn = ConnectIpListener.start(bound, snapshots.current().key(),
+                            serverChain(snapshots.current().certificate(), ca), deviceTrust, options.vpn());
+                    resources.add(vpn);
+                    revocations.closeBarredConnections(vpn.connections()); // a barred device's QUIC connections close at once
                 }
                 log.info("gateway {} listening on https://{}:{} (transport {})", settings.id(), bound.getHostString(),
                         bound.getPort(), transport);

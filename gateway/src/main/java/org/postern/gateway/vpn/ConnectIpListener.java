@@ -20,6 +20,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.handler.codec.http3.DefaultHttp3SettingsFrame;
 import io.netty.handler.codec.http3.Http3;
@@ -31,6 +33,7 @@ import io.netty.handler.codec.quic.QuicSslContext;
 import io.netty.handler.codec.quic.QuicSslContextBuilder;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.ssl.ClientAuth;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import org.postern.gateway.tls.ClientIdentity;
 import org.postern.tls.TlsContexts;
 import org.postern.vpn.transport.H3Datagrams;
@@ -57,11 +60,13 @@ public final class ConnectIpListener implements AutoCloseable {
     private final EventLoopGroup group;
     private final Channel channel;
     private final AtomicLong droppedDatagrams;
+    private final ChannelGroup connections;
 
-    private ConnectIpListener(EventLoopGroup group, Channel channel, AtomicLong droppedDatagrams) {
+    private ConnectIpListener(EventLoopGroup group, Channel channel, AtomicLong droppedDatagrams, ChannelGroup connections) {
         this.group = group;
         this.channel = channel;
         this.droppedDatagrams = droppedDatagrams;
+        this.connections = connections;
     }
 
     /**
@@ -88,6 +93,7 @@ public final class ConnectIpListener implements AutoCloseable {
                 .build();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         AtomicLong dropped = new AtomicLong();
+        ChannelGroup connections = new DefaultChannelGroup("vpn-h3", GlobalEventExecutor.INSTANCE);
         ChannelHandler codec = Http3.newQuicServerCodecBuilder()
                 .sslContext(tls)
                 .maxIdleTimeout(30, TimeUnit.SECONDS)
@@ -103,7 +109,7 @@ public final class ConnectIpListener implements AutoCloseable {
                     protected void initChannel(QuicChannel connection) {
                         connection.pipeline()
                                 // who: the device certificate the handshake accepted
-                                .addLast("identity", new DeviceIdentityHandler())
+                                .addLast("identity", new DeviceIdentityHandler(connections))
                                 // HTTP/3: control streams, QPACK, SETTINGS; each request stream gets the CONNECT-IP check
                                 .addLast("h3", new Http3ServerConnectionHandler(new ChannelInitializer<QuicStreamChannel>() {
                                     @Override
@@ -120,7 +126,7 @@ public final class ConnectIpListener implements AutoCloseable {
             Channel channel = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(codec)
                     .bind(address).sync().channel();
             LOG.info("VPN HTTP/3 listener on UDP {}", channel.localAddress());
-            return new ConnectIpListener(group, channel, dropped);
+            return new ConnectIpListener(group, channel, dropped, connections);
         } catch (RuntimeException | InterruptedException e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
@@ -137,6 +143,14 @@ public final class ConnectIpListener implements AutoCloseable {
         return (InetSocketAddress) channel.localAddress();
     }
 
+    /**
+     * The open QUIC connections, each with its {@link ClientIdentity#KEY} (a live view): for
+     * {@code LiveRevocations.closeBarredConnections}, so a revoked device's VPN ends at once.
+     */
+    public ChannelGroup connections() {
+        return connections;
+    }
+
     /** Datagrams dropped because no open CONNECT-IP link had their stream id. */
     public long droppedDatagrams() {
         return droppedDatagrams.get();
@@ -148,8 +162,14 @@ public final class ConnectIpListener implements AutoCloseable {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
     }
 
-    /** Sets {@link ClientIdentity#KEY} on the connection once its handshake is done. */
+    /** Sets {@link ClientIdentity#KEY} on the connection once its handshake is done, and lists it. */
     private static final class DeviceIdentityHandler extends ChannelInboundHandlerAdapter {
+        private final ChannelGroup connections;
+
+        DeviceIdentityHandler(ChannelGroup connections) {
+            this.connections = connections;
+        }
+
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             QuicChannel connection = (QuicChannel) ctx.channel();
@@ -157,6 +177,7 @@ public final class ConnectIpListener implements AutoCloseable {
                 X509Certificate leaf = TlsContexts.peerCertificate(connection.sslEngine().getSession()).orElseThrow(
                         () -> new SSLPeerUnverifiedException("no client certificate"));
                 connection.attr(ClientIdentity.KEY).set(ClientIdentity.of(leaf));
+                connections.add(connection);
             } catch (SSLPeerUnverifiedException | IllegalArgumentException e) {
                 // the handshake requires a device certificate, so only a broken peer gets here
                 LOG.debug("{}: closed, no device identity: {}", connection, e.getMessage());
