@@ -34,15 +34,21 @@ final class HostNameTrustManager extends X509ExtendedTrustManager {
     private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
 
     private final X509TrustManager chainTrust;
+    private final @Nullable String host; // the one host dialled, when the engine does not say (QUIC's)
 
     HostNameTrustManager(X509TrustManager chainTrust) {
+        this(chainTrust, null);
+    }
+
+    HostNameTrustManager(X509TrustManager chainTrust, @Nullable String host) {
         this.chainTrust = Objects.requireNonNull(chainTrust, "chainTrust");
+        this.host = host;
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
         chainTrust.checkServerTrusted(chain, authType);
-        checkHost(chain[0], engine.getPeerHost());
+        checkHost(chain[0], host != null ? host : engine.getPeerHost());
     }
 
     @Override

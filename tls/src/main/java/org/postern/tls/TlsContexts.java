@@ -135,6 +135,15 @@ public final class TlsContexts {
     }
 
     /**
+     * {@code chainTrust} (a pinned root) followed by the HTTPS host name check against {@code host}:
+     * for a client whose TLS is not built here and whose engine does not tell the trust manager
+     * the host it dialled (netty's QUIC).
+     */
+    public static X509ExtendedTrustManager checkingHostName(X509TrustManager chainTrust, String host) {
+        return new HostNameTrustManager(chainTrust, Objects.requireNonNull(host, "host"));
+    }
+
+    /**
      * The JDK's key manager offering {@code key} with {@code chain} (its certificate first). A
      * BouncyCastle "ECDSA" key is first made the JDK's "EC" key ({@link KeyFiles#jdkKey}), which
      * is the only kind the JDK's key manager offers for an EC certificate.

@@ -28,6 +28,8 @@ import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 import org.postern.gateway.session.FlowEnd;
 import org.postern.gateway.gate.GateDecision;
+import org.postern.gateway.vpn.ConnectIpAcceptor;
+import org.postern.gateway.vpn.H2ConnectIpHandler;
 import org.postern.protocol.http.HttpReplies;
 import org.postern.protocol.Reasons;
 import org.slf4j.Logger;
@@ -44,6 +46,9 @@ import org.slf4j.LoggerFactory;
  *       ({@link Http2TunnelCodec} + {@link TunnelRelayHandler}); or a refusal with
  *       {@code postern-reason}, END_STREAM, then RST_STREAM NO_ERROR. A malformed CONNECT gets
  *       {@code 400 connect.malformed} and RST_STREAM PROTOCOL_ERROR.</li>
+ *   <li>{@code :method CONNECT} with {@code :protocol connect-ip} (RFC 8441, RFC 9484), when the
+ *       VPN mode is on: {@link H2ConnectIpHandler} takes the stream (VPN mode, docs/vpn.md). Any
+ *       other {@code :protocol} is refused as malformed.</li>
  *   <li>anything else: {@code requests} adds the ordinary HTTP handlers (the same sharable ones as
  *       on HTTP/1.1) behind this one, and this handler steps out.</li>
  * </ul>
@@ -54,9 +59,12 @@ import org.slf4j.LoggerFactory;
 public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(Http2ConnectHandler.class);
+    private static final String PROTOCOL = ":protocol";
+    private static final String CONNECT_IP = "connect-ip";
 
     private final ConnectHandler gate;
     private final Consumer<ChannelPipeline> requests;
+    private final @Nullable ConnectIpAcceptor connectIp;
     private final Queue<Object> held = new ArrayDeque<>();
     private final ConnectFraming framing = new StreamFraming();
     private String authority = "";
@@ -68,8 +76,17 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
      *                 stream's pipeline
      */
     public Http2ConnectHandler(ConnectHandler gate, Consumer<ChannelPipeline> requests) {
+        this(gate, requests, null);
+    }
+
+    /**
+     * @param connectIp decides CONNECT-IP streams (VPN mode); null: the VPN mode is off and
+     *                  {@code :protocol connect-ip} is refused as malformed like any other
+     */
+    public Http2ConnectHandler(ConnectHandler gate, Consumer<ChannelPipeline> requests, @Nullable ConnectIpAcceptor connectIp) {
         this.gate = Objects.requireNonNull(gate, "gate");
         this.requests = Objects.requireNonNull(requests, "requests");
+        this.connectIp = connectIp;
     }
 
     @Override
@@ -83,6 +100,14 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
             // an ordinary request: the HTTP handlers take the stream; a gate decides once
             ChannelPipeline p = ctx.pipeline();
             requests.accept(p);
+            p.remove(this);
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        if (connectIp != null && CONNECT_IP.contentEquals(String.valueOf(first.headers().get(PROTOCOL)))) {
+            // VPN mode (RFC 9484 over RFC 8441): its own checks and acceptor; this handler steps out
+            ChannelPipeline p = ctx.pipeline();
+            p.addAfter(ctx.name(), "connectIp", new H2ConnectIpHandler(connectIp));
             p.remove(this);
             ctx.fireChannelRead(msg);
             return;
@@ -102,12 +127,13 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
     /** What breaks RFC 9113 §8.5 in this CONNECT, or null. */
     private static @Nullable String malformed(Http2HeadersFrame f) {
         Http2Headers h = f.headers();
+        if (h.contains(PROTOCOL)) { // before :path and :scheme, which an extended CONNECT has
+            return "HTTP/2 CONNECT: extended CONNECT (:protocol " + AuditEvent.peerText(String.valueOf(h.get(PROTOCOL)))
+                    + ") is not supported here (only connect-ip, when the VPN mode is on)";
+        }
         if (h.path() != null || h.scheme() != null) {
             return "HTTP/2 CONNECT: expected only :method and :authority (RFC 9113 §8.5), found "
                     + AuditEvent.peerText(h.path() != null ? ":path " + h.path() : ":scheme " + h.scheme());
-        }
-        if (h.contains(":protocol")) {
-            return "HTTP/2 CONNECT: extended CONNECT (:protocol " + AuditEvent.peerText(String.valueOf(h.get(":protocol"))) + ") is not supported";
         }
         if (h.authority() == null || h.authority().isEmpty()) {
             return "HTTP/2 CONNECT: expected :authority host:port, found none";

@@ -32,9 +32,11 @@ import org.postern.gateway.limits.PeerErrorHandler;
 import org.postern.gateway.limits.RequestHeadTimeoutHandler;
 import org.postern.gateway.limits.SourceLimitHandler;
 import org.postern.gateway.posture.PostureHandler;
+import org.jspecify.annotations.Nullable;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.gateway.relay.ConnectHandler;
 import org.postern.gateway.relay.Http2ConnectHandler;
+import org.postern.gateway.vpn.ConnectIpAcceptor;
 import org.postern.gateway.ssh.SshCertificateHandler;
 import org.postern.gateway.tls.ClientIdentityHandler;
 import org.postern.gateway.tls.LiveRevocations;
@@ -110,6 +112,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     private final Guards guards;
     private final ChannelHandler handshakeMetrics;
     private int streamsPerConnection = GatewaySettings.Limits.DEFAULT_STREAMS_PER_CONNECTION;
+    private @Nullable ConnectIpAcceptor connectIp; // VPN mode (issue 13)
 
     GatewayInitializer(Supplier<SslContext> tls, ChannelHandler handshakeMetrics, LiveRevocations revocations,
                        AuditSink audit, Clock clock, Executor workers, int maxHeaderSize, int maxBody, Shared shared,
@@ -130,6 +133,15 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     /** Sets {@code limits.streamsPerConnection}: HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS. */
     GatewayInitializer streamsPerConnection(int streams) {
         this.streamsPerConnection = streams;
+        return this;
+    }
+
+    /**
+     * VPN mode (issue 13): CONNECT-IP streams go to {@code acceptor}, and the HTTP/2 SETTINGS allow
+     * extended CONNECT (RFC 8441 SETTINGS_ENABLE_CONNECT_PROTOCOL) so that the agent may send them.
+     */
+    GatewayInitializer connectIp(ConnectIpAcceptor acceptor) {
+        this.connectIp = acceptor;
         return this;
     }
 
@@ -209,7 +221,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
                         .maxConcurrentStreams(streamsPerConnection)
                         .maxHeaderListSize(maxHeaderSize)
                         .initialWindowSize(STREAM_WINDOW)
-                        .maxFrameSize(MAX_FRAME_SIZE))
+                        .maxFrameSize(MAX_FRAME_SIZE)
+                        .connectProtocolEnabled(connectIp != null))
                 .encoderEnforceMaxRstFramesPerWindow(RST_PER_STREAM * streamsPerConnection, RST_WINDOW_SECONDS)
                 .build();
         // the streams' flushes within one turn of the event loop leave as one write to TLS
@@ -220,8 +233,10 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         p.addLast("streams", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
-                // CONNECT: the same gates as HTTP/1.1, then DATA frames are the tunnel; else the request stages
-                stream.pipeline().addLast("connect", new Http2ConnectHandler(shared.connect(), GatewayInitializer.this::streamRequest));
+                // CONNECT: the same gates as HTTP/1.1, then DATA frames are the tunnel; CONNECT-IP (VPN mode):
+                // the acceptor; else the request stages
+                stream.pipeline().addLast("connect", new Http2ConnectHandler(shared.connect(), GatewayInitializer.this::streamRequest,
+                        connectIp));
             }
         }));
         // connection-level frames (SETTINGS, PING, GOAWAY) are released here; a reset connection closes quietly

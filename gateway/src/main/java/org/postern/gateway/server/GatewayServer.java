@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -57,6 +58,8 @@ import org.postern.gateway.session.FlowEnd;
 import org.postern.gateway.relay.FlowRegistry;
 import org.postern.gateway.relay.RelaySettings;
 import org.postern.gateway.tls.DeviceTrustManager;
+import org.postern.gateway.vpn.ConnectIpAcceptor;
+import org.postern.gateway.vpn.ConnectIpListener;
 import org.postern.gateway.tls.LiveRevocations;
 import org.postern.gateway.session.SessionDirectory;
 import org.postern.gateway.session.SessionRecovery;
@@ -114,16 +117,24 @@ public final class GatewayServer implements AutoCloseable {
      * @param configFile the file the settings came from: enables reload (SIGHUP, file watch, {@code POST /v1/reload}); or null
      * @param sighup     reload on SIGHUP (one process-wide handler; the CLI sets it, tests choose)
      * @param sessions   the live sessions for the admin API; null: the gateway's own
+     * @param vpn        VPN mode (issue 13; until its {@code vpn:} settings exist): CONNECT-IP requests go to
+     *                   this acceptor, over HTTP/3 on UDP at the tunnel listener's address and over HTTP/2
+     *                   on the tunnel listener; null: off
      */
-    public record Options(Path configFile, boolean sighup, SessionDirectory sessions) {
-        public static final Options DEFAULTS = new Options(null, false, null);
+    public record Options(Path configFile, boolean sighup, SessionDirectory sessions, ConnectIpAcceptor vpn) {
+        public static final Options DEFAULTS = new Options(null, false, null, null);
 
         public Options withConfigFile(Path file, boolean sighup) {
-            return new Options(file, sighup, sessions);
+            return new Options(file, sighup, sessions, vpn);
         }
 
         public Options withSessions(SessionDirectory sessions) {
-            return new Options(configFile, sighup, sessions);
+            return new Options(configFile, sighup, sessions, vpn);
+        }
+
+        /** Turns the VPN mode's transport on (docs/vpn.md "Transports"). */
+        public Options withVpn(ConnectIpAcceptor acceptor) {
+            return new Options(configFile, sighup, sessions, acceptor);
         }
     }
 
@@ -274,15 +285,22 @@ public final class GatewayServer implements AutoCloseable {
                 // the relay's outbound sockets are of the same transport, on the laptop's event loop (TunnelConnector)
                 ChannelFuture binding = new ServerBootstrap().group(group).channel(transport.serverChannel())
                         .childOption(ChannelOption.TCP_NODELAY, true)
-                        .childHandler(new GatewayInitializer(live.tunnelTls(), new HandshakeMetricsHandler(metrics, "tunnel"),
+                        .childHandler(vpnOn(new GatewayInitializer(live.tunnelTls(), new HandshakeMetricsHandler(metrics, "tunnel"),
                                 revocations, refusals, clock, workers, maxHeader, maxBody, shared, children, guards)
-                                .streamsPerConnection(settings.limits().streamsPerConnection()))
+                                .streamsPerConnection(settings.limits().streamsPerConnection()), options))
                         .bind(listen).await();
                 if (!binding.isSuccess()) {
                     throw bindFailed(binding.cause(), "tunnel", listen);
                 }
                 Channel ch = binding.channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
+                // VPN mode (issue 13): CONNECT-IP over HTTP/3 on UDP at the tunnel listener's host and port
+                if (options.vpn() != null) {
+                    ConnectIpListener vpn = ConnectIpListener.start(bound, snapshots.current().key(),
+                            serverChain(snapshots.current().certificate(), ca), deviceTrust, options.vpn());
+                    resources.add(vpn);
+                    revocations.closeBarredConnections(vpn.connections()); // a barred device's QUIC connections close at once
+                }
                 log.info("gateway {} listening on https://{}:{} (transport {})", settings.id(), bound.getHostString(),
                         bound.getPort(), transport);
                 ConfigReloader.SnapshotFactory reload = next -> {
@@ -373,6 +391,18 @@ public final class GatewayServer implements AutoCloseable {
             resources.add(SiemForwarder.start(audit, a.siem()));
         }
         return audit;
+    }
+
+    /** VPN mode (issue 13, until its settings exist): the HTTP/2 side of CONNECT-IP when {@code options} turn it on. */
+    private static GatewayInitializer vpnOn(GatewayInitializer initializer, Options options) {
+        return options.vpn() == null ? initializer : initializer.connectIp(options.vpn());
+    }
+
+    private static List<X509Certificate> serverChain(X509Certificate leaf, CertificateAuthority ca) {
+        List<X509Certificate> chain = new ArrayList<>();
+        chain.add(leaf);
+        chain.addAll(ca.chain());
+        return chain;
     }
 
     /** Where the admin listener is bound. */

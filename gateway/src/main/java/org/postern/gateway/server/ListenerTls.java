@@ -35,6 +35,7 @@ final class ListenerTls implements ConfigReloader.SnapshotFactory {
     private final ForbiddenAddresses forbidden;
     private final Clock clock;
     private final ServerCredentials selfIssued; // null when started with certificate files
+    private volatile ServerCredentials current; // of the last build: the VPN mode's HTTP/3 listener starts with it
 
     ListenerTls(GatewaySettings started, PkiService service, CertificateAuthority ca, DeviceTrustManager deviceTrust,
                 ForbiddenAddresses forbidden, Clock clock) throws IOException {
@@ -53,12 +54,18 @@ final class ListenerTls implements ConfigReloader.SnapshotFactory {
         if (creds == null) { // started with files, reloaded without: the PKI issues one now
             creds = issue(s);
         }
+        current = creds;
         return new LiveSettings.Snapshot(s, AccessPolicy.of(s.access(), forbidden),
                 TlsContexts.server(creds.key(), creds.certificate(), ca.chain()).provider(provider(s.tls()))
                         .clientAuth(ClientAuth.OPTIONAL).trust(deviceTrust)
                         .protocols(s.tls().protocols(), s.tls().cipherSuites()).alpn(GatewayInitializer.ALPN).build(),
                 TlsContexts.server(creds.key(), creds.certificate(), ca.chain()).provider(provider(s.tls()))
                         .clientAuth(ClientAuth.REQUIRE).trust(ca.chain()).build());
+    }
+
+    /** The certificate and key of the last {@link #build} (a reload does not reach the HTTP/3 listener yet). */
+    ServerCredentials current() {
+        return current;
     }
 
     private ServerCredentials issue(GatewaySettings s) throws IOException {

@@ -23,6 +23,7 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
@@ -38,6 +39,7 @@ import org.postern.agent.enroll.PinnedRootTrustManager;
 import org.postern.agent.key.DeviceKey;
 import org.postern.agent.tunnel.CloseReasons;
 import org.postern.agent.tunnel.TunnelBuffers;
+import org.postern.agent.vpn.Http2ConnectIp;
 import org.postern.config.agent.AgentSettings;
 import org.postern.tls.TlsContexts;
 import org.postern.net.Transport;
@@ -147,6 +149,10 @@ final class GatewayConnector {
                                     @Override
                                     public void channelRead(ChannelHandlerContext c, Object msg) {
                                         // a GOAWAY may say why the gateway closes the connection (docs/gateway.md)
+                                        // whether the gateway serves CONNECT-IP on this connection (RFC 8441 SETTINGS)
+                                        if (msg instanceof Http2SettingsFrame settings) {
+                                            Http2ConnectIp.remember(c.channel(), settings);
+                                        }
                                         if (msg instanceof Http2GoAwayFrame goAway) {
                                             String why = CloseReasons.fromGoAway(goAway.content().toString(StandardCharsets.US_ASCII));
                                             if (why != null) {

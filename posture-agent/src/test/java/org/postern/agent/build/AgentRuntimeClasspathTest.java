@@ -28,10 +28,13 @@ class AgentRuntimeClasspathTest {
     /** BoringSSL's native library for every laptop platform the agent runs on (tls.provider: auto). */
     static final List<String> NATIVE_TLS = List.of("linux-x86_64", "linux-aarch_64", "osx-x86_64", "osx-aarch_64", "windows-x86_64");
     /**
-     * What {@code posture-agent/target/lib} may weigh, all jars together: about 9 MB of Java, and
-     * BoringSSL's native library for five platforms (about 6.3 MB).
+     * What {@code posture-agent/target/lib} may weigh, all jars together: about 9 MB of Java,
+     * BoringSSL's native library for five platforms (about 6.3 MB), and since the VPN mode (issue 13)
+     * HTTP/3: QUIC's native library for Linux x86_64 (2.87 MB) and the HTTP/3 and QUIC classes
+     * (0.50 MB). Measured 19.93 MB (19,932,979 bytes) with them, 16.57 MB without: the bound was
+     * 16 MB and is 20 MB now.
      */
-    static final long MAX_BYTES = 16L * 1024 * 1024;
+    static final long MAX_BYTES = 20L * 1024 * 1024;
 
     @Test
     void runtimeClasspath_holdsNoServerOnlyLibrary() {
@@ -51,7 +54,7 @@ class AgentRuntimeClasspathTest {
     }
 
     @Test
-    void runtimeClasspath_weighsAtMost16MB() {
+    void runtimeClasspath_weighsAtMost20MB() {
         long total = classpath().stream().mapToLong(AgentRuntimeClasspathTest::size).sum();
         assertThat(total).as("bytes on the agent's runtime class path: %s", classpath()).isLessThanOrEqualTo(MAX_BYTES);
     }

@@ -1,0 +1,121 @@
+package org.postern.vpn.transport;
+
+import java.util.ArrayDeque;
+import java.util.Objects;
+import java.util.Queue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What both links share: the receiver, the bytes held until it is set, closing once, and moving
+ * calls from other threads to the link's event loop.
+ */
+abstract class AbstractIpLink implements IpLink {
+    /** What arrived before the receiver was set, in order: stream bytes, datagrams, or the close reason. */
+    private sealed interface Held permits Stream, Datagram, Closed {}
+    private record Stream(ByteBuf bytes) implements Held {}
+    private record Datagram(ByteBuf payload) implements Held {}
+    private record Closed(String why) implements Held {}
+
+    private final Queue<Held> held = new ArrayDeque<>();
+    protected final Channel stream;
+    private @Nullable Receiver receiver;
+    private volatile boolean closed;
+
+    AbstractIpLink(Channel stream) {
+        this.stream = Objects.requireNonNull(stream, "stream");
+        stream.config().setAutoRead(false);
+    }
+
+    protected final EventLoop loop() {
+        return stream.eventLoop();
+    }
+
+    /** Runs {@code task} on the link's event loop, now if called there. */
+    protected final void onLoop(Runnable task) {
+        if (loop().inEventLoop()) {
+            task.run();
+        } else {
+            loop().execute(task);
+        }
+    }
+
+    protected final boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public final void setReceiver(Receiver receiver) {
+        Objects.requireNonNull(receiver, "receiver");
+        onLoop(() -> {
+            this.receiver = receiver;
+            Held h;
+            while ((h = held.poll()) != null) {
+                switch (h) {
+                    case Stream s -> receiver.onStream(s.bytes());
+                    case Datagram d -> receiver.onDatagram(d.payload());
+                    case Closed c -> receiver.onClose(c.why());
+                }
+            }
+            if (!closed) {
+                stream.config().setAutoRead(true);
+            }
+        });
+    }
+
+    /** Stream bytes from the peer (on the event loop; ownership passes on). */
+    final void deliverStream(ByteBuf bytes) {
+        if (closed) {
+            bytes.release();
+        } else if (receiver == null) {
+            held.add(new Stream(bytes));
+        } else {
+            receiver.onStream(bytes);
+        }
+    }
+
+    /** A datagram payload from the peer (on the event loop; ownership passes on). */
+    final void deliverDatagram(ByteBuf payload) {
+        if (closed) {
+            payload.release();
+        } else if (receiver == null) {
+            held.add(new Datagram(payload));
+        } else {
+            receiver.onDatagram(payload);
+        }
+    }
+
+    /** Marks the link closed and tells the receiver, once (on the event loop). */
+    final void closed(String why) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        forgotten();
+        if (receiver == null) {
+            held.add(new Closed(why));
+        } else {
+            receiver.onClose(why);
+        }
+    }
+
+    /** Drops what the link registered elsewhere (its datagram route) once it is closed. */
+    protected void forgotten() {}
+
+    @Override
+    public final void close(String why) {
+        Objects.requireNonNull(why, "why");
+        onLoop(() -> {
+            if (!closed) {
+                finish();
+                closed(why);
+            }
+        });
+    }
+
+    /** Ends the stream towards the peer (on the event loop). */
+    protected abstract void finish();
+}
