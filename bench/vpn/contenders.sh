@@ -202,10 +202,66 @@ SH
 }
 ocserv_down() { topo_stop "$OC_LAPTOP_PID" "$OC_GW_PID"; }
 
-# ---- Postern's VPN mode (issue 13): not built yet. Once it lands: the gateway (`postern gateway
-# run` with VPN mode on, listening on $GW_IP) in $NS_GW with its TUN device routed to $ADMIN_NET,
-# enrolled agent in $NS_LAPTOP running `postern-agent up` with `vpn.enabled: true`; wait for the
-# agent's "vpn up" line; GW_SIDE_PIDS=(the gateway JVM), LAPTOP_SIDE_PIDS=(the agent JVM).
-postern_tools() { :; }
-postern_up() { echo "Postern VPN mode: not built yet (issue 13)" >&2; return 1; }
-postern_down() { :; }
+# ---- Postern's VPN mode (issue 13): `postern gateway run` with `vpn.enabled: true` in the gw
+# namespace (its TUN postern0 carries the pool 100.64.0.0/16; the admin host routes back through
+# gw, so no NAT), and an enrolled `postern-agent up` with `vpn.enabled: true` in the laptop
+# namespace (its own TUN, routes from the gateway's ROUTE_ADVERTISEMENT). Both through the
+# launchers at the repository root (JDK 25, jars built when missing). Posture is report-only: the
+# benchmark measures the tunnel, not this container's patch level. One access rule lets the bench
+# group reach the admin host on every TCP and UDP port and by ping.
+# POSTERN_TRANSPORT=h2 measures the HTTP/2 fallback instead of HTTP/3.
+postern_tools() { echo python3:python3; }
+postern_up() {
+  local gw=$HERE/../../postern agent=$HERE/../../postern-agent d=$W/postern token pin
+  mkdir -m 700 -p "$d"
+  printf 'bench passphrase\n' > "$d/pass"
+  "$gw" pki init --dir "$d/data" --name "bench-vpn" --passphrase-file "$d/pass" > "$d/init.log" 2>&1 \
+    || { echo "run.sh: postern pki init failed:" >&2; cat "$d/init.log" >&2; return 1; }
+  pin=$(sed -n 's/.*agents pin this with --ca-sha256): //p' "$d/init.log")
+  token=$("$gw" pki device add bench-laptop --owner bench --groups bench --json --dir "$d/data" \
+    --passphrase-file "$d/pass" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') \
+    || { echo "run.sh: postern pki device add failed" >&2; return 1; }
+  cat > "$d/gateway.yaml" <<YAML
+gateway:
+  id: gw-bench-vpn
+dataDir: $d/data
+listeners:
+  tunnel: $GW_IP:8443
+  admin: 127.0.0.1:9443
+  ssh: 127.0.0.1:2222
+posture:
+  mode: report-only
+access:
+  rules:
+    - name: bench-admin-host
+      groups: [bench]
+      to: ["$ADMIN_IP:1-65535"]
+      protocols: [tcp, udp, icmp]
+audit:
+  minFree: 1MiB
+vpn:
+  enabled: true
+  pool: 100.64.0.0/16
+YAML
+  topo_start "$NS_GW" "$d/gateway.log" env POSTERN_CA_PASSPHRASE="bench passphrase" "$gw" gateway run --config "$d/gateway.yaml"
+  POSTERN_GW_PID=$STARTED_PID
+  wait_log "$d/gateway.log" "listening on https://$GW_IP:8443" 180 "postern gateway" "$POSTERN_GW_PID" || return 1
+  printf '%s\n' "$token" > "$d/token"
+  in_laptop "$agent" --home "$d/agent" enroll --gateway "https://$GW_IP:8443" --token-file "$d/token" \
+    --ca-sha256 "$pin" > "$d/enroll.log" 2>&1 || { echo "run.sh: postern-agent enroll failed:" >&2; cat "$d/enroll.log" >&2; return 1; }
+  cat > "$d/agent.yaml" <<YAML
+gateway: https://$GW_IP:8443
+socks:
+  enabled: false
+vpn:
+  enabled: true
+  transport: ${POSTERN_TRANSPORT:-auto}
+  dns: false
+YAML
+  topo_start "$NS_LAPTOP" "$d/up.log" "$agent" --home "$d/agent" up --config "$d/agent.yaml"
+  POSTERN_AGENT_PID=$STARTED_PID
+  wait_log "$d/up.log" "VPN up over" 180 "postern-agent up (VPN)" "$POSTERN_AGENT_PID" || return 1
+  GW_SIDE_PIDS=("$POSTERN_GW_PID"); LAPTOP_SIDE_PIDS=("$POSTERN_AGENT_PID")
+  TUNNEL_DESC=$(grep -m1 -o 'VPN up over.*' "$d/up.log")
+}
+postern_down() { topo_stop "$POSTERN_AGENT_PID" "$POSTERN_GW_PID"; }

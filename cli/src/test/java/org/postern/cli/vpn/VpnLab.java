@@ -121,7 +121,8 @@ final class VpnLab implements AutoCloseable {
 
     /**
      * The admin network's services: dnsmasq answering {@code *.admin.internal} on
-     * {@link #ADMIN_HOST}:53, a web server on :8080, an iperf3 server on :5201.
+     * {@link #ADMIN_HOST}:53, a web server on :8080, an iperf3 server on :5201, OpenSSH's sshd on :22
+     * (root by the key {@link #sshKey}).
      */
     void startAdmin() throws IOException {
         Path www = Files.createDirectories(work.resolve("www"));
@@ -134,12 +135,40 @@ final class VpnLab implements AutoCloseable {
         start(admin, work.resolve("web.log"), "/usr/bin/python3", "-m", "http.server", "--bind", ADMIN_HOST,
                 "--directory", www.toString(), "8080");
         start(admin, work.resolve("iperf3.log"), "/usr/bin/iperf3", "-s", "-B", ADMIN_HOST, "-p", "5201");
+        startSshd();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (exec(admin, "/usr/bin/curl", "-s", "-o", "/dev/null", "--max-time", "1", "http://" + ADMIN_HOST + ":8080/").exit() != 0
+                || exec(admin, "/bin/bash", "-c", "exec 3<>/dev/tcp/" + ADMIN_HOST + "/22").exit() != 0
                 || exec(admin, "/usr/bin/dig", "+short", "+time=1", "+tries=1", "@" + ADMIN_HOST, "db1.admin.internal").stdout().isBlank()) {
             assertThat(System.nanoTime()).as("admin services up within 20 s").isLessThan(deadline);
             sleep(200);
         }
+    }
+
+    /** The private key that logs in as root on the admin host's sshd. */
+    Path sshKey() {
+        return work.resolve("admin_client_key");
+    }
+
+    private void startSshd() throws IOException {
+        Files.createDirectories(Path.of("/run/sshd")); // sshd's privilege-separation directory
+        Path hostKey = work.resolve("admin_host_key");
+        Proc.run(work, Duration.ofSeconds(30), "/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hostKey.toString()).ok();
+        Proc.run(work, Duration.ofSeconds(30), "/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", sshKey().toString()).ok();
+        Path authorized = Files.copy(work.resolve("admin_client_key.pub"), work.resolve("admin_authorized_keys"));
+        Path config = Files.writeString(work.resolve("admin_sshd_config"), """
+                Port 22
+                ListenAddress %s
+                HostKey %s
+                AuthorizedKeysFile %s
+                StrictModes no
+                PasswordAuthentication no
+                KbdInteractiveAuthentication no
+                PermitRootLogin prohibit-password
+                UsePAM no
+                PidFile %s
+                """.formatted(ADMIN_HOST, hostKey, authorized, work.resolve("admin_sshd.pid")));
+        start(admin, work.resolve("sshd.log"), "/usr/sbin/sshd", "-D", "-e", "-f", config.toString());
     }
 
     private void ip(String... args) {
