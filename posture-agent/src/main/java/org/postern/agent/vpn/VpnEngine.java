@@ -69,6 +69,7 @@ final class VpnEngine implements IpLink.Receiver {
     private final VpnHost host;
     private final Executor config;
     private final Consumer<String> say;
+    private final Runnable changed;
     private final ByteBufAllocator alloc;
     private final Clock clock;
     private final @Nullable InetAddress gateway;
@@ -109,7 +110,7 @@ final class VpnEngine implements IpLink.Receiver {
     }
 
     VpnEngine(ConnectIpAnswer answer, TunDevice tun, LinkConfig links, VpnHost host, Executor config,
-              Consumer<String> say, ByteBufAllocator alloc, Clock clock, Options options) {
+              Consumer<String> say, Runnable changed, ByteBufAllocator alloc, Clock clock, Options options) {
         this.link = answer.link();
         this.loop = answer.loop();
         this.tun = tun;
@@ -117,6 +118,7 @@ final class VpnEngine implements IpLink.Receiver {
         this.host = host;
         this.config = config;
         this.say = say;
+        this.changed = changed;
         this.alloc = alloc;
         this.clock = clock;
         this.gateway = options.gateway();
@@ -399,6 +401,7 @@ final class VpnEngine implements IpLink.Receiver {
         pinned = null;
         upSince = null;
         say.accept("VPN down: " + shown(why));
+        changed.run();
         done.complete(why);
     }
 
@@ -488,6 +491,7 @@ final class VpnEngine implements IpLink.Receiver {
         } else {
             say.accept("VPN routes now " + list(routes.stream().map(RoutePrefixes::text).toList()));
         }
+        changed.run();
     }
 
     private String dnsText() {
