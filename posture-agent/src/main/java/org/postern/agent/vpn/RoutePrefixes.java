@@ -8,6 +8,7 @@ import java.util.List;
 
 import org.postern.config.gateway.Network;
 import org.postern.vpn.capsule.IpAddressRange;
+import org.postern.vpn.link.LinkAddress;
 
 /**
  * Turns the ranges of a ROUTE_ADVERTISEMENT (RFC 9484 §4.7.3: start and end address) into the
@@ -45,7 +46,13 @@ final class RoutePrefixes {
 
     /** {@code 10.88.0.5/32}: always with the length, unlike {@link Network#toString()}. */
     static String text(Network n) {
-        return n.address().getHostAddress() + "/" + n.prefixLength();
+        return new LinkAddress(n.address(), n.prefixLength()).toString();
+    }
+
+    /** {@code 100.64.0.2}, {@code fd00:706f::2}: IPv6 in its short form. */
+    static String text(InetAddress a) {
+        String s = new LinkAddress(a, 0).toString();
+        return s.substring(0, s.lastIndexOf('/'));
     }
 
     private static InetAddress address(BigInteger value, int bits) {

@@ -176,9 +176,9 @@ final class VpnEngine implements IpLink.Receiver {
         if (since == null || closed) {
             return Optional.empty();
         }
-        return Optional.of(new VpnStatus(addresses.stream().map(a -> a.address().getHostAddress()).toList(),
+        return Optional.of(new VpnStatus(addresses.stream().map(a -> RoutePrefixes.text(a.address())).toList(),
                 link.transport(), mtu, routes.stream().map(RoutePrefixes::text).toList(),
-                dnsShown.stream().map(InetAddress::getHostAddress).toList(), dnsShown.isEmpty() ? List.of() : searchDomains,
+                dnsShown.stream().map(RoutePrefixes::text).toList(), dnsShown.isEmpty() ? List.of() : searchDomains,
                 bytesUp, packetsUp, bytesDown, packetsDown, dropped, since));
     }
 
@@ -485,7 +485,7 @@ final class VpnEngine implements IpLink.Receiver {
             }
             upSince = clock.instant();
             say.accept("VPN up over " + (IpLink.H3.equals(link.transport()) ? "HTTP/3" : "HTTP/2") + " as "
-                    + String.join(" ", addresses.stream().map(a -> a.address().getHostAddress()).toList())
+                    + String.join(" ", addresses.stream().map(a -> RoutePrefixes.text(a.address())).toList())
                     + " (MTU " + mtu + "); routes " + list(routes.stream().map(RoutePrefixes::text).toList())
                     + "; DNS " + dnsText());
         } else {
@@ -498,7 +498,7 @@ final class VpnEngine implements IpLink.Receiver {
         if (dnsShown.isEmpty()) {
             return "none";
         }
-        String servers = String.join(", ", dnsShown.stream().map(InetAddress::getHostAddress).toList());
+        String servers = String.join(", ", dnsShown.stream().map(RoutePrefixes::text).toList());
         return searchDomains.isEmpty() ? servers : servers + " (search " + String.join(", ", searchDomains) + ")";
     }
 
