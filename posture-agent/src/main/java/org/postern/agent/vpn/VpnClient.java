@@ -140,6 +140,11 @@ public final class VpnClient implements AutoCloseable {
             throw new IOException("VPN: no answer from the gateway within " + OPEN_TIMEOUT.toSeconds() + " s");
         }
         InetAddress outer = gateway.connection().remoteAddress() instanceof InetSocketAddress s ? s.getAddress() : null;
+        return attach(a, outer);
+    }
+
+    /** Starts the engine of an open link; {@code outer} is the gateway's address outside the tunnel. */
+    CompletableFuture<String> attach(ConnectIpAnswer a, @Nullable InetAddress outer) {
         VpnEngine e = new VpnEngine(a, tun, links, host, config, say, () -> changed.run(), PooledByteBufAllocator.DEFAULT, clock,
                 VpnEngine.Options.of(outer, settings.dns()));
         engine = e;

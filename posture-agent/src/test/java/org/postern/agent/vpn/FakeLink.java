@@ -17,6 +17,8 @@ final class FakeLink implements IpLink {
     volatile int maxDatagramPayload;
     volatile int flushes;
     volatile String closedWith;
+    /** Plays the gateway: sees each datagram payload sent (context id first). */
+    volatile java.util.function.Consumer<byte[]> gateway = b -> {};
     private volatile Receiver receiver;
 
     FakeLink(String transport, EventLoop loop, int maxDatagramPayload) {
@@ -45,7 +47,9 @@ final class FakeLink implements IpLink {
             if (payload.readableBytes() > maxDatagramPayload) {
                 return DatagramResult.TOO_LARGE;
             }
-            datagrams.add(ByteBufUtil.getBytes(payload));
+            byte[] bytes = ByteBufUtil.getBytes(payload);
+            datagrams.add(bytes);
+            gateway.accept(bytes);
             return DatagramResult.QUEUED;
         } finally {
             payload.release();

@@ -21,6 +21,25 @@ final class Packets {
         return b.array();
     }
 
+    /** The echo reply to an IPv4 ICMP echo request: addresses swapped, type 0, ICMP checksum recomputed. */
+    static byte[] echoReply(byte[] request) {
+        byte[] r = request.clone();
+        int ihl = (r[0] & 0x0f) * 4;
+        System.arraycopy(request, 16, r, 12, 4);
+        System.arraycopy(request, 12, r, 16, 4);
+        r[ihl] = 0;
+        r[ihl + 2] = 0;
+        r[ihl + 3] = 0;
+        short sum = checksum(r, ihl, r.length - ihl);
+        r[ihl + 2] = (byte) (sum >> 8);
+        r[ihl + 3] = (byte) sum;
+        return r;
+    }
+
+    static boolean isEchoRequest(byte[] p) {
+        return p.length > 28 && (p[0] >> 4) == 4 && p[9] == 1 && p[(p[0] & 0x0f) * 4] == 8;
+    }
+
     private static short checksum(byte[] a, int offset, int length) {
         long sum = 0;
         for (int i = 0; i < length; i += 2) {
