@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -148,12 +149,17 @@ final class VpnEngine implements IpLink.Receiver {
 
     /** Starts receiving from the link and sending keepalives. */
     void start() {
-        loop.execute(() -> {
-            lastHeard = System.nanoTime();
-            keepaliveTask = loop.scheduleAtFixedRate(this::keepalive, keepalive.toMillis(), keepalive.toMillis(),
-                    TimeUnit.MILLISECONDS);
-            link.setReceiver(this);
-        });
+        try {
+            loop.execute(() -> {
+                lastHeard = System.nanoTime();
+                keepaliveTask = loop.scheduleAtFixedRate(this::keepalive, keepalive.toMillis(), keepalive.toMillis(),
+                        TimeUnit.MILLISECONDS);
+                link.setReceiver(this);
+            });
+        } catch (RejectedExecutionException e) {
+            closed = true; // the link ended before it could be used
+            config.execute(() -> teardown("connection lost"));
+        }
     }
 
     /** Completes with why the link ended, once its routes, address and DNS are taken away. */
@@ -186,24 +192,29 @@ final class VpnEngine implements IpLink.Receiver {
 
     /** Sends a batch read from the TUN device: one event-loop task, one flush; then recycles it. */
     void send(PacketBatch batch) {
-        loop.execute(() -> {
-            try {
-                if (!closed) {
-                    for (int i = 0; i < batch.count; i++) {
-                        sendPacket(batch.packet(i));
+        try {
+            loop.execute(() -> {
+                try {
+                    if (!closed) {
+                        for (int i = 0; i < batch.count; i++) {
+                            sendPacket(batch.packet(i));
+                        }
+                        link.flush();
                     }
-                    link.flush();
+                } finally {
+                    batch.recycle();
                 }
-            } finally {
-                batch.recycle();
-            }
-        });
+            });
+        } catch (RejectedExecutionException e) {
+            batch.recycle(); // the link's event loop is gone (its connection ended): the packets are lost with it
+        }
     }
 
     private void sendPacket(ByteBuffer packet) {
         int length = packet.remaining();
         boolean h3 = IpLink.H3.equals(link.transport());
-        int limit = h3 ? Math.min(mtu, link.maxDatagramPayload() - 1) : mtu;
+        int max = link.maxDatagramPayload();
+        int limit = h3 && max > 0 ? Math.min(mtu, max - 1) : mtu; // 0: no datagrams now, sendDatagram says so
         ByteBuf buf = alloc.directBuffer(HEADROOM + length);
         buf.writerIndex(HEADROOM).readerIndex(HEADROOM);
         buf.writeBytes(packet);
