@@ -469,12 +469,14 @@ final class VpnEngine implements IpLink.Receiver {
         }
     }
 
-    private void routes(List<Network> advertised) throws IOException {
+    private void routes(List<Network> all) throws IOException {
         if (addresses.isEmpty()) {
-            pendingRoutes = advertised; // no address yet: the routes wait for it
+            pendingRoutes = all; // no address yet: the routes wait for it
             return;
         }
         pendingRoutes = null;
+        // a family without an address on the interface (no IPv6 pool, or an MTU below 1280) cannot use its routes
+        List<Network> advertised = all.stream().filter(n -> own(n.address() instanceof Inet4Address ? 4 : 6) != null).toList();
         List<Network> stale = new ArrayList<>(routes);
         stale.removeAll(advertised);
         links.removeRoutes(tun.name(), stale);
@@ -489,10 +491,14 @@ final class VpnEngine implements IpLink.Receiver {
         }
         if (upSince == null) {
             if (dnsWanted && !dnsServers.isEmpty() && !dnsApplied) {
-                String how = host.applyDns(tun.name(), dnsServers, searchDomains);
-                dnsApplied = true;
-                dnsShown = dnsServers;
-                log.info("VPN DNS set through {}", how);
+                try {
+                    String how = host.applyDns(tun.name(), dnsServers, searchDomains);
+                    dnsApplied = true;
+                    dnsShown = dnsServers;
+                    log.info("VPN DNS set through {}", how);
+                } catch (IOException | RuntimeException e) { // the tunnel works without it: names just resolve as before
+                    say.accept("VPN: DNS not set: " + e.getMessage());
+                }
             }
             upSince = clock.instant();
             say.accept("VPN up over " + (IpLink.H3.equals(link.transport()) ? "HTTP/3" : "HTTP/2") + " as "

@@ -95,6 +95,16 @@ class VpnEngineTest {
     }
 
     @Test
+    void routesOfAFamilyWithoutAnAddress_notInstalled() {
+        h3(List.of(), List.of());
+        capsule(new Capsule.AddressAssign(List.of(new AddressEntry(0, ip("100.64.0.2"), 32))));
+        advertise("10.88.0.5-10.88.0.5", "fd00:88::5-fd00:88::5");
+        await().atMost(Duration.ofSeconds(5)).until(() -> !said.isEmpty());
+        assertThat(host.log).contains("routes+ [10.88.0.5/32]");
+        assertThat(said.get(0)).isEqualTo("VPN up over HTTP/3 as 100.64.0.2 (MTU 1403); routes 10.88.0.5/32; DNS none");
+    }
+
+    @Test
     void fullTunnel_twoHalvesAndTheGatewayPinnedToItsOldRoute() {
         h3(List.of(), List.of());
         assignAndRoute("0.0.0.0-255.255.255.255");
