@@ -399,9 +399,10 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             return true;
         }
         URI g = setup.gateway();
+        Instant opened = setup.clock().instant();
         try {
             v.open(new VpnClient.Gateway(ch, g.getHost(), g.getPort() > 0 ? g.getPort() : 443, authority, caSha256, key, cert))
-                    .thenRun(wake::release);
+                    .thenRun(() -> wakeAfterVpnDown(opened));
             return true;
         } catch (ConnectIpRefusedException r) {
             say("VPN refused by the gateway: " + (r.reason() != null ? r.reason() : Integer.toString(r.status())));
@@ -409,6 +410,21 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             say("VPN not opened: " + describe(e));
         }
         return false;
+    }
+
+    /**
+     * The VPN went down: prove posture and open it again — at once when it had been up for
+     * {@code posture.retryInterval} or longer, otherwise only once that long after it opened, so a
+     * link that keeps dying does not become a loop.
+     */
+    private void wakeAfterVpnDown(Instant opened) {
+        Duration lived = Duration.between(opened, setup.clock().instant());
+        Duration rest = setup.settings().posture().retryInterval().minus(lived);
+        try {
+            setup.group().schedule(wake::release, rest.isNegative() ? 0 : rest.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // the agent is stopping: nothing to open again
+        }
     }
 
     /**
