@@ -421,7 +421,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         Duration lived = Duration.between(opened, setup.clock().instant());
         Duration rest = setup.settings().posture().retryInterval().minus(lived);
         try {
-            setup.group().schedule(wake::release, rest.isNegative() ? 0 : rest.toMillis(), TimeUnit.MILLISECONDS);
+            setup.group().schedule((Runnable) wake::release, rest.isNegative() ? 0 : rest.toMillis(), TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException stopping) {
             // the agent is stopping: nothing to open again
         }
