@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:success (check: compliant)",
-                "1:refused or not compliant (the message says why)",
+                "1:refused or not compliant (the message says why); up: vpn.enabled but no CAP_NET_ADMIN for the TUN interface",
                 "2:error: bad usage, no network, not enrolled, a file that cannot be read",
                 "3:up stopped: the gateway refused this laptop and its certificate is revoked (enroll again)"})
 public final class AgentCommand implements Runnable {

@@ -77,6 +77,7 @@ final class StatusCommand implements Callable<Integer> {
             m.put("barred", barred);
             m.put("lastDecision", decision);
             m.put("recentCloses", session == null ? List.of() : session.path("recentCloses"));
+            m.put("vpn", session == null || !session.hasNonNull("vpn") ? null : session.path("vpn"));
             out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m));
             return 0;
         }
@@ -107,6 +108,7 @@ final class StatusCommand implements Callable<Integer> {
             for (JsonNode l : session.path("listeners")) {
                 out.println("  " + l.path("what").asText() + " on " + l.path("address").asText());
             }
+            vpn(out, session);
             JsonNode closes = session.path("recentCloses");
             if (closes.size() > 0) {
                 out.println("recent tunnel closes:");
@@ -150,5 +152,30 @@ final class StatusCommand implements Callable<Integer> {
         } catch (java.io.IOException ex) {
             return null;
         }
+    }
+
+    /** The VPN lines: only when {@code up} runs with vpn.enabled; figures as of the state file's updatedAt. */
+    private static void vpn(PrintWriter out, JsonNode session) {
+        if (!session.has("vpn")) {
+            return;
+        }
+        JsonNode v = session.path("vpn");
+        if (v.isNull() || v.isMissingNode()) {
+            out.println("vpn:          down");
+            return;
+        }
+        out.println("vpn:          up since " + v.path("since").asText() + " over " + v.path("transport").asText()
+                + " as " + join(v.path("addresses")) + " (MTU " + v.path("mtu").asInt() + ")");
+        out.println("  routes:     " + join(v.path("routes")));
+        out.println("  dns:        " + join(v.path("dns")) + (v.path("search").size() > 0 ? " (search " + join(v.path("search")) + ")" : ""));
+        out.println("  traffic:    " + v.path("bytesUp").asLong() + " B / " + v.path("packetsUp").asLong() + " packets up, "
+                + v.path("bytesDown").asLong() + " B / " + v.path("packetsDown").asLong() + " packets down, "
+                + v.path("dropped").asLong() + " dropped (as of " + session.path("updatedAt").asText() + ")");
+    }
+
+    private static String join(JsonNode array) {
+        List<String> items = new java.util.ArrayList<>();
+        array.forEach(n -> items.add(n.asText()));
+        return items.isEmpty() ? "none" : String.join(", ", items);
     }
 }

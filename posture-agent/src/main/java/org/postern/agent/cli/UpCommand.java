@@ -17,6 +17,11 @@ import org.postern.agent.session.SessionFile;
 import org.postern.agent.state.AgentHome;
 import org.postern.agent.tunnel.LocalListeners;
 import org.postern.agent.tunnel.TunnelEvents;
+import org.postern.agent.vpn.LinuxVpnHost;
+import org.postern.agent.vpn.VpnClient;
+import org.postern.vpn.link.IpCommandLinkConfig;
+import org.postern.vpn.tun.LinuxTun;
+import org.postern.vpn.tun.TunDevice;
 import org.postern.config.agent.AgentSettings;
 import org.postern.net.Transport;
 import org.postern.protocol.posture.AgentInfo;
@@ -36,7 +41,8 @@ import picocli.CommandLine.Model.CommandSpec;
                 "Local paths: a SOCKS5 listener (default 127.0.0.1:1080; e.g. curl --socks5-hostname 127.0.0.1:1080 URL),"
                         + " the forwards of agent.yaml, and postern-agent connect HOST PORT.",
                 "Prints one line per event; on denial, the reasons and what to do about them.",
-                "Exit 0: stopped. 2: not enrolled, a bad agent.yaml, a local port that cannot be bound, or already running."
+                "With vpn.enabled: opens the TUN interface first and, once the lease holds, the VPN (docs/vpn.md \"The laptop\").",
+                "Exit 0: stopped. 1: vpn.enabled but the TUN interface cannot be opened (needs CAP_NET_ADMIN). 2: not enrolled, a bad agent.yaml, a local port that cannot be bound, or already running."
                         + " 3: the gateway refused this laptop and the CA's CRL says its certificate is revoked (re-enroll)."})
 final class UpCommand implements Callable<Integer> {
     @ParentCommand
@@ -73,6 +79,7 @@ final class UpCommand implements Callable<Integer> {
                 out.flush();
             }
         };
+        VpnClient vpn = settings.vpn().enabled() ? vpn(settings.vpn(), home, say) : null;
         Collectors.Backend backend = Collectors.Backend.valueOf(settings.posture().collector().name());
         Path stateDir = home.stateDir();
         Transport transport;
@@ -90,7 +97,14 @@ final class UpCommand implements Callable<Integer> {
             listeners = LocalListeners.bind(settings, group, session, events(say, session));
         } catch (java.io.IOException e) {
             group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+            if (vpn != null) {
+                vpn.close();
+            }
             throw new AgentCommand.AgentExit(2, e.getMessage());
+        }
+        if (vpn != null) {
+            session.vpn(vpn);
+            vpn.start();
         }
         say.accept("transport " + transport);
         for (LocalListeners.Bound b : listeners.bound()) {
@@ -121,6 +135,26 @@ final class UpCommand implements Callable<Integer> {
         session.start();
         done.await();
         return exit.get();
+    }
+
+    /**
+     * Opens the TUN device before anything else (without CAP_NET_ADMIN: exit 1 with LinuxTun's
+     * message) and puts back DNS a crashed earlier run left pointing into the tunnel.
+     */
+    private static VpnClient vpn(AgentSettings.Vpn settings, AgentHome home, java.util.function.Consumer<String> say) {
+        TunDevice tun;
+        try {
+            tun = LinuxTun.open(settings.interfaceName());
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new AgentCommand.AgentExit(1, e.getMessage());
+        }
+        LinuxVpnHost host = LinuxVpnHost.forHost(home.dir());
+        try {
+            host.cleanupStale().ifPresent(done -> say.accept("VPN: " + done + " (left by an earlier run that did not stop cleanly)"));
+        } catch (java.io.IOException e) {
+            say.accept("VPN: DNS left by an earlier run not restored: " + e.getMessage());
+        }
+        return new VpnClient(tun, IpCommandLinkConfig.host(), host, settings, say, Clock.systemUTC());
     }
 
     private AgentSettings settings() {

@@ -17,6 +17,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -42,6 +43,9 @@ import org.postern.agent.tunnel.LocalListeners;
 import org.postern.agent.tunnel.TunnelRefusedException;
 import org.postern.agent.tunnel.TunnelClose;
 import org.postern.agent.tunnel.Tunnels;
+import org.postern.agent.vpn.ConnectIpRefusedException;
+import org.postern.agent.vpn.VpnClient;
+import org.postern.agent.vpn.VpnStatus;
 import org.postern.config.Durations;
 import org.postern.config.agent.AgentSettings;
 import org.postern.net.Transport;
@@ -101,6 +105,10 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     /** Whether a posture decision came on the current connection: only then is the backoff reset. */
     private volatile boolean decided;
     private final CompletableFuture<Barred> stoppedForGood = new CompletableFuture<>();
+    /** The VPN (vpn.enabled), opened once the lease holds; null without VPN mode. */
+    private volatile @Nullable VpnClient vpn;
+    /** Wakes the posture loop early: the connection closed or the VPN went down. */
+    private final Semaphore wake = new Semaphore(0);
 
     public GatewaySession(Setup setup) {
         this.setup = setup;
@@ -115,6 +123,16 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     public void listeners(List<LocalListeners.Bound> bound) {
         this.listeners = List.copyOf(bound);
         save();
+    }
+
+    /**
+     * Turns on VPN mode: {@code client} (its TUN device already open) is opened after each posture
+     * decision that allows access, taken down with the lease or the connection, and closed with
+     * the session.
+     */
+    public void vpn(VpnClient client) {
+        this.vpn = client;
+        client.onChange(this::save);
     }
 
     public void start() {
@@ -184,6 +202,10 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     public void close() {
         closed = true;
         stopped.countDown();
+        VpnClient v = vpn;
+        if (v != null) {
+            v.close(); // routes and DNS restored before the connection goes (SIGTERM included)
+        }
         Channel c = connection;
         if (c != null) {
             c.close();
@@ -228,10 +250,14 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                 state = "connected";
                 say("connected to " + authority + " (TLS 1.3 via " + GatewayConnector.engineName(ch) + ", HTTP/2) as " + e.device());
                 save();
-                keepPosture(ch, e.device(), key, cert);
+                keepPosture(ch, e.device(), key, cert, e.caSha256());
             } catch (Exception ex) {
                 failed = ex;
             } finally {
+                VpnClient v = vpn;
+                if (v != null && !closed) {
+                    v.closeLink("connection lost");
+                }
                 connection = null;
                 connectedSince = null;
                 if (ch != null) {
@@ -319,9 +345,11 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         }
     }
 
-    private void keepPosture(Channel ch, String device, DeviceKey key, X509Certificate cert) throws Exception {
+    private void keepPosture(Channel ch, String device, DeviceKey key, X509Certificate cert, String caSha256) throws Exception {
         boolean bastion = setup.settings().ssh().enabled();
+        ch.closeFuture().addListener(f -> wake.release());
         while (ch.isActive() && !closed) {
+            wake.drainPermits();
             Decision d = prove(ch, device, key, cert);
             decision = d;
             if (barred != null) {
@@ -339,14 +367,63 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                     bastion = sshCertificate(ch, d.leaseUntil());
                 }
                 wait = renewIn(d, setup.clock().instant(), setup.settings().posture().renewMargin());
+                if (!openVpn(ch, key, cert, caSha256)) {
+                    Duration retry = setup.settings().posture().retryInterval();
+                    wait = wait.compareTo(retry) < 0 ? wait : retry;
+                }
             } else {
+                VpnClient v = vpn;
+                if (v != null) {
+                    v.closeLink("posture denied");
+                }
                 say("posture denied by the gateway" + (d.policyVersion() == null ? "" : " (policy " + d.policyVersion() + ")")
                         + ": " + codes(d));
                 reasons(d);
                 wait = setup.settings().posture().retryInterval();
                 say("trying again in " + Durations.format(wait));
             }
-            ch.closeFuture().await(wait.toMillis());
+            if (ch.isActive() && !closed) {
+                wake.tryAcquire(wait.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    /**
+     * Opens the VPN once the lease holds (docs/vpn.md "The laptop"), unless it is open already.
+     * Returns false when it could not be opened (refused or failed): tried again after
+     * {@code posture.retryInterval}.
+     */
+    private boolean openVpn(Channel ch, DeviceKey key, X509Certificate cert, String caSha256) throws InterruptedException {
+        VpnClient v = vpn;
+        if (v == null || v.isOpen()) {
+            return true;
+        }
+        URI g = setup.gateway();
+        Instant opened = setup.clock().instant();
+        try {
+            v.open(new VpnClient.Gateway(ch, g.getHost(), g.getPort() > 0 ? g.getPort() : 443, authority, caSha256, key, cert))
+                    .thenRun(() -> wakeAfterVpnDown(opened));
+            return true;
+        } catch (ConnectIpRefusedException r) {
+            say("VPN refused by the gateway: " + (r.reason() != null ? r.reason() : Integer.toString(r.status())));
+        } catch (IOException | RuntimeException e) {
+            say("VPN not opened: " + describe(e));
+        }
+        return false;
+    }
+
+    /**
+     * The VPN went down: prove posture and open it again — at once when it had been up for
+     * {@code posture.retryInterval} or longer, otherwise only once that long after it opened, so a
+     * link that keeps dying does not become a loop.
+     */
+    private void wakeAfterVpnDown(Instant opened) {
+        Duration lived = Duration.between(opened, setup.clock().instant());
+        Duration rest = setup.settings().posture().retryInterval().minus(lived);
+        try {
+            setup.group().schedule((Runnable) wake::release, rest.isNegative() ? 0 : rest.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // the agent is stopping: nothing to open again
         }
     }
 
@@ -530,6 +607,10 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             ls.add(o);
         }
         m.put("listeners", ls);
+        VpnClient v = vpn;
+        if (v != null) {
+            m.put("vpn", v.status().map(VpnStatus::toJson).orElse(null));
+        }
         synchronized (recentCloses) {
             m.put("recentCloses", recentCloses.stream().map(TunnelClose::toJson).toList());
         }

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -72,7 +73,11 @@ public final class ConnectIpClient {
     public static final Duration H3_WAIT = Duration.ofSeconds(3);
 
     /** An open link, and when it is not HTTP/3, why (a sentence for the user). */
-    public record Opened(IpLink link, String fallbackReason) {}
+    public record Opened(ConnectIpAnswer answer, String fallbackReason) {
+        public IpLink link() {
+            return answer.link();
+        }
+    }
 
     private final String host;
     private final int port;
@@ -126,7 +131,15 @@ public final class ConnectIpClient {
      * {@code timeout}, or with the TLS or QUIC failure.
      */
     public CompletableFuture<IpLink> openH3(Duration timeout) {
-        CompletableFuture<IpLink> opened = new CompletableFuture<>();
+        return openH3(timeout, Map.of()).thenApply(ConnectIpAnswer::link);
+    }
+
+    /**
+     * As {@link #openH3(Duration)}, adding {@code requestHeaders} to the request and giving the
+     * whole answer (the link with its event loop, the header fields the gateway pushed).
+     */
+    public CompletableFuture<ConnectIpAnswer> openH3(Duration timeout, Map<String, String> requestHeaders) {
+        CompletableFuture<ConnectIpAnswer> opened = new CompletableFuture<>();
         if (!Quic.isAvailable()) {
             opened.completeExceptionally(new IOException("HTTP/3: QUIC's native library does not load here: "
                     + Quic.unavailabilityCause()));
@@ -191,7 +204,9 @@ public final class ConnectIpClient {
                             }
                             QuicStreamChannel stream = (QuicStreamChannel) s.getNow();
                             stream.closeFuture().addListener(c -> connection.close());
-                            stream.writeAndFlush(new DefaultHttp3HeadersFrame(request(host + ":" + port)));
+                            Http3Headers h = request(host + ":" + port);
+                            requestHeaders.forEach(h::set);
+                            stream.writeAndFlush(new DefaultHttp3HeadersFrame(h));
                         });
                     });
         });
@@ -203,8 +218,14 @@ public final class ConnectIpClient {
      * connection to the gateway). The result says which, and why HTTP/2 if so.
      */
     public static CompletableFuture<Opened> openAuto(ConnectIpClient h3, Channel h2Connection, String authority, Duration h3Wait) {
+        return openAuto(h3, h2Connection, authority, h3Wait, Map.of());
+    }
+
+    /** As {@link #openAuto(ConnectIpClient, Channel, String, Duration)}, adding {@code requestHeaders} to the request. */
+    public static CompletableFuture<Opened> openAuto(ConnectIpClient h3, Channel h2Connection, String authority, Duration h3Wait,
+                                                     Map<String, String> requestHeaders) {
         Objects.requireNonNull(h2Connection, "h2Connection");
-        return h3.openH3(h3Wait).thenApply(link -> new Opened(link, ""))
+        return h3.openH3(h3Wait, requestHeaders).thenApply(answer -> new Opened(answer, ""))
                 .exceptionallyCompose(failure -> {
                     Throwable cause = failure instanceof CompletionException && failure.getCause() != null
                             ? failure.getCause() : failure;
@@ -214,7 +235,7 @@ public final class ConnectIpClient {
                     String why = cause instanceof TimeoutException
                             ? "HTTP/3 (UDP " + h3.port + ") did not answer within " + h3Wait.toSeconds() + " s; using HTTP/2 over TCP"
                             : "HTTP/3 (UDP " + h3.port + ") failed (" + cause.getMessage() + "); using HTTP/2 over TCP";
-                    return Http2ConnectIp.open(h2Connection, authority).thenApply(link -> new Opened(link, why));
+                    return Http2ConnectIp.open(h2Connection, authority, requestHeaders).thenApply(answer -> new Opened(answer, why));
                 });
     }
 
@@ -227,12 +248,12 @@ public final class ConnectIpClient {
 
     /** Reads the answer: a 200 opens the link; another status, with its body, fails the future. */
     private static final class ResponseHandler extends Http3RequestStreamInboundHandler {
-        private final CompletableFuture<IpLink> opened;
+        private final CompletableFuture<ConnectIpAnswer> opened;
         private int status;
         private @Nullable String reason;
         private final ByteBuf body = Unpooled.buffer();
 
-        ResponseHandler(CompletableFuture<IpLink> opened) {
+        ResponseHandler(CompletableFuture<ConnectIpAnswer> opened) {
             this.opened = opened;
         }
 
@@ -248,7 +269,8 @@ public final class ConnectIpClient {
             if (status == 200) {
                 H3IpLink link = H3IpLink.open((QuicStreamChannel) ctx.channel());
                 ctx.pipeline().remove(this);
-                if (!opened.complete(link)) {
+                Http3Headers headers = frame.headers();
+                if (!opened.complete(ConnectIpAnswer.of(link, ctx.channel().eventLoop(), headers::get))) {
                     link.close("opened too late");
                 }
             }

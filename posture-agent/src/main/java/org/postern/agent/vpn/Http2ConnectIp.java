@@ -2,6 +2,7 @@ package org.postern.agent.vpn;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 import io.netty.buffer.ByteBuf;
@@ -55,7 +56,15 @@ public final class Http2ConnectIp {
      * than 200, or with an {@link IOException} saying why the stream could not be asked for.
      */
     public static CompletableFuture<IpLink> open(Channel connection, String authority) {
-        CompletableFuture<IpLink> opened = new CompletableFuture<>();
+        return open(connection, authority, Map.of()).thenApply(ConnectIpAnswer::link);
+    }
+
+    /**
+     * As {@link #open(Channel, String)}, adding {@code requestHeaders} to the request and giving the
+     * whole answer (the link with its event loop, the header fields the gateway pushed).
+     */
+    public static CompletableFuture<ConnectIpAnswer> open(Channel connection, String authority, Map<String, String> requestHeaders) {
+        CompletableFuture<ConnectIpAnswer> opened = new CompletableFuture<>();
         if (!allowed(connection)) {
             opened.completeExceptionally(new IOException("HTTP/2: expected the gateway's SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 "
                     + "(RFC 8441) on " + connection + ", found it absent: the gateway does not serve CONNECT-IP over HTTP/2"));
@@ -71,6 +80,7 @@ public final class Http2ConnectIp {
                     .path(ConnectIpRequests.PATH);
             h.set(Http2Headers.PseudoHeaderName.PROTOCOL.value(), ConnectIpRequests.PROTOCOL);
             h.set(ConnectIpRequests.CAPSULE_PROTOCOL, "?1");
+            requestHeaders.forEach(h::set);
             stream.writeAndFlush(new DefaultHttp2HeadersFrame(h, false)).addListener(w -> {
                 if (!w.isSuccess()) {
                     opened.completeExceptionally(w.cause());
@@ -82,12 +92,12 @@ public final class Http2ConnectIp {
 
     /** Reads the answer: a 200 opens the link; another status, with its body, fails the future. */
     private static final class ResponseHandler extends ChannelInboundHandlerAdapter {
-        private final CompletableFuture<IpLink> opened;
+        private final CompletableFuture<ConnectIpAnswer> opened;
         private int status;
         private @Nullable String reason;
         private final ByteBuf body = Unpooled.buffer();
 
-        ResponseHandler(CompletableFuture<IpLink> opened) {
+        ResponseHandler(CompletableFuture<ConnectIpAnswer> opened) {
             this.opened = opened;
         }
 
@@ -102,7 +112,8 @@ public final class Http2ConnectIp {
                     if (status == 200 && !headers.isEndStream()) {
                         H2IpLink link = H2IpLink.open((Http2StreamChannel) ctx.channel());
                         ctx.pipeline().remove(this);
-                        if (!opened.complete(link)) {
+                        Http2Headers answer = headers.headers();
+                        if (!opened.complete(ConnectIpAnswer.of(link, ctx.channel().eventLoop(), answer::get))) {
                             link.close("opened too late");
                         }
                         return;

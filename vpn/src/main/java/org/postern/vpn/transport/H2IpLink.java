@@ -8,6 +8,7 @@ import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
@@ -86,6 +87,10 @@ public final class H2IpLink extends AbstractIpLink {
                     closed("the peer finished the stream");
                     ctx.writeAndFlush(new DefaultHttp2DataFrame(true)).addListener(ChannelFutureListener.CLOSE);
                 }
+            } else if (msg instanceof Http2HeadersFrame trailers && trailers.isEndStream()) { // why the peer ends the link
+                CharSequence why = trailers.headers().get(CLOSE_TRAILER);
+                closed(why != null ? why.toString() : "the peer finished the stream");
+                ctx.writeAndFlush(new DefaultHttp2DataFrame(true)).addListener(ChannelFutureListener.CLOSE);
             } else if (msg instanceof Http2ResetFrame reset) {
                 closed("the peer reset the stream (" + reset.errorCode() + ")");
                 ctx.close();

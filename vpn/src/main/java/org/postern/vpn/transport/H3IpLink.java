@@ -6,9 +6,11 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.handler.codec.http3.DefaultHttp3DataFrame;
 import io.netty.handler.codec.http3.Http3DataFrame;
+import io.netty.handler.codec.http3.Http3HeadersFrame;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.ReferenceCountUtil;
+import org.jspecify.annotations.Nullable;
 
 /**
  * CONNECT-IP on an HTTP/3 request stream: stream bytes are DATA frames, datagrams are QUIC
@@ -101,19 +103,25 @@ public final class H3IpLink extends AbstractIpLink {
 
     /** Takes the stream's DATA frames and its end. */
     private final class Reader extends ChannelInboundHandlerAdapter {
+        private @Nullable String closeReason;
+
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof Http3DataFrame data) {
                 deliverStream(data.content());
             } else {
-                ReferenceCountUtil.release(msg); // HEADERS after the 200 (trailers): nothing to carry
+                if (msg instanceof Http3HeadersFrame trailers) { // after the 200: why the peer ends the link
+                    CharSequence why = trailers.headers().get(CLOSE_TRAILER);
+                    closeReason = why == null ? null : why.toString();
+                }
+                ReferenceCountUtil.release(msg);
             }
         }
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt == ChannelInputShutdownReadComplete.INSTANCE) {
-                closed("the peer finished the stream");
+                closed(closeReason != null ? closeReason : "the peer finished the stream");
                 ctx.close();
             }
             ctx.fireUserEventTriggered(evt);

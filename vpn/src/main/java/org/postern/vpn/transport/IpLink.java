@@ -28,6 +28,9 @@ public interface IpLink {
     /** {@link #transport()} of CONNECT-IP over HTTP/2 extended CONNECT (stream only). */
     String H2 = "h2";
 
+    /** Trailer field in which an end says why it ended the link ({@code revoked}, {@code lease_ended}, ...). */
+    String CLOSE_TRAILER = "postern-close";
+
     /** Queues bytes of the request stream (HTTP/3 or HTTP/2 DATA frames; flow controlled). */
     void sendStream(ByteBuf bytes);
 
@@ -74,7 +77,10 @@ public interface IpLink {
         /** One HTTP datagram payload (quarter stream id removed). */
         void onDatagram(ByteBuf payload);
 
-        /** The link ended (peer finished or reset the stream, connection lost, or {@link IpLink#close}). */
+        /**
+         * The link ended (peer finished or reset the stream, connection lost, or {@link IpLink#close}).
+         * When the peer's trailers carried {@value IpLink#CLOSE_TRAILER}, {@code why} is its value.
+         */
         void onClose(String why);
     }
 }
