@@ -110,6 +110,7 @@ final class VpnEngine implements IpLink.Receiver {
     private final LongSupplier nanos;
     private final ByteBufAllocator alloc;
     private final Runnable onGone;
+    private final VpnCounters counters;
     private final int mtu;
     private final boolean datagrams;
     private final long deviceLow;
@@ -134,7 +135,7 @@ final class VpnEngine implements IpLink.Receiver {
 
     VpnEngine(IpLink link, Executor loop, Executor workers, FlowGate gate, VpnAudit audit, Session session,
               Addressing addressing, Egress egress, FlowTimeouts timeouts, int maxFlows, LongSupplier nanos,
-              ByteBufAllocator alloc, Runnable onGone) {
+              ByteBufAllocator alloc, VpnCounters counters, Runnable onGone) {
         this.link = Objects.requireNonNull(link, "link");
         this.loop = Objects.requireNonNull(loop, "loop");
         this.workers = Objects.requireNonNull(workers, "workers");
@@ -146,6 +147,7 @@ final class VpnEngine implements IpLink.Receiver {
         this.nanos = Objects.requireNonNull(nanos, "nanos");
         this.alloc = Objects.requireNonNull(alloc, "alloc");
         this.onGone = Objects.requireNonNull(onGone, "onGone");
+        this.counters = Objects.requireNonNull(counters, "counters");
         this.flows = new FlowTable(timeouts, maxFlows, MAX_HELD_PACKETS);
         this.capsules = new CapsuleDecoder(alloc, MAX_CAPSULE);
         this.datagrams = link.transport().equals(IpLink.H3);
@@ -307,7 +309,7 @@ final class VpnEngine implements IpLink.Receiver {
         }
         switch (flow.state()) {
             case ALLOWED -> {
-                egress.write(packet);
+                up(packet);
             }
             case PENDING -> {
                 ByteBuf first = flow.isNew() ? packet.retainedDuplicate() : null; // quoted if the gate refuses
@@ -419,7 +421,7 @@ final class VpnEngine implements IpLink.Receiver {
         opened.put(flow, o);
         List<ByteBuf> held = flows.allow(flow, nanos.getAsLong());
         for (ByteBuf packet : held) {
-            egress.write(packet);
+            up(packet);
         }
         flush();
     }
@@ -431,7 +433,7 @@ final class VpnEngine implements IpLink.Receiver {
                 if (parser.parse(first)) {
                     prohibited(first, parser);
                 }
-                drops.addAndGet(VpnDrop.DENIED.ordinal(), Math.max(1, flow.packetsFromDevice()));
+                count(VpnDrop.DENIED, Math.max(1, flow.packetsFromDevice()));
                 flush();
             }
         } finally {
@@ -466,6 +468,15 @@ final class VpnEngine implements IpLink.Receiver {
 
     // ---- toward the device ----
 
+    /** Hands a batch from the TUN reader to this engine's event loop, as one task (ownership passes here). */
+    void deliver(List<ByteBuf> packets) {
+        try {
+            loop.execute(() -> toDevice(packets));
+        } catch (RuntimeException e) { // the loop is shutting down
+            packets.forEach(ByteBuf::release);
+        }
+    }
+
     /** A batch the TUN reader found for this device (on the loop; ownership passes here). */
     void toDevice(List<ByteBuf> packets) {
         for (ByteBuf packet : packets) {
@@ -492,10 +503,14 @@ final class VpnEngine implements IpLink.Receiver {
             drop(VpnDrop.NO_FLOW, packet);
             return;
         }
+        int length = packet.readableBytes();
         if (!toLink(packet)) {
             // the parser still describes this packet: the datagram did not fit the link now
             tooBigTowardAdmin(packet, p);
+            return;
         }
+        counters.packetsDown.increment();
+        counters.bytesDown.add(length);
     }
 
     /** ICMP packet too big toward the admin host that sent {@code packet}, through the egress; drops it. */
@@ -525,7 +540,7 @@ final class VpnEngine implements IpLink.Receiver {
         }
         IpLink.DatagramResult result = link.sendDatagram(withContextId(packet));
         if (result != IpLink.DatagramResult.QUEUED) {
-            drops.incrementAndGet(VpnDrop.UNDELIVERABLE.ordinal());
+            count(VpnDrop.UNDELIVERABLE, 1);
         }
         return true;
     }
@@ -550,8 +565,20 @@ final class VpnEngine implements IpLink.Receiver {
     }
 
     private void drop(VpnDrop reason, ByteBuf packet) {
-        drops.incrementAndGet(reason.ordinal());
+        count(reason, 1);
         packet.release();
+    }
+
+    private void count(VpnDrop reason, long n) {
+        drops.addAndGet(reason.ordinal(), n);
+        counters.dropped(reason, n);
+    }
+
+    /** A packet of an allowed flow leaves for the admin network. */
+    private void up(ByteBuf packet) {
+        counters.packetsUp.increment();
+        counters.bytesUp.add(packet.readableBytes());
+        egress.write(packet);
     }
 
     // ---- time and the end ----
@@ -576,6 +603,11 @@ final class VpnEngine implements IpLink.Receiver {
             session.end(SessionEnd.IDLE, null);
             link.close(SessionEnd.IDLE.wireName());
         }
+    }
+
+    /** Ends this link's flows ({@code how}) and closes it without ending the session: the device opened another. */
+    void stop(String how) {
+        loop.execute(() -> end(how));
     }
 
     @Override

@@ -95,6 +95,7 @@ class VpnEngineTest {
             new Session.Who("laptop-1", "alice", "01", "ab", "192.0.2.2:40000", "vpn"));
     final AtomicLong nanos = new AtomicLong(1_000_000_000L);
     final List<ByteBuf> egress = new ArrayList<>();
+    final VpnCounters counters = new VpnCounters();
     int gateCalls;
     int gone;
 
@@ -124,7 +125,7 @@ class VpnEngineTest {
                 packet -> {
                     timeline.add("egress");
                     egress.add(packet);
-                }, FlowTimeouts.defaults(), 1024, nanos::get, ByteBufAllocator.DEFAULT, () -> gone++);
+                }, FlowTimeouts.defaults(), 1024, nanos::get, ByteBufAllocator.DEFAULT, counters, () -> gone++);
         engine.start();
         return engine;
     }
