@@ -129,7 +129,7 @@ class VpnServiceTest {
     }
 
     /** What the transport was told: the 200's headers, or the refusal. */
-    static final class Answered implements ConnectIpRequest.Answer {
+    static class Answered implements ConnectIpRequest.Answer {
         @Nullable Map<String, String> headers;
         int status;
         @Nullable String reason;
