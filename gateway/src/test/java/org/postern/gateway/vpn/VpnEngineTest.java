@@ -380,6 +380,47 @@ class VpnEngineTest {
                 org.postern.vpn.capsule.AddressEntry.refusal(8, 4))));
     }
 
+    /** Not a benchmark: a loose bound that never flakes, and the figure printed (docs/vpn.md). */
+    @Test
+    void throughput_ofTheEngineAlone_printed() {
+        VpnEngine e = new VpnEngine(link, Runnable::run, Runnable::run, gate, new VpnAudit(audit, clock), session,
+                new VpnEngine.Addressing((Inet4Address) InetAddress.ofLiteral(DEVICE), null,
+                        (Inet4Address) InetAddress.ofLiteral(GATEWAY), null),
+                ByteBuf::release, FlowTimeouts.defaults(), 1024, nanos::get, ByteBufAllocator.DEFAULT, counters, () -> { });
+        e.start();
+        byte[] up = udp(DEVICE, 40000, DB, 53, 1200);
+        byte[] down = udp(DB, 53, DEVICE, 40000, 1200);
+        ByteBuf upTemplate = Unpooled.directBuffer(1 + up.length).writeByte(0).writeBytes(up);
+        ByteBuf downTemplate = Unpooled.directBuffer(16 + down.length).writerIndex(16).readerIndex(16).writeBytes(down);
+        int rounds = 200_000;
+        long start = System.nanoTime();
+        for (int i = 0; i < rounds; i++) {
+            link.receiver.onDatagram(upTemplate.retainedDuplicate());
+        }
+        long upNanos = System.nanoTime() - start;
+        List<ByteBuf> batch = new ArrayList<>(64);
+        start = System.nanoTime();
+        for (int i = 0; i < rounds / 64; i++) {
+            batch.clear();
+            for (int j = 0; j < 64; j++) {
+                batch.add(downTemplate.copy(downTemplate.readerIndex() - 16, downTemplate.readableBytes() + 16)
+                        .readerIndex(16));
+            }
+            e.toDevice(List.copyOf(batch));
+            link.release();
+        }
+        long downNanos = System.nanoTime() - start;
+        upTemplate.release();
+        downTemplate.release();
+        double upRate = rounds / (upNanos / 1e9);
+        double downRate = (rounds / 64 * 64) / (downNanos / 1e9);
+        System.out.printf("VPN engine alone, 1228-byte packets: device->egress %.0f packets/s, TUN->link %.0f packets/s "
+                + "(batches of 64, a copy per packet included)%n", upRate, downRate);
+        assertThat(counters.packetsUp()).isEqualTo(rounds);
+        assertThat(upRate).isGreaterThan(10_000);
+        assertThat(downRate).isGreaterThan(10_000);
+    }
+
     private static List<Capsule> decode(List<ByteBuf> stream) {
         List<Capsule> out = new ArrayList<>();
         try (CapsuleDecoder decoder = new CapsuleDecoder(ByteBufAllocator.DEFAULT, 65536)) {
