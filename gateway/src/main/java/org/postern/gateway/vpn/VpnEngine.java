@@ -218,8 +218,7 @@ final class VpnEngine implements IpLink.Receiver {
             capsules.decode(bytes, this::onCapsule);
         } catch (CapsuleException e) {
             LOG.info("{}: malformed capsule stream, closing the VPN link: {}", session, e.getMessage());
-            session.end(SessionEnd.CLIENT_CLOSED, null);
-            link.close("malformed");
+            endWithSession(SessionEnd.CLIENT_CLOSED);
         }
         flush();
     }
@@ -600,8 +599,7 @@ final class VpnEngine implements IpLink.Receiver {
         }
         if (now - lastHeardNanos >= SILENCE_LIMIT.toNanos()) {
             LOG.info("{}: nothing from the device for {} s; closing its VPN link", session, SILENCE_LIMIT.toSeconds());
-            session.end(SessionEnd.IDLE, null);
-            link.close(SessionEnd.IDLE.wireName());
+            endWithSession(SessionEnd.IDLE);
         }
     }
 
@@ -612,9 +610,20 @@ final class VpnEngine implements IpLink.Receiver {
 
     @Override
     public void onClose(String why) {
-        // the device went away (or the link broke): the session ends as client_closed
-        session.end(SessionEnd.CLIENT_CLOSED, null);
-        end(SessionEnd.CLIENT_CLOSED.wireName());
+        if (endedHow == null) { // not our own close: the device went away, or the link broke
+            endWithSession(SessionEnd.CLIENT_CLOSED);
+        }
+    }
+
+    /**
+     * Ends the session for {@code reason} and this link with the session's own reason: when the
+     * session had ended already (a revocation whose task is still queued on this loop), its reason
+     * is what the flows' {@code flow.close} says, not this one.
+     */
+    private void endWithSession(SessionEnd reason) {
+        session.end(reason, null);
+        SessionEnd why = session.ended();
+        end((why == null ? reason : why).flowEnd().wireName());
     }
 
     /** The session ended ({@code how} its flows' end): every flow closed and recorded, the link closed, the address given back. */

@@ -311,6 +311,29 @@ class VpnEngineTest {
     }
 
     @Test
+    void linkClosedBeforeTheQueuedEnd_flowsStillCloseWithTheSessionsReason() {
+        java.util.ArrayDeque<Runnable> queued = new java.util.ArrayDeque<>();
+        link = new FakeLink(IpLink.H3);
+        engine = new VpnEngine(link, queued::add, Runnable::run, gate, new VpnAudit(audit, clock), session,
+                new VpnEngine.Addressing((Inet4Address) InetAddress.ofLiteral(DEVICE), null,
+                        (Inet4Address) InetAddress.ofLiteral(GATEWAY), null),
+                egress::add, FlowTimeouts.defaults(), 1024, nanos::get, ByteBufAllocator.DEFAULT, counters, () -> gone++);
+        engine.start();
+        link.receiver.onDatagram(datagram(udp(DEVICE, 40000, DB, 53, 4)));
+        while (!queued.isEmpty()) {
+            queued.poll().run(); // the gate's verdict
+        }
+        session.end(SessionEnd.REVOKED, null); // its end task waits on the loop...
+        link.receiver.onClose("connection closed"); // ...while the revoked device's connection closes first
+        while (!queued.isEmpty()) {
+            queued.poll().run();
+        }
+        assertThat(ofType("flow.close")).singleElement().satisfies(e -> assertThat(e.fields()).containsEntry("how", "revoked"));
+        assertThat(ofType("session.end").getFirst().fields()).containsEntry("reason", "revoked");
+        assertThat(gone).isEqualTo(1);
+    }
+
+    @Test
     void linkClosedByTheDevice_endsTheSessionAsClientClosed() {
         engine(new FakeLink(IpLink.H3));
         link.receiver.onDatagram(datagram(udp(DEVICE, 40000, DB, 53, 4)));
