@@ -5,10 +5,14 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.handler.codec.http3.DefaultHttp3DataFrame;
+import io.netty.handler.codec.http3.DefaultHttp3Headers;
+import io.netty.handler.codec.http3.DefaultHttp3HeadersFrame;
 import io.netty.handler.codec.http3.Http3DataFrame;
+import io.netty.handler.codec.http3.Http3HeadersFrame;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.ReferenceCountUtil;
+import org.jspecify.annotations.Nullable;
 
 /**
  * CONNECT-IP on an HTTP/3 request stream: stream bytes are DATA frames, datagrams are QUIC
@@ -90,8 +94,14 @@ public final class H3IpLink extends AbstractIpLink {
     }
 
     @Override
-    protected void finish() {
-        ((QuicStreamChannel) stream).shutdownOutput();
+    protected void finish(String why) {
+        QuicStreamChannel quic = (QuicStreamChannel) stream;
+        if (isReasonCode(why)) {
+            quic.writeAndFlush(new DefaultHttp3HeadersFrame(new DefaultHttp3Headers().add(CLOSE_TRAILER, why)))
+                    .addListener(f -> quic.shutdownOutput());
+        } else {
+            quic.shutdownOutput();
+        }
     }
 
     @Override
@@ -99,21 +109,29 @@ public final class H3IpLink extends AbstractIpLink {
         datagrams.unregister(quarterStreamId);
     }
 
-    /** Takes the stream's DATA frames and its end. */
+    /** Takes the stream's DATA frames, its trailers' {@value IpLink#CLOSE_TRAILER} and its end. */
     private final class Reader extends ChannelInboundHandlerAdapter {
+        private @Nullable String peerWhy;
+
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof Http3DataFrame data) {
                 deliverStream(data.content());
             } else {
-                ReferenceCountUtil.release(msg); // HEADERS after the 200 (trailers): nothing to carry
+                if (msg instanceof Http3HeadersFrame trailers) { // HEADERS after the 200: the peer's trailers
+                    CharSequence why = trailers.headers().get(CLOSE_TRAILER);
+                    if (why != null && isReasonCode(why.toString())) {
+                        peerWhy = why.toString();
+                    }
+                }
+                ReferenceCountUtil.release(msg);
             }
         }
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt == ChannelInputShutdownReadComplete.INSTANCE) {
-                closed("the peer finished the stream");
+                closed(peerWhy != null ? peerWhy : "the peer finished the stream");
                 ctx.close();
             }
             ctx.fireUserEventTriggered(evt);
