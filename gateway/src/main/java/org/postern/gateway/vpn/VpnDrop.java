@@ -18,6 +18,8 @@ public enum VpnDrop {
     UNKNOWN_CONTEXT,
     /** The source is not the address the device was given ({@code vpn.spoofed}). */
     SPOOFED,
+    /** To a multicast, broadcast or IPv6 link-local address: never routed through the gateway, not asked of the gate. */
+    LOCAL_SCOPE,
     /** Longer than the tunnel MTU; answered with ICMP packet too big. */
     TOO_BIG,
     /** Its flow was refused by the gate (answered with ICMP administratively prohibited). */

@@ -286,6 +286,10 @@ final class VpnEngine implements IpLink.Receiver {
             drop(VpnDrop.SPOOFED, packet);
             return;
         }
+        if (localScope(p)) {
+            drop(VpnDrop.LOCAL_SCOPE, packet);
+            return;
+        }
         if (p.length() > mtu) {
             InetAddress from = gatewayAddress(p.ipVersion());
             if (from != null && icmpAllowed()) {
@@ -329,6 +333,20 @@ final class VpnEngine implements IpLink.Receiver {
             return p.sourceHigh() == 0 && p.sourceLow() == deviceLow;
         }
         return addressing.device6() != null && p.sourceHigh() == device6High && p.sourceLow() == device6Low;
+    }
+
+    /**
+     * Multicast, broadcast or IPv6 link-local destinations: the laptop's own network chatter (MLD
+     * reports, router solicitations, mDNS) that no gateway routes; dropped without asking the gate,
+     * so it fills neither the trail nor the ICMP allowance.
+     */
+    private static boolean localScope(IpPacket p) {
+        if (p.ipVersion() == 4) {
+            int v4 = (int) p.destinationLow();
+            return (v4 >>> 28) == 0xE || v4 == -1;
+        }
+        long high = p.destinationHigh();
+        return (high >>> 56) == 0xFF || (high >>> 54) == 0x3FA;
     }
 
     private void spoofed(IpPacket p) {

@@ -43,6 +43,14 @@ final class Packets {
         return bytes;
     }
 
+    static byte[] udp6(String src, int srcPort, String dst, int dstPort, int payloadLength) {
+        ByteBuffer b = ByteBuffer.allocate(40 + 8 + payloadLength);
+        b.putInt(0x6000_0000).putShort((short) (8 + payloadLength)).put((byte) UDP).put((byte) 64)
+                .put(addr(src)).put(addr(dst))
+                .putShort((short) srcPort).putShort((short) dstPort).putShort((short) (8 + payloadLength)).putShort((short) 0);
+        return b.array();
+    }
+
     static byte[] addr(String literal) {
         return InetAddress.ofLiteral(literal).getAddress();
     }

@@ -61,6 +61,9 @@ class VpnEngineTest {
     static final String DEVICE = "100.64.0.2";
     static final String GATEWAY = "100.64.0.1";
     static final String DB = "10.88.0.5";
+    static final String DEVICE6 = "fd00:706f::2";
+    static final String GATEWAY6 = "fd00:706f::1";
+    static final String DB6 = "2001:db8::5";
 
     /** Audit records and egress writes in one timeline, so order between them is checked. */
     final List<String> timeline = new CopyOnWriteArrayList<>();
@@ -106,7 +109,8 @@ class VpnEngineTest {
     /** Allows UDP and TCP to DB; everything else refused {@code access.no_rule}. */
     final VpnEngine.FlowGate gate = (protocol, dest, port) -> {
         gateCalls++;
-        if (dest.equals(InetAddress.ofLiteral(DB)) && (protocol == Packets.UDP || protocol == Packets.TCP)) {
+        if ((dest.equals(InetAddress.ofLiteral(DB)) || dest.equals(InetAddress.ofLiteral(DB6)))
+                && (protocol == Packets.UDP || protocol == Packets.TCP)) {
             Protocol p = protocol == Packets.UDP ? Protocol.UDP : Protocol.TCP;
             return new GateDecision.Pass(device, lease, null, new GateDecision.Flow(p, dest, port, "db"));
         }
@@ -157,6 +161,43 @@ class VpnEngineTest {
                 .containsEntry("device", "laptop-1").containsEntry("user", "alice")
                 .containsEntry("leaseUntil", "2026-12-01T09:10:00Z").containsKey("flow");
         assertThat(session.liveFlows()).isEqualTo(1);
+    }
+
+    @Test
+    void ipv6_allowedForwarded_deniedAnsweredWithIcmpv6_spoofedAndLinkScopeDropped() {
+        link = new FakeLink(IpLink.H3);
+        engine = new VpnEngine(link, Runnable::run, Runnable::run, gate, new VpnAudit(audit, clock), session,
+                new VpnEngine.Addressing((Inet4Address) InetAddress.ofLiteral(DEVICE),
+                        (java.net.Inet6Address) InetAddress.ofLiteral(DEVICE6), (Inet4Address) InetAddress.ofLiteral(GATEWAY),
+                        (java.net.Inet6Address) InetAddress.ofLiteral(GATEWAY6)),
+                egress::add, FlowTimeouts.defaults(), 1024, nanos::get, ByteBufAllocator.DEFAULT, counters, () -> gone++);
+        engine.start();
+        link.receiver.onDatagram(datagram(Packets.udp6(DEVICE6, 40000, DB6, 53, 8)));
+        assertThat(egress).hasSize(1);
+        assertThat(ofType("flow.open").getFirst().fields()).containsEntry("innerSource", "[fd00:706f::2]:40000")
+                .containsEntry("dest", "[2001:db8::5]:53");
+
+        link.receiver.onDatagram(datagram(Packets.udp6(DEVICE6, 40001, "2001:db8::9", 53, 8)));
+        assertThat(link.datagrams).hasSize(1);
+        byte[] answer = bytes(link.datagrams.getFirst());
+        byte[] ip = Arrays.copyOfRange(answer, 1, answer.length);
+        assertThat(ip[0] >>> 4).isEqualTo(6);
+        assertThat(ip[6]).as("ICMPv6").isEqualTo((byte) 58);
+        assertThat(Arrays.copyOfRange(ip, 8, 24)).isEqualTo(Packets.addr(GATEWAY6));
+        assertThat(Arrays.copyOfRange(ip, 24, 40)).isEqualTo(Packets.addr(DEVICE6));
+        assertThat(ip[40]).as("destination unreachable").isEqualTo((byte) 1);
+        assertThat(ip[41]).as("administratively prohibited").isEqualTo((byte) 1);
+
+        int gateCalls = this.gateCalls;
+        link.receiver.onDatagram(datagram(Packets.udp6("fd00:706f::9", 40000, DB6, 53, 8)));
+        link.receiver.onDatagram(datagram(Packets.udp6(DEVICE6, 5353, "ff02::fb", 5353, 8)));
+        link.receiver.onDatagram(datagram(Packets.udp6(DEVICE6, 40000, "fe80::1", 53, 8)));
+        link.receiver.onDatagram(datagram(udp(DEVICE, 5353, "224.0.0.251", 5353, 8)));
+        assertThat(this.gateCalls).isEqualTo(gateCalls);
+        assertThat(engine.dropped(VpnDrop.SPOOFED)).isEqualTo(1);
+        assertThat(engine.dropped(VpnDrop.LOCAL_SCOPE)).isEqualTo(3);
+        assertThat(egress).hasSize(1);
+        assertThat(ofType("access.denied")).hasSize(1);
     }
 
     @Test
