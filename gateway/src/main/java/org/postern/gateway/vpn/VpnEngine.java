@@ -30,6 +30,7 @@ import org.postern.vpn.capsule.CapsuleDecoder;
 import org.postern.vpn.capsule.CapsuleEncoder;
 import org.postern.vpn.capsule.CapsuleException;
 import org.postern.vpn.capsule.HttpDatagrams;
+import org.postern.vpn.capsule.IpAddressRange;
 import org.postern.vpn.flow.EndReason;
 import org.postern.vpn.flow.EndedFlow;
 import org.postern.vpn.flow.Flow;
@@ -132,6 +133,8 @@ final class VpnEngine implements IpLink.Receiver {
     private boolean spoofRecorded;
     private boolean pendingWrites;
     private @Nullable String endedHow;
+    /** What the device was last told to route; null before the first ROUTE_ADVERTISEMENT (always sent, even empty). */
+    private @Nullable List<IpAddressRange> advertised;
 
     VpnEngine(IpLink link, Executor loop, Executor workers, FlowGate gate, VpnAudit audit, Session session,
               Addressing addressing, Egress egress, FlowTimeouts timeouts, int maxFlows, LongSupplier nanos,
@@ -484,6 +487,21 @@ final class VpnEngine implements IpLink.Receiver {
     }
 
     // ---- toward the device ----
+
+    /**
+     * Sends a ROUTE_ADVERTISEMENT (on the loop) when {@code routes} differ from what the device was
+     * last told; it replaces the earlier set (RFC 9484 §4.7.3).
+     */
+    void advertise(List<IpAddressRange> routes) {
+        loop.execute(() -> {
+            if (endedHow != null || routes.equals(advertised)) {
+                return;
+            }
+            advertised = List.copyOf(routes);
+            link.sendStream(CapsuleEncoder.encode(new Capsule.RouteAdvertisement(advertised), alloc));
+            link.flush();
+        });
+    }
 
     /** Hands a batch from the TUN reader to this engine's event loop, as one task (ownership passes here). */
     void deliver(List<ByteBuf> packets) {

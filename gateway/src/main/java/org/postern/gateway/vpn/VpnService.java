@@ -3,13 +3,17 @@ package org.postern.gateway.vpn;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -88,6 +92,13 @@ public final class VpnService implements ConnectIpAcceptor, AutoCloseable {
     private final VpnCounters counters = new VpnCounters();
     private final Map<String, VpnEngine> byDevice = new ConcurrentHashMap<>();
     private final Map<InetAddress, VpnEngine> byAddress = new ConcurrentHashMap<>();
+    private final Map<VpnEngine, Routing> routing = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("vpn-routes").daemon().factory());
+    private volatile @Nullable FlowPolicy advertisedPolicy;
+
+    /** How often the rules are checked for a change that alters the routes (a reload). */
+    static final Duration READVERTISE_EVERY = Duration.ofSeconds(2);
 
     VpnService(GatewaySettings.Vpn settings, AddressPool pool, TunDevice tun, @Nullable EgressSetup nat, Gate gate,
                Sessions sessions, AuditSink audit, Clock clock, Executor workers, Supplier<@Nullable FlowPolicy> policy) {
@@ -125,6 +136,8 @@ public final class VpnService implements ConnectIpAcceptor, AutoCloseable {
         VpnService service = new VpnService(settings, pool, tun, settings.nat() ? setup : null, gate, sessions, audit, clock,
                 workers, policy);
         service.egress.start();
+        service.ticker.scheduleWithFixedDelay(() -> service.workers.execute(service::readvertise),
+                READVERTISE_EVERY.toMillis(), READVERTISE_EVERY.toMillis(), TimeUnit.MILLISECONDS);
         LOG.info("VPN egress {} up: {} (gateway {}){}{}", tun.name(), settings.pool(), pool.gatewayAddress().getHostAddress(),
                 settings.pool6() == null ? "" : ", " + settings.pool6(), settings.nat() ? ", NAT on" : "");
         return service;
@@ -210,8 +223,10 @@ public final class VpnService implements ConnectIpAcceptor, AutoCloseable {
             old.stop(FlowEnd.CLIENT_CLOSED.wireName());
         }
         link.sendStream(CapsuleEncoder.encode(new Capsule.AddressAssign(assigned(lease)), alloc));
-        link.sendStream(CapsuleEncoder.encode(new Capsule.RouteAdvertisement(routes(pass, r.fullTunnelAsked())), alloc));
         link.flush();
+        boolean full = r.fullTunnelAsked() && settings.fullTunnel();
+        routing.put(engine, new Routing(pass.groups(), full));
+        engine.advertise(routes(pass.groups(), full));
         engine.start();
         sweep.set(loop.scheduleAtFixedRate(engine::sweep, 1, 1, TimeUnit.SECONDS));
         LOG.info("{}: VPN up over {} as {}", session, r.transport(), vpnLink.addresses());
@@ -219,6 +234,7 @@ public final class VpnService implements ConnectIpAcceptor, AutoCloseable {
 
     /** The link's engine left: its addresses go back to the pool unless a newer link of the device holds them. */
     private void gone(String deviceId, VpnEngine engine, Lease lease) {
+        routing.remove(engine);
         byAddress.remove(lease.ipv4(), engine);
         if (lease.ipv6() != null) {
             byAddress.remove(lease.ipv6(), engine);
@@ -258,11 +274,28 @@ public final class VpnService implements ConnectIpAcceptor, AutoCloseable {
         return entries;
     }
 
-    /** The split tunnel's ranges for the device's groups, or everything when full tunnel is asked and allowed. */
-    private List<IpAddressRange> routes(GateDecision.Pass pass, boolean fullTunnelAsked) {
+    /**
+     * On a worker, every {@link #READVERTISE_EVERY}: when the rules changed (a reload), each live
+     * link whose routes changed is sent its new ROUTE_ADVERTISEMENT.
+     */
+    void readvertise() {
+        FlowPolicy now = policy.get();
+        if (now == advertisedPolicy) {
+            return;
+        }
+        advertisedPolicy = now;
+        routing.forEach((engine, r) -> engine.advertise(routes(r.groups(), r.fullTunnel())));
+    }
+
+    /** What a link's routes are computed from. */
+    private record Routing(Set<String> groups, boolean fullTunnel) {
+    }
+
+    /** The split tunnel's ranges for the device's groups, or everything for a full tunnel. */
+    private List<IpAddressRange> routes(Set<String> groups, boolean fullTunnel) {
         List<IpAddressRange> out = new ArrayList<>();
         boolean six = settings.pool6() != null;
-        if (fullTunnelAsked && settings.fullTunnel()) {
+        if (fullTunnel) {
             out.add(new IpAddressRange(InetAddress.ofLiteral("0.0.0.0"), InetAddress.ofLiteral("255.255.255.255"), 0));
             if (six) {
                 out.add(new IpAddressRange(InetAddress.ofLiteral("::"),
@@ -274,7 +307,7 @@ public final class VpnService implements ConnectIpAcceptor, AutoCloseable {
         if (rules == null) {
             return out;
         }
-        FlowPolicy.Routes routes = rules.routes(pass.groups());
+        FlowPolicy.Routes routes = rules.routes(groups);
         for (AddressRange r : routes.ipv4()) {
             out.add(new IpAddressRange(r.start(), r.end(), 0));
         }
@@ -309,6 +342,7 @@ public final class VpnService implements ConnectIpAcceptor, AutoCloseable {
     /** Stops the egress (the sessions end through {@code Sessions.shutdown}) and removes the NAT table. */
     @Override
     public void close() throws IOException {
+        ticker.shutdownNow();
         egress.close();
         if (nat != null) {
             try {

@@ -27,12 +27,16 @@ import org.junit.jupiter.api.Test;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.config.HostPort;
+import org.postern.config.gateway.AccessRules;
+import org.postern.config.gateway.Destination;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.config.gateway.GatewaySettings.Audit.FailMode;
 import org.postern.config.gateway.Network;
 import org.postern.config.posture.PosturePolicy;
 import org.postern.gateway.gate.GateDecision;
 import org.postern.gateway.gate.Who;
+import org.postern.gateway.policy.FlowPolicy;
+import org.postern.gateway.policy.ForbiddenAddresses;
 import org.postern.gateway.posture.Lease;
 import org.postern.gateway.session.FlowEnd;
 import org.postern.gateway.session.Session;
@@ -84,6 +88,13 @@ class VpnServiceTest {
     };
     final Sessions sessions = new Sessions(audit, Runnable::run, pki.clock, noFlows, device -> null, FailMode.CLOSED, 8);
     GateDecision.@Nullable Refusal admission;
+    @Nullable FlowPolicy rules;
+
+    static FlowPolicy rulesTo(String... networks) {
+        List<Destination> to = java.util.Arrays.stream(networks).map(n -> Destination.parse(n + ":443")).toList();
+        return FlowPolicy.build(new AccessRules(List.of(new AccessRules.Rule("web", List.of("dba"), to))),
+                new ForbiddenAddresses(java.util.Set.of()), List.of(Network.parse("100.64.0.0/30")), host -> List.of());
+    }
 
     final VpnService.Gate gate = new VpnService.Gate() {
         @Override
@@ -115,7 +126,7 @@ class VpnServiceTest {
 
     VpnService service(GatewaySettings.Vpn settings) {
         service = new VpnService(settings, AddressPool.of(settings.pool().toString(), null), new IdleTun(), null, gate,
-                sessions, audit, pki.clock, Runnable::run, () -> null);
+                sessions, audit, pki.clock, Runnable::run, () -> rules);
         return service;
     }
 
@@ -197,6 +208,24 @@ class VpnServiceTest {
         service(settings("100.64.0.0/30", false));
         Answered a = request("laptop-1", true);
         assertThat(capsules(a.link)).element(1).isEqualTo(new Capsule.RouteAdvertisement(List.of()));
+    }
+
+    @Test
+    void splitRoutes_fromTheRules_andSentAgainOnlyWhenAReloadChangesThem() {
+        rules = rulesTo("10.88.0.0/24");
+        service(settings("100.64.0.0/30", false));
+        Answered a = request("laptop-1", false);
+        assertThat(capsules(a.link)).element(1).isEqualTo(new Capsule.RouteAdvertisement(List.of(new IpAddressRange(
+                InetAddress.ofLiteral("10.88.0.0"), InetAddress.ofLiteral("10.88.0.255"), 0))));
+        service.readvertise();
+        connections.getFirst().runPendingTasks();
+        assertThat(capsules(a.link)).as("same rules, nothing sent").isEmpty();
+        rules = rulesTo("10.88.0.0/24", "10.99.0.7/32");
+        service.readvertise();
+        connections.getFirst().runPendingTasks();
+        assertThat(capsules(a.link)).containsExactly(new Capsule.RouteAdvertisement(List.of(
+                new IpAddressRange(InetAddress.ofLiteral("10.88.0.0"), InetAddress.ofLiteral("10.88.0.255"), 0),
+                new IpAddressRange(InetAddress.ofLiteral("10.99.0.7"), InetAddress.ofLiteral("10.99.0.7"), 0))));
     }
 
     @Test
