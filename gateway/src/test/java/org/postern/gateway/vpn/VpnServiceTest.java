@@ -77,6 +77,8 @@ class VpnServiceTest {
         public void close() {
         }
     };
+    /** What FlowRegistry.closeAll(device, how) tells the sessions (a revocation, a lease that ended). */
+    BiConsumer<String, FlowEnd> closeAll;
     final SessionFlows noFlows = new SessionFlows() {
         @Override
         public void closeSession(Session session, FlowEnd how) {
@@ -84,6 +86,7 @@ class VpnServiceTest {
 
         @Override
         public void onCloseAll(BiConsumer<String, FlowEnd> listener) {
+            closeAll = listener;
         }
     };
     final Sessions sessions = new Sessions(audit, Runnable::run, pki.clock, noFlows, device -> null, FailMode.CLOSED, 8);
@@ -226,6 +229,20 @@ class VpnServiceTest {
         assertThat(capsules(a.link)).containsExactly(new Capsule.RouteAdvertisement(List.of(
                 new IpAddressRange(InetAddress.ofLiteral("10.88.0.0"), InetAddress.ofLiteral("10.88.0.255"), 0),
                 new IpAddressRange(InetAddress.ofLiteral("10.99.0.7"), InetAddress.ofLiteral("10.99.0.7"), 0))));
+    }
+
+    @Test
+    void deviceRevoked_throughCloseAll_cutsTheLinkAtOnce_withTheReason() {
+        service(settings("100.64.0.0/30", false));
+        Answered a = request("laptop-1", false);
+        long start = System.nanoTime();
+        closeAll.accept("laptop-1", FlowEnd.REVOKED);
+        connections.getFirst().runPendingTasks();
+        assertThat(a.link.closedWhy).isEqualTo("revoked");
+        assertThat(System.nanoTime() - start).as("well within the 2 s bound").isLessThan(Duration.ofSeconds(2).toNanos());
+        assertThat(records).filteredOn(e -> e.type().equals("session.end")).singleElement()
+                .satisfies(e -> assertThat(e.fields()).containsEntry("reason", "revoked").containsEntry("via", "vpn"));
+        assertThat(service.links()).isZero();
     }
 
     @Test
