@@ -34,6 +34,8 @@ public enum Reasons {
     FLOWS_PER_DEVICE("limits.flows_per_device", "too many tunnels",
             "the device already has limits.flowsPerDevice tunnels open or opening"),
     SESSION_ENDED("session.ended", "session ended", "the session kept ending while the tunnel was admitted"),
+    VPN_POOL_EXHAUSTED("vpn.pool_exhausted", "no VPN address free",
+            "every address of vpn.pool is held by a device with a live VPN session"),
     REGISTRY_UNAVAILABLE("registry.unavailable", "registry unavailable", "the device registry could not be read (fail closed)"),
     AUDIT_UNAVAILABLE("audit.unavailable", "audit trail unavailable", "the audit trail could not record the event (fail closed)"),
     INTERNAL_ERROR("internal.error", "internal error", "an unexpected error in the gateway"),

@@ -68,6 +68,8 @@ class ConnectIpGatewayTest {
     GatewayServer gateway;
     TestPki.Enrolled laptop;
     final List<ConnectIpRequest> asked = new CopyOnWriteArrayList<>();
+    /** When set, the acceptor closes each link at once with this reason. */
+    volatile String closeWith;
     final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
 
     @BeforeEach
@@ -83,7 +85,11 @@ class ConnectIpGatewayTest {
         gateway = GatewayServer.start(settings, new KeyProtection.Passphrase(TestPki.PASSPHRASE),
                 java.time.Clock.systemUTC(), new java.security.SecureRandom(), GatewayServer.Options.DEFAULTS.withVpn(request -> {
                     asked.add(request);
-                    ConnectIpTransportTest.echo(request.accept());
+                    if (closeWith != null) {
+                        request.accept().close(closeWith);
+                    } else {
+                        ConnectIpTransportTest.echo(request.accept());
+                    }
                 }));
         laptop = pki.enroll("laptop-1", "alice");
     }
@@ -154,6 +160,29 @@ class ConnectIpGatewayTest {
         assertThat(echoed(link, "over quic")).isEqualTo("over quic");
         assertThat(link.maxDatagramPayload()).isGreaterThanOrEqualTo(1300);
         link.close("test over");
+    }
+
+    @Test
+    void h3_closedWithAReasonCode_thePeerHearsItFromTheTrailer() throws Exception {
+        closeWith = "lease_ended";
+        ConnectIpClient client = ConnectIpClient.forGateway("127.0.0.1", gateway.address().getPort(), pki.ca.rootSha256(), key(),
+                laptop.certificate());
+        IpLink link = client.openH3(Duration.ofSeconds(10)).get(10, TimeUnit.SECONDS);
+        ConnectIpTransportTest.Collected got = new ConnectIpTransportTest.Collected();
+        link.setReceiver(got);
+        assertThat(got.closed.poll(10, TimeUnit.SECONDS)).isEqualTo("lease_ended");
+    }
+
+    @Test
+    void h2_closedWithAReasonCode_thePeerHearsItFromTheTrailer() throws Exception {
+        closeWith = "revoked";
+        Channel connection = h2Connection();
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Http2ConnectIp.allowed(connection));
+        IpLink link = Http2ConnectIp.open(connection, "127.0.0.1:" + gateway.address().getPort()).get(10, TimeUnit.SECONDS);
+        ConnectIpTransportTest.Collected got = new ConnectIpTransportTest.Collected();
+        link.setReceiver(got);
+        assertThat(got.closed.poll(10, TimeUnit.SECONDS)).isEqualTo("revoked");
+        connection.close().sync();
     }
 
     @Test

@@ -117,7 +117,7 @@ public sealed interface GateDecision permits GateDecision.Pass, GateDecision.Ref
                 case BAD_DESTINATION, MALFORMED, SSH_BAD_PUBLIC_KEY -> 400;
                 case UNRESOLVED, CONNECT_FAILED -> 502;
                 case FLOWS_PER_DEVICE -> 429;
-                case REGISTRY_UNAVAILABLE, AUDIT_UNAVAILABLE, SESSION_ENDED -> 503;
+                case REGISTRY_UNAVAILABLE, AUDIT_UNAVAILABLE, SESSION_ENDED, VPN_POOL_EXHAUSTED -> 503;
                 case INTERNAL_ERROR -> 500;
                 default -> 403;
             };

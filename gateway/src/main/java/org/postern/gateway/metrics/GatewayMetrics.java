@@ -13,6 +13,8 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import org.jspecify.annotations.Nullable;
+import org.postern.gateway.vpn.VpnCounters;
+import org.postern.gateway.vpn.VpnDrop;
 
 /**
  * The gateway's meters, in one Micrometer registry scraped as Prometheus text on the admin
@@ -95,6 +97,28 @@ public final class GatewayMetrics {
                 .description("Bytes relayed through tunnels").baseUnit("bytes").tag("direction", "up").register(registry);
         FunctionCounter.builder("postern.relay.bytes", down, LongSupplier::getAsLong)
                 .description("Bytes relayed through tunnels").baseUnit("bytes").tag("direction", "down").register(registry);
+    }
+
+    /**
+     * The VPN mode: live links, packets and bytes each way, packets dropped by reason (the
+     * {@code dropped} reasons of {@code session.end}).
+     */
+    public void bindVpn(IntSupplier links, VpnCounters counters) {
+        bound.add(Objects.requireNonNull(links, "links"));
+        bound.add(Objects.requireNonNull(counters, "counters"));
+        Gauge.builder("postern.vpn.links", links::getAsInt).description("VPN links open now").register(registry);
+        FunctionCounter.builder("postern.vpn.packets", counters, VpnCounters::packetsUp).description("VPN packets forwarded")
+                .tag("direction", "up").register(registry);
+        FunctionCounter.builder("postern.vpn.packets", counters, VpnCounters::packetsDown).description("VPN packets forwarded")
+                .tag("direction", "down").register(registry);
+        FunctionCounter.builder("postern.vpn.bytes", counters, VpnCounters::bytesUp).description("VPN bytes forwarded")
+                .baseUnit("bytes").tag("direction", "up").register(registry);
+        FunctionCounter.builder("postern.vpn.bytes", counters, VpnCounters::bytesDown).description("VPN bytes forwarded")
+                .baseUnit("bytes").tag("direction", "down").register(registry);
+        for (VpnDrop reason : VpnDrop.values()) {
+            FunctionCounter.builder("postern.vpn.dropped", counters, c -> c.dropped(reason))
+                    .description("VPN packets dropped").tag("reason", reason.wireName()).register(registry);
+        }
     }
 
     /** Records waiting for the audit writer, read at each scrape. */

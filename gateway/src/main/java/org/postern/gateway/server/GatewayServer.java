@@ -2,6 +2,7 @@ package org.postern.gateway.server;
 
 import java.io.IOException;
 import java.net.BindException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +29,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.siem.SiemForwarder;
 import org.postern.audit.trail.AuditKeys;
 import org.postern.audit.trail.AuditTrail;
@@ -36,7 +38,9 @@ import org.postern.config.PkiSettings;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.gateway.admin.AdminApiHandler;
 import org.postern.gateway.admin.AdminListener;
+import org.postern.gateway.gate.GateDecision;
 import org.postern.gateway.gate.TunnelGate;
+import org.postern.gateway.gate.Who;
 import org.postern.gateway.limits.BadRequestHandler;
 import org.postern.gateway.limits.LimitAudit;
 import org.postern.gateway.limits.PeerErrorHandler;
@@ -60,6 +64,7 @@ import org.postern.gateway.relay.RelaySettings;
 import org.postern.gateway.tls.DeviceTrustManager;
 import org.postern.gateway.vpn.ConnectIpAcceptor;
 import org.postern.gateway.vpn.ConnectIpListener;
+import org.postern.gateway.vpn.VpnService;
 import org.postern.gateway.tls.LiveRevocations;
 import org.postern.gateway.session.SessionDirectory;
 import org.postern.gateway.session.SessionRecovery;
@@ -117,9 +122,10 @@ public final class GatewayServer implements AutoCloseable {
      * @param configFile the file the settings came from: enables reload (SIGHUP, file watch, {@code POST /v1/reload}); or null
      * @param sighup     reload on SIGHUP (one process-wide handler; the CLI sets it, tests choose)
      * @param sessions   the live sessions for the admin API; null: the gateway's own
-     * @param vpn        VPN mode (issue 13; until its {@code vpn:} settings exist): CONNECT-IP requests go to
+     * @param vpn        a stand-in for the VPN engine (tests of the transport): CONNECT-IP requests go to
      *                   this acceptor, over HTTP/3 on UDP at the tunnel listener's address and over HTTP/2
-     *                   on the tunnel listener; null: off
+     *                   on the tunnel listener, whatever {@code vpn.enabled} says; null: the engine
+     *                   ({@link VpnService}) when {@code vpn.enabled}, else off
      */
     public record Options(Path configFile, boolean sighup, SessionDirectory sessions, ConnectIpAcceptor vpn) {
         public static final Options DEFAULTS = new Options(null, false, null, null);
@@ -262,7 +268,26 @@ public final class GatewayServer implements AutoCloseable {
             bastionRef.set(bastion);
 
             // the one admission gate of CONNECT and the SSH certificate request (docs/pipeline.md)
-            TunnelGate gate = new TunnelGate(registry, leases, resolver, policy);
+            TunnelGate gate = new TunnelGate(registry, leases, resolver, policy,
+                    live.flowPolicy(forbidden, host -> List.of(InetAddress.getAllByName(host))));
+            // VPN mode (docs/vpn.md "The gateway's engine"): the egress TUN, NAT and the engine, when vpn.enabled
+            ConnectIpAcceptor vpnAcceptor = options.vpn();
+            if (vpnAcceptor == null && settings.vpn().enabled()) {
+                VpnService vpn = VpnService.start(settings.vpn(), null, new VpnService.Gate() {
+                    @Override
+                    public GateDecision admit(Who who) {
+                        return gate.admit(who);
+                    }
+
+                    @Override
+                    public GateDecision openFlow(Who who, int ipProtocol, InetAddress dest, int port) {
+                        return gate.openFlow(who, ipProtocol, dest, port);
+                    }
+                }, sessions, audit, clock, workers, live.flowPolicy(forbidden, host -> List.of(InetAddress.getAllByName(host))));
+                resources.add(vpn);
+                metrics.bindVpn(vpn::links, vpn.counters());
+                vpnAcceptor = vpn;
+            }
             GatewayInitializer.Shared shared = new GatewayInitializer.Shared(
                     new EstHandler(service, ca.chain(), workers), new CrlHandler(crl, workers),
                     new OcspHandler(new OcspResponder(ca, registry, clock), workers), new PostureHandler(posture, workers),
@@ -287,7 +312,7 @@ public final class GatewayServer implements AutoCloseable {
                         .childOption(ChannelOption.TCP_NODELAY, true)
                         .childHandler(vpnOn(new GatewayInitializer(live.tunnelTls(), new HandshakeMetricsHandler(metrics, "tunnel"),
                                 revocations, refusals, clock, workers, maxHeader, maxBody, shared, children, guards)
-                                .streamsPerConnection(settings.limits().streamsPerConnection()), options))
+                                .streamsPerConnection(settings.limits().streamsPerConnection()), vpnAcceptor))
                         .bind(listen).await();
                 if (!binding.isSuccess()) {
                     throw bindFailed(binding.cause(), "tunnel", listen);
@@ -295,9 +320,9 @@ public final class GatewayServer implements AutoCloseable {
                 Channel ch = binding.channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
                 // VPN mode (issue 13): CONNECT-IP over HTTP/3 on UDP at the tunnel listener's host and port
-                if (options.vpn() != null) {
+                if (vpnAcceptor != null) {
                     ConnectIpListener vpn = ConnectIpListener.start(bound, snapshots.current().key(),
-                            serverChain(snapshots.current().certificate(), ca), deviceTrust, options.vpn());
+                            serverChain(snapshots.current().certificate(), ca), deviceTrust, vpnAcceptor);
                     resources.add(vpn);
                     revocations.closeBarredConnections(vpn.connections()); // a barred device's QUIC connections close at once
                 }
@@ -393,9 +418,9 @@ public final class GatewayServer implements AutoCloseable {
         return audit;
     }
 
-    /** VPN mode (issue 13, until its settings exist): the HTTP/2 side of CONNECT-IP when {@code options} turn it on. */
-    private static GatewayInitializer vpnOn(GatewayInitializer initializer, Options options) {
-        return options.vpn() == null ? initializer : initializer.connectIp(options.vpn());
+    /** VPN mode: the HTTP/2 side of CONNECT-IP when there is an acceptor. */
+    private static GatewayInitializer vpnOn(GatewayInitializer initializer, @Nullable ConnectIpAcceptor vpn) {
+        return vpn == null ? initializer : initializer.connectIp(vpn);
     }
 
     private static List<X509Certificate> serverChain(X509Certificate leaf, CertificateAuthority ca) {

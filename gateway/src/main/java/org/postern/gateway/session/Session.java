@@ -1,12 +1,14 @@
 package org.postern.gateway.session;
 
 import java.time.Instant;
-import java.util.Objects;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import io.netty.channel.Channel;
 import org.jspecify.annotations.Nullable;
@@ -41,6 +43,7 @@ public final class Session {
     final CompletableFuture<Void> started = new CompletableFuture<>();
     private volatile Instant since;
     private volatile @Nullable VpnLink vpn;
+    private volatile Supplier<Map<String, Long>> dropped = Map::of;
     // guarded by this
     private int liveFlows;
     private int totalFlows;
@@ -85,6 +88,14 @@ public final class Session {
     /** Records the address the VPN session was given and what carries it; shown by the sessions list. */
     public void vpn(VpnLink link) {
         vpn = Objects.requireNonNull(link, "link");
+    }
+
+    /**
+     * Where {@code session.end} finds the packets a VPN session dropped, by reason ({@code dropped},
+     * written only when some were).
+     */
+    public void droppedCounts(Supplier<Map<String, Long>> counts) {
+        dropped = Objects.requireNonNull(counts, "counts");
     }
 
     /** Bytes a flow of this session relayed: {@code up} laptop → admin host, else the other way. */
@@ -218,6 +229,7 @@ public final class Session {
     }
 
     synchronized AuditEvent endRecord(Instant at) {
+        Map<String, Long> drops = dropped.get();
         return audit("session.end", at)
                 .with("reason", ended.wireName())
                 .with("by", endedBy)
@@ -225,6 +237,7 @@ public final class Session {
                 .with("bytesUp", bytesUp())
                 .with("bytesDown", bytesDown())
                 .with("durationMs", Math.max(0, at.toEpochMilli() - since.toEpochMilli()))
+                .with("dropped", drops.isEmpty() ? null : drops)
                 .build();
     }
 

@@ -18,6 +18,7 @@ import java.util.function.Function;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.util.AttributeKey;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.config.gateway.GatewaySettings.Audit.FailMode;
@@ -85,6 +86,14 @@ public final class Sessions implements SessionDirectory {
      * @throws AuditUnavailableException when it cannot be written and {@code audit.failMode} is closed
      */
     public Session admit(Channel connection, Session.Who who) {
+        return admit(connection, who, null);
+    }
+
+    /**
+     * {@link #admit(Channel, Session.Who)} for a VPN link: a session started now records
+     * {@code vpn}'s address and transport in its {@code session.start}; a live one is given them.
+     */
+    public Session admit(Channel connection, Session.Who who, @Nullable VpnLink vpn) {
         var attr = connection.attr(KEY);
         while (true) {
             Session current = attr.get();
@@ -98,11 +107,17 @@ public final class Sessions implements SessionDirectory {
                     throw e;
                 }
                 if (!current.isEnded()) {
+                    if (vpn != null) {
+                        current.vpn(vpn);
+                    }
                     return current;
                 }
                 continue;
             }
             Session fresh = new Session(UUID.randomUUID().toString(), who, connection, this, clock.instant());
+            if (vpn != null) {
+                fresh.vpn(vpn);
+            }
             if (attr.compareAndSet(current, fresh)) {
                 start(fresh);
                 return fresh;
@@ -114,7 +129,10 @@ public final class Sessions implements SessionDirectory {
         Instant now = clock.instant();
         s.since(now);
         try {
+            VpnLink vpn = s.vpn();
             audit.record(s.audit("session.start", now)
+                    .with("address", vpn == null ? null : vpn.addresses())
+                    .with("transport", vpn == null ? null : vpn.transport())
                     .with("leaseUntil", Objects.toString(leaseUntil.apply(s.who().device()), null))
                     .build());
         } catch (AuditUnavailableException e) {

@@ -1,9 +1,11 @@
 package org.postern.gateway.vpn;
 
 import java.net.InetSocketAddress;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import io.netty.channel.Channel;
 import org.postern.gateway.tls.ClientIdentity;
 import org.postern.vpn.transport.IpLink;
 
@@ -14,9 +16,12 @@ import org.postern.vpn.transport.IpLink;
  */
 public final class ConnectIpRequest {
 
+    /** The request header by which the agent asks for every route (vpn.fullTunnel in agent.yaml). */
+    public static final String FULL_TUNNEL = "postern-vpn-full-tunnel";
+
     /** How the transport answers; one per stream, called on any thread. */
     interface Answer {
-        IpLink accept();
+        IpLink accept(Map<String, String> headers);
 
         void refuse(int status, String reasonCode, String message);
     }
@@ -27,18 +32,32 @@ public final class ConnectIpRequest {
     private final String target;
     private final String ipproto;
     private final String authority;
+    private final Channel connection;
+    private final boolean fullTunnelAsked;
     private final Answer answer;
     private final AtomicBoolean answered = new AtomicBoolean();
 
     ConnectIpRequest(ClientIdentity device, InetSocketAddress source, String transport, ConnectIpRequestCheck.Path path,
-                     String authority, Answer answer) {
+                     String authority, Channel connection, boolean fullTunnelAsked, Answer answer) {
         this.device = Objects.requireNonNull(device, "device");
         this.source = Objects.requireNonNull(source, "source");
         this.transport = Objects.requireNonNull(transport, "transport");
         this.target = path.target();
         this.ipproto = path.ipproto();
         this.authority = Objects.requireNonNull(authority, "authority");
+        this.connection = Objects.requireNonNull(connection, "connection");
+        this.fullTunnelAsked = fullTunnelAsked;
         this.answer = Objects.requireNonNull(answer, "answer");
+    }
+
+    /** The connection the request came on (the QUIC connection, or the HTTP/2 connection): its session's. */
+    public Channel connection() {
+        return connection;
+    }
+
+    /** Whether the agent asked for a full tunnel ({@value #FULL_TUNNEL}: ?1). */
+    public boolean fullTunnelAsked() {
+        return fullTunnelAsked;
     }
 
     /** The device, from its certificate (checked in the handshake against the live revocation view). */
@@ -78,8 +97,19 @@ public final class ConnectIpRequest {
      * @throws IllegalStateException the request was answered already
      */
     public IpLink accept() {
+        return accept(Map.of());
+    }
+
+    /**
+     * {@link #accept()} with more response header fields (lower-case names), such as the VPN's DNS
+     * servers.
+     *
+     * @throws IllegalStateException the request was answered already
+     */
+    public IpLink accept(Map<String, String> headers) {
+        Objects.requireNonNull(headers, "headers");
         once();
-        return answer.accept();
+        return answer.accept(headers);
     }
 
     /**

@@ -3,6 +3,7 @@ package org.postern.gateway.vpn;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Queue;
@@ -74,7 +75,8 @@ public final class H2ConnectIpHandler extends ChannelInboundHandlerAdapter {
         }
         InetSocketAddress source = (InetSocketAddress) ctx.channel().parent().remoteAddress();
         acceptor.onRequest(new ConnectIpRequest(device.get(), source, IpLink.H2, checked.path(),
-                h.authority().toString(), new Answer(ctx)));
+                h.authority().toString(), ctx.channel().parent(),
+                "?1".contentEquals(Objects.requireNonNullElse(h.get(ConnectIpRequest.FULL_TUNNEL), "")), new Answer(ctx)));
     }
 
     private void refuse(ChannelHandlerContext ctx, int status, String reason, String message) {
@@ -115,16 +117,18 @@ public final class H2ConnectIpHandler extends ChannelInboundHandlerAdapter {
         }
 
         @Override
-        public IpLink accept() {
+        public IpLink accept(Map<String, String> headers) {
             if (ctx.executor().inEventLoop()) {
-                return acceptNow();
+                return acceptNow(headers);
             }
-            return ctx.executor().submit(this::acceptNow).syncUninterruptibly().getNow();
+            return ctx.executor().submit(() -> acceptNow(headers)).syncUninterruptibly().getNow();
         }
 
-        private IpLink acceptNow() {
-            ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")
-                    .set(H3ConnectIpHandler.CAPSULE_PROTOCOL, "?1"), false));
+        private IpLink acceptNow(Map<String, String> extra) {
+            DefaultHttp2Headers headers = new DefaultHttp2Headers();
+            headers.status("200").set(H3ConnectIpHandler.CAPSULE_PROTOCOL, "?1");
+            extra.forEach(headers::set);
+            ctx.writeAndFlush(new DefaultHttp2HeadersFrame(headers, false));
             Http2StreamChannel stream = (Http2StreamChannel) ctx.channel();
             H2IpLink link = H2IpLink.open(stream);
             Object m;

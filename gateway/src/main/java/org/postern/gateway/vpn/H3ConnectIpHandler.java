@@ -4,6 +4,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Queue;
 
@@ -68,7 +69,8 @@ final class H3ConnectIpHandler extends Http3RequestStreamInboundHandler {
                 "QUIC connection " + connection + " has no device identity (the listener sets it after the handshake)"));
         InetSocketAddress source = (InetSocketAddress) connection.remoteSocketAddress();
         acceptor.onRequest(new ConnectIpRequest(device, source, IpLink.H3, checked.path(),
-                h.authority().toString(), new Answer(ctx)));
+                h.authority().toString(), connection,
+                "?1".contentEquals(Objects.requireNonNullElse(h.get(ConnectIpRequest.FULL_TUNNEL), "")), new Answer(ctx)));
     }
 
     @Override
@@ -125,15 +127,18 @@ final class H3ConnectIpHandler extends Http3RequestStreamInboundHandler {
         }
 
         @Override
-        public IpLink accept() {
+        public IpLink accept(Map<String, String> headers) {
             if (ctx.executor().inEventLoop()) {
-                return acceptNow();
+                return acceptNow(headers);
             }
-            return ctx.executor().submit(this::acceptNow).syncUninterruptibly().getNow();
+            return ctx.executor().submit(() -> acceptNow(headers)).syncUninterruptibly().getNow();
         }
 
-        private IpLink acceptNow() {
-            ctx.writeAndFlush(new DefaultHttp3HeadersFrame(new DefaultHttp3Headers().status("200").set(CAPSULE_PROTOCOL, "?1")));
+        private IpLink acceptNow(Map<String, String> extra) {
+            DefaultHttp3Headers headers = new DefaultHttp3Headers();
+            headers.status("200").set(CAPSULE_PROTOCOL, "?1");
+            extra.forEach(headers::set);
+            ctx.writeAndFlush(new DefaultHttp3HeadersFrame(headers));
             QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
             H3IpLink link = H3IpLink.open(stream);
             Http3DataFrame f;

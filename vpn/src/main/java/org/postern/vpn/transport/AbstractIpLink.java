@@ -110,12 +110,20 @@ abstract class AbstractIpLink implements IpLink {
         Objects.requireNonNull(why, "why");
         onLoop(() -> {
             if (!closed) {
-                finish();
+                finish(why);
                 closed(why);
             }
         });
     }
 
-    /** Ends the stream towards the peer (on the event loop). */
-    protected abstract void finish();
+    /**
+     * Ends the stream towards the peer (on the event loop), with a {@value IpLink#CLOSE_TRAILER}
+     * trailer when {@code why} is a reason code ({@link #isReasonCode}).
+     */
+    protected abstract void finish(String why);
+
+    /** Whether {@code why} may go into a trailer: a short lower-case code such as {@code revoked} or {@code lease_ended}. */
+    static boolean isReasonCode(String why) {
+        return why.length() <= 32 && why.matches("[a-z][a-z_]*");
+    }
 }

@@ -5,6 +5,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
@@ -69,8 +71,11 @@ public final class H2IpLink extends AbstractIpLink {
     }
 
     @Override
-    protected void finish() {
-        stream.writeAndFlush(new DefaultHttp2DataFrame(true)).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+    protected void finish(String why) {
+        Object end = isReasonCode(why)
+                ? new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().add(CLOSE_TRAILER, why), true)
+                : new DefaultHttp2DataFrame(true);
+        stream.writeAndFlush(end).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
     }
 
     /** Takes the stream's DATA frames, its END_STREAM and a reset. */
@@ -87,9 +92,9 @@ public final class H2IpLink extends AbstractIpLink {
                     closed("the peer finished the stream");
                     ctx.writeAndFlush(new DefaultHttp2DataFrame(true)).addListener(ChannelFutureListener.CLOSE);
                 }
-            } else if (msg instanceof Http2HeadersFrame trailers && trailers.isEndStream()) { // why the peer ends the link
+            } else if (msg instanceof Http2HeadersFrame trailers && trailers.isEndStream()) {
                 CharSequence why = trailers.headers().get(CLOSE_TRAILER);
-                closed(why != null ? why.toString() : "the peer finished the stream");
+                closed(why != null && isReasonCode(why.toString()) ? why.toString() : "the peer finished the stream");
                 ctx.writeAndFlush(new DefaultHttp2DataFrame(true)).addListener(ChannelFutureListener.CLOSE);
             } else if (msg instanceof Http2ResetFrame reset) {
                 closed("the peer reset the stream (" + reset.errorCode() + ")");

@@ -5,6 +5,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.handler.codec.http3.DefaultHttp3DataFrame;
+import io.netty.handler.codec.http3.DefaultHttp3Headers;
+import io.netty.handler.codec.http3.DefaultHttp3HeadersFrame;
 import io.netty.handler.codec.http3.Http3DataFrame;
 import io.netty.handler.codec.http3.Http3HeadersFrame;
 import io.netty.handler.codec.quic.QuicChannel;
@@ -92,8 +94,14 @@ public final class H3IpLink extends AbstractIpLink {
     }
 
     @Override
-    protected void finish() {
-        ((QuicStreamChannel) stream).shutdownOutput();
+    protected void finish(String why) {
+        QuicStreamChannel quic = (QuicStreamChannel) stream;
+        if (isReasonCode(why)) {
+            quic.writeAndFlush(new DefaultHttp3HeadersFrame(new DefaultHttp3Headers().add(CLOSE_TRAILER, why)))
+                    .addListener(f -> quic.shutdownOutput());
+        } else {
+            quic.shutdownOutput();
+        }
     }
 
     @Override
@@ -101,18 +109,20 @@ public final class H3IpLink extends AbstractIpLink {
         datagrams.unregister(quarterStreamId);
     }
 
-    /** Takes the stream's DATA frames and its end. */
+    /** Takes the stream's DATA frames, its trailers' {@value IpLink#CLOSE_TRAILER} and its end. */
     private final class Reader extends ChannelInboundHandlerAdapter {
-        private @Nullable String closeReason;
+        private @Nullable String peerWhy;
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof Http3DataFrame data) {
                 deliverStream(data.content());
             } else {
-                if (msg instanceof Http3HeadersFrame trailers) { // after the 200: why the peer ends the link
+                if (msg instanceof Http3HeadersFrame trailers) { // HEADERS after the 200: the peer's trailers
                     CharSequence why = trailers.headers().get(CLOSE_TRAILER);
-                    closeReason = why == null ? null : why.toString();
+                    if (why != null && isReasonCode(why.toString())) {
+                        peerWhy = why.toString();
+                    }
                 }
                 ReferenceCountUtil.release(msg);
             }
@@ -121,7 +131,7 @@ public final class H3IpLink extends AbstractIpLink {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt == ChannelInputShutdownReadComplete.INSTANCE) {
-                closed(closeReason != null ? closeReason : "the peer finished the stream");
+                closed(peerWhy != null ? peerWhy : "the peer finished the stream");
                 ctx.close();
             }
             ctx.fireUserEventTriggered(evt);

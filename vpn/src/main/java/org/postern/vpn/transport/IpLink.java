@@ -28,9 +28,6 @@ public interface IpLink {
     /** {@link #transport()} of CONNECT-IP over HTTP/2 extended CONNECT (stream only). */
     String H2 = "h2";
 
-    /** Trailer field in which an end says why it ended the link ({@code revoked}, {@code lease_ended}, ...). */
-    String CLOSE_TRAILER = "postern-close";
-
     /** Queues bytes of the request stream (HTTP/3 or HTTP/2 DATA frames; flow controlled). */
     void sendStream(ByteBuf bytes);
 
@@ -56,9 +53,14 @@ public interface IpLink {
 
     /**
      * Ends the link: the stream is finished (or reset if it cannot be) and the receiver's
-     * {@link Receiver#onClose} runs once with {@code why}.
+     * {@link Receiver#onClose} runs once with {@code why}. When {@code why} is a reason code
+     * ({@code revoked}, {@code lease_ended}: lower-case letters and {@code _}), the stream ends with
+     * a trailer {@value #CLOSE_TRAILER}{@code : why}, and the peer's receiver hears {@code why}.
      */
     void close(String why);
+
+    /** The trailer field that tells the peer why the link ended (as the CONNECT relay's tunnels do). */
+    String CLOSE_TRAILER = "postern-close";
 
     /**
      * Sets who receives this link's bytes. Nothing is read from the peer before a receiver is
@@ -78,8 +80,8 @@ public interface IpLink {
         void onDatagram(ByteBuf payload);
 
         /**
-         * The link ended (peer finished or reset the stream, connection lost, or {@link IpLink#close}).
-         * When the peer's trailers carried {@value IpLink#CLOSE_TRAILER}, {@code why} is its value.
+         * The link ended (peer finished or reset the stream, connection lost, or {@link IpLink#close});
+         * {@code why} is the peer's {@value IpLink#CLOSE_TRAILER} when it sent one.
          */
         void onClose(String why);
     }
