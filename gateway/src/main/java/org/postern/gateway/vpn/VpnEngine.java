@@ -68,6 +68,12 @@ final class VpnEngine implements IpLink.Receiver {
     static final Duration SPOOF_RECORD_EVERY = Duration.ofSeconds(10);
     /** A link that has received nothing (not even a keepalive capsule) for this long is dead. */
     static final Duration SILENCE_LIMIT = Duration.ofSeconds(45);
+    /**
+     * How often the gateway sends its own keepalive (the contract's reserved capsule, type 0x40,
+     * RFC 9297 §5.4) so a quiet link survives QUIC's 30 s idle timeout and the agent's 45 s check.
+     */
+    static final Duration KEEPALIVE_EVERY = Duration.ofSeconds(10);
+    static final long KEEPALIVE_CAPSULE_TYPE = 0x40;
     /** The tunnel MTU over HTTP/2 (contract). */
     static final int H2_MTU = 1400;
     /** The QUIC UDP payload both ends use (docs/vpn.md, Transports). */
@@ -125,6 +131,7 @@ final class VpnEngine implements IpLink.Receiver {
     private final CapsuleDecoder capsules;
     private final AtomicLongArray drops = new AtomicLongArray(VpnDrop.values().length);
     private long lastHeardNanos;
+    private long lastKeepaliveNanos;
     private long icmpWindowStart;
     private int icmpInWindow;
     private long spoofPending;
@@ -159,6 +166,7 @@ final class VpnEngine implements IpLink.Receiver {
         this.device6High = addressing.device6() == null ? 0 : Addresses.high(addressing.device6());
         this.device6Low = addressing.device6() == null ? 0 : Addresses.low(addressing.device6());
         this.lastHeardNanos = nanos.getAsLong();
+        this.lastKeepaliveNanos = lastHeardNanos;
     }
 
     /**
@@ -632,6 +640,11 @@ final class VpnEngine implements IpLink.Receiver {
         }
         if (spoofPending > 0 && now - lastSpoofRecordNanos >= SPOOF_RECORD_EVERY.toNanos()) {
             recordSpoofed(now);
+        }
+        if (now - lastKeepaliveNanos >= KEEPALIVE_EVERY.toNanos()) {
+            lastKeepaliveNanos = now;
+            link.sendStream(CapsuleEncoder.encode(new Capsule.Unknown(KEEPALIVE_CAPSULE_TYPE, new byte[0]), alloc));
+            link.flush();
         }
         if (now - lastHeardNanos >= SILENCE_LIMIT.toNanos()) {
             LOG.info("{}: nothing from the device for {} s; closing its VPN link", session, SILENCE_LIMIT.toSeconds());

@@ -324,6 +324,22 @@ class VpnEngineTest {
     }
 
     @Test
+    void quietLink_getsTheGatewaysKeepaliveEvery10s() {
+        engine(new FakeLink(IpLink.H3));
+        int before = link.stream.size();
+        nanos.addAndGet(VpnEngine.KEEPALIVE_EVERY.toNanos() - 1);
+        engine.sweep();
+        assertThat(link.stream).as("not yet").hasSize(before);
+        nanos.addAndGet(1);
+        engine.sweep();
+        assertThat(decode(link.stream.subList(before, link.stream.size())))
+                .singleElement().isInstanceOfSatisfying(Capsule.Unknown.class, c -> {
+                    assertThat(c.type()).isEqualTo(VpnEngine.KEEPALIVE_CAPSULE_TYPE);
+                    assertThat(c.bytes()).isEmpty();
+                });
+    }
+
+    @Test
     void silentLink_closedAfter45s() {
         engine(new FakeLink(IpLink.H3));
         nanos.addAndGet(VpnEngine.SILENCE_LIMIT.toNanos());
