@@ -35,6 +35,9 @@ final class ListenerTls implements ConfigReloader.SnapshotFactory {
     private final ForbiddenAddresses forbidden;
     private final Clock clock;
     private final ServerCredentials selfIssued; // null when started with certificate files
+    // the admin listener's own when it listens on another host than the tunnel (loopback by default): the
+    // CLI checks the admin endpoint's name, so a tunnel on 192.0.2.1 cannot lend its certificate to 127.0.0.1
+    private final ServerCredentials selfIssuedAdmin;
     private volatile ServerCredentials current; // of the last build: the VPN mode's HTTP/3 listener starts with it
 
     ListenerTls(GatewaySettings started, PkiService service, CertificateAuthority ca, DeviceTrustManager deviceTrust,
@@ -46,6 +49,7 @@ final class ListenerTls implements ConfigReloader.SnapshotFactory {
         this.forbidden = forbidden;
         this.clock = clock;
         this.selfIssued = started.tls().selfIssued() ? issue(started) : null;
+        this.selfIssuedAdmin = started.tls().selfIssued() ? issueAdmin(started, selfIssued) : null;
     }
 
     @Override
@@ -55,17 +59,25 @@ final class ListenerTls implements ConfigReloader.SnapshotFactory {
             creds = issue(s);
         }
         current = creds;
+        ServerCredentials admin = !s.tls().selfIssued() ? creds : selfIssuedAdmin != null ? selfIssuedAdmin : issueAdmin(s, creds);
         return new LiveSettings.Snapshot(s, AccessPolicy.of(s.access(), forbidden),
                 TlsContexts.server(creds.key(), creds.certificate(), ca.chain()).provider(provider(s.tls()))
                         .clientAuth(ClientAuth.OPTIONAL).trust(deviceTrust)
                         .protocols(s.tls().protocols(), s.tls().cipherSuites()).alpn(GatewayInitializer.ALPN).build(),
-                TlsContexts.server(creds.key(), creds.certificate(), ca.chain()).provider(provider(s.tls()))
+                TlsContexts.server(admin.key(), admin.certificate(), ca.chain()).provider(provider(s.tls()))
                         .clientAuth(ClientAuth.REQUIRE).trust(ca.chain()).build());
     }
 
     /** The certificate and key of the last {@link #build} (a reload does not reach the HTTP/3 listener yet). */
     ServerCredentials current() {
         return current;
+    }
+
+    /** The admin listener's self-issued certificate: the tunnel's when both listen on one host, else one for its own host. */
+    private ServerCredentials issueAdmin(GatewaySettings s, ServerCredentials tunnel) throws IOException {
+        String host = s.listeners().admin().host();
+        return host.equals(s.listeners().tunnel().host()) ? tunnel
+                : ServerCredentials.selfIssued(service, ca, started.dataDir(), host, clock.instant());
     }
 
     private ServerCredentials issue(GatewaySettings s) throws IOException {

@@ -292,13 +292,13 @@ final class VpnEngine implements IpLink.Receiver {
             drop(VpnDrop.IPV4_OPTIONS, packet);
             return;
         }
+        if (localScope(p)) { // before the source check: a laptop's link-local chatter is not a spoofing attempt
+            drop(VpnDrop.LOCAL_SCOPE, packet);
+            return;
+        }
         if (!fromDeviceAddress(p)) {
             spoofed(p);
             drop(VpnDrop.SPOOFED, packet);
-            return;
-        }
-        if (localScope(p)) {
-            drop(VpnDrop.LOCAL_SCOPE, packet);
             return;
         }
         if (p.length() > mtu) {
@@ -347,17 +347,20 @@ final class VpnEngine implements IpLink.Receiver {
     }
 
     /**
-     * Multicast, broadcast or IPv6 link-local destinations: the laptop's own network chatter (MLD
-     * reports, router solicitations, mDNS) that no gateway routes; dropped without asking the gate,
-     * so it fills neither the trail nor the ICMP allowance.
+     * Multicast, broadcast or IPv6 link-local destinations, and unspecified or IPv6 link-local
+     * sources: the laptop's own network chatter (MLD reports, router solicitations, duplicate
+     * address detection, mDNS) that no gateway routes; dropped without asking the gate, so it fills
+     * neither the trail (as denials or as spoofing) nor the ICMP allowance.
      */
     private static boolean localScope(IpPacket p) {
         if (p.ipVersion() == 4) {
             int v4 = (int) p.destinationLow();
-            return (v4 >>> 28) == 0xE || v4 == -1;
+            return (v4 >>> 28) == 0xE || v4 == -1 || p.sourceLow() == 0;
         }
         long high = p.destinationHigh();
-        return (high >>> 56) == 0xFF || (high >>> 54) == 0x3FA;
+        long source = p.sourceHigh();
+        return (high >>> 56) == 0xFF || (high >>> 54) == 0x3FA
+                || (source >>> 54) == 0x3FA || (source == 0 && p.sourceLow() == 0);
     }
 
     private void spoofed(IpPacket p) {

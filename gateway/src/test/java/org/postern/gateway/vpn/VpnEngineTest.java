@@ -193,9 +193,12 @@ class VpnEngineTest {
         link.receiver.onDatagram(datagram(Packets.udp6(DEVICE6, 5353, "ff02::fb", 5353, 8)));
         link.receiver.onDatagram(datagram(Packets.udp6(DEVICE6, 40000, "fe80::1", 53, 8)));
         link.receiver.onDatagram(datagram(udp(DEVICE, 5353, "224.0.0.251", 5353, 8)));
+        // the laptop kernel's own IPv6 chatter on the TUN (link-local and unspecified sources): not spoofing
+        link.receiver.onDatagram(datagram(Packets.udp6("fe80::744d:2d32:524e:b14b", 546, "2001:db8::5", 547, 8)));
+        link.receiver.onDatagram(datagram(Packets.udp6("::", 546, "2001:db8::5", 547, 8)));
         assertThat(this.gateCalls).isEqualTo(gateCalls);
         assertThat(engine.dropped(VpnDrop.SPOOFED)).isEqualTo(1);
-        assertThat(engine.dropped(VpnDrop.LOCAL_SCOPE)).isEqualTo(3);
+        assertThat(engine.dropped(VpnDrop.LOCAL_SCOPE)).isEqualTo(5);
         assertThat(egress).hasSize(1);
         assertThat(ofType("access.denied")).hasSize(1);
     }

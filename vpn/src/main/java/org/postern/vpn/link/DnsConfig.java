@@ -3,10 +3,12 @@ package org.postern.vpn.link;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -256,7 +258,12 @@ public final class DnsConfig {
         return out.toString();
     }
 
-    /** Writes through a temporary file in the same directory and a rename, so a crash never leaves half a file. */
+    /**
+     * Writes through a temporary file in the same directory and a rename, so a crash never leaves
+     * half a file. A file that is a mount point cannot be renamed over (EBUSY): {@code ip netns exec}
+     * and containers bind-mount {@code /etc/resolv.conf}. That one is written in place instead,
+     * which is what a resolver reading it sees anyway.
+     */
     private static void writeAtomically(Path file, byte[] content, String permissions) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Path temp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp",
@@ -264,6 +271,12 @@ public final class DnsConfig {
         try {
             Files.write(temp, content);
             Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (FileSystemException e) {
+            if (e.getReason() == null || !e.getReason().contains("busy")) {
+                throw e;
+            }
+            LOG.debug("{} is a mount point (rename refused: {}): written in place", file, e.getReason());
+            Files.write(file, content, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
         } finally {
             Files.deleteIfExists(temp);
         }

@@ -51,6 +51,10 @@ public final class IpCommandLinkConfig implements LinkConfig {
             throw new IllegalArgumentException("MTU of " + device + ": expected at least 68 bytes (the IPv4 minimum), found "
                     + mtu);
         }
+        // no IPv6 link-local address: without one the kernel sends no router solicitations, MLD reports
+        // or duplicate address detection into the tunnel, chatter the gateway would only drop (an
+        // assigned IPv6 address works without it: the link is point to point, nothing to discover)
+        ip(List.of("link", "set", "dev", checked(device), "addrgenmode", "none"), null);
         ip(List.of("link", "set", "dev", checked(device), "mtu", Integer.toString(mtu), "up"), null);
     }
 

@@ -56,6 +56,9 @@ class IpCommandLinkConfigTest {
                     .doesNotContain("10.100.").doesNotContain("10.20.0.0/16");
             assertThat(TestNetns.run(List.of("ip", "-n", ns.name, "link", "show", "dev", tun.name())))
                     .contains("mtu 1400").contains(",UP");
+            assertThat(TestNetns.run(List.of("ip", "-n", ns.name, "-6", "address", "show", "dev", tun.name())))
+                    .as("no link-local address: the kernel sends no IPv6 chatter into the tunnel")
+                    .contains("fd00:99::1/64").doesNotContain("fe80:");
         }
     }
 
