@@ -123,6 +123,7 @@ final class VpnInstall implements AutoCloseable {
                   enabled: false
                 posture:
                   retryInterval: 2s
+                  renewMargin: 10s
                 reconnect:
                   minBackoff: 200ms
                   maxBackoff: 1s
@@ -152,22 +153,28 @@ final class VpnInstall implements AutoCloseable {
         });
     }
 
-    /** Every record of the gateway's trail so far, oldest first (the trail's JSON lines). */
+    /**
+     * Every record so far of the gateway's trail ({@code audit/trail}) and of the PKI commands'
+     * ({@code audit/pki}: revocations, suspensions), in time order.
+     */
     List<JsonNode> trail() throws IOException {
         List<JsonNode> records = new ArrayList<>();
-        Path dir = data.resolve("audit/trail");
-        if (!Files.isDirectory(dir)) {
-            return records;
-        }
-        try (var files = Files.list(dir)) {
-            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".jsonl")).sorted().toList()) {
-                for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
-                    if (!line.isBlank()) {
-                        records.add(JSON.readTree(line));
+        for (String trail : List.of("audit/trail", "audit/pki")) {
+            Path dir = data.resolve(trail);
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            try (var files = Files.list(dir)) {
+                for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".jsonl")).sorted().toList()) {
+                    for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                        if (!line.isBlank() && line.endsWith("}")) { // a line being written is not read half
+                            records.add(JSON.readTree(line));
+                        }
                     }
                 }
             }
         }
+        records.sort(java.util.Comparator.comparing(r -> r.path("time").asText()));
         return records;
     }
 
