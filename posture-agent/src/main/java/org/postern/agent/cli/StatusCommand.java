@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code postern-agent status}: device id, certificate expiry, last decision. */
-@Command(name = "status", mixinStandardHelpOptions = true, description = "Show the device id, the certificate's expiry, the SSH certificate's validity, the session of postern-agent up (gateway, connected since), why the gateway refuses this laptop (revoked, suspended), recent tunnel closes with their reasons, the lease end and the last decision with its reasons.")
+@Command(name = "status", mixinStandardHelpOptions = true, description = "Show the device id, the certificate's expiry, the SSH certificate's validity, the session of postern-agent up (gateway, connected since), why the gateway refuses this laptop (revoked, suspended), recent tunnel closes with their reasons, the VPN (address, transport, routes, DNS, bytes) when vpn.enabled, the lease end and the last decision with its reasons.")
 final class StatusCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
