@@ -102,23 +102,20 @@ public final class H2ConnectIpHandler extends ChannelInboundHandlerAdapter {
     /** The acceptor's answer, moved onto the stream's event loop. */
     private final class Answer extends EventLoopAnswer {
         Answer(ChannelHandlerContext ctx) {
-            super(ctx);
+            super(ctx, held);
         }
 
         @Override
-        protected IpLink acceptNow(Map<String, String> extra) {
+        protected void answerOk(Map<String, String> extra) {
             DefaultHttp2Headers headers = new DefaultHttp2Headers();
             headers.status("200").set(H3ConnectIpHandler.CAPSULE_PROTOCOL, "?1");
             extra.forEach(headers::set);
             ctx.writeAndFlush(new DefaultHttp2HeadersFrame(headers, false));
-            Http2StreamChannel stream = (Http2StreamChannel) ctx.channel();
-            H2IpLink link = H2IpLink.open(stream);
-            held.handOver(ctx); // to the link's reader, behind this handler
-            ctx.pipeline().remove(H2ConnectIpHandler.this);
-            if (!stream.isActive()) {
-                link.close("the stream closed before the answer");
-            }
-            return link;
+        }
+
+        @Override
+        protected IpLink openLink() {
+            return H2IpLink.open((Http2StreamChannel) ctx.channel());
         }
 
         @Override

@@ -111,23 +111,20 @@ final class H3ConnectIpHandler extends Http3RequestStreamInboundHandler {
     /** The acceptor's answer, moved onto the stream's event loop. */
     private final class Answer extends EventLoopAnswer {
         Answer(ChannelHandlerContext ctx) {
-            super(ctx);
+            super(ctx, held);
         }
 
         @Override
-        protected IpLink acceptNow(Map<String, String> extra) {
+        protected void answerOk(Map<String, String> extra) {
             DefaultHttp3Headers headers = new DefaultHttp3Headers();
             headers.status("200").set(CAPSULE_PROTOCOL, "?1");
             extra.forEach(headers::set);
             ctx.writeAndFlush(new DefaultHttp3HeadersFrame(headers));
-            QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
-            H3IpLink link = H3IpLink.open(stream);
-            held.handOver(ctx); // to the link's reader, behind this handler
-            ctx.pipeline().remove(H3ConnectIpHandler.this);
-            if (!stream.isActive()) {
-                link.close("the stream closed before the answer");
-            }
-            return link;
+        }
+
+        @Override
+        protected IpLink openLink() {
+            return H3IpLink.open((QuicStreamChannel) ctx.channel());
         }
 
         @Override
