@@ -1,12 +1,10 @@
 package org.postern.gateway.vpn;
 
 import java.net.InetSocketAddress;
-import java.util.ArrayDeque;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Queue;
 
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelFutureListener;
@@ -38,7 +36,7 @@ public final class H2ConnectIpHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(H2ConnectIpHandler.class);
 
     private final ConnectIpAcceptor acceptor;
-    private final Queue<Object> held = new ArrayDeque<>();
+    private final HeldMessages held = new HeldMessages();
     private boolean asked;
 
     public H2ConnectIpHandler(ConnectIpAcceptor acceptor) {
@@ -80,7 +78,7 @@ public final class H2ConnectIpHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void refuse(ChannelHandlerContext ctx, int status, String reason, String message) {
-        releaseHeld();
+        held.release();
         ctx.channel().config().setAutoRead(false);
         Http2Headers headers = new DefaultHttp2Headers().status(Integer.toString(status))
                 .set("content-type", "text/plain; charset=utf-8")
@@ -92,59 +90,37 @@ public final class H2ConnectIpHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        releaseHeld();
+        held.release();
         ctx.fireChannelInactive();
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        releaseHeld();
-    }
-
-    private void releaseHeld() {
-        Object m;
-        while ((m = held.poll()) != null) {
-            ReferenceCountUtil.release(m);
-        }
+        held.release();
     }
 
     /** The acceptor's answer, moved onto the stream's event loop. */
-    private final class Answer implements ConnectIpRequest.Answer {
-        private final ChannelHandlerContext ctx;
-
+    private final class Answer extends EventLoopAnswer {
         Answer(ChannelHandlerContext ctx) {
-            this.ctx = ctx;
+            super(ctx, held);
         }
 
         @Override
-        public IpLink accept(Map<String, String> headers) {
-            if (ctx.executor().inEventLoop()) {
-                return acceptNow(headers);
-            }
-            return ctx.executor().submit(() -> acceptNow(headers)).syncUninterruptibly().getNow();
-        }
-
-        private IpLink acceptNow(Map<String, String> extra) {
+        protected void answerOk(Map<String, String> extra) {
             DefaultHttp2Headers headers = new DefaultHttp2Headers();
             headers.status("200").set(H3ConnectIpHandler.CAPSULE_PROTOCOL, "?1");
             extra.forEach(headers::set);
             ctx.writeAndFlush(new DefaultHttp2HeadersFrame(headers, false));
-            Http2StreamChannel stream = (Http2StreamChannel) ctx.channel();
-            H2IpLink link = H2IpLink.open(stream);
-            Object m;
-            while ((m = held.poll()) != null) {
-                ctx.fireChannelRead(m); // to the link's reader, behind this handler
-            }
-            ctx.pipeline().remove(H2ConnectIpHandler.this);
-            if (!stream.isActive()) {
-                link.close("the stream closed before the answer");
-            }
-            return link;
         }
 
         @Override
-        public void refuse(int status, String reasonCode, String message) {
-            ctx.executor().execute(() -> H2ConnectIpHandler.this.refuse(ctx, status, reasonCode, message));
+        protected IpLink openLink() {
+            return H2IpLink.open((Http2StreamChannel) ctx.channel());
+        }
+
+        @Override
+        protected void refuseNow(int status, String reasonCode, String message) {
+            H2ConnectIpHandler.this.refuse(ctx, status, reasonCode, message);
         }
     }
 }

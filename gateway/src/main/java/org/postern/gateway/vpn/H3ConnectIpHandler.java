@@ -2,11 +2,9 @@ package org.postern.gateway.vpn;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Queue;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -20,7 +18,6 @@ import io.netty.handler.codec.http3.Http3HeadersFrame;
 import io.netty.handler.codec.http3.Http3RequestStreamInboundHandler;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
-import io.netty.util.ReferenceCountUtil;
 import org.postern.gateway.tls.ClientIdentity;
 import org.postern.protocol.Reasons;
 import org.postern.protocol.http.HttpReplies;
@@ -42,7 +39,7 @@ final class H3ConnectIpHandler extends Http3RequestStreamInboundHandler {
     static final String CAPSULE_PROTOCOL = "capsule-protocol";
 
     private final ConnectIpAcceptor acceptor;
-    private final Queue<Http3DataFrame> held = new ArrayDeque<>();
+    private final HeldMessages held = new HeldMessages();
     private boolean asked;
 
     H3ConnectIpHandler(ConnectIpAcceptor acceptor) {
@@ -92,24 +89,17 @@ final class H3ConnectIpHandler extends Http3RequestStreamInboundHandler {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        releaseHeld();
+        held.release();
         ctx.fireChannelInactive();
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        releaseHeld();
-    }
-
-    private void releaseHeld() {
-        Http3DataFrame f;
-        while ((f = held.poll()) != null) {
-            ReferenceCountUtil.release(f);
-        }
+        held.release();
     }
 
     private void answerRefusal(ChannelHandlerContext ctx, int status, String reason, String message) {
-        releaseHeld();
+        held.release();
         Http3Headers headers = new DefaultHttp3Headers().status(Integer.toString(status))
                 .set("content-type", "text/plain; charset=utf-8")
                 .set(HttpReplies.REASON_HEADER.toLowerCase(Locale.ROOT), reason);
@@ -119,42 +109,27 @@ final class H3ConnectIpHandler extends Http3RequestStreamInboundHandler {
     }
 
     /** The acceptor's answer, moved onto the stream's event loop. */
-    private final class Answer implements ConnectIpRequest.Answer {
-        private final ChannelHandlerContext ctx;
-
+    private final class Answer extends EventLoopAnswer {
         Answer(ChannelHandlerContext ctx) {
-            this.ctx = ctx;
+            super(ctx, held);
         }
 
         @Override
-        public IpLink accept(Map<String, String> headers) {
-            if (ctx.executor().inEventLoop()) {
-                return acceptNow(headers);
-            }
-            return ctx.executor().submit(() -> acceptNow(headers)).syncUninterruptibly().getNow();
-        }
-
-        private IpLink acceptNow(Map<String, String> extra) {
+        protected void answerOk(Map<String, String> extra) {
             DefaultHttp3Headers headers = new DefaultHttp3Headers();
             headers.status("200").set(CAPSULE_PROTOCOL, "?1");
             extra.forEach(headers::set);
             ctx.writeAndFlush(new DefaultHttp3HeadersFrame(headers));
-            QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
-            H3IpLink link = H3IpLink.open(stream);
-            Http3DataFrame f;
-            while ((f = held.poll()) != null) {
-                ctx.fireChannelRead(f); // to the link's reader, behind this handler
-            }
-            ctx.pipeline().remove(H3ConnectIpHandler.this);
-            if (!stream.isActive()) {
-                link.close("the stream closed before the answer");
-            }
-            return link;
         }
 
         @Override
-        public void refuse(int status, String reasonCode, String message) {
-            ctx.executor().execute(() -> answerRefusal(ctx, status, reasonCode, message));
+        protected IpLink openLink() {
+            return H3IpLink.open((QuicStreamChannel) ctx.channel());
+        }
+
+        @Override
+        protected void refuseNow(int status, String reasonCode, String message) {
+            answerRefusal(ctx, status, reasonCode, message);
         }
     }
 }

@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -28,7 +27,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.postern.audit.AuditEvent;
-import org.postern.audit.AuditSink;
 import org.postern.config.HostPort;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.config.gateway.GatewaySettings.Audit.FailMode;
@@ -64,17 +62,8 @@ class VpnEgressNetnsTest {
     final String suffix = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 6);
     final String gwNs = "pt-g" + suffix;
     final String adminNs = "pt-a" + suffix;
-    final List<AuditEvent> records = new CopyOnWriteArrayList<>();
-    final AuditSink audit = new AuditSink() {
-        @Override
-        public void record(AuditEvent e) {
-            records.add(e);
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    final RecordedAudit audit = new RecordedAudit();
+    final List<AuditEvent> records = audit.records;
     final TestPki pki = TestPki.create();
     final EventLoopGroup loops = new DefaultEventLoopGroup(1);
     VpnService service;

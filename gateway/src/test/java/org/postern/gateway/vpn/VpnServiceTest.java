@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BiConsumer;
 
@@ -25,7 +24,6 @@ import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.postern.audit.AuditEvent;
-import org.postern.audit.AuditSink;
 import org.postern.config.HostPort;
 import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.Destination;
@@ -66,17 +64,8 @@ class VpnServiceTest {
     static final Instant NOW = Instant.parse("2026-12-01T09:00:00Z");
 
     final TestPki pki = TestPki.create();
-    final List<AuditEvent> records = new CopyOnWriteArrayList<>();
-    final AuditSink audit = new AuditSink() {
-        @Override
-        public void record(AuditEvent e) {
-            records.add(e);
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    final RecordedAudit audit = new RecordedAudit();
+    final List<AuditEvent> records = audit.records;
     /** What FlowRegistry.closeAll(device, how) tells the sessions (a revocation, a lease that ended). */
     BiConsumer<String, FlowEnd> closeAll;
     final SessionFlows noFlows = new SessionFlows() {

@@ -2,7 +2,6 @@ package org.postern.agent.vpn;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
@@ -17,8 +16,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.X509TrustManager;
 
 import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
@@ -43,7 +40,6 @@ import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicSslContext;
 import io.netty.handler.codec.quic.QuicSslContextBuilder;
 import io.netty.handler.codec.quic.QuicStreamChannel;
-import org.jspecify.annotations.Nullable;
 import org.postern.agent.enroll.DeviceKeyManager;
 import org.postern.agent.enroll.PinnedRootTrustManager;
 import org.postern.agent.key.DeviceKey;
@@ -249,9 +245,7 @@ public final class ConnectIpClient {
     /** Reads the answer: a 200 opens the link; another status, with its body, fails the future. */
     private static final class ResponseHandler extends Http3RequestStreamInboundHandler {
         private final CompletableFuture<ConnectIpAnswer> opened;
-        private int status;
-        private @Nullable String reason;
-        private final ByteBuf body = Unpooled.buffer();
+        private final ConnectIpReply reply = new ConnectIpReply();
 
         ResponseHandler(CompletableFuture<ConnectIpAnswer> opened) {
             this.opened = opened;
@@ -259,14 +253,10 @@ public final class ConnectIpClient {
 
         @Override
         protected void channelRead(ChannelHandlerContext ctx, Http3HeadersFrame frame) {
-            if (status != 0) {
+            if (reply.status() != 0) {
                 return; // trailers
             }
-            CharSequence s = frame.headers().status();
-            status = s == null ? 0 : Integer.parseInt(s.toString());
-            CharSequence r = frame.headers().get(ConnectIpRequests.REASON_HEADER);
-            reason = r == null ? null : r.toString();
-            if (status == 200) {
+            if (reply.answered(frame.headers().status(), frame.headers().get(ConnectIpRequests.REASON_HEADER)) == 200) {
                 H3IpLink link = H3IpLink.open((QuicStreamChannel) ctx.channel());
                 ctx.pipeline().remove(this);
                 Http3Headers headers = frame.headers();
@@ -278,15 +268,13 @@ public final class ConnectIpClient {
 
         @Override
         protected void channelRead(ChannelHandlerContext ctx, Http3DataFrame frame) {
-            if (body.readableBytes() < 4096) {
-                body.writeBytes(frame.content(), Math.min(frame.content().readableBytes(), 4096 - body.readableBytes()));
-            }
+            reply.addBody(frame.content());
             frame.release();
         }
 
         @Override
         protected void channelInputClosed(ChannelHandlerContext ctx) {
-            opened.completeExceptionally(new ConnectIpRefusedException(status, reason, body.toString(StandardCharsets.UTF_8)));
+            opened.completeExceptionally(reply.refused());
             ctx.close();
         }
 
@@ -298,9 +286,7 @@ public final class ConnectIpClient {
 
         @Override
         public void handlerRemoved(ChannelHandlerContext ctx) {
-            if (body.refCnt() > 0) {
-                body.release();
-            }
+            reply.release();
         }
     }
 }

@@ -1,12 +1,9 @@
 package org.postern.agent.vpn;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -22,7 +19,6 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
-import org.jspecify.annotations.Nullable;
 import org.postern.vpn.transport.H2IpLink;
 import org.postern.vpn.transport.IpLink;
 
@@ -93,9 +89,7 @@ public final class Http2ConnectIp {
     /** Reads the answer: a 200 opens the link; another status, with its body, fails the future. */
     private static final class ResponseHandler extends ChannelInboundHandlerAdapter {
         private final CompletableFuture<ConnectIpAnswer> opened;
-        private int status;
-        private @Nullable String reason;
-        private final ByteBuf body = Unpooled.buffer();
+        private final ConnectIpReply reply = new ConnectIpReply();
 
         ResponseHandler(CompletableFuture<ConnectIpAnswer> opened) {
             this.opened = opened;
@@ -104,11 +98,8 @@ public final class Http2ConnectIp {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             try {
-                if (msg instanceof Http2HeadersFrame headers && status == 0) {
-                    CharSequence s = headers.headers().status();
-                    status = s == null ? 0 : Integer.parseInt(s.toString());
-                    CharSequence r = headers.headers().get(ConnectIpRequests.REASON_HEADER);
-                    reason = r == null ? null : r.toString();
+                if (msg instanceof Http2HeadersFrame headers && reply.status() == 0) {
+                    int status = reply.answered(headers.headers().status(), headers.headers().get(ConnectIpRequests.REASON_HEADER));
                     if (status == 200 && !headers.isEndStream()) {
                         H2IpLink link = H2IpLink.open((Http2StreamChannel) ctx.channel());
                         ctx.pipeline().remove(this);
@@ -122,15 +113,13 @@ public final class Http2ConnectIp {
                         refused(ctx);
                     }
                 } else if (msg instanceof Http2DataFrame data) {
-                    if (body.readableBytes() < 4096) {
-                        body.writeBytes(data.content(), Math.min(data.content().readableBytes(), 4096 - body.readableBytes()));
-                    }
+                    reply.addBody(data.content());
                     if (data.isEndStream()) {
                         refused(ctx);
                     }
                 } else if (msg instanceof Http2ResetFrame reset) {
                     opened.completeExceptionally(new IOException("HTTP/2: the gateway reset the CONNECT-IP stream ("
-                            + reset.errorCode() + ")" + (status == 0 ? "" : " after " + status)));
+                            + reset.errorCode() + ")" + (reply.status() == 0 ? "" : " after " + reply.status())));
                 }
             } finally {
                 ReferenceCountUtil.release(msg);
@@ -138,7 +127,7 @@ public final class Http2ConnectIp {
         }
 
         private void refused(ChannelHandlerContext ctx) {
-            opened.completeExceptionally(new ConnectIpRefusedException(status, reason, body.toString(StandardCharsets.UTF_8)));
+            opened.completeExceptionally(reply.refused());
             ctx.close();
         }
 
@@ -150,7 +139,7 @@ public final class Http2ConnectIp {
 
         @Override
         public void handlerRemoved(ChannelHandlerContext ctx) {
-            body.release();
+            reply.release();
         }
     }
 }

@@ -30,6 +30,13 @@ abstract class AbstractIpLink implements IpLink {
         stream.config().setAutoRead(false);
     }
 
+    /** Fails unless called on {@code stream}'s event loop, where a link is opened. */
+    static void requireEventLoop(Channel stream, String caller) {
+        if (!stream.eventLoop().inEventLoop()) {
+            throw new IllegalStateException(caller + ": expected the stream's event loop, found " + Thread.currentThread());
+        }
+    }
+
     protected final EventLoop loop() {
         return stream.eventLoop();
     }
@@ -46,6 +53,20 @@ abstract class AbstractIpLink implements IpLink {
     protected final boolean isClosed() {
         return closed;
     }
+
+    @Override
+    public final void sendStream(ByteBuf bytes) {
+        onLoop(() -> {
+            if (isClosed()) {
+                bytes.release();
+            } else {
+                stream.write(dataFrame(bytes), stream.voidPromise());
+            }
+        });
+    }
+
+    /** {@code bytes} as one DATA frame of this link's HTTP version (ownership passes on). */
+    protected abstract Object dataFrame(ByteBuf bytes);
 
     @Override
     public final void setReceiver(Receiver receiver) {

@@ -30,9 +30,7 @@ public final class H2IpLink extends AbstractIpLink {
 
     /** Makes the link of {@code stream} (on its event loop) once its 200 is sent or received. */
     public static H2IpLink open(Http2StreamChannel stream) {
-        if (!stream.eventLoop().inEventLoop()) {
-            throw new IllegalStateException("H2IpLink.open: expected the stream's event loop, found " + Thread.currentThread());
-        }
+        requireEventLoop(stream, "H2IpLink.open");
         H2IpLink link = new H2IpLink(stream);
         stream.pipeline().addLast("ipLink", link.new Reader());
         return link;
@@ -44,14 +42,8 @@ public final class H2IpLink extends AbstractIpLink {
     }
 
     @Override
-    public void sendStream(ByteBuf bytes) {
-        onLoop(() -> {
-            if (isClosed()) {
-                bytes.release();
-            } else {
-                stream.write(new DefaultHttp2DataFrame(bytes), stream.voidPromise());
-            }
-        });
+    protected Object dataFrame(ByteBuf bytes) {
+        return new DefaultHttp2DataFrame(bytes);
     }
 
     @Override

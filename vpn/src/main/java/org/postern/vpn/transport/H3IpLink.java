@@ -38,9 +38,7 @@ public final class H3IpLink extends AbstractIpLink {
      * now on, and so do the connection's datagrams for it.
      */
     public static H3IpLink open(QuicStreamChannel stream) {
-        if (!stream.eventLoop().inEventLoop()) {
-            throw new IllegalStateException("H3IpLink.open: expected the stream's event loop, found " + Thread.currentThread());
-        }
+        requireEventLoop(stream, "H3IpLink.open");
         H3IpLink link = new H3IpLink(stream);
         link.datagrams.register(link.quarterStreamId, link);
         stream.pipeline().addLast("ipLink", link.new Reader());
@@ -53,14 +51,8 @@ public final class H3IpLink extends AbstractIpLink {
     }
 
     @Override
-    public void sendStream(ByteBuf bytes) {
-        onLoop(() -> {
-            if (isClosed()) {
-                bytes.release();
-            } else {
-                stream.write(new DefaultHttp3DataFrame(bytes), stream.voidPromise());
-            }
-        });
+    protected Object dataFrame(ByteBuf bytes) {
+        return new DefaultHttp3DataFrame(bytes);
     }
 
     @Override

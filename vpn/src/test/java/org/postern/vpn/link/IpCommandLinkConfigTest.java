@@ -6,28 +6,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.postern.config.gateway.Network;
 import org.postern.vpn.tun.LinuxTun;
 import org.postern.vpn.tun.NetNamespace;
+import org.postern.vpn.tun.NetnsTestBase;
 import org.postern.vpn.tun.TestNetns;
 
 /** Real {@code ip} on a real TUN interface in a namespace {@code pt-<random>} the test creates and deletes. */
-class IpCommandLinkConfigTest {
-
-    private TestNetns ns;
-
-    @BeforeEach
-    void createNamespace() throws Exception {
-        ns = TestNetns.create();
-    }
-
-    @AfterEach
-    void deleteNamespace() throws Exception {
-        ns.delete();
-    }
+class IpCommandLinkConfigTest extends NetnsTestBase {
 
     @Test
     void addRoutes_aLongAdvertisement_inOneBatch_thenRemoved() throws Exception {

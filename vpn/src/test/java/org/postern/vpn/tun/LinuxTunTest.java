@@ -13,8 +13,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.postern.vpn.link.IpCommandLinkConfig;
 import org.postern.vpn.link.LinkAddress;
@@ -24,19 +22,7 @@ import org.postern.vpn.link.LinkAddress;
  * creates and deletes: the kernel's own {@code ping} reaches a remote end the test plays by
  * reading echo requests from the device and writing replies.
  */
-class LinuxTunTest {
-
-    private TestNetns ns;
-
-    @BeforeEach
-    void createNamespace() throws Exception {
-        ns = TestNetns.create();
-    }
-
-    @AfterEach
-    void deleteNamespace() throws Exception {
-        ns.delete();
-    }
+class LinuxTunTest extends NetnsTestBase {
 
     @Test
     void ping_ipv4AndIpv6_throughTheTunnel_allAnswered() throws Exception {
