@@ -37,11 +37,15 @@ def tcp(path):
 def udp(path):
     try:
         end = iperf(path)["end"]
-        # iperf3 3.12: end.sum holds what the server reported back (packets sent, lost, seconds)
-        s = end["sum"]
-        received = s["packets"] - s["lost_packets"]
-        seconds = s["seconds"]
-        print(f"{received / seconds:.0f} {s['lost_percent']:.1f}")
+        # iperf3 3.12: end.sum_received is the server's count (the highest sequence number it saw and
+        # how many below it never came); end.sum_sent what the client sent. end.sum alone is not
+        # enough: when the server receives nothing it says 0 lost of what the client sent.
+        got = end["sum_received"]
+        sent = end["sum_sent"]["packets"]
+        received = got["packets"] - got["lost_packets"]
+        seconds = end["sum_sent"]["seconds"]
+        loss = 100.0 * (sent - received) / sent if sent else 0.0
+        print(f"{received / seconds:.0f} {loss:.1f}")
     except (SystemExit, KeyError, ZeroDivisionError) as e:
         print(f"udp result: {e}", file=sys.stderr)
         print("failed failed")
