@@ -319,9 +319,12 @@ public final class GatewayServer implements AutoCloseable {
                 }
                 Channel ch = binding.channel();
                 InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
-                // VPN mode (issue 13): CONNECT-IP over HTTP/3 on UDP at the tunnel listener's host and port
+                // VPN mode (issue 13): CONNECT-IP over HTTP/3 on UDP at vpn.listen, by default the tunnel
+                // listener's host and the port it bound (the agent dials its gateway URL's port over UDP)
                 if (vpnAcceptor != null) {
-                    ConnectIpListener vpn = ConnectIpListener.start(bound, snapshots.current().key(),
+                    InetSocketAddress h3 = settings.vpn().enabled() && !settings.vpn().listen().equals(settings.listeners().tunnel())
+                            ? settings.vpn().listen().socketAddress() : bound;
+                    ConnectIpListener vpn = ConnectIpListener.start(h3, snapshots.current().key(),
                             serverChain(snapshots.current().certificate(), ca), deviceTrust, vpnAcceptor);
                     resources.add(vpn);
                     revocations.closeBarredConnections(vpn.connections()); // a barred device's QUIC connections close at once
