@@ -46,6 +46,8 @@ public final class IpPacket {
     private long destinationHigh;
     private long destinationLow;
     private boolean fragment;
+    private boolean moreFragments;
+    private long identification;
     private int fragmentOffset;
     private boolean ipv4Options;
     private boolean transport;
@@ -96,7 +98,9 @@ public final class IpPacket {
         ipv4Options = headerLength > 20;
         int flagsAndOffset = buf.getUnsignedShort(start + 6);
         fragmentOffset = (flagsAndOffset & 0x1FFF) * 8;
-        fragment = (flagsAndOffset & 0x2000) != 0 || fragmentOffset != 0;
+        moreFragments = (flagsAndOffset & 0x2000) != 0;
+        fragment = moreFragments || fragmentOffset != 0;
+        identification = buf.getUnsignedShort(start + 4);
         protocol = buf.getUnsignedByte(start + 9);
         sourceLow = V4_MAPPED | buf.getUnsignedInt(start + 12);
         destinationLow = V4_MAPPED | buf.getUnsignedInt(start + 16);
@@ -137,7 +141,9 @@ public final class IpPacket {
                 }
                 int offsetAndFlags = buf.getUnsignedShort(start + offset + 2);
                 fragmentOffset = offsetAndFlags & 0xFFF8;
-                fragment = (offsetAndFlags & 1) != 0 || fragmentOffset != 0;
+                moreFragments = (offsetAndFlags & 1) != 0;
+                fragment = moreFragments || fragmentOffset != 0;
+                identification = buf.getUnsignedInt(start + offset + 4);
                 next = buf.getUnsignedByte(start + offset);
                 offset += 8;
             } else {
@@ -202,7 +208,8 @@ public final class IpPacket {
         malformed = null;
         ipVersion = headerLength = length = protocol = 0;
         sourceHigh = sourceLow = destinationHigh = destinationLow = 0;
-        fragment = ipv4Options = transport = false;
+        fragment = moreFragments = ipv4Options = transport = false;
+        identification = 0;
         fragmentOffset = sourcePort = destinationPort = tcpFlags = icmpType = icmpCode = 0;
         icmpEchoId = -1;
     }
@@ -266,6 +273,19 @@ public final class IpPacket {
     /** The fragment's offset in bytes; 0 for an unfragmented packet and for a first fragment. */
     public int fragmentOffset() {
         return fragmentOffset;
+    }
+
+    /** Whether more fragments follow this one (IPv4 MF, IPv6 M); false for an unfragmented packet. */
+    public boolean moreFragments() {
+        return moreFragments;
+    }
+
+    /**
+     * The datagram's identification: IPv4's 16-bit field (meaningful for fragments only), IPv6's
+     * 32-bit one from the Fragment header (0 without one).
+     */
+    public long identification() {
+        return identification;
     }
 
     /** Whether the IPv4 header carries options (IHL above 5). */
