@@ -41,14 +41,15 @@ import org.postern.vpn.link.TunMtu;
 import org.postern.vpn.packet.Addresses;
 import org.postern.vpn.packet.IcmpAnswers;
 import org.postern.vpn.packet.IpPacket;
+import org.postern.vpn.packet.Reassembler;
 import org.postern.vpn.transport.IpLink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One VPN session's packet engine: packets from the device (HTTP/3 datagrams or HTTP/2 DATAGRAM
- * capsules) are checked (context id 0, parsable, no fragment, no IPv4 options, within the tunnel
- * MTU, from the device's own address), tracked in the session's {@link FlowTable} and written to
+ * capsules) are checked (context id 0, parsable, no IPv4 options, from the device's own address,
+ * within the tunnel MTU), IPv4 fragments reassembled into whole datagrams first, tracked in the session's {@link FlowTable} and written to
  * the egress only for flows the gate passed; the first packet of a new five-tuple asks the gate on
  * a worker, and {@code flow.open} is durable before any packet of the flow leaves. Packets toward
  * the device pass only for allowed flows.
@@ -126,6 +127,7 @@ final class VpnEngine implements IpLink.Receiver {
 
     // event loop only
     private final IpPacket parser = new IpPacket();
+    private final Reassembler reassembler;
     private final FlowTable flows;
     private final Map<Flow, VpnAudit.Opened> opened = new IdentityHashMap<>();
     private final CapsuleDecoder capsules;
@@ -160,6 +162,7 @@ final class VpnEngine implements IpLink.Receiver {
         this.counters = Objects.requireNonNull(counters, "counters");
         this.flows = new FlowTable(timeouts, maxFlows, MAX_HELD_PACKETS);
         this.capsules = new CapsuleDecoder(alloc, MAX_CAPSULE);
+        this.reassembler = new Reassembler(alloc, (reason, packets) -> count(fragmentDrop(reason), packets));
         this.datagrams = link.transport().equals(IpLink.H3);
         this.mtu = tunnelMtu(link);
         this.deviceLow = Addresses.low(addressing.device());
@@ -284,10 +287,6 @@ final class VpnEngine implements IpLink.Receiver {
             drop(VpnDrop.MALFORMED, packet);
             return;
         }
-        if (p.isFragment()) {
-            drop(VpnDrop.FRAGMENT, packet);
-            return;
-        }
         if (p.hasIpv4Options()) {
             drop(VpnDrop.IPV4_OPTIONS, packet);
             return;
@@ -301,6 +300,10 @@ final class VpnEngine implements IpLink.Receiver {
             drop(VpnDrop.SPOOFED, packet);
             return;
         }
+        if (p.isFragment()) {
+            reassemble(packet, p);
+            return;
+        }
         if (p.length() > mtu) {
             InetAddress from = gatewayAddress(p.ipVersion());
             if (from != null && icmpAllowed()) {
@@ -312,6 +315,42 @@ final class VpnEngine implements IpLink.Receiver {
             drop(VpnDrop.TOO_BIG, packet);
             return;
         }
+        judged(packet, p);
+    }
+
+    /**
+     * A fragment (already checked for scope and source, which its datagram shares) goes to the
+     * session's reassembler; a datagram it completes takes the rest of the path whole. It is not
+     * held to the tunnel MTU: the laptop fragmented it to fit, and the egress TUN (MTU 1500)
+     * fragments it again on the way out if it must and DF allows.
+     */
+    private void reassemble(ByteBuf fragment, IpPacket p) {
+        if (p.ipVersion() != 4) {
+            drop(VpnDrop.FRAGMENT, fragment);
+            return;
+        }
+        ByteBuf whole = reassembler.add(fragment, p, nanos.getAsLong());
+        if (whole == null) {
+            return;
+        }
+        if (!p.parse(whole)) {
+            drop(VpnDrop.MALFORMED, whole);
+            return;
+        }
+        judged(whole, p);
+    }
+
+    private static VpnDrop fragmentDrop(Reassembler.Reason reason) {
+        return switch (reason) {
+            case OVERLAP -> VpnDrop.FRAGMENT_OVERLAP;
+            case TIMEOUT -> VpnDrop.FRAGMENT_TIMEOUT;
+            case LIMIT -> VpnDrop.FRAGMENT_LIMIT;
+            case INVALID, DUPLICATE -> VpnDrop.FRAGMENT;
+        };
+    }
+
+    /** A whole packet from the device that passed the checks: into its flow, then up, held or refused. */
+    private void judged(ByteBuf packet, IpPacket p) {
         long now = nanos.getAsLong();
         Flow flow;
         try {
@@ -629,12 +668,16 @@ final class VpnEngine implements IpLink.Receiver {
 
     // ---- time and the end ----
 
-    /** Once a second on the loop: idle flows end ({@code flow.close}), a silent link ends the session. */
+    /**
+     * Once a second on the loop: idle flows end ({@code flow.close}), fragments of datagrams not
+     * complete in time go, a silent link ends the session.
+     */
     void sweep() {
         if (endedHow != null) {
             return;
         }
         long now = nanos.getAsLong();
+        reassembler.expire(now);
         for (EndedFlow e : flows.sweep(now)) {
             VpnAudit.Opened o = opened.remove(e.flow());
             if (o != null) {
@@ -684,6 +727,7 @@ final class VpnEngine implements IpLink.Receiver {
             return;
         }
         endedHow = how;
+        reassembler.close();
         if (spoofPending > 0) {
             recordSpoofed(nanos.getAsLong());
         }

@@ -274,15 +274,16 @@ class VpnEngineTest {
     }
 
     @Test
-    void malformedFragmentsOptionsAndUnknownContext_droppedAndCounted() {
+    void malformedInvalidFragmentsOptionsAndUnknownContext_droppedAndCounted() {
         engine(new FakeLink(IpLink.H3));
         byte[] good = udp(DEVICE, 40000, DB, 53, 8);
         byte[] badChecksum = good.clone();
         badChecksum[10] ^= 0x55;
         link.receiver.onDatagram(datagram(badChecksum));
         link.receiver.onDatagram(datagram(new byte[] {0x45, 0, 0}));
-        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2000, new byte[0], new byte[16])));
-        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x0003, new byte[0], new byte[16])));
+        // fragments the reassembler refuses at once: not the last, yet not a multiple of 8 bytes; empty
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2000, new byte[0], new byte[12])));
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2003, new byte[0], new byte[0])));
         link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0, new byte[] {1, 1, 1, 0},
                 Arrays.copyOfRange(good, 20, good.length))));
         link.receiver.onDatagram(Unpooled.buffer().writeByte(2).writeBytes(good));
@@ -290,6 +291,60 @@ class VpnEngineTest {
         assertThat(gateCalls).isZero();
         assertThat(engine.dropped()).containsExactly(Map.entry("malformed", 2L), Map.entry("fragment", 2L),
                 Map.entry("ipv4_options", 1L), Map.entry("unknown_context", 1L));
+    }
+
+    @Test
+    void twoFragmentsOfAnAllowedUdpFlow_leaveAsOneWholeDatagram_evenAboveTheTunnelMtu() {
+        engine(new FakeLink(IpLink.H3));
+        byte[] whole = udp(DEVICE, 40000, DB, 53, 1400); // 1428 bytes: more than the tunnel MTU
+        assertThat(whole.length).isGreaterThan(engine.mtu());
+        byte[] payload = Arrays.copyOfRange(whole, 20, whole.length);
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2000, new byte[0],
+                Arrays.copyOfRange(payload, 0, 1376))));
+        assertThat(egress).isEmpty();
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 1376 / 8, new byte[0],
+                Arrays.copyOfRange(payload, 1376, payload.length))));
+        assertThat(ofType("flow.open")).hasSize(1);
+        assertThat(egress).hasSize(1);
+        assertThat(bytes(egress.getFirst())).as("the datagram as the laptop's application sent it").isEqualTo(whole);
+        assertThat(engine.dropped()).isEmpty();
+        assertThat(gateCalls).isEqualTo(1);
+    }
+
+    @Test
+    void loneFirstFragment_droppedOnTimeoutBySweep_andCounted() {
+        engine(new FakeLink(IpLink.H3));
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2000, new byte[0], new byte[16])));
+        nanos.addAndGet(Duration.ofSeconds(4).toNanos());
+        engine.sweep();
+        assertThat(engine.dropped()).isEmpty();
+        nanos.addAndGet(Duration.ofSeconds(1).toNanos());
+        engine.sweep();
+        assertThat(engine.dropped()).containsExactly(Map.entry("fragment_timeout", 1L));
+        assertThat(counters.dropped(VpnDrop.FRAGMENT_TIMEOUT)).isEqualTo(1);
+        assertThat(egress).isEmpty();
+        assertThat(gateCalls).isZero();
+    }
+
+    @Test
+    void overlappingFragments_dropTheDatagram() {
+        engine(new FakeLink(IpLink.H3));
+        byte[] payload = Arrays.copyOfRange(udp(DEVICE, 40000, DB, 53, 100), 20, 128);
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2000, new byte[0],
+                Arrays.copyOfRange(payload, 0, 64))));
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 56 / 8, new byte[0],
+                Arrays.copyOfRange(payload, 56, payload.length))));
+        assertThat(egress).isEmpty();
+        assertThat(gateCalls).isZero();
+        assertThat(engine.dropped()).containsExactly(Map.entry("fragment_overlap", 2L));
+    }
+
+    @Test
+    void fragmentHeldWhenTheSessionEnds_countedAsTimedOut() {
+        engine(new FakeLink(IpLink.H3));
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2000, new byte[0], new byte[16])));
+        engine.stop("client_closed");
+        assertThat(engine.dropped()).containsExactly(Map.entry("fragment_timeout", 1L));
     }
 
     @Test
