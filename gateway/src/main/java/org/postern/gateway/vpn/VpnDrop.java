@@ -11,9 +11,8 @@ public enum VpnDrop {
     /** {@code IpPacket.parse} refused it (truncated, bad version, bad header checksum, …). */
     MALFORMED,
     /**
-     * A fragment not reassembled: an IPv6 fragment (not reassembled yet), an invalid IPv4 one (a
-     * first fragment too short for its ports, a non-last one not a multiple of 8 bytes, an empty
-     * one), or the exact duplicate of a fragment held.
+     * A fragment not reassembled: an invalid one (a first fragment too short for its ports, a
+     * non-last one not a multiple of 8 bytes, an empty one), or the exact duplicate of one held.
      */
     FRAGMENT,
     /** The fragments of a datagram that overlap, or disagree on its end (RFC 5722, RFC 1858): all of them. */

@@ -49,7 +49,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One VPN session's packet engine: packets from the device (HTTP/3 datagrams or HTTP/2 DATAGRAM
  * capsules) are checked (context id 0, parsable, no IPv4 options, from the device's own address,
- * within the tunnel MTU), IPv4 fragments reassembled into whole datagrams first, tracked in the session's {@link FlowTable} and written to
+ * within the tunnel MTU), fragments reassembled into whole datagrams first, tracked in the session's {@link FlowTable} and written to
  * the egress only for flows the gate passed; the first packet of a new five-tuple asks the gate on
  * a worker, and {@code flow.open} is durable before any packet of the flow leaves. Packets toward
  * the device pass only for allowed flows.
@@ -325,10 +325,6 @@ final class VpnEngine implements IpLink.Receiver {
      * fragments it again on the way out if it must and DF allows.
      */
     private void reassemble(ByteBuf fragment, IpPacket p) {
-        if (p.ipVersion() != 4) {
-            drop(VpnDrop.FRAGMENT, fragment);
-            return;
-        }
         ByteBuf whole = reassembler.add(fragment, p, nanos.getAsLong());
         if (whole == null) {
             return;

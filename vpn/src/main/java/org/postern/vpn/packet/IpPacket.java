@@ -48,6 +48,8 @@ public final class IpPacket {
     private boolean fragment;
     private boolean moreFragments;
     private long identification;
+    private int fragmentHeaderOffset;
+    private int fragmentLinkOffset;
     private int fragmentOffset;
     private boolean ipv4Options;
     private boolean transport;
@@ -120,6 +122,7 @@ public final class IpPacket {
         destinationHigh = buf.getLong(start + 24);
         destinationLow = buf.getLong(start + 32);
         int next = buf.getUnsignedByte(start + 6);
+        int link = 6; // where the next-header byte naming the current header lies
         int offset = IPV6_HEADER;
         for (int headers = 0; ; headers++) {
             if (headers > MAX_EXTENSION_HEADERS) {
@@ -131,6 +134,7 @@ public final class IpPacket {
                 }
                 int size = (buf.getUnsignedByte(start + offset + 1) + 1) * 8;
                 next = buf.getUnsignedByte(start + offset);
+                link = offset;
                 offset += size;
                 if (offset > length) {
                     return fail(Malformed.TRUNCATED);
@@ -144,7 +148,10 @@ public final class IpPacket {
                 moreFragments = (offsetAndFlags & 1) != 0;
                 fragment = moreFragments || fragmentOffset != 0;
                 identification = buf.getUnsignedInt(start + offset + 4);
+                fragmentHeaderOffset = offset;
+                fragmentLinkOffset = link;
                 next = buf.getUnsignedByte(start + offset);
+                link = offset;
                 offset += 8;
             } else {
                 break;
@@ -210,6 +217,7 @@ public final class IpPacket {
         sourceHigh = sourceLow = destinationHigh = destinationLow = 0;
         fragment = moreFragments = ipv4Options = transport = false;
         identification = 0;
+        fragmentHeaderOffset = fragmentLinkOffset = 0;
         fragmentOffset = sourcePort = destinationPort = tcpFlags = icmpType = icmpCode = 0;
         icmpEchoId = -1;
     }
@@ -286,6 +294,22 @@ public final class IpPacket {
      */
     public long identification() {
         return identification;
+    }
+
+    /**
+     * For IPv6, where the Fragment header starts (the end of the unfragmentable part); 0 without
+     * one, and always 0 for IPv4.
+     */
+    public int fragmentHeaderOffset() {
+        return fragmentHeaderOffset;
+    }
+
+    /**
+     * For IPv6 with a Fragment header, where the next-header byte that names it lies: 6 in the
+     * fixed header, or the first byte of the extension header before it. 0 otherwise.
+     */
+    public int fragmentLinkOffset() {
+        return fragmentLinkOffset;
     }
 
     /** Whether the IPv4 header carries options (IHL above 5). */

@@ -12,27 +12,30 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Reassembles one VPN session's IPv4 fragments into whole datagrams, so the gateway judges and
+ * Reassembles one VPN session's IPv4 and IPv6 fragments into whole datagrams, so the gateway judges and
  * forwards a datagram as a firewall with per-flow policy does (netfilter's defragmentation): the
  * laptop fragments a UDP datagram larger than the tunnel MTU, and only the whole datagram has a
  * five-tuple for the gate.
  *
  * <p>A datagram is keyed by (version, source, destination, protocol, identification) and yields
- * ONE new buffer holding it unfragmented: the first fragment's header with MF and offset cleared
- * (DF and the reserved bit too), the total length set and the header checksum recomputed.
+ * ONE new buffer holding it unfragmented. IPv4: the first fragment's header with MF and offset
+ * cleared (DF and the reserved bit too), the total length set and the header checksum recomputed.
+ * IPv6: the first fragment's unfragmentable part with its Fragment header removed, the next-header
+ * byte that named it now naming what the Fragment header named, the payload length set (RFC 8200
+ * §4.5). The protocol is not part of an IPv6 key (RFC 8200 keys on addresses and identification;
+ * a later fragment does not show it reliably).
  *
  * <p>Fail closed, every bound dropping the whole datagram and reporting it to the {@link Drops}
  * listener with the fragments it released: at most {@link #MAX_DATAGRAMS} datagrams in progress
- * and {@link #MAX_BUFFERED} bytes held ({@link Reason#LIMIT}); a reassembled size above 65535
- * ({@link Reason#LIMIT}); a fragment that overlaps one held, or a second last fragment that
+ * and {@link #MAX_BUFFERED} bytes held ({@link Reason#LIMIT}); a reassembled size (IPv6: payload length)
+ * above 65535 ({@link Reason#LIMIT}); a fragment that overlaps one held, or a second last fragment that
  * disagrees on the end (RFC 5722, RFC 1858's overlap attack: {@link Reason#OVERLAP}); a datagram
  * not complete {@link #TIMEOUT} after its first fragment arrived ({@link Reason#TIMEOUT}); a
- * first fragment too short for its TCP (20), UDP or ICMP (8) header (RFC 1858's tiny fragment), a
+ * first fragment too short for its TCP (20), UDP, ICMP or ICMPv6 (8) header (RFC 1858's tiny
+ * fragment; IpPacket refuses most of them first), a
  * fragment other than the last whose length is not a multiple of 8, or an empty one
  * ({@link Reason#INVALID}). An exact copy of a fragment held is the network's duplicate: only the
  * copy goes ({@link Reason#DUPLICATE}).
- *
- * <p>IPv6 fragments are not reassembled here; the caller drops them.
  *
  * <p><b>Not thread-safe</b>: one instance per VPN session, used only on the session's event loop.
  */
@@ -66,7 +69,8 @@ public final class Reassembler implements AutoCloseable {
         void dropped(Reason reason, int packets);
     }
 
-    private record Key(long sourceLow, long destinationLow, int protocol, long identification) {
+    private record Key(int version, long sourceHigh, long sourceLow, long destinationHigh, long destinationLow,
+                       int protocol, long identification) {
     }
 
     /** One fragment held: its packet and where its payload lies in it. */
@@ -79,7 +83,9 @@ public final class Reassembler implements AutoCloseable {
         final List<Piece> pieces = new ArrayList<>(2);
         int total = -1;
         int bytes;
+        /** From the first fragment: the header (IPv4) or unfragmentable part (IPv6) the datagram keeps. */
         int headerLength;
+        int linkOffset;
 
         Partial(long startedNanos) {
             this.startedNanos = startedNanos;
@@ -97,25 +103,28 @@ public final class Reassembler implements AutoCloseable {
     }
 
     /**
-     * Takes one IPv4 fragment ({@code p} its parse; ownership of {@code packet} passes here).
+     * Takes one fragment ({@code p} its parse; ownership of {@code packet} passes here).
      * Returns the whole datagram when this fragment completed it (a new buffer the caller owns),
      * else null: the fragment is held, or it was dropped and reported.
      */
     public @Nullable ByteBuf add(ByteBuf packet, IpPacket p, long nowNanos) {
-        if (p.ipVersion() != 4 || !p.isFragment()) {
-            throw new IllegalArgumentException("expected an IPv4 fragment, found " + (p.isFragment()
-                    ? "an IPv6 fragment" : "an unfragmented packet"));
+        if (!p.isFragment()) {
+            throw new IllegalArgumentException("expected a fragment, found an unfragmented packet");
         }
         expire(nowNanos);
+        boolean v4 = p.ipVersion() == 4;
+        int keep = v4 ? p.headerLength() : p.fragmentHeaderOffset(); // what the whole datagram keeps in front
+        int payloadStart = v4 ? keep : keep + 8;
         int start = p.fragmentOffset();
-        int size = p.length() - p.headerLength();
+        int size = p.length() - payloadStart;
         int end = start + size;
-        Key key = new Key(p.sourceLow(), p.destinationLow(), p.protocol(), p.identification());
+        Key key = new Key(p.ipVersion(), p.sourceHigh(), p.sourceLow(), p.destinationHigh(), p.destinationLow(),
+                v4 ? p.protocol() : 0, p.identification());
         Partial partial = partials.get(key);
         if (size == 0 || (p.moreFragments() && size % 8 != 0) || (start == 0 && size < transportHeader(p.protocol()))) {
             return refuse(key, partial, packet, Reason.INVALID);
         }
-        if (p.headerLength() + end > MAX_DATAGRAM) {
+        if ((v4 ? keep + end : keep - 40 + end) > MAX_DATAGRAM) {
             return refuse(key, partial, packet, Reason.LIMIT);
         }
         if (partial == null) {
@@ -127,7 +136,7 @@ public final class Reassembler implements AutoCloseable {
         }
         int at = 0;
         for (Piece piece : partial.pieces) {
-            if (piece.start() == start && piece.end() == end && samePayload(piece, packet, p)) {
+            if (piece.start() == start && piece.end() == end && samePayload(piece, packet, payloadStart)) {
                 packet.release();
                 drops.dropped(Reason.DUPLICATE, 1);
                 return null;
@@ -152,9 +161,10 @@ public final class Reassembler implements AutoCloseable {
             return refuse(key, partial, packet, Reason.LIMIT);
         }
         if (start == 0) {
-            partial.headerLength = p.headerLength();
+            partial.headerLength = keep;
+            partial.linkOffset = p.fragmentLinkOffset();
         }
-        partial.pieces.add(at, new Piece(start, end, packet, packet.readerIndex() + p.headerLength()));
+        partial.pieces.add(at, new Piece(start, end, packet, packet.readerIndex() + payloadStart));
         partial.bytes += p.length();
         buffered += p.length();
         if (partial.total < 0 || partial.pieces.getFirst().start() != 0 || !contiguous(partial)) {
@@ -232,10 +242,16 @@ public final class Reassembler implements AutoCloseable {
             for (Piece piece : partial.pieces) {
                 whole.writeBytes(piece.packet(), piece.payloadIndex(), piece.end() - piece.start());
             }
-            whole.setShort(2, length);
-            whole.setShort(6, 0); // no flags, offset 0: a whole datagram again
-            whole.setShort(10, 0);
-            whole.setShort(10, InternetChecksum.compute(whole, 0, header));
+            if (whole.getUnsignedByte(0) >>> 4 == 4) {
+                whole.setShort(2, length);
+                whole.setShort(6, 0); // no flags, offset 0: a whole datagram again
+                whole.setShort(10, 0);
+                whole.setShort(10, InternetChecksum.compute(whole, 0, header));
+            } else {
+                int fragmentHeader = first.readerIndex() + header;
+                whole.setByte(partial.linkOffset, first.getUnsignedByte(fragmentHeader)); // what followed it
+                whole.setShort(4, length - 40);
+            }
             return whole;
         } finally {
             releasePieces(partial);
@@ -257,17 +273,17 @@ public final class Reassembler implements AutoCloseable {
         return partial.pieces.isEmpty() ? 0 : partial.pieces.getLast().end();
     }
 
-    private static boolean samePayload(Piece piece, ByteBuf packet, IpPacket p) {
+    private static boolean samePayload(Piece piece, ByteBuf packet, int payloadStart) {
         int size = piece.end() - piece.start();
         return piece.packet().slice(piece.payloadIndex(), size)
-                .equals(packet.slice(packet.readerIndex() + p.headerLength(), size));
+                .equals(packet.slice(packet.readerIndex() + payloadStart, size));
     }
 
     /** The bytes a first fragment must carry so its ports (or ICMP type and id) are in it (RFC 1858). */
     private static int transportHeader(int protocol) {
         return switch (protocol) {
             case IpPacket.TCP -> 20;
-            case IpPacket.UDP, IpPacket.ICMP -> 8;
+            case IpPacket.UDP, IpPacket.ICMP, IpPacket.ICMPV6 -> 8;
             default -> 0;
         };
     }

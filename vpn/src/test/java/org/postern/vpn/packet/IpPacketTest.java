@@ -194,6 +194,8 @@ class IpPacketTest {
 
         assertThat(packet.moreFragments()).isTrue();
         assertThat(packet.identification()).isEqualTo(1);
+        assertThat(packet.fragmentHeaderOffset()).isEqualTo(40);
+        assertThat(packet.fragmentLinkOffset()).isEqualTo(6);
 
         byte[] later = ipv6(44, "fd00::2", "fd00::5", concat(hex("1100 05c8 0000 0001"), new byte[8]));
         assertThat(packet.parse(buf(later))).isTrue();

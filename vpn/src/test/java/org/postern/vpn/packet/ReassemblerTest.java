@@ -1,7 +1,10 @@
 package org.postern.vpn.packet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.postern.vpn.packet.TestPackets.concat;
+import static org.postern.vpn.packet.TestPackets.hex;
 import static org.postern.vpn.packet.TestPackets.ipv4;
+import static org.postern.vpn.packet.TestPackets.ipv6;
 import static org.postern.vpn.packet.TestPackets.naiveChecksum;
 
 import io.netty.buffer.ByteBuf;
@@ -187,5 +190,58 @@ class ReassemblerTest {
         assertThat(add(MF, udp, 0, 64)).isNull();
         reassembler.close();
         assertThat(dropped).containsExactly("TIMEOUT:1");
+    }
+
+    /** An IPv6 fragment: {@code before} (extension headers ending in next header 44), the Fragment header, the bytes. */
+    private ByteBuf add6(int firstNext, byte[] before, int fragmentNext, int from, boolean more, byte[] whole, int to) {
+        byte[] fragmentHeader = new byte[8];
+        fragmentHeader[0] = (byte) fragmentNext;
+        fragmentHeader[2] = (byte) (from >>> 8);
+        fragmentHeader[3] = (byte) (from | (more ? 1 : 0));
+        fragmentHeader[7] = 9; // identification 9
+        ByteBuf packet = Unpooled.wrappedBuffer(ipv6(firstNext, "fd00::2", "fd00::5",
+                concat(before, fragmentHeader, Arrays.copyOfRange(whole, from, to))));
+        fed.add(packet);
+        assertThat(parser.parse(packet)).as("%s", parser.malformed()).isTrue();
+        return reassembler.add(packet, parser, 0);
+    }
+
+    @Test
+    void ipv6_twoFragmentsOutOfOrder_yieldTheDatagramWithoutItsFragmentHeader() {
+        byte[] udp = udpPayload(1400);
+        assertThat(add6(44, new byte[0], IpPacket.UDP, 1232, false, udp, udp.length)).isNull();
+        ByteBuf out = add6(44, new byte[0], IpPacket.UDP, 0, true, udp, 1232);
+        try {
+            assertThat(ByteBufUtil.getBytes(out)).isEqualTo(ipv6(IpPacket.UDP, "fd00::2", "fd00::5", udp));
+        } finally {
+            out.release();
+        }
+        assertThat(dropped).isEmpty();
+    }
+
+    @Test
+    void ipv6_afterDestinationOptions_theOptionsHeaderNowNamesTheTransport() {
+        byte[] udp = udpPayload(200);
+        byte[] options = hex("2c00 0104 0000 0000"); // next: fragment; PadN
+        assertThat(add6(60, options, IpPacket.UDP, 0, true, udp, 104)).isNull();
+        ByteBuf out = add6(60, options, IpPacket.UDP, 104, false, udp, udp.length);
+        try {
+            assertThat(ByteBufUtil.getBytes(out)).isEqualTo(ipv6(60, "fd00::2", "fd00::5",
+                    concat(hex("1100 0104 0000 0000"), udp)));
+            IpPacket parsed = new IpPacket();
+            assertThat(parsed.parse(out)).isTrue();
+            assertThat(parsed.isFragment()).isFalse();
+            assertThat(parsed.destinationPort()).isEqualTo(53);
+        } finally {
+            out.release();
+        }
+    }
+
+    @Test
+    void ipv6_overlap_dropsTheDatagram() {
+        byte[] udp = udpPayload(200);
+        assertThat(add6(44, new byte[0], IpPacket.UDP, 0, true, udp, 104)).isNull();
+        assertThat(add6(44, new byte[0], IpPacket.UDP, 96, false, udp, udp.length)).isNull();
+        assertThat(dropped).containsExactly("OVERLAP:2");
     }
 }
