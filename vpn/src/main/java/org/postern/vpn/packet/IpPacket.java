@@ -47,6 +47,7 @@ public final class IpPacket {
     private long destinationLow;
     private boolean fragment;
     private boolean moreFragments;
+    private boolean dontFragment;
     private long identification;
     private int fragmentHeaderOffset;
     private int fragmentLinkOffset;
@@ -101,6 +102,7 @@ public final class IpPacket {
         int flagsAndOffset = buf.getUnsignedShort(start + 6);
         fragmentOffset = (flagsAndOffset & 0x1FFF) * 8;
         moreFragments = (flagsAndOffset & 0x2000) != 0;
+        dontFragment = (flagsAndOffset & 0x4000) != 0;
         fragment = moreFragments || fragmentOffset != 0;
         identification = buf.getUnsignedShort(start + 4);
         protocol = buf.getUnsignedByte(start + 9);
@@ -215,7 +217,7 @@ public final class IpPacket {
         malformed = null;
         ipVersion = headerLength = length = protocol = 0;
         sourceHigh = sourceLow = destinationHigh = destinationLow = 0;
-        fragment = moreFragments = ipv4Options = transport = false;
+        fragment = moreFragments = dontFragment = ipv4Options = transport = false;
         identification = 0;
         fragmentHeaderOffset = fragmentLinkOffset = 0;
         fragmentOffset = sourcePort = destinationPort = tcpFlags = icmpType = icmpCode = 0;
@@ -286,6 +288,11 @@ public final class IpPacket {
     /** Whether more fragments follow this one (IPv4 MF, IPv6 M); false for an unfragmented packet. */
     public boolean moreFragments() {
         return moreFragments;
+    }
+
+    /** Whether IPv4's DF (don't fragment) flag is set; false for IPv6, which routers never fragment anyway. */
+    public boolean dontFragment() {
+        return dontFragment;
     }
 
     /**

@@ -95,6 +95,7 @@ class IpPacketTest {
         assertThat(packet.sourcePort()).isEqualTo(51_000);
         assertThat(packet.destinationPort()).isEqualTo(22);
         assertThat(packet.isFragment()).as("DF is not a fragment").isFalse();
+        assertThat(packet.dontFragment()).isTrue();
 
         byte[] finAck = ipv4(IpPacket.TCP, "10.0.0.5", "100.64.0.2", 0, new byte[0],
                 tcp(22, 51_000, IpPacket.TCP_FIN | IpPacket.TCP_ACK));
