@@ -39,6 +39,7 @@ import org.postern.vpn.flow.FlowTable;
 import org.postern.vpn.flow.FlowTimeouts;
 import org.postern.vpn.link.TunMtu;
 import org.postern.vpn.packet.Addresses;
+import org.postern.vpn.packet.Fragmenter;
 import org.postern.vpn.packet.IcmpAnswers;
 import org.postern.vpn.packet.IpPacket;
 import org.postern.vpn.packet.Reassembler;
@@ -52,7 +53,8 @@ import org.slf4j.LoggerFactory;
  * within the tunnel MTU), fragments reassembled into whole datagrams first, tracked in the session's {@link FlowTable} and written to
  * the egress only for flows the gate passed; the first packet of a new five-tuple asks the gate on
  * a worker, and {@code flow.open} is durable before any packet of the flow leaves. Packets toward
- * the device pass only for allowed flows.
+ * the device pass only for allowed flows; an IPv4 one larger than the tunnel without DF is
+ * fragmented to fit, anything else too big is answered with ICMP toward the admin host.
  *
  * <p><b>Threads.</b> Everything but the gate and the audit records runs on the link's event loop
  * ({@code loop}); the flow table and the packet parser are used there only, so the per-packet path
@@ -576,12 +578,16 @@ final class VpnEngine implements IpLink.Receiver {
             drop(VpnDrop.MALFORMED, packet);
             return;
         }
-        if (p.length() > mtu) {
+        if (p.length() > mtu && !Fragmenter.mayFragment(p)) {
             tooBigTowardAdmin(packet, p);
             return;
         }
         if (flows.toDevice(p, nanos.getAsLong()) == null) {
             drop(VpnDrop.NO_FLOW, packet);
+            return;
+        }
+        if (p.length() > mtu) {
+            fragmentToDevice(packet, p);
             return;
         }
         int length = packet.readableBytes();
@@ -592,6 +598,29 @@ final class VpnEngine implements IpLink.Receiver {
         }
         counters.packetsDown.increment();
         counters.bytesDown.add(length);
+    }
+
+    /**
+     * An IPv4 packet of an allowed flow, larger than the tunnel and without DF: the gateway is the
+     * router onto the narrower link, so it fragments (RFC 791) and the device reassembles. Takes
+     * ownership of {@code packet}.
+     */
+    private void fragmentToDevice(ByteBuf packet, IpPacket p) {
+        List<ByteBuf> fragments;
+        try {
+            fragments = Fragmenter.fragment(packet, p, mtu, alloc);
+        } finally {
+            packet.release();
+        }
+        for (ByteBuf fragment : fragments) {
+            int length = fragment.readableBytes();
+            if (!toLink(fragment)) {
+                drop(VpnDrop.UNDELIVERABLE, fragment); // QUIC cannot take even the tunnel MTU now
+                continue;
+            }
+            counters.packetsDown.increment();
+            counters.bytesDown.add(length);
+        }
     }
 
     /** ICMP packet too big toward the admin host that sent {@code packet}, through the egress; drops it. */

@@ -49,6 +49,8 @@ import org.postern.vpn.capsule.CapsuleDecoder;
 import org.postern.vpn.capsule.CapsuleEncoder;
 import org.postern.vpn.flow.FlowTimeouts;
 import org.postern.vpn.packet.InternetChecksum;
+import org.postern.vpn.packet.IpPacket;
+import org.postern.vpn.packet.Reassembler;
 import org.postern.vpn.transport.IpLink;
 
 /**
@@ -503,6 +505,62 @@ class VpnEngineTest {
         assertThat(Arrays.copyOfRange(icmp, 16, 20)).as("to the admin host").isEqualTo(Packets.addr(DB));
         assertThat(icmp[20]).isEqualTo((byte) 3);
         assertThat(icmp[21]).isEqualTo((byte) 4);
+    }
+
+    @Test
+    void largerThanTheTunnel_withoutDf_isFragmentedTowardTheDevice() {
+        engine(new FakeLink(IpLink.H3));
+        link.receiver.onDatagram(datagram(udp(DEVICE, 40000, DB, 53, 4)));
+        byte[] reply = udp(DB, 53, DEVICE, 40000, 3000);
+        engine.toDevice(List.of(Packets.withHeadroom(reply, 16)));
+        assertThat(egress).as("no ICMP toward the admin host").hasSize(1);
+        assertThat(link.datagrams).hasSize(3).allSatisfy(d -> assertThat(d.readableBytes() - 1).isLessThanOrEqualTo(engine.mtu()));
+        IpPacket p = new IpPacket();
+        ByteBuf whole = null;
+        try (Reassembler device = new Reassembler(ByteBufAllocator.DEFAULT, (r, n) -> {
+            throw new AssertionError(r + ":" + n);
+        })) {
+            for (ByteBuf d : link.datagrams) {
+                ByteBuf packet = d.retainedSlice(d.readerIndex() + 1, d.readableBytes() - 1);
+                assertThat(p.parse(packet)).isTrue();
+                assertThat(p.isFragment()).isTrue();
+                whole = device.add(packet, p, 0);
+            }
+        }
+        assertThat(whole).as("the device can put them together").isNotNull();
+        assertThat(bytes(whole)).isEqualTo(reply);
+        whole.release();
+        assertThat(counters.packetsDown.sum()).isEqualTo(3);
+        assertThat(engine.dropped()).isEmpty();
+    }
+
+    @Test
+    void largerThanTheTunnel_withDf_answeredTowardTheAdminHost() {
+        engine(new FakeLink(IpLink.H3));
+        link.receiver.onDatagram(datagram(udp(DEVICE, 40000, DB, 53, 4)));
+        byte[] reply = udp(DB, 53, DEVICE, 40000, 3000);
+        reply[6] = 0x40; // DF
+        reply[10] = 0;
+        reply[11] = 0;
+        int sum = InternetChecksum.compute(Unpooled.wrappedBuffer(reply), 0, 20);
+        reply[10] = (byte) (sum >>> 8);
+        reply[11] = (byte) sum;
+        engine.toDevice(List.of(Packets.withHeadroom(reply, 16)));
+        assertThat(link.datagrams).isEmpty();
+        assertThat(egress).hasSize(2);
+        byte[] icmp = bytes(egress.get(1));
+        assertThat(icmp[20]).isEqualTo((byte) 3);
+        assertThat(icmp[21]).as("fragmentation needed").isEqualTo((byte) 4);
+        assertThat(engine.dropped()).containsExactly(Map.entry("too_big", 1L));
+    }
+
+    @Test
+    void largerThanTheTunnel_ofNoFlow_isDroppedUnfragmented() {
+        engine(new FakeLink(IpLink.H3));
+        engine.toDevice(List.of(Packets.withHeadroom(udp(DB, 53, DEVICE, 40000, 3000), 16)));
+        assertThat(link.datagrams).isEmpty();
+        assertThat(egress).isEmpty();
+        assertThat(engine.dropped()).containsExactly(Map.entry("no_flow", 1L));
     }
 
     @Test
