@@ -150,6 +150,12 @@ class VpnModeIT {
         Proc.Result udp = onLaptop("/usr/bin/iperf3", "-c", VpnLab.ADMIN_HOST, "-u", "-b", "20M", "-l", "1200", "-t", "2", "-J");
         assertThat(udp.exit()).as(udp.all()).isZero();
         assertThat(VpnInstall.JSON.readTree(udp.stdout()).at("/end/sum/packets").asLong()).isPositive();
+        // 1400 bytes of UDP payload exceed the tunnel MTU: the laptop fragments, the gateway reassembles
+        Proc.Result fragmented = onLaptop("/usr/bin/iperf3", "-c", VpnLab.ADMIN_HOST, "-u", "-b", "2M", "-l", "1400",
+                "-t", "2", "-J");
+        assertThat(fragmented.exit()).as(fragmented.all()).isZero();
+        assertThat(VpnInstall.JSON.readTree(fragmented.stdout()).at("/end/sum_received/bytes").asLong())
+                .as(fragmented.stdout()).isPositive();
 
         // each flow passed the gate once and is on the trail, with the VPN's fields
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
