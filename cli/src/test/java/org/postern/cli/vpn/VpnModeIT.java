@@ -26,8 +26,8 @@ import org.postern.pki.testing.Proc;
  * gateway ({@code postern gateway run}, its TUN routed to the admin network), the real agent
  * ({@code postern-agent up} with {@code vpn.enabled}, its TUN, routes and DNS), and real clients on
  * the laptop: {@code ping}, {@code dig}, {@code curl}, {@code ssh}, {@code iperf3}. Then what a
- * gateway must refuse (a port and a host no rule grants, a spoofed source, fragments, IPv4
- * options), the HTTP/2 fallback when UDP is blocked, a SIGKILLed agent's DNS restored by its next
+ * gateway must refuse (a port and a host no rule grants, a spoofed source, a fragment that
+ * never completes, IPv4 options), the HTTP/2 fallback when UDP is blocked, a SIGKILLed agent's DNS restored by its next
  * start, and the VPN cut within 2 s of a suspension, a lease end and a revocation. The methods run
  * in order on one installation: each leaves the laptop connected for the next, the last revokes it.
  */
@@ -150,6 +150,12 @@ class VpnModeIT {
         Proc.Result udp = onLaptop("/usr/bin/iperf3", "-c", VpnLab.ADMIN_HOST, "-u", "-b", "20M", "-l", "1200", "-t", "2", "-J");
         assertThat(udp.exit()).as(udp.all()).isZero();
         assertThat(VpnInstall.JSON.readTree(udp.stdout()).at("/end/sum/packets").asLong()).isPositive();
+        // 1400 bytes of UDP payload exceed the tunnel MTU: the laptop fragments, the gateway reassembles
+        Proc.Result fragmented = onLaptop("/usr/bin/iperf3", "-c", VpnLab.ADMIN_HOST, "-u", "-b", "2M", "-l", "1400",
+                "-t", "2", "-J");
+        assertThat(fragmented.exit()).as(fragmented.all()).isZero();
+        assertThat(VpnInstall.JSON.readTree(fragmented.stdout()).at("/end/sum_received/bytes").asLong())
+                .as(fragmented.stdout()).isPositive();
 
         // each flow passed the gate once and is on the trail, with the VPN's fields
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
@@ -239,7 +245,7 @@ class VpnModeIT {
                 for _ in range(20):
                     s.sendto(packet('100.64.250.250', dst), (dst, 0))
                 s.sendto(packet(mine, dst, options=b'\\x01\\x01\\x01\\x00'), (dst, 0))   # NOP NOP NOP EOL
-                s.sendto(packet(mine, dst, frag=0x2000), (dst, 0))                         # more fragments
+                s.sendto(packet(mine, dst, frag=0x2000), (dst, 0))                         # a first fragment alone
                 """);
         String mine = agentLine("VPN up over ").replaceAll(".* as (100\\.64\\.[0-9.]+).*", "$1");
         assertThat(mine).startsWith("100.64.");
@@ -261,7 +267,7 @@ class VpnModeIT {
     @Order(5)
     void udpBlocked_theAgentFallsBackToHttp2_andSaysSo() throws Exception {
         install.stopAgent(false);
-        // the session of test 4 ended: its record counts what the engine dropped (a fragment, IPv4 options)
+        // the session of test 4 ended: its record counts what the engine dropped (the lone fragment, timed out; IPv4 options)
         JsonNode ended = awaitVpnEnd("client_closed");
         assertThat(ended.path("dropped").toString()).as(ended.toString()).containsIgnoringCase("fragment").containsIgnoringCase("option");
         onLaptop("/usr/sbin/nft", "-f", Files.writeString(install.work.resolve("block-udp.nft"), """

@@ -10,8 +10,17 @@ import java.util.Locale;
 public enum VpnDrop {
     /** {@code IpPacket.parse} refused it (truncated, bad version, bad header checksum, …). */
     MALFORMED,
-    /** A fragment, first or not: the VPN MTU is set so the laptop never needs to fragment. */
+    /**
+     * A fragment not reassembled: an invalid one (a first fragment too short for its ports, a
+     * non-last one not a multiple of 8 bytes, an empty one), or the exact duplicate of one held.
+     */
     FRAGMENT,
+    /** The fragments of a datagram that overlap, or disagree on its end (RFC 5722, RFC 1858): all of them. */
+    FRAGMENT_OVERLAP,
+    /** The fragments of a datagram not complete within 5 s, or still incomplete when the session ended. */
+    FRAGMENT_TIMEOUT,
+    /** Fragments beyond the reassembly bounds: 64 datagrams in progress, 256 KiB held, 65535 bytes a datagram. */
+    FRAGMENT_LIMIT,
     /** An IPv4 header with options. */
     IPV4_OPTIONS,
     /** An HTTP datagram whose context id is not 0 (the only one CONNECT-IP registers here). */

@@ -39,19 +39,22 @@ import org.postern.vpn.flow.FlowTable;
 import org.postern.vpn.flow.FlowTimeouts;
 import org.postern.vpn.link.TunMtu;
 import org.postern.vpn.packet.Addresses;
+import org.postern.vpn.packet.Fragmenter;
 import org.postern.vpn.packet.IcmpAnswers;
 import org.postern.vpn.packet.IpPacket;
+import org.postern.vpn.packet.Reassembler;
 import org.postern.vpn.transport.IpLink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One VPN session's packet engine: packets from the device (HTTP/3 datagrams or HTTP/2 DATAGRAM
- * capsules) are checked (context id 0, parsable, no fragment, no IPv4 options, within the tunnel
- * MTU, from the device's own address), tracked in the session's {@link FlowTable} and written to
+ * capsules) are checked (context id 0, parsable, no IPv4 options, from the device's own address,
+ * within the tunnel MTU), fragments reassembled into whole datagrams first, tracked in the session's {@link FlowTable} and written to
  * the egress only for flows the gate passed; the first packet of a new five-tuple asks the gate on
  * a worker, and {@code flow.open} is durable before any packet of the flow leaves. Packets toward
- * the device pass only for allowed flows.
+ * the device pass only for allowed flows; an IPv4 one larger than the tunnel without DF is
+ * fragmented to fit, anything else too big is answered with ICMP toward the admin host.
  *
  * <p><b>Threads.</b> Everything but the gate and the audit records runs on the link's event loop
  * ({@code loop}); the flow table and the packet parser are used there only, so the per-packet path
@@ -126,6 +129,7 @@ final class VpnEngine implements IpLink.Receiver {
 
     // event loop only
     private final IpPacket parser = new IpPacket();
+    private final Reassembler reassembler;
     private final FlowTable flows;
     private final Map<Flow, VpnAudit.Opened> opened = new IdentityHashMap<>();
     private final CapsuleDecoder capsules;
@@ -160,6 +164,7 @@ final class VpnEngine implements IpLink.Receiver {
         this.counters = Objects.requireNonNull(counters, "counters");
         this.flows = new FlowTable(timeouts, maxFlows, MAX_HELD_PACKETS);
         this.capsules = new CapsuleDecoder(alloc, MAX_CAPSULE);
+        this.reassembler = new Reassembler(alloc, (reason, packets) -> count(fragmentDrop(reason), packets));
         this.datagrams = link.transport().equals(IpLink.H3);
         this.mtu = tunnelMtu(link);
         this.deviceLow = Addresses.low(addressing.device());
@@ -284,10 +289,6 @@ final class VpnEngine implements IpLink.Receiver {
             drop(VpnDrop.MALFORMED, packet);
             return;
         }
-        if (p.isFragment()) {
-            drop(VpnDrop.FRAGMENT, packet);
-            return;
-        }
         if (p.hasIpv4Options()) {
             drop(VpnDrop.IPV4_OPTIONS, packet);
             return;
@@ -301,6 +302,10 @@ final class VpnEngine implements IpLink.Receiver {
             drop(VpnDrop.SPOOFED, packet);
             return;
         }
+        if (p.isFragment()) {
+            reassemble(packet, p);
+            return;
+        }
         if (p.length() > mtu) {
             InetAddress from = gatewayAddress(p.ipVersion());
             if (from != null && icmpAllowed()) {
@@ -312,6 +317,38 @@ final class VpnEngine implements IpLink.Receiver {
             drop(VpnDrop.TOO_BIG, packet);
             return;
         }
+        judged(packet, p);
+    }
+
+    /**
+     * A fragment (already checked for scope and source, which its datagram shares) goes to the
+     * session's reassembler; a datagram it completes takes the rest of the path whole. It is not
+     * held to the tunnel MTU: the laptop fragmented it to fit, and the egress TUN (MTU 1500)
+     * fragments it again on the way out if it must and DF allows.
+     */
+    private void reassemble(ByteBuf fragment, IpPacket p) {
+        ByteBuf whole = reassembler.add(fragment, p, nanos.getAsLong());
+        if (whole == null) {
+            return;
+        }
+        if (!p.parse(whole)) {
+            drop(VpnDrop.MALFORMED, whole);
+            return;
+        }
+        judged(whole, p);
+    }
+
+    private static VpnDrop fragmentDrop(Reassembler.Reason reason) {
+        return switch (reason) {
+            case OVERLAP -> VpnDrop.FRAGMENT_OVERLAP;
+            case TIMEOUT -> VpnDrop.FRAGMENT_TIMEOUT;
+            case LIMIT -> VpnDrop.FRAGMENT_LIMIT;
+            case INVALID, DUPLICATE -> VpnDrop.FRAGMENT;
+        };
+    }
+
+    /** A whole packet from the device that passed the checks: into its flow, then up, held or refused. */
+    private void judged(ByteBuf packet, IpPacket p) {
         long now = nanos.getAsLong();
         Flow flow;
         try {
@@ -541,12 +578,16 @@ final class VpnEngine implements IpLink.Receiver {
             drop(VpnDrop.MALFORMED, packet);
             return;
         }
-        if (p.length() > mtu) {
+        if (p.length() > mtu && !Fragmenter.mayFragment(p)) {
             tooBigTowardAdmin(packet, p);
             return;
         }
         if (flows.toDevice(p, nanos.getAsLong()) == null) {
             drop(VpnDrop.NO_FLOW, packet);
+            return;
+        }
+        if (p.length() > mtu) {
+            fragmentToDevice(packet, p);
             return;
         }
         int length = packet.readableBytes();
@@ -557,6 +598,29 @@ final class VpnEngine implements IpLink.Receiver {
         }
         counters.packetsDown.increment();
         counters.bytesDown.add(length);
+    }
+
+    /**
+     * An IPv4 packet of an allowed flow, larger than the tunnel and without DF: the gateway is the
+     * router onto the narrower link, so it fragments (RFC 791) and the device reassembles. Takes
+     * ownership of {@code packet}.
+     */
+    private void fragmentToDevice(ByteBuf packet, IpPacket p) {
+        List<ByteBuf> fragments;
+        try {
+            fragments = Fragmenter.fragment(packet, p, mtu, alloc);
+        } finally {
+            packet.release();
+        }
+        for (ByteBuf fragment : fragments) {
+            int length = fragment.readableBytes();
+            if (!toLink(fragment)) {
+                drop(VpnDrop.UNDELIVERABLE, fragment); // QUIC cannot take even the tunnel MTU now
+                continue;
+            }
+            counters.packetsDown.increment();
+            counters.bytesDown.add(length);
+        }
     }
 
     /** ICMP packet too big toward the admin host that sent {@code packet}, through the egress; drops it. */
@@ -629,12 +693,16 @@ final class VpnEngine implements IpLink.Receiver {
 
     // ---- time and the end ----
 
-    /** Once a second on the loop: idle flows end ({@code flow.close}), a silent link ends the session. */
+    /**
+     * Once a second on the loop: idle flows end ({@code flow.close}), fragments of datagrams not
+     * complete in time go, a silent link ends the session.
+     */
     void sweep() {
         if (endedHow != null) {
             return;
         }
         long now = nanos.getAsLong();
+        reassembler.expire(now);
         for (EndedFlow e : flows.sweep(now)) {
             VpnAudit.Opened o = opened.remove(e.flow());
             if (o != null) {
@@ -684,6 +752,7 @@ final class VpnEngine implements IpLink.Receiver {
             return;
         }
         endedHow = how;
+        reassembler.close();
         if (spoofPending > 0) {
             recordSpoofed(nanos.getAsLong());
         }

@@ -49,6 +49,8 @@ import org.postern.vpn.capsule.CapsuleDecoder;
 import org.postern.vpn.capsule.CapsuleEncoder;
 import org.postern.vpn.flow.FlowTimeouts;
 import org.postern.vpn.packet.InternetChecksum;
+import org.postern.vpn.packet.IpPacket;
+import org.postern.vpn.packet.Reassembler;
 import org.postern.vpn.transport.IpLink;
 
 /**
@@ -274,15 +276,16 @@ class VpnEngineTest {
     }
 
     @Test
-    void malformedFragmentsOptionsAndUnknownContext_droppedAndCounted() {
+    void malformedInvalidFragmentsOptionsAndUnknownContext_droppedAndCounted() {
         engine(new FakeLink(IpLink.H3));
         byte[] good = udp(DEVICE, 40000, DB, 53, 8);
         byte[] badChecksum = good.clone();
         badChecksum[10] ^= 0x55;
         link.receiver.onDatagram(datagram(badChecksum));
         link.receiver.onDatagram(datagram(new byte[] {0x45, 0, 0}));
-        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2000, new byte[0], new byte[16])));
-        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x0003, new byte[0], new byte[16])));
+        // fragments the reassembler refuses at once: not the last, yet not a multiple of 8 bytes; empty
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2000, new byte[0], new byte[12])));
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2003, new byte[0], new byte[0])));
         link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0, new byte[] {1, 1, 1, 0},
                 Arrays.copyOfRange(good, 20, good.length))));
         link.receiver.onDatagram(Unpooled.buffer().writeByte(2).writeBytes(good));
@@ -290,6 +293,60 @@ class VpnEngineTest {
         assertThat(gateCalls).isZero();
         assertThat(engine.dropped()).containsExactly(Map.entry("malformed", 2L), Map.entry("fragment", 2L),
                 Map.entry("ipv4_options", 1L), Map.entry("unknown_context", 1L));
+    }
+
+    @Test
+    void twoFragmentsOfAnAllowedUdpFlow_leaveAsOneWholeDatagram_evenAboveTheTunnelMtu() {
+        engine(new FakeLink(IpLink.H3));
+        byte[] whole = udp(DEVICE, 40000, DB, 53, 1400); // 1428 bytes: more than the tunnel MTU
+        assertThat(whole.length).isGreaterThan(engine.mtu());
+        byte[] payload = Arrays.copyOfRange(whole, 20, whole.length);
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2000, new byte[0],
+                Arrays.copyOfRange(payload, 0, 1376))));
+        assertThat(egress).isEmpty();
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 1376 / 8, new byte[0],
+                Arrays.copyOfRange(payload, 1376, payload.length))));
+        assertThat(ofType("flow.open")).hasSize(1);
+        assertThat(egress).hasSize(1);
+        assertThat(bytes(egress.getFirst())).as("the datagram as the laptop's application sent it").isEqualTo(whole);
+        assertThat(engine.dropped()).isEmpty();
+        assertThat(gateCalls).isEqualTo(1);
+    }
+
+    @Test
+    void loneFirstFragment_droppedOnTimeoutBySweep_andCounted() {
+        engine(new FakeLink(IpLink.H3));
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2000, new byte[0], new byte[16])));
+        nanos.addAndGet(Duration.ofSeconds(4).toNanos());
+        engine.sweep();
+        assertThat(engine.dropped()).isEmpty();
+        nanos.addAndGet(Duration.ofSeconds(1).toNanos());
+        engine.sweep();
+        assertThat(engine.dropped()).containsExactly(Map.entry("fragment_timeout", 1L));
+        assertThat(counters.dropped(VpnDrop.FRAGMENT_TIMEOUT)).isEqualTo(1);
+        assertThat(egress).isEmpty();
+        assertThat(gateCalls).isZero();
+    }
+
+    @Test
+    void overlappingFragments_dropTheDatagram() {
+        engine(new FakeLink(IpLink.H3));
+        byte[] payload = Arrays.copyOfRange(udp(DEVICE, 40000, DB, 53, 100), 20, 128);
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2000, new byte[0],
+                Arrays.copyOfRange(payload, 0, 64))));
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 56 / 8, new byte[0],
+                Arrays.copyOfRange(payload, 56, payload.length))));
+        assertThat(egress).isEmpty();
+        assertThat(gateCalls).isZero();
+        assertThat(engine.dropped()).containsExactly(Map.entry("fragment_overlap", 2L));
+    }
+
+    @Test
+    void fragmentHeldWhenTheSessionEnds_countedAsTimedOut() {
+        engine(new FakeLink(IpLink.H3));
+        link.receiver.onDatagram(datagram(Packets.ipv4(Packets.UDP, DEVICE, DB, 0x2000, new byte[0], new byte[16])));
+        engine.stop("client_closed");
+        assertThat(engine.dropped()).containsExactly(Map.entry("fragment_timeout", 1L));
     }
 
     @Test
@@ -448,6 +505,62 @@ class VpnEngineTest {
         assertThat(Arrays.copyOfRange(icmp, 16, 20)).as("to the admin host").isEqualTo(Packets.addr(DB));
         assertThat(icmp[20]).isEqualTo((byte) 3);
         assertThat(icmp[21]).isEqualTo((byte) 4);
+    }
+
+    @Test
+    void largerThanTheTunnel_withoutDf_isFragmentedTowardTheDevice() {
+        engine(new FakeLink(IpLink.H3));
+        link.receiver.onDatagram(datagram(udp(DEVICE, 40000, DB, 53, 4)));
+        byte[] reply = udp(DB, 53, DEVICE, 40000, 3000);
+        engine.toDevice(List.of(Packets.withHeadroom(reply, 16)));
+        assertThat(egress).as("no ICMP toward the admin host").hasSize(1);
+        assertThat(link.datagrams).hasSize(3).allSatisfy(d -> assertThat(d.readableBytes() - 1).isLessThanOrEqualTo(engine.mtu()));
+        IpPacket p = new IpPacket();
+        ByteBuf whole = null;
+        try (Reassembler device = new Reassembler(ByteBufAllocator.DEFAULT, (r, n) -> {
+            throw new AssertionError(r + ":" + n);
+        })) {
+            for (ByteBuf d : link.datagrams) {
+                ByteBuf packet = d.retainedSlice(d.readerIndex() + 1, d.readableBytes() - 1);
+                assertThat(p.parse(packet)).isTrue();
+                assertThat(p.isFragment()).isTrue();
+                whole = device.add(packet, p, 0);
+            }
+        }
+        assertThat(whole).as("the device can put them together").isNotNull();
+        assertThat(bytes(whole)).isEqualTo(reply);
+        whole.release();
+        assertThat(counters.packetsDown.sum()).isEqualTo(3);
+        assertThat(engine.dropped()).isEmpty();
+    }
+
+    @Test
+    void largerThanTheTunnel_withDf_answeredTowardTheAdminHost() {
+        engine(new FakeLink(IpLink.H3));
+        link.receiver.onDatagram(datagram(udp(DEVICE, 40000, DB, 53, 4)));
+        byte[] reply = udp(DB, 53, DEVICE, 40000, 3000);
+        reply[6] = 0x40; // DF
+        reply[10] = 0;
+        reply[11] = 0;
+        int sum = InternetChecksum.compute(Unpooled.wrappedBuffer(reply), 0, 20);
+        reply[10] = (byte) (sum >>> 8);
+        reply[11] = (byte) sum;
+        engine.toDevice(List.of(Packets.withHeadroom(reply, 16)));
+        assertThat(link.datagrams).isEmpty();
+        assertThat(egress).hasSize(2);
+        byte[] icmp = bytes(egress.get(1));
+        assertThat(icmp[20]).isEqualTo((byte) 3);
+        assertThat(icmp[21]).as("fragmentation needed").isEqualTo((byte) 4);
+        assertThat(engine.dropped()).containsExactly(Map.entry("too_big", 1L));
+    }
+
+    @Test
+    void largerThanTheTunnel_ofNoFlow_isDroppedUnfragmented() {
+        engine(new FakeLink(IpLink.H3));
+        engine.toDevice(List.of(Packets.withHeadroom(udp(DB, 53, DEVICE, 40000, 3000), 16)));
+        assertThat(link.datagrams).isEmpty();
+        assertThat(egress).isEmpty();
+        assertThat(engine.dropped()).containsExactly(Map.entry("no_flow", 1L));
     }
 
     @Test

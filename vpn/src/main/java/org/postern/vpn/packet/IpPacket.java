@@ -46,6 +46,11 @@ public final class IpPacket {
     private long destinationHigh;
     private long destinationLow;
     private boolean fragment;
+    private boolean moreFragments;
+    private boolean dontFragment;
+    private long identification;
+    private int fragmentHeaderOffset;
+    private int fragmentLinkOffset;
     private int fragmentOffset;
     private boolean ipv4Options;
     private boolean transport;
@@ -96,7 +101,10 @@ public final class IpPacket {
         ipv4Options = headerLength > 20;
         int flagsAndOffset = buf.getUnsignedShort(start + 6);
         fragmentOffset = (flagsAndOffset & 0x1FFF) * 8;
-        fragment = (flagsAndOffset & 0x2000) != 0 || fragmentOffset != 0;
+        moreFragments = (flagsAndOffset & 0x2000) != 0;
+        dontFragment = (flagsAndOffset & 0x4000) != 0;
+        fragment = moreFragments || fragmentOffset != 0;
+        identification = buf.getUnsignedShort(start + 4);
         protocol = buf.getUnsignedByte(start + 9);
         sourceLow = V4_MAPPED | buf.getUnsignedInt(start + 12);
         destinationLow = V4_MAPPED | buf.getUnsignedInt(start + 16);
@@ -116,6 +124,7 @@ public final class IpPacket {
         destinationHigh = buf.getLong(start + 24);
         destinationLow = buf.getLong(start + 32);
         int next = buf.getUnsignedByte(start + 6);
+        int link = 6; // where the next-header byte naming the current header lies
         int offset = IPV6_HEADER;
         for (int headers = 0; ; headers++) {
             if (headers > MAX_EXTENSION_HEADERS) {
@@ -127,6 +136,7 @@ public final class IpPacket {
                 }
                 int size = (buf.getUnsignedByte(start + offset + 1) + 1) * 8;
                 next = buf.getUnsignedByte(start + offset);
+                link = offset;
                 offset += size;
                 if (offset > length) {
                     return fail(Malformed.TRUNCATED);
@@ -137,8 +147,13 @@ public final class IpPacket {
                 }
                 int offsetAndFlags = buf.getUnsignedShort(start + offset + 2);
                 fragmentOffset = offsetAndFlags & 0xFFF8;
-                fragment = (offsetAndFlags & 1) != 0 || fragmentOffset != 0;
+                moreFragments = (offsetAndFlags & 1) != 0;
+                fragment = moreFragments || fragmentOffset != 0;
+                identification = buf.getUnsignedInt(start + offset + 4);
+                fragmentHeaderOffset = offset;
+                fragmentLinkOffset = link;
                 next = buf.getUnsignedByte(start + offset);
+                link = offset;
                 offset += 8;
             } else {
                 break;
@@ -202,7 +217,9 @@ public final class IpPacket {
         malformed = null;
         ipVersion = headerLength = length = protocol = 0;
         sourceHigh = sourceLow = destinationHigh = destinationLow = 0;
-        fragment = ipv4Options = transport = false;
+        fragment = moreFragments = dontFragment = ipv4Options = transport = false;
+        identification = 0;
+        fragmentHeaderOffset = fragmentLinkOffset = 0;
         fragmentOffset = sourcePort = destinationPort = tcpFlags = icmpType = icmpCode = 0;
         icmpEchoId = -1;
     }
@@ -266,6 +283,40 @@ public final class IpPacket {
     /** The fragment's offset in bytes; 0 for an unfragmented packet and for a first fragment. */
     public int fragmentOffset() {
         return fragmentOffset;
+    }
+
+    /** Whether more fragments follow this one (IPv4 MF, IPv6 M); false for an unfragmented packet. */
+    public boolean moreFragments() {
+        return moreFragments;
+    }
+
+    /** Whether IPv4's DF (don't fragment) flag is set; false for IPv6, which routers never fragment anyway. */
+    public boolean dontFragment() {
+        return dontFragment;
+    }
+
+    /**
+     * The datagram's identification: IPv4's 16-bit field (meaningful for fragments only), IPv6's
+     * 32-bit one from the Fragment header (0 without one).
+     */
+    public long identification() {
+        return identification;
+    }
+
+    /**
+     * For IPv6, where the Fragment header starts (the end of the unfragmentable part); 0 without
+     * one, and always 0 for IPv4.
+     */
+    public int fragmentHeaderOffset() {
+        return fragmentHeaderOffset;
+    }
+
+    /**
+     * For IPv6 with a Fragment header, where the next-header byte that names it lies: 6 in the
+     * fixed header, or the first byte of the extension header before it. 0 otherwise.
+     */
+    public int fragmentLinkOffset() {
+        return fragmentLinkOffset;
     }
 
     /** Whether the IPv4 header carries options (IHL above 5). */

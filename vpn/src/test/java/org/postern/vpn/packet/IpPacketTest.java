@@ -95,6 +95,7 @@ class IpPacketTest {
         assertThat(packet.sourcePort()).isEqualTo(51_000);
         assertThat(packet.destinationPort()).isEqualTo(22);
         assertThat(packet.isFragment()).as("DF is not a fragment").isFalse();
+        assertThat(packet.dontFragment()).isTrue();
 
         byte[] finAck = ipv4(IpPacket.TCP, "10.0.0.5", "100.64.0.2", 0, new byte[0],
                 tcp(22, 51_000, IpPacket.TCP_FIN | IpPacket.TCP_ACK));
@@ -120,11 +121,14 @@ class IpPacketTest {
         assertThat(packet.parse(buf(first))).isTrue();
         assertThat(packet.isFragment()).isTrue();
         assertThat(packet.fragmentOffset()).isZero();
+        assertThat(packet.moreFragments()).isTrue();
+        assertThat(packet.identification()).isEqualTo(0x1c46);
         assertThat(packet.hasTransportHeader()).isTrue();
 
         byte[] later = ipv4(IpPacket.UDP, "100.64.0.2", "10.0.0.5", 185, new byte[0], new byte[16]);
         assertThat(packet.parse(buf(later))).isTrue();
         assertThat(packet.isFragment()).isTrue();
+        assertThat(packet.moreFragments()).as("the last fragment").isFalse();
         assertThat(packet.fragmentOffset()).isEqualTo(1480);
         assertThat(packet.hasTransportHeader()).isFalse();
     }
@@ -189,9 +193,15 @@ class IpPacketTest {
         assertThat(packet.protocol()).isEqualTo(IpPacket.UDP);
         assertThat(packet.hasTransportHeader()).isTrue();
 
+        assertThat(packet.moreFragments()).isTrue();
+        assertThat(packet.identification()).isEqualTo(1);
+        assertThat(packet.fragmentHeaderOffset()).isEqualTo(40);
+        assertThat(packet.fragmentLinkOffset()).isEqualTo(6);
+
         byte[] later = ipv6(44, "fd00::2", "fd00::5", concat(hex("1100 05c8 0000 0001"), new byte[8]));
         assertThat(packet.parse(buf(later))).isTrue();
         assertThat(packet.fragmentOffset()).isEqualTo(1480);
+        assertThat(packet.moreFragments()).isFalse();
         assertThat(packet.hasTransportHeader()).isFalse();
     }
 
