@@ -32,6 +32,7 @@ import org.postern.config.posture.VersionNumber;
 import org.postern.gateway.server.GatewayServer;
 import org.postern.pki.PkiService;
 import org.postern.pki.ca.KeyProtection;
+import org.postern.cli.TestSshd;
 import org.postern.pki.testing.Proc;
 import org.postern.pki.testing.TestPki;
 import picocli.CommandLine;
@@ -273,24 +274,7 @@ class AgentUpIT {
     }
 
     void startSshd() throws Exception {
-        Files.createDirectories(Path.of("/run/sshd"));
-        Path hostKey = work.resolve("host_key");
-        Path clientKey = work.resolve("client_key");
-        Proc.run(work, Duration.ofSeconds(30), "/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hostKey.toString()).ok();
-        Proc.run(work, Duration.ofSeconds(30), "/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", clientKey.toString()).ok();
-        Path authorized = Files.copy(work.resolve("client_key.pub"), work.resolve("authorized_keys"));
-        Path config = Files.writeString(work.resolve("sshd_config"), """
-                Port %d
-                ListenAddress 127.0.0.1
-                HostKey %s
-                AuthorizedKeysFile %s
-                StrictModes no
-                PasswordAuthentication no
-                KbdInteractiveAuthentication no
-                PermitRootLogin prohibit-password
-                UsePAM no
-                PidFile %s
-                """.formatted(sshPort, hostKey, authorized, work.resolve("sshd.pid")));
+        Path config = TestSshd.prepare(work, "", "127.0.0.1", sshPort).config();
         Path log = work.resolve("sshd.log");
         sshd = new ProcessBuilder("/usr/sbin/sshd", "-D", "-e", "-f", config.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();

@@ -12,6 +12,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import org.postern.cli.TestSshd;
 import org.postern.pki.testing.Proc;
 
 /**
@@ -151,24 +152,8 @@ final class VpnLab implements AutoCloseable {
     }
 
     private void startSshd() throws IOException {
-        Files.createDirectories(Path.of("/run/sshd")); // sshd's privilege-separation directory
-        Path hostKey = work.resolve("admin_host_key");
-        Proc.run(work, Duration.ofSeconds(30), "/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hostKey.toString()).ok();
-        Proc.run(work, Duration.ofSeconds(30), "/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", sshKey().toString()).ok();
-        Path authorized = Files.copy(work.resolve("admin_client_key.pub"), work.resolve("admin_authorized_keys"));
-        Path config = Files.writeString(work.resolve("admin_sshd_config"), """
-                Port 22
-                ListenAddress %s
-                HostKey %s
-                AuthorizedKeysFile %s
-                StrictModes no
-                PasswordAuthentication no
-                KbdInteractiveAuthentication no
-                PermitRootLogin prohibit-password
-                UsePAM no
-                PidFile %s
-                """.formatted(ADMIN_HOST, hostKey, authorized, work.resolve("admin_sshd.pid")));
-        start(admin, work.resolve("sshd.log"), "/usr/sbin/sshd", "-D", "-e", "-f", config.toString());
+        TestSshd sshd = TestSshd.prepare(work, "admin_", ADMIN_HOST, 22);
+        start(admin, work.resolve("sshd.log"), "/usr/sbin/sshd", "-D", "-e", "-f", sshd.config().toString());
     }
 
     private void ip(String... args) {
