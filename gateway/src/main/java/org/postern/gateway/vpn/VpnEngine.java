@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.LongSupplier;
@@ -82,7 +83,6 @@ final class VpnEngine implements IpLink.Receiver {
     /** The QUIC UDP payload both ends use (docs/vpn.md, Transports). */
     static final int QUIC_UDP_PAYLOAD = 1452;
     static final int MAX_HELD_PACKETS = 8;
-    private static final int MAX_CAPSULE = 64 * 1024;
 
     /** Where packets leave for the admin network (the gateway's TUN); takes ownership of each packet. */
     @FunctionalInterface
@@ -163,7 +163,7 @@ final class VpnEngine implements IpLink.Receiver {
         this.onGone = Objects.requireNonNull(onGone, "onGone");
         this.counters = Objects.requireNonNull(counters, "counters");
         this.flows = new FlowTable(timeouts, maxFlows, MAX_HELD_PACKETS);
-        this.capsules = new CapsuleDecoder(alloc, MAX_CAPSULE);
+        this.capsules = new CapsuleDecoder(alloc, CapsuleDecoder.MAX_CONNECT_IP_CAPSULE);
         this.reassembler = new Reassembler(alloc, (reason, packets) -> count(fragmentDrop(reason), packets));
         this.datagrams = link.transport().equals(IpLink.H3);
         this.mtu = tunnelMtu(link);
@@ -432,7 +432,7 @@ final class VpnEngine implements IpLink.Receiver {
         String innerSource = p.isIcmp() ? NetUtil.toAddressString(p.source())
                 : HostPort.format(NetUtil.toAddressString(p.source()), p.sourcePort());
         String destText = p.isIcmp() ? NetUtil.toAddressString(dest) : HostPort.format(NetUtil.toAddressString(dest), port);
-        workers.execute(() -> {
+        Runnable gate = () -> {
             GateDecision decision = decide(protocol, dest, port);
             switch (decision) {
                 case GateDecision.Pass pass -> {
@@ -452,7 +452,12 @@ final class VpnEngine implements IpLink.Receiver {
                     loop.execute(() -> denied(flow, first));
                 }
             }
-        });
+        };
+        try {
+            workers.execute(gate);
+        } catch (RejectedExecutionException e) {
+            first.release(); // the gateway is stopping: the flow stays pending until its session ends
+        }
     }
 
     private GateDecision decide(int protocol, InetAddress dest, int port) {
@@ -648,22 +653,11 @@ final class VpnEngine implements IpLink.Receiver {
         if (packet.readableBytes() + 1 > link.maxDatagramPayload()) {
             return false;
         }
-        IpLink.DatagramResult result = link.sendDatagram(withContextId(packet));
+        IpLink.DatagramResult result = link.sendDatagram(HttpDatagrams.ipPacketPayload(packet, alloc));
         if (result != IpLink.DatagramResult.QUEUED) {
             count(VpnDrop.UNDELIVERABLE, 1);
         }
         return true;
-    }
-
-    /** Context id 0 in front of the packet: in its headroom when it has one, else a small composite. */
-    private ByteBuf withContextId(ByteBuf packet) {
-        if (packet.readerIndex() > 0 && packet.refCnt() == 1 && !packet.isReadOnly()) {
-            packet.readerIndex(packet.readerIndex() - 1);
-            packet.setByte(packet.readerIndex(), (int) HttpDatagrams.IP_PACKET_CONTEXT_ID);
-            return packet;
-        }
-        ByteBuf context = alloc.buffer(1).writeByte((int) HttpDatagrams.IP_PACKET_CONTEXT_ID);
-        return alloc.compositeBuffer(2).addComponents(true, context, packet);
     }
 
     /** Sends what this batch queued on the link: one flush per batch, not per packet. */
@@ -771,15 +765,20 @@ final class VpnEngine implements IpLink.Receiver {
     private void close(Flow flow, VpnAudit.Opened o, String how) {
         VpnAudit.Counts counts = new VpnAudit.Counts(flow.bytesFromDevice(), flow.bytesToDevice(),
                 flow.packetsFromDevice(), flow.packetsToDevice());
-        workers.execute(() -> {
+        Runnable record = () -> {
             try {
-                session.relayed(true, (int) Math.min(Integer.MAX_VALUE, counts.bytesUp()));
-                session.relayed(false, (int) Math.min(Integer.MAX_VALUE, counts.bytesDown()));
+                session.relayed(true, counts.bytesUp());
+                session.relayed(false, counts.bytesDown());
                 audit.flowClose(session, o, counts, how);
             } finally {
                 session.flowGone();
             }
-        });
+        };
+        try {
+            workers.execute(record);
+        } catch (RejectedExecutionException e) {
+            record.run(); // the gateway is stopping: record it on this thread rather than lose it (as FlowRegistry does)
+        }
     }
 
     @Override

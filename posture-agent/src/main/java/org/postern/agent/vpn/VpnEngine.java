@@ -129,7 +129,8 @@ final class VpnEngine implements IpLink.Receiver {
         this.keepalive = options.keepalive();
         this.deadAfter = options.deadAfter();
         this.mtu = mtu(link);
-        this.decoder = new CapsuleDecoder(alloc, mtu + 16);
+        // not the MTU: a route advertisement of a large policy is a capsule far longer than a packet
+        this.decoder = new CapsuleDecoder(alloc, CapsuleDecoder.MAX_CONNECT_IP_CAPSULE);
         this.scratch = ByteBuffer.allocateDirect(mtu + 256);
     }
 

@@ -95,6 +95,21 @@ class VpnEngineTest {
     }
 
     @Test
+    void aLargePolicysAdvertisement_longerThanAPacket_isTaken() {
+        h3(List.of(), List.of());
+        // 300 single-address ranges: a 3 KB capsule, twice the tunnel MTU
+        String[] ranges = new String[300];
+        for (int i = 0; i < ranges.length; i++) {
+            String a = "10.100." + i / 100 + "." + 2 * (i % 100); // apart, so no two merge into one prefix
+            ranges[i] = a + "-" + a;
+        }
+        assignAndRoute(ranges);
+        await().atMost(Duration.ofSeconds(5)).until(() -> said.stream().anyMatch(l -> l.startsWith("VPN up")));
+        assertThat(link.closedWith).as("the link stays up").isNull();
+        assertThat(engine.status()).get().satisfies(st -> assertThat(st.routes()).hasSize(300));
+    }
+
+    @Test
     void routesOfAFamilyWithoutAnAddress_notInstalled() {
         h3(List.of(), List.of());
         capsule(new Capsule.AddressAssign(List.of(new AddressEntry(0, ip("100.64.0.2"), 32))));

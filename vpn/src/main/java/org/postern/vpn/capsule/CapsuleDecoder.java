@@ -18,6 +18,12 @@ import org.jspecify.annotations.Nullable;
  * CapsuleException} the decoder is spent: RFC 9297 §3.3 makes the whole stream malformed.
  */
 public final class CapsuleDecoder implements AutoCloseable {
+    /**
+     * The bound both ends of a CONNECT-IP stream use: room for a DATAGRAM capsule of any packet and
+     * for a ROUTE_ADVERTISEMENT of a few thousand ranges (10 bytes per IPv4 range, 34 per IPv6 one).
+     */
+    public static final int MAX_CONNECT_IP_CAPSULE = 64 * 1024;
+
     private final ByteBufAllocator alloc;
     private final int maxCapsuleLength;
     private @Nullable ByteBuf cumulation;

@@ -60,6 +60,16 @@ public final class HttpDatagrams {
     }
 
     /**
+     * The HTTP datagram payload of one IP packet: context id 0 in front of it, in its headroom when
+     * nobody else can see those bytes, else as a small composite; the packet is not copied. Takes
+     * ownership of {@code ipPacket}.
+     */
+    public static ByteBuf ipPacketPayload(ByteBuf ipPacket, ByteBufAllocator alloc) {
+        ByteBuf out = Headroom.prepend(ipPacket, 1, alloc);
+        return out.setByte(out.readerIndex(), (int) IP_PACKET_CONTEXT_ID);
+    }
+
+    /**
      * The HTTP/3 datagram (QUIC DATAGRAM frame payload) that carries one IP packet on the request
      * stream {@code quarterStreamId}. Takes ownership of {@code ipPacket}; its headroom takes the
      * header when the buffer is unshared and has room, otherwise a composite buffer does.

@@ -59,4 +59,21 @@ class HttpDatagramsTest {
                 HexFormat.of().parseHex("d000000000000000"))))
                 .hasMessageContaining("expected at most 2^60-1");
     }
+
+    @Test
+    void ipPacketPayload_usesTheHeadroom_butNeverWritesIntoAnotherBuffersBytes() {
+        ByteBuf own = UnpooledByteBufAllocator.DEFAULT.buffer(8).writeBytes(new byte[] {9, 0x45, 1});
+        own.readerIndex(1); // one byte of headroom
+        ByteBuf payload = HttpDatagrams.ipPacketPayload(own, UnpooledByteBufAllocator.DEFAULT);
+        assertThat(payload).isSameAs(own);
+        assertThat(ByteBufUtil.getBytes(payload)).containsExactly(0, 0x45, 1);
+        payload.release();
+
+        ByteBuf parent = Unpooled.wrappedBuffer(new byte[] {9, 0x45, 1});
+        ByteBuf slice = parent.slice(1, 2);
+        ByteBuf composed = HttpDatagrams.ipPacketPayload(slice, UnpooledByteBufAllocator.DEFAULT);
+        assertThat(ByteBufUtil.getBytes(composed)).containsExactly(0, 0x45, 1);
+        assertThat(parent.getByte(0)).as("the byte before the slice is the parent's").isEqualTo((byte) 9);
+        composed.release();
+    }
 }
