@@ -22,6 +22,9 @@ public final class DestinationResolver {
     /** Looks a host name up; {@code InetAddress::getAllByName} in production, a map in tests. */
     @FunctionalInterface
     public interface Lookup {
+        /** The system resolver. */
+        Lookup SYSTEM = host -> List.of(InetAddress.getAllByName(host));
+
         List<InetAddress> lookup(String host) throws UnknownHostException;
     }
 
@@ -51,7 +54,7 @@ public final class DestinationResolver {
 
     /** Resolves with the system resolver. */
     public static DestinationResolver system(ForbiddenAddresses forbidden) {
-        return new DestinationResolver(forbidden, host -> List.of(InetAddress.getAllByName(host)));
+        return new DestinationResolver(forbidden, Lookup.SYSTEM);
     }
 
     public Resolution resolve(String requestedHost, int port) {

@@ -20,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -50,6 +51,7 @@ import org.postern.gateway.metrics.GatewayMetrics;
 import org.postern.gateway.metrics.HandshakeMetricsHandler;
 import org.postern.gateway.policy.AccessPolicy;
 import org.postern.gateway.policy.DestinationResolver;
+import org.postern.gateway.policy.FlowPolicy;
 import org.postern.gateway.policy.ForbiddenAddresses;
 import org.postern.gateway.policy.OwnAddresses;
 import org.postern.gateway.posture.ChallengeStore;
@@ -268,8 +270,10 @@ public final class GatewayServer implements AutoCloseable {
             bastionRef.set(bastion);
 
             // the one admission gate of CONNECT and the SSH certificate request (docs/pipeline.md)
-            TunnelGate gate = new TunnelGate(registry, leases, resolver, policy,
-                    live.flowPolicy(forbidden, host -> List.of(InetAddress.getAllByName(host))));
+            // one flow policy for the gate and the VPN's routes: host-name rules resolved once per snapshot, so
+            // the routes a device is given and the flows the gate lets through come from the same addresses
+            Supplier<@Nullable FlowPolicy> flowPolicy = live.flowPolicy(forbidden, DestinationResolver.Lookup.SYSTEM);
+            TunnelGate gate = new TunnelGate(registry, leases, resolver, policy, flowPolicy);
             // VPN mode (docs/vpn.md "The gateway's engine"): the egress TUN, NAT and the engine, when vpn.enabled
             ConnectIpAcceptor vpnAcceptor = options.vpn();
             if (vpnAcceptor == null && settings.vpn().enabled()) {
@@ -283,7 +287,7 @@ public final class GatewayServer implements AutoCloseable {
                     public GateDecision openFlow(Who who, int ipProtocol, InetAddress dest, int port) {
                         return gate.openFlow(who, ipProtocol, dest, port);
                     }
-                }, sessions, audit, clock, workers, live.flowPolicy(forbidden, host -> List.of(InetAddress.getAllByName(host))));
+                }, sessions, audit, clock, workers, flowPolicy);
                 resources.add(vpn);
                 metrics.bindVpn(vpn::links, vpn.counters());
                 vpnAcceptor = vpn;

@@ -99,7 +99,7 @@ public final class Session {
     }
 
     /** Bytes a flow of this session relayed: {@code up} laptop → admin host, else the other way. */
-    public void relayed(boolean upwards, int bytes) {
+    public void relayed(boolean upwards, long bytes) {
         (upwards ? up : down).add(bytes);
     }
 

@@ -80,7 +80,7 @@ final class VpnAudit {
                     .with("protocol", protocol)
                     .with("innerSource", innerSource)
                     .with("dest", dest)
-                    .with("destAddress", r.destAddress() != null ? r.destAddress() : dest)
+                    .with("destAddress", dest) // a VPN flow names its address itself: the same text as its flow.open
                     .with("reason", r.code())
                     .with("detail", r.detail())
                     .build());
