@@ -1,17 +1,16 @@
 package org.postern.gateway.vpn;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import org.jspecify.annotations.Nullable;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.config.gateway.Network;
+import org.postern.vpn.link.Command;
 import org.postern.vpn.link.IpCommandLinkConfig;
 import org.postern.vpn.link.LinkAddress;
 import org.postern.vpn.link.LinkConfig;
@@ -129,29 +128,11 @@ final class EgressSetup {
             command.addAll(List.of("ip", "netns", "exec", namespace));
         }
         command.addAll(List.of("nft", "-f", "-"));
-        Process p;
         try {
-            p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            Command.run(command, script, Duration.ofSeconds(COMMAND_SECONDS));
         } catch (IOException e) {
-            throw new IOException("vpn.nat is true but nft (nftables) could not be run: " + e.getMessage()
+            throw new IOException("vpn.nat is true but nft (nftables) did not set the VPN's NAT table: " + e.getMessage()
                     + "; install nftables, or set vpn.nat: false and route the pool back to this gateway", e);
-        }
-        try (OutputStream in = p.getOutputStream()) {
-            in.write(script.getBytes(StandardCharsets.UTF_8));
-        }
-        try {
-            if (!p.waitFor(COMMAND_SECONDS, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException("nft did not finish within " + COMMAND_SECONDS + " s");
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while nft ran", e);
-        }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        if (p.exitValue() != 0) {
-            throw new IOException("nft refused the VPN's NAT table (exit " + p.exitValue() + "): " + out);
         }
     }
 }

@@ -2,16 +2,16 @@ package org.postern.agent.vpn;
 
 import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.postern.config.gateway.Network;
+import org.postern.vpn.link.Command;
 import org.postern.vpn.link.DnsConfig;
 
 /**
@@ -86,22 +86,6 @@ public final class LinuxVpnHost implements VpnHost {
         List<String> argv = new ArrayList<>();
         argv.add("ip");
         argv.addAll(args);
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        try {
-            if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(String.join(" ", argv) + ": no answer within " + TIMEOUT_SECONDS + " s");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            p.destroyForcibly();
-            throw new IOException(String.join(" ", argv) + ": interrupted", e);
-        }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", argv) + " failed (exit " + p.exitValue() + "): " + out.strip());
-        }
-        return out;
+        return Command.run(argv, null, Duration.ofSeconds(TIMEOUT_SECONDS));
     }
 }

@@ -14,14 +14,16 @@ import org.jspecify.annotations.Nullable;
 /**
  * Runs a system tool ({@code ip}, {@code resolvectl}) with no shell, a bounded wait and its
  * standard error in the failure message, so "RTNETLINK answers: File exists" reaches the user.
+ * Both outputs are read while it runs, so a chatty tool never blocks on a full pipe. The agent
+ * ({@code ip}) and the gateway ({@code nft}) run their tools through it too.
  */
-final class Command {
+public final class Command {
 
     private Command() {
     }
 
     /** Runs {@code argv}, feeding it {@code input}; returns its standard output. */
-    static String run(List<String> argv, @Nullable String input, Duration timeout) throws IOException {
+    public static String run(List<String> argv, @Nullable String input, Duration timeout) throws IOException {
         Process process;
         try {
             process = new ProcessBuilder(argv).start();
