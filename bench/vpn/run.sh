@@ -56,7 +56,8 @@ measure() { # contender: everything through its standing tunnel
   # the tunnel must carry traffic before anything is measured (WireGuard's first handshake, …)
   for _ in $(seq 20); do in_laptop ping -c 1 -W 1 "$ADMIN_IP" > /dev/null 2>&1 && break; done
   in_laptop ping -c 1 -W 1 "$ADMIN_IP" > /dev/null 2>&1 || { echo "run.sh: $c: $ADMIN_IP unreachable through the tunnel" >&2; return 1; }
-  in_laptop ip route get "$ADMIN_IP" | grep -qv 'dev inet0' || { echo "run.sh: $c: the route to $ADMIN_IP is not the tunnel" >&2; return 1; }
+  # the first line names the device (the second, "cache", never does)
+  in_laptop ip route get "$ADMIN_IP" | head -1 | grep -q 'dev inet0' && { echo "run.sh: $c: the route to $ADMIN_IP is not the tunnel" >&2; return 1; }
   echo "$c: route $(in_laptop ip route get "$ADMIN_IP" | head -1 | xargs)"
   in_laptop timeout 10 iperf3 -c "$ADMIN_IP" -t 2 > /dev/null 2>&1 || true   # warm-up
 

@@ -13,8 +13,8 @@ package org.postern.vpn.link;
  *   <li>the context ID varint, 0 for IP packets (1).</li>
  * </ul>
  * 49 bytes in all. IPv6 needs a link MTU of at least 1280 (RFC 8200): below that the tunnel
- * carries IPv4 only and {@link #explanation()} says so. When the path shrinks (a QUIC PMTU probe
- * fails, or ICMP "packet too big" arrives), the agent derives a new value and sets it again.
+ * carries IPv4 only and {@link #explanation()} says so. The agent derives the figure once per
+ * link, from the QUIC payload both ends use; it is not derived again when the path shrinks.
  *
  * @param mtu the inner MTU to set on the tunnel interface
  * @param ipv6 whether IPv6 may be configured on the link
