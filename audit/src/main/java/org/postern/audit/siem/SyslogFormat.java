@@ -9,15 +9,17 @@ import com.fasterxml.jackson.databind.JsonNode;
  * One trail record as an RFC 5424 syslog message in RFC 5425 octet-counting framing
  * ({@code MSG-LEN SP SYSLOG-MSG}):
  * <pre>
- * &lt;PRI&gt;1 TIME GATEWAY APP-NAME - TYPE [postern@32473 seq="…" session="…" device="…" user="…"] BOM{record}
+ * &lt;PRI&gt;1 TIME GATEWAY APP-NAME - TYPE [postern@32473 seq="…" gateway="…" session="…" device="…" user="…"] BOM{record}
  * </pre>
- * The record's own line is the MSG, byte for byte, so a SIEM can check its hash chain.
+ * The record's own line is the MSG, byte for byte, so a SIEM can check its hash chain. The gateway id
+ * is in HOSTNAME, cut to printable ASCII as RFC 5424 requires, and exactly, in UTF-8, as the
+ * {@code gateway} parameter: a SIEM that receives several gateways' trails tells them apart by it.
  */
 final class SyslogFormat {
     /** The SD-ID: name@private-enterprise-number; 32473 is the number RFC 5612 reserves for documentation. */
     static final String SD_ID = "postern@32473";
     private static final byte[] BOM = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
-    private static final String[] SD_PARAMS = {"seq", "session", "device", "user"};
+    private static final String[] SD_PARAMS = {"seq", "gateway", "session", "device", "user"};
 
     private final String appName;
     private final int facility;

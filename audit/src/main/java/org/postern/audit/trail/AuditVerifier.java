@@ -76,8 +76,10 @@ public final class AuditVerifier {
     /**
      * The outcome: counts of what was read, the first {@code problem} (null when the trail
      * verifies) and {@code findings} that are not failures in this mode (torn tails, unsealed records).
+     * {@code gateway} is the writer named by the first record that verified (null when none did), so
+     * that a verification of several gateways' trails can say whose trail each result is.
      */
-    public record Result(long records, int segments, long checkpoints, @Nullable Instant firstTime, @Nullable Instant lastTime,
+    public record Result(@Nullable String gateway, long records, int segments, long checkpoints, @Nullable Instant firstTime, @Nullable Instant lastTime,
                          long unsealed, @Nullable Finding problem, List<Finding> findings, @Nullable Anchor anchor) {
         public Result {
             findings = List.copyOf(findings);
@@ -152,6 +154,7 @@ public final class AuditVerifier {
         private int segments;
         private long checkpoints;
         private String firstTime;
+        private @Nullable String gateway;
         private String lastTime;
         private long lastSeq;
         private String lastHash = TrailFormat.GENESIS;
@@ -234,7 +237,7 @@ public final class AuditVerifier {
                         "the trail ends at seq " + lastSeq + ", before the anchor " + anchor.text()
                                 + ": records up to seq " + anchor.seq() + " at least were cut off");
             }
-            return new Result(records, segments, checkpoints, instant(firstTime), instant(lastTime), unsealed, problem, findings, lastCheckpoint);
+            return new Result(gateway, records, segments, checkpoints, instant(firstTime), instant(lastTime), unsealed, problem, findings, lastCheckpoint);
         }
 
         /** Checks one segment; returns the first problem in it, or null. */
@@ -310,6 +313,7 @@ public final class AuditVerifier {
                 records++;
                 if (firstTime == null) {
                     firstTime = line.time;
+                    gateway = line.gateway;
                 }
                 lastTime = line.time;
                 lastSeq = line.seq;

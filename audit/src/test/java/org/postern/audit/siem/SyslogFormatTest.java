@@ -23,7 +23,18 @@ class SyslogFormatTest {
         int len = Integer.parseInt(text.substring(0, sp));
         assertThat(len).as("MSG-LEN counts the octets after the space").isEqualTo(frame.length - sp - 1);
         assertThat(text.substring(sp + 1)).isEqualTo("<86>1 2026-11-30T03:26:58.120Z gw-paris-1 postern - flow.close "
-                + "[postern@32473 seq=\"7\" session=\"s-1\" device=\"laptop-0042\" user=\"alice\"] \uFEFF" + line);
+                + "[postern@32473 seq=\"7\" gateway=\"gw-paris-1\" session=\"s-1\" device=\"laptop-0042\" user=\"alice\"] \uFEFF" + line);
+    }
+
+    /** Issue 14: a SIEM fed by several gateways tells them apart, also by an id HOSTNAME cannot carry. */
+    @Test
+    void gatewayId_isTheHostnameAndExactlyInTheStructuredData() throws Exception {
+        String line = "{\"seq\":3,\"time\":\"2026-11-30T03:26:58.120Z\",\"type\":\"audit.checkpoint\",\"gateway\":\"gw z\u00fcrich]2\","
+                + "\"records\":2,\"prev\":\"ab\"}";
+        byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
+        String msg = new String(format.message(JSON.readTree(bytes), bytes, 0, bytes.length), StandardCharsets.UTF_8);
+        assertThat(msg).startsWith("<86>1 2026-11-30T03:26:58.120Z gw_z_rich]2 postern - audit.checkpoint "
+                + "[postern@32473 seq=\"3\" gateway=\"gw z\u00fcrich\\]2\"] \uFEFF");
     }
 
     @Test

@@ -60,6 +60,7 @@ class AuditVerifierTest {
     void verify_untouchedTrail_isOkWithCounts() throws Exception {
         var r = AuditVerifier.verify(dir, TrailFixture.KEYS.publicKey(), true);
         assertThat(r.ok()).isTrue();
+        assertThat(r.gateway()).isEqualTo("gw-test");
         assertThat(r.segments()).isEqualTo(3);
         assertThat(r.checkpoints()).isEqualTo(3 + 2 + 1); // interval, rotation (which also resets the interval), shutdown
         assertThat(r.records()).isEqualTo(90 + r.checkpoints());

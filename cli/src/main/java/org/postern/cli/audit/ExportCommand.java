@@ -23,7 +23,8 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code postern audit export}: the matching records in a format a SIEM or a spreadsheet reads. */
 @Command(name = "export", mixinStandardHelpOptions = true,
         description = {"Export records for a SIEM or a spreadsheet: jsonl (as written), csv (RFC 4180, UTF-8 with BOM),"
-                + " cef (ArcSight CEF) or ocsf (OCSF 1.3 JSON lines).", "Filters as for search."})
+                + " cef (ArcSight CEF) or ocsf (OCSF 1.3 JSON lines).", "Filters as for search; several trails (one per gateway) are merged by time.",
+                "Every record names its gateway: the gateway field (jsonl), column (csv), dvchost (cef), metadata.log_provider (ocsf)."})
 final class ExportCommand implements Callable<Integer> {
     static final List<String> FORMATS = List.of("jsonl", "csv", "cef", "ocsf");
 

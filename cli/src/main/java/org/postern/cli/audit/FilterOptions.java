@@ -13,9 +13,10 @@ import picocli.CommandLine.Parameters;
 
 /** Where to read and which records to keep: the options search, export and report share. */
 final class FilterOptions {
-    @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "The audit directory (segment-NNNNNN.jsonl files).")
-    Path dir;
-    @Option(names = "--file", paramLabel = "FILE", description = "Also read another trail directory, like the PKI's DATA/audit/pki, or a JSON-lines file without chain, like an old DATA/audit/pki-audit.jsonl (repeatable).")
+    @Parameters(arity = "0..*", paramLabel = "DIR", description = {"An audit trail directory (segment-NNNNNN.jsonl files).",
+            "Several (one per gateway) are merged by time."})
+    List<Path> dirs = new ArrayList<>();
+    @Option(names = "--file", paramLabel = "FILE", description = "Also read another trail directory, like the PKI's DATA/audit/pki, or a JSON-lines file without chain, like an old DATA/audit/pki-audit.jsonl (repeatable; merged by time with the rest).")
     List<Path> files = new ArrayList<>();
     @Option(names = "--device", paramLabel = "ID", description = "Only records of this device.")
     String device;
@@ -52,6 +53,6 @@ final class FilterOptions {
     }
 
     TrailReader reader(PrintWriter warnings) {
-        return TrailReader.open(dir, files, warnings);
+        return TrailReader.open(dirs, files, warnings);
     }
 }

@@ -11,11 +11,12 @@ import java.util.TreeMap;
 
 /**
  * Remote-work indicators over a period {@code [since, until)}, days in UTC. Fed every record of
- * the trail in order (sessions that began before the period still count for their time inside it).
- * The definitions are in docs/audit.md ("Remote-work report").
+ * the trails, merged by time (sessions that began before the period still count for their time
+ * inside it). A session is known by its gateway and its id, so that two gateways' ids never pair
+ * up; every count is also kept per gateway. The definitions are in docs/audit.md ("Remote-work report").
  */
 final class RemoteWorkReport {
-    record Start(String user, String device, Instant time) {}
+    record Start(String gateway, String user, String device, Instant time) {}
 
     /** Sessions started and time connected, of one user on one day. */
     static final class Usage {
@@ -35,6 +36,21 @@ final class RemoteWorkReport {
 
     record NotSeen(String device, String user, Instant lastSession) {}
 
+    /** What one gateway's records count in the period. */
+    static final class GatewayUsage {
+        final Usage usage = new Usage();
+        int denials;
+        final Compliance compliance = new Compliance();
+
+        void add(GatewayUsage g) {
+            usage.sessions += g.usage.sessions;
+            usage.connected = usage.connected.plus(g.usage.connected);
+            denials += g.denials;
+            compliance.decisions += g.compliance.decisions;
+            compliance.compliant += g.compliance.compliant;
+        }
+    }
+
     final Instant since;
     final Instant until;
     private final Map<String, Start> starts = new LinkedHashMap<>();
@@ -43,7 +59,8 @@ final class RemoteWorkReport {
     private final java.util.Set<String> inactive = new java.util.HashSet<>(); // revoked or suspended at until
     private final Map<String, Instant> lastSession = new HashMap<>(); // device → last session.start before until
     private final Map<String, Boolean> seenInPeriod = new HashMap<>();
-    private Instant last;
+    /** gateway → the latest time of its records: an open session counts until its own gateway was last heard of */
+    private final Map<String, Instant> last = new HashMap<>();
 
     /** (day, user) → usage */
     final Map<LocalDate, Map<String, Usage>> perDay = new TreeMap<>();
@@ -52,6 +69,8 @@ final class RemoteWorkReport {
     final Map<String, Integer> denials = new TreeMap<>();
     final Map<LocalDate, Compliance> compliance = new TreeMap<>();
     final Compliance fleet = new Compliance();
+    /** gateway id → its share; the report prints it when there is more than one */
+    final Map<String, GatewayUsage> perGateway = new TreeMap<>();
 
     RemoteWorkReport(Instant since, Instant until) {
         this.since = since;
@@ -60,15 +79,15 @@ final class RemoteWorkReport {
 
     void accept(AuditRecord r) {
         Instant t = r.time();
-        if (last == null || t.isAfter(last)) {
-            last = t;
-        }
         boolean inPeriod = !t.isBefore(since) && t.isBefore(until);
         String type = r.type();
+        String gateway = dash(r.text("gateway"));
+        last.merge(gateway, t, (a, b) -> b.isAfter(a) ? b : a);
+        GatewayUsage share = perGateway.computeIfAbsent(gateway, g -> new GatewayUsage());
         switch (type) {
             case "session.start" -> {
                 if (r.text("session") != null) {
-                    starts.put(r.text("session"), new Start(dash(r.text("user")), r.text("device"), t));
+                    starts.put(sessionKey(gateway, r.text("session")), new Start(gateway, dash(r.text("user")), r.text("device"), t));
                 }
                 if (r.text("device") != null && t.isBefore(until)) {
                     lastSession.put(r.text("device"), t);
@@ -76,7 +95,7 @@ final class RemoteWorkReport {
             }
             case "session.end" -> {
                 if (r.text("session") != null) {
-                    ends.putIfAbsent(r.text("session"), t);
+                    ends.putIfAbsent(sessionKey(gateway, r.text("session")), t);
                 }
             }
             case "pki.enroll", "pki.renew" -> {
@@ -102,12 +121,13 @@ final class RemoteWorkReport {
         }
         if (type.equals("posture.decision")) {
             boolean ok = "compliant".equals(r.text("result"));
-            for (Compliance c : new Compliance[] {compliance.computeIfAbsent(day(t), d -> new Compliance()), fleet}) {
+            for (Compliance c : new Compliance[] {compliance.computeIfAbsent(day(t), d -> new Compliance()), fleet, share.compliance}) {
                 c.decisions++;
                 c.compliant += ok ? 1 : 0;
             }
         }
         if (Outcome.of(r) == Outcome.DENIED) {
+            share.denials++;
             if (type.equals("posture.decision") && r.json().path("reasons").isArray() && !r.json().path("reasons").isEmpty()) {
                 r.json().path("reasons").forEach(code -> denials.merge(type + " " + code.asText(), 1, Integer::sum));
             } else {
@@ -118,15 +138,17 @@ final class RemoteWorkReport {
 
     /** Closes the books: pairs starts with ends and splits connected time at UTC midnight. */
     RemoteWorkReport finish() {
-        Instant openUntil = last == null || last.isAfter(until) ? until : last;
         for (Map.Entry<String, Start> e : starts.entrySet()) {
             Start s = e.getValue();
-            Instant end = ends.getOrDefault(e.getKey(), openUntil);
+            Instant heard = last.get(s.gateway());
+            Instant end = ends.getOrDefault(e.getKey(), heard.isAfter(until) ? until : heard);
             Instant from = s.time().isBefore(since) ? since : s.time();
             Instant to = end.isAfter(until) ? until : end;
+            Usage atGateway = perGateway.get(s.gateway()).usage;
             if (!s.time().isBefore(since) && s.time().isBefore(until)) {
                 usage(day(s.time()), s.user()).sessions++;
                 perUser.computeIfAbsent(s.user(), u -> new Usage()).sessions++;
+                atGateway.sessions++;
             }
             if (s.device() != null && (from.isBefore(to) || !s.time().isBefore(since) && s.time().isBefore(until))) {
                 seenInPeriod.put(s.device(), true);
@@ -139,10 +161,23 @@ final class RemoteWorkReport {
                 u.connected = u.connected.plus(d);
                 Usage total = perUser.computeIfAbsent(s.user(), x -> new Usage());
                 total.connected = total.connected.plus(d);
+                atGateway.connected = atGateway.connected.plus(d);
                 from = stop;
             }
         }
         return this;
+    }
+
+    /** The per-gateway counts summed: the same totals as the tables above. */
+    GatewayUsage gatewayTotal() {
+        GatewayUsage total = new GatewayUsage();
+        perGateway.values().forEach(total::add);
+        return total;
+    }
+
+    /** A session's id is unique within its gateway only. */
+    private static String sessionKey(String gateway, String session) {
+        return gateway + '\n' + session;
     }
 
     java.util.List<NotSeen> notSeen() {

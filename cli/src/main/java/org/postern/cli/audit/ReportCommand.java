@@ -22,13 +22,16 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "report", mixinStandardHelpOptions = true,
         description = {"Remote-work indicators over a period (days in UTC): sessions and connected hours per user and day,"
                 + " denials by reason, the fleet's compliance rate, enrolled devices not seen.",
+                "Several trails (one per gateway) are merged by time and summed; when the records come from more than one gateway,",
+                "a table per gateway (sessions, hours, denials, posture decisions) and its total follow.",
                 "Give --file DATA/audit/pki (the PKI trail) too so that enrollments recorded by the PKI count."})
 final class ReportCommand implements Callable<Integer> {
-    static final String CSV_HEADER_COLUMNS = "metric,day,user,device,type,reason,value";
+    static final String CSV_HEADER_COLUMNS = "metric,day,user,device,type,reason,value,gateway";
 
-    @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "The audit directory (segment-NNNNNN.jsonl files).")
-    Path dir;
-    @Option(names = "--file", paramLabel = "FILE", description = "Also read another trail directory, like the PKI's DATA/audit/pki, or a JSON-lines file without chain, like an old DATA/audit/pki-audit.jsonl (repeatable).")
+    @Parameters(arity = "0..*", paramLabel = "DIR", description = {"An audit trail directory (segment-NNNNNN.jsonl files).",
+            "Several (one per gateway) are merged by time."})
+    List<Path> dirs = new ArrayList<>();
+    @Option(names = "--file", paramLabel = "FILE", description = "Also read another trail directory, like the PKI's DATA/audit/pki, or a JSON-lines file without chain, like an old DATA/audit/pki-audit.jsonl (repeatable; merged by time with the rest).")
     List<Path> files = new ArrayList<>();
     @Option(names = "--since", required = true, paramLabel = "TIME", description = "Start of the period (inclusive): 2026-11-01, -7d, an ISO instant.")
     String since;
@@ -49,7 +52,7 @@ final class ReportCommand implements Callable<Integer> {
             throw new Exit(Exit.USAGE, "--since " + from + " is not before --until " + to + ": expected a non-empty period");
         }
         RemoteWorkReport report = new RemoteWorkReport(from, to);
-        TrailReader.open(dir, files, spec.commandLine().getErr()).forEach(report::accept);
+        TrailReader.open(dirs, files, spec.commandLine().getErr()).forEach(report::accept);
         report.finish();
         PrintWriter out = spec.commandLine().getOut();
         if (csv) {
@@ -90,6 +93,20 @@ final class ReportCommand implements Callable<Integer> {
         rows.clear();
         r.notSeen().forEach(n -> rows.add(new String[] {n.device(), n.user(), n.lastSession() == null ? "never" : n.lastSession().toString()}));
         SearchCommand.printTable(out, new String[] {"DEVICE", "USER", "LAST SESSION"}, rows);
+        if (r.perGateway.size() > 1) {
+            out.println();
+            out.println("Per gateway (sessions started in the period, connected hours, denied records, posture decisions)");
+            rows.clear();
+            r.perGateway.forEach((gateway, g) -> rows.add(gatewayRow(gateway, g)));
+            rows.add(gatewayRow("total", r.gatewayTotal()));
+            SearchCommand.printTable(out, new String[] {"GATEWAY", "SESSIONS", "HOURS", "DENIALS", "DECISIONS", "COMPLIANT", "RATE"}, rows);
+        }
+    }
+
+    private static String[] gatewayRow(String gateway, RemoteWorkReport.GatewayUsage g) {
+        String[] c = complianceRow(gateway, g.compliance);
+        return new String[] {gateway, Integer.toString(g.usage.sessions), RemoteWorkReport.hours(g.usage.connected), Integer.toString(g.denials),
+                c[2], c[1], c[3]};
     }
 
     private static String[] complianceRow(String day, RemoteWorkReport.Compliance c) {
@@ -113,6 +130,15 @@ final class ReportCommand implements Callable<Integer> {
         r.compliance.forEach((day, c) -> compliance(out, day.toString(), c));
         compliance(out, "", r.fleet);
         r.notSeen().forEach(n -> csv(out, "device_not_seen", "", n.user(), n.device(), "", "", n.lastSession() == null ? "" : n.lastSession().toString()));
+        if (r.perGateway.size() > 1) {
+            r.perGateway.forEach((gateway, g) -> {
+                csv(out, "gateway_sessions", "", "", "", "", "", Integer.toString(g.usage.sessions), gateway);
+                csv(out, "gateway_connected_hours", "", "", "", "", "", RemoteWorkReport.hours(g.usage.connected), gateway);
+                csv(out, "gateway_denials", "", "", "", "", "", Integer.toString(g.denials), gateway);
+                csv(out, "gateway_posture_decisions", "", "", "", "", "", Integer.toString(g.compliance.decisions), gateway);
+                csv(out, "gateway_posture_compliant", "", "", "", "", "", Integer.toString(g.compliance.compliant), gateway);
+            });
+        }
     }
 
     private static void compliance(PrintWriter out, String day, RemoteWorkReport.Compliance c) {
@@ -123,10 +149,14 @@ final class ReportCommand implements Callable<Integer> {
         }
     }
 
+    /** One row; the gateway column is empty unless given (the per-gateway metrics). */
     private static void csv(PrintWriter out, String... cells) {
         List<String> neutral = new ArrayList<>();
         for (String c : cells) {
             neutral.add(CsvFormat.neutralize(c));
+        }
+        if (cells.length < CSV_HEADER_COLUMNS.split(",").length) {
+            neutral.add("");
         }
         out.print(CsvFormat.row(neutral));
     }

@@ -20,8 +20,10 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code postern audit search}: the records that match, as an aligned table or as JSON lines. */
 @Command(name = "search", mixinStandardHelpOptions = true,
-        description = {"Find records in an audit trail: who reached what, when, from which device, and how it ended.",
-                "Prints a table (time, type, device, user, source, summary), or the records as JSON lines with --json."})
+        description = {"Find records in audit trails: who reached what, when, from which device, and how it ended.",
+                "Several trails (one per gateway) are merged by time.",
+                "Prints a table (time, type, device, user, source, summary; the gateway too when the records come from more than one),",
+                "or the records as JSON lines with --json, each with its gateway field as written."})
 final class SearchCommand implements Callable<Integer> {
     /** Fields shown in their own column or not worth a place in the summary. */
     private static final Set<String> NOT_IN_SUMMARY = Set.of("seq", "time", "type", "gateway", "device", "user", "source", "prev");
@@ -49,25 +51,49 @@ final class SearchCommand implements Callable<Integer> {
         int max = limit == null ? Integer.MAX_VALUE : limit;
         int[] count = {0};
         try {
-            reader.forEach(r -> {
-                if (count[0] >= max || !filter.test(r)) {
-                    return;
+            reader.read(r -> {
+                if (!filter.test(r)) {
+                    return true;
                 }
                 count[0]++;
                 if (json) {
                     out.println(r.json().toString());
                 } else {
-                    rows.add(new String[] {r.text("time"), r.type(), dash(r.text("device")), dash(r.text("user")), dash(r.text("source")), summary(r)});
+                    rows.add(new String[] {r.text("time"), dash(r.text("gateway")), r.type(), dash(r.text("device")), dash(r.text("user")),
+                            dash(r.text("source")), summary(r)});
                 }
+                return count[0] < max;
             });
         } finally {
             out.flush();
         }
         if (!json) {
-            printTable(out, new String[] {"TIME", "TYPE", "DEVICE", "USER", "SOURCE", "SUMMARY"}, rows);
+            printTable(out, rows);
             out.println(count[0] + (count[0] == 1 ? " record" : " records"));
         }
         return 0;
+    }
+
+    /**
+     * The table, with a GATEWAY column only when the rows come from more than one gateway: the
+     * table of one trail stays as it always was.
+     */
+    private static void printTable(PrintWriter out, List<String[]> rows) {
+        String[] header = {"TIME", "GATEWAY", "TYPE", "DEVICE", "USER", "SOURCE", "SUMMARY"};
+        if (rows.stream().map(row -> row[1]).distinct().limit(2).count() > 1) {
+            printTable(out, header, rows);
+            return;
+        }
+        List<String[]> narrow = new ArrayList<>(rows.size());
+        rows.forEach(row -> narrow.add(withoutColumn(row, 1)));
+        printTable(out, withoutColumn(header, 1), narrow);
+    }
+
+    private static String[] withoutColumn(String[] row, int i) {
+        String[] n = new String[row.length - 1];
+        System.arraycopy(row, 0, n, 0, i);
+        System.arraycopy(row, i + 1, n, i, row.length - i - 1);
+        return n;
     }
 
     /** The event fields as {@code key=value}, hashes shortened; flows and posture in their own words. */

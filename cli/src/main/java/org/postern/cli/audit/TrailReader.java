@@ -1,171 +1,131 @@
 package org.postern.cli.audit;
 
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
+import java.util.function.Predicate;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.jspecify.annotations.Nullable;
 import org.postern.cli.Exit;
 import org.postern.cli.TerminalText;
 
 /**
- * Reads records in written order: the segments of a trail directory ({@code segment-NNNNNN.jsonl}
- * by number; {@code *.torn-*} files and anything else ignored), then each {@code --file}. A line that
- * does not parse is skipped with a warning naming {@code file:line}; checking the chain is
- * {@code postern audit verify}'s job, not this reader's.
+ * Reads the trails given — one per gateway, each DIR and each {@code --file} — and hands their
+ * records on merged by time: a k-way merge of the sources, each read in its written order by its
+ * own {@link RecordCursor}, so memory holds one record per source whatever the trails' size.
+ *
+ * <p>The rule, for sources whose times are not in order (a clock stepped back on one gateway):
+ * the next record is the earliest of the sources' next records, by {@code time}, then
+ * {@code gateway}, then {@code seq}, then the order the sources were given. A source's own order
+ * is never changed, so a record that goes back in time comes right after its predecessor in its
+ * trail, not earlier. With one source the records come exactly as written.
  */
 final class TrailReader {
     static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern SEGMENT = Pattern.compile("segment-\\d{6}\\.jsonl");
 
-    private final List<Path> files;
+    private final List<TrailSource> sources;
     private final PrintWriter warnings;
 
-    private TrailReader(List<Path> files, PrintWriter warnings) {
-        this.files = files;
+    private TrailReader(List<TrailSource> sources, PrintWriter warnings) {
+        this.sources = List.copyOf(sources);
         this.warnings = warnings;
     }
 
-    /** The reader of a trail directory (may be null) and PKI-style files; exit 2 when one is missing. */
-    static TrailReader open(Path dir, List<Path> extraFiles, PrintWriter warnings) {
-        List<Path> files = new ArrayList<>();
-        if (dir == null && extraFiles.isEmpty()) {
+    /** The trail directories and {@code --file} sources; exit 2 when none is given or one is not what was expected. */
+    static TrailReader open(List<Path> dirs, List<Path> files, PrintWriter warnings) {
+        if (dirs.isEmpty() && files.isEmpty()) {
             throw new Exit(Exit.USAGE, "expected an audit directory DIR or --file FILE, found neither");
         }
-        if (dir != null) {
-            if (!Files.isDirectory(dir)) {
-                throw new Exit(Exit.USAGE, "audit directory " + dir + ": expected a directory of segment-NNNNNN.jsonl files, found "
-                        + (Files.exists(dir) ? "a file (a pki-audit.jsonl style file is read with --file)" : "nothing there"));
-            }
-            try (Stream<Path> list = Files.list(dir)) {
-                list.filter(p -> SEGMENT.matcher(p.getFileName().toString()).matches()).sorted().forEach(files::add);
-            } catch (IOException e) {
-                throw new Exit(Exit.UNAVAILABLE, "audit directory " + dir + ": cannot list it: " + e.getMessage());
-            }
-            if (files.isEmpty()) {
-                throw new Exit(Exit.USAGE, "audit directory " + dir + ": expected segment-NNNNNN.jsonl files, found none"
-                        + " (a pki-audit.jsonl style file is read with --file)");
-            }
-        }
-        for (Path f : extraFiles) {
-            if (Files.isDirectory(f)) { // another trail, such as the PKI's DATA/audit/pki
-                List<Path> segments;
-                try (Stream<Path> list = Files.list(f)) {
-                    segments = list.filter(p -> SEGMENT.matcher(p.getFileName().toString()).matches()).sorted().toList();
-                } catch (IOException e) {
-                    throw new Exit(Exit.UNAVAILABLE, "--file " + f + ": cannot list it: " + e.getMessage());
-                }
-                if (segments.isEmpty()) {
-                    throw new Exit(Exit.USAGE, "--file " + f + ": expected a JSON-lines file or a trail directory of"
-                            + " segment-NNNNNN.jsonl files, found a directory without segments");
-                }
-                files.addAll(segments);
-                continue;
-            }
-            if (!Files.isRegularFile(f)) {
-                throw new Exit(Exit.USAGE, "--file " + f + ": expected a JSON-lines file or a trail directory, found nothing there");
-            }
-            files.add(f);
-        }
-        return new TrailReader(List.copyOf(files), warnings);
+        List<TrailSource> sources = new ArrayList<>();
+        dirs.forEach(d -> sources.add(TrailSource.directory(d)));
+        files.forEach(f -> sources.add(TrailSource.file(f)));
+        return new TrailReader(sources, warnings);
     }
 
-    List<Path> files() {
-        return files;
+    List<TrailSource> sources() {
+        return sources;
+    }
+
+    /** A source's next record and where it came from, ordered as the class comment says. */
+    private record Head(AuditRecord record, int source) {
+        static final Comparator<Head> ORDER = Comparator.comparing((Head h) -> h.record.time())
+                .thenComparing(h -> gateway(h.record))
+                .thenComparingLong(h -> h.record.number("seq"))
+                .thenComparingInt(Head::source);
+    }
+
+    /** Passes every record that parses to {@code sink}, the sources merged by time (see the class comment). */
+    void forEach(Consumer<AuditRecord> sink) {
+        read(r -> {
+            sink.accept(r);
+            return true;
+        });
+    }
+
+    /** Like {@link #forEach}, until {@code sink} answers false (search's {@code --limit}: the rest is not read). */
+    void read(Predicate<AuditRecord> sink) {
+        List<RecordCursor> cursors = new ArrayList<>(sources.size());
+        try {
+            PriorityQueue<Head> heads = new PriorityQueue<>(Math.max(1, sources.size()), Head.ORDER);
+            for (int i = 0; i < sources.size(); i++) {
+                RecordCursor c = sources.get(i).open(warnings, sources.size() == 1 ? "" : " (trail " + sources.get(i).path() + ")");
+                cursors.add(c);
+                AuditRecord first = c.next();
+                if (first != null) {
+                    heads.add(new Head(first, i));
+                }
+            }
+            SameGateway check = new SameGateway();
+            while (!heads.isEmpty()) {
+                Head h = heads.poll();
+                check.seen(h);
+                if (!sink.test(h.record)) {
+                    return;
+                }
+                AuditRecord next = cursors.get(h.source).next();
+                if (next != null) {
+                    heads.add(new Head(next, h.source));
+                }
+            }
+        } finally {
+            cursors.forEach(RecordCursor::close);
+        }
+    }
+
+    static String gateway(AuditRecord r) {
+        String g = r.text("gateway");
+        return g == null ? "" : g;
     }
 
     /**
-     * Passes every record that parses to {@code sink}, in order. Lines are decoded as UTF-8, as
-     * the writer encodes them; bytes that are not valid UTF-8 are kept as {@link TerminalText}
-     * raw bytes (shown as {@code \xNN}), with a warning, never as mojibake or U+FFFD.
+     * Warns, once per pair, when two sources hold records of the same gateway: a copy of one trail
+     * given twice, or two gateways configured with one id. Both are read (nothing is hidden), so
+     * a record can be shown twice; the warning says so.
      */
-    void forEach(Consumer<AuditRecord> sink) {
-        for (Path f : files) {
-            try (InputStream in = new BufferedInputStream(Files.newInputStream(f), 1 << 16)) {
-                ByteArrayOutputStream line = new ByteArrayOutputStream(512);
-                int n = 0;
-                int b;
-                boolean more = true;
-                while (more) {
-                    b = in.read();
-                    if (b >= 0 && b != '\n') {
-                        line.write(b);
-                        continue;
-                    }
-                    more = b >= 0;
-                    if (!more && line.size() == 0) {
-                        break;
-                    }
-                    n++;
-                    byte[] bytes = line.toByteArray();
-                    line.reset();
-                    int len = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
-                    TerminalText.Decoded text = TerminalText.decodeUtf8(bytes, 0, len);
-                    if (text.text().isBlank()) {
-                        continue;
-                    }
-                    String location = f.getFileName() + ":" + n;
-                    if (!text.valid()) {
-                        warnings.println("postern: " + location + ": not valid UTF-8; the invalid bytes are shown as \\xNN");
-                        warnings.flush();
-                    }
-                    AuditRecord r = parse(text.text(), location);
-                    if (r != null) {
-                        sink.accept(r);
-                    }
-                }
-            } catch (IOException e) {
-                throw new Exit(Exit.UNAVAILABLE, f + ": cannot read it: " + e.getMessage());
+    private final class SameGateway {
+        private final Map<String, Integer> owner = new HashMap<>();
+        private final Set<Long> warned = new HashSet<>();
+
+        void seen(Head h) {
+            String g = gateway(h.record);
+            if (sources.size() < 2 || g.isEmpty()) {
+                return;
+            }
+            Integer first = owner.putIfAbsent(g, h.source);
+            if (first != null && first != h.source && warned.add((long) first << 32 | h.source)) {
+                warnings.println("postern: warning: " + sources.get(first).path() + " and " + sources.get(h.source).path()
+                        + " both hold records of gateway \"" + TerminalText.escape(g) + "\": expected one trail per gateway"
+                        + " (a copy of the same trail, or two gateways with the same id?); both are read, so records may be shown twice");
+                warnings.flush();
             }
         }
-    }
-
-    private @Nullable AuditRecord parse(String line, String location) {
-        JsonNode node;
-        try {
-            node = JSON.readTree(line);
-        } catch (JsonProcessingException e) {
-            warn(location, "not JSON (" + TerminalText.escape(e.getOriginalMessage()) + ")");
-            return null;
-        }
-        if (!(node instanceof ObjectNode o)) {
-            warn(location, "expected a JSON object, found " + node.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
-            return null;
-        }
-        JsonNode time = o.get("time");
-        if (time == null || !time.isTextual()) {
-            warn(location, "no \"time\" field");
-            return null;
-        }
-        if (!o.hasNonNull("type")) {
-            warn(location, "no \"type\" field");
-            return null;
-        }
-        try {
-            return new AuditRecord(o, location, Instant.parse(time.asText()));
-        } catch (DateTimeParseException e) {
-            warn(location, "time: expected an ISO-8601 UTC instant, found \"" + TerminalText.escape(time.asText()) + "\"");
-            return null;
-        }
-    }
-
-    private void warn(String location, String what) {
-        warnings.println("postern: skipping " + location + ": " + what);
-        warnings.flush();
     }
 }
