@@ -37,7 +37,7 @@ final class ReportCommand implements Callable<Integer> {
     String since;
     @Option(names = "--until", required = true, paramLabel = "TIME", description = "End of the period (exclusive; a date includes its whole day).")
     String until;
-    @Option(names = "--csv", description = "One CSV table (metric,day,user,device,type,reason,value; UTF-8 with BOM) instead of text.")
+    @Option(names = "--csv", description = "One CSV table (metric,day,user,device,type,reason,value,gateway; UTF-8 with BOM) instead of text.")
     boolean csv;
     @ParentCommand
     AuditCommand parent;

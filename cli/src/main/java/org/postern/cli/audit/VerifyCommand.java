@@ -134,6 +134,10 @@ final class VerifyCommand implements Callable<Integer> {
         }
         if (!r.ok()) {
             String problem = TerminalText.escape(String.valueOf(r.problem()));
+            if (r.problem().kind() == AuditVerifier.Kind.EMPTY && r.segments() == 0) {
+                // all segments deleted, or not a trail at all (a data directory): a failure either way, and what is there tells which
+                problem += " (" + TerminalText.escape(TrailSource.contents(dir)) + ")";
+            }
             out.flush();
             spec.commandLine().getErr().println("BROKEN: " + (dirs.size() == 1 ? "" : "gateway " + gateway + ", " + dir + ": ") + problem);
             spec.commandLine().getErr().flush();

@@ -305,6 +305,16 @@ class AuditMergeTest {
     }
 
     @Test
+    void verify_aDataDirectoryInsteadOfItsTrail_failsNamingWhatItHolds() {
+        Path data = tmp.resolve("gw-b");
+        Run r = run("audit", "verify", a.toString(), data.toString());
+        assertThat(r.code()).isEqualTo(Exit.REFUSED);
+        assertThat(r.err()).contains("BROKEN: gateway -, " + data + ": empty: no segment files in " + data
+                + ": expected at least segment-000001.jsonl (every segment was deleted, or this is not the trail)"
+                + " (it holds audit.key, audit.pub, audit/; the trail is probably " + b + ")");
+    }
+
+    @Test
     void verify_perTrailOptions_pairWithTheDirsInOrder() throws Exception {
         Path anchorA = tmp.resolve("anchor-a.txt");
         Path anchorB = tmp.resolve("anchor-b.txt");
