@@ -50,10 +50,6 @@ final class TrailReader {
         return new TrailReader(sources, warnings);
     }
 
-    List<TrailSource> sources() {
-        return sources;
-    }
-
     /** A source's next record and where it came from, ordered as the class comment says. */
     private record Head(AuditRecord record, int source) {
         static final Comparator<Head> ORDER = Comparator.comparing((Head h) -> h.record.time())

@@ -34,7 +34,7 @@ import picocli.CommandLine.Model.CommandSpec;
                 "line and what broke (edited, deleted, reordered, truncated, missing_segment, bad_signature, wrong_key,",
                 "torn_tail, empty, anchor_mismatch); exit 2 when DIR or the key file is missing or not what was expected.",
                 "With several DIRs: each trail's result, then a table (gateway, trail, result, records, first break);",
-                "exit 1 when any trail is broken, else 2 when any could not be checked, else 0."})
+                "exit 1 when any trail is broken, else 2 when any could not be checked (4 when one could not be read), else 0."})
 final class VerifyCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "DIR", description = "A trail directory (segment-NNNNNN.jsonl files); several are verified one by one.")
     List<Path> dirs = new ArrayList<>();
@@ -85,9 +85,9 @@ final class VerifyCommand implements Callable<Integer> {
             try {
                 results.add(verify(i, expected));
             } catch (Exit e) {
-                out.println("ERROR: " + e.getMessage());
-                spec.commandLine().getErr().println("postern: " + dirs.get(i) + ": " + e.getMessage());
-                results.add(new TrailResult("-", dirs.get(i), "ERROR", "-", e.getMessage(), e.code()));
+                results.add(notChecked(i, e.getMessage(), e.code(), out));
+            } catch (IOException e) {
+                results.add(notChecked(i, "cannot read it: " + e.getMessage(), Exit.UNAVAILABLE, out));
             }
             out.println();
         }
@@ -100,6 +100,14 @@ final class VerifyCommand implements Callable<Integer> {
         out.println(dirs.size() + " trails: " + (dirs.size() - broken - failed) + " OK, " + broken + " broken, " + failed + " not checked");
         out.flush();
         return broken > 0 ? Exit.REFUSED : failed > 0 ? results.stream().mapToInt(TrailResult::code).filter(c -> c != 0).findFirst().orElse(Exit.USAGE) : 0;
+    }
+
+    /** A trail that could not be verified at all; the others still are. */
+    private TrailResult notChecked(int i, String why, int code, PrintWriter out) {
+        String text = TerminalText.escape(why);
+        out.println("ERROR: " + text);
+        spec.commandLine().getErr().println("postern: " + dirs.get(i) + ": " + text);
+        return new TrailResult("-", dirs.get(i), "ERROR", "-", text, code);
     }
 
     /** An option given per trail: absent, once per DIR, or (for a key) once for them all. */

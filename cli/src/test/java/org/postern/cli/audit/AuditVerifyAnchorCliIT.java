@@ -167,7 +167,8 @@ class AuditVerifyAnchorCliIT {
         PosternCliIT.Run r = run("audit", "verify", trail.toString());
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).isEqualTo("BROKEN: empty: no segment files in " + trail
-                + ": expected at least segment-000001.jsonl (every segment was deleted, or this is not the trail)\n");
+                + ": expected at least segment-000001.jsonl (every segment was deleted, or this is not the trail)"
+                + " (it holds trail.lock)\n"); // the lock a writer left: this was a trail
         assertThat(r.out()).doesNotContain("OK");
         PosternCliIT.Run allowed = run("audit", "verify", trail.toString(), "--allow-empty");
         assertThat(allowed.code()).as(allowed.err()).isZero();
