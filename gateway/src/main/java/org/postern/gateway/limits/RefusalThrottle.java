@@ -92,7 +92,8 @@ public final class RefusalThrottle implements AuditSink {
     private static @Nullable Kind kindOf(AuditEvent e) {
         var f = e.fields();
         boolean limited = e.type().equals("tls.rejected")
-                || UNAUTHENTICATED.contains(e.type()) && !f.containsKey("device") && !f.containsKey("session");
+                || UNAUTHENTICATED.contains(e.type()) && !f.containsKey("device") && !f.containsKey("session")
+                || e.type().equals("connection.denied") && Objects.toString(f.get("reason"), "").startsWith("proxy.");
         if (!limited || f.containsKey("more")) {
             return null;
         }
