@@ -30,6 +30,8 @@ import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.config.gateway.Network;
 import org.postern.config.gateway.ProxyProtocol;
+import org.postern.gateway.limits.LimitAudit;
+import org.postern.gateway.limits.SourceLimitHandler;
 import org.postern.protocol.http.ClientAddress;
 
 /** The tunnel listener's PROXY stages on an in-memory connection from a given TCP peer. */
@@ -191,6 +193,40 @@ class ProxyStagesTest {
         assertThat(ch.isOpen()).isFalse();
         assertRefused("proxy.invalid", "10.0.0.5:40000", "expected a PROXY v2 header naming a TCP client over IPv4"
                 + " or IPv6, found command PROXY, protocol UNIX_STREAM");
+    }
+
+    @Test
+    void perSourceLimit_countsTheClientsBehindTheProxy_notTheProxy() throws Exception {
+        List<AuditEvent> limitRecords = new CopyOnWriteArrayList<>();
+        SourceLimitHandler perSource = new SourceLimitHandler(1, Duration.ofSeconds(10), new LimitAudit(new AuditSink() {
+            @Override
+            public void record(AuditEvent e) {
+                limitRecords.add(e);
+            }
+
+            @Override
+            public void close() {
+            }
+        }, Runnable::run, Clock.systemUTC()));
+        PeerChannel first = throughProxy(perSource, "203.0.113.7", 1000);
+        PeerChannel second = throughProxy(perSource, "203.0.113.8", 1000);
+        assertThat(first.isOpen()).as("one connection of 203.0.113.7").isTrue();
+        assertThat(second.isOpen()).as("another client through the same proxy").isTrue();
+        PeerChannel third = throughProxy(perSource, "203.0.113.7", 1001);
+        assertThat(third.isOpen()).as("203.0.113.7's second connection, over limits.connectionsPerSource: 1").isFalse();
+        assertThat(limitRecords).singleElement().satisfies(e -> assertThat(e.fields())
+                .containsEntry("source", "203.0.113.7").containsEntry("reason", "limits.connections_per_source"));
+        for (PeerChannel c : List.of(first, second, third)) {
+            c.finishAndReleaseAll();
+        }
+    }
+
+    private PeerChannel throughProxy(SourceLimitHandler perSource, String client, int port) throws Exception {
+        PeerChannel c = new PeerChannel(HAPROXY);
+        stages.addTo(c, x -> x.pipeline().addLast("perSource", perSource));
+        c.register();
+        c.writeInbound(header(HAProxyCommand.PROXY, HAProxyProxiedProtocol.TCP4, client, port));
+        return c;
     }
 
     private void assertRefused(String reason, String source, String detailPart) {

@@ -184,6 +184,24 @@ class ProxyProtocolIT {
         assertThat(records("access.denied")).as("a refused connection has one record").isEmpty();
     }
 
+    @Test
+    void sshFromTrustedAddressWithoutHeader_isRefusedAndAudited() throws Exception {
+        try (Socket raw = new Socket()) {
+            raw.bind(new InetSocketAddress("127.0.0.1", 0));
+            raw.connect(ssh.socketAddress(), 5_000);
+            raw.setSoTimeout(10_000);
+            raw.getOutputStream().write("SSH-2.0-OpenSSH_9.9\r\n".getBytes(StandardCharsets.US_ASCII));
+            InputStream in = raw.getInputStream();
+            while (in.read() >= 0) {
+                // the server's identification, then the close
+            }
+        }
+        JsonNode denied = awaitRecord("connection.denied", "proxy.required");
+        assertThat(denied.path("listener").asText()).isEqualTo("ssh");
+        assertThat(denied.path("detail").asText()).isEqualTo("expected a PROXY protocol v2 header first from this trusted"
+                + " proxy (HAProxy send-proxy-v2), found no header");
+    }
+
     // ---- helpers ----
 
     /** HAProxy in the foreground on two free ports, in front of the tunnel and SSH listeners. */
