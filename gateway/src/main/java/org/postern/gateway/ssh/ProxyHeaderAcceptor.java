@@ -54,6 +54,14 @@ final class ProxyHeaderAcceptor implements ServerProxyAcceptor {
                 && trusted.trusts(peer.getAddress());
     }
 
+    /**
+     * Whether this session came from a trusted proxy and ended before its header named a client
+     * (HAProxy's TCP health check connects and closes): nobody to audit.
+     */
+    boolean closedBeforeHeader(ServerSession session) {
+        return fromTrustedProxy(session) && session.getAttribute(CLIENT) == null;
+    }
+
     @Override
     public boolean acceptServerProxyMetadata(ServerSession session, Buffer buffer) {
         if (!session.isOpen()) {

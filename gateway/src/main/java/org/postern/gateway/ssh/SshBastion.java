@@ -256,6 +256,10 @@ public final class SshBastion implements AutoCloseable {
                 if (s != null) {
                     sessions.remove(s);
                     ended(ctx, s);
+                } else if (proxy != null && session instanceof ServerSession server && proxy.closedBeforeHeader(server)) {
+                    // a trusted proxy's TCP health check: no client, nothing to audit
+                    LOG.debug("ssh: the trusted proxy {} closed before a PROXY header (a health check)",
+                            ClientAddress.format(server.getIoSession().getRemoteAddress()));
                 } else if (!Boolean.TRUE.equals(session.getAttribute(REFUSED))) {
                     Attempts a = session.getAttribute(ATTEMPTS);
                     ctx.denied(ctx.event("access.denied").with("user", a != null ? AuditEvent.peerText(a.login()) : null)
