@@ -107,6 +107,26 @@ class ProxyProtocolIT {
     }
 
     @Test
+    void curlThroughHaproxy_auditNamesCurlsAddressAndPort() throws Exception {
+        // curl as a laptop's HTTPS proxy client, without a device certificate: the CONNECT is refused 401
+        Process curl = new ProcessBuilder("curl", "-sS", "--max-time", "20", "--local-port", "41000-41999",
+                "--proxytunnel", "--proxy", "https://127.0.0.1:" + haproxyTunnel, "--proxy-cacert", pki.chainFile().toString(),
+                "-o", "/dev/null", "-w", "%{local_port}", "http://127.0.0.1:9/")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String localPort = new String(curl.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).strip();
+        assertThat(curl.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(curl.exitValue()).as("curl's CONNECT is refused").isNotZero();
+        JsonNode denied = awaitRecord("access.denied", "tls.client_cert_required");
+        String source = denied.path("source").asText();
+        assertThat(source).startsWith("127.0.0.1:");
+        int port = Integer.parseInt(source.substring("127.0.0.1:".length()));
+        assertThat(port).as("curl's own port (--local-port), not HAProxy's").isBetween(41000, 41999);
+        if (!localPort.isEmpty() && !localPort.equals("0")) {
+            assertThat(port).isEqualTo(Integer.parseInt(localPort));
+        }
+    }
+
+    @Test
     void spoofedHeaderFromTrustedAddress_isHonouredInTheAuditRecord() throws Exception {
         Socket raw = new Socket();
         raw.bind(new InetSocketAddress("127.0.0.1", 0));
