@@ -6,7 +6,15 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,12 +43,17 @@ import org.postern.config.DataSize;
 import org.postern.config.HostPort;
 import org.postern.config.TransportChoice;
 import org.postern.config.gateway.AccessRules;
+import org.postern.config.gateway.Destination;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.config.gateway.Network;
 import org.postern.config.gateway.ProxyProtocol;
 import org.postern.config.posture.PosturePolicy;
+import org.postern.gateway.session.SessionInfo;
+import org.postern.pki.PkiService;
 import org.postern.pki.ca.KeyProtection;
+import org.postern.pki.testing.TestCsrs;
 import org.postern.pki.testing.TestPki;
+import org.postern.protocol.posture.Evidence;
 import org.postern.tls.TlsContexts;
 
 /**
@@ -73,7 +86,8 @@ class ProxyProtocolIT {
         GatewaySettings settings = new GatewaySettings("gw-proxy", pki.dataDir,
                 new GatewaySettings.Listeners(tunnel, new HostPort("127.0.0.1", GatewayServerIT.freePort()), false, ssh),
                 new GatewaySettings.Tls(null, null, GatewaySettings.Tls.Provider.JDK, false), PosturePolicy.defaults(),
-                AccessRules.denyAll(), d.limits(), new GatewaySettings.Audit(trail, GatewaySettings.Audit.FailMode.CLOSED,
+                new AccessRules(List.of(new AccessRules.Rule("staff", List.of("staff"),
+                        List.of(Destination.parse("127.0.0.1/32:1-65535"))))), d.limits(), new GatewaySettings.Audit(trail, GatewaySettings.Audit.FailMode.CLOSED,
                         DataSize.ofMiB(1), Duration.ofSeconds(60)),
                 GatewaySettings.Ssh.defaults(pki.dataDir), GatewaySettings.Pki.defaults(tunnel), TransportChoice.AUTO,
                 GatewaySettings.Vpn.disabled(tunnel),
@@ -103,6 +117,42 @@ class ProxyProtocolIT {
             assertThat(connect(s)).startsWith("HTTP/1.1 401");
             JsonNode denied = awaitRecord("access.denied", "tls.client_cert_required");
             assertThat(denied.path("source").asText()).isEqualTo("127.0.0.1:" + clientPort);
+        }
+    }
+
+    @Test
+    void deviceThroughHaproxy_postureSessionAndSessionListNameTheLaptop() throws Exception {
+        // enrolled laptop-1 proves its posture through HAProxy from 127.0.0.2, then opens a tunnel through it
+        PkiService.NewDevice added = pki.service.addDevice("laptop-1", "alice", List.of("staff"), null, null, "test");
+        KeyPair keys = TestCsrs.p256();
+        X509Certificate cert = pki.service.enroll("laptop-1", added.token(), TestCsrs.body(keys, "laptop-1"), "test");
+        SSLContext device = CompliantLaptop.tls(pki, keys, cert);
+        try (HttpClient client = HttpClient.newBuilder().sslContext(device).version(HttpClient.Version.HTTP_1_1)
+                .localAddress(UNTRUSTED).connectTimeout(Duration.ofSeconds(5)).build()) {
+            HttpResponse<String> c = post(client, "/v1/posture/challenge", "");
+            assertThat(c.statusCode()).as(c.body()).isEqualTo(200);
+            String nonce = JSON.readTree(c.body()).get("nonce").asText();
+            String jws = Evidence.sign(GatewayServerIT.claims("laptop-1", nonce, Instant.now()), keys.getPrivate(), cert);
+            HttpResponse<String> e = post(client, "/v1/posture/evidence", "{\"evidence\":\"" + jws + "\"}");
+            assertThat(JSON.readTree(e.body()).get("compliant").asBoolean()).as(e.body()).isTrue();
+        }
+        assertThat(awaitRecord("posture.decision", null).path("source").asText()).startsWith("127.0.0.2:");
+
+        try (ServerSocket admin = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Socket raw = new Socket();
+            raw.bind(new InetSocketAddress(UNTRUSTED, 0));
+            raw.connect(new InetSocketAddress("127.0.0.1", haproxyTunnel), 5_000);
+            try (SSLSocket s = (SSLSocket) device.getSocketFactory().createSocket(raw, "127.0.0.1", haproxyTunnel, true)) {
+                s.setSoTimeout(10_000);
+                String dest = "127.0.0.1:" + admin.getLocalPort();
+                s.getOutputStream().write(("CONNECT " + dest + " HTTP/1.1\r\nHost: " + dest + "\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                assertThat(head(s)).startsWith("HTTP/1.1 200");
+                String laptop = "127.0.0.2:" + raw.getLocalPort();
+                assertThat(awaitRecord("session.start", null).path("source").asText()).isEqualTo(laptop);
+                assertThat(gateway.sessions().sessions()).extracting(SessionInfo::source).containsExactly(laptop);
+            }
         }
     }
 
@@ -317,11 +367,32 @@ class ProxyProtocolIT {
         return head.toString();
     }
 
+    HttpResponse<String> post(HttpClient client, String path, String body) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + haproxyTunnel + path))
+                .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** An HTTP/1.1 answer's head, not a byte more (after a 200 to a CONNECT the tunnel is quiet). */
+    static String head(SSLSocket s) throws IOException {
+        StringBuilder head = new StringBuilder();
+        InputStream in = s.getInputStream();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                break;
+            }
+            head.append((char) c);
+        }
+        return head.toString();
+    }
+
+    /** The first record of {@code type} (with {@code reason}, unless null), waiting up to 10 s for the trail. */
     JsonNode awaitRecord(String type, String reason) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (System.nanoTime() < deadline) {
             for (JsonNode n : records(type)) {
-                if (n.path("reason").asText().equals(reason)) {
+                if (reason == null || n.path("reason").asText().equals(reason)) {
                     return n;
                 }
             }
