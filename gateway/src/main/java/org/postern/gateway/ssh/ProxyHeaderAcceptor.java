@@ -124,7 +124,7 @@ final class ProxyHeaderAcceptor implements ServerProxyAcceptor {
             session.setAttribute(DECIDED, Boolean.TRUE);
             LOG.debug("ssh: {} through the trusted proxy {}", SshBastion.source(session), peer(session));
             clientKnown.accept(session);
-            return true;
+            return session.isOpen(); // closed when the client is over limits.connectionsPerSource
         } finally {
             header.release();
         }
