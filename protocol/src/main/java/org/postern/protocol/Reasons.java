@@ -66,7 +66,15 @@ public enum Reasons {
     HTTP_METHOD_NOT_ALLOWED("http.method_not_allowed", "method not allowed", "a method the endpoint does not take"),
     HTTP_UNSUPPORTED_MEDIA_TYPE("http.unsupported_media_type", "unsupported media type",
             "a body of a type the endpoint does not read"),
-    SESSION_UNKNOWN("session.unknown", "no such session", "an admin request names a session the gateway does not have");
+    SESSION_UNKNOWN("session.unknown", "no such session", "an admin request names a session the gateway does not have"),
+    PROXY_UNTRUSTED("proxy.untrusted", "connection refused",
+            "a PROXY protocol header from an address outside proxyProtocol.<listener>.trustedProxies"),
+    PROXY_REQUIRED("proxy.required", "connection refused",
+            "a connection from a trusted proxy that did not start with a PROXY protocol v2 header (none, or v1)"),
+    PROXY_INVALID("proxy.invalid", "connection refused",
+            "a PROXY protocol v2 header that is malformed, too large, or names no TCP client address"),
+    PROXY_HEADER_TIME("proxy.header_time", "connection refused",
+            "a trusted proxy's connection without a whole PROXY header within proxyProtocol.headerTime");
 
     private static final Map<String, Reasons> BY_CODE =
             Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(Reasons::code, Function.identity()));

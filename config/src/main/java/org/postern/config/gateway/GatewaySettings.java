@@ -41,10 +41,11 @@ import org.postern.config.posture.PosturePolicy;
  * @param transport {@code transport}: the Netty transport of every socket ({@code auto}, {@code io_uring},
  *                  {@code epoll}, {@code nio}); chosen once at start
  * @param vpn       {@code vpn}: the VPN mode (IP packets over MASQUE CONNECT-IP); off by default
+ * @param proxyProtocol {@code proxyProtocol}: the load balancers trusted to send PROXY v2 headers; none by default
  */
 public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
                               AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki,
-                              TransportChoice transport, Vpn vpn) {
+                              TransportChoice transport, Vpn vpn, ProxyProtocol proxyProtocol) {
 
     /** {@code dataDir} when not set. */
     public static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/postern");
@@ -67,6 +68,14 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Objects.requireNonNull(pki, "pki");
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(vpn, "vpn");
+        Objects.requireNonNull(proxyProtocol, "proxyProtocol");
+    }
+
+    /** Settings without a trusted load balancer (no PROXY protocol). */
+    public GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
+                           AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki,
+                           TransportChoice transport, Vpn vpn) {
+        this(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn, ProxyProtocol.off());
     }
 
     /** Settings with the VPN mode off. */
@@ -132,11 +141,13 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Pki pki = r.section("pki", p -> Pki.read(p, tunnel));
         TransportChoice transport = TransportChoice.read(r);
         Vpn vpn = r.section("vpn", v -> Vpn.read(v, tunnel));
+        ProxyProtocol proxyProtocol = r.section("proxyProtocol", ProxyProtocol::read);
         if (id == null || listeners == null || tls == null || posture == null || access == null || limits == null
-                || audit == null || ssh == null || pki == null || vpn == null) {
+                || audit == null || ssh == null || pki == null || vpn == null || proxyProtocol == null) {
             return null; // reported already; the reader throws at the end
         }
-        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn);
+        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn,
+                proxyProtocol);
     }
 
     /**

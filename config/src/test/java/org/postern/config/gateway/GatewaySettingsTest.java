@@ -76,6 +76,73 @@ class GatewaySettingsTest {
         assertThat(new GatewaySettings(example.id(), example.dataDir(), example.listeners(), example.tls(),
                 example.posture(), AccessRules.denyAll(), example.limits(), example.audit())).isEqualTo(d);
         assertThat(example.vpn()).isEqualTo(d.vpn());
+        assertThat(example.proxyProtocol()).isEqualTo(d.proxyProtocol()).isEqualTo(ProxyProtocol.off());
+    }
+
+    @Test
+    void load_proxyProtocol_readsTrustedNetworksPerListener() throws IOException {
+        GatewaySettings s = GatewaySettings.load(write("""
+                proxyProtocol:
+                  tunnel:
+                    trustedProxies: [127.0.0.1/32, 10.0.0.0/24, "2001:db8::/64"]
+                  ssh:
+                    trustedProxies: [10.0.0.5]
+                  headerTime: 2s
+                """));
+        ProxyProtocol p = s.proxyProtocol();
+        assertThat(p.tunnel().trustedProxies()).extracting(Network::toString)
+                .containsExactly("127.0.0.1", "10.0.0.0/24", "2001:db8:0:0:0:0:0:0/64");
+        assertThat(p.tunnel().trusts(java.net.InetAddress.ofLiteral("10.0.0.77"))).isTrue();
+        assertThat(p.tunnel().trusts(java.net.InetAddress.ofLiteral("10.0.1.1"))).isFalse();
+        assertThat(p.ssh().trusts(java.net.InetAddress.ofLiteral("10.0.0.5"))).isTrue();
+        assertThat(p.ssh().trusts(java.net.InetAddress.ofLiteral("127.0.0.1"))).isFalse();
+        assertThat(p.headerTime()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(GatewaySettings.defaults().proxyProtocol().tunnel().enabled()).isFalse();
+    }
+
+    @Test
+    void load_proxyProtocol_badNetworks_areNamedByKeyPath() throws IOException {
+        Path file = write("""
+                proxyProtocol:
+                  tunnel:
+                    trustedProxies: [10.0.0.1/24, haproxy.internal, 0.0.0.0/0]
+                  ssh:
+                    trustedProxies: ["::/0", 10.0.0.0/33]
+                  headerTime: 2m
+                """);
+        assertThatThrownBy(() -> GatewaySettings.load(file)).isInstanceOf(ConfigException.class)
+                .satisfies(e -> assertThat(((ConfigException) e).problems()).containsExactly(
+                        file + ": proxyProtocol.tunnel.trustedProxies[0]: expected a proxy's network in CIDR form like"
+                                + " 10.0.0.0/24 or 2001:db8::/64, or one address, found \"10.0.0.1/24\" (expected a network"
+                                + " address with no host bits set, found 10.0.0.1/24)",
+                        file + ": proxyProtocol.tunnel.trustedProxies[1]: expected a proxy's network in CIDR form like"
+                                + " 10.0.0.0/24 or 2001:db8::/64, or one address, found \"haproxy.internal\" (expected an IP"
+                                + " address, found \"haproxy.internal\")",
+                        file + ": proxyProtocol.tunnel.trustedProxies[2]: expected the load balancers' own networks, found"
+                                + " 0.0.0.0/0 (every address could claim any client address; set"
+                                + " proxyProtocol.unsafeTrustAnySource: true to allow it)",
+                        file + ": proxyProtocol.ssh.trustedProxies[0]: expected the load balancers' own networks, found"
+                                + " 0:0:0:0:0:0:0:0/0 (every address could claim any client address; set"
+                                + " proxyProtocol.unsafeTrustAnySource: true to allow it)",
+                        file + ": proxyProtocol.ssh.trustedProxies[1]: expected a proxy's network in CIDR form like"
+                                + " 10.0.0.0/24 or 2001:db8::/64, or one address, found \"10.0.0.0/33\" (expected a prefix"
+                                + " length between 0 and 32, found 33)",
+                        file + ": proxyProtocol.headerTime: expected a duration between 100ms and 1m, found \"2m\""));
+    }
+
+    @Test
+    void proxyProtocol_anySource_onlyWhenNamedUnsafe() throws IOException {
+        ProxyProtocol.Listener any = new ProxyProtocol.Listener(List.of(Network.parse("0.0.0.0/0")));
+        assertThatThrownBy(() -> new ProxyProtocol(any, ProxyProtocol.Listener.OFF, ProxyProtocol.DEFAULT_HEADER_TIME, false))
+                .hasMessageStartingWith("proxyProtocol.tunnel.trustedProxies: expected the load balancers' own networks,"
+                        + " found 0.0.0.0/0");
+        GatewaySettings s = GatewaySettings.load(write("""
+                proxyProtocol:
+                  unsafeTrustAnySource: true
+                  tunnel:
+                    trustedProxies: [0.0.0.0/0]
+                """));
+        assertThat(s.proxyProtocol().tunnel().trusts(java.net.InetAddress.ofLiteral("198.51.100.1"))).isTrue();
     }
 
     @Test
@@ -305,7 +372,7 @@ class GatewaySettingsTest {
     void load_unknownTopLevelKey_isReportedWithTheKeysExpected() throws IOException {
         assertThat(problems("acces:\n  rules: []\n")).containsExactly(
                 "gateway.yaml: acces: unknown key (expected one of: gateway, dataDir, listeners, tls, posture, access,"
-                        + " limits, audit, ssh, pki, transport, vpn)");
+                        + " limits, audit, ssh, pki, transport, vpn, proxyProtocol)");
     }
 
     @Test

@@ -2,7 +2,6 @@ package org.postern.gateway.limits;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.concurrent.Executor;
 
@@ -15,6 +14,7 @@ import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.AttributeKey;
+import org.postern.protocol.http.ClientAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,16 +54,16 @@ public final class PeerErrorHandler extends ChannelInboundHandlerAdapter impleme
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        SocketAddress remote = ctx.channel().remoteAddress();
+        InetSocketAddress remote = ClientAddress.of(ctx.channel());
         ctx.close();
         if (ctx.channel().attr(LOGGED).setIfAbsent(Boolean.TRUE) != null) {
             return; // one line per connection: what follows the first error is its consequence
         }
-        String peer = remote instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : String.valueOf(remote);
+        String peer = ClientAddress.ip(ctx.channel());
         if (!budget.admit(peer)) {
             return;
         }
-        int port = remote instanceof InetSocketAddress a ? a.getPort() : 0;
+        int port = remote != null ? remote.getPort() : 0;
         if (expected(cause)) {
             LOG.info("{}: connection from {}:{} closed: {}", listener, peer, port, describe(cause));
         } else {

@@ -22,8 +22,9 @@ import org.slf4j.LoggerFactory;
  * the same type says how many more there were ({@code more}: "N more like this from ADDR in the last
  * 60s"). So one client cannot fill the audit disk, and nothing is dropped without being counted.
  *
- * <p>Rate-limited: {@code tls.rejected}, and {@code access.denied} and {@code http.denied} without a
- * device (no client certificate) and without a session; a kind is the source address (without
+ * <p>Rate-limited: {@code tls.rejected}, {@code access.denied} and {@code http.denied} without a
+ * device (no client certificate) and without a session, and {@code connection.denied} of a refused
+ * PROXY header ({@code proxy.*}: the gateway's own per-source refusals count themselves); a kind is the source address (without
  * port), the type and the {@code reason}. Everything else passes straight to the trail, with its
  * failures. The windows are bounded ({@code maxSources}, Caffeine): one pushed out early writes its
  * count then. {@link #close} writes every open window's count; close it before the trail.
@@ -92,7 +93,8 @@ public final class RefusalThrottle implements AuditSink {
     private static @Nullable Kind kindOf(AuditEvent e) {
         var f = e.fields();
         boolean limited = e.type().equals("tls.rejected")
-                || UNAUTHENTICATED.contains(e.type()) && !f.containsKey("device") && !f.containsKey("session");
+                || UNAUTHENTICATED.contains(e.type()) && !f.containsKey("device") && !f.containsKey("session")
+                || e.type().equals("connection.denied") && Objects.toString(f.get("reason"), "").startsWith("proxy.");
         if (!limited || f.containsKey("more")) {
             return null;
         }

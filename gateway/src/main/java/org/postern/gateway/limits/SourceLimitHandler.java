@@ -16,10 +16,12 @@ import io.netty.channel.EventLoop;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.postern.protocol.Reasons;
+import org.postern.protocol.http.ClientAddress;
 
 /**
  * {@code limits.connectionsPerSource}: at most this many concurrent connections from one source
- * address, checked when the connection is accepted, before TLS — one over is closed at once. A
+ * address ({@link ClientAddress}: behind a trusted proxy, its client's), checked when the connection is
+ * accepted (after the PROXY header, when there is one), before TLS — one over is closed at once. A
  * flood is audited once per burst, not per connection: the first refusal writes
  * {@code connection.denied} and logs a warning; while refusals go on, one more record (and log
  * line) per {@code window} counts them ({@code refused}); a window without refusals ends the burst.
@@ -55,7 +57,8 @@ public final class SourceLimitHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         Channel ch = ctx.channel();
-        if (!(ch.remoteAddress() instanceof InetSocketAddress peer) || peer.getAddress() == null) {
+        InetSocketAddress peer = ClientAddress.of(ch); // behind a trusted proxy: its client
+        if (peer == null || peer.getAddress() == null) {
             ctx.pipeline().remove(this);
             ctx.fireChannelActive();
             return;

@@ -1,11 +1,14 @@
 package org.postern.gateway.server;
 
+import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
@@ -32,6 +35,7 @@ import org.postern.gateway.limits.PeerErrorHandler;
 import org.postern.gateway.limits.RequestHeadTimeoutHandler;
 import org.postern.gateway.limits.SourceLimitHandler;
 import org.postern.gateway.posture.PostureHandler;
+import org.postern.gateway.proxy.ProxyStages;
 import org.jspecify.annotations.Nullable;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.gateway.relay.ConnectHandler;
@@ -42,6 +46,7 @@ import org.postern.gateway.tls.ClientIdentityHandler;
 import org.postern.gateway.tls.LiveRevocations;
 import org.postern.pki.crl.CrlHandler;
 import org.postern.pki.est.EstHandler;
+import org.postern.protocol.http.ClientAddress;
 import org.postern.protocol.http.NotFoundHandler;
 import org.postern.pki.ocsp.OcspHandler;
 import org.slf4j.Logger;
@@ -113,6 +118,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
     private final ChannelHandler handshakeMetrics;
     private int streamsPerConnection = GatewaySettings.Limits.DEFAULT_STREAMS_PER_CONNECTION;
     private @Nullable ConnectIpAcceptor connectIp; // VPN mode (issue 13)
+    private @Nullable ProxyStages proxy; // behind a load balancer (issue 14)
 
     GatewayInitializer(Supplier<SslContext> tls, ChannelHandler handshakeMetrics, LiveRevocations revocations,
                        AuditSink audit, Clock clock, Executor workers, int maxHeaderSize, int maxBody, Shared shared,
@@ -145,17 +151,36 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         return this;
     }
 
+    /**
+     * Behind a load balancer ({@code proxyProtocol.tunnel}): the PROXY v2 stages go first, and the
+     * connection's stages follow once the client's address is known.
+     */
+    GatewayInitializer proxyProtocol(ProxyStages stages) {
+        this.proxy = stages;
+        return this;
+    }
+
     @Override
     protected void initChannel(SocketChannel c) {
         children.add(c);
+        if (proxy != null) {
+            // a trusted proxy's PROXY v2 header names the client (ClientAddress); anyone else's is refused
+            proxy.addTo(c, this::connection);
+        } else {
+            connection(c);
+        }
+    }
+
+    /** The stages of a client's connection, once its address ({@link ClientAddress}) is known. */
+    private void connection(Channel c) {
         ChannelPipeline p = c.pipeline();
+        InetSocketAddress client = Objects.requireNonNull(ClientAddress.of(c), "a TCP connection has a peer");
         // at most limits.connectionsPerSource connections per source address, checked before TLS
         p.addLast("perSource", guards.perSource());
         // TLS 1.3; a client certificate is optional and, when present, is decided in the handshake
-        // (DeviceTrustManager: device CA, live revocations); the peer address names it in tls.rejected
+        // (DeviceTrustManager: device CA, live revocations); the client's address names it in tls.rejected
         // (the current context: a reload swaps it)
-        p.addLast("tls", tls.get().newHandler(c.alloc(), c.remoteAddress().getAddress().getHostAddress(),
-                c.remoteAddress().getPort()));
+        p.addLast("tls", tls.get().newHandler(c.alloc(), client.getAddress().getHostAddress(), client.getPort()));
         // count the handshake, done or failed by cause (postern_tls_handshake*)
         p.addLast("tlsMetrics", handshakeMetrics);
         // until the handshake is done, a reset, a failed handshake or bytes that are not TLS close the
@@ -179,7 +204,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
             @Override
             protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
-                log.debug("TLS handshake with {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+                log.debug("TLS handshake with {} failed: {}", ClientAddress.source(ctx.channel()), cause.toString());
                 ctx.close();
             }
         });

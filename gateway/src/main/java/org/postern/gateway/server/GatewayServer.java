@@ -46,6 +46,8 @@ import org.postern.gateway.limits.BadRequestHandler;
 import org.postern.gateway.limits.LimitAudit;
 import org.postern.gateway.limits.PeerErrorHandler;
 import org.postern.gateway.limits.RefusalThrottle;
+import org.postern.gateway.proxy.ProxyAudit;
+import org.postern.gateway.proxy.ProxyStages;
 import org.postern.gateway.limits.SourceLimitHandler;
 import org.postern.gateway.metrics.GatewayMetrics;
 import org.postern.gateway.metrics.HandshakeMetricsHandler;
@@ -316,7 +318,9 @@ public final class GatewayServer implements AutoCloseable {
                         .childOption(ChannelOption.TCP_NODELAY, true)
                         .childHandler(vpnOn(new GatewayInitializer(live.tunnelTls(), new HandshakeMetricsHandler(metrics, "tunnel"),
                                 revocations, refusals, clock, workers, maxHeader, maxBody, shared, children, guards)
-                                .streamsPerConnection(settings.limits().streamsPerConnection()), vpnAcceptor))
+                                .streamsPerConnection(settings.limits().streamsPerConnection())
+                                .proxyProtocol(new ProxyStages(settings.proxyProtocol(),
+                                        new ProxyAudit("tunnel", refusals, workers, clock))), vpnAcceptor))
                         .bind(listen).await();
                 if (!binding.isSuccess()) {
                     throw bindFailed(binding.cause(), "tunnel", listen);

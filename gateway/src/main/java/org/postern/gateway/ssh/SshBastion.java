@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 import org.apache.sshd.common.AttributeRepository;
 import org.apache.sshd.common.NamedFactory;
@@ -39,14 +40,17 @@ import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.ServerBuilder;
 import org.apache.sshd.server.SshServer;
 import org.apache.sshd.server.session.ServerConnectionServiceFactory;
+import org.apache.sshd.server.session.ServerSession;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.config.gateway.GatewaySettings;
+import org.postern.config.gateway.ProxyProtocol;
 import org.postern.gateway.gate.TunnelGate;
 import org.postern.gateway.policy.AccessPolicy;
 import org.postern.gateway.policy.DestinationResolver;
 import org.postern.gateway.posture.LeaseStore;
+import org.postern.gateway.proxy.ProxyAudit;
 import org.postern.gateway.session.FlowEnd;
 import org.postern.gateway.session.SessionInfo;
 import org.postern.pki.registry.Registry;
@@ -54,6 +58,7 @@ import org.postern.pki.ssh.SshKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.postern.protocol.Reasons;
+import org.postern.protocol.http.ClientAddress;
 
 /**
  * The SSH bastion on {@code listeners.ssh}: an Apache MINA SSHD server that only forwards
@@ -81,6 +86,8 @@ public final class SshBastion implements AutoCloseable {
     static final String TOO_MANY_CONNECTIONS = Reasons.SSH_TOO_MANY_CONNECTIONS.code();
     static final String NOT_AUTHENTICATED = Reasons.SSH_NOT_AUTHENTICATED.code();
     private static final AttributeRepository.AttributeKey<Boolean> REFUSED = new AttributeRepository.AttributeKey<>();
+    /** The address a session was counted under in the per-source limit, once counted. */
+    private static final AttributeRepository.AttributeKey<InetAddress> COUNTED = new AttributeRepository.AttributeKey<>();
     /** The login and the methods a client tried, for the record of a connection that never authenticated. */
     private static final AttributeRepository.AttributeKey<Attempts> ATTEMPTS = new AttributeRepository.AttributeKey<>();
 
@@ -97,19 +104,29 @@ public final class SshBastion implements AutoCloseable {
      * @param maxAuthTries         {@code ssh.maxAuthTries}
      * @param connectionsPerSource {@code limits.connectionsPerSource}
      * @param idleTimeout          {@code limits.idleTimeout}: a connection with no packet for this long closes
+     * @param proxies              {@code proxyProtocol.ssh}: the load balancers whose PROXY v2 header names the client
      */
     public record Config(InetSocketAddress listen, Path hostKey, String banner, Duration authTimeout, int maxAuthTries,
-                         int connectionsPerSource, Duration idleTimeout) {
+                         int connectionsPerSource, Duration idleTimeout, ProxyProtocol.Listener proxies) {
         public Config {
             Objects.requireNonNull(listen, "listen");
             Objects.requireNonNull(hostKey, "hostKey");
             Objects.requireNonNull(authTimeout, "authTimeout");
             Objects.requireNonNull(idleTimeout, "idleTimeout");
+            Objects.requireNonNull(proxies, "proxies");
+        }
+
+        /** Without a trusted load balancer. */
+        public Config(InetSocketAddress listen, Path hostKey, String banner, Duration authTimeout, int maxAuthTries,
+                      int connectionsPerSource, Duration idleTimeout) {
+            this(listen, hostKey, banner, authTimeout, maxAuthTries, connectionsPerSource, idleTimeout,
+                    ProxyProtocol.Listener.OFF);
         }
 
         public static Config of(GatewaySettings s) {
             return new Config(s.listeners().ssh().socketAddress(), s.ssh().hostKey(), s.ssh().banner(),
-                    s.ssh().authTimeout(), s.ssh().maxAuthTries(), s.limits().connectionsPerSource(), s.limits().idleTimeout());
+                    s.ssh().authTimeout(), s.ssh().maxAuthTries(), s.limits().connectionsPerSource(), s.limits().idleTimeout(),
+                    s.proxyProtocol().ssh());
         }
     }
 
@@ -202,27 +219,47 @@ public final class SshBastion implements AutoCloseable {
         }
 
         Map<InetAddress, AtomicInteger> perSource = new ConcurrentHashMap<>();
+        // counted per session once its client is known (MINA's accept-time hook cannot close what it rejects)
+        Consumer<Session> admit = session -> {
+            InetAddress ip = ip(session);
+            session.setAttribute(COUNTED, ip);
+            int n = perSource.computeIfAbsent(ip, k -> new AtomicInteger()).incrementAndGet();
+            if (n > config.connectionsPerSource()) {
+                markRefused(session);
+                ctx.denied(ctx.event("access.denied").with("source", source(session)), TOO_MANY_CONNECTIONS,
+                        ip.getHostAddress() + " already has " + (n - 1) + " SSH connections;"
+                                + " limits.connectionsPerSource is " + config.connectionsPerSource());
+                session.close(true);
+            }
+        };
+        // behind a load balancer (proxyProtocol.ssh): a trusted proxy's PROXY v2 header names the client, and
+        // its session is counted then; anyone else's header is refused
+        ProxyHeaderAcceptor proxy = config.proxies().enabled()
+                ? new ProxyHeaderAcceptor(config.proxies(), new ProxyAudit("ssh", audit, workers, clock), admit::accept)
+                : null;
+        server.setServerProxyAcceptor(proxy);
         server.addSessionListener(new SessionListener() {
             @Override
             public void sessionCreated(Session session) {
-                // counted per created session (MINA's accept-time hook cannot close what it rejects)
-                int n = perSource.computeIfAbsent(ip(session), k -> new AtomicInteger()).incrementAndGet();
-                if (n > config.connectionsPerSource()) {
-                    markRefused(session);
-                    ctx.denied(ctx.event("access.denied").with("source", source(session)), TOO_MANY_CONNECTIONS,
-                            ip(session).getHostAddress() + " already has " + (n - 1) + " SSH connections;"
-                                    + " limits.connectionsPerSource is " + config.connectionsPerSource());
-                    session.close(true);
+                if (proxy == null || !(session instanceof ServerSession s) || !proxy.fromTrustedProxy(s)) {
+                    admit.accept(session);
                 }
             }
 
             @Override
             public void sessionClosed(Session session) {
-                perSource.computeIfPresent(ip(session), (k, n) -> n.decrementAndGet() <= 0 ? null : n);
+                InetAddress counted = session.getAttribute(COUNTED);
+                if (counted != null) {
+                    perSource.computeIfPresent(counted, (k, n) -> n.decrementAndGet() <= 0 ? null : n);
+                }
                 BastionSession s = session.getAttribute(BastionSession.KEY);
                 if (s != null) {
                     sessions.remove(s);
                     ended(ctx, s);
+                } else if (proxy != null && session instanceof ServerSession server && proxy.closedBeforeHeader(server)) {
+                    // a trusted proxy's TCP health check: no client, nothing to audit
+                    LOG.debug("ssh: the trusted proxy {} closed before a PROXY header (a health check)",
+                            ClientAddress.format(server.getIoSession().getRemoteAddress()));
                 } else if (!Boolean.TRUE.equals(session.getAttribute(REFUSED))) {
                     Attempts a = session.getAttribute(ATTEMPTS);
                     ctx.denied(ctx.event("access.denied").with("user", a != null ? AuditEvent.peerText(a.login()) : null)
@@ -335,21 +372,20 @@ public final class SshBastion implements AutoCloseable {
         session.setAttribute(REFUSED, Boolean.TRUE);
     }
 
+    /** The client's {@code ip:port}: what a trusted proxy said ({@link ProxyHeaderAcceptor#CLIENT}), else the TCP peer. */
     static String source(Session session) {
-        return format(session.getIoSession().getRemoteAddress());
+        return ClientAddress.format(client(session));
     }
 
     private static InetAddress ip(Session session) {
-        SocketAddress a = session.getIoSession().getRemoteAddress();
+        SocketAddress a = client(session);
         return a instanceof InetSocketAddress i ? i.getAddress() : InetAddress.getLoopbackAddress();
     }
 
-    private static String format(SocketAddress a) {
-        if (a instanceof InetSocketAddress i) {
-            String host = i.getAddress() != null ? i.getAddress().getHostAddress() : i.getHostString();
-            return (host.contains(":") ? "[" + host + "]" : host) + ":" + i.getPort();
-        }
-        return String.valueOf(a);
+    /** The one place the bastion asks who the client is. */
+    private static SocketAddress client(Session session) {
+        InetSocketAddress told = session.getAttribute(ProxyHeaderAcceptor.CLIENT);
+        return told != null ? told : session.getIoSession().getRemoteAddress();
     }
 
     @Override

@@ -19,6 +19,7 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import org.postern.gateway.tls.ClientIdentity;
 import org.postern.protocol.Reasons;
+import org.postern.protocol.http.ClientAddress;
 import org.postern.protocol.http.HttpReplies;
 import org.postern.vpn.transport.H2IpLink;
 import org.postern.vpn.transport.IpLink;
@@ -71,7 +72,7 @@ public final class H2ConnectIpHandler extends ChannelInboundHandlerAdapter {
             refuse(ctx, 403, Reasons.CLIENT_CERT_REQUIRED.code(), "CONNECT-IP: expected a device certificate, found none");
             return;
         }
-        InetSocketAddress source = (InetSocketAddress) ctx.channel().parent().remoteAddress();
+        InetSocketAddress source = Objects.requireNonNull(ClientAddress.of(ctx.channel()), "an HTTP/2 stream has an IP peer");
         acceptor.onRequest(new ConnectIpRequest(device.get(), source, IpLink.H2, checked.path(),
                 h.authority().toString(), ctx.channel().parent(),
                 "?1".contentEquals(Objects.requireNonNullElse(h.get(ConnectIpRequest.FULL_TUNNEL), "")), new Answer(ctx)));

@@ -55,6 +55,22 @@ class RefusalThrottleTest {
     }
 
     @Test
+    void refusedProxyHeaders_areLimited_theSourceLimitsOwnRecordsAreNot() {
+        RefusalThrottle t = throttle(100);
+        for (int i = 0; i < 20; i++) {
+            t.record(AuditEvent.of("connection.denied", Instant.EPOCH).with("listener", "tunnel")
+                    .with("source", "198.51.100.9:" + (40000 + i)).with("reason", "proxy.untrusted").build());
+            t.record(AuditEvent.of("connection.denied", Instant.EPOCH).with("source", "198.51.100.9")
+                    .with("reason", "limits.connections_per_source").with("refused", 1).build());
+        }
+        assertThat(written).hasSize(5 + 20);
+        nanos.addAndGet(Duration.ofSeconds(61).toNanos());
+        t.cleanUp();
+        assertThat(written.getLast().fields()).containsEntry("reason", "proxy.untrusted").containsEntry("more", 15L)
+                .containsEntry("source", "198.51.100.9");
+    }
+
+    @Test
     void authenticatedRecordsAndOtherSources_areNotLimited() {
         RefusalThrottle t = throttle(100);
         for (int i = 0; i < 20; i++) {

@@ -1,7 +1,5 @@
 package org.postern.protocol.http;
 
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 
 import io.netty.buffer.Unpooled;
@@ -62,13 +60,8 @@ public final class HttpReplies {
         return res;
     }
 
-    /** {@code ip:port} of the peer, as audit events name it. */
+    /** {@code ip:port} of the client, as audit events name it ({@link ClientAddress}: behind a trusted proxy, its client). */
     public static String source(ChannelHandlerContext ctx) {
-        SocketAddress a = ctx.channel().remoteAddress();
-        if (a instanceof InetSocketAddress isa) {
-            String host = isa.getAddress() != null ? isa.getAddress().getHostAddress() : isa.getHostString();
-            return (host.contains(":") ? "[" + host + "]" : host) + ":" + isa.getPort();
-        }
-        return String.valueOf(a);
+        return ClientAddress.source(ctx.channel());
     }
 }

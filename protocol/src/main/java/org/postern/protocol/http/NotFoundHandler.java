@@ -29,7 +29,7 @@ public final class NotFoundHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.debug("closing {}: {}", ctx.channel().remoteAddress(), cause.toString());
+        log.debug("closing {}: {}", ClientAddress.source(ctx.channel()), cause.toString());
         ctx.close();
     }
 }
