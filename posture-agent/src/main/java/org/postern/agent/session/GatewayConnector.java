@@ -95,6 +95,15 @@ final class GatewayConnector {
      * fails saying what went wrong (no route, TLS, a gateway without {@code h2}).
      */
     static Future<Channel> connect(EventLoopGroup group, URI gateway, SslContext ssl, Duration timeout) {
+        return connect(group, gateway, null, ssl, timeout);
+    }
+
+    /**
+     * Connects to {@code address} (one of the addresses of the gateway's name; null = resolve the
+     * name) while TLS still sends the name as SNI and checks the certificate against it.
+     */
+    static Future<Channel> connect(EventLoopGroup group, URI gateway, java.net.@org.jspecify.annotations.Nullable InetAddress address,
+                                   SslContext ssl, Duration timeout) {
         String host = gateway.getHost();
         int port = gateway.getPort() > 0 ? gateway.getPort() : 443;
         Promise<Channel> ready = group.next().newPromise();
@@ -180,7 +189,7 @@ final class GatewayConnector {
                         });
                     }
                 });
-        b.connect(host, port).addListener((io.netty.channel.ChannelFutureListener) f -> {
+        (address != null ? b.connect(new java.net.InetSocketAddress(address, port)) : b.connect(host, port)).addListener((io.netty.channel.ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 ready.tryFailure(f.cause());
                 return;

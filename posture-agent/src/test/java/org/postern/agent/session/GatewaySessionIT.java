@@ -131,7 +131,7 @@ class GatewaySessionIT {
     }
 
     AgentSettings settings(int socksPort, List<AgentSettings.Forward> forwards, Duration retry, Duration margin) {
-        return new AgentSettings(null, null, new AgentSettings.Socks(true, new HostPort("127.0.0.1", socksPort), false),
+        return new AgentSettings(List.of(), null, new AgentSettings.Socks(true, new HostPort("127.0.0.1", socksPort), false),
                 forwards, new AgentSettings.Posture(AgentSettings.Posture.Collector.NATIVE, retry, margin),
                 new AgentSettings.Reconnect(Duration.ofMillis(200), Duration.ofSeconds(1)));
     }
@@ -293,7 +293,7 @@ class GatewaySessionIT {
     void sshDisabled_asksForNoCertificate() throws Exception {
         gateway.sshCa = org.postern.pki.ssh.SshUserCa.ephemeral(new java.security.SecureRandom());
         AgentSettings s = settings(freePort(), List.of(), Duration.ofSeconds(30), Duration.ofMinutes(2));
-        up(new AgentSettings(s.gateway(), s.stateDir(), s.socks(), s.forwards(), s.posture(), s.reconnect(),
+        up(new AgentSettings(s.gateways(), s.stateDir(), s.socks(), s.forwards(), s.posture(), s.reconnect(),
                 new AgentSettings.Ssh(false, null, null)));
         awaitLease();
         assertThat(gateway.challenges.get()).isEqualTo(1);
