@@ -54,12 +54,12 @@ final class GatewayCandidates {
             return host() + ":" + port();
         }
 
-        /** As the agent prints it: {@code gw.example.org:8443}, with the address when the name is not one. */
+        /** As the agent prints it: {@code gw.example.org:8443 at 192.0.2.10}; an address literal once: {@code 127.0.0.1:8443}. */
         String describe() {
             if (address == null || address.getHostAddress().equals(stripBrackets(host()))) {
                 return authority();
             }
-            return authority() + " (" + address.getHostAddress() + ")";
+            return authority() + " at " + address.getHostAddress();
         }
 
         private static String stripBrackets(String host) {

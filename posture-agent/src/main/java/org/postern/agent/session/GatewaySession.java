@@ -122,6 +122,8 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     private volatile Channel connection;
     private volatile Instant connectedSince;
     private volatile Decision decision;
+    /** The connection the last decision came on: a lease proven to one gateway is no lease on another. */
+    private volatile @Nullable Channel decidedOn;
     private volatile String state = "starting";
     private volatile List<LocalListeners.Bound> listeners = List.of();
     private volatile @Nullable Barred barred;
@@ -207,8 +209,8 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         if (ch == null || !ch.isActive()) {
             return setup.group().next().newFailedFuture(TunnelRefusedException.noSession(destination, "not connected to the gateway"));
         }
-        if (d == null || !d.liveAt(setup.clock().instant())) {
-            String why = d == null ? "posture not accepted yet"
+        if (d == null || decidedOn != ch || !d.liveAt(setup.clock().instant())) {
+            String why = d == null || decidedOn != ch ? "posture not accepted yet"
                     : d.allowed() ? "the lease ended" : "posture denied (" + codes(d) + ")";
             return ch.eventLoop().newFailedFuture(TunnelRefusedException.noSession(destination, why));
         }
@@ -300,13 +302,9 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             String closedBy = ch == null ? null : ch.attr(GatewayConnector.CLOSE_REASON).get();
             Exception error = failed;
             Optional<String> signal = error instanceof RefusedDevice r ? Optional.of(r.signal)
-                    : closedBy != null && DEVICE_CLOSES.contains(closedBy) ? Optional.of("GOAWAY " + closedBy)
                     : Barred.certificateAlert(why).or(() -> Barred.certificateAlert(error)).map(a -> "TLS alert " + a);
             Duration wait;
             if (signal.isPresent()) {
-                if (closedBy != null) {
-                    say("connection to " + candidate.describe() + " closed by the gateway: " + CloseReasons.describe(closedBy));
-                }
                 // the gateway refuses this laptop itself: find out why, say it plainly, and do not hammer it; every
                 // gateway reads the same registry, so this is no failure to route around (no failover)
                 Barred b = barred(signal.get(), candidate.gateway());
@@ -320,6 +318,13 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                 candidates.again();
                 wait = b.kind() == Barred.Kind.SUSPENDED ? Barred.SUSPENDED_RETRY : backoff.afterRefusal();
                 state = b.kind().spelling();
+            } else if (closedBy != null && DEVICE_CLOSES.contains(closedBy)) {
+                // revoked or suspended: asked again at the same gateway, whose refused handshake then tells which
+                // (above); another gateway reads the same registry, so this is no failure to route around
+                say("connection to " + candidate.describe() + " closed by the gateway: " + CloseReasons.describe(closedBy));
+                candidates.again();
+                wait = backoff.afterRefusal();
+                state = "disconnected";
             } else {
                 String what;
                 if (wasConnected) {
@@ -434,6 +439,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             wake.drainPermits();
             Decision d = prove(ch, device, key, cert);
             decision = d;
+            decidedOn = ch;
             back(current);
             if (barred != null) {
                 barred = null; // the gateway judged this laptop again: whatever barred it is over

@@ -53,8 +53,8 @@ class GatewayCandidatesTest {
     void next_triesTheGatewaysInOrder_thenRoundRobin() throws UnknownHostException {
         GatewayCandidates c = new GatewayCandidates(List.of(A, B),
                 new Table().put("gw-a.example.org", "192.0.2.1").put("gw-b.example.org", "192.0.2.2"));
-        assertThat(take(c, 5)).containsExactly("gw-a.example.org:8443 (192.0.2.1)", "gw-b.example.org:8443 (192.0.2.2)",
-                "gw-a.example.org:8443 (192.0.2.1)", "gw-b.example.org:8443 (192.0.2.2)", "gw-a.example.org:8443 (192.0.2.1)");
+        assertThat(take(c, 5)).containsExactly("gw-a.example.org:8443 at 192.0.2.1", "gw-b.example.org:8443 at 192.0.2.2",
+                "gw-a.example.org:8443 at 192.0.2.1", "gw-b.example.org:8443 at 192.0.2.2", "gw-a.example.org:8443 at 192.0.2.1");
         assertThat(c.size()).isEqualTo(2);
     }
 
@@ -80,7 +80,7 @@ class GatewayCandidatesTest {
         take(c, 2);
         assertThat(dns.lookups).isEqualTo(2);
         dns.put("gw-b.example.org", "192.0.2.9");
-        assertThat(take(c, 2)).containsExactly("gw-a.example.org:8443 (192.0.2.1)", "gw-b.example.org:8443 (192.0.2.9)");
+        assertThat(take(c, 2)).containsExactly("gw-a.example.org:8443 at 192.0.2.1", "gw-b.example.org:8443 at 192.0.2.9");
         assertThat(dns.lookups).isEqualTo(4);
     }
 
@@ -90,7 +90,7 @@ class GatewayCandidatesTest {
         GatewayCandidates.Candidate dead = c.next();
         assertThat(dead.address()).isNull();
         assertThat(dead.describe()).isEqualTo("gw-a.example.org:8443");
-        assertThat(c.next().describe()).isEqualTo("gw-b.example.org:8443 (192.0.2.2)");
+        assertThat(c.next().describe()).isEqualTo("gw-b.example.org:8443 at 192.0.2.2");
     }
 
     @Test
