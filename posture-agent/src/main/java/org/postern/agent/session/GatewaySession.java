@@ -330,7 +330,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                 if (wasConnected) {
                     Throwable cause = why != null ? why : failed;
                     what = closedBy != null ? "closed by the gateway: " + CloseReasons.describe(closedBy)
-                            : "lost" + (cause == null ? "" : ": " + describe(cause));
+                            : "lost: " + (cause == null ? "closed without a GOAWAY" : describe(cause));
                     say("connection to " + candidate.describe() + " " + what);
                 } else {
                     Throwable cause = failed != null ? failed : why;

@@ -113,7 +113,11 @@ class GatewaySessionIT {
     }
 
     void up(AgentSettings settings) throws IOException {
-        session = new GatewaySession(new GatewaySession.Setup(java.net.URI.create(gateway.url()), home, settings,
+        up(settings, List.of(java.net.URI.create(gateway.url())));
+    }
+
+    void up(AgentSettings settings, List<java.net.URI> gateways) throws IOException {
+        session = new GatewaySession(new GatewaySession.Setup(gateways, home, settings,
                 GatewaySessionIT::facts, new AgentInfo("postern-agent", "0.1.0"), Clock.systemUTC(), group, said::add, Map.of()));
         listeners = LocalListeners.bind(settings, group, session, new TunnelEvents() {
             @Override
@@ -298,6 +302,20 @@ class GatewaySessionIT {
         awaitLease();
         assertThat(gateway.challenges.get()).isEqualTo(1);
         assertThat(gateway.sshRequests.get()).isZero();
+    }
+
+    /** Issue 14: with several gateways, one that cannot be reached is skipped at once, without a wait. */
+    @Test
+    void gateways_aDeadFirstOneIsSkipped_andTheNextTriedAtOnce() throws Exception {
+        int dead = freePort();
+        up(settings(freePort(), List.of(), Duration.ofSeconds(30), Duration.ofMinutes(2)),
+                List.of(java.net.URI.create("https://127.0.0.1:" + dead), java.net.URI.create(gateway.url())));
+        awaitLease();
+        assertThat(said.getFirst()).startsWith("cannot reach the gateway at 127.0.0.1:" + dead + ": ");
+        assertThat(said.get(1)).isEqualTo("trying the next gateway");
+        assertThat(said.get(2)).startsWith("connected to 127.0.0.1:" + gateway.port + " (TLS 1.3 via ");
+        assertThat(said).noneSatisfy(l -> assertThat(l).startsWith("reconnecting in ")).noneSatisfy(l -> assertThat(l).contains("failover"));
+        assertThat(viaSocks("localhost", echo.port(), "via the second")).isEqualTo("echo: via the second");
     }
 
     @Test
