@@ -1,6 +1,8 @@
 package org.postern.agent.session;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
@@ -34,6 +36,7 @@ import io.netty.handler.ssl.SslProvider;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.enroll.DeviceKeyManager;
 import org.postern.agent.enroll.PinnedRootTrustManager;
 import org.postern.agent.key.DeviceKey;
@@ -102,7 +105,7 @@ final class GatewayConnector {
      * Connects to {@code address} (one of the addresses of the gateway's name; null = resolve the
      * name) while TLS still sends the name as SNI and checks the certificate against it.
      */
-    static Future<Channel> connect(EventLoopGroup group, URI gateway, java.net.@org.jspecify.annotations.Nullable InetAddress address,
+    static Future<Channel> connect(EventLoopGroup group, URI gateway, @Nullable InetAddress address,
                                    SslContext ssl, Duration timeout) {
         String host = gateway.getHost();
         int port = gateway.getPort() > 0 ? gateway.getPort() : 443;
@@ -189,7 +192,7 @@ final class GatewayConnector {
                         });
                     }
                 });
-        (address != null ? b.connect(new java.net.InetSocketAddress(address, port)) : b.connect(host, port)).addListener((io.netty.channel.ChannelFutureListener) f -> {
+        (address != null ? b.connect(new InetSocketAddress(address, port)) : b.connect(host, port)).addListener((io.netty.channel.ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 ready.tryFailure(f.cause());
                 return;

@@ -338,7 +338,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                     say("cannot reach the gateway at " + candidate.describe() + (cause == null ? "" : ": " + describe(cause)));
                 }
                 if (decided && lost == null) {
-                    lost = new Lost(setup.clock().instant(), System.nanoTime(), candidate, what);
+                    lost = new Lost(System.nanoTime(), candidate, what);
                 }
                 wait = backoff.afterAttempt(decided, candidates.size());
                 state = "disconnected";
@@ -353,7 +353,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     static final java.util.Set<String> DEVICE_CLOSES = java.util.Set.of("revoked", "suspended");
 
     /** A connection on which posture had been decided ended. */
-    private record Lost(Instant at, long nanos, GatewayCandidates.Candidate from, String why) {
+    private record Lost(long nanos, GatewayCandidates.Candidate from, String why) {
     }
 
     /** {@code up} came back through another gateway: {@code status} shows the last one. */
