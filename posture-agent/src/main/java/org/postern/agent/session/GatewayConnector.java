@@ -150,6 +150,9 @@ final class GatewayConnector {
                                         FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
                                 ctx.pipeline().addLast("h2", h2);
                                 widenConnectionWindow(h2);
+                                // a gateway gone without a word (power, link) is noticed: a PING after 15 s of quiet
+                                ctx.pipeline().addLast("quiet", GatewayPingHandler.idleState());
+                                ctx.pipeline().addLast("ping", new GatewayPingHandler());
                                 // streams the gateway would open towards the agent are not expected
                                 ctx.pipeline().addLast("streams", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter() {
                                     @Override
