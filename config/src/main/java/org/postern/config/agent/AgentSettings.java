@@ -24,7 +24,9 @@ import org.postern.config.gateway.Network;
  * {@code config/examples/agent.yaml}. Local listeners are on loopback: a SOCKS5 listener on the
  * network would hand the device's access to anyone who can reach the laptop.
  *
- * @param gateway   {@code gateway}: the gateway's URL; null = the one recorded at enrollment
+ * @param gateways  {@code gateways} (or {@code gateway} for one): the gateways' URLs, tried in this order and
+ *                  then round robin when the one in use dies (docs/agent.md "Failover"); empty = the one
+ *                  recorded at enrollment
  * @param stateDir  {@code stateDir}: the agent directory; null = {@code --home}, {@code $POSTERN_AGENT_HOME}
  *                  or {@code ~/.postern-agent}
  * @param socks     {@code socks}: the local SOCKS5 listener
@@ -37,10 +39,22 @@ import org.postern.config.gateway.Network;
  *                  {@code io_uring}, {@code epoll}, {@code nio})
  * @param vpn       {@code vpn}: the VPN mode (a TUN interface, IP packets over MASQUE CONNECT-IP); off by default
  */
-public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
+public record AgentSettings(List<URI> gateways, @Nullable Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
                             Reconnect reconnect, Ssh ssh, Tls tls, TransportChoice transport, Vpn vpn) {
 
+    /** What a gateway URL must look like, in every message about one. */
+    static final String GATEWAY_URL = "an https URL like https://gw.example.org:8443";
+
     public AgentSettings {
+        gateways = List.copyOf(gateways);
+        for (URI g : gateways) {
+            if (!isGatewayUrl(g)) {
+                throw new IllegalArgumentException("gateways: expected " + GATEWAY_URL + ", found \"" + g + "\"");
+            }
+        }
+        if (new HashSet<>(gateways).size() != gateways.size()) {
+            throw new IllegalArgumentException("gateways: expected each URL once, found " + gateways);
+        }
         Objects.requireNonNull(socks, "socks");
         forwards = List.copyOf(forwards);
         Objects.requireNonNull(posture, "posture");
@@ -56,38 +70,38 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
     }
 
     /** Settings with the VPN mode off. */
-    public AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Socks socks, List<Forward> forwards,
+    public AgentSettings(List<URI> gateways, @Nullable Path stateDir, Socks socks, List<Forward> forwards,
                          Posture posture, Reconnect reconnect, Ssh ssh, Tls tls, TransportChoice transport) {
-        this(gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls, transport, Vpn.defaults());
+        this(gateways, stateDir, socks, forwards, posture, reconnect, ssh, tls, transport, Vpn.defaults());
     }
 
     /** Settings with {@code transport: auto}. */
-    public AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Socks socks, List<Forward> forwards,
+    public AgentSettings(List<URI> gateways, @Nullable Path stateDir, Socks socks, List<Forward> forwards,
                          Posture posture, Reconnect reconnect, Ssh ssh, Tls tls) {
-        this(gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls, TransportChoice.AUTO);
+        this(gateways, stateDir, socks, forwards, posture, reconnect, ssh, tls, TransportChoice.AUTO);
     }
 
     /** Settings with {@code tls} at its defaults. */
-    public AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Socks socks, List<Forward> forwards,
+    public AgentSettings(List<URI> gateways, @Nullable Path stateDir, Socks socks, List<Forward> forwards,
                          Posture posture, Reconnect reconnect, Ssh ssh, TransportChoice transport) {
-        this(gateway, stateDir, socks, forwards, posture, reconnect, ssh, Tls.defaults(), transport);
+        this(gateways, stateDir, socks, forwards, posture, reconnect, ssh, Tls.defaults(), transport);
     }
 
     /** Settings with {@code ssh} and {@code tls} at their defaults. */
-    public AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
+    public AgentSettings(List<URI> gateways, Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
                          Reconnect reconnect) {
-        this(gateway, stateDir, socks, forwards, posture, reconnect, Ssh.defaults(), Tls.defaults());
+        this(gateways, stateDir, socks, forwards, posture, reconnect, Ssh.defaults(), Tls.defaults());
     }
 
     /** Settings with {@code tls} at its defaults. */
-    public AgentSettings(URI gateway, Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
+    public AgentSettings(List<URI> gateways, Path stateDir, Socks socks, List<Forward> forwards, Posture posture,
                          Reconnect reconnect, Ssh ssh) {
-        this(gateway, stateDir, socks, forwards, posture, reconnect, ssh, Tls.defaults());
+        this(gateways, stateDir, socks, forwards, posture, reconnect, ssh, Tls.defaults());
     }
 
     /** Every setting at its default: SOCKS5 on 127.0.0.1:1080, no forwards, SSH certificates on. */
     public static AgentSettings defaults() {
-        return new AgentSettings(null, null, Socks.defaults(), List.of(), Posture.defaults(), Reconnect.defaults(),
+        return new AgentSettings(List.of(), null, Socks.defaults(), List.of(), Posture.defaults(), Reconnect.defaults(),
                 Ssh.defaults(), Tls.defaults());
     }
 
@@ -102,17 +116,7 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
 
     /** Binds an {@code agent.yaml} document; for {@link ConfigReader#load} and {@link ConfigReader#parse}. */
     public static @Nullable AgentSettings read(ConfigReader r) {
-        URI gateway = r.value("gateway", null, "an https URL like https://gw.example.org:8443", s -> {
-            try {
-                URI u = new URI(s);
-                if (!"https".equalsIgnoreCase(u.getScheme()) || u.getHost() == null) {
-                    throw new org.postern.config.InvalidValueException("an https URL like https://gw.example.org:8443", s);
-                }
-                return u;
-            } catch (java.net.URISyntaxException e) {
-                throw new org.postern.config.InvalidValueException("an https URL like https://gw.example.org:8443", s);
-            }
-        });
+        List<URI> gateways = gateways(r);
         Path stateDir = r.path("stateDir");
         Socks socks = r.section("socks", Socks::read);
         List<Forward> forwards = r.list("forwards", Forward::read);
@@ -130,7 +134,66 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
             r.report("forwards", clash.get().substring("forwards: ".length()));
             return null;
         }
-        return new AgentSettings(gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls, transport, vpn);
+        return new AgentSettings(gateways, stateDir, socks, forwards, posture, reconnect, ssh, tls, transport, vpn);
+    }
+
+    /**
+     * {@code gateway: URL} or {@code gateways: [URL, …]}, one of the two: a single gateway is a list
+     * of one. Both given is a problem (which one would win is not obvious to whoever reads the file).
+     */
+    private static List<URI> gateways(ConfigReader r) {
+        URI one = r.value("gateway", null, GATEWAY_URL, AgentSettings::gatewayUrl);
+        boolean listed = r.has("gateways");
+        List<String> unread = new java.util.ArrayList<>(); // returned when absent or an element was reported
+        List<String> many = r.stringList("gateways", unread);
+        if (listed && many == unread) {
+            return List.of();
+        }
+        if (one != null && listed) {
+            r.report("gateways", "expected either gateway or gateways, found both (gateway: " + one
+                    + "; put every URL under gateways)");
+            return List.of();
+        }
+        if (one != null) {
+            return List.of(one);
+        }
+        if (!listed) {
+            return List.of();
+        }
+        if (many.isEmpty()) {
+            r.report("gateways", "expected at least one URL (" + GATEWAY_URL + "), found an empty list");
+            return List.of();
+        }
+        List<URI> out = new java.util.ArrayList<>();
+        for (int i = 0; i < many.size(); i++) {
+            try {
+                URI u = gatewayUrl(many.get(i));
+                if (out.contains(u)) {
+                    r.report("gateways[" + i + "]", "expected each URL once, found " + u + " again");
+                } else {
+                    out.add(u);
+                }
+            } catch (org.postern.config.InvalidValueException e) {
+                r.report("gateways[" + i + "]", "expected " + GATEWAY_URL + ", found \"" + many.get(i) + "\"");
+            }
+        }
+        return out.size() == many.size() ? out : List.of();
+    }
+
+    private static URI gatewayUrl(String s) {
+        try {
+            URI u = new URI(s);
+            if (isGatewayUrl(u)) {
+                return u;
+            }
+        } catch (java.net.URISyntaxException e) {
+            // reported below
+        }
+        throw new org.postern.config.InvalidValueException(GATEWAY_URL, s);
+    }
+
+    private static boolean isGatewayUrl(URI u) {
+        return "https".equalsIgnoreCase(u.getScheme()) && u.getHost() != null;
     }
 
     /** Two local listeners on one address: the second could never bind. */
@@ -345,7 +408,7 @@ public record AgentSettings(@Nullable URI gateway, @Nullable Path stateDir, Sock
             return new Ssh(true, null, null);
         }
 
-        /** The bastion's address: {@code ssh.bastion}, else the gateway's host on {@link #DEFAULT_PORT}. */
+        /** The bastion's address: {@code ssh.bastion}, else the (first) gateway's host on {@link #DEFAULT_PORT}. */
         public HostPort bastionFor(URI gateway) {
             return bastion != null ? bastion : new HostPort(gateway.getHost(), DEFAULT_PORT);
         }

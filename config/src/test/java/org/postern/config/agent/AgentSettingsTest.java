@@ -34,7 +34,7 @@ class AgentSettingsTest {
     @Test
     void defaults_areTheDocumentedValues() {
         AgentSettings d = AgentSettings.defaults();
-        assertThat(d.gateway()).isNull();
+        assertThat(d.gateways()).isEmpty();
         assertThat(d.stateDir()).isNull();
         assertThat(d.socks().enabled()).isTrue();
         assertThat(d.socks().listen()).isEqualTo(HostPort.parse("127.0.0.1:1080"));
@@ -60,7 +60,7 @@ class AgentSettingsTest {
         assertThat(example.forwards()).containsExactly(new AgentSettings.Forward(HostPort.parse("127.0.0.1:2201"),
                 HostPort.parse("db1.admin.internal:22")));
         // Everything else is the default; if a default changes and the example does not, this fails.
-        assertThat(new AgentSettings(example.gateway(), example.stateDir(), example.socks(), List.of(),
+        assertThat(new AgentSettings(example.gateways(), example.stateDir(), example.socks(), List.of(),
                 example.posture(), example.reconnect(), example.ssh(), example.tls())).isEqualTo(AgentSettings.defaults());
         assertThat(example.vpn()).isEqualTo(AgentSettings.Vpn.defaults());
     }
@@ -73,7 +73,7 @@ class AgentSettingsTest {
         AgentSettings s = AgentSettings.load(write(text));
         assertThat(s.ssh().bastion()).isEqualTo(HostPort.parse("gw.example.org:2222"));
         assertThat(s.ssh().knownHosts()).isEqualTo(Path.of("/home/alice/.postern-agent/ssh/known_hosts"));
-        assertThat(s.gateway()).hasToString("https://gw.example.org:8443");
+        assertThat(s.gateways()).containsExactly(java.net.URI.create("https://gw.example.org:8443"));
         assertThat(s.stateDir()).isEqualTo(Path.of("/home/alice/.postern-agent"));
     }
 
@@ -114,8 +114,48 @@ class AgentSettingsTest {
                 "agent.yaml: ssh.enabled: expected true or false, found \"maybe\"",
                 "agent.yaml: ssh.bastion: expected host:port like 127.0.0.1:8443 or [::1]:8443, found \"gw.example.org\"",
                 "agent.yaml: tls.provider: expected one of auto, openssl, jdk, found \"boringssl\"",
-                "agent.yaml: sock: unknown key (expected one of: gateway, stateDir, socks, forwards, posture, reconnect, ssh, tls,"
+                "agent.yaml: sock: unknown key (expected one of: gateway, gateways, stateDir, socks, forwards, posture, reconnect, ssh, tls,"
                         + " transport, vpn)");
+    }
+
+    @Test
+    void gateways_areKeptInTheirOrder_andOneGatewayIsAListOfOne() throws IOException {
+        assertThat(AgentSettings.load(write("""
+                gateways:
+                  - https://gw2.example.org:8443
+                  - https://gw1.example.org
+                """)).gateways()).containsExactly(java.net.URI.create("https://gw2.example.org:8443"),
+                java.net.URI.create("https://gw1.example.org"));
+        assertThat(AgentSettings.load(write("gateway: https://gw.example.org:8443\n")).gateways())
+                .containsExactly(java.net.URI.create("https://gw.example.org:8443"));
+    }
+
+    @Test
+    void gateways_bothKeysOrAnEmptyList_areReported() throws IOException {
+        assertThat(problems("""
+                gateway: https://gw1.example.org:8443
+                gateways: [https://gw2.example.org:8443]
+                """)).containsExactly("agent.yaml: gateways: expected either gateway or gateways, found both"
+                + " (gateway: https://gw1.example.org:8443; put every URL under gateways)");
+        assertThat(problems("gateways: []\n")).containsExactly(
+                "agent.yaml: gateways: expected at least one URL (an https URL like https://gw.example.org:8443), found an empty list");
+        assertThat(problems("gateways:\n  - {url: x}\n")).containsExactly(
+                "agent.yaml: gateways[0]: expected a string, found a map");
+    }
+
+    @Test
+    void gateways_badAndRepeatedUrls_areEachNamed() throws IOException {
+        assertThat(problems("""
+                gateways:
+                  - https://gw1.example.org:8443
+                  - http://gw2.example.org:8443
+                  - https://gw1.example.org:8443
+                """)).containsExactly(
+                "agent.yaml: gateways[1]: expected an https URL like https://gw.example.org:8443, found \"http://gw2.example.org:8443\"",
+                "agent.yaml: gateways[2]: expected each URL once, found https://gw1.example.org:8443 again");
+        assertThatThrownBy(() -> new AgentSettings(List.of(java.net.URI.create("http://gw")), null,
+                AgentSettings.Socks.defaults(), List.of(), AgentSettings.Posture.defaults(), AgentSettings.Reconnect.defaults()))
+                .hasMessage("gateways: expected an https URL like https://gw.example.org:8443, found \"http://gw\"");
     }
 
     @Test

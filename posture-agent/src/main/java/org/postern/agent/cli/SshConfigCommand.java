@@ -85,7 +85,7 @@ final class SshConfigCommand implements Callable<Integer> {
         if (!settings.ssh().enabled()) {
             return 0;
         }
-        URI gateway = settings.gateway() != null ? settings.gateway()
+        URI gateway = !settings.gateways().isEmpty() ? settings.gateways().getFirst()
                 : agent.enrollment().map(e -> URI.create(e.gateway())).orElse(null);
         if (gateway == null && settings.ssh().bastion() == null) {
             out.println("# (no SSH bastion block: not enrolled and no ssh.bastion in agent.yaml)");

@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code postern-agent status}: device id, certificate expiry, last decision. */
-@Command(name = "status", mixinStandardHelpOptions = true, description = "Show the device id, the certificate's expiry, the SSH certificate's validity, the session of postern-agent up (gateway, connected since), why the gateway refuses this laptop (revoked, suspended), recent tunnel closes with their reasons, the VPN (address, transport, routes, DNS, bytes) when vpn.enabled, the lease end and the last decision with its reasons.")
+@Command(name = "status", mixinStandardHelpOptions = true, description = "Show the device id, the certificate's expiry, the SSH certificate's validity, the session of postern-agent up (the gateway in use, connected since, failovers to another gateway), why the gateway refuses this laptop (revoked, suspended), recent tunnel closes with their reasons, the VPN (address, transport, routes, DNS, bytes) when vpn.enabled, the lease end and the last decision with its reasons.")
 final class StatusCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -102,9 +102,12 @@ final class StatusCommand implements Callable<Integer> {
             out.println("session:      none (postern-agent up is not running)");
         } else {
             String since = session.path("connectedSince").asText(null);
+            String address = session.path("address").asText(null);
             out.println("session:      " + session.path("state").asText() + " to " + session.path("gateway").asText()
+                    + (address != null ? " (" + address + ")" : "")
                     + (since != null ? " since " + since : "") + " (postern-agent up, pid " + session.path("pid").asLong()
                     + (session.hasNonNull("transport") ? ", transport " + session.path("transport").asText() : "") + ")");
+            failovers(out, session);
             for (JsonNode l : session.path("listeners")) {
                 out.println("  " + l.path("what").asText() + " on " + l.path("address").asText());
             }
@@ -152,6 +155,20 @@ final class StatusCommand implements Callable<Integer> {
         } catch (java.io.IOException ex) {
             return null;
         }
+    }
+
+    /** With several gateways: which ones, and how often and when {@code up} moved to another. */
+    private static void failovers(PrintWriter out, JsonNode session) {
+        if (session.path("gateways").size() > 1) {
+            out.println("  gateways:   " + join(session.path("gateways")));
+        }
+        JsonNode last = session.path("lastFailover");
+        if (session.path("failovers").asInt(0) == 0 || !last.isObject()) {
+            return;
+        }
+        out.println("  failovers:  " + session.path("failovers").asInt() + "; last at " + last.path("at").asText() + ": "
+                + last.path("to").asText() + " took over from " + last.path("from").asText() + " in "
+                + last.path("seconds").asDouble() + " s (" + last.path("reason").asText() + ")");
     }
 
     /** The VPN lines: only when {@code up} runs with vpn.enabled; figures as of the state file's updatedAt. */

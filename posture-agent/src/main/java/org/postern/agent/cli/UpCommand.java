@@ -37,7 +37,7 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "up", mixinStandardHelpOptions = true,
         description = {"Connect to the gateway and keep the session up: prove posture, renew the lease before it ends,"
-                + " reconnect when the network drops, and serve the local access paths until stopped (Ctrl-C).",
+                + " reconnect when the network drops (with several gateways in agent.yaml, fail over to the next one), and serve the local access paths until stopped (Ctrl-C).",
                 "Local paths: a SOCKS5 listener (default 127.0.0.1:1080; e.g. curl --socks5-hostname 127.0.0.1:1080 URL),"
                         + " the forwards of agent.yaml, and postern-agent connect HOST PORT.",
                 "Prints one line per event; on denial, the reasons and what to do about them.",
@@ -71,7 +71,9 @@ final class UpCommand implements Callable<Integer> {
                     + ", " + new SessionFile(home.dir()).file() + ")");
         }
         AgentHome.Enrollment enrollment = home.enrollment().orElseThrow();
-        URI gateway = settings.gateway() != null ? settings.gateway() : URI.create(enrollment.gateway());
+        // agent.yaml's gateways (tried in order, then round robin), else the one enrolled at
+        java.util.List<URI> gateways = settings.gateways().isEmpty() ? java.util.List.of(URI.create(enrollment.gateway()))
+                : settings.gateways();
         PrintWriter out = spec.commandLine().getOut();
         java.util.function.Consumer<String> say = line -> {
             synchronized (out) {
@@ -89,7 +91,7 @@ final class UpCommand implements Callable<Integer> {
             throw new AgentCommand.AgentExit(2, unavailable.getMessage());
         }
         EventLoopGroup group = transport.newGroup(2);
-        GatewaySession session = new GatewaySession(new GatewaySession.Setup(gateway, home, settings,
+        GatewaySession session = new GatewaySession(new GatewaySession.Setup(gateways, home, settings,
                 () -> Collectors.forThisMachine(backend, stateDir).collect(),
                 new AgentInfo(AgentCommand.NAME, AgentCommand.VERSION), Clock.systemUTC(), group, say, System.getenv()));
         LocalListeners listeners;

@@ -79,6 +79,15 @@ public final class Enroller {
      * Returns the new certificate, or empty when it is not yet due.
      */
     public Optional<X509Certificate> renewIfDue() throws IOException, InterruptedException {
+        AgentHome.Enrollment e = home.enrollment().orElseThrow(() -> new IOException("not enrolled: run postern-agent enroll first"));
+        return renewIfDue(URI.create(e.gateway()));
+    }
+
+    /**
+     * As {@link #renewIfDue()}, through the gateway at {@code via} (the one {@code up} is about to
+     * use: with several gateways, the one enrolled at may be the one that is down).
+     */
+    public Optional<X509Certificate> renewIfDue(URI via) throws IOException, InterruptedException {
         X509Certificate current = home.certificate();
         if (!renewalDue(current, clock.instant())) {
             return Optional.empty();
@@ -86,7 +95,7 @@ public final class Enroller {
         AgentHome.Enrollment e = home.enrollment().orElseThrow(() -> new IOException("not enrolled: run postern-agent enroll first"));
         DeviceKeyStore keys = DeviceKeyStore.open(e.key(), env);
         DeviceKey old = keys.current(current);
-        EstClient est = new EstClient(estBase(URI.create(e.gateway())), EstClient.withDeviceKey(e.caSha256(), old, List.of(current)));
+        EstClient est = new EstClient(estBase(via), EstClient.withDeviceKey(e.caSha256(), old, List.of(current)));
         DeviceKey fresh = keys.generate(random);
         X509Certificate renewed = est.simpleReenroll(EstClient.csr(fresh, e.device()));
         checkCarries(renewed, fresh);

@@ -1,6 +1,8 @@
 package org.postern.agent.session;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
@@ -34,6 +36,7 @@ import io.netty.handler.ssl.SslProvider;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import org.jspecify.annotations.Nullable;
 import org.postern.agent.enroll.DeviceKeyManager;
 import org.postern.agent.enroll.PinnedRootTrustManager;
 import org.postern.agent.key.DeviceKey;
@@ -95,6 +98,15 @@ final class GatewayConnector {
      * fails saying what went wrong (no route, TLS, a gateway without {@code h2}).
      */
     static Future<Channel> connect(EventLoopGroup group, URI gateway, SslContext ssl, Duration timeout) {
+        return connect(group, gateway, null, ssl, timeout);
+    }
+
+    /**
+     * Connects to {@code address} (one of the addresses of the gateway's name; null = resolve the
+     * name) while TLS still sends the name as SNI and checks the certificate against it.
+     */
+    static Future<Channel> connect(EventLoopGroup group, URI gateway, @Nullable InetAddress address,
+                                   SslContext ssl, Duration timeout) {
         String host = gateway.getHost();
         int port = gateway.getPort() > 0 ? gateway.getPort() : 443;
         Promise<Channel> ready = group.next().newPromise();
@@ -138,6 +150,9 @@ final class GatewayConnector {
                                         FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
                                 ctx.pipeline().addLast("h2", h2);
                                 widenConnectionWindow(h2);
+                                // a gateway gone without a word (power, link) is noticed: a PING after 15 s of quiet
+                                ctx.pipeline().addLast("quiet", GatewayPingHandler.idleState());
+                                ctx.pipeline().addLast("ping", new GatewayPingHandler());
                                 // streams the gateway would open towards the agent are not expected
                                 ctx.pipeline().addLast("streams", new Http2MultiplexHandler(new ChannelInboundHandlerAdapter() {
                                     @Override
@@ -180,7 +195,7 @@ final class GatewayConnector {
                         });
                     }
                 });
-        b.connect(host, port).addListener((io.netty.channel.ChannelFutureListener) f -> {
+        (address != null ? b.connect(new InetSocketAddress(address, port)) : b.connect(host, port)).addListener((io.netty.channel.ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 ready.tryFailure(f.cause());
                 return;

@@ -63,6 +63,13 @@ import org.slf4j.LoggerFactory;
  * {@code posture.retryInterval}, and a dropped connection brought back with a doubling backoff.
  * Tunnels are CONNECT streams on that connection, opened only while the lease holds.
  *
+ * <p>With several gateways ({@code gateways} in agent.yaml, or a name with several addresses) a
+ * lost connection fails over: the next candidate ({@link GatewayCandidates}) is tried at once and
+ * posture proven afresh there, while the local listeners, which ask {@link #open} for each tunnel,
+ * stay bound; waits come only once every candidate was tried ({@link ReconnectBackoff}). A gateway
+ * that refuses this laptop itself (revoked, suspended) is not a failure to route around: no
+ * failover then.
+ *
  * <p>One control thread runs the loop (collecting facts and signing may take seconds and must not
  * hold an event loop); the network work is Netty's. Each event is one line through {@code say}.
  */
@@ -72,10 +79,13 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     static final Duration EXCHANGE_TIMEOUT = Duration.ofSeconds(30);
 
     /** What the session needs; {@code facts} collects this laptop's posture facts when asked. */
-    public record Setup(URI gateway, AgentHome home, AgentSettings settings, Supplier<PostureClaims.Facts> facts,
+    public record Setup(List<URI> gateways, AgentHome home, AgentSettings settings, Supplier<PostureClaims.Facts> facts,
                         AgentInfo agent, Clock clock, EventLoopGroup group, Consumer<String> say, Map<String, String> env) {
         public Setup {
-            Objects.requireNonNull(gateway, "gateway");
+            gateways = List.copyOf(gateways);
+            if (gateways.isEmpty()) {
+                throw new IllegalArgumentException("gateways: expected at least one gateway URL, found none");
+            }
             Objects.requireNonNull(home, "home");
             Objects.requireNonNull(settings, "settings");
             Objects.requireNonNull(facts, "facts");
@@ -85,10 +95,24 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             Objects.requireNonNull(say, "say");
             Objects.requireNonNull(env, "env");
         }
+
+        /** One gateway. */
+        public Setup(URI gateway, AgentHome home, AgentSettings settings, Supplier<PostureClaims.Facts> facts,
+                     AgentInfo agent, Clock clock, EventLoopGroup group, Consumer<String> say, Map<String, String> env) {
+            this(List.of(gateway), home, settings, facts, agent, clock, group, say, env);
+        }
     }
 
     private final Setup setup;
-    private final String authority;
+    private final GatewayCandidates candidates;
+    private final ReconnectBackoff backoff;
+    /** The gateway connected to, or being tried. */
+    private volatile GatewayCandidates.Candidate current;
+    private volatile String authority;
+    /** A working connection was lost at this time, from this gateway, for this reason; null once back. */
+    private volatile @Nullable Lost lost;
+    private volatile int failovers;
+    private volatile @Nullable Failover lastFailover;
     private final SessionFile file;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Thread control;
@@ -98,6 +122,8 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     private volatile Channel connection;
     private volatile Instant connectedSince;
     private volatile Decision decision;
+    /** The connection the last decision came on: a lease proven to one gateway is no lease on another. */
+    private volatile @Nullable Channel decidedOn;
     private volatile String state = "starting";
     private volatile List<LocalListeners.Bound> listeners = List.of();
     private volatile @Nullable Barred barred;
@@ -112,8 +138,10 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
 
     public GatewaySession(Setup setup) {
         this.setup = setup;
-        URI g = setup.gateway();
-        this.authority = g.getHost() + ":" + (g.getPort() > 0 ? g.getPort() : 443);
+        this.candidates = new GatewayCandidates(setup.gateways(), GatewayCandidates.Resolver.SYSTEM);
+        this.backoff = new ReconnectBackoff(setup.settings().reconnect(), new java.util.SplittableRandom());
+        this.current = new GatewayCandidates.Candidate(setup.gateways().getFirst(), null);
+        this.authority = current.authority();
         this.file = new SessionFile(setup.home().dir());
         this.ssh = new SshCertificates(setup.home().sshDir(), setup.clock(), new SecureRandom());
         this.control = Thread.ofPlatform().name("postern-session").daemon(true).unstarted(this::run);
@@ -181,8 +209,8 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         if (ch == null || !ch.isActive()) {
             return setup.group().next().newFailedFuture(TunnelRefusedException.noSession(destination, "not connected to the gateway"));
         }
-        if (d == null || !d.liveAt(setup.clock().instant())) {
-            String why = d == null ? "posture not accepted yet"
+        if (d == null || decidedOn != ch || !d.liveAt(setup.clock().instant())) {
+            String why = d == null || decidedOn != ch ? "posture not accepted yet"
                     : d.allowed() ? "the lease ended" : "posture denied (" + codes(d) + ")";
             return ch.eventLoop().newFailedFuture(TunnelRefusedException.noSession(destination, why));
         }
@@ -227,8 +255,10 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
     // ---- the control loop ------------------------------------------------------------------
 
     private void run() {
-        int failures = 0;
         while (!closed) {
+            GatewayCandidates.Candidate candidate = candidates.next();
+            current = candidate;
+            authority = candidate.authority();
             Channel ch = null;
             Exception failed = null;
             boolean wasConnected = false;
@@ -236,19 +266,20 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             try {
                 state = "connecting";
                 save();
-                renewCertificateIfDue();
+                renewCertificateIfDue(candidate.gateway());
                 X509Certificate cert = setup.home().certificate();
                 AgentHome.Enrollment e = setup.home().enrollment()
                         .orElseThrow(() -> new IOException("not enrolled: no enrollment record in " + setup.home().dir()));
                 DeviceKey key = DeviceKeyStore.open(e.key(), setup.env()).current(cert);
                 SslContext ssl = GatewayConnector.tls(e.caSha256(), key, cert, setup.settings().tls().provider());
-                ch = await(GatewayConnector.connect(setup.group(), setup.gateway(), ssl, CONNECT_TIMEOUT),
+                ch = await(GatewayConnector.connect(setup.group(), candidate.gateway(), candidate.address(), ssl, CONNECT_TIMEOUT),
                         CONNECT_TIMEOUT.plusSeconds(5), "connecting");
                 connection = ch;
                 connectedSince = setup.clock().instant();
                 wasConnected = true;
                 state = "connected";
-                say("connected to " + authority + " (TLS 1.3 via " + GatewayConnector.engineName(ch) + ", HTTP/2) as " + e.device());
+                say("connected to " + candidate.describe() + " (TLS 1.3 via " + GatewayConnector.engineName(ch)
+                        + ", HTTP/2) as " + e.device());
                 save();
                 keepPosture(ch, e.device(), key, cert, e.caSha256());
             } catch (Exception ex) {
@@ -274,8 +305,9 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                     : Barred.certificateAlert(why).or(() -> Barred.certificateAlert(error)).map(a -> "TLS alert " + a);
             Duration wait;
             if (signal.isPresent()) {
-                // the gateway refuses this laptop itself: find out why, say it plainly, and do not hammer it
-                Barred b = barred(signal.get());
+                // the gateway refuses this laptop itself: find out why, say it plainly, and do not hammer it; every
+                // gateway reads the same registry, so this is no failure to route around (no failover)
+                Barred b = barred(signal.get(), candidate.gateway());
                 say(b.message());
                 if (b.isFinal()) {
                     state = "stopped";
@@ -283,35 +315,90 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                     stoppedForGood.complete(b);
                     return;
                 }
-                wait = b.kind() == Barred.Kind.SUSPENDED ? Barred.SUSPENDED_RETRY : setup.settings().reconnect().backoff(failures++);
+                candidates.again();
+                wait = b.kind() == Barred.Kind.SUSPENDED ? Barred.SUSPENDED_RETRY : backoff.afterRefusal();
                 state = b.kind().spelling();
+            } else if (closedBy != null && DEVICE_CLOSES.contains(closedBy)) {
+                // revoked or suspended: asked again at the same gateway, whose refused handshake then tells which
+                // (above); another gateway reads the same registry, so this is no failure to route around
+                say("connection to " + candidate.describe() + " closed by the gateway: " + CloseReasons.describe(closedBy));
+                candidates.again();
+                wait = backoff.afterRefusal();
+                state = "disconnected";
             } else {
+                String what;
                 if (wasConnected) {
                     Throwable cause = why != null ? why : failed;
-                    say("connection to " + authority + " "
-                            + (closedBy != null ? "closed by the gateway: " + CloseReasons.describe(closedBy)
-                            : "lost" + (cause == null ? "" : ": " + describe(cause))));
+                    what = closedBy != null ? "closed by the gateway: " + CloseReasons.describe(closedBy)
+                            : "lost: " + (cause == null ? "closed without a GOAWAY" : describe(cause));
+                    say("connection to " + candidate.describe() + " " + what);
                 } else {
                     Throwable cause = failed != null ? failed : why;
-                    say("cannot reach the gateway at " + authority + (cause == null ? "" : ": " + describe(cause)));
+                    what = "unreachable" + (cause == null ? "" : ": " + describe(cause));
+                    say("cannot reach the gateway at " + candidate.describe() + (cause == null ? "" : ": " + describe(cause)));
                 }
-                if (decided) {
-                    failures = 0; // the connection worked (a posture decision came), not just its handshake
+                if (decided && lost == null) {
+                    lost = new Lost(System.nanoTime(), candidate, what);
                 }
-                wait = setup.settings().reconnect().backoff(failures++);
+                wait = backoff.afterAttempt(decided, candidates.size());
                 state = "disconnected";
             }
             save();
-            say("reconnecting in " + Durations.format(wait));
+            say(wait.isZero() ? "trying the next gateway" : "reconnecting in " + Durations.format(wait));
             pause(wait);
         }
+    }
+
+    /** GOAWAY reasons that refuse this laptop itself ({@link CloseReasons}): no failover. */
+    static final java.util.Set<String> DEVICE_CLOSES = java.util.Set.of("revoked", "suspended");
+
+    /** A connection on which posture had been decided ended. */
+    private record Lost(long nanos, GatewayCandidates.Candidate from, String why) {
+    }
+
+    /** {@code up} came back through another gateway: {@code status} shows the last one. */
+    private record Failover(Instant at, String from, String to, String why, Duration took) {
+        Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("at", at.toString());
+            m.put("from", from);
+            m.put("to", to);
+            m.put("reason", why);
+            m.put("seconds", took.toMillis() / 1000.0);
+            return m;
+        }
+    }
+
+    /**
+     * A decision came on a new connection after a working one was lost: through another gateway
+     * that is a failover (counted, and said with its reason and how long it took).
+     */
+    private void back(GatewayCandidates.Candidate now) {
+        Lost l = lost;
+        if (l == null) {
+            return;
+        }
+        lost = null;
+        Duration took = Duration.ofNanos(System.nanoTime() - l.nanos());
+        if (l.from().equals(now)) {
+            say("back through " + now.describe() + " " + seconds(took) + " after the connection was " + l.why());
+            return;
+        }
+        failovers++;
+        lastFailover = new Failover(setup.clock().instant(), l.from().describe(), now.describe(), l.why(), took);
+        say("failover: " + now.describe() + " took over from " + l.from().describe() + " in " + seconds(took)
+                + " (" + l.why() + ")");
+    }
+
+    private static String seconds(Duration d) {
+        return String.format(java.util.Locale.ROOT, "%.1fs", d.toMillis() / 1000.0);
     }
 
     /**
      * What the gateway's refusal of this laptop means: the CRL says revoked or on hold, or names
      * the certificate not at all. Kept in {@code barred.json} for {@code status}.
      */
-    private Barred barred(String signal) {
+    private Barred barred(String signal, URI gateway) {
         Instant at = setup.clock().instant();
         String serial = "?";
         Optional<RevocationCheck.Entry> entry = Optional.empty();
@@ -319,7 +406,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             X509Certificate cert = setup.home().certificate();
             serial = cert.getSerialNumber().toString(16);
             AgentHome.Enrollment e = setup.home().enrollment().orElseThrow(() -> new IOException("not enrolled"));
-            entry = RevocationCheck.lookup(setup.gateway(), e.caSha256(), setup.home().caChain(), cert);
+            entry = RevocationCheck.lookup(gateway, e.caSha256(), setup.home().caChain(), cert);
         } catch (IOException | RuntimeException e) {
             log.info("the gateway refused this laptop ({}); its CRL could not be read: {}", signal, e.getMessage());
         } catch (InterruptedException e) {
@@ -352,6 +439,8 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             wake.drainPermits();
             Decision d = prove(ch, device, key, cert);
             decision = d;
+            decidedOn = ch;
+            back(current);
             if (barred != null) {
                 barred = null; // the gateway judged this laptop again: whatever barred it is over
                 Files.deleteIfExists(setup.home().barredFile());
@@ -398,7 +487,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         if (v == null || v.isOpen()) {
             return true;
         }
-        URI g = setup.gateway();
+        URI g = current.gateway();
         Instant opened = setup.clock().instant();
         try {
             v.open(new VpnClient.Gateway(ch, g.getHost(), g.getPort() > 0 ? g.getPort() : 443, authority, caSha256, key, cert))
@@ -517,9 +606,9 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         return true;
     }
 
-    private void renewCertificateIfDue() {
+    private void renewCertificateIfDue(URI via) {
         try {
-            new Enroller(setup.home(), setup.clock(), new SecureRandom(), setup.env()).renewIfDue().ifPresent(c ->
+            new Enroller(setup.home(), setup.clock(), new SecureRandom(), setup.env()).renewIfDue(via).ifPresent(c ->
                     say("certificate renewed, valid until " + c.getNotAfter().toInstant()));
         } catch (IOException | RuntimeException e) {
             say("certificate renewal failed, will retry: " + e.getMessage());
@@ -588,7 +677,13 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("pid", ProcessHandle.current().pid());
-        m.put("gateway", setup.gateway().toString());
+        GatewayCandidates.Candidate at = current;
+        m.put("gateway", at.gateway().toString());
+        m.put("address", at.address() == null ? null : at.address().getHostAddress());
+        m.put("gateways", setup.gateways().stream().map(URI::toString).toList());
+        m.put("failovers", failovers);
+        Failover f = lastFailover;
+        m.put("lastFailover", f == null ? null : f.toJson());
         m.put("state", state);
         m.put("transport", Transport.of(setup.group()).toString());
         Instant since = connectedSince;

@@ -113,7 +113,11 @@ class GatewaySessionIT {
     }
 
     void up(AgentSettings settings) throws IOException {
-        session = new GatewaySession(new GatewaySession.Setup(java.net.URI.create(gateway.url()), home, settings,
+        up(settings, List.of(java.net.URI.create(gateway.url())));
+    }
+
+    void up(AgentSettings settings, List<java.net.URI> gateways) throws IOException {
+        session = new GatewaySession(new GatewaySession.Setup(gateways, home, settings,
                 GatewaySessionIT::facts, new AgentInfo("postern-agent", "0.1.0"), Clock.systemUTC(), group, said::add, Map.of()));
         listeners = LocalListeners.bind(settings, group, session, new TunnelEvents() {
             @Override
@@ -131,7 +135,7 @@ class GatewaySessionIT {
     }
 
     AgentSettings settings(int socksPort, List<AgentSettings.Forward> forwards, Duration retry, Duration margin) {
-        return new AgentSettings(null, null, new AgentSettings.Socks(true, new HostPort("127.0.0.1", socksPort), false),
+        return new AgentSettings(List.of(), null, new AgentSettings.Socks(true, new HostPort("127.0.0.1", socksPort), false),
                 forwards, new AgentSettings.Posture(AgentSettings.Posture.Collector.NATIVE, retry, margin),
                 new AgentSettings.Reconnect(Duration.ofMillis(200), Duration.ofSeconds(1)));
     }
@@ -293,11 +297,25 @@ class GatewaySessionIT {
     void sshDisabled_asksForNoCertificate() throws Exception {
         gateway.sshCa = org.postern.pki.ssh.SshUserCa.ephemeral(new java.security.SecureRandom());
         AgentSettings s = settings(freePort(), List.of(), Duration.ofSeconds(30), Duration.ofMinutes(2));
-        up(new AgentSettings(s.gateway(), s.stateDir(), s.socks(), s.forwards(), s.posture(), s.reconnect(),
+        up(new AgentSettings(s.gateways(), s.stateDir(), s.socks(), s.forwards(), s.posture(), s.reconnect(),
                 new AgentSettings.Ssh(false, null, null)));
         awaitLease();
         assertThat(gateway.challenges.get()).isEqualTo(1);
         assertThat(gateway.sshRequests.get()).isZero();
+    }
+
+    /** Issue 14: with several gateways, one that cannot be reached is skipped at once, without a wait. */
+    @Test
+    void gateways_aDeadFirstOneIsSkipped_andTheNextTriedAtOnce() throws Exception {
+        int dead = freePort();
+        up(settings(freePort(), List.of(), Duration.ofSeconds(30), Duration.ofMinutes(2)),
+                List.of(java.net.URI.create("https://127.0.0.1:" + dead), java.net.URI.create(gateway.url())));
+        awaitLease();
+        assertThat(said.getFirst()).startsWith("cannot reach the gateway at 127.0.0.1:" + dead + ": ");
+        assertThat(said.get(1)).isEqualTo("trying the next gateway");
+        assertThat(said.get(2)).startsWith("connected to 127.0.0.1:" + gateway.port + " (TLS 1.3 via ");
+        assertThat(said).noneSatisfy(l -> assertThat(l).startsWith("reconnecting in ")).noneSatisfy(l -> assertThat(l).contains("failover"));
+        assertThat(viaSocks("localhost", echo.port(), "via the second")).isEqualTo("echo: via the second");
     }
 
     @Test
