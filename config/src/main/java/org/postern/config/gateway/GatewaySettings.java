@@ -19,6 +19,7 @@ import org.postern.config.HostPort;
 import org.postern.config.InterfaceName;
 import org.postern.config.InvalidValueException;
 import org.postern.config.PkiSettings;
+import org.postern.config.RegistrySettings;
 import org.postern.config.TransportChoice;
 import org.postern.config.posture.PosturePolicy;
 
@@ -41,10 +42,11 @@ import org.postern.config.posture.PosturePolicy;
  * @param transport {@code transport}: the Netty transport of every socket ({@code auto}, {@code io_uring},
  *                  {@code epoll}, {@code nio}); chosen once at start
  * @param vpn       {@code vpn}: the VPN mode (IP packets over MASQUE CONNECT-IP); off by default
+ * @param registry  {@code registry}: the device registry, SQLite in {@code dataDir} or a shared PostgreSQL
  */
 public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
                               AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki,
-                              TransportChoice transport, Vpn vpn) {
+                              TransportChoice transport, Vpn vpn, RegistrySettings registry) {
 
     /** {@code dataDir} when not set. */
     public static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/postern");
@@ -67,6 +69,15 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Objects.requireNonNull(pki, "pki");
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(vpn, "vpn");
+        Objects.requireNonNull(registry, "registry");
+    }
+
+    /** Settings with the registry in the SQLite file of {@code dataDir}. */
+    public GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
+                           AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki,
+                           TransportChoice transport, Vpn vpn) {
+        this(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn,
+                RegistrySettings.defaults());
     }
 
     /** Settings with the VPN mode off. */
@@ -132,11 +143,13 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Pki pki = r.section("pki", p -> Pki.read(p, tunnel));
         TransportChoice transport = TransportChoice.read(r);
         Vpn vpn = r.section("vpn", v -> Vpn.read(v, tunnel));
+        RegistrySettings registry = r.section("registry", RegistrySettings::read);
         if (id == null || listeners == null || tls == null || posture == null || access == null || limits == null
-                || audit == null || ssh == null || pki == null || vpn == null) {
+                || audit == null || ssh == null || pki == null || vpn == null || registry == null) {
             return null; // reported already; the reader throws at the end
         }
-        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn);
+        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn,
+                registry);
     }
 
     /**

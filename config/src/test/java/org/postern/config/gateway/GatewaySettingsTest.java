@@ -305,7 +305,7 @@ class GatewaySettingsTest {
     void load_unknownTopLevelKey_isReportedWithTheKeysExpected() throws IOException {
         assertThat(problems("acces:\n  rules: []\n")).containsExactly(
                 "gateway.yaml: acces: unknown key (expected one of: gateway, dataDir, listeners, tls, posture, access,"
-                        + " limits, audit, ssh, pki, transport, vpn)");
+                        + " limits, audit, ssh, pki, transport, vpn, registry)");
     }
 
     @Test

@@ -76,7 +76,7 @@ public final class ConfigReloader {
             // what cannot change live keeps its running value
             GatewaySettings merged = new GatewaySettings(now.id(), now.dataDir(), now.listeners(), read.tls(),
                     read.posture(), read.access(), now.limits(), now.audit(), now.ssh(), now.pki(), now.transport(),
-                    now.vpn());
+                    now.vpn(), now.registry());
             next = factory.build(merged);
             if (!now.access().equals(read.access())) {
                 changed.add("access");
@@ -133,6 +133,9 @@ public final class ConfigReloader {
         }
         if (!now.vpn().equals(read.vpn())) {
             needsRestart.add("vpn");
+        }
+        if (!now.registry().equals(read.registry())) {
+            needsRestart.add("registry");
         }
     }
 
