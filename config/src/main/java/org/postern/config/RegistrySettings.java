@@ -31,6 +31,8 @@ public record RegistrySettings(@Nullable Postgres postgres, Duration maxStale, i
     public static final int DEFAULT_POOL_SIZE = 8;
     /** The environment variable read for the password when {@code registry.passwordFile} is not set. */
     public static final String PASSWORD_ENV = "POSTERN_REGISTRY_PASSWORD";
+    /** Above the gateway's 200 ms poll, so one slow poll alone never fails closed. */
+    static final Duration MIN_MAX_STALE = Duration.ofSeconds(1);
     static final Duration MAX_MAX_STALE = Duration.ofHours(1);
     static final int MAX_POOL_SIZE = 100;
     static final String EXPECTED_URL = "sqlite or postgresql://HOST:PORT/DB";
@@ -39,7 +41,7 @@ public record RegistrySettings(@Nullable Postgres postgres, Duration maxStale, i
     private static final Pattern USER = Pattern.compile("[A-Za-z_][A-Za-z0-9_.$-]{0,62}");
 
     public RegistrySettings {
-        PkiSettings.Bounds.check("registry.maxStale", maxStale, Duration.ZERO, MAX_MAX_STALE);
+        PkiSettings.Bounds.check("registry.maxStale", maxStale, MIN_MAX_STALE, MAX_MAX_STALE);
         if (poolSize < 1 || poolSize > MAX_POOL_SIZE) {
             throw new IllegalArgumentException("registry.poolSize: expected an integer between 1 and " + MAX_POOL_SIZE
                     + ", found " + poolSize);
@@ -76,7 +78,7 @@ public record RegistrySettings(@Nullable Postgres postgres, Duration maxStale, i
             return s;
         });
         Path passwordFile = r.path("passwordFile");
-        Duration maxStale = r.duration("maxStale", DEFAULT_MAX_STALE, Duration.ZERO, MAX_MAX_STALE);
+        Duration maxStale = r.duration("maxStale", DEFAULT_MAX_STALE, MIN_MAX_STALE, MAX_MAX_STALE);
         int poolSize = r.integer("poolSize", DEFAULT_POOL_SIZE, 1, MAX_POOL_SIZE);
         Address address;
         try {

@@ -124,10 +124,12 @@ class RegistrySettingsTest {
         assertThat(failure("registry: {user: gw, maxStale: 2h, poolSize: 0}", Map.of()).problems()).containsExactlyInAnyOrder(
                 "pki.yaml: registry.user: expected no credentials with the SQLite registry, found registry.user "
                         + "(set registry.url to postgresql://HOST:PORT/DB)",
-                "pki.yaml: registry.maxStale: expected a duration between 0s and 1h, found \"2h\"",
+                "pki.yaml: registry.maxStale: expected a duration between 1s and 1h, found \"2h\"",
                 "pki.yaml: registry.poolSize: expected an integer between 1 and 100, found 0");
+        assertThat(failure("registry: {maxStale: 500ms}", Map.of()).problems()).containsExactly(
+                "pki.yaml: registry.maxStale: expected a duration between 1s and 1h, found \"500ms\"");
         assertThatThrownBy(() -> new RegistrySettings(null, Duration.ofHours(2), 8))
-                .hasMessage("registry.maxStale: expected a duration between 0s and 1h, found 2h");
+                .hasMessage("registry.maxStale: expected a duration between 1s and 1h, found 2h");
     }
 
     @Test

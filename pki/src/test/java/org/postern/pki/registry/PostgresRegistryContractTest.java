@@ -136,13 +136,6 @@ class PostgresRegistryContractTest extends RegistryContract {
 
     /** The listener thread LISTENs shortly after the first subscription; a change before that would only be polled. */
     private void awaitListening() {
-        await().atMost(Duration.ofSeconds(5)).until(() -> {
-            try (Connection c = DriverManager.getConnection("jdbc:" + pg.url(), pg.user(), pg.password());
-                    Statement st = c.createStatement();
-                    var rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'")) {
-                rs.next();
-                return rs.getInt(1) > 0;
-            }
-        });
+        await().atMost(Duration.ofSeconds(5)).until(pg::hasListener);
     }
 }

@@ -8,6 +8,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -154,6 +159,20 @@ public final class TestPostgres implements AutoCloseable {
             throw new AssertionError("PostgreSQL did not start on port " + port + ": " + r.all() + "\n--- server log ---\n" + readLog());
         }
         running = true;
+    }
+
+    /**
+     * Whether a session of {@link #user()} is LISTENing (its last statement a {@code LISTEN}): a
+     * test waits for this before a change whose notification it expects, instead of sleeping.
+     */
+    public boolean hasListener() {
+        try (Connection c = DriverManager.getConnection("jdbc:" + url(), USER, password); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1) > 0;
+        } catch (SQLException e) {
+            throw new AssertionError("cannot ask " + url() + " for its listeners: " + e.getMessage(), e);
+        }
     }
 
     /** Runs SQL as the superuser over the unix socket. */
