@@ -141,4 +141,19 @@ class RegistrySettingsTest {
         assertThat(GatewaySettings.defaults().registry()).isEqualTo(RegistrySettings.defaults());
         assertThat(PkiSettings.defaults().registry()).isEqualTo(RegistrySettings.defaults());
     }
+
+    @Test
+    void gatewayRegistry_otherThanItsPkiSettings_isRefused() throws IOException {
+        passwordFile("rw-------");
+        Files.writeString(dir.resolve("pki.yaml"), "registry: {url: 'postgresql://db:5432/postern', user: gw, passwordFile: registry.pw}\n");
+
+        ConfigException e = catchThrowableOfType(ConfigException.class,
+                () -> ConfigReader.parse("pki: {settings: pki.yaml}\n", "gateway.yaml", dir, GatewaySettings::read));
+        assertThat(e.problems()).containsExactly("gateway.yaml: registry: expected the registry of pki.settings "
+                + "(postgresql://db:5432/postern in " + dir.resolve("pki.yaml") + "), found url sqlite");
+
+        GatewaySettings same = ConfigReader.parse("pki: {settings: pki.yaml}\nregistry: {url: 'postgresql://db:5432/postern', user: gw, "
+                + "passwordFile: registry.pw}\n", "gateway.yaml", dir, GatewaySettings::read);
+        assertThat(same.registry()).isEqualTo(same.pki().settings().registry());
+    }
 }

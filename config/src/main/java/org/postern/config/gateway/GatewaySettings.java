@@ -144,6 +144,11 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         TransportChoice transport = TransportChoice.read(r);
         Vpn vpn = r.section("vpn", v -> Vpn.read(v, tunnel));
         RegistrySettings registry = r.section("registry", RegistrySettings::read);
+        if (registry != null && pki != null && pki.file() != null && !pki.settings().registry().url().equals(registry.url())) {
+            // `postern pki --config` would revoke in another registry than the one this gateway reads
+            r.report("registry", "expected the registry of pki.settings (" + pki.settings().registry().url() + " in "
+                    + pki.file() + "), found url " + registry.url());
+        }
         if (id == null || listeners == null || tls == null || posture == null || access == null || limits == null
                 || audit == null || ssh == null || pki == null || vpn == null || registry == null) {
             return null; // reported already; the reader throws at the end
