@@ -98,8 +98,9 @@ public interface Registry extends AutoCloseable {
 
     /**
      * A number that changes whenever any connection of this or another process has committed a
-     * change to the registry since the last call. Cheap (no table is read), so a gateway can poll
-     * it several times a second and reload what it caches only when it moved.
+     * change to the registry since the last call. Cheap (SQLite reads no table, PostgreSQL one
+     * row), so a gateway can poll it several times a second and reload what it caches only when it
+     * moved. PostgreSQL does not count {@link #touchDevice} (bookkeeping no cache holds).
      */
     long changeCount();
 
