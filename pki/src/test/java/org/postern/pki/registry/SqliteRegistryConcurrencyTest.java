@@ -1,12 +1,7 @@
 package org.postern.pki.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.postern.pki.registry.Fixtures.T0;
-import static org.postern.pki.registry.Fixtures.device;
-import static org.postern.pki.registry.Fixtures.deviceCert;
 import static org.postern.pki.registry.Fixtures.enrolled;
-import static org.postern.pki.registry.Fixtures.token;
-import static org.postern.pki.registry.Fixtures.tokenHash;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
