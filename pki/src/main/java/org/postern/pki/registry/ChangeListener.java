@@ -15,12 +15,15 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code LISTEN postern_registry} on a connection of its own (not the pool's: a listening
  * connection must stay the same one), read by one daemon thread that wakes the subscribers of
- * {@link PostgresRegistry#onChange}. When the connection drops the thread reconnects every
+ * {@link PostgresRegistry#onChange}. When the connection drops (or a probe after
+ * {@link #PROBE_AFTER} without a notification finds it dead) the thread reconnects every
  * {@link #RETRY}, and wakes the subscribers once it is back, since changes may have been committed
  * meanwhile. The thread starts with the first subscriber and ends with {@link #close()}.
  */
 final class ChangeListener implements AutoCloseable {
     static final Duration RETRY = Duration.ofMillis(500);
+    /** A listening connection quiet this long is probed. */
+    static final Duration PROBE_AFTER = Duration.ofSeconds(10);
     private static final int WAIT_MILLIS = 500;
     private static final Logger log = LoggerFactory.getLogger(ChangeListener.class);
 
@@ -61,10 +64,19 @@ final class ChangeListener implements AutoCloseable {
                 }
                 wasDown = false;
                 PGConnection pg = c.unwrap(PGConnection.class);
+                long quietSince = System.nanoTime();
                 while (!closed) {
                     PGNotification[] notes = pg.getNotifications(WAIT_MILLIS);
                     if (notes != null && notes.length > 0) {
                         wake();
+                        quietSince = System.nanoTime();
+                    } else if (System.nanoTime() - quietSince > PROBE_AFTER.toNanos()) {
+                        // waiting for notifications reads nothing from a dead peer: ask, so a lost
+                        // connection is found (within the driver's socket timeout) and replaced
+                        try (Statement st = c.createStatement()) {
+                            st.execute("SELECT 1");
+                        }
+                        quietSince = System.nanoTime();
                     }
                 }
             } catch (SQLException e) {

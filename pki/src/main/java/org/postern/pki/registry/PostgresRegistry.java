@@ -45,6 +45,7 @@ public final class PostgresRegistry extends JdbcRegistry {
     static final String CHANNEL = "postern_registry";
     /** How long a caller waits for a connection: a gateway's revocation poll must not hang for long. */
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(10);
     /** Any number, the same in every process: the lock under which a process migrates the schema. */
     private static final long MIGRATION_LOCK = 0x506f737465726e31L; // "Postern1"
     private static final int MAX_ATTEMPTS = 50;
@@ -108,7 +109,8 @@ public final class PostgresRegistry extends JdbcRegistry {
         p.setProperty("user", database.user());
         p.setProperty("password", database.password().reveal());
         p.setProperty("connectTimeout", Long.toString(CONNECT_TIMEOUT.toSeconds()));
-        p.setProperty("socketTimeout", "30");
+        // a server that stops answering (a cut without a reset) fails a query after this, not hours later
+        p.setProperty("socketTimeout", Long.toString(SOCKET_TIMEOUT.toSeconds()));
         p.setProperty("tcpKeepAlive", "true");
         p.setProperty("ApplicationName", "postern");
         return p;
