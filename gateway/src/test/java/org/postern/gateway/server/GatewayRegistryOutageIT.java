@@ -18,7 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.postern.config.DataSize;
 import org.postern.config.HostPort;
 import org.postern.config.RegistrySettings;
-import org.postern.config.Secret;
 import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.config.posture.PosturePolicy;
@@ -55,8 +54,7 @@ class GatewayRegistryOutageIT {
     void databaseStopped_auditedUnavailableOnce_thenAvailableWhenBack() throws Exception {
         pki = TestPki.create();
         pg = TestPostgres.start(pki.workDir("pg"));
-        RegistrySettings registry = new RegistrySettings(
-                new RegistrySettings.Postgres("127.0.0.1", pg.port(), "postern", pg.user(), Secret.of(pg.password())), Duration.ofSeconds(1), 4);
+        RegistrySettings registry = pg.registrySettings(Duration.ofSeconds(1));
         GatewaySettings d = GatewaySettings.defaults();
         GatewaySettings base = new GatewaySettings("gw-pg", pki.dataDir,
                 new GatewaySettings.Listeners(new HostPort("127.0.0.1", freePort()), new HostPort("127.0.0.1", freePort()), false,

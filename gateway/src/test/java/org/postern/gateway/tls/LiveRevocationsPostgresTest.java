@@ -14,7 +14,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.postern.config.RegistrySettings;
-import org.postern.config.Secret;
 import org.postern.pki.registry.CertificateRecord;
 import org.postern.pki.registry.Device;
 import org.postern.pki.registry.DeviceStatus;
@@ -55,8 +54,7 @@ class LiveRevocationsPostgresTest {
 
     void start(Duration maxStale) {
         pg = TestPostgres.start(dir);
-        RegistrySettings settings = new RegistrySettings(
-                new RegistrySettings.Postgres("127.0.0.1", pg.port(), "postern", pg.user(), Secret.of(pg.password())), maxStale, 4);
+        RegistrySettings settings = pg.registrySettings(maxStale);
         gatewayA = Registries.open(settings, dir, CLOCK);
         gatewayB = Registries.open(settings, dir, CLOCK);
         Instant now = CLOCK.instant();

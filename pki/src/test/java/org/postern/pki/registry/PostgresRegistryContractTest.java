@@ -42,10 +42,6 @@ class PostgresRegistryContractTest extends RegistryContract {
         pg.close();
     }
 
-    static RegistrySettings.Postgres database() {
-        return new RegistrySettings.Postgres("127.0.0.1", pg.port(), "postern", pg.user(), Secret.of(pg.password()));
-    }
-
     @Override
     void resetStore() {
         execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
@@ -53,7 +49,7 @@ class PostgresRegistryContractTest extends RegistryContract {
 
     @Override
     Registry open() {
-        return PostgresRegistry.open(database(), 4, Fixtures.CLOCK);
+        return PostgresRegistry.open(pg.database(), 4, Fixtures.CLOCK);
     }
 
     @Override
@@ -128,7 +124,8 @@ class PostgresRegistryContractTest extends RegistryContract {
 
     @Test
     void open_wrongPassword_isUnavailableAndSaysLoginRefused() {
-        RegistrySettings.Postgres wrong = new RegistrySettings.Postgres("127.0.0.1", pg.port(), "postern", pg.user(), Secret.of("wrong"));
+        RegistrySettings.Postgres right = pg.database();
+        RegistrySettings.Postgres wrong = new RegistrySettings.Postgres(right.host(), right.port(), right.database(), right.user(), Secret.of("wrong"));
 
         assertRefused(() -> PostgresRegistry.open(wrong, 2, Fixtures.CLOCK), "registry.unavailable")
                 .hasMessageContaining("PostgreSQL refused the login").hasMessageNotContaining(pg.password());

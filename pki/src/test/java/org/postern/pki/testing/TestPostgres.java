@@ -19,6 +19,8 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
+import org.postern.config.RegistrySettings;
+import org.postern.config.Secret;
 
 /**
  * A real PostgreSQL server for tests: Debian's binaries ({@code /usr/lib/postgresql/<newest>/bin}),
@@ -99,6 +101,16 @@ public final class TestPostgres implements AutoCloseable {
 
     public int port() {
         return port;
+    }
+
+    /** This server's database and login, as {@code registry.url}, {@code registry.user} and the password give them. */
+    public RegistrySettings.Postgres database() {
+        return new RegistrySettings.Postgres("127.0.0.1", port, DATABASE, USER, Secret.of(password));
+    }
+
+    /** A {@code registry:} section naming this server, with {@code maxStale} and a pool of 4. */
+    public RegistrySettings registrySettings(Duration maxStale) {
+        return new RegistrySettings(database(), maxStale, 4);
     }
 
     /** The server's log, for a failure message. */
