@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
  * The constructors validate too, so settings built in code obey the same bounds as a file.
  */
 public record PkiSettings(Ca ca, Certificates certificates, Enrollment enrollment, Revocation revocation,
-                          Server server) {
+                          Server server, RegistrySettings registry) {
 
     public PkiSettings {
         Objects.requireNonNull(ca, "ca");
@@ -22,6 +22,12 @@ public record PkiSettings(Ca ca, Certificates certificates, Enrollment enrollmen
         Objects.requireNonNull(enrollment, "enrollment");
         Objects.requireNonNull(revocation, "revocation");
         Objects.requireNonNull(server, "server");
+        Objects.requireNonNull(registry, "registry");
+    }
+
+    /** Settings with the registry in the SQLite file of the data directory. */
+    public PkiSettings(Ca ca, Certificates certificates, Enrollment enrollment, Revocation revocation, Server server) {
+        this(ca, certificates, enrollment, revocation, server, RegistrySettings.defaults());
     }
 
     /** Every setting at its default. */
@@ -60,7 +66,8 @@ public record PkiSettings(Ca ca, Certificates certificates, Enrollment enrollmen
                 r.section("certificates", Certificates::read),
                 r.section("enrollment", Enrollment::read),
                 r.section("revocation", Revocation::read),
-                r.section("server", Server::read));
+                r.section("server", Server::read),
+                r.section("registry", RegistrySettings::read));
     }
 
     /** The issuing CA. */

@@ -124,7 +124,7 @@ class PkiSettingsTest {
                 .containsExactly("pki.yaml: enrollment.tokenTTL: unknown key (expected one of: tokenTtl, maxRequestSize)");
         assertThat(failure("enrolment:\n  tokenTtl: 10m\n").problems())
                 .containsExactly("pki.yaml: enrolment: unknown key (expected one of: ca, certificates, enrollment,"
-                        + " revocation, server)");
+                        + " revocation, server, registry)");
         assertThat(failure("server:\n  tls:\n    cert: a.pem\n").problems())
                 .containsExactly("pki.yaml: server.tls.cert: unknown key (expected one of: certificate, key)");
     }

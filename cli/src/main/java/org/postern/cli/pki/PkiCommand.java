@@ -72,7 +72,7 @@ public final class PkiCommand implements Runnable {
             } catch (IOException e) {
                 throw new Exit(Exit.CA, "cannot create the CA: " + e.getMessage());
             }
-            try (var registry = org.postern.pki.registry.SqliteRegistry.open(dir, clock);
+            try (var registry = org.postern.pki.registry.Registries.open(settings.registry(), dir, clock);
                  var audit = PkiContext.auditTrail(dir, new SecureRandom())) {
                 audit.record(AuditEvent.of("pki.init", clock.instant()).with("ca", name).with("rootSha256", ca.rootSha256())
                         .with("keys", options.pkcs11 != null ? "pkcs11" : "file").with("actor", actor()).build());

@@ -21,7 +21,8 @@ import org.postern.pki.ca.CertificateAuthority;
 import org.postern.keys.KeyFiles;
 import org.postern.pki.ca.KeyProtection;
 import org.postern.pki.crl.CrlPublisher;
-import org.postern.pki.registry.SqliteRegistry;
+import org.postern.pki.registry.Registries;
+import org.postern.pki.registry.Registry;
 
 /**
  * What a {@code postern pki} command works on: the data directory's CA, registry and audit log,
@@ -36,7 +37,7 @@ public final class PkiContext implements AutoCloseable {
     final Path dir;
     final PkiSettings settings;
     final CaStore store;
-    final SqliteRegistry registry;
+    final Registry registry;
     final SharedAuditTrail audit;
     final PkiService service;
     final Clock clock = Clock.systemUTC();
@@ -54,7 +55,8 @@ public final class PkiContext implements AutoCloseable {
             throw new Exit(Exit.CA, "no CA in " + dir + " (expected " + store.dir().resolve("ca.properties")
                     + "); create one with: postern pki init --dir " + dir);
         }
-        this.registry = SqliteRegistry.open(dir, clock);
+        // registry.url in pki.yaml: the SQLite file in DATA, or the PostgreSQL the gateways share
+        this.registry = Registries.open(settings.registry(), dir, clock);
         this.audit = auditTrail(dir, random);
         this.service = new PkiService(this::ca, registry, audit, settings, clock, random, this::crl);
     }

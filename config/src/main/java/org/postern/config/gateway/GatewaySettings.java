@@ -19,6 +19,7 @@ import org.postern.config.HostPort;
 import org.postern.config.InterfaceName;
 import org.postern.config.InvalidValueException;
 import org.postern.config.PkiSettings;
+import org.postern.config.RegistrySettings;
 import org.postern.config.TransportChoice;
 import org.postern.config.posture.PosturePolicy;
 
@@ -42,10 +43,12 @@ import org.postern.config.posture.PosturePolicy;
  *                  {@code epoll}, {@code nio}); chosen once at start
  * @param vpn       {@code vpn}: the VPN mode (IP packets over MASQUE CONNECT-IP); off by default
  * @param proxyProtocol {@code proxyProtocol}: the load balancers trusted to send PROXY v2 headers; none by default
+ * @param registry  {@code registry}: the device registry, SQLite in {@code dataDir} or a shared PostgreSQL
  */
 public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
                               AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki,
-                              TransportChoice transport, Vpn vpn, ProxyProtocol proxyProtocol) {
+                              TransportChoice transport, Vpn vpn, ProxyProtocol proxyProtocol,
+                              RegistrySettings registry) {
 
     /** {@code dataDir} when not set. */
     public static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/postern");
@@ -69,13 +72,31 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(vpn, "vpn");
         Objects.requireNonNull(proxyProtocol, "proxyProtocol");
+        Objects.requireNonNull(registry, "registry");
+    }
+
+    /** Settings with the registry in the SQLite file of {@code dataDir}. */
+    public GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
+                           AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki,
+                           TransportChoice transport, Vpn vpn, ProxyProtocol proxyProtocol) {
+        this(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn, proxyProtocol,
+                RegistrySettings.defaults());
     }
 
     /** Settings without a trusted load balancer (no PROXY protocol). */
     public GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
                            AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki,
+                           TransportChoice transport, Vpn vpn, RegistrySettings registry) {
+        this(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn, ProxyProtocol.off(),
+                registry);
+    }
+
+    /** Settings without a trusted load balancer, the registry in the SQLite file of {@code dataDir}. */
+    public GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
+                           AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki,
                            TransportChoice transport, Vpn vpn) {
-        this(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn, ProxyProtocol.off());
+        this(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn, ProxyProtocol.off(),
+                RegistrySettings.defaults());
     }
 
     /** Settings with the VPN mode off. */
@@ -142,12 +163,19 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         TransportChoice transport = TransportChoice.read(r);
         Vpn vpn = r.section("vpn", v -> Vpn.read(v, tunnel));
         ProxyProtocol proxyProtocol = r.section("proxyProtocol", ProxyProtocol::read);
+        RegistrySettings registry = r.section("registry", RegistrySettings::read);
+        if (registry != null && pki != null && pki.file() != null && !pki.settings().registry().url().equals(registry.url())) {
+            // `postern pki --config` would revoke in another registry than the one this gateway reads
+            r.report("registry", "expected the registry of pki.settings (" + pki.settings().registry().url() + " in "
+                    + pki.file() + "), found url " + registry.url());
+        }
         if (id == null || listeners == null || tls == null || posture == null || access == null || limits == null
-                || audit == null || ssh == null || pki == null || vpn == null || proxyProtocol == null) {
+                || audit == null || ssh == null || pki == null || vpn == null || registry == null
+                || proxyProtocol == null) {
             return null; // reported already; the reader throws at the end
         }
         return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn,
-                proxyProtocol);
+                proxyProtocol, registry);
     }
 
     /**

@@ -372,7 +372,7 @@ class GatewaySettingsTest {
     void load_unknownTopLevelKey_isReportedWithTheKeysExpected() throws IOException {
         assertThat(problems("acces:\n  rules: []\n")).containsExactly(
                 "gateway.yaml: acces: unknown key (expected one of: gateway, dataDir, listeners, tls, posture, access,"
-                        + " limits, audit, ssh, pki, transport, vpn, proxyProtocol)");
+                        + " limits, audit, ssh, pki, transport, vpn, proxyProtocol, registry)");
     }
 
     @Test

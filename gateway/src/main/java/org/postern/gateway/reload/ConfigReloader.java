@@ -76,7 +76,7 @@ public final class ConfigReloader {
             // what cannot change live keeps its running value
             GatewaySettings merged = new GatewaySettings(now.id(), now.dataDir(), now.listeners(), read.tls(),
                     read.posture(), read.access(), now.limits(), now.audit(), now.ssh(), now.pki(), now.transport(),
-                    now.vpn(), now.proxyProtocol());
+                    now.vpn(), now.proxyProtocol(), now.registry());
             next = factory.build(merged);
             if (!now.access().equals(read.access())) {
                 changed.add("access");
@@ -136,6 +136,8 @@ public final class ConfigReloader {
         }
         if (!now.proxyProtocol().equals(read.proxyProtocol())) {
             needsRestart.add("proxyProtocol");
+        if (!now.registry().equals(read.registry())) {
+            needsRestart.add("registry");
         }
     }
 

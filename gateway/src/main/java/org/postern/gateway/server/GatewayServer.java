@@ -31,6 +31,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.jspecify.annotations.Nullable;
+import org.postern.audit.AuditEvent;
 import org.postern.audit.siem.SiemForwarder;
 import org.postern.audit.trail.AuditKeys;
 import org.postern.audit.trail.AuditTrail;
@@ -90,7 +91,8 @@ import org.postern.pki.est.EstHandler;
 import org.postern.protocol.http.NotFoundHandler;
 import org.postern.pki.ocsp.OcspHandler;
 import org.postern.pki.ocsp.OcspResponder;
-import org.postern.pki.registry.SqliteRegistry;
+import org.postern.pki.registry.Registries;
+import org.postern.pki.registry.Registry;
 import org.postern.pki.ssh.SshUserCa;
 import org.postern.protocol.posture.PostureEvaluator;
 import org.slf4j.Logger;
@@ -103,6 +105,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class GatewayServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GatewayServer.class);
+    /** Audited when the revocation view went stale: every client certificate is refused (docs/audit.md). */
+    static final String REGISTRY_UNAVAILABLE = "registry.unavailable";
+    /** Audited when the view was read again after going stale. */
+    static final String REGISTRY_AVAILABLE = "registry.available";
 
     private final List<AutoCloseable> resources; // closed in reverse order
     private final EventLoopGroup group;
@@ -195,7 +201,8 @@ public final class GatewayServer implements AutoCloseable {
                 throw new IOException("no CA in " + dataDir + "; create one with: postern pki init --dir " + dataDir);
             }
             CertificateAuthority ca = store.load(protection, clock.instant(), random, pki.certificates().ocspResponderLifetime());
-            SqliteRegistry registry = SqliteRegistry.open(dataDir, clock);
+            // registry.url: the SQLite file in dataDir, or the PostgreSQL several gateways share
+            Registry registry = Registries.open(settings.registry(), dataDir, clock);
             resources.add(registry);
             AuditTrail audit = openTrail(settings, random, resources);
             GatewaySettings.Audit a = settings.audit();
@@ -210,7 +217,11 @@ public final class GatewayServer implements AutoCloseable {
 
             CrlPublisher crl = new CrlPublisher(ca, registry, store.crlFile(), pki.revocation().crlValidity(), clock);
             PkiService service = new PkiService(() -> ca, registry, audit, pki, clock, random, () -> crl);
-            LiveRevocations revocations = LiveRevocations.start(registry, clock);
+            // fails closed after registry.maxStale without a read; each transition is audited once
+            LiveRevocations revocations = LiveRevocations.start(registry, clock, LiveRevocations.DEFAULT_POLL,
+                    settings.registry().maxStale(), (available, detail) -> audit.recordOrDefer(
+                            AuditEvent.of(available ? REGISTRY_AVAILABLE : REGISTRY_UNAVAILABLE, clock.instant())
+                                    .with("detail", detail).build()));
             resources.add(revocations);
             DeviceTrustManager deviceTrust = new DeviceTrustManager(ca.chain(), revocations, refusals, clock, workers);
 
@@ -362,7 +373,7 @@ public final class GatewayServer implements AutoCloseable {
     /** The admin listener, the meters and reload (docs/gateway.md "Admin API", "Metrics", "Reload"). */
     private static Admin startAdmin(GatewaySettings settings, Transport transport, Options options, LiveSettings live,
                                     ConfigReloader.SnapshotFactory snapshots, GatewayMetrics metrics,
-                                    SqliteRegistry registry, AuditTrail audit, FlowRegistry flows, SessionDirectory own, Clock clock,
+                                    Registry registry, AuditTrail audit, FlowRegistry flows, SessionDirectory own, Clock clock,
                                     ExecutorService workers, List<AutoCloseable> resources)
             throws IOException, InterruptedException {
         SessionDirectory sessions = options.sessions() != null ? options.sessions() : own;

@@ -33,14 +33,17 @@ import org.slf4j.LoggerFactory;
 /**
  * The gateway's in-memory view of who may not connect: the serials of certificates revoked or on
  * hold (not yet expired) and the devices suspended or revoked, loaded from the registry and kept
- * current by polling {@link Registry#changeCount()} every {@link #DEFAULT_POLL}. A change made by
- * {@code postern pki device revoke} in another process is seen at the next poll; the view is
- * reloaded only when the count moved, so a quiet registry costs one {@code PRAGMA} per poll.
+ * current by polling {@link Registry#changeCount()} every {@link #DEFAULT_POLL}, and at once when
+ * the registry says it changed ({@link Registry#onChange}: PostgreSQL's NOTIFY; the poll is then the
+ * fallback). A change made by {@code postern pki device revoke} in another process, or by another
+ * gateway on the same PostgreSQL, is seen at the next poll or wake-up; the view is reloaded only
+ * when the count moved, so a quiet registry costs one small read per poll.
  *
  * <p>Handshakes ask {@link #refusal} — a map lookup, no I/O — so revocation costs nothing on the
  * event loop. <b>Fail closed:</b> when the registry could not be read for longer than
- * {@link #DEFAULT_MAX_STALE}, every certificate is refused ({@code registry.unavailable}) until a
- * poll succeeds again.
+ * {@code maxStale} ({@code registry.maxStale}, default {@link #DEFAULT_MAX_STALE}), every
+ * certificate is refused ({@code registry.unavailable}) until a poll succeeds again. The
+ * {@link AvailabilityListener} hears each transition once (the gateway audits it), not each poll.
  *
  * <p>When a poll finds a device newly barred (suspended or revoked, or one of its certificates
  * revoked or put on hold other than by a renewal), the {@link BarredListener}s hear it on the
@@ -54,6 +57,19 @@ public final class LiveRevocations implements AutoCloseable {
     public static final Duration DEFAULT_MAX_STALE = Duration.ofSeconds(5);
 
     private static final Logger log = LoggerFactory.getLogger(LiveRevocations.class);
+
+    /**
+     * Hears that the view went stale (every certificate now refused) or is fresh again; called once
+     * per transition on the poller thread.
+     */
+    @FunctionalInterface
+    public interface AvailabilityListener {
+        /**
+         * @param available false when the view just went stale, true when it was read again after that
+         * @param detail    what happened: since when, the limit, the registry's error
+         */
+        void changed(boolean available, String detail);
+    }
 
     /** Hears that a device lost its access; called on the poller thread, must not block long. */
     @FunctionalInterface
@@ -92,6 +108,9 @@ public final class LiveRevocations implements AutoCloseable {
     private volatile long readAt;
     private volatile String lastError = "not read yet";
     private boolean failing; // guarded by this
+    private boolean stale; // guarded by this: the availability listener was told the view went stale
+    private AvailabilityListener availability = (available, detail) -> { };
+    private AutoCloseable wakeUps = () -> { };
 
     LiveRevocations(Registry registry, Clock clock, LongSupplier nanos, Duration maxStale, ScheduledExecutorService poller) {
         this.registry = Objects.requireNonNull(registry, "registry");
@@ -111,6 +130,16 @@ public final class LiveRevocations implements AutoCloseable {
     }
 
     public static LiveRevocations start(Registry registry, Clock clock, Duration poll, Duration maxStale) {
+        return start(registry, clock, poll, maxStale, (available, detail) -> { });
+    }
+
+    /**
+     * As {@link #start(Registry, Clock)} with the poll interval, the bound and a listener of the
+     * view's availability (told before the first load, so a registry unreachable at start is heard).
+     * The registry's change notifications trigger a refresh at once, on the poller thread.
+     */
+    public static LiveRevocations start(Registry registry, Clock clock, Duration poll, Duration maxStale,
+                                        AvailabilityListener availability) {
         if (poll.isNegative() || poll.isZero() || maxStale.compareTo(poll) <= 0) {
             throw new IllegalArgumentException("revocation polling: expected 0 < poll < maxStale, found poll " + poll
                     + ", maxStale " + maxStale);
@@ -118,9 +147,25 @@ public final class LiveRevocations implements AutoCloseable {
         ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("postern-revocations").daemon().factory());
         LiveRevocations live = new LiveRevocations(registry, clock, System::nanoTime, maxStale, poller);
+        live.onAvailability(availability);
         live.refresh();
         poller.scheduleWithFixedDelay(live::refresh, poll.toMillis(), poll.toMillis(), TimeUnit.MILLISECONDS);
+        live.wakeUps = registry.onChange(() -> live.wake(poller));
         return live;
+    }
+
+    /** A refresh now, on the poller; a wake-up while the poller is stopping is dropped. */
+    private void wake(ScheduledExecutorService on) {
+        try {
+            on.execute(this::refresh);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    /** Sets the listener of the view's availability (one; the gateway audits the transitions). */
+    public synchronized void onAvailability(AvailabilityListener listener) {
+        availability = Objects.requireNonNull(listener, "listener");
     }
 
     /** Adds a listener for devices that become barred. */
@@ -172,10 +217,17 @@ public final class LiveRevocations implements AutoCloseable {
                     announce(old, fresh);
                 }
             }
-            readAt = nanos.getAsLong();
+            long now = nanos.getAsLong();
+            long down = now - readAt;
+            readAt = now;
             if (failing) {
                 failing = false;
                 log.warn("revocation view: the registry is readable again; client certificates are checked again");
+            }
+            if (stale) {
+                stale = false;
+                tell(true, "the registry is readable again after " + TimeUnit.NANOSECONDS.toMillis(down)
+                        + " ms without a read; client certificates are checked again");
             }
         } catch (RuntimeException e) {
             lastError = e.getMessage();
@@ -184,6 +236,20 @@ public final class LiveRevocations implements AutoCloseable {
                 log.warn("revocation view: cannot read the registry ({}); client certificates are refused after {} ms without a read",
                         e.getMessage(), maxStale.toMillis());
             }
+            long age = nanos.getAsLong() - readAt;
+            if (!stale && age > maxStale.toNanos()) {
+                stale = true;
+                tell(false, "the registry was last read " + (view == null ? "never" : TimeUnit.NANOSECONDS.toMillis(age) + " ms ago")
+                        + " (limit " + maxStale.toMillis() + " ms): " + lastError + "; every client certificate is refused");
+            }
+        }
+    }
+
+    private void tell(boolean available, String detail) {
+        try {
+            availability.changed(available, detail);
+        } catch (RuntimeException e) {
+            log.warn("revocation view: the availability listener failed: {}", e.toString());
         }
     }
 
@@ -262,6 +328,11 @@ public final class LiveRevocations implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            wakeUps.close();
+        } catch (Exception e) {
+            log.debug("revocation view: ending change notifications failed", e);
+        }
         if (poller != null) {
             poller.shutdownNow();
         }

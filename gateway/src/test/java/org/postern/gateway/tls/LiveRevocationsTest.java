@@ -3,6 +3,8 @@ package org.postern.gateway.tls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.math.BigInteger;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -16,6 +18,8 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.postern.gateway.session.FlowEnd;
+import org.postern.pki.registry.Registry;
+import org.postern.pki.registry.RegistryException;
 import org.postern.pki.registry.RevocationReason;
 import org.postern.pki.registry.SqliteRegistry;
 import org.postern.pki.testing.TestCsrs;
@@ -159,5 +163,102 @@ class LiveRevocationsTest {
         assertThatThrownBy(() -> LiveRevocations.start(pki.registry, pki.clock, Duration.ofSeconds(5), Duration.ofSeconds(5)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("revocation polling: expected 0 < poll < maxStale, found poll PT5S, maxStale PT5S");
+    }
+
+    /**
+     * The registry as a gateway sees it over a network: the real one, or "down" (every call
+     * refused as unavailable, as a stopped PostgreSQL is), with its change notifications in the
+     * test's hand.
+     */
+    static final class Flaky {
+        final Registry real;
+        volatile boolean down;
+        final List<Runnable> wakeUps = new CopyOnWriteArrayList<>();
+        final Registry registry;
+
+        Flaky(Registry real) {
+            this.real = real;
+            this.registry = (Registry) Proxy.newProxyInstance(Registry.class.getClassLoader(), new Class<?>[] {Registry.class},
+                    (proxy, method, args) -> {
+                        if (method.getName().equals("onChange")) {
+                            wakeUps.add((Runnable) args[0]);
+                            return (AutoCloseable) () -> wakeUps.remove(args[0]);
+                        }
+                        if (down) {
+                            throw new RegistryException("registry.unavailable", "registry postgresql://db:5432/postern: cannot reach PostgreSQL");
+                        }
+                        try {
+                            return method.invoke(real, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+        }
+    }
+
+    @Test
+    void registryDown_failsClosedAfterMaxStale_auditedOncePerTransition_andRecovers() {
+        Flaky flaky = new Flaky(pki.registry);
+        List<String> heard = new CopyOnWriteArrayList<>();
+        LiveRevocations view = new LiveRevocations(flaky.registry, pki.clock, nanos::get, Duration.ofSeconds(2), null);
+        view.onAvailability((available, detail) -> heard.add(available + " " + detail));
+        view.refresh();
+        assertThat(heard).as("a fresh view is not a transition").isEmpty();
+
+        flaky.down = true;
+        for (int poll = 0; poll < 10; poll++) { // 200 ms apart: 1.8 s, still within the bound
+            nanos.addAndGet(Duration.ofMillis(180).toNanos());
+            view.refresh();
+        }
+        assertThat(view.refusal("laptop-1", serial(laptop))).as("the last view still answers").isNull();
+        assertThat(heard).isEmpty();
+
+        for (int poll = 0; poll < 10; poll++) {
+            nanos.addAndGet(Duration.ofMillis(200).toNanos());
+            view.refresh();
+        }
+        assertThat(view.refusal("laptop-1", serial(laptop)).reason()).isEqualTo("registry.unavailable");
+        assertThat(heard).as("stale: told once, not per poll").singleElement().asString()
+                .startsWith("false the registry was last read 2").contains("(limit 2000 ms): registry postgresql://db:5432/postern: cannot reach PostgreSQL")
+                .endsWith("every client certificate is refused");
+
+        flaky.down = false;
+        nanos.addAndGet(Duration.ofMillis(200).toNanos());
+        view.refresh();
+        view.refresh();
+        assertThat(view.refusal("laptop-1", serial(laptop))).isNull();
+        assertThat(heard).hasSize(2);
+        assertThat(heard.get(1)).startsWith("true the registry is readable again after ");
+    }
+
+    @Test
+    void registryUnreachableAtStart_isAuditedAsUnavailable() {
+        Flaky flaky = new Flaky(pki.registry);
+        flaky.down = true;
+        List<Boolean> heard = new CopyOnWriteArrayList<>();
+        try (LiveRevocations view = LiveRevocations.start(flaky.registry, pki.clock, Duration.ofMillis(200), Duration.ofSeconds(5),
+                (available, detail) -> heard.add(available))) {
+            assertThat(heard).containsExactly(false);
+            assertThat(view.refusal("laptop-1", serial(laptop)).reason()).isEqualTo("registry.unavailable");
+            flaky.down = false;
+            Awaitility.await().atMost(Duration.ofSeconds(2)).until(() -> view.refusal("laptop-1", serial(laptop)) == null);
+            assertThat(heard).containsExactly(false, true);
+        }
+    }
+
+    @Test
+    void changeNotification_refreshesAtOnce_withoutWaitingForThePoll() {
+        Flaky flaky = new Flaky(pki.registry);
+        // a poll so slow that only the notification can explain a fresh view within the test
+        try (LiveRevocations view = LiveRevocations.start(flaky.registry, pki.clock, Duration.ofMinutes(1), Duration.ofMinutes(2))) {
+            cli().revokeDevice("laptop-1", RevocationReason.lost, pki.clock.instant());
+            assertThat(view.refusal("laptop-1", serial(laptop))).as("not woken yet").isNull();
+
+            assertThat(flaky.wakeUps).hasSize(1);
+            flaky.wakeUps.forEach(Runnable::run);
+            Awaitility.await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> view.refusal("laptop-1", serial(laptop)) != null);
+        }
+        assertThat(flaky.wakeUps).as("closing the view ends the subscription").isEmpty();
     }
 }

@@ -10,8 +10,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The device registry: devices, the certificates issued to them, enrollment tokens (hashed) and
- * revocations. One implementation today ({@link SqliteRegistry}, one file in the data directory);
- * the interface is kept small so a shared PostgreSQL can replace it.
+ * revocations. {@link SqliteRegistry} keeps it in one file in the data directory, for one gateway;
+ * {@link PostgresRegistry} in a database several gateways share. {@link Registries#open} picks one
+ * from the {@code registry:} settings.
  *
  * <p>Every mutating method is one transaction: either all of it is written or none. Methods throw
  * {@link RegistryException} with a stable code on refusal, and with {@code registry.unavailable}
@@ -97,10 +98,22 @@ public interface Registry extends AutoCloseable {
 
     /**
      * A number that changes whenever any connection of this or another process has committed a
-     * change to the registry since the last call. Cheap (no table is read), so a gateway can poll
-     * it several times a second and reload what it caches only when it moved.
+     * change to the registry since the last call. Cheap (SQLite reads no table, PostgreSQL one
+     * row), so a gateway can poll it several times a second and reload what it caches only when it
+     * moved. PostgreSQL does not count {@link #touchDevice} (bookkeeping no cache holds).
      */
     long changeCount();
+
+    /**
+     * Calls {@code wake} soon after a change to the registry is committed by another connection or
+     * process, so a cache can reload without waiting for its next poll of {@link #changeCount()};
+     * closing the returned handle stops the calls. {@code wake} runs on the registry's thread and
+     * must return quickly. The default never calls it: a registry without notifications (SQLite)
+     * is polled.
+     */
+    default AutoCloseable onChange(Runnable wake) {
+        return () -> { };
+    }
 
     /** Returns the next CRL number (monotonic, persisted). */
     BigInteger nextCrlNumber();

@@ -13,26 +13,34 @@ import java.util.List;
 /**
  * Brings a registry database to the schema this code knows. Migration {@code n} is the SQL
  * resource {@code scripts.get(n - 1)}; the versions applied are rows of {@code schema_version}.
- * Runs inside the caller's transaction (BEGIN IMMEDIATE), so two processes opening an old file
- * at once migrate it once.
+ * Runs inside the caller's transaction (SQLite's BEGIN IMMEDIATE; on PostgreSQL after an advisory
+ * lock), so two processes opening an old database at once migrate it once. SQLite and PostgreSQL
+ * have a script each per version, with the same number and the same meaning.
  */
 final class SchemaMigrations {
-    /** The migrations of this release, in order. Append only; never edit a released script. */
+    /** The SQLite migrations of this release, in order. Append only; never edit a released script. */
     static final List<String> SCRIPTS = List.of("V1__init.sql");
+    /** The PostgreSQL migrations: one per SQLite migration, same number, same meaning. */
+    static final List<String> POSTGRES_SCRIPTS = List.of("postgres/V1__init.sql");
+    static final String SQLITE_VERSION_TABLE =
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT";
+    static final String POSTGRES_VERSION_TABLE =
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)";
 
     private SchemaMigrations() {}
 
     /** Returns the version the database was at before migrating. */
-    static int migrate(Connection c, List<String> scripts, String fileName, long nowMillis) throws SQLException {
+    static int migrate(Connection c, List<String> scripts, String versionTable, String name, long nowMillis) throws SQLException {
         try (Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT");
+            st.execute(versionTable);
         }
         int current;
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT coalesce(max(version), 0) FROM schema_version")) {
+            rs.next();
             current = rs.getInt(1);
         }
         if (current > scripts.size()) {
-            throw new RegistryException("registry.too_new", fileName + " is at schema version " + current
+            throw new RegistryException("registry.too_new", name + " is at schema version " + current
                     + ", this Postern knows up to " + scripts.size() + "; use a newer Postern or restore a backup");
         }
         for (int v = current + 1; v <= scripts.size(); v++) {

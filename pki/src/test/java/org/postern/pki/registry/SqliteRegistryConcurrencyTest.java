@@ -1,12 +1,7 @@
 package org.postern.pki.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.postern.pki.registry.Fixtures.T0;
-import static org.postern.pki.registry.Fixtures.device;
-import static org.postern.pki.registry.Fixtures.deviceCert;
 import static org.postern.pki.registry.Fixtures.enrolled;
-import static org.postern.pki.registry.Fixtures.token;
-import static org.postern.pki.registry.Fixtures.tokenHash;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -63,41 +58,6 @@ class SqliteRegistryConcurrencyTest {
         }
 
         assertAllEnrolled(2 * threadsPerRegistry * devicesPerThread);
-    }
-
-    @Test
-    @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void completeEnrollment_sameTokenRacedFromTwoRegistries_succeedsOnce() throws Exception {
-        int racers = 8;
-        List<String> outcomes;
-        try (SqliteRegistry a = SqliteRegistry.open(dir, Fixtures.CLOCK);
-                SqliteRegistry b = SqliteRegistry.open(dir, Fixtures.CLOCK);
-                ExecutorService pool = Executors.newFixedThreadPool(racers)) {
-            a.addDevice(device("laptop-1"), token("laptop-1"));
-            CountDownLatch start = new CountDownLatch(1);
-            List<Future<String>> futures = new ArrayList<>();
-            for (int t = 0; t < racers; t++) {
-                SqliteRegistry r = t % 2 == 0 ? a : b;
-                long serial = 100 + t;
-                futures.add(pool.submit(() -> {
-                    start.await(10, TimeUnit.SECONDS);
-                    try {
-                        r.completeEnrollment(tokenHash("laptop-1", ""), deviceCert("laptop-1", serial, T0.plusSeconds(1)), T0.plusSeconds(1));
-                        return "ok";
-                    } catch (RegistryException e) {
-                        return e.code();
-                    }
-                }));
-            }
-            start.countDown();
-            outcomes = new ArrayList<>();
-            for (Future<String> f : futures) {
-                outcomes.add(f.get(30, TimeUnit.SECONDS));
-            }
-            assertThat(a.certificatesOf("laptop-1")).hasSize(1);
-        }
-
-        assertThat(outcomes).containsOnlyOnce("ok").filteredOn(o -> !o.equals("ok")).containsOnly("token.used").hasSize(racers - 1);
     }
 
     @Test

@@ -119,16 +119,6 @@ class SqliteRegistryStorageTest {
     }
 
     @Test
-    void open_tooNewSchema_isRefusedWithBothVersions() {
-        SqliteRegistry.open(dir, Fixtures.CLOCK).close();
-        execute(dir.resolve("registry.db"), "INSERT INTO schema_version (version, applied_at) VALUES (7, 0)");
-
-        assertThatThrownBy(() -> SqliteRegistry.open(dir, Fixtures.CLOCK))
-                .isInstanceOfSatisfying(RegistryException.class, e -> assertThat(e.code()).isEqualTo("registry.too_new"))
-                .hasMessageStartingWith("registry.db is at schema version 7, this Postern knows up to 1");
-    }
-
-    @Test
     void open_olderSchema_appliesOnlyTheNewMigrationsAndKeepsData() {
         try (SqliteRegistry r = SqliteRegistry.open(dir, Fixtures.CLOCK)) {
             enrolled(r, "laptop-1", 101);

@@ -11,32 +11,54 @@ import static org.postern.pki.registry.Fixtures.token;
 import static org.postern.pki.registry.Fixtures.tokenHash;
 
 import java.math.BigInteger;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.assertj.core.api.AbstractThrowableAssert;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.Timeout;
 
-class SqliteRegistryTest {
-    private static final Instant T1 = T0.plusSeconds(3600);
-    private static final Instant T2 = T0.plusSeconds(7200);
+/**
+ * What every {@link Registry} must do, whatever stores it: run by {@link SqliteRegistryContractTest}
+ * on a file and by {@link PostgresRegistryContractTest} on a real PostgreSQL. "Another instance" is
+ * a second registry on the same store, as a second gateway or a {@code postern pki} process holds.
+ */
+abstract class RegistryContract {
+    static final Instant T1 = T0.plusSeconds(3600);
+    static final Instant T2 = T0.plusSeconds(7200);
 
-    @TempDir
-    Path dir;
-    SqliteRegistry registry;
+    Registry registry;
+
+    /** A new registry instance on this test's store (an empty one at the first call of a test). */
+    abstract Registry open();
+
+    /** Runs SQL on the store behind the registry's back, as an operator with a database shell would. */
+    abstract void execute(String sql);
+
+    /** How the registry names its store in messages: {@code registry.db}, {@code postgresql://…}. */
+    abstract String storeName();
+
+    /** Empties the store before a test when it outlives one (a database server shared by a class). */
+    void resetStore() {
+    }
 
     @BeforeEach
-    void open() {
-        registry = SqliteRegistry.open(dir, Fixtures.CLOCK);
+    void openRegistry() {
+        resetStore();
+        registry = open();
     }
 
     @AfterEach
-    void close() {
+    void closeRegistry() {
         registry.close();
     }
 
@@ -365,8 +387,8 @@ class SqliteRegistryTest {
         registry.barredDevices();
         assertThat(registry.changeCount()).as("reads are not changes").isEqualTo(afterOwn);
 
-        // a second handle on the same file, as a `postern pki device suspend` process holds
-        try (SqliteRegistry other = SqliteRegistry.open(dir, Fixtures.CLOCK)) {
+        // a second instance on the same store, as a `postern pki device suspend` process or another gateway holds
+        try (Registry other = open()) {
             other.suspendDevice("laptop-1", T1);
         }
         assertThat(registry.changeCount()).as("a commit by another handle").isNotEqualTo(afterOwn);
@@ -383,14 +405,7 @@ class SqliteRegistryTest {
         registry.addDevice(device("laptop-1"), token("laptop-1"));
         registry.revokeDevice("laptop-1", RevocationReason.retired, T1);
         // even if the device row were changed by hand, the voided token stays unusable
-        registry.close();
-        try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("registry.db"));
-                var st = c.createStatement()) {
-            st.executeUpdate("UPDATE devices SET status = 'pending'");
-        } catch (java.sql.SQLException e) {
-            throw new AssertionError(e);
-        }
-        registry = SqliteRegistry.open(dir, Fixtures.CLOCK);
+        execute("UPDATE devices SET status = 'pending'");
 
         assertRefused(() -> registry.completeEnrollment(tokenHash("laptop-1", ""), deviceCert("laptop-1", 101, T2), T2), "token.void")
                 .hasMessageContaining("voided at " + T1);
@@ -506,7 +521,7 @@ class SqliteRegistryTest {
         assertThat(registry.nextCrlNumber()).isEqualTo(BigInteger.ONE);
         assertThat(registry.nextCrlNumber()).isEqualTo(BigInteger.TWO);
         registry.close();
-        registry = SqliteRegistry.open(dir, Fixtures.CLOCK);
+        registry = open();
 
         assertThat(registry.nextCrlNumber()).isEqualTo(BigInteger.valueOf(3));
     }
@@ -518,7 +533,63 @@ class SqliteRegistryTest {
         registry.close();
 
         assertRefused(() -> registry.device("laptop-1"), "registry.unavailable").hasMessageContaining("is closed");
-        assertRefused(() -> registry.nextCrlNumber(), "registry.unavailable").hasMessageContaining("registry.db is closed");
+        assertRefused(() -> registry.nextCrlNumber(), "registry.unavailable").hasMessageContaining(storeName() + " is closed");
         registry.close(); // idempotent
+    }
+
+    @Test
+    void open_tooNewSchema_isRefusedWithBothVersions() {
+        execute("INSERT INTO schema_version (version, applied_at) VALUES (7, 0)");
+
+        assertRefused(this::open, "registry.too_new")
+                .hasMessageStartingWith(storeName() + " is at schema version 7, this Postern knows up to 1");
+    }
+
+    // ---- across instances (gateways)
+
+    /**
+     * The token race of two gateways: two instances on one store, one thread each, released together;
+     * repeated, since one lucky ordering proves nothing. Exactly one enrollment wins each time.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void completeEnrollment_sameTokenAtOnceFromTwoInstances_exactlyOneWins() throws Exception {
+        int rounds = 50;
+        try (Registry other = open(); ExecutorService pool = Executors.newFixedThreadPool(2)) {
+            for (int round = 0; round < rounds; round++) {
+                String id = "laptop-" + round;
+                registry.addDevice(device(id), token(id));
+                CountDownLatch start = new CountDownLatch(1);
+                List<Future<String>> racers = new ArrayList<>();
+                for (int t = 0; t < 2; t++) {
+                    Registry r = t == 0 ? registry : other;
+                    CertificateRecord cert = deviceCert(id, 1000L * round + t + 1, T1);
+                    racers.add(pool.submit(() -> {
+                        start.await(10, TimeUnit.SECONDS);
+                        try {
+                            r.completeEnrollment(tokenHash(id, ""), cert, T1);
+                            return "ok";
+                        } catch (RegistryException e) {
+                            return e.code();
+                        }
+                    }));
+                }
+                start.countDown();
+                List<String> outcomes = List.of(racers.get(0).get(30, TimeUnit.SECONDS), racers.get(1).get(30, TimeUnit.SECONDS));
+                assertThat(outcomes).as("round %d", round).containsExactlyInAnyOrder("ok", "token.used");
+                assertThat(registry.certificatesOf(id)).as("round %d", round).hasSize(1);
+            }
+        }
+    }
+
+    @Test
+    void revocationByAnotherInstance_isSeenAtOnce() {
+        enrolled(registry, "laptop-1", 101);
+        try (Registry other = open()) {
+            assertThat(other.device("laptop-1").orElseThrow().status()).isEqualTo(DeviceStatus.ACTIVE);
+            other.revokeDevice("laptop-1", RevocationReason.keyCompromise, T1);
+        }
+        assertThat(registry.barredDevices()).containsEntry("laptop-1", DeviceStatus.REVOKED);
+        assertThat(registry.status(BigInteger.valueOf(101))).isInstanceOf(CertStatus.Revoked.class);
     }
 }
