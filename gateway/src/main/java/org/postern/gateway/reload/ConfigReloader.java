@@ -136,6 +136,7 @@ public final class ConfigReloader {
         }
         if (!now.proxyProtocol().equals(read.proxyProtocol())) {
             needsRestart.add("proxyProtocol");
+        }
         if (!now.registry().equals(read.registry())) {
             needsRestart.add("registry");
         }
