@@ -50,6 +50,7 @@ import org.postern.pki.registry.Device;
 import org.postern.pki.registry.DeviceStatus;
 import org.postern.pki.registry.EnrollmentToken;
 import org.postern.pki.registry.RevocationReason;
+import org.postern.pki.registry.Registry;
 import org.postern.pki.registry.SqliteRegistry;
 
 /**
@@ -100,29 +101,34 @@ public final class PkiBench {
     // ---- (1) certificates issued per second
 
     private static void enroll(Path data, int n) throws Exception {
-        CertificateAuthority ca = ca(data);
         try (SqliteRegistry registry = SqliteRegistry.open(data, CLOCK)) {
-            JsonLinesAuditSink audit = new JsonLinesAuditSink(data.resolve("audit.jsonl"), "bench");
-            PkiService pki = new PkiService(() -> ca, registry, audit, PkiSettings.defaults(), CLOCK, RANDOM,
-                    () -> { throw new IllegalStateException("no CRL in this benchmark"); });
-            int warm = Math.max(200, n / 5);
-            long t0 = System.nanoTime();
-            List<Enrollment> all = prepare(pki, data, "dev-", warm + 3 * n);
-            System.out.printf("enroll.setup devices=%d seconds=%.1f (addDevice + CSR per device, not timed below)%n",
-                    all.size(), (System.nanoTime() - t0) / 1e9);
-            run(pki, all.subList(0, warm), 1);
-            double one = run(pki, all.subList(warm, warm + n), 1);
-            double two = run(pki, all.subList(warm + n, warm + 2 * n), 2);
-            // 16 requests in flight, as a server sees when many laptops enroll at once: commits share fsyncs
-            double sixteen = run(pki, all.subList(warm + 2 * n, warm + 3 * n), 16);
-            System.out.printf("enroll.1thread certs=%d per_second=%.0f%n", n, one);
-            System.out.printf("enroll.2threads certs=%d per_second=%.0f%n", n, two);
-            System.out.printf("enroll.16concurrent certs=%d per_second=%.0f%n", n, sixteen);
-            audit.close();
+            enroll(data, n, registry);
         }
         // The issuing key, decrypted, for openssl ca (so openssl pays no PBKDF2 either).
         Files.write(data.resolve("openssl-issuing.key"),
                 KeyFiles.plainPem(KeyFiles.readEncrypted(data.resolve("ca/issuing.key"), PASSPHRASE)));
+    }
+
+    /** Issuance on {@code registry} (SQLite here, PostgreSQL too in bench/cluster); CA and audit in {@code data}. */
+    static void enroll(Path data, int n, Registry registry) throws Exception {
+        CertificateAuthority ca = ca(data);
+        JsonLinesAuditSink audit = new JsonLinesAuditSink(data.resolve("audit.jsonl"), "bench");
+        PkiService pki = new PkiService(() -> ca, registry, audit, PkiSettings.defaults(), CLOCK, RANDOM,
+                () -> { throw new IllegalStateException("no CRL in this benchmark"); });
+        int warm = Math.max(200, n / 5);
+        long t0 = System.nanoTime();
+        List<Enrollment> all = prepare(pki, data, "dev-", warm + 3 * n);
+        System.out.printf("enroll.setup devices=%d seconds=%.1f (addDevice + CSR per device, not timed below)%n",
+                all.size(), (System.nanoTime() - t0) / 1e9);
+        run(pki, all.subList(0, warm), 1);
+        double one = run(pki, all.subList(warm, warm + n), 1);
+        double two = run(pki, all.subList(warm + n, warm + 2 * n), 2);
+        // 16 requests in flight, as a server sees when many laptops enroll at once: commits share fsyncs
+        double sixteen = run(pki, all.subList(warm + 2 * n, warm + 3 * n), 16);
+        System.out.printf("enroll.1thread certs=%d per_second=%.0f%n", n, one);
+        System.out.printf("enroll.2threads certs=%d per_second=%.0f%n", n, two);
+        System.out.printf("enroll.16concurrent certs=%d per_second=%.0f%n", n, sixteen);
+        audit.close();
     }
 
     private static List<Enrollment> prepare(PkiService pki, Path data, String prefix, int count) throws Exception {
@@ -225,7 +231,7 @@ public final class PkiBench {
         }
     }
 
-    private static CertificateRecord record(String id, BigInteger serial, Instant now) {
+    static CertificateRecord record(String id, BigInteger serial, Instant now) {
         String sha = String.format("%064x", serial);
         return new CertificateRecord(serial, CertificateRecord.Kind.device, id, "CN=" + id, sha, now.minusSeconds(300),
                 now.plus(Duration.ofDays(90)), now, null, null, new byte[] {0x30, 0x00});
@@ -244,45 +250,50 @@ public final class PkiBench {
     // ---- (3) OCSP answers per second
 
     private static void ocsp(Path data, int seconds) throws Exception {
-        CertificateAuthority ca = ca(data);
         try (SqliteRegistry registry = SqliteRegistry.open(data, CLOCK)) {
-            Instant now = CLOCK.instant();
-            int devices = 1000;
-            List<BigInteger> serials = new ArrayList<>();
-            for (int d = 0; d < devices; d++) {
-                String id = "ocsp-" + d;
-                if (registry.device(id).isEmpty()) {
-                    registry.addDevice(new Device(id, "bench", List.of(), DeviceStatus.PENDING, null, now, null, null, null),
-                            new EnrollmentToken("o" + d, id, now, now.plus(Duration.ofDays(1)), null));
-                    registry.completeEnrollment("o" + d, record(id, BigInteger.valueOf(5_000_000 + d), now), now);
-                    if (d % 2 == 1) {
-                        registry.revokeDevice(id, RevocationReason.keyCompromise, now);
-                    }
-                }
-                serials.add(BigInteger.valueOf(5_000_000 + d));
-            }
-            var digest = new JcaDigestCalculatorProviderBuilder().build().get(CertificateID.HASH_SHA1);
-            var issuer = new JcaX509CertificateHolder(ca.issuing().certificate());
-            List<byte[]> requests = new ArrayList<>();
-            for (BigInteger s : serials) {
-                byte[] nonce = new byte[16];
-                RANDOM.nextBytes(nonce);
-                requests.add(new OCSPReqBuilder().addRequest(new CertificateID(digest, issuer, s))
-                        .setRequestExtensions(new Extensions(new Extension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce, false,
-                                new DEROctetString(new DEROctetString(nonce)))))
-                        .build().getEncoded());
-            }
-            OcspResponder responder = new OcspResponder(ca, registry, CLOCK);
-            OCSPResp check = new OCSPResp(responder.respond(requests.get(1)).der());
-            if (check.getStatus() != 0) {
-                throw new AssertionError("OCSP status " + check.getStatus());
-            }
-            System.out.println("ocsp.sample " + responder.respond(requests.get(0)).summary() + " / " + responder.respond(requests.get(1)).summary());
-            ocspRun(responder, requests, 1, Math.max(2, seconds / 2)); // warm-up
-            System.out.printf("ocsp.1thread per_second=%.0f%n", ocspRun(responder, requests, 1, seconds));
-            System.out.printf("ocsp.2threads per_second=%.0f%n", ocspRun(responder, requests, 2, seconds));
-            Files.write(data.resolve("ocsp-request.der"), requests.get(0));
+            ocsp(data, seconds, registry);
         }
+    }
+
+    /** OCSP answers on {@code registry}; the CA in {@code data}. */
+    static void ocsp(Path data, int seconds, Registry registry) throws Exception {
+        CertificateAuthority ca = ca(data);
+        Instant now = CLOCK.instant();
+        int devices = 1000;
+        List<BigInteger> serials = new ArrayList<>();
+        for (int d = 0; d < devices; d++) {
+            String id = "ocsp-" + d;
+            if (registry.device(id).isEmpty()) {
+                registry.addDevice(new Device(id, "bench", List.of(), DeviceStatus.PENDING, null, now, null, null, null),
+                        new EnrollmentToken("o" + d, id, now, now.plus(Duration.ofDays(1)), null));
+                registry.completeEnrollment("o" + d, record(id, BigInteger.valueOf(5_000_000 + d), now), now);
+                if (d % 2 == 1) {
+                    registry.revokeDevice(id, RevocationReason.keyCompromise, now);
+                }
+            }
+            serials.add(BigInteger.valueOf(5_000_000 + d));
+        }
+        var digest = new JcaDigestCalculatorProviderBuilder().build().get(CertificateID.HASH_SHA1);
+        var issuer = new JcaX509CertificateHolder(ca.issuing().certificate());
+        List<byte[]> requests = new ArrayList<>();
+        for (BigInteger s : serials) {
+            byte[] nonce = new byte[16];
+            RANDOM.nextBytes(nonce);
+            requests.add(new OCSPReqBuilder().addRequest(new CertificateID(digest, issuer, s))
+                    .setRequestExtensions(new Extensions(new Extension(OCSPObjectIdentifiers.id_pkix_ocsp_nonce, false,
+                            new DEROctetString(new DEROctetString(nonce)))))
+                    .build().getEncoded());
+        }
+        OcspResponder responder = new OcspResponder(ca, registry, CLOCK);
+        OCSPResp check = new OCSPResp(responder.respond(requests.get(1)).der());
+        if (check.getStatus() != 0) {
+            throw new AssertionError("OCSP status " + check.getStatus());
+        }
+        System.out.println("ocsp.sample " + responder.respond(requests.get(0)).summary() + " / " + responder.respond(requests.get(1)).summary());
+        ocspRun(responder, requests, 1, Math.max(2, seconds / 2)); // warm-up
+        System.out.printf("ocsp.1thread per_second=%.0f%n", ocspRun(responder, requests, 1, seconds));
+        System.out.printf("ocsp.2threads per_second=%.0f%n", ocspRun(responder, requests, 2, seconds));
+        Files.write(data.resolve("ocsp-request.der"), requests.get(0));
     }
 
     private static double ocspRun(OcspResponder responder, List<byte[]> requests, int threads, int seconds) throws Exception {
