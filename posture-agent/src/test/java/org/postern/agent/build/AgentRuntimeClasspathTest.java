@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class AgentRuntimeClasspathTest {
     /** Libraries only a server uses, by the start of their jar name. */
     static final List<String> SERVER_ONLY = List.of(
-            "sqlite-jdbc-",   // the device registry
+            "sqlite-jdbc-", "postgresql-", "HikariCP-",   // the device registry (SQLite, or PostgreSQL through a pool)
             "sshd-core-", "sshd-common-",   // the SSH bastion and SSH user CA
             "postern-pki-", "postern-gateway-");
     /** BoringSSL's native library for every laptop platform the agent runs on (tls.provider: auto). */
