@@ -72,6 +72,7 @@ public final class TestPostgres implements AutoCloseable {
         Path bin = binaries();
         boolean root = isRoot();
         try {
+            Files.createDirectories(dir); // the tools' output files go there
             Path home = root ? Files.createTempDirectory("postern-pg-") : Files.createDirectories(dir.resolve("postgres"));
             Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwx------"));
             String password = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
