@@ -18,7 +18,9 @@ import org.postern.pki.ca.CaStore;
 import org.postern.pki.ca.CertificateAuthority;
 import org.postern.keys.KeyFiles;
 import org.postern.keys.SecureFiles;
+import org.postern.pki.ca.KeyProtection;
 import org.postern.pki.crl.CrlPublisher;
+import org.postern.pki.ssh.SshUserCa;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -65,8 +67,12 @@ public final class PkiCommand implements Runnable {
             Clock clock = Clock.systemUTC();
             CertificateAuthority ca;
             try {
-                ca = store.init(name, PkiContext.protection(options, null), clock.instant(), new SecureRandom(),
+                KeyProtection protection = PkiContext.protection(options, null);
+                ca = store.init(name, protection, clock.instant(), new SecureRandom(),
                         settings.certificates().ocspResponderLifetime());
+                // the SSH user CA now rather than at a gateway's first start, so that copies of this
+                // directory for several gateways share it (docs/operations.md)
+                SshUserCa.loadOrCreate(dir, protection, new SecureRandom());
             } catch (KeyFiles.WrongPassphraseException e) {
                 throw new Exit(Exit.CA, e.getMessage());
             } catch (IOException e) {
