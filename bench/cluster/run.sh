@@ -6,10 +6,13 @@
 # PROXY v2), with the gateway's CPU per handshake. PostgreSQL is started here from Debian's
 # binaries (as the tests start it), HAProxy and the gateway too; all are stopped at the end.
 # Usage: bench/cluster/run.sh [ENROLL_N=1000] [OCSP_SECONDS=5] [REVOCATIONS=200] [HANDSHAKE_SECONDS=5]
-# Environment: SKIP_BUILD=1 (jars already built), KEEP=1 (keep the work directory).
+# Environment: SKIP_BUILD=1 (jars already built), KEEP=1 (keep the work directory),
+# PARTS="registry propagation handshakes" (which parts to run; all by default).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ENROLL_N=${1:-1000}; OCSP_SECONDS=${2:-5}; REVOCATIONS=${3:-200}; SECS=${4:-5}
+PARTS=${PARTS:-registry propagation handshakes}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 for v in ENROLL_N OCSP_SECONDS REVOCATIONS SECS; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: $v: expected a whole number above 0, found '${!v}'" >&2; exit 2; }
 done
@@ -43,12 +46,17 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "java: $("$JAVA_HOME/bin/java" -version 2>&1 | head -1); $(openssl version); $(/usr/sbin/haproxy -v | head -1 | cut -d' ' -f1-3); PostgreSQL $(ls -d /usr/lib/postgresql/*/ | tail -1 | xargs basename)"
 bench() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dlogback.configurationFile=/dev/null -cp "$BENCH_CP" org.postern.bench.ClusterBench "$@"; }
 
+if part registry; then
 echo "== (1) issuance and OCSP: SQLite, then PostgreSQL (one server on loopback, registry.poolSize 8)"
 bench registry "$W/registry" "$ENROLL_N" "$OCSP_SECONDS" 2>&1 | grep -E '^(registry|enroll|ocsp)\.'
+fi
 
+if part propagation; then
 echo "== (2) revocation propagation: registry of gateway A → revocation view of gateway B, $REVOCATIONS revocations each"
 bench propagation "$W/propagation" "$REVOCATIONS" 2>&1 | grep -E '^propagation\.'
+fi
 
+part handshakes || { echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"; exit 0; }
 echo "== (3) full mTLS handshakes/s: straight to the gateway and through HAProxy (send-proxy-v2)"
 PASS="$W/pass.txt"; echo "bench passphrase, not a secret" > "$PASS"
 "${CLI[@]}" pki init --dir "$W/data" --passphrase-file "$PASS" > /dev/null
@@ -73,10 +81,10 @@ YAML
 TOKEN=$("${CLI[@]}" pki device add laptop-bench --owner bench --groups admins --json --dir "$W/data" --passphrase-file "$PASS" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 POSTERN_CA_PASSPHRASE=$(cat "$PASS") "${CLI[@]}" gateway run --config "$W/gateway.yaml" > "$W/gw.out" 2>&1 & GW_PID=$!; PIDS+=("$GW_PID")
-for _ in $(seq 1 600); do grep -q 'Stop with Ctrl-C.' "$W/gw.out" && break; kill -0 "$GW_PID" || { cat "$W/gw.out" >&2; exit 1; }; sleep 0.1; done
+for _ in $(seq 1 600); do grep -qs 'Stop with Ctrl-C.' "$W/gw.out" && break; kill -0 "$GW_PID" || { cat "$W/gw.out" >&2; exit 1; }; sleep 0.1; done
 cat > "$W/haproxy.cfg" <<CFG
 global
-  maxconn 20000
+  maxconn 5000
 defaults
   mode tcp
   timeout connect 2s
