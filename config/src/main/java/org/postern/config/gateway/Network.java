@@ -105,9 +105,28 @@ public record Network(InetAddress address, int prefixLength) {
 
     /** Whether {@code other} (normalized first) lies in this network; false across families. */
     public boolean contains(InetAddress other) {
-        byte[] b = normalize(other).getAddress();
+        return containsNormalized(normalize(other).getAddress());
+    }
+
+    /**
+     * Whether the address of these bytes lies in this network; false across families. For a caller
+     * that checks one address against many networks ({@link ProxyProtocol.Listener#trusts}, once per
+     * accepted connection): it {@linkplain #normalize normalizes} once and passes
+     * {@code normalize(a).getAddress()} here. Bytes not normalized would let {@code ::ffff:10.0.0.5}
+     * miss the network {@code 10.0.0.0/24}.
+     */
+    public boolean containsNormalized(byte[] normalized) {
         byte[] mine = address.getAddress();
-        return b.length == mine.length && Arrays.equals(mask(b, prefixLength), mine);
+        if (normalized.length != mine.length) {
+            return false;
+        }
+        for (int i = 0; i < mine.length; i++) {
+            int keep = Math.max(0, Math.min(8, prefixLength - i * 8));
+            if (((normalized[i] ^ mine[i]) & (0xff << (8 - keep)) & 0xff) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether all of {@code other} lies in this network. */

@@ -72,10 +72,14 @@ public record ProxyProtocol(Listener tunnel, Listener ssh, Duration headerTime, 
             return !trustedProxies.isEmpty();
         }
 
-        /** Whether a connection from {@code peer} must start with a PROXY v2 header. */
+        /**
+         * Whether a connection from {@code peer} must start with a PROXY v2 header. Asked once per
+         * accepted connection, so {@code peer} is normalized once, not once per network.
+         */
         public boolean trusts(InetAddress peer) {
+            byte[] normalized = Network.normalize(peer).getAddress();
             for (Network n : trustedProxies) {
-                if (n.contains(peer)) {
+                if (n.containsNormalized(normalized)) {
                     return true;
                 }
             }

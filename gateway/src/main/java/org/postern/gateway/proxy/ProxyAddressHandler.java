@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * — the per-source limit, TLS, the audit records — knows the client, not the proxy. It leaves
  * once it has done so. A {@code LOCAL} header (HAProxy's health check) is closed with a debug line
  * only; no header within {@code headerTime}, or one the decoder refuses or that names no TCP
- * client, is refused and audited.
+ * client, is refused and audited. Should building the client's stages fail, the connection is
+ * closed all the same (with a warning: the header was good, so there is no refusal to audit).
  */
 final class ProxyAddressHandler extends ChannelInboundHandlerAdapter {
 
@@ -84,8 +85,14 @@ final class ProxyAddressHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        // before the client's stages exist: the decoder's refusal, or an I/O error of the proxy's connection
+        // before the client's stages exist: the decoder's refusal, an I/O error of the proxy's connection,
+        // or building the client's stages failed (the header was taken: nothing to audit, but closed all the same)
         cancelTimeout();
+        if (done) {
+            LOG.warn("tunnel: the connection of {} closed: {}", ClientAddress.source(ctx.channel()), cause.toString(), cause);
+            ctx.close();
+            return;
+        }
         if (cause instanceof IOException) {
             LOG.debug("tunnel: the trusted proxy's connection {} failed before its header: {}",
                     ClientAddress.source(ctx.channel()), cause.toString());

@@ -1,6 +1,7 @@
 package org.postern.gateway.ssh;
 
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.function.Consumer;
 
 import io.netty.buffer.ByteBuf;
@@ -29,6 +30,9 @@ import org.slf4j.LoggerFactory;
  * connection. A refused connection is audited ({@code connection.denied}, {@code proxy.*}) and
  * closed; a {@code LOCAL} header (a health check) is closed with a debug line. The wait for the
  * header is bounded by {@code ssh.authTimeout}, its size by {@link ProxyHeaders#MAX_V2_PAYLOAD}.
+ * MINA ends a session over its time without telling why, so the acceptor notes how much of a header
+ * it has seen ({@link #endedBeforeHeader}): a trusted proxy's connection that ends with part of one
+ * is audited ({@code proxy.header_time}), one that ends before any byte is a health check.
  */
 final class ProxyHeaderAcceptor implements ServerProxyAcceptor {
 
@@ -37,14 +41,19 @@ final class ProxyHeaderAcceptor implements ServerProxyAcceptor {
     static final AttributeRepository.AttributeKey<InetSocketAddress> CLIENT = new AttributeRepository.AttributeKey<>();
     /** Set once the first bytes were decided: MINA asks again until the identification line is whole. */
     private static final AttributeRepository.AttributeKey<Boolean> DECIDED = new AttributeRepository.AttributeKey<>();
+    /** How many bytes of a header not yet whole were seen: a PROXY signature begun, or a v2 header short of its length. */
+    private static final AttributeRepository.AttributeKey<Integer> HEADER_BEGUN = new AttributeRepository.AttributeKey<>();
 
     private final ProxyProtocol.Listener trusted;
     private final ProxyAudit audit;
+    private final Duration authTimeout;
     private final Consumer<ServerSession> clientKnown;
 
-    ProxyHeaderAcceptor(ProxyProtocol.Listener trusted, ProxyAudit audit, Consumer<ServerSession> clientKnown) {
+    ProxyHeaderAcceptor(ProxyProtocol.Listener trusted, ProxyAudit audit, Duration authTimeout,
+            Consumer<ServerSession> clientKnown) {
         this.trusted = trusted;
         this.audit = audit;
+        this.authTimeout = authTimeout;
         this.clientKnown = clientKnown;
     }
 
@@ -55,11 +64,25 @@ final class ProxyHeaderAcceptor implements ServerProxyAcceptor {
     }
 
     /**
-     * Whether this session came from a trusted proxy and ended before its header named a client
-     * (HAProxy's TCP health check connects and closes): nobody to audit.
+     * For a session that ended neither refused nor authenticated: whether it came from a trusted
+     * proxy and ended before its header named a client. With no byte at all that is HAProxy's TCP
+     * health check (connect, close): a debug line. With part of a header, the proxy stalled until
+     * {@code ssh.authTimeout} (or dropped the connection mid-header): {@code connection.denied}
+     * {@code proxy.header_time}, as docs/gateway.md promises.
      */
-    boolean closedBeforeHeader(ServerSession session) {
-        return fromTrustedProxy(session) && session.getAttribute(CLIENT) == null;
+    boolean endedBeforeHeader(ServerSession session) {
+        if (!fromTrustedProxy(session) || session.getAttribute(CLIENT) != null) {
+            return false;
+        }
+        Integer begun = session.getAttribute(HEADER_BEGUN);
+        if (begun == null) {
+            LOG.debug("ssh: the trusted proxy {} closed before a PROXY header (a health check)", peer(session));
+        } else {
+            audit.refused(peer(session), Reasons.PROXY_HEADER_TIME, "expected a whole PROXY v2 header within"
+                    + " ssh.authTimeout (" + authTimeout.toMillis() + " ms) of the trusted proxy's connection, found "
+                    + begun + " bytes of one when the connection ended");
+        }
+        return true;
     }
 
     @Override
@@ -73,7 +96,7 @@ final class ProxyHeaderAcceptor implements ServerProxyAcceptor {
         ByteBuf in = Unpooled.wrappedBuffer(buffer.array(), buffer.rpos(), buffer.available());
         ProxyHeaders.Signature signature = ProxyHeaders.signature(in);
         if (signature == ProxyHeaders.Signature.PARTIAL) {
-            return false; // more bytes: MINA asks again
+            return awaitMore(session, in); // a signature begun: MINA asks again with more bytes
         }
         if (!fromTrustedProxy(session)) {
             if (signature == ProxyHeaders.Signature.NONE) {
@@ -90,7 +113,7 @@ final class ProxyHeaderAcceptor implements ServerProxyAcceptor {
                     : "no header"));
         }
         if (in.readableBytes() < ProxyHeaders.V2_FIXED) {
-            return false;
+            return awaitMore(session, in);
         }
         int length = ProxyHeaders.v2Length(in);
         if (length - ProxyHeaders.V2_FIXED > ProxyHeaders.MAX_V2_PAYLOAD) {
@@ -99,7 +122,7 @@ final class ProxyHeaderAcceptor implements ServerProxyAcceptor {
                     + (length - ProxyHeaders.V2_FIXED));
         }
         if (in.readableBytes() < length) {
-            return false;
+            return awaitMore(session, in);
         }
         HAProxyMessage header;
         try {
@@ -128,6 +151,14 @@ final class ProxyHeaderAcceptor implements ServerProxyAcceptor {
         } finally {
             header.release();
         }
+    }
+
+    /** Notes that part of a header was seen ({@link #endedBeforeHeader}); false: MINA asks again with more. */
+    private static boolean awaitMore(ServerSession session, ByteBuf in) {
+        if (in.isReadable()) {
+            session.setAttribute(HEADER_BEGUN, in.readableBytes());
+        }
+        return false;
     }
 
     /** Audits, closes; false so that MINA waits for bytes that will not be read. */

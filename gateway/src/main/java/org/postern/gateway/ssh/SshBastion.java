@@ -235,7 +235,8 @@ public final class SshBastion implements AutoCloseable {
         // behind a load balancer (proxyProtocol.ssh): a trusted proxy's PROXY v2 header names the client, and
         // its session is counted then; anyone else's header is refused
         ProxyHeaderAcceptor proxy = config.proxies().enabled()
-                ? new ProxyHeaderAcceptor(config.proxies(), new ProxyAudit("ssh", audit, workers, clock), admit::accept)
+                ? new ProxyHeaderAcceptor(config.proxies(), new ProxyAudit("ssh", audit, workers, clock),
+                        config.authTimeout(), admit::accept)
                 : null;
         server.setServerProxyAcceptor(proxy);
         server.addSessionListener(new SessionListener() {
@@ -256,11 +257,11 @@ public final class SshBastion implements AutoCloseable {
                 if (s != null) {
                     sessions.remove(s);
                     ended(ctx, s);
-                } else if (proxy != null && session instanceof ServerSession server && proxy.closedBeforeHeader(server)) {
-                    // a trusted proxy's TCP health check: no client, nothing to audit
-                    LOG.debug("ssh: the trusted proxy {} closed before a PROXY header (a health check)",
-                            ClientAddress.format(server.getIoSession().getRemoteAddress()));
-                } else if (!Boolean.TRUE.equals(session.getAttribute(REFUSED))) {
+                } else if (Boolean.TRUE.equals(session.getAttribute(REFUSED))) {
+                    // recorded when it was refused
+                } else if (proxy != null && session instanceof ServerSession server && proxy.endedBeforeHeader(server)) {
+                    // a trusted proxy's health check, or a header it never finished: the acceptor recorded what is due
+                } else {
                     Attempts a = session.getAttribute(ATTEMPTS);
                     ctx.denied(ctx.event("access.denied").with("user", a != null ? AuditEvent.peerText(a.login()) : null)
                                     .with("source", source(session)), NOT_AUTHENTICATED,

@@ -196,6 +196,21 @@ class ProxyStagesTest {
     }
 
     @Test
+    void trustedProxy_clientStagesFailToBuild_connectionIsClosed() throws Exception {
+        // review of the PROXY v2 merge: the handler marked itself done before building the stages, so the
+        // failure's exceptionCaught returned early and left the connection open with its header timer cancelled
+        ch = new PeerChannel(HAPROXY);
+        stages.addTo(ch, c -> {
+            throw new IllegalStateException("stages could not be built");
+        });
+        ch.register();
+        ch.writeInbound(header(HAProxyCommand.PROXY, HAProxyProxiedProtocol.TCP4, "203.0.113.7", 50123));
+        assertThat(ch.isOpen()).isFalse();
+        assertThat(audited).as("the header was good: no proxy refusal").isEmpty();
+        ch.checkException(); // the failure was handled, not left for the tail
+    }
+
+    @Test
     void perSourceLimit_countsTheClientsBehindTheProxy_notTheProxy() throws Exception {
         List<AuditEvent> limitRecords = new CopyOnWriteArrayList<>();
         SourceLimitHandler perSource = new SourceLimitHandler(1, Duration.ofSeconds(10), new LimitAudit(new AuditSink() {

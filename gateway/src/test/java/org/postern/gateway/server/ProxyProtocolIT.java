@@ -65,6 +65,8 @@ import org.postern.tls.TlsContexts;
 class ProxyProtocolIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static final InetAddress UNTRUSTED = address("127.0.0.2");
+    /** {@code ssh.authTimeout}, the least allowed: it also bounds the wait for a trusted proxy's header. */
+    static final Duration AUTH_TIMEOUT = Duration.ofSeconds(5);
 
     TestPki pki;
     GatewayServer gateway;
@@ -83,13 +85,15 @@ class ProxyProtocolIT {
         tunnel = new HostPort("127.0.0.1", GatewayServerIT.freePort());
         ssh = new HostPort("127.0.0.1", GatewayServerIT.freePort());
         ProxyProtocol.Listener loopback = new ProxyProtocol.Listener(List.of(Network.parse("127.0.0.1/32")));
+        GatewaySettings.Ssh sshDefaults = GatewaySettings.Ssh.defaults(pki.dataDir);
         GatewaySettings settings = new GatewaySettings("gw-proxy", pki.dataDir,
                 new GatewaySettings.Listeners(tunnel, new HostPort("127.0.0.1", GatewayServerIT.freePort()), false, ssh),
                 new GatewaySettings.Tls(null, null, GatewaySettings.Tls.Provider.JDK, false), PosturePolicy.defaults(),
                 new AccessRules(List.of(new AccessRules.Rule("staff", List.of("staff"),
                         List.of(Destination.parse("127.0.0.1/32:1-65535"))))), d.limits(), new GatewaySettings.Audit(trail, GatewaySettings.Audit.FailMode.CLOSED,
                         DataSize.ofMiB(1), Duration.ofSeconds(60)),
-                GatewaySettings.Ssh.defaults(pki.dataDir), GatewaySettings.Pki.defaults(tunnel), TransportChoice.AUTO,
+                new GatewaySettings.Ssh(sshDefaults.hostKey(), null, AUTH_TIMEOUT, sshDefaults.maxAuthTries()),
+                GatewaySettings.Pki.defaults(tunnel), TransportChoice.AUTO,
                 GatewaySettings.Vpn.disabled(tunnel),
                 new ProxyProtocol(loopback, loopback, ProxyProtocol.DEFAULT_HEADER_TIME, false));
         gateway = GatewayServer.start(settings, new KeyProtection.Passphrase(TestPki.PASSPHRASE));
@@ -270,6 +274,34 @@ class ProxyProtocolIT {
         assertThat(denied.path("listener").asText()).isEqualTo("ssh");
         assertThat(denied.path("detail").asText()).isEqualTo("expected a PROXY protocol v2 header first from this trusted"
                 + " proxy (HAProxy send-proxy-v2), found no header");
+    }
+
+    @Test
+    void sshFromTrustedAddressStallingMidHeader_isAuditedAtAuthTimeout() throws Exception {
+        // review of the PROXY v2 merge: half a header, then silence, was taken for a health check and left no record
+        byte[] header = header("203.0.113.7", 50123);
+        long start = System.nanoTime();
+        try (Socket raw = new Socket()) {
+            raw.bind(new InetSocketAddress("127.0.0.1", 0));
+            raw.connect(ssh.socketAddress(), 5_000);
+            raw.setSoTimeout((int) AUTH_TIMEOUT.multipliedBy(4).toMillis());
+            raw.getOutputStream().write(header, 0, header.length / 2);
+            raw.getOutputStream().flush();
+            InputStream in = raw.getInputStream();
+            while (in.read() >= 0) {
+                // the server's identification, then the close at ssh.authTimeout
+            }
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("closed by ssh.authTimeout, not before")
+                .isGreaterThanOrEqualTo(AUTH_TIMEOUT.minusMillis(100));
+        JsonNode denied = awaitRecord("connection.denied", "proxy.header_time");
+        assertThat(denied.path("listener").asText()).isEqualTo("ssh");
+        assertThat(denied.path("source").asText()).startsWith("127.0.0.1:");
+        assertThat(denied.path("detail").asText()).isEqualTo("expected a whole PROXY v2 header within ssh.authTimeout"
+                + " (5000 ms) of the trusted proxy's connection, found " + header.length / 2 + " bytes of one when the"
+                + " connection ended");
+        assertThat(records("connection.denied")).as("one record for the connection").hasSize(1);
+        assertThat(records("access.denied")).isEmpty();
     }
 
     @Test
