@@ -85,7 +85,7 @@ public final class ClusterBench {
                 Map<String, Long> barredAt = new ConcurrentHashMap<>();
                 List<Long> micros = new ArrayList<>(n);
                 try (LiveRevocations view = LiveRevocations.start(viewed, CLOCK, LiveRevocations.DEFAULT_POLL,
-                        LiveRevocations.DEFAULT_MAX_STALE)) {
+                        RegistrySettings.DEFAULT_MAX_STALE)) {
                     view.onBarred((device, why) -> barredAt.putIfAbsent(device, System.nanoTime()));
                     String prefix = (notify ? "notify-" : "poll-") + System.nanoTime() + "-";
                     for (int i = 0; i < n; i++) {

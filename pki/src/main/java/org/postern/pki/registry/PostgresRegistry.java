@@ -29,8 +29,11 @@ import org.slf4j.LoggerFactory;
  * enrollment token at once: the second waits on the token's row, fails to serialize, runs again,
  * finds the token used and is refused with {@code token.used}.
  *
- * <p><b>Changes.</b> Each mutating transaction also bumps the {@code changes} counter and sends
- * {@code NOTIFY postern_registry}; both take effect at commit. {@link #changeCount()} reads the
+ * <p><b>Changes.</b> Each transaction that changes what a revocation view holds (a revocation,
+ * suspension, resumption or renewal) also bumps the {@code changes} counter and sends
+ * {@code NOTIFY postern_registry}; both take effect at commit. Other writes
+ * ({@link #writeBookkeeping}: enrollments, new devices and tokens) touch neither, so they do not
+ * all serialize on the counter's row nor make every gateway reload. {@link #changeCount()} reads the
  * counter (a gateway polls it as a fallback), {@link #onChange} listens for the notification on a
  * connection of its own, so a revocation made through any gateway or the CLI reaches every
  * gateway in milliseconds.
@@ -86,7 +89,11 @@ public final class PostgresRegistry extends JdbcRegistry {
         HikariDataSource pool = new HikariDataSource(config);
         PostgresRegistry registry = new PostgresRegistry(database.url(), pool, new ChangeListener(database.url(), jdbcUrl, driver));
         try {
-            int from = registry.transaction("migrate", c -> {
+            // READ COMMITTED, not SERIALIZABLE: a serializable snapshot is taken at the first
+            // statement, the lock, before its wait; a process that waited would then read the schema
+            // version from before the other's migration and run it again. Here each statement after
+            // the lock sees what the process that held it committed.
+            int from = registry.transaction("migrate", Connection.TRANSACTION_READ_COMMITTED, c -> {
                 try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
                     ps.setLong(1, MIGRATION_LOCK);
                     ps.execute();
@@ -141,7 +148,7 @@ public final class PostgresRegistry extends JdbcRegistry {
 
     @Override
     <T extends @Nullable Object> T write(String what, SqlWork<T> work) {
-        return transaction(what, c -> {
+        return transaction(what, Connection.TRANSACTION_SERIALIZABLE, c -> {
             T result = work.run(c);
             try (Statement st = c.createStatement()) {
                 st.executeUpdate("UPDATE counters SET value = value + 1 WHERE name = 'changes'");
@@ -153,7 +160,7 @@ public final class PostgresRegistry extends JdbcRegistry {
 
     @Override
     <T extends @Nullable Object> T writeBookkeeping(String what, SqlWork<T> work) {
-        return transaction(what, work);
+        return transaction(what, Connection.TRANSACTION_SERIALIZABLE, work);
     }
 
     @Override
@@ -166,14 +173,14 @@ public final class PostgresRegistry extends JdbcRegistry {
         }
     }
 
-    /** One serializable transaction, run again from the start when it loses a race. */
-    private <T extends @Nullable Object> T transaction(String what, SqlWork<T> work) {
+    /** One transaction ({@code SERIALIZABLE} but for the migration), run again from the start when it loses a race. */
+    private <T extends @Nullable Object> T transaction(String what, int isolation, SqlWork<T> work) {
         ensureOpen();
         SQLException last = null;
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
             try (Connection c = pool.getConnection()) {
                 c.setAutoCommit(false);
-                c.setTransactionIsolation(Connection.TRANSACTION_SERIALIZABLE);
+                c.setTransactionIsolation(isolation);
                 boolean committed = false;
                 try {
                     T result = work.run(c);
