@@ -2,6 +2,7 @@ package org.postern.pki.registry;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
+import javax.net.ssl.SSLException;
 import org.jspecify.annotations.Nullable;
 import org.postern.config.RegistrySettings;
 import org.slf4j.Logger;
@@ -55,12 +57,14 @@ public final class PostgresRegistry extends JdbcRegistry {
     private static final Logger log = LoggerFactory.getLogger(PostgresRegistry.class);
 
     private final String url;
+    private final @Nullable Path tlsCa;
     private final HikariDataSource pool;
     private final ChangeListener listener;
     private volatile boolean closed;
 
-    private PostgresRegistry(String url, HikariDataSource pool, ChangeListener listener) {
+    private PostgresRegistry(String url, @Nullable Path tlsCa, HikariDataSource pool, ChangeListener listener) {
         this.url = url;
+        this.tlsCa = tlsCa;
         this.pool = pool;
         this.listener = listener;
     }
@@ -87,7 +91,8 @@ public final class PostgresRegistry extends JdbcRegistry {
         // open even when the server is down at this instant: the migration below says so precisely
         config.setInitializationFailTimeout(-1);
         HikariDataSource pool = new HikariDataSource(config);
-        PostgresRegistry registry = new PostgresRegistry(database.url(), pool, new ChangeListener(database.url(), jdbcUrl, driver));
+        PostgresRegistry registry = new PostgresRegistry(database.url(), database.tlsCa(), pool,
+                new ChangeListener(database.url(), jdbcUrl, driver));
         try {
             // READ COMMITTED, not SERIALIZABLE: a serializable snapshot is taken at the first
             // statement, the lock, before its wait; a process that waited would then read the schema
@@ -110,9 +115,21 @@ public final class PostgresRegistry extends JdbcRegistry {
         }
     }
 
-    /** The driver's settings: credentials, and timeouts so a dead server is an error, not a hang. */
-    private static Properties driverProperties(RegistrySettings.Postgres database) {
+    /**
+     * The driver's settings, for the pool and the listening connection alike: credentials, TLS, and
+     * timeouts so a dead server is an error, not a hang. With {@code registry.tlsCa} the server's
+     * certificate must chain to it and name the host ({@code verify-full}); without (loopback, or
+     * {@code registry.unsafePlaintext}) the driver's {@code prefer}: TLS if the server offers it,
+     * unverified.
+     */
+    static Properties driverProperties(RegistrySettings.Postgres database) {
         Properties p = new Properties();
+        if (database.tlsCa() != null) {
+            p.setProperty("sslmode", "verify-full");
+            p.setProperty("sslrootcert", database.tlsCa().toString());
+        } else {
+            p.setProperty("sslmode", "prefer");
+        }
         p.setProperty("user", database.user());
         p.setProperty("password", database.password().reveal());
         p.setProperty("connectTimeout", Long.toString(CONNECT_TIMEOUT.toSeconds()));
@@ -244,6 +261,9 @@ public final class PostgresRegistry extends JdbcRegistry {
         String why;
         if (state.startsWith("28")) {
             why = "PostgreSQL refused the login";
+        } else if (causedBy(reason, SSLException.class)) {
+            why = tlsCa == null ? "TLS to PostgreSQL failed"
+                    : "TLS to PostgreSQL failed (is its certificate for the host and signed by a CA in registry.tlsCa " + tlsCa + "?)";
         } else if (reason instanceof SQLTransientConnectionException || state.startsWith("08") || state.startsWith("57P")) {
             why = "cannot reach PostgreSQL";
         } else {
@@ -251,6 +271,15 @@ public final class PostgresRegistry extends JdbcRegistry {
         }
         return new RegistryException("registry.unavailable", "registry " + url + ": cannot " + what + ": " + why + ": "
                 + reason.getMessage(), e);
+    }
+
+    private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (type.isInstance(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

@@ -238,7 +238,8 @@ class PostgresRegistryContractTest extends RegistryContract {
     @Test
     void open_wrongPassword_isUnavailableAndSaysLoginRefused() {
         RegistrySettings.Postgres right = pg.database();
-        RegistrySettings.Postgres wrong = new RegistrySettings.Postgres(right.host(), right.port(), right.database(), right.user(), Secret.of("wrong"));
+        RegistrySettings.Postgres wrong = new RegistrySettings.Postgres(right.host(), right.port(), right.database(), right.user(), Secret.of("wrong"),
+                null, false);
 
         assertRefused(() -> PostgresRegistry.open(wrong, 2, Fixtures.CLOCK), "registry.unavailable")
                 .hasMessageContaining("PostgreSQL refused the login").hasMessageNotContaining(pg.password());
