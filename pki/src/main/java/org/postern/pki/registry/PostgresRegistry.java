@@ -40,6 +40,10 @@ import org.slf4j.LoggerFactory;
  * connection of its own, so a revocation made through any gateway or the CLI reaches every
  * gateway in milliseconds.
  *
+ * <p><b>TLS.</b> With {@code registry.tlsCa} every connection, the pool's and the listener's,
+ * verifies the server's certificate and host name ({@link #driverProperties}); the settings refuse
+ * a non-loopback database without it unless {@code registry.unsafePlaintext}.
+ *
  * <p><b>Failures.</b> A server that cannot be reached (connection refused, cut, shutting down, the
  * pool waiting longer than {@link #CONNECT_TIMEOUT}) is {@code registry.unavailable}, as any other
  * database error is; refusals keep their own codes. The pool reconnects by itself when the server
