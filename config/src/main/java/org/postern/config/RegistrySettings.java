@@ -1,9 +1,14 @@
 package org.postern.config;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -38,6 +43,7 @@ public record RegistrySettings(@Nullable Postgres postgres, Duration maxStale, i
     static final String EXPECTED_URL = "sqlite or postgresql://HOST:PORT/DB";
     private static final Pattern URL = Pattern.compile(
             "postgresql://(\\[[0-9A-Fa-f:.]+]|[A-Za-z0-9][A-Za-z0-9.-]{0,252}):(\\d{1,5})/([A-Za-z_][A-Za-z0-9_$-]{0,62})");
+    private static final Pattern IPV4_LOOPBACK = Pattern.compile("127(\\.(25[0-5]|2[0-4]\\d|1?\\d?\\d)){3}");
     private static final Pattern USER = Pattern.compile("[A-Za-z_][A-Za-z0-9_.$-]{0,62}");
 
     public RegistrySettings {
@@ -67,7 +73,8 @@ public record RegistrySettings(@Nullable Postgres postgres, Duration maxStale, i
      * Binds the section; {@code environment} is a parameter so tests need not set the real one.
      * With PostgreSQL, {@code registry.user} is required and the password is read now, from
      * {@code registry.passwordFile} (owner-only) or {@link #PASSWORD_ENV}: a gateway that could
-     * not log in must not start.
+     * not log in must not start. A database on another host needs {@code registry.tlsCa} (or
+     * {@code registry.unsafePlaintext: true}).
      */
     public static RegistrySettings read(ConfigReader r, Map<String, String> environment) {
         String url = r.string("url", "sqlite");
@@ -78,6 +85,8 @@ public record RegistrySettings(@Nullable Postgres postgres, Duration maxStale, i
             return s;
         });
         Path passwordFile = r.path("passwordFile");
+        Path tlsCa = r.path("tlsCa");
+        boolean unsafePlaintext = r.bool("unsafePlaintext", false);
         Duration maxStale = r.duration("maxStale", DEFAULT_MAX_STALE, MIN_MAX_STALE, MAX_MAX_STALE);
         int poolSize = r.integer("poolSize", DEFAULT_POOL_SIZE, 1, MAX_POOL_SIZE);
         Address address;
@@ -92,18 +101,73 @@ public record RegistrySettings(@Nullable Postgres postgres, Duration maxStale, i
                 r.report(user != null ? "user" : "passwordFile", "expected no credentials with the SQLite registry, found "
                         + (user != null ? "registry.user" : "registry.passwordFile") + " (set registry.url to postgresql://HOST:PORT/DB)");
             }
+            if (tlsCa != null || unsafePlaintext) {
+                r.report(tlsCa != null ? "tlsCa" : "unsafePlaintext", "expected no TLS setting with the SQLite registry, found "
+                        + (tlsCa != null ? "registry.tlsCa" : "registry.unsafePlaintext") + " (set registry.url to postgresql://HOST:PORT/DB)");
+            }
             return new RegistrySettings(null, maxStale, poolSize);
         }
+        boolean tlsOk = checkTls(r, address.host(), tlsCa, unsafePlaintext);
         if (user == null) {
             r.report("user", "expected the PostgreSQL role to log in as, found none");
             return new RegistrySettings(null, maxStale, poolSize);
         }
         Secret password = password(r, passwordFile, environment);
-        if (password == null) {
+        if (password == null || !tlsOk) {
             return new RegistrySettings(null, maxStale, poolSize);
         }
-        return new RegistrySettings(new Postgres(address.host(), address.port(), address.database(), user, password),
-                maxStale, poolSize);
+        return new RegistrySettings(new Postgres(address.host(), address.port(), address.database(), user, password,
+                tlsCa, unsafePlaintext), maxStale, poolSize);
+    }
+
+    /**
+     * Revocations travel from PostgreSQL to the gateways: someone on the path who could answer for
+     * the database could hide them. So a database on another host is reached over TLS verified
+     * against {@code registry.tlsCa}; only the same host (loopback) or an explicit
+     * {@code registry.unsafePlaintext: true} go without.
+     */
+    private static boolean checkTls(ConfigReader r, String host, @Nullable Path tlsCa, boolean unsafePlaintext) {
+        if (tlsCa != null && unsafePlaintext) {
+            r.report("unsafePlaintext", "expected either registry.tlsCa (verified TLS) or registry.unsafePlaintext: true, found both");
+            return false;
+        }
+        if (tlsCa == null) {
+            if (!unsafePlaintext && !isLoopback(host)) {
+                r.report("tlsCa", "expected the PEM file of the CA that signed PostgreSQL's server certificate (verified TLS to "
+                        + host + ", which is not this host), found none (or set registry.unsafePlaintext: true to allow no TLS)");
+                return false;
+            }
+            return true;
+        }
+        try (InputStream in = Files.newInputStream(tlsCa)) {
+            if (CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+                r.report("tlsCa", "expected a PEM file of CA certificates, found no certificate in " + tlsCa);
+                return false;
+            }
+            return true;
+        } catch (IOException | CertificateException e) {
+            r.report("tlsCa", "expected a readable PEM file of CA certificates at " + tlsCa + ", found " + e.getMessage());
+            return false;
+        }
+    }
+
+    /**
+     * {@code localhost}, 127.0.0.0/8 or {@code [::1]} as written: a name is not resolved, so what
+     * counts as the same host does not depend on DNS.
+     */
+    static boolean isLoopback(String host) {
+        if (host.equalsIgnoreCase("localhost")) {
+            return true;
+        }
+        if (host.startsWith("[")) {
+            String literal = host.substring(1, host.length() - 1);
+            try {
+                return InetAddress.getByName(literal).isLoopbackAddress(); // a literal: no lookup
+            } catch (UnknownHostException e) {
+                return false;
+            }
+        }
+        return IPV4_LOOPBACK.matcher(host).matches();
     }
 
     private static @Nullable Secret password(ConfigReader r, @Nullable Path file, Map<String, String> environment) {
@@ -160,8 +224,16 @@ public record RegistrySettings(@Nullable Postgres postgres, Duration maxStale, i
     /**
      * A shared PostgreSQL database and the role to log in as. {@link #toString()} shows no password
      * ({@link Secret} is redacted).
+     *
+     * @param tlsCa           {@code registry.tlsCa}: PEM CA certificates that signed the server's
+     *                        certificate; TLS with the certificate and host name verified
+     *                        ({@code sslmode=verify-full}). Required unless the host is loopback or
+     *                        {@code unsafePlaintext}
+     * @param unsafePlaintext {@code registry.unsafePlaintext}: allow a non-loopback host without
+     *                        verified TLS
      */
-    public record Postgres(String host, int port, String database, String user, Secret password) {
+    public record Postgres(String host, int port, String database, String user, Secret password, @Nullable Path tlsCa,
+            boolean unsafePlaintext) {
 
         public Postgres {
             Objects.requireNonNull(host, "host");
@@ -174,6 +246,13 @@ public record RegistrySettings(@Nullable Postgres postgres, Duration maxStale, i
             }
             if (!USER.matcher(user).matches()) {
                 throw new IllegalArgumentException("registry.user: expected a PostgreSQL role name, found " + Found.quote(user));
+            }
+            if (tlsCa != null && unsafePlaintext) {
+                throw new IllegalArgumentException("registry.unsafePlaintext: expected either registry.tlsCa or unsafePlaintext, found both");
+            }
+            if (tlsCa == null && !unsafePlaintext && !isLoopback(host)) {
+                throw new IllegalArgumentException("registry.tlsCa: expected a CA file for verified TLS to " + host
+                        + " (not this host), found none");
             }
         }
 

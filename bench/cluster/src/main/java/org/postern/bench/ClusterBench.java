@@ -62,7 +62,7 @@ public final class ClusterBench {
     static RegistrySettings settings(TestPostgres pg) {
         String database = pg.url().substring(pg.url().lastIndexOf('/') + 1);
         return new RegistrySettings(new RegistrySettings.Postgres("127.0.0.1", pg.port(), database, pg.user(),
-                Secret.of(pg.password())), RegistrySettings.DEFAULT_MAX_STALE, RegistrySettings.DEFAULT_POOL_SIZE);
+                Secret.of(pg.password()), null, false), RegistrySettings.DEFAULT_MAX_STALE, RegistrySettings.DEFAULT_POOL_SIZE);
     }
 
     private static void registry(Path dir, RegistrySettings shared, int n, int ocspSeconds) throws Exception {
@@ -85,7 +85,7 @@ public final class ClusterBench {
                 Map<String, Long> barredAt = new ConcurrentHashMap<>();
                 List<Long> micros = new ArrayList<>(n);
                 try (LiveRevocations view = LiveRevocations.start(viewed, CLOCK, LiveRevocations.DEFAULT_POLL,
-                        LiveRevocations.DEFAULT_MAX_STALE)) {
+                        RegistrySettings.DEFAULT_MAX_STALE)) {
                     view.onBarred((device, why) -> barredAt.putIfAbsent(device, System.nanoTime()));
                     String prefix = (notify ? "notify-" : "poll-") + System.nanoTime() + "-";
                     for (int i = 0; i < n; i++) {

@@ -22,6 +22,7 @@ import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import org.jspecify.annotations.Nullable;
+import org.postern.config.RegistrySettings;
 import org.postern.gateway.session.FlowEnd;
 import org.postern.pki.registry.CertificateRecord;
 import org.postern.pki.registry.DeviceStatus;
@@ -41,7 +42,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Handshakes ask {@link #refusal} — a map lookup, no I/O — so revocation costs nothing on the
  * event loop. <b>Fail closed:</b> when the registry could not be read for longer than
- * {@code maxStale} ({@code registry.maxStale}, default {@link #DEFAULT_MAX_STALE}), every
+ * {@code maxStale} ({@code registry.maxStale}, default {@link RegistrySettings#DEFAULT_MAX_STALE}), every
  * certificate is refused ({@code registry.unavailable}) until a poll succeeds again. The
  * {@link AvailabilityListener} hears each transition once (the gateway audits it), not each poll.
  *
@@ -53,8 +54,6 @@ import org.slf4j.LoggerFactory;
 public final class LiveRevocations implements AutoCloseable {
     /** How often the registry's change count is read. */
     public static final Duration DEFAULT_POLL = Duration.ofMillis(200);
-    /** How long the view may go without a successful read before every certificate is refused. */
-    public static final Duration DEFAULT_MAX_STALE = Duration.ofSeconds(5);
 
     private static final Logger log = LoggerFactory.getLogger(LiveRevocations.class);
 
@@ -126,7 +125,7 @@ public final class LiveRevocations implements AutoCloseable {
      * first load that fails is logged; certificates are refused until a poll succeeds.
      */
     public static LiveRevocations start(Registry registry, Clock clock) {
-        return start(registry, clock, DEFAULT_POLL, DEFAULT_MAX_STALE);
+        return start(registry, clock, DEFAULT_POLL, RegistrySettings.DEFAULT_MAX_STALE);
     }
 
     public static LiveRevocations start(Registry registry, Clock clock, Duration poll, Duration maxStale) {

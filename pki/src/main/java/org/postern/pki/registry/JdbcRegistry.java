@@ -31,9 +31,12 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
     abstract <T extends @Nullable Object> T read(String what, SqlWork<T> work);
 
     /**
-     * A write that changes nothing another process caches ({@link #touchDevice}): PostgreSQL runs it
-     * without moving the change count, so a gateway's posture bookkeeping does not make every
-     * other gateway reload its revocation view.
+     * A write that changes nothing a gateway's revocation view holds (what is revoked, on hold,
+     * suspended): a new device, token, enrollment or certificate, an owner or groups, a CRL number,
+     * posture bookkeeping. PostgreSQL runs it without moving the change count or notifying, so an
+     * enrollment does not make every gateway reload its view, and concurrent enrollments do not all
+     * update (and serialize on) the one counter row. {@link #write} is for revocations, suspensions,
+     * resumptions and renewals (which supersede a certificate).
      */
     <T extends @Nullable Object> T writeBookkeeping(String what, SqlWork<T> work) {
         return write(what, work);
@@ -60,7 +63,7 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
         if (!token.deviceId().equals(device.id())) {
             throw new IllegalArgumentException("addDevice: token is for device " + token.deviceId() + ", expected " + device.id());
         }
-        write("add device " + device.id(), c -> {
+        writeBookkeeping("add device " + device.id(), c -> {
             if (findDevice(c, device.id()).isPresent()) {
                 throw new RegistryException("device.exists", "device " + device.id() + " already exists");
             }
@@ -77,7 +80,7 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
     @Override
     public void addToken(EnrollmentToken token) {
         Objects.requireNonNull(token, "token");
-        write("add token for " + token.deviceId(), c -> {
+        writeBookkeeping("add token for " + token.deviceId(), c -> {
             Device d = requireDevice(c, token.deviceId());
             if (d.status() == DeviceStatus.REVOKED) {
                 throw new RegistryException("device.revoked", "device " + d.id() + " is revoked; it cannot get an enrollment token");
@@ -140,7 +143,7 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
     public void completeEnrollment(String tokenHash, CertificateRecord certificate, Instant at) {
         Objects.requireNonNull(certificate, "certificate");
         Objects.requireNonNull(at, "at");
-        write("complete enrollment of " + certificate.deviceId(), c -> {
+        writeBookkeeping("complete enrollment of " + certificate.deviceId(), c -> {
             EnrollmentToken token = findToken(c, tokenHash).orElseThrow(
                     () -> new RegistryException("token.unknown", "no enrollment token has this hash"));
             if (!certificate.deviceId().equals(token.deviceId()) || certificate.kind() != CertificateRecord.Kind.device) {
@@ -223,7 +226,7 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
             throw new IllegalArgumentException("addCertificate: expected a server, admin or ocsp certificate without a device, found "
                     + certificate.kind() + " for device " + certificate.deviceId());
         }
-        write("add " + certificate.kind() + " certificate " + hex(certificate.serial()), c -> {
+        writeBookkeeping("add " + certificate.kind() + " certificate " + hex(certificate.serial()), c -> {
             insertCertificate(c, certificate);
             return null;
         });
@@ -286,7 +289,7 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
 
     @Override
     public Device updateDevice(String id, @Nullable String owner, @Nullable List<String> groups) {
-        return write("update device " + id, c -> {
+        return writeBookkeeping("update device " + id, c -> {
             Device d = requireDevice(c, id);
             if (d.status() == DeviceStatus.REVOKED) {
                 throw new RegistryException("device.revoked", "device " + id + " is revoked; its owner and groups stay as they were");
@@ -388,7 +391,7 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
 
     @Override
     public BigInteger nextCrlNumber() {
-        return write("next CRL number", c -> {
+        return writeBookkeeping("next CRL number", c -> {
             try (PreparedStatement ps = prepare(c, "UPDATE counters SET value = value + 1 WHERE name = 'crl_number' RETURNING value");
                     ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {

@@ -2,6 +2,7 @@ package org.postern.pki.registry;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
+import javax.net.ssl.SSLException;
 import org.jspecify.annotations.Nullable;
 import org.postern.config.RegistrySettings;
 import org.slf4j.Logger;
@@ -29,11 +31,18 @@ import org.slf4j.LoggerFactory;
  * enrollment token at once: the second waits on the token's row, fails to serialize, runs again,
  * finds the token used and is refused with {@code token.used}.
  *
- * <p><b>Changes.</b> Each mutating transaction also bumps the {@code changes} counter and sends
- * {@code NOTIFY postern_registry}; both take effect at commit. {@link #changeCount()} reads the
+ * <p><b>Changes.</b> Each transaction that changes what a revocation view holds (a revocation,
+ * suspension, resumption or renewal) also bumps the {@code changes} counter and sends
+ * {@code NOTIFY postern_registry}; both take effect at commit. Other writes
+ * ({@link #writeBookkeeping}: enrollments, new devices and tokens) touch neither, so they do not
+ * all serialize on the counter's row nor make every gateway reload. {@link #changeCount()} reads the
  * counter (a gateway polls it as a fallback), {@link #onChange} listens for the notification on a
  * connection of its own, so a revocation made through any gateway or the CLI reaches every
  * gateway in milliseconds.
+ *
+ * <p><b>TLS.</b> With {@code registry.tlsCa} every connection, the pool's and the listener's,
+ * verifies the server's certificate and host name ({@link #driverProperties}); the settings refuse
+ * a non-loopback database without it unless {@code registry.unsafePlaintext}.
  *
  * <p><b>Failures.</b> A server that cannot be reached (connection refused, cut, shutting down, the
  * pool waiting longer than {@link #CONNECT_TIMEOUT}) is {@code registry.unavailable}, as any other
@@ -52,12 +61,14 @@ public final class PostgresRegistry extends JdbcRegistry {
     private static final Logger log = LoggerFactory.getLogger(PostgresRegistry.class);
 
     private final String url;
+    private final @Nullable Path tlsCa;
     private final HikariDataSource pool;
     private final ChangeListener listener;
     private volatile boolean closed;
 
-    private PostgresRegistry(String url, HikariDataSource pool, ChangeListener listener) {
+    private PostgresRegistry(String url, @Nullable Path tlsCa, HikariDataSource pool, ChangeListener listener) {
         this.url = url;
+        this.tlsCa = tlsCa;
         this.pool = pool;
         this.listener = listener;
     }
@@ -84,9 +95,14 @@ public final class PostgresRegistry extends JdbcRegistry {
         // open even when the server is down at this instant: the migration below says so precisely
         config.setInitializationFailTimeout(-1);
         HikariDataSource pool = new HikariDataSource(config);
-        PostgresRegistry registry = new PostgresRegistry(database.url(), pool, new ChangeListener(database.url(), jdbcUrl, driver));
+        PostgresRegistry registry = new PostgresRegistry(database.url(), database.tlsCa(), pool,
+                new ChangeListener(database.url(), jdbcUrl, driver));
         try {
-            int from = registry.transaction("migrate", c -> {
+            // READ COMMITTED, not SERIALIZABLE: a serializable snapshot is taken at the first
+            // statement, the lock, before its wait; a process that waited would then read the schema
+            // version from before the other's migration and run it again. Here each statement after
+            // the lock sees what the process that held it committed.
+            int from = registry.transaction("migrate", Connection.TRANSACTION_READ_COMMITTED, c -> {
                 try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
                     ps.setLong(1, MIGRATION_LOCK);
                     ps.execute();
@@ -103,9 +119,21 @@ public final class PostgresRegistry extends JdbcRegistry {
         }
     }
 
-    /** The driver's settings: credentials, and timeouts so a dead server is an error, not a hang. */
-    private static Properties driverProperties(RegistrySettings.Postgres database) {
+    /**
+     * The driver's settings, for the pool and the listening connection alike: credentials, TLS, and
+     * timeouts so a dead server is an error, not a hang. With {@code registry.tlsCa} the server's
+     * certificate must chain to it and name the host ({@code verify-full}); without (loopback, or
+     * {@code registry.unsafePlaintext}) the driver's {@code prefer}: TLS if the server offers it,
+     * unverified.
+     */
+    static Properties driverProperties(RegistrySettings.Postgres database) {
         Properties p = new Properties();
+        if (database.tlsCa() != null) {
+            p.setProperty("sslmode", "verify-full");
+            p.setProperty("sslrootcert", database.tlsCa().toString());
+        } else {
+            p.setProperty("sslmode", "prefer");
+        }
         p.setProperty("user", database.user());
         p.setProperty("password", database.password().reveal());
         p.setProperty("connectTimeout", Long.toString(CONNECT_TIMEOUT.toSeconds()));
@@ -141,7 +169,7 @@ public final class PostgresRegistry extends JdbcRegistry {
 
     @Override
     <T extends @Nullable Object> T write(String what, SqlWork<T> work) {
-        return transaction(what, c -> {
+        return transaction(what, Connection.TRANSACTION_SERIALIZABLE, c -> {
             T result = work.run(c);
             try (Statement st = c.createStatement()) {
                 st.executeUpdate("UPDATE counters SET value = value + 1 WHERE name = 'changes'");
@@ -153,7 +181,7 @@ public final class PostgresRegistry extends JdbcRegistry {
 
     @Override
     <T extends @Nullable Object> T writeBookkeeping(String what, SqlWork<T> work) {
-        return transaction(what, work);
+        return transaction(what, Connection.TRANSACTION_SERIALIZABLE, work);
     }
 
     @Override
@@ -166,14 +194,14 @@ public final class PostgresRegistry extends JdbcRegistry {
         }
     }
 
-    /** One serializable transaction, run again from the start when it loses a race. */
-    private <T extends @Nullable Object> T transaction(String what, SqlWork<T> work) {
+    /** One transaction ({@code SERIALIZABLE} but for the migration), run again from the start when it loses a race. */
+    private <T extends @Nullable Object> T transaction(String what, int isolation, SqlWork<T> work) {
         ensureOpen();
         SQLException last = null;
         for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
             try (Connection c = pool.getConnection()) {
                 c.setAutoCommit(false);
-                c.setTransactionIsolation(Connection.TRANSACTION_SERIALIZABLE);
+                c.setTransactionIsolation(isolation);
                 boolean committed = false;
                 try {
                     T result = work.run(c);
@@ -237,6 +265,9 @@ public final class PostgresRegistry extends JdbcRegistry {
         String why;
         if (state.startsWith("28")) {
             why = "PostgreSQL refused the login";
+        } else if (causedBy(reason, SSLException.class)) {
+            why = tlsCa == null ? "TLS to PostgreSQL failed"
+                    : "TLS to PostgreSQL failed (is its certificate for the host and signed by a CA in registry.tlsCa " + tlsCa + "?)";
         } else if (reason instanceof SQLTransientConnectionException || state.startsWith("08") || state.startsWith("57P")) {
             why = "cannot reach PostgreSQL";
         } else {
@@ -244,6 +275,15 @@ public final class PostgresRegistry extends JdbcRegistry {
         }
         return new RegistryException("registry.unavailable", "registry " + url + ": cannot " + what + ": " + why + ": "
                 + reason.getMessage(), e);
+    }
+
+    private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (type.isInstance(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

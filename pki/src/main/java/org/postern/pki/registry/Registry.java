@@ -100,7 +100,10 @@ public interface Registry extends AutoCloseable {
      * A number that changes whenever any connection of this or another process has committed a
      * change to the registry since the last call. Cheap (SQLite reads no table, PostgreSQL one
      * row), so a gateway can poll it several times a second and reload what it caches only when it
-     * moved. PostgreSQL does not count {@link #touchDevice} (bookkeeping no cache holds).
+     * moved. SQLite counts every commit; PostgreSQL counts only what changes the revocation view
+     * ({@link #barredDevices}, {@link #revokedCertificates}): revocations, suspensions,
+     * resumptions and renewals, not new devices, tokens, enrollments, certificates, owners or
+     * groups, CRL numbers or {@link #touchDevice}.
      */
     long changeCount();
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -18,7 +19,9 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Objects;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 import org.postern.config.RegistrySettings;
 import org.postern.config.Secret;
 
@@ -37,6 +40,10 @@ import org.postern.config.Secret;
  *
  * <p>{@link #stop()} and {@link #restart()} let a test take the database away and bring it back on
  * the same port with the same data, as an operator's restart would.
+ *
+ * <p>{@link #startTls} serves TLS ({@code ssl=on}) with a given certificate chain and key, and its
+ * {@code pg_hba.conf} admits TCP logins over TLS only ({@code hostssl}), so a connection that
+ * works is one that used TLS.
  */
 public final class TestPostgres implements AutoCloseable {
     private static final Path DEBIAN_ROOT = Path.of("/usr/lib/postgresql");
@@ -51,9 +58,15 @@ public final class TestPostgres implements AutoCloseable {
     private final int port;
     private final String password;
     private final Thread reaper;
+    private final @Nullable ServerTls tls;
     private boolean running;
 
-    private TestPostgres(Path bin, Path home, boolean ownHome, boolean asRoot, int port, String password) {
+    /** The server's certificate (PEM, followed by its intermediates) and its private key (PEM). */
+    public record ServerTls(String certificateChainPem, String privateKeyPem) {
+    }
+
+    private TestPostgres(Path bin, Path home, boolean ownHome, boolean asRoot, int port, String password, @Nullable ServerTls tls) {
+        this.tls = tls;
         this.bin = bin;
         this.home = home;
         this.ownHome = ownHome;
@@ -69,6 +82,15 @@ public final class TestPostgres implements AutoCloseable {
      * not run as root (else a fresh directory under {@code java.io.tmpdir}, removed by {@link #close()}).
      */
     public static TestPostgres start(Path dir) {
+        return start(dir, null);
+    }
+
+    /** As {@link #start(Path)}, serving TLS with {@code tls} and refusing TCP logins without it. */
+    public static TestPostgres startTls(Path dir, ServerTls tls) {
+        return start(dir, Objects.requireNonNull(tls, "tls"));
+    }
+
+    private static TestPostgres start(Path dir, @Nullable ServerTls tls) {
         Path bin = binaries();
         boolean root = isRoot();
         try {
@@ -76,7 +98,7 @@ public final class TestPostgres implements AutoCloseable {
             Path home = root ? Files.createTempDirectory("postern-pg-") : Files.createDirectories(dir.resolve("postgres"));
             Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwx------"));
             String password = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
-            TestPostgres pg = new TestPostgres(bin, home, root, root, freePort(), password);
+            TestPostgres pg = new TestPostgres(bin, home, root, root, freePort(), password, tls);
             if (root) {
                 Proc.run(dir, TIMEOUT, "chown", "postgres:postgres", home.toString()).ok();
             }
@@ -106,7 +128,12 @@ public final class TestPostgres implements AutoCloseable {
 
     /** This server's database and login, as {@code registry.url}, {@code registry.user} and the password give them. */
     public RegistrySettings.Postgres database() {
-        return new RegistrySettings.Postgres("127.0.0.1", port, DATABASE, USER, Secret.of(password));
+        return new RegistrySettings.Postgres("127.0.0.1", port, DATABASE, USER, Secret.of(password), null, false);
+    }
+
+    /** This server's database and login, reached over TLS verified against {@code tlsCa} ({@code registry.tlsCa}). */
+    public RegistrySettings.Postgres database(Path tlsCa) {
+        return new RegistrySettings.Postgres("127.0.0.1", port, DATABASE, USER, Secret.of(password), tlsCa, false);
     }
 
     /** A {@code registry:} section naming this server, with {@code maxStale} and a pool of 4. */
@@ -159,15 +186,40 @@ public final class TestPostgres implements AutoCloseable {
         run(List.of("sh", "-c", "umask 077 && printf '%s\\n' \"$1\" > \"$2\"", "sh", password, pwfile.toString())).ok();
         run(List.of(bin.resolve("initdb").toString(), "-D", data().toString(), "-U", "postgres", "--pwfile=" + pwfile,
                 "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8", "--locale=C")).ok();
+        if (tls != null) {
+            writeServerTls(tls);
+        }
         Runtime.getRuntime().addShutdownHook(reaper);
         serverStart();
         psql("CREATE ROLE " + USER + " LOGIN PASSWORD '" + password + "'");
         psql("CREATE DATABASE " + DATABASE + " OWNER " + USER);
     }
 
+    /**
+     * The certificate and key beside the data (the server's user owns them, the key 0600, as
+     * PostgreSQL insists), and a {@code pg_hba.conf} with {@code hostssl} lines only.
+     */
+    private void writeServerTls(ServerTls tls) throws IOException {
+        Path cert = home.resolve("server.crt");
+        Path key = home.resolve("server.key");
+        Files.writeString(cert, tls.certificateChainPem(), StandardCharsets.US_ASCII);
+        Files.writeString(key, tls.privateKeyPem(), StandardCharsets.US_ASCII);
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+        Files.writeString(data().resolve("pg_hba.conf"), """
+                local   all all              trust
+                hostssl all all 127.0.0.1/32 scram-sha-256
+                """, StandardCharsets.US_ASCII);
+        if (asRoot) {
+            Proc.run(home, TIMEOUT, "chown", "postgres:postgres", cert.toString(), key.toString(),
+                    data().resolve("pg_hba.conf").toString()).ok();
+        }
+    }
+
     private void serverStart() {
+        String ssl = tls == null ? "" : " -c ssl=on -c ssl_cert_file=" + home.resolve("server.crt")
+                + " -c ssl_key_file=" + home.resolve("server.key");
         Proc.Result r = run(pgCtlCommand("start", "-w", "-t", "30", "-l", log().toString(), "-o",
-                "-p " + port + " -k " + home + " -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"));
+                "-p " + port + " -k " + home + " -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" + ssl));
         if (r.exit() != 0) {
             throw new AssertionError("PostgreSQL did not start on port " + port + ": " + r.all() + "\n--- server log ---\n" + readLog());
         }
