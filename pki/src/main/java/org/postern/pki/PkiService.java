@@ -144,8 +144,9 @@ public final class PkiService {
             }
             Device d = activeOrPending(t.deviceId());
             X509Certificate cert = issueDevice(d, Csrs.publicKey(csr), now);
+            CertificateRecord issued = record(cert, CertificateRecord.Kind.device, d.id(), now);
             try {
-                registry.completeEnrollment(t.hash(), record(cert, CertificateRecord.Kind.device, d.id(), now), now);
+                registry.completeEnrollment(t.hash(), issued, now);
             } catch (RegistryException e) {
                 if (e.code().equals("token.used")) {
                     throw new PkiException("est.token_used", 401, "enrollment token not accepted",
@@ -153,7 +154,7 @@ public final class PkiService {
                 }
                 throw e;
             }
-            audit.record(certEvent("pki.enroll", now, d, cert, source).build());
+            audit.record(certEvent("pki.enroll", now, d, issued, source).build());
             return cert;
         } catch (PkiException e) {
             audit.record(denied("pki.enroll.denied", now, device, source, e).build());
@@ -208,9 +209,10 @@ public final class PkiService {
                         "device " + device + " is " + d.status().wireName() + "; only active devices renew");
             }
             X509Certificate cert = issueDevice(d, Csrs.publicKey(csr), now);
-            registry.recordRenewal(record(cert, CertificateRecord.Kind.device, device, now), null, now);
+            CertificateRecord issued = record(cert, CertificateRecord.Kind.device, device, now);
+            registry.recordRenewal(issued, null, now);
             boolean rekey = !current.getPublicKey().equals(cert.getPublicKey());
-            audit.record(certEvent("pki.renew", now, d, cert, source).with("rekey", rekey)
+            audit.record(certEvent("pki.renew", now, d, issued, source).with("rekey", rekey)
                     .with("previousSerial", serial.toString(16)).build());
             return cert;
         } catch (PkiException e) {
@@ -418,10 +420,11 @@ public final class PkiService {
         return cn.length == 0 ? null : IETFUtils.valueToString(cn[0].getFirst().getValue());
     }
 
-    private static AuditEvent.Builder certEvent(String type, Instant now, Device d, X509Certificate cert, String source) {
+    /** From the record, not the certificate: its fingerprint is computed once per issuance. */
+    private static AuditEvent.Builder certEvent(String type, Instant now, Device d, CertificateRecord issued, String source) {
         return AuditEvent.of(type, now).with("device", d.id()).with("user", d.owner())
-                .with("certSerial", cert.getSerialNumber().toString(16)).with("certSha256", Fingerprints.sha256(cert))
-                .with("notAfter", cert.getNotAfter().toInstant().toString()).with("source", source);
+                .with("certSerial", issued.serial().toString(16)).with("certSha256", issued.sha256())
+                .with("notAfter", issued.notAfter().toString()).with("source", source);
     }
 
     private static AuditEvent.Builder denied(String type, Instant now, String device, String source, PkiException e) {

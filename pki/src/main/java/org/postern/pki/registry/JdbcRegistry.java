@@ -45,6 +45,17 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
     /** An SQL expression for an empty {@code der} (the CRL's entries need no certificate). */
     abstract String emptyDer();
 
+    /**
+     * The prepared statement for {@code sql} on {@code c}, its parameters about to be set anew.
+     * SQLite compiles SQL on every {@code prepareStatement}, so {@link SqliteRegistry} keeps one
+     * statement per connection and SQL text; PostgreSQL's driver already keeps the server-side
+     * statements of a connection, so {@link PostgresRegistry} prepares a fresh one.
+     */
+    abstract PreparedStatement statement(Connection c, String sql) throws SQLException;
+
+    /** Whether {@link #statement} hands out statements it keeps (then nobody closes them). */
+    abstract boolean keepsStatements();
+
     /** Work inside a transaction or on a borrowed connection. */
     @FunctionalInterface
     interface SqlWork<T extends @Nullable Object> {
@@ -90,7 +101,7 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
         });
     }
 
-    private static void insertToken(Connection c, EnrollmentToken t) throws SQLException {
+    private void insertToken(Connection c, EnrollmentToken t) throws SQLException {
         if (findToken(c, t.hash()).isPresent()) {
             throw new RegistryException("token.exists", "an enrollment token with hash " + t.hash() + " already exists");
         }
@@ -106,7 +117,7 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
     @Override
     public List<Device> devices() {
         return read("list devices", c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT * FROM devices ORDER BY id"); ResultSet rs = ps.executeQuery()) {
+            try (ResultSet rs = query(c, "SELECT * FROM devices ORDER BY id")) {
                 List<Device> all = new ArrayList<>();
                 while (rs.next()) {
                     all.add(device(rs));
@@ -167,8 +178,7 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
     }
 
     private RegistryException refusedToken(Connection c, String hash, Instant at) throws SQLException {
-        try (PreparedStatement ps = prepare(c, "SELECT used_at, voided_at, expires_at FROM enrollment_tokens WHERE hash = ?", hash);
-                ResultSet rs = ps.executeQuery()) {
+        try (ResultSet rs = query(c, "SELECT used_at, voided_at, expires_at FROM enrollment_tokens WHERE hash = ?", hash)) {
             rs.next();
             Instant used = instant(rs, "used_at");
             Instant voided = instant(rs, "voided_at");
@@ -232,9 +242,8 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
         });
     }
 
-    private static void insertCertificate(Connection c, CertificateRecord r) throws SQLException {
-        try (PreparedStatement ps = prepare(c, "SELECT serial FROM certificates WHERE serial = ? OR sha256 = ?", hex(r.serial()), r.sha256());
-                ResultSet rs = ps.executeQuery()) {
+    private void insertCertificate(Connection c, CertificateRecord r) throws SQLException {
+        try (ResultSet rs = query(c, "SELECT serial FROM certificates WHERE serial = ? OR sha256 = ?", hex(r.serial()), r.sha256())) {
             if (rs.next()) {
                 throw new RegistryException("certificate.exists", "a certificate with serial " + hex(r.serial())
                         + " or SHA-256 " + r.sha256() + " is already recorded (serial " + rs.getString(1) + ")");
@@ -378,8 +387,7 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
     @Override
     public Map<String, DeviceStatus> barredDevices() {
         return read("list barred devices", c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT id, status FROM devices WHERE status IN ('suspended', 'revoked') ORDER BY id");
-                    ResultSet rs = ps.executeQuery()) {
+            try (ResultSet rs = query(c, "SELECT id, status FROM devices WHERE status IN ('suspended', 'revoked') ORDER BY id")) {
                 Map<String, DeviceStatus> barred = new LinkedHashMap<>();
                 while (rs.next()) {
                     barred.put(rs.getString(1), DeviceStatus.fromWire(rs.getString(2)));
@@ -392,8 +400,7 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
     @Override
     public BigInteger nextCrlNumber() {
         return writeBookkeeping("next CRL number", c -> {
-            try (PreparedStatement ps = prepare(c, "UPDATE counters SET value = value + 1 WHERE name = 'crl_number' RETURNING value");
-                    ResultSet rs = ps.executeQuery()) {
+            try (ResultSet rs = query(c, "UPDATE counters SET value = value + 1 WHERE name = 'crl_number' RETURNING value")) {
                 if (!rs.next()) {
                     throw new SQLException("counter crl_number missing");
                 }
@@ -404,13 +411,13 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
 
     // ---- rows
 
-    private static Optional<Device> findDevice(Connection c, String id) throws SQLException {
-        try (PreparedStatement ps = prepare(c, "SELECT * FROM devices WHERE id = ?", id); ResultSet rs = ps.executeQuery()) {
+    private Optional<Device> findDevice(Connection c, String id) throws SQLException {
+        try (ResultSet rs = query(c, "SELECT * FROM devices WHERE id = ?", id)) {
             return rs.next() ? Optional.of(device(rs)) : Optional.empty();
         }
     }
 
-    private static Device requireDevice(Connection c, String id) throws SQLException {
+    private Device requireDevice(Connection c, String id) throws SQLException {
         return findDevice(c, id).orElseThrow(() -> unknownDevice(id));
     }
 
@@ -418,8 +425,8 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
         return new RegistryException("device.unknown", "no device with id \"" + id + "\"");
     }
 
-    private static Optional<EnrollmentToken> findToken(Connection c, String hash) throws SQLException {
-        try (PreparedStatement ps = prepare(c, "SELECT * FROM enrollment_tokens WHERE hash = ?", hash); ResultSet rs = ps.executeQuery()) {
+    private Optional<EnrollmentToken> findToken(Connection c, String hash) throws SQLException {
+        try (ResultSet rs = query(c, "SELECT * FROM enrollment_tokens WHERE hash = ?", hash)) {
             if (!rs.next()) {
                 return Optional.empty();
             }
@@ -428,13 +435,13 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
         }
     }
 
-    private static Optional<CertificateRecord> findCertificate(Connection c, BigInteger serial) throws SQLException {
+    private Optional<CertificateRecord> findCertificate(Connection c, BigInteger serial) throws SQLException {
         List<CertificateRecord> found = certificates(c, "SELECT * FROM certificates WHERE serial = ?", hex(serial));
         return found.isEmpty() ? Optional.empty() : Optional.of(found.getFirst());
     }
 
-    private static List<CertificateRecord> certificates(Connection c, String sql, Object... args) throws SQLException {
-        try (PreparedStatement ps = prepare(c, sql, args); ResultSet rs = ps.executeQuery()) {
+    private List<CertificateRecord> certificates(Connection c, String sql, Object... args) throws SQLException {
+        try (ResultSet rs = query(c, sql, args)) {
             List<CertificateRecord> out = new ArrayList<>();
             while (rs.next()) {
                 String reason = rs.getString("revocation_reason");
@@ -479,8 +486,34 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
         return rs.wasNull() ? null : Instant.ofEpochMilli(millis);
     }
 
-    private static PreparedStatement prepare(Connection c, String sql, Object... args) throws SQLException {
-        PreparedStatement ps = c.prepareStatement(sql);
+    /**
+     * Runs a query; closing the result set resets a kept statement (SQLite ends the statement's
+     * read, so the connection sees later commits) or closes a fresh one.
+     */
+    private ResultSet query(Connection c, String sql, Object... args) throws SQLException {
+        PreparedStatement ps = bind(c, sql, args);
+        try {
+            if (!keepsStatements()) {
+                ps.closeOnCompletion();
+            }
+            return ps.executeQuery();
+        } catch (SQLException | RuntimeException e) {
+            release(ps);
+            throw e;
+        }
+    }
+
+    private int update(Connection c, String sql, Object... args) throws SQLException {
+        PreparedStatement ps = bind(c, sql, args);
+        try {
+            return ps.executeUpdate();
+        } finally {
+            release(ps);
+        }
+    }
+
+    private PreparedStatement bind(Connection c, String sql, Object... args) throws SQLException {
+        PreparedStatement ps = statement(c, sql);
         try {
             for (int i = 0; i < args.length; i++) {
                 Object a = args[i];
@@ -494,14 +527,17 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
             }
             return ps;
         } catch (SQLException | RuntimeException e) {
-            ps.close();
+            release(ps);
             throw e;
         }
     }
 
-    private static int update(Connection c, String sql, Object... args) throws SQLException {
-        try (PreparedStatement ps = prepare(c, sql, args)) {
-            return ps.executeUpdate();
+    /** Done with a statement: a kept one forgets its arguments (a byte[] of a certificate), a fresh one closes. */
+    private void release(PreparedStatement ps) throws SQLException {
+        if (keepsStatements()) {
+            ps.clearParameters();
+        } else {
+            ps.close();
         }
     }
 }

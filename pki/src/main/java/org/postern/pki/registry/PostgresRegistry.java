@@ -168,6 +168,16 @@ public final class PostgresRegistry extends JdbcRegistry {
     }
 
     @Override
+    PreparedStatement statement(Connection c, String sql) throws SQLException {
+        return c.prepareStatement(sql);
+    }
+
+    @Override
+    boolean keepsStatements() {
+        return false;
+    }
+
+    @Override
     <T extends @Nullable Object> T write(String what, SqlWork<T> work) {
         return transaction(what, Connection.TRANSACTION_SERIALIZABLE, c -> {
             T result = work.run(c);

@@ -10,14 +10,18 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jspecify.annotations.Nullable;
@@ -47,6 +51,11 @@ import org.sqlite.SQLiteException;
  * synced; checkpoints still sync) and the writer, after releasing the lock, waits for a shared
  * fsync of {@code registry.db-wal} ({@link GroupSync}): concurrent enrollments share one fsync,
  * and each still returns only once its own commit is durable.
+ *
+ * <p><b>Statements.</b> Each connection keeps its prepared statements, one per SQL text (a fixed
+ * set: the registry's own constants), so a statement is compiled once per connection, not once
+ * per call. Closing a query's result set resets its statement, which ends the statement's read:
+ * a kept statement never pins a reader to an old snapshot.
  */
 public final class SqliteRegistry extends JdbcRegistry {
     static final String FILE_NAME = "registry.db";
@@ -64,6 +73,8 @@ public final class SqliteRegistry extends JdbcRegistry {
     private Connection watch;
     private volatile boolean closed;
     private final GroupSync walSync;
+    /** Each connection's kept statements; a connection serves one thread at a time (lock or pool), so the inner maps need no lock. */
+    private final Map<Connection, Map<String, PreparedStatement>> statements = new ConcurrentHashMap<>();
 
     private SqliteRegistry(Path file, Duration busyTimeout, Connection writer) {
         this.file = file;
@@ -205,31 +216,45 @@ public final class SqliteRegistry extends JdbcRegistry {
     }
 
     @Override
+    PreparedStatement statement(Connection c, String sql) throws SQLException {
+        Map<String, PreparedStatement> kept = statements.computeIfAbsent(c, k -> new HashMap<>());
+        PreparedStatement ps = kept.get(sql);
+        if (ps == null) {
+            ps = c.prepareStatement(sql);
+            kept.put(sql, ps);
+        }
+        return ps;
+    }
+
+    @Override
+    boolean keepsStatements() {
+        return true;
+    }
+
+    @Override
     <T extends @Nullable Object> T write(String what, SqlWork<T> work) {
         T result;
         long ticket;
         writeLock.lock();
         try {
             ensureOpen();
-            try (Statement st = writer.createStatement()) {
-                st.execute("BEGIN IMMEDIATE");
+            try {
+                statement(writer, "BEGIN IMMEDIATE").execute();
             } catch (SQLException e) {
                 throw unavailable(what, e);
             }
             boolean committed = false;
             try {
                 result = work.run(writer);
-                try (Statement st = writer.createStatement()) {
-                    st.execute("COMMIT");
-                }
+                statement(writer, "COMMIT").execute();
                 committed = true;
                 ticket = walSync.ticket();
             } catch (SQLException e) {
                 throw unavailable(what, e);
             } finally {
                 if (!committed) {
-                    try (Statement st = writer.createStatement()) {
-                        st.execute("ROLLBACK");
+                    try {
+                        statement(writer, "ROLLBACK").execute();
                     } catch (SQLException e) {
                         log.warn("registry {}: rollback after failed '{}' failed: {}", file, what, e.getMessage());
                     }
