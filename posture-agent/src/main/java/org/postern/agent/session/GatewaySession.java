@@ -371,11 +371,16 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
      * as a failed attempt does, waiting only once every candidate was tried.
      */
     private Duration afterRefusal(Barred b) {
-        if (b.kind() == Barred.Kind.SUSPENDED) {
+        if (pinsToGateway(b)) {
             candidates.again();
             return Barred.SUSPENDED_RETRY;
         }
         return backoff.afterAttempt(false, candidates.size());
+    }
+
+    /** Whether a refusal that is not final keeps {@code up} at the same gateway: only a suspension the CRL confirms. */
+    static boolean pinsToGateway(Barred b) {
+        return b.kind() == Barred.Kind.SUSPENDED;
     }
 
     /** A connection on which posture had been decided ended. */
