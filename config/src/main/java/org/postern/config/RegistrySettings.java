@@ -25,13 +25,18 @@ import org.jspecify.annotations.Nullable;
  *
  * @param postgres  the shared database, or {@code null} for the SQLite file
  * @param maxStale  {@code registry.maxStale}: how long a gateway keeps its last revocation view
- *                  while the registry cannot be read, before it refuses every client certificate
+ *                  while the registry cannot be read, before it ends every session and refuses every
+ *                  client certificate (fail closed)
  * @param poolSize  {@code registry.poolSize}: connections to PostgreSQL per process
  */
 public record RegistrySettings(@Nullable Postgres postgres, Duration maxStale, int poolSize) {
 
-    /** {@code registry.maxStale}. */
-    public static final Duration DEFAULT_MAX_STALE = Duration.ofSeconds(5);
+    /**
+     * {@code registry.maxStale}: longer than a PostgreSQL primary failover (10–30 s), which should not
+     * end every admin's session; it is also how late a revocation made while this gateway cannot read
+     * the registry takes effect here at worst, since then everything on it ends.
+     */
+    public static final Duration DEFAULT_MAX_STALE = Duration.ofSeconds(30);
     /** {@code registry.poolSize}. */
     public static final int DEFAULT_POOL_SIZE = 8;
     /** The environment variable read for the password when {@code registry.passwordFile} is not set. */

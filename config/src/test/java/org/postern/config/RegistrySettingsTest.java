@@ -42,7 +42,7 @@ class RegistrySettingsTest {
         assertThat(s).isEqualTo(RegistrySettings.defaults());
         assertThat(s.postgres()).isNull();
         assertThat(s.url()).isEqualTo("sqlite");
-        assertThat(s.maxStale()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(s.maxStale()).isEqualTo(Duration.ofSeconds(30));
         assertThat(s.poolSize()).isEqualTo(8);
         assertThat(parse("registry: {url: sqlite, maxStale: 2s}", Map.of()).maxStale()).isEqualTo(Duration.ofSeconds(2));
     }

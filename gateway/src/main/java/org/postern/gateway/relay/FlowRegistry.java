@@ -71,6 +71,20 @@ public final class FlowRegistry implements SessionFlows {
         return now.size();
     }
 
+    /**
+     * Ends every live flow of every device now (and, through {@link #closeAll}, their sessions):
+     * the gateway's registry view went stale.
+     *
+     * @return how many flows were ended
+     */
+    public int closeEvery(FlowEnd how) {
+        int closed = 0;
+        for (String device : List.copyOf(byDevice.keySet())) {
+            closed += closeAll(device, how);
+        }
+        return closed;
+    }
+
     /** Who hears {@link #closeAll} first: the session layer, which ends the device's sessions with that reason. */
     @Override
     public void onCloseAll(BiConsumer<String, FlowEnd> listener) {

@@ -72,6 +72,7 @@ import org.postern.gateway.vpn.ConnectIpListener;
 import org.postern.gateway.vpn.VpnService;
 import org.postern.gateway.tls.LiveRevocations;
 import org.postern.gateway.session.SessionDirectory;
+import org.postern.gateway.session.SessionEnd;
 import org.postern.gateway.session.SessionRecovery;
 import org.postern.gateway.session.Sessions;
 import org.postern.gateway.reload.ConfigReloader;
@@ -320,6 +321,9 @@ public final class GatewayServer implements AutoCloseable {
             ChannelGroup children = new DefaultChannelGroup("gateway-connections", GlobalEventExecutor.INSTANCE);
             // after its flows (ended with their reason above): the barred device's connections, idle ones too
             revocations.closeBarredConnections(children);
+            // fail closed: after registry.maxStale without a read (audited above) nothing stays up here — a
+            // revocation made meanwhile through another gateway or the CLI cannot be seen (docs/gateway.md)
+            revocations.failClosed(children, () -> endEverything(sessions, flows, bastion));
             int maxHeader = Math.toIntExact(settings.limits().headerSize().bytes());
             int maxBody = Math.toIntExact(pki.enrollment().maxRequestSize().bytes());
             EventLoopGroup group = transport.newGroup(0);
@@ -347,6 +351,7 @@ public final class GatewayServer implements AutoCloseable {
                             serverChain(snapshots.current().certificate(), ca), deviceTrust, vpnAcceptor);
                     resources.add(vpn);
                     revocations.closeBarredConnections(vpn.connections()); // a barred device's QUIC connections close at once
+                    revocations.failClosed(vpn.connections(), () -> { }); // its sessions end with the tunnel listener's
                 }
                 log.info("gateway {} listening on https://{}:{} (transport {})", settings.id(), bound.getHostString(),
                         bound.getPort(), transport);
@@ -527,6 +532,18 @@ public final class GatewayServer implements AutoCloseable {
         if (bastion != null) {
             bastion.closeDevice(device, why);
         }
+    }
+
+    /**
+     * The revocation view went stale: every session on this gateway ends as {@code registry_unavailable} —
+     * tunnel and VPN sessions with their flows and connections, the flows of no session, SSH sessions.
+     */
+    private static void endEverything(Sessions sessions, FlowRegistry flows, SshBastion bastion) {
+        int ended = sessions.endAll(SessionEnd.REGISTRY_UNAVAILABLE);
+        int cut = flows.closeEvery(FlowEnd.REGISTRY_UNAVAILABLE);
+        int ssh = bastion.closeAll(FlowEnd.REGISTRY_UNAVAILABLE);
+        log.warn("registry unreadable for registry.maxStale: ended {} sessions, {} more flows, {} SSH sessions (fail closed)",
+                ended, cut, ssh);
     }
 
     /** The admin API's view: sessions on the tunnel listener and on the SSH bastion. */

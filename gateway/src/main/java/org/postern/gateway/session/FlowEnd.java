@@ -22,6 +22,11 @@ public enum FlowEnd {
     SUSPENDED,
     /** An administrator ended the session ({@code postern gateway kill}). */
     KILLED,
+    /**
+     * The gateway could not read the registry for {@code registry.maxStale}: it cannot know who was
+     * revoked meanwhile, so everything on it ends (fail closed) until it can read it again.
+     */
+    REGISTRY_UNAVAILABLE,
     /** The gateway is shutting down. */
     SHUTDOWN;
 

@@ -19,6 +19,8 @@ public enum SessionEnd {
     SUSPENDED(FlowEnd.SUSPENDED),
     /** An administrator ended it ({@link SessionDirectory#kill}). */
     KILLED(FlowEnd.KILLED),
+    /** The gateway's revocation view went stale: every session on it ends (docs/gateway.md "Fail closed"). */
+    REGISTRY_UNAVAILABLE(FlowEnd.REGISTRY_UNAVAILABLE),
     /** The gateway is shutting down. */
     GATEWAY_SHUTDOWN(FlowEnd.SHUTDOWN);
 
@@ -40,7 +42,8 @@ public enum SessionEnd {
 
     /** Whether the gateway ends the connection itself (the device cannot stay on it). */
     boolean closesConnection() {
-        return this == REVOKED || this == SUSPENDED || this == KILLED || this == GATEWAY_SHUTDOWN;
+        return this == REVOKED || this == SUSPENDED || this == KILLED || this == REGISTRY_UNAVAILABLE
+                || this == GATEWAY_SHUTDOWN;
     }
 
     /**
@@ -54,6 +57,7 @@ public enum SessionEnd {
             case REVOKED -> REVOKED;
             case SUSPENDED -> SUSPENDED;
             case KILLED -> KILLED;
+            case REGISTRY_UNAVAILABLE -> REGISTRY_UNAVAILABLE;
             case SHUTDOWN -> GATEWAY_SHUTDOWN;
             case CLIENT_CLOSED, SERVER_CLOSED, IDLE, ERROR -> null;
         };

@@ -189,6 +189,23 @@ public final class Sessions implements SessionDirectory {
     }
 
     /**
+     * Ends every session now, its flows and its connection with it ({@code session.end} is written
+     * on the workers): the gateway's registry view went stale ({@link SessionEnd#REGISTRY_UNAVAILABLE}).
+     *
+     * @return how many sessions were ended
+     */
+    public int endAll(SessionEnd reason) {
+        Objects.requireNonNull(reason, "reason");
+        int ended = 0;
+        for (Session s : List.copyOf(live.values())) {
+            if (s.end(reason, null)) {
+                ended++;
+            }
+        }
+        return ended;
+    }
+
+    /**
      * Gateway shutdown: ends every session ({@code gateway_shutdown}) and waits, at most
      * {@code wait}, until their {@code session.end} records are written.
      *

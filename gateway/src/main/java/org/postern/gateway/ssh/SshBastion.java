@@ -296,8 +296,21 @@ public final class SshBastion implements AutoCloseable {
      * @return how many sessions were ended
      */
     public int closeDevice(String deviceId, FlowEnd how) {
+        return end(sessions.of(deviceId), how);
+    }
+
+    /**
+     * Ends every SSH session now, of every device: the gateway's registry view went stale
+     * ({@code registry_unavailable}), so no session may outlive a revocation it cannot see.
+     *
+     * @return how many sessions were ended
+     */
+    public int closeAll(FlowEnd how) {
+        return end(sessions.all(), how);
+    }
+
+    private static int end(List<BastionSession> list, FlowEnd how) {
         Objects.requireNonNull(how, "how");
-        List<BastionSession> list = sessions.of(deviceId);
         for (BastionSession s : list) {
             s.ending(how);
             s.flows().forEach(DirectTcpipChannel::cut);

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,7 +45,10 @@ import org.slf4j.LoggerFactory;
  * event loop. <b>Fail closed:</b> when the registry could not be read for longer than
  * {@code maxStale} ({@code registry.maxStale}, default {@link RegistrySettings#DEFAULT_MAX_STALE}), every
  * certificate is refused ({@code registry.unavailable}) until a poll succeeds again. The
- * {@link AvailabilityListener} hears each transition once (the gateway audits it), not each poll.
+ * {@link AvailabilityListener}s hear each transition once, not each poll: the gateway audits it, and
+ * {@link #failClosed} ends every session on it and closes its connections — a revocation made
+ * meanwhile through another gateway cannot be seen here, so nothing may stay up past
+ * {@code maxStale}.
  *
  * <p>When a poll finds a device newly barred (suspended or revoked, or one of its certificates
  * revoked or put on hold other than by a renewal), the {@link BarredListener}s hear it on the
@@ -108,7 +112,7 @@ public final class LiveRevocations implements AutoCloseable {
     private volatile String lastError = "not read yet";
     private boolean failing; // guarded by this
     private boolean stale; // guarded by this: the availability listener was told the view went stale
-    private AvailabilityListener availability = (available, detail) -> { };
+    private final List<AvailabilityListener> availability = new CopyOnWriteArrayList<>();
     private AutoCloseable wakeUps = () -> { };
 
     LiveRevocations(Registry registry, Clock clock, LongSupplier nanos, Duration maxStale, ScheduledExecutorService poller) {
@@ -162,9 +166,12 @@ public final class LiveRevocations implements AutoCloseable {
         }
     }
 
-    /** Sets the listener of the view's availability (one; the gateway audits the transitions). */
-    public synchronized void onAvailability(AvailabilityListener listener) {
-        availability = Objects.requireNonNull(listener, "listener");
+    /**
+     * Adds a listener of the view's availability (the gateway audits the transitions and, when the
+     * view goes stale, ends every session). Called in the order they were added.
+     */
+    public void onAvailability(AvailabilityListener listener) {
+        availability.add(Objects.requireNonNull(listener, "listener"));
     }
 
     /** Adds a listener for devices that become barred. */
@@ -239,16 +246,19 @@ public final class LiveRevocations implements AutoCloseable {
             if (!stale && age > maxStale.toNanos()) {
                 stale = true;
                 tell(false, "the registry was last read " + (view == null ? "never" : TimeUnit.NANOSECONDS.toMillis(age) + " ms ago")
-                        + " (limit " + maxStale.toMillis() + " ms): " + lastError + "; every client certificate is refused");
+                        + " (limit " + maxStale.toMillis() + " ms): " + lastError
+                        + "; every session on this gateway ends and every client certificate is refused");
             }
         }
     }
 
     private void tell(boolean available, String detail) {
-        try {
-            availability.changed(available, detail);
-        } catch (RuntimeException e) {
-            log.warn("revocation view: the availability listener failed: {}", e.toString());
+        for (AvailabilityListener l : availability) {
+            try {
+                l.changed(available, detail);
+            } catch (RuntimeException e) {
+                log.warn("revocation view: the availability listener {} failed: {}", l, e.toString());
+            }
         }
     }
 
@@ -309,17 +319,55 @@ public final class LiveRevocations implements AutoCloseable {
         });
     }
 
+    /**
+     * Fail closed when the view goes stale: the gateway can no longer tell a revoked device from a
+     * good one, so nothing of any device stays. In this order, so that each record says
+     * {@code registry_unavailable} and each laptop hears it: every device connection (one with a
+     * client certificate; EST and CRL connections carry no session) is told why — on HTTP/2 a
+     * GOAWAY (NO_ERROR) with {@code postern-close: registry_unavailable}, so the agent moves on to
+     * another gateway rather than ask this one again —, then {@code endSessions} ends every session
+     * with its tunnels, VPN links and SSH sessions, then the connections close, idle ones too.
+     * Refusing new handshakes needs nothing more: {@link #refusal} does it until a poll succeeds.
+     *
+     * @param connections a listener's open connections (a live view)
+     * @param endSessions ends every session on the gateway (its flows and connections with it)
+     */
+    public void failClosed(Iterable<? extends Channel> connections, Runnable endSessions) {
+        Objects.requireNonNull(connections, "connections");
+        Objects.requireNonNull(endSessions, "endSessions");
+        onAvailability((available, detail) -> {
+            if (available) {
+                return;
+            }
+            List<Channel> devices = new ArrayList<>();
+            for (Channel ch : connections) {
+                if (ch.attr(ClientIdentity.KEY).get() != null) {
+                    devices.add(ch);
+                }
+            }
+            // each connection's event loop runs its GOAWAY before the close that ending its session asks for
+            devices.forEach(ch -> ch.eventLoop().execute(() -> goAway(ch, FlowEnd.REGISTRY_UNAVAILABLE)));
+            endSessions.run();
+            devices.forEach(ch -> ch.eventLoop().execute(ch::close));
+        });
+    }
+
     /** GOAWAY with the reason on an HTTP/2 connection, then close (at once: its tunnels are ended already). */
     static void closeSaying(Channel ch, FlowEnd why) {
         ch.eventLoop().execute(() -> {
-            Http2FrameCodec h2 = ch.pipeline().get(Http2FrameCodec.class);
-            if (h2 != null && ch.isActive()) {
-                h2.gracefulShutdownTimeoutMillis(0);
-                ch.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR,
-                        Unpooled.copiedBuffer(CLOSE_PREFIX + why.wireName(), StandardCharsets.US_ASCII)));
-            }
+            goAway(ch, why);
             ch.close();
         });
+    }
+
+    /** On the connection's event loop: a GOAWAY saying why, and no wait for its streams when it closes. */
+    private static void goAway(Channel ch, FlowEnd why) {
+        Http2FrameCodec h2 = ch.pipeline().get(Http2FrameCodec.class);
+        if (h2 != null && ch.isActive()) {
+            h2.gracefulShutdownTimeoutMillis(0);
+            ch.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR,
+                    Unpooled.copiedBuffer(CLOSE_PREFIX + why.wireName(), StandardCharsets.US_ASCII)));
+        }
     }
 
     /** The GOAWAY debug data's prefix; the same field name as a tunnel's close trailer. */

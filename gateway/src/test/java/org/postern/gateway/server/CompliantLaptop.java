@@ -34,9 +34,14 @@ final class CompliantLaptop {
      * evidence endpoints, and returns the TLS context that speaks for it.
      */
     static SSLContext enroll(TestPki pki, GatewayServer gateway) throws Exception {
-        PkiService.NewDevice added = pki.service.addDevice("laptop-1", "alice", List.of("staff"), null, null, "test");
+        return enroll(pki, pki.service, gateway);
+    }
+
+    /** As {@link #enroll(TestPki, GatewayServer)}, registered through {@code service}: the gateway's registry when it is not the test PKI's. */
+    static SSLContext enroll(TestPki pki, PkiService service, GatewayServer gateway) throws Exception {
+        PkiService.NewDevice added = service.addDevice("laptop-1", "alice", List.of("staff"), null, null, "test");
         KeyPair keys = TestCsrs.p256();
-        X509Certificate cert = pki.service.enroll("laptop-1", added.token(), TestCsrs.body(keys, "laptop-1"), "test");
+        X509Certificate cert = service.enroll("laptop-1", added.token(), TestCsrs.body(keys, "laptop-1"), "test");
         SSLContext device = tls(pki, keys, cert);
         try (HttpClient client = HttpClient.newBuilder().sslContext(device).version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build()) {

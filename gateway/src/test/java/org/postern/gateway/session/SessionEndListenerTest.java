@@ -46,6 +46,32 @@ class SessionEndListenerTest {
         assertThat(records).extracting(AuditEvent::type).containsExactly("session.start", "session.end");
     }
 
+    /**
+     * Issue 14 review: a stale registry view ends every session of every device — a VPN link hears
+     * {@code registry_unavailable} — and closes their connections (the device may not stay on them).
+     */
+    @Test
+    void endAll_endsEverySession_vpnLinksHearIt_connectionsClose() {
+        EmbeddedChannel vpnConnection = new EmbeddedChannel();
+        EmbeddedChannel tunnelConnection = new EmbeddedChannel();
+        Session vpn = sessions.admit(vpnConnection, who);
+        Session tunnel = sessions.admit(tunnelConnection, new Session.Who("laptop-2", "bob", "02", "cd", "192.0.2.3:40000", "tls"));
+        List<SessionEnd> heard = new ArrayList<>();
+        vpn.onEnd(heard::add);
+
+        assertThat(sessions.endAll(SessionEnd.REGISTRY_UNAVAILABLE)).isEqualTo(2);
+        assertThat(heard).containsExactly(SessionEnd.REGISTRY_UNAVAILABLE);
+        assertThat(tunnel.ended()).isEqualTo(SessionEnd.REGISTRY_UNAVAILABLE);
+        assertThat(vpnConnection.isOpen()).isFalse();
+        assertThat(tunnelConnection.isOpen()).isFalse();
+        assertThat(sessions.size()).isZero();
+        assertThat(records).filteredOn(r -> r.type().equals("session.end")).hasSize(2)
+                .allSatisfy(r -> assertThat(r.fields().get("reason")).isEqualTo("registry_unavailable"));
+        assertThat(SessionEnd.REGISTRY_UNAVAILABLE.wireName()).isEqualTo("registry_unavailable");
+        assertThat(SessionEnd.of(FlowEnd.REGISTRY_UNAVAILABLE)).isEqualTo(SessionEnd.REGISTRY_UNAVAILABLE);
+        assertThat(sessions.endAll(SessionEnd.REGISTRY_UNAVAILABLE)).as("nothing left to end").isZero();
+    }
+
     @Test
     void listenerAddedAfterTheEnd_isToldAtOnce() {
         Session s = sessions.admit(new EmbeddedChannel(), who);

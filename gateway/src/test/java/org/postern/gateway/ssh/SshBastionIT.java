@@ -238,6 +238,30 @@ class SshBastionIT {
                 assertThat(lastEvent("session.end", "laptop-cut-a").get("reason").asText()).isEqualTo("revoked"));
     }
 
+    /** Issue 14 review: a stale registry view ends every SSH session on the gateway, not only new logins. */
+    @Test
+    void closeAll_cutsEverySession_asRegistryUnavailable() throws Exception {
+        Laptop a = Laptop.compliant("laptop-stale-a", "alice", "admins");
+        Laptop b = Laptop.compliant("laptop-stale-b", "bob", "admins");
+        Process pa = a.start("admin", "sleep 60");
+        Process pb = b.start("admin", "sleep 60");
+        try {
+            await().atMost(Duration.ofSeconds(15)).until(() -> events("flow.open", "laptop-stale-a").size() == 1
+                    && events("flow.open", "laptop-stale-b").size() == 1);
+            assertThat(gateway.bastion().closeAll(org.postern.gateway.session.FlowEnd.REGISTRY_UNAVAILABLE)).isEqualTo(2);
+            await().atMost(Duration.ofSeconds(2)).until(() -> !pa.isAlive() && !pb.isAlive());
+            assertThat(gateway.bastion().sessions()).isEmpty();
+        } finally {
+            pa.destroyForcibly();
+            pb.destroyForcibly();
+        }
+        for (String device : List.of("laptop-stale-a", "laptop-stale-b")) {
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    assertThat(lastEvent("session.end", device).get("reason").asText()).isEqualTo("registry_unavailable"));
+            assertThat(lastEvent("flow.close", device).get("how").asText()).isEqualTo("registry_unavailable");
+        }
+    }
+
     @Test
     void certificateEndpoint_signsOnlyForALiveLease_andNamesWhatIsWrong() throws Exception {
         Laptop alice = Laptop.compliant("laptop-endpoint", "alice", "admins");

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -14,6 +15,9 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -220,7 +224,7 @@ class LiveRevocationsTest {
         assertThat(view.refusal("laptop-1", serial(laptop)).reason()).isEqualTo("registry.unavailable");
         assertThat(heard).as("stale: told once, not per poll").singleElement().asString()
                 .startsWith("false the registry was last read 2").contains("(limit 2000 ms): registry postgresql://db:5432/postern: cannot reach PostgreSQL")
-                .endsWith("every client certificate is refused");
+                .endsWith("every session on this gateway ends and every client certificate is refused");
 
         flaky.down = false;
         nanos.addAndGet(Duration.ofMillis(200).toNanos());
@@ -229,6 +233,57 @@ class LiveRevocationsTest {
         assertThat(view.refusal("laptop-1", serial(laptop))).isNull();
         assertThat(heard).hasSize(2);
         assertThat(heard.get(1)).startsWith("true the registry is readable again after ");
+    }
+
+    /**
+     * Issue 14 review: a stale view refused new handshakes only, and live connections stayed up. Now
+     * each device connection is told why (GOAWAY {@code postern-close: registry_unavailable}), the
+     * sessions end while it is still open (so they end as registry_unavailable, not client_closed),
+     * then it closes; a connection without a client certificate stays; once per outage.
+     */
+    @Test
+    void stale_failClosed_goAwayThenSessionsEndedThenDeviceConnectionsClosed_oncePerOutage() {
+        Flaky flaky = new Flaky(pki.registry);
+        LiveRevocations view = new LiveRevocations(flaky.registry, pki.clock, nanos::get, Duration.ofSeconds(2), null);
+        EmbeddedChannel device = new EmbeddedChannel(Http2FrameCodecBuilder.forServer().build());
+        device.attr(ClientIdentity.KEY).set(new ClientIdentity("laptop-1", laptop.certificate(), serial(laptop), "00"));
+        drain(device); // the server's SETTINGS
+        EmbeddedChannel anonymous = new EmbeddedChannel();
+        List<String> ended = new CopyOnWriteArrayList<>();
+        view.failClosed(List.of(device, anonymous), () -> ended.add("sessions ended, connection open: " + device.isOpen()));
+        view.refresh();
+
+        flaky.down = true;
+        nanos.addAndGet(Duration.ofMillis(1_900).toNanos());
+        view.refresh();
+        device.runPendingTasks();
+        assertThat(ended).as("within maxStale nothing ends").isEmpty();
+        assertThat(device.isOpen()).isTrue();
+
+        nanos.addAndGet(Duration.ofMillis(200).toNanos());
+        view.refresh();
+        assertThat(ended).containsExactly("sessions ended, connection open: true");
+        device.runPendingTasks();
+        assertThat(drain(device)).as("GOAWAY debug data").contains("postern-close: registry_unavailable");
+        assertThat(device.isOpen()).isFalse();
+        assertThat(anonymous.isOpen()).as("no client certificate, no session").isTrue();
+        assertThat(view.refusal("laptop-1", serial(laptop)).reason()).isEqualTo("registry.unavailable");
+
+        nanos.addAndGet(Duration.ofSeconds(5).toNanos());
+        view.refresh();
+        flaky.down = false;
+        view.refresh();
+        assertThat(ended).as("once per outage, not per poll, and not on recovery").hasSize(1);
+        assertThat(view.refusal("laptop-1", serial(laptop))).isNull();
+    }
+
+    static String drain(EmbeddedChannel ch) {
+        StringBuilder out = new StringBuilder();
+        for (ByteBuf b = ch.readOutbound(); b != null; b = ch.readOutbound()) {
+            out.append(b.toString(StandardCharsets.ISO_8859_1));
+            b.release();
+        }
+        return out.toString();
     }
 
     @Test

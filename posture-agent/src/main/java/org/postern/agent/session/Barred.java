@@ -29,7 +29,8 @@ import org.postern.protocol.Reasons;
  *   <li>{@link Kind#REVOKED}: final. {@code up} stops and does not connect again with this certificate.
  *   <li>{@link Kind#SUSPENDED}: the certificate is on hold; tried again every {@link #SUSPENDED_RETRY}.
  *   <li>{@link Kind#REFUSED}: the CRL does not name this certificate (an unknown device, a gateway
- *       that cannot read its registry, a CRL not reachable): tried again with the doubling backoff.
+ *       that cannot read its registry, a CRL not reachable): the next gateway is tried, as after a
+ *       failed attempt (with one gateway: the doubling backoff).
  * </ul>
  *
  * @param kind      what happened

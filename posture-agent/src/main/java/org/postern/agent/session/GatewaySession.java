@@ -67,8 +67,10 @@ import org.slf4j.LoggerFactory;
  * lost connection fails over: the next candidate ({@link GatewayCandidates}) is tried at once and
  * posture proven afresh there, while the local listeners, which ask {@link #open} for each tunnel,
  * stay bound; waits come only once every candidate was tried ({@link ReconnectBackoff}). A gateway
- * that refuses this laptop itself (revoked, suspended) is not a failure to route around: no
- * failover then.
+ * that refuses this laptop itself (revoked, suspended: said by a GOAWAY or confirmed by the CRL) is
+ * not a failure to route around: no failover then. Every other refusal moves on — a handshake
+ * refused for a reason the CRL does not confirm, a posture {@code 503} that is the gateway's own
+ * trouble ({@link GatewayFault}), a connection closed with {@code registry_unavailable}.
  *
  * <p>One control thread runs the loop (collecting facts and signing may take seconds and must not
  * hold an event loop); the network work is Netty's. Each event is one line through {@code say}.
@@ -305,8 +307,8 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                     : Barred.certificateAlert(why).or(() -> Barred.certificateAlert(error)).map(a -> "TLS alert " + a);
             Duration wait;
             if (signal.isPresent()) {
-                // the gateway refuses this laptop itself: find out why, say it plainly, and do not hammer it; every
-                // gateway reads the same registry, so this is no failure to route around (no failover)
+                // the gateway refuses this laptop: find out why (the CRL), say it plainly, and do not hammer it;
+                // revoked or suspended holds at every gateway (one registry), anything else may be this one's trouble
                 Barred b = barred(signal.get(), candidate.gateway());
                 say(b.message());
                 if (b.isFinal()) {
@@ -315,10 +317,9 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                     stoppedForGood.complete(b);
                     return;
                 }
-                candidates.again();
-                wait = b.kind() == Barred.Kind.SUSPENDED ? Barred.SUSPENDED_RETRY : backoff.afterRefusal();
+                wait = afterRefusal(b);
                 state = b.kind().spelling();
-            } else if (closedBy != null && DEVICE_CLOSES.contains(closedBy)) {
+            } else if (closedBy != null && pinsToGateway(closedBy)) {
                 // revoked or suspended: asked again at the same gateway, whose refused handshake then tells which
                 // (above); another gateway reads the same registry, so this is no failure to route around
                 say("connection to " + candidate.describe() + " closed by the gateway: " + CloseReasons.describe(closedBy));
@@ -330,6 +331,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                 if (wasConnected) {
                     Throwable cause = why != null ? why : failed;
                     what = closedBy != null ? "closed by the gateway: " + CloseReasons.describe(closedBy)
+                            : failed instanceof GatewayFault fault ? "left: " + fault.getMessage()
                             : "lost: " + (cause == null ? "closed without a GOAWAY" : describe(cause));
                     say("connection to " + candidate.describe() + " " + what);
                 } else {
@@ -351,6 +353,35 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
 
     /** GOAWAY reasons that refuse this laptop itself ({@link CloseReasons}): no failover. */
     static final java.util.Set<String> DEVICE_CLOSES = java.util.Set.of("revoked", "suspended");
+
+    /**
+     * Whether a connection the gateway closed with this GOAWAY reason is asked again at the same
+     * gateway: only when it is about this laptop (revoked, suspended: every gateway reads the same
+     * registry). Any other reason — {@code registry_unavailable}, {@code shutdown} — is this
+     * gateway's trouble, and the next candidate is tried.
+     */
+    static boolean pinsToGateway(String closedBy) {
+        return DEVICE_CLOSES.contains(closedBy);
+    }
+
+    /**
+     * What follows a refusal of this laptop that is not final: suspended (the CRL says on hold) asks the
+     * same gateway again in {@link Barred#SUSPENDED_RETRY}; a refusal the CRL does not confirm (a gateway
+     * that cannot read its registry answers {@code certificate_unknown} too) moves on to the next candidate
+     * as a failed attempt does, waiting only once every candidate was tried.
+     */
+    private Duration afterRefusal(Barred b) {
+        if (pinsToGateway(b)) {
+            candidates.again();
+            return Barred.SUSPENDED_RETRY;
+        }
+        return backoff.afterAttempt(false, candidates.size());
+    }
+
+    /** Whether a refusal that is not final keeps {@code up} at the same gateway: only a suspension the CRL confirms. */
+    static boolean pinsToGateway(Barred b) {
+        return b.kind() == Barred.Kind.SUSPENDED;
+    }
 
     /** A connection on which posture had been decided ended. */
     private record Lost(long nanos, GatewayCandidates.Candidate from, String why) {
@@ -539,6 +570,7 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
                 EXCHANGE_TIMEOUT, "asking for a posture challenge");
         if (c.status() != 200) {
             refusesDevice(c);
+            gatewayFault(c);
             return Decision.refusal(c.status(), c.reason(), c.body(), setup.clock().instant());
         }
         String nonce = SessionFile.JSON.readTree(c.body()).path("nonce").asText("");
@@ -562,12 +594,20 @@ public final class GatewaySession implements Tunnels, AutoCloseable {
             // not a decision: a plain refusal, handled below
         }
         refusesDevice(a);
+        gatewayFault(a);
         return Decision.refusal(a.status(), a.reason(), a.body(), at);
     }
 
     private static void refusesDevice(PostureExchange.Answer a) throws RefusedDevice {
         if (a.status() == 403 && a.reason() != null && Barred.DEVICE_REFUSALS.contains(a.reason())) {
             throw new RefusedDevice(a.status(), a.reason());
+        }
+    }
+
+    /** A 503 that is this gateway's own trouble ({@link GatewayFault}): leave it for the next candidate. */
+    private static void gatewayFault(PostureExchange.Answer a) throws GatewayFault {
+        if (GatewayFault.is(a.status(), a.reason())) {
+            throw new GatewayFault(a.status(), a.reason());
         }
     }
 

@@ -318,6 +318,46 @@ class GatewaySessionIT {
         assertThat(viaSocks("localhost", echo.port(), "via the second")).isEqualTo("echo: via the second");
     }
 
+    /**
+     * Issue 14 review: a gateway whose registry is out of reach answers posture 503
+     * {@code registry.unavailable}; the agent took it for a denial and asked the same connection
+     * forever. It is the gateway's trouble: the next gateway is tried at once.
+     */
+    @Test
+    void posture503RegistryUnavailable_theNextGatewayIsTriedAtOnce() throws Exception {
+        gateway.unavailable = "registry.unavailable";
+        try (H2GatewayPeer second = new H2GatewayPeer(pki)) {
+            up(settings(freePort(), List.of(), Duration.ofSeconds(30), Duration.ofMinutes(2)),
+                    List.of(java.net.URI.create(gateway.url()), java.net.URI.create(second.url())));
+            awaitLease();
+            assertThat(said).contains("connection to 127.0.0.1:" + gateway.port
+                    + " left: the gateway answered 503 registry.unavailable (it cannot decide now)", "trying the next gateway");
+            assertThat(said).noneSatisfy(l -> assertThat(l).startsWith("posture denied"));
+            assertThat(second.verifiedDevices).containsExactly("laptop-7");
+            assertThat(gateway.challenges.get()).as("asked once, not again and again").isEqualTo(1);
+            assertThat(viaSocks("localhost", echo.port(), "via the second")).isEqualTo("echo: via the second");
+        }
+    }
+
+    /** The gateway ended the connection because its view went stale (GOAWAY registry_unavailable): fail over. */
+    @Test
+    void goAwayRegistryUnavailable_failsOverToTheNextGateway() throws Exception {
+        try (H2GatewayPeer second = new H2GatewayPeer(pki)) {
+            up(settings(freePort(), List.of(), Duration.ofSeconds(30), Duration.ofMinutes(2)),
+                    List.of(java.net.URI.create(gateway.url()), java.net.URI.create(second.url())));
+            awaitLease();
+            assertThat(gateway.verifiedDevices).containsExactly("laptop-7");
+            gateway.unavailable = "registry.unavailable"; // and it cannot decide either, should the agent come back
+            gateway.goAway("registry_unavailable");
+            await().atMost(Duration.ofSeconds(10)).until(() -> second.verifiedDevices.size() == 1 && session.connected());
+            assertThat(said).contains("connection to 127.0.0.1:" + gateway.port
+                    + " closed by the gateway: registry_unavailable (the gateway cannot read its device registry)");
+            await().atMost(Duration.ofSeconds(5)).until(() -> said.stream().anyMatch(l -> l.startsWith("failover: 127.0.0.1:"
+                    + second.port + " took over from 127.0.0.1:" + gateway.port)));
+            assertThat(viaSocks("localhost", echo.port(), "after failover")).isEqualTo("echo: after failover");
+        }
+    }
+
     @Test
     void droppedConnection_reconnectsAndProvesAgain() throws Exception {
         up(settings(freePort(), List.of(), Duration.ofSeconds(30), Duration.ofMinutes(2)));

@@ -70,6 +70,8 @@ final class H2GatewayPeer implements AutoCloseable {
 
     /** What the next decision says. */
     volatile boolean compliant = true;
+    /** When set, posture is answered 503 with this reason ({@code registry.unavailable}): a gateway that cannot decide. */
+    volatile String unavailable;
     volatile Duration lease = Duration.ofMinutes(10);
     final Set<String> forbidden = ConcurrentHashMap.newKeySet();
     /** Signs {@code POST /v1/ssh/certificate} until the last lease's end; null = no bastion (404). */
@@ -115,6 +117,17 @@ final class H2GatewayPeer implements AutoCloseable {
 
     String url() {
         return "https://127.0.0.1:" + port;
+    }
+
+    /** Closes every agent connection with a GOAWAY saying why, as the gateway does ({@code postern-close: <reason>}). */
+    void goAway(String reason) {
+        for (Channel c : connections) {
+            c.eventLoop().execute(() -> {
+                c.writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame(io.netty.handler.codec.http2.Http2Error.NO_ERROR,
+                        Unpooled.copiedBuffer("postern-close: " + reason, StandardCharsets.US_ASCII)));
+                c.close();
+            });
+        }
     }
 
     /** Drops every agent connection, as a network outage would. */
@@ -222,7 +235,10 @@ final class H2GatewayPeer implements AutoCloseable {
         private void answer(ChannelHandlerContext ctx) {
             String path = request.path().toString();
             try {
-                if (path.equals(PostureExchange.CHALLENGE_PATH)) {
+                if (path.equals(PostureExchange.CHALLENGE_PATH) && unavailable != null) {
+                    challenges.incrementAndGet();
+                    respond(ctx, "503", unavailable, "the device registry could not be read (fail closed)\n");
+                } else if (path.equals(PostureExchange.CHALLENGE_PATH)) {
                     challenges.incrementAndGet();
                     String nonce = HexFormat.of().formatHex(random.generateSeed(16));
                     nonces.put(nonce, nonce);
