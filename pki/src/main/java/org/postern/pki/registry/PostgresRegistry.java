@@ -53,7 +53,7 @@ public final class PostgresRegistry extends JdbcRegistry {
     /** The notification channel of a committed change. */
     static final String CHANNEL = "postern_registry";
     /** How long a caller waits for a connection: a gateway's revocation poll must not hang for long. */
-    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(10);
     /** Any number, the same in every process: the lock under which a process migrates the schema. */
     private static final long MIGRATION_LOCK = 0x506f737465726e31L; // "Postern1"
