@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -25,6 +24,7 @@ import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.postern.cli.TrailFiles;
 import org.postern.pki.PkiService;
 import org.postern.pki.registry.RevocationReason;
 import org.postern.pki.testing.Proc;
@@ -187,7 +187,7 @@ class AgentFailoverIT {
                 .doesNotContain("127.0.0.1:" + portB)
                 .doesNotContain("trying the next gateway")
                 .doesNotContain("failover");
-        assertThat(records(work.resolve("audit-gw-b"), "laptop-f")).as("gateway B's audit records of the laptop").isEmpty();
+        assertThat(TrailFiles.records(work.resolve("audit-gw-b"), "laptop-f")).as("gateway B's audit records of the laptop").isEmpty();
         assertThat(gatewayB.isAlive()).isTrue();
     }
 
@@ -286,24 +286,6 @@ class AgentFailoverIT {
 
     String upOut() throws IOException {
         return Files.readString(upOut);
-    }
-
-    /** The audit records of {@code device} in a gateway's trail directory. */
-    static List<JsonNode> records(Path trail, String device) throws IOException {
-        List<JsonNode> out = new ArrayList<>();
-        try (Stream<Path> files = Files.list(trail)) {
-            for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".jsonl")).sorted().toList()) {
-                for (String line : Files.readAllLines(f)) {
-                    if (!line.isBlank()) {
-                        JsonNode n = JSON.readTree(line);
-                        if (device.equals(n.path("device").asText(null))) {
-                            out.add(n);
-                        }
-                    }
-                }
-            }
-        }
-        return out;
     }
 
     void echoLoop() {

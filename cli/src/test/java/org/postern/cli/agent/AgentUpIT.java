@@ -46,7 +46,7 @@ import picocli.CommandLine;
  * connect %h %p} to an sshd started here) all reach loopback services through HTTP/2 CONNECT
  * streams of the one connection.
  */
-class AgentUpIT {
+public class AgentUpIT {
     TestPki pki;
     Path work;
     HttpServer web;
@@ -317,10 +317,10 @@ class AgentUpIT {
                 + "' -Dlogback.configurationFile=postern-agent-logback.xml org.postern.agent.cli.AgentCommand";
     }
 
-    record Run(int code, String out, String err) {
+    public record Run(int code, String out, String err) {
     }
 
-    static Run agent(String... args) {
+    public static Run agent(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cl = AgentCommand.commandLine();
@@ -329,7 +329,7 @@ class AgentUpIT {
         return new Run(cl.execute(args), out.toString(), err.toString());
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }

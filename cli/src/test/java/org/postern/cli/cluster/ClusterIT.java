@@ -4,11 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,12 +27,12 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.postern.agent.cli.AgentCommand;
 import org.postern.cli.PosternCliIT;
+import org.postern.cli.TrailFiles;
+import org.postern.cli.agent.AgentUpIT;
 import org.postern.cli.PosternCliIT.Run;
 import org.postern.pki.testing.Proc;
 import org.postern.pki.testing.TestPostgres;
-import picocli.CommandLine;
 
 /**
  * Issue 14's reference deployment, every part a real process on loopback: PostgreSQL (the shared
@@ -114,8 +111,8 @@ class ClusterIT {
                     audit:
                       minFree: 1MiB
                       checkpointInterval: 5s
-                    """.formatted(id, data, pg.url(), pg.user(), passwordFile(), MAX_STALE.toSeconds(), tunnel, freePort(),
-                    freePort(), PROXY_SOURCE, web.getAddress().getPort()));
+                    """.formatted(id, data, pg.url(), pg.user(), passwordFile(), MAX_STALE.toSeconds(), tunnel, AgentUpIT.freePort(),
+                    AgentUpIT.freePort(), PROXY_SOURCE, web.getAddress().getPort()));
         }
 
         void start() throws Exception {
@@ -154,17 +151,7 @@ class ClusterIT {
 
         /** Every record of this gateway's trail, in file order. */
         List<JsonNode> records() throws IOException {
-            List<JsonNode> all = new ArrayList<>();
-            try (Stream<Path> files = Files.list(trail())) {
-                for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".jsonl")).sorted().toList()) {
-                    for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
-                        if (line.startsWith("{")) {
-                            all.add(JSON.readTree(line));
-                        }
-                    }
-                }
-            }
-            return all;
+            return TrailFiles.records(trail());
         }
 
         List<JsonNode> records(String type) throws IOException {
@@ -204,13 +191,13 @@ class ClusterIT {
         Path dataB = work.resolve("data-b");
         copyTree(dataA, dataB);
 
-        a = new Gateway("gw-a", dataA, freePort());
-        b = new Gateway("gw-b", dataB, freePort());
+        a = new Gateway("gw-a", dataA, AgentUpIT.freePort());
+        b = new Gateway("gw-b", dataB, AgentUpIT.freePort());
         a.start();
         b.start();
         startHaproxy();
         home = work.resolve("agent");
-        socks = freePort();
+        socks = AgentUpIT.freePort();
     }
 
     @AfterAll
@@ -249,7 +236,7 @@ class ClusterIT {
         assertThat(added.code()).as(added.err()).isZero();
         Path token = Files.writeString(work.resolve("token"), JSON.readTree(added.out()).get("token").asText() + "\n");
         String viaHaproxy = "https://127.0.0.1:" + haproxyPort;
-        AgentRun enrolled = agent("--home", home.toString(), "enroll", "--gateway", viaHaproxy, "--token-file",
+        AgentUpIT.Run enrolled = AgentUpIT.agent("--home", home.toString(), "enroll", "--gateway", viaHaproxy, "--token-file",
                 token.toString(), "--ca-sha256", rootSha256());
         assertThat(enrolled.code()).as(enrolled.err()).isZero();
 
@@ -430,7 +417,7 @@ class ClusterIT {
     // --- helpers ---
 
     void startHaproxy() throws Exception {
-        haproxyPort = freePort();
+        haproxyPort = AgentUpIT.freePort();
         haproxyLog = work.resolve("haproxy.out");
         Path cfg = Files.writeString(work.resolve("haproxy.cfg"), """
                 global
@@ -519,18 +506,6 @@ class ClusterIT {
         }
     }
 
-    record AgentRun(int code, String out, String err) {
-    }
-
-    static AgentRun agent(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = AgentCommand.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        return new AgentRun(cl.execute(args), out.toString(), err.toString());
-    }
-
     static String java() {
         return ProcessHandle.current().info().command().orElse("java");
     }
@@ -549,9 +524,4 @@ class ClusterIT {
         }
     }
 
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 }
