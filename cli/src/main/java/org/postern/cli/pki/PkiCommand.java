@@ -42,7 +42,7 @@ public final class PkiCommand implements Runnable {
     }
 
     @Command(name = "init", mixinStandardHelpOptions = true,
-            description = {"Create the root and issuing CA (ECDSA P-256) and the OCSP responder in DATA/ca.",
+            description = {"Create the root and issuing CA (ECDSA P-256), the OCSP responder and the SSH user CA in DATA/ca.",
                     "Keys are encrypted with the passphrase from $POSTERN_CA_PASSPHRASE or --passphrase-file,",
                     "or generated inside a PKCS#11 token with --pkcs11 (the PIN then comes from the same place).",
                     "Refuses to overwrite an existing CA."})
