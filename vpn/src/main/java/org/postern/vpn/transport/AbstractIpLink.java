@@ -3,6 +3,7 @@ package org.postern.vpn.transport;
 import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.Queue;
+import java.util.concurrent.RejectedExecutionException;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -41,12 +42,22 @@ abstract class AbstractIpLink implements IpLink {
         return stream.eventLoop();
     }
 
-    /** Runs {@code task} on the link's event loop, now if called there. */
+    /**
+     * Runs {@code task} on the link's event loop, now if called there. A loop that no longer takes
+     * tasks (the client's group shut down as its QUIC connection closed, which can happen before the
+     * caller got to {@link #setReceiver}) runs nothing of this link any more, so the task runs here:
+     * the receiver still hears the close reason held for it.
+     */
     protected final void onLoop(Runnable task) {
-        if (loop().inEventLoop()) {
+        EventLoop loop = loop();
+        if (loop.inEventLoop()) {
             task.run();
-        } else {
-            loop().execute(task);
+            return;
+        }
+        try {
+            loop.execute(task);
+        } catch (RejectedExecutionException e) {
+            task.run();
         }
     }
 
