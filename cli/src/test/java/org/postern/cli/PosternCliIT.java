@@ -62,6 +62,11 @@ public class PosternCliIT {
     @Test
     void sshCaPubkey_beforeCreation_isExit3_thenCreateAndPrintTheSameLine() throws Exception {
         assertThat(init().code()).isZero();
+        // pki init makes the SSH user CA; a data directory from before it did has none
+        Path made = data.resolve("ca/ssh-user-ca.pub");
+        assertThat(Files.readString(made)).startsWith("ecdsa-sha2-nistp256 AAAA");
+        Files.delete(made);
+        Files.delete(data.resolve("ca/ssh-user-ca.key"));
         Run none = run("pki", "ssh-ca-pubkey", "--dir", data.toString());
         assertThat(none.code()).isEqualTo(3);
         assertThat(none.err()).contains("no SSH user CA in").contains("--create");
