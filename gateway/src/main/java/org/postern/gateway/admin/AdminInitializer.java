@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditSink;
 import org.postern.pki.registry.Registry;
 
@@ -25,7 +26,8 @@ import org.postern.pki.registry.Registry;
 final class AdminInitializer extends ChannelInitializer<SocketChannel> {
     /** Admin requests are small: a request head, no body to speak of. */
     static final int MAX_HEADER = 8192;
-    static final int MAX_BODY = 16 * 1024;
+    /** Admin requests are small; the console's policy draft is the largest (docs/console.md). */
+    static final int MAX_BODY = 96 * 1024;
     static final long IDLE_SECONDS = 60;
 
     private final Supplier<SslContext> tls;
@@ -35,10 +37,11 @@ final class AdminInitializer extends ChannelInitializer<SocketChannel> {
     private final Clock clock;
     private final Executor workers;
     private final AdminApiHandler api;
+    private final @Nullable ChannelHandler console;
     private final ChannelGroup children;
 
     AdminInitializer(Supplier<SslContext> tls, ChannelHandler handshakeMetrics, Registry registry, AuditSink audit,
-                     Clock clock, Executor workers, AdminApiHandler api, ChannelGroup children) {
+                     Clock clock, Executor workers, AdminApiHandler api, @Nullable ChannelHandler console, ChannelGroup children) {
         this.tls = tls;
         this.handshakeMetrics = handshakeMetrics;
         this.registry = registry;
@@ -46,6 +49,7 @@ final class AdminInitializer extends ChannelInitializer<SocketChannel> {
         this.clock = clock;
         this.workers = workers;
         this.api = api;
+        this.console = console;
         this.children = children;
     }
 
@@ -70,6 +74,10 @@ final class AdminInitializer extends ChannelInitializer<SocketChannel> {
         p.addLast("http", new HttpServerCodec(4096, MAX_HEADER, 8192));
         p.addLast("keepAlive", new HttpServerKeepAliveHandler());
         p.addLast("aggregate", new HttpObjectAggregator(MAX_BODY));
+        // the web console: / and /console/..., the rest goes on (docs/console.md)
+        if (console != null) {
+            p.addLast("console", console);
+        }
         // the JSON API and /metrics
         p.addLast("api", api);
     }

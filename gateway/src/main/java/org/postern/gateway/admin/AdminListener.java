@@ -8,11 +8,13 @@ import java.util.function.Supplier;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditSink;
 import org.postern.gateway.metrics.HandshakeMetricsHandler;
 import org.postern.net.Transport;
@@ -45,13 +47,14 @@ public final class AdminListener implements AutoCloseable {
      */
     public static AdminListener start(Transport transport, InetSocketAddress address, Supplier<SslContext> tls, Registry registry,
                                       AuditSink audit, Clock clock, Executor workers,
-                                      AdminApiHandler.Services services) throws InterruptedException {
+                                      AdminApiHandler.Services services, @Nullable ChannelHandler console)
+            throws InterruptedException {
         EventLoopGroup group = transport.newGroup(1);
         ChannelGroup children = new DefaultChannelGroup("admin-connections", GlobalEventExecutor.INSTANCE);
         try {
             Channel ch = new ServerBootstrap().group(group).channel(transport.serverChannel())
                     .childHandler(new AdminInitializer(tls, new HandshakeMetricsHandler(services.metrics(), "admin"),
-                            registry, audit, clock, workers, new AdminApiHandler(services), children))
+                            registry, audit, clock, workers, new AdminApiHandler(services), console, children))
                     .bind(address).sync().channel();
             InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
             log.info("admin API listening on https://{}:{} (admin client certificate required)", bound.getHostString(),

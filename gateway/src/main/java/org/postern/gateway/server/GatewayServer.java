@@ -36,10 +36,14 @@ import org.postern.audit.siem.SiemForwarder;
 import org.postern.audit.trail.AuditKeys;
 import org.postern.audit.trail.AuditTrail;
 import org.postern.audit.trail.AuditTrailConfig;
+import org.postern.config.HostPort;
 import org.postern.config.PkiSettings;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.gateway.admin.AdminApiHandler;
 import org.postern.gateway.admin.AdminListener;
+import org.postern.gateway.console.ConsoleHandler;
+import org.postern.gateway.console.ConsoleServices;
+import org.postern.gateway.console.TrailConsoleAudit;
 import org.postern.gateway.gate.GateDecision;
 import org.postern.gateway.gate.TunnelGate;
 import org.postern.gateway.gate.Who;
@@ -360,7 +364,8 @@ public final class GatewayServer implements AutoCloseable {
                     return snapshots.build(next);
                 };
                 Admin admin = startAdmin(settings, transport, options, live, reload, metrics, registry, audit, flows,
-                        new AllSessions(sessions, bastion), clock, workers, resources);
+                        new AllSessions(sessions, bastion), clock, workers, resources,
+                        new ConsoleParts(service, ca, random, siem(resources)));
                 return new GatewayServer(resources, group, workers, children, ch, ca, sessions, admin, bastion, endsRecorded,
                         transport);
             } catch (IOException | InterruptedException | RuntimeException e) {
@@ -375,11 +380,24 @@ public final class GatewayServer implements AutoCloseable {
         }
     }
 
-    /** The admin listener, the meters and reload (docs/gateway.md "Admin API", "Metrics", "Reload"). */
+    /** What the console needs besides what the API has. */
+    private record ConsoleParts(PkiService service, CertificateAuthority ca, SecureRandom random, @Nullable SiemForwarder siem) {
+    }
+
+    private static @Nullable SiemForwarder siem(List<AutoCloseable> resources) {
+        for (AutoCloseable r : resources) {
+            if (r instanceof SiemForwarder f) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    /** The admin listener with the console, the meters and reload (docs/gateway.md "Admin API", "Metrics", "Reload"; docs/console.md). */
     private static Admin startAdmin(GatewaySettings settings, Transport transport, Options options, LiveSettings live,
                                     ConfigReloader.SnapshotFactory snapshots, GatewayMetrics metrics,
                                     Registry registry, AuditTrail audit, FlowRegistry flows, SessionDirectory own, Clock clock,
-                                    ExecutorService workers, List<AutoCloseable> resources)
+                                    ExecutorService workers, List<AutoCloseable> resources, ConsoleParts parts)
             throws IOException, InterruptedException {
         SessionDirectory sessions = options.sessions() != null ? options.sessions() : own;
         metrics.bindSessions(() -> sessions.sessions().size());
@@ -393,16 +411,40 @@ public final class GatewayServer implements AutoCloseable {
         }
         AdminApiHandler.Services services = new AdminApiHandler.Services(settings.id(), sessions, metrics, reloader,
                 audit::available, audit::unavailableReason, flows::size, audit, clock, workers);
+        TrailConsoleAudit trail = new TrailConsoleAudit(settings.id(), audit, settings.dataDir().resolve("audit.pub"),
+                parts.siem() == null ? null : parts.siem()::status, clock);
+        resources.add(trail);
+        Path configDir = options.configFile() == null ? Path.of("").toAbsolutePath()
+                : options.configFile().toAbsolutePath().getParent();
+        ConsoleHandler console = new ConsoleHandler(new ConsoleServices(settings.id(), parts.service(), sessions, live, reloader,
+                audit, trail, enrollUrl(settings.listeners().tunnel()), parts.ca().rootSha256(), configDir, clock, workers,
+                parts.random()));
         AdminListener listener;
         try {
             listener = AdminListener.start(transport, settings.listeners().admin().socketAddress(), live.adminTls(),
-                    registry, audit, clock, workers, services);
+                    registry, audit, clock, workers, services, console);
         } catch (InterruptedException e) {
             throw e;
         } catch (Exception e) { // Netty's sync() rethrows a bind failure (a checked BindException) undeclared
             throw bindFailed(e, "admin", settings.listeners().admin().socketAddress());
         }
         return new Admin(listener, metrics, live, reloader);
+    }
+
+    /**
+     * The URL a laptop enrolls with, as the console prints it: the tunnel listener, or this host's
+     * name when it listens on every address (behind a load balancer, the operator substitutes its name).
+     */
+    static String enrollUrl(HostPort tunnel) {
+        String host = tunnel.host();
+        if (host.equals("0.0.0.0") || host.equals("::") || host.isEmpty()) {
+            try {
+                host = java.net.InetAddress.getLocalHost().getCanonicalHostName();
+            } catch (java.net.UnknownHostException e) {
+                host = "localhost";
+            }
+        }
+        return "https://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + tunnel.port();
     }
 
     /**

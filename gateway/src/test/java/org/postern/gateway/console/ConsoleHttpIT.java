@@ -1,0 +1,320 @@
+package org.postern.gateway.console;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.postern.audit.AuditEvent;
+import org.postern.audit.trail.AuditKeys;
+import org.postern.audit.trail.AuditTrail;
+import org.postern.audit.trail.AuditTrailConfig;
+import org.postern.gateway.admin.AdminFixture;
+import org.postern.gateway.session.SessionInfo;
+import org.postern.pki.registry.CertStatus;
+import org.postern.pki.registry.DeviceStatus;
+import org.postern.pki.testing.Proc;
+
+/**
+ * The console over real HTTPS with curl and admin certificates from the PKI: the headers every
+ * page carries, both roles reading every page, a security admin's actions (with the CSRF token
+ * read from the page), and each way a POST is refused: an auditor (403 admin.role_forbidden), no
+ * or another admin's token (403 admin.csrf), a cross-site request (403 admin.cross_site), a device
+ * certificate (403), a revoked admin (refused at its next request). Hostile values planted in the
+ * trail before the gateway starts come back escaped; a CSV export neutralises formulas.
+ */
+class ConsoleHttpIT {
+    private static final Pattern CSRF = Pattern.compile("name=\"csrf\" value=\"([^\"]+)\"");
+    static final String SCRIPT = "<script>alert(1)</script>";
+    static final String ATTR = "\"><img src=x onerror=alert(2)>";
+    static final String FORMULA = "=cmd|' /C calc'!A0";
+    static final String BIDI = "evil\u202Egnp.exe\u200B";
+
+    AdminFixture f;
+    AdminFixture.Files2 sam;
+    AdminFixture.Files2 audrey;
+
+    /** An HTTP answer: status, headers (lower-case names), body. */
+    record Http(int status, Map<String, String> headers, String body) {
+        String header(String name) {
+            return headers.getOrDefault(name.toLowerCase(Locale.ROOT), "");
+        }
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        f = new AdminFixture();
+        plantHostileRecords();
+        f.start("rules: []", false);
+        sam = f.admin("sam", "security-admin");
+        audrey = f.admin("audrey", "auditor");
+        f.sessions.live.put("s-1", new SessionInfo("s-1", "laptop-1", "alice", "127.0.0.1:50000", "tls",
+                Instant.now().minusSeconds(60), 2, 1234, 5678, Instant.now().plusSeconds(600)));
+    }
+
+    @AfterEach
+    void stop() {
+        if (f != null) {
+            f.close();
+        }
+    }
+
+    /** Records a peer could have caused, written into the trail the gateway then continues. */
+    private void plantHostileRecords() throws IOException {
+        Path dir = f.pki.dataDir.resolve("audit").resolve("trail");
+        Files.createDirectories(dir);
+        AuditKeys keys = AuditKeys.loadOrCreate(f.pki.dataDir.resolve("audit.key"), new java.security.SecureRandom());
+        try (AuditTrail t = new AuditTrail(dir, AuditTrailConfig.defaults("gw-admin-test"), keys)) {
+            Instant now = Instant.now().minusSeconds(30);
+            t.record(AuditEvent.of("access.denied", now).with("device", "laptop-1").with("user", "alice")
+                    .with("dest", SCRIPT + ":22").with("reason", ATTR).with("session", "s-0").build());
+            t.record(AuditEvent.of("flow.open", now).with("device", "laptop-1").with("user", "alice")
+                    .with("dest", "db1.internal:5432").with("session", "s-0").with("via", "connect")
+                    .with("posture", "compliant").with("posturePolicy", BIDI).with("accessPolicy", FORMULA).build());
+            t.record(AuditEvent.of("pki.enroll.denied", now).with("source", "127.0.0.1:1")
+                    .with("reason", FORMULA).with("detail", "x".repeat(15 * 1024)).build());
+        }
+    }
+
+    @Test
+    void everyPage_bothRoles_renders_withTheSecurityHeaders() {
+        for (AdminFixture.Files2 who : List.of(sam, audrey)) {
+            for (String page : List.of("/console/", "/console/devices", "/console/sessions", "/console/admins",
+                    "/console/policy", "/console/audit", "/console/access", "/console/denials", "/console/verify")) {
+                Http r = get(who, page);
+                assertThat(r.status()).as(page + " " + r.body()).isEqualTo(200);
+                assertThat(r.header("content-type")).startsWith("text/html");
+                assertThat(r.header("content-security-policy")).contains("default-src 'none'")
+                        .contains("frame-ancestors 'none'").doesNotContain("unsafe-inline");
+                assertThat(r.header("strict-transport-security")).startsWith("max-age=");
+                assertThat(r.header("cache-control")).isEqualTo("no-store");
+                assertThat(r.header("x-frame-options")).isEqualTo("DENY");
+                assertThat(r.body()).contains("<title>").doesNotContain("<script");
+            }
+        }
+        assertThat(get(sam, "/console/").body()).contains("s-1").contains("laptop-1");
+        assertThat(get(audrey, "/console/").body()).contains("read-only");
+    }
+
+    @Test
+    void root_redirectsToTheConsole_andTheApiStillAnswers() {
+        Http r = get(sam, "/");
+        assertThat(r.status()).isEqualTo(303);
+        assertThat(r.header("location")).isEqualTo("/console/");
+        assertThat(get(sam, "/v1/health").body()).contains("\"status\"");
+    }
+
+    @Test
+    void securityAdmin_registersSuspendsRevokes_aDevice_eachAudited() throws Exception {
+        String token = csrf(sam);
+        Http reg = post(sam, "/console/devices", form("csrf", token, "id", "laptop-9", "owner", "bob", "groups", "admins, dba",
+                "serial", SCRIPT), List.of());
+        assertThat(reg.status()).as(reg.body()).isEqualTo(200);
+        assertThat(reg.body()).contains("postern-agent enroll --gateway https://127.0.0.1:" + f.tunnelPort + " --token ")
+                .contains("--ca-sha256 " + f.pki.ca.rootSha256());
+        assertThat(f.pki.registry.device("laptop-9").orElseThrow().status()).isEqualTo(DeviceStatus.PENDING);
+        Http page = get(sam, "/console/devices/laptop-9");
+        assertThat(page.body()).contains("&lt;script&gt;alert(1)&lt;/script&gt;").doesNotContain(SCRIPT);
+
+        f.device("laptop-2");
+        assertThat(post(sam, "/console/devices/laptop-2/suspend", form("csrf", token), List.of()).status()).isEqualTo(200);
+        assertThat(f.pki.registry.device("laptop-2").orElseThrow().status()).isEqualTo(DeviceStatus.SUSPENDED);
+        assertThat(post(sam, "/console/devices/laptop-2/resume", form("csrf", token), List.of()).status()).isEqualTo(200);
+        assertThat(post(sam, "/console/devices/laptop-2/revoke", form("csrf", token, "reason", "lost"), List.of()).status())
+                .isEqualTo(200);
+        assertThat(f.pki.registry.device("laptop-2").orElseThrow().status()).isEqualTo(DeviceStatus.REVOKED);
+        Http bad = post(sam, "/console/devices/laptop-2/revoke", form("csrf", token, "reason", "bored"), List.of());
+        assertThat(bad.status()).isEqualTo(409);
+        assertThat(bad.body()).contains("expected keyCompromise|lost|retired|superseded, found &#34;bored&#34;");
+
+        List<JsonNode> actions = f.audit("admin.action");
+        assertThat(actions).extracting(a -> a.get("action").asText() + " " + a.get("target").asText() + " "
+                + a.get("result").asText())
+                .contains("device.add laptop-9 done", "device.suspend laptop-2 done", "device.resume laptop-2 done",
+                        "device.revoke laptop-2 done", "device.revoke laptop-2 refused");
+        assertThat(actions).allSatisfy(a -> {
+            assertThat(a.get("admin").asText()).isEqualTo("sam");
+            assertThat(a.get("role").asText()).isEqualTo("security-admin");
+            assertThat(a.get("certSha256").asText()).hasSize(64);
+        });
+        assertThat(f.audit("pki.revoke")).anySatisfy(e -> assertThat(e.get("actor").asText()).isEqualTo("admin:sam"));
+    }
+
+    @Test
+    void auditor_postingARevoke_gets403_audited_andNothingChanges() throws Exception {
+        f.device("laptop-3");
+        Http r = post(audrey, "/console/devices/laptop-3/revoke", form("csrf", csrf(audrey), "reason", "lost"), List.of());
+        assertThat(r.status()).isEqualTo(403);
+        assertThat(r.header("postern-reason")).isEqualTo("admin.role_forbidden");
+        assertThat(f.pki.registry.device("laptop-3").orElseThrow().status()).isEqualTo(DeviceStatus.ACTIVE);
+        assertThat(f.audit("admin.denied")).anySatisfy(e -> {
+            assertThat(e.get("admin").asText()).isEqualTo("audrey");
+            assertThat(e.get("reason").asText()).isEqualTo("admin.role_forbidden");
+            assertThat(e.get("action").asText()).isEqualTo("/console/devices/laptop-3/revoke");
+        });
+        // and no form to act is shown to an auditor
+        assertThat(get(audrey, "/console/devices/laptop-3").body()).doesNotContain("action=\"/console/devices/laptop-3/revoke\"");
+    }
+
+    @Test
+    void post_withoutOrWithAnotherAdminsToken_orFromAnotherSite_gets403() throws Exception {
+        f.device("laptop-4");
+        Http none = post(sam, "/console/devices/laptop-4/suspend", form(), List.of());
+        assertThat(none.status()).isEqualTo(403);
+        assertThat(none.header("postern-reason")).isEqualTo("admin.csrf");
+        AdminFixture.Files2 other = f.admin("sue", "security-admin");
+        Http foreign = post(sam, "/console/devices/laptop-4/suspend", form("csrf", csrf(other)), List.of());
+        assertThat(foreign.status()).isEqualTo(403);
+        assertThat(foreign.header("postern-reason")).isEqualTo("admin.csrf");
+        Http cross = post(sam, "/console/devices/laptop-4/suspend", form("csrf", csrf(sam)),
+                List.of("-H", "Sec-Fetch-Site: cross-site"));
+        assertThat(cross.status()).isEqualTo(403);
+        assertThat(cross.header("postern-reason")).isEqualTo("admin.cross_site");
+        Http origin = post(sam, "/console/devices/laptop-4/suspend", form("csrf", csrf(sam)),
+                List.of("-H", "Origin: https://evil.example"));
+        assertThat(origin.status()).isEqualTo(403);
+        assertThat(f.pki.registry.device("laptop-4").orElseThrow().status()).isEqualTo(DeviceStatus.ACTIVE);
+        assertThat(f.audit("admin.denied")).extracting(e -> e.get("reason").asText())
+                .contains("admin.csrf", "admin.cross_site");
+    }
+
+    @Test
+    void deviceCertificate_getsNothing() {
+        AdminFixture.Device d = f.device("laptop-5");
+        Http r = get(new AdminFixture.Files2(d.files().cert(), d.files().key()), "/console/");
+        assertThat(r.status()).isEqualTo(403);
+        assertThat(r.body()).doesNotContain("Dashboard");
+    }
+
+    @Test
+    void revokedAdmin_losesTheConsole_atItsNextRequest_overTheSameGateway() throws Exception {
+        assertThat(get(audrey, "/console/").status()).isEqualTo(200);
+        String serial = f.pki.service.adminCertificates().stream().filter(a -> a.name().equals("audrey")).findFirst()
+                .orElseThrow().record().serial().toString(16);
+        Http r = post(sam, "/console/admins/" + serial + "/revoke", form("csrf", csrf(sam), "reason", "retired"), List.of());
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        assertThat(f.pki.registry.status(new BigInteger(serial, 16))).isInstanceOf(CertStatus.Revoked.class);
+        assertThat(get(audrey, "/console/").status()).isEqualTo(403);
+        // one's own certificate is not revoked from the console
+        String own = f.pki.service.adminCertificates().stream().filter(a -> a.name().equals("sam")).findFirst()
+                .orElseThrow().record().serial().toString(16);
+        Http self = post(sam, "/console/admins/" + own + "/revoke", form("csrf", csrf(sam), "reason", "retired"), List.of());
+        assertThat(self.status()).isEqualTo(409);
+        assertThat(self.body()).contains("you cannot revoke the certificate you are signed in with");
+    }
+
+    @Test
+    void killSession_fromTheConsole_endsIt() {
+        Http r = post(sam, "/console/sessions/s-1/kill", form("csrf", csrf(sam)), List.of());
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(f.sessions.live).doesNotContainKey("s-1");
+    }
+
+    @Test
+    void policyDraft_problemsAreListed_andAValidOneShowsWhoCouldReachWhat() {
+        f.device("laptop-6");
+        String token = csrf(sam);
+        Http bad = post(sam, "/console/policy/preview", form("csrf", token, "draft",
+                "access:\n  rules:\n    - name: x\n      groups: []\n      to: [\"10.0.0.0/8:22\"]\n"), List.of());
+        assertThat(bad.status()).isEqualTo(422);
+        assertThat(bad.body()).contains("id=\"problems\"");
+        Http good = post(sam, "/console/policy/preview", form("csrf", token, "draft",
+                "access:\n  rules:\n    - name: admins-ssh\n      groups: [admins]\n      to: [\"10.20.0.0/16:22\"]\n"), List.of());
+        assertThat(good.status()).as(good.body()).isEqualTo(200);
+        assertThat(good.body()).contains("admins-ssh").contains("laptop-6").contains("10.20.0.0/16:22 (tcp)");
+    }
+
+    @Test
+    void hostileTrailValues_renderEscaped_inSearchAndAccessReport() {
+        Http search = get(audrey, "/console/audit?device=laptop-1");
+        assertThat(search.status()).as(search.body()).isEqualTo(200);
+        assertThat(search.body()).doesNotContain(SCRIPT).doesNotContain("<img src=x")
+                .contains("&lt;script&gt;alert(1)&lt;/script&gt;");
+        Http access = get(audrey, "/console/access");
+        assertThat(access.body()).contains("db1.internal:5432").doesNotContain("<img");
+        Http denials = get(audrey, "/console/denials");
+        assertThat(denials.body()).doesNotContain("<img src=x").contains("&#34;&gt;&lt;img src=x");
+    }
+
+    @Test
+    void csvExport_neutralisesFormulas_andIsAudited() {
+        Http csv = get(audrey, "/console/export?format=csv");
+        assertThat(csv.status()).isEqualTo(200);
+        assertThat(csv.header("content-disposition")).contains("attachment");
+        assertThat(csv.body()).contains("'" + FORMULA.substring(0, 4)).doesNotContain("," + FORMULA);
+        assertThat(f.audit("admin.audit.export")).anySatisfy(e -> assertThat(e.get("format").asText()).isEqualTo("csv"));
+    }
+
+    @Test
+    void badFilter_saysWhatWasExpected() {
+        Http r = get(audrey, "/console/audit?since=yesterday-ish");
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.body()).contains("yesterday-ish");
+    }
+
+    // --- HTTP with curl
+
+    private String csrf(AdminFixture.Files2 who) {
+        Matcher m = CSRF.matcher(get(who, "/console/sessions").body());
+        assertThat(m.find()).as("a CSRF token on the page").isTrue();
+        return m.group(1);
+    }
+
+    static Map<String, String> form(String... kv) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put(kv[i], kv[i + 1]);
+        }
+        return m;
+    }
+
+    Http get(AdminFixture.Files2 who, String path) {
+        return curl(who, "GET", path, Map.of(), List.of());
+    }
+
+    Http post(AdminFixture.Files2 who, String path, Map<String, String> fields, List<String> extra) {
+        return curl(who, "POST", path, fields, extra);
+    }
+
+    private Http curl(AdminFixture.Files2 who, String method, String path, Map<String, String> fields, List<String> extra) {
+        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "20", "-X", method, "-D", "-",
+                "--cacert", f.pki.chainFile().toString(), "--cert", who.cert().toString(), "--key", who.key().toString()));
+        fields.forEach((k, v) -> {
+            cmd.add("--data-urlencode");
+            cmd.add(k + "=" + v);
+        });
+        if (method.equals("POST") && fields.isEmpty()) {
+            cmd.add("--data");
+            cmd.add("");
+        }
+        cmd.addAll(extra);
+        cmd.add("https://127.0.0.1:" + f.adminPort + path);
+        Proc.Result r = Proc.run(f.work, Duration.ofSeconds(30), cmd.toArray(String[]::new));
+        String out = r.stdout();
+        int split = out.indexOf("\r\n\r\n");
+        assertThat(split).as(r.all()).isPositive();
+        String[] head = out.substring(0, split).split("\r\n");
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (int i = 1; i < head.length; i++) {
+            int c = head[i].indexOf(':');
+            headers.put(head[i].substring(0, c).strip().toLowerCase(Locale.ROOT), head[i].substring(c + 1).strip());
+        }
+        int status = Integer.parseInt(head[0].split(" ")[1]);
+        return new Http(status, headers, out.substring(split + 4));
+    }
+}
