@@ -1,6 +1,11 @@
 package org.postern.cli.audit;
 
+import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
+
+import org.postern.audit.query.Trails;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -28,5 +33,13 @@ public final class AuditCommand implements Runnable {
 
     void useClock(Clock clock) {
         this.clock = clock;
+    }
+
+    /** The trails DIR… and --file …, their warnings printed to {@code err} as {@code postern: …} lines. */
+    static Trails trails(List<Path> dirs, List<Path> files, PrintWriter err) {
+        return Trails.open(dirs, files, line -> {
+            err.println("postern: " + line);
+            err.flush();
+        });
     }
 }

@@ -1,5 +1,6 @@
 package org.postern.cli.audit;
 
+import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
@@ -7,11 +8,11 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.function.Function;
 
+import org.postern.audit.export.ExportFormat;
+import org.postern.audit.query.AuditFilter;
+import org.postern.audit.query.Trails;
 import org.postern.cli.Exit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,8 +27,6 @@ import picocli.CommandLine.Model.CommandSpec;
                 + " cef (ArcSight CEF) or ocsf (OCSF 1.3 JSON lines).", "Filters as for search; several trails (one per gateway) are merged by time.",
                 "Every record names its gateway: the gateway field (jsonl), column (csv), dvchost (cef), metadata.log_provider (ocsf)."})
 final class ExportCommand implements Callable<Integer> {
-    static final List<String> FORMATS = List.of("jsonl", "csv", "cef", "ocsf");
-
     @Mixin
     FilterOptions options;
     @Option(names = "--format", required = true, paramLabel = "jsonl|csv|cef|ocsf", description = "Output format.")
@@ -41,36 +40,18 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        String f = format.toLowerCase(Locale.ROOT);
-        if (!FORMATS.contains(f)) {
-            throw new Exit(Exit.USAGE, "--format: expected one of " + String.join(", ", FORMATS) + ", found \"" + format + "\"");
-        }
-        RecordFilter filter = options.filter(parent.clock());
-        TrailReader reader = options.reader(spec.commandLine().getErr());
-        Function<AuditRecord, String> line = switch (f) {
-            case "csv" -> CsvFormat::line;
-            case "cef" -> r -> CefFormat.line(r) + "\n";
-            case "ocsf" -> r -> OcsfFormat.event(r).toString() + "\n";
-            default -> r -> r.json().toString() + "\n";
-        };
-        int[] count = {0};
-        try (Writer w = out == null ? new NonClosing(spec.commandLine().getOut()) : new OutputStreamWriter(Files.newOutputStream(out), StandardCharsets.UTF_8)) {
-            if (f.equals("csv")) {
-                w.write(CsvFormat.header());
-            }
-            reader.forEach(r -> {
-                if (filter.test(r)) {
-                    count[0]++;
-                    try {
-                        w.write(line.apply(r));
-                    } catch (IOException e) {
-                        throw new Exit(Exit.UNAVAILABLE, (out == null ? "standard output" : out.toString()) + ": cannot write: " + e.getMessage());
-                    }
-                }
-            });
+        ExportFormat f = ExportFormat.parse("--format", format);
+        AuditFilter filter = options.filter(parent.clock());
+        Trails reader = options.reader(spec.commandLine().getErr());
+        long count;
+        try (Writer w = out == null ? new NonClosing(spec.commandLine().getOut())
+                : new BufferedWriter(new OutputStreamWriter(Files.newOutputStream(out), StandardCharsets.UTF_8), 1 << 16)) {
+            count = f.write(reader.stream(), filter, w);
+        } catch (IOException e) {
+            throw new Exit(Exit.UNAVAILABLE, (out == null ? "standard output" : out.toString()) + ": cannot write: " + e.getMessage());
         }
         if (out != null) {
-            spec.commandLine().getErr().println("postern: exported " + count[0] + " records to " + out + " (" + f + ")");
+            spec.commandLine().getErr().println("postern: exported " + count + " records to " + out + " (" + f.wireName() + ")");
         }
         return 0;
     }

@@ -3,10 +3,14 @@ package org.postern.cli.audit;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
+import org.postern.audit.query.AuditFilter;
+import org.postern.audit.query.Outcome;
+import org.postern.audit.query.Times;
+import org.postern.audit.query.Trails;
 import org.postern.cli.Exit;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -35,24 +39,18 @@ final class FilterOptions {
     @Option(names = "--include-checkpoints", description = "Also show audit.checkpoint records (left out by default).")
     boolean includeCheckpoints;
 
-    RecordFilter filter(Clock clock) {
-        Outcome o = null;
-        if (outcome != null) {
-            o = switch (outcome.toLowerCase(Locale.ROOT)) {
-                case "allowed" -> Outcome.ALLOWED;
-                case "denied" -> Outcome.DENIED;
-                default -> throw new Exit(Exit.USAGE, "--outcome: expected allowed or denied, found \"" + outcome + "\"");
-            };
+    AuditFilter filter(Clock clock) {
+        Outcome o = outcome == null ? null : Outcome.parse("--outcome", outcome);
+        Instant from = Times.since("--since", since, clock);
+        Instant to = Times.until("--until", until, clock);
+        if (from != null && to != null && !from.isBefore(to)) {
+            throw new Exit(Exit.USAGE, "--since " + from + " is not before --until " + to + ": expected a non-empty period");
         }
-        RecordFilter f = new RecordFilter(device, user, Times.since("--since", since, clock), Times.until("--until", until, clock),
-                types, o, dest, includeCheckpoints);
-        if (f.since() != null && f.until() != null && !f.since().isBefore(f.until())) {
-            throw new Exit(Exit.USAGE, "--since " + f.since() + " is not before --until " + f.until() + ": expected a non-empty period");
-        }
-        return f;
+        return new AuditFilter(from, to, device, user, types, o, dest, null, includeCheckpoints);
     }
 
-    TrailReader reader(PrintWriter warnings) {
-        return TrailReader.open(dirs, files, warnings);
+    /** The trails given; warnings go to {@code err} as {@code postern: …} lines. */
+    Trails reader(PrintWriter err) {
+        return AuditCommand.trails(dirs, files, err);
     }
 }

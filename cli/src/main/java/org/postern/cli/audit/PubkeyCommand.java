@@ -8,7 +8,7 @@ import java.util.concurrent.Callable;
 
 import org.postern.audit.trail.AuditKeys;
 import org.postern.cli.Exit;
-import org.postern.cli.TerminalText;
+import org.postern.audit.text.TerminalText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;

@@ -10,6 +10,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import org.postern.audit.export.CsvFormat;
+import org.postern.audit.query.Times;
+import org.postern.audit.report.RemoteWorkReport;
 import org.postern.cli.Exit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -52,7 +55,7 @@ final class ReportCommand implements Callable<Integer> {
             throw new Exit(Exit.USAGE, "--since " + from + " is not before --until " + to + ": expected a non-empty period");
         }
         RemoteWorkReport report = new RemoteWorkReport(from, to);
-        TrailReader.open(dirs, files, spec.commandLine().getErr()).forEach(report::accept);
+        AuditCommand.trails(dirs, files, spec.commandLine().getErr()).forEach(report::accept);
         report.finish();
         PrintWriter out = spec.commandLine().getOut();
         if (csv) {
@@ -65,86 +68,86 @@ final class ReportCommand implements Callable<Integer> {
     }
 
     private static void printText(PrintWriter out, RemoteWorkReport r) {
-        out.println("Remote-work report " + r.since + " .. " + r.until + " (UTC days)");
+        out.println("Remote-work report " + r.since() + " .. " + r.until() + " (UTC days)");
         out.println();
         out.println("Sessions and connected hours per user and day");
         List<String[]> rows = new ArrayList<>();
-        r.perDay.forEach((day, users) -> users.forEach((user, u) ->
-                rows.add(new String[] {day.toString(), user, Integer.toString(u.sessions), RemoteWorkReport.hours(u.connected)})));
+        r.perDay().forEach((day, users) -> users.forEach((user, u) ->
+                rows.add(new String[] {day.toString(), user, Integer.toString(u.sessions()), RemoteWorkReport.hours(u.connected())})));
         SearchCommand.printTable(out, new String[] {"DAY", "USER", "SESSIONS", "HOURS"}, rows);
         out.println();
         out.println("Per user over the period");
         rows.clear();
-        r.perUser.forEach((user, u) -> rows.add(new String[] {user, Integer.toString(u.sessions), RemoteWorkReport.hours(u.connected)}));
+        r.perUser().forEach((user, u) -> rows.add(new String[] {user, Integer.toString(u.sessions()), RemoteWorkReport.hours(u.connected())}));
         SearchCommand.printTable(out, new String[] {"USER", "SESSIONS", "HOURS"}, rows);
         out.println();
         out.println("Denials by reason");
         rows.clear();
-        r.denials.forEach((key, n) -> rows.add(new String[] {key.substring(0, key.indexOf(' ')), key.substring(key.indexOf(' ') + 1), Integer.toString(n)}));
+        r.denials().forEach((key, n) -> rows.add(new String[] {key.substring(0, key.indexOf(' ')), key.substring(key.indexOf(' ') + 1), Integer.toString(n)}));
         SearchCommand.printTable(out, new String[] {"TYPE", "REASON", "COUNT"}, rows);
         out.println();
         out.println("Fleet compliance (compliant posture decisions / all)");
         rows.clear();
-        r.compliance.forEach((day, c) -> rows.add(complianceRow(day.toString(), c)));
-        rows.add(complianceRow("period", r.fleet));
+        r.compliance().forEach((day, c) -> rows.add(complianceRow(day.toString(), c)));
+        rows.add(complianceRow("period", r.fleet()));
         SearchCommand.printTable(out, new String[] {"DAY", "COMPLIANT", "DECISIONS", "RATE"}, rows);
         out.println();
         out.println("Devices not seen (enrolled, active, no session started in the period)");
         rows.clear();
         r.notSeen().forEach(n -> rows.add(new String[] {n.device(), n.user(), n.lastSession() == null ? "never" : n.lastSession().toString()}));
         SearchCommand.printTable(out, new String[] {"DEVICE", "USER", "LAST SESSION"}, rows);
-        if (r.perGateway.size() > 1) {
+        if (r.perGateway().size() > 1) {
             out.println();
             out.println("Per gateway (sessions started in the period, connected hours, denied records, posture decisions)");
             rows.clear();
-            r.perGateway.forEach((gateway, g) -> rows.add(gatewayRow(gateway, g)));
+            r.perGateway().forEach((gateway, g) -> rows.add(gatewayRow(gateway, g)));
             rows.add(gatewayRow("total", r.gatewayTotal()));
             SearchCommand.printTable(out, new String[] {"GATEWAY", "SESSIONS", "HOURS", "DENIALS", "DECISIONS", "COMPLIANT", "RATE"}, rows);
         }
     }
 
     private static String[] gatewayRow(String gateway, RemoteWorkReport.GatewayUsage g) {
-        String[] c = complianceRow(gateway, g.compliance);
-        return new String[] {gateway, Integer.toString(g.usage.sessions), RemoteWorkReport.hours(g.usage.connected), Integer.toString(g.denials),
+        String[] c = complianceRow(gateway, g.compliance());
+        return new String[] {gateway, Integer.toString(g.usage().sessions()), RemoteWorkReport.hours(g.usage().connected()), Integer.toString(g.denials()),
                 c[2], c[1], c[3]};
     }
 
     private static String[] complianceRow(String day, RemoteWorkReport.Compliance c) {
-        return new String[] {day, Integer.toString(c.compliant), Integer.toString(c.decisions),
-                c.decisions == 0 ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * c.rate())};
+        return new String[] {day, Integer.toString(c.compliant()), Integer.toString(c.decisions()),
+                c.decisions() == 0 ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * c.rate())};
     }
 
     private static void printCsv(PrintWriter out, RemoteWorkReport r) {
         out.print(CsvFormat.BOM + CSV_HEADER_COLUMNS + "\r\n");
-        for (Map.Entry<LocalDate, Map<String, RemoteWorkReport.Usage>> d : r.perDay.entrySet()) {
+        for (Map.Entry<LocalDate, Map<String, RemoteWorkReport.Usage>> d : r.perDay().entrySet()) {
             d.getValue().forEach((user, u) -> {
-                csv(out, "sessions", d.getKey().toString(), user, "", "", "", Integer.toString(u.sessions));
-                csv(out, "connected_hours", d.getKey().toString(), user, "", "", "", RemoteWorkReport.hours(u.connected));
+                csv(out, "sessions", d.getKey().toString(), user, "", "", "", Integer.toString(u.sessions()));
+                csv(out, "connected_hours", d.getKey().toString(), user, "", "", "", RemoteWorkReport.hours(u.connected()));
             });
         }
-        r.perUser.forEach((user, u) -> {
-            csv(out, "sessions", "", user, "", "", "", Integer.toString(u.sessions));
-            csv(out, "connected_hours", "", user, "", "", "", RemoteWorkReport.hours(u.connected));
+        r.perUser().forEach((user, u) -> {
+            csv(out, "sessions", "", user, "", "", "", Integer.toString(u.sessions()));
+            csv(out, "connected_hours", "", user, "", "", "", RemoteWorkReport.hours(u.connected()));
         });
-        r.denials.forEach((key, n) -> csv(out, "denials", "", "", "", key.substring(0, key.indexOf(' ')), key.substring(key.indexOf(' ') + 1), Integer.toString(n)));
-        r.compliance.forEach((day, c) -> compliance(out, day.toString(), c));
-        compliance(out, "", r.fleet);
+        r.denials().forEach((key, n) -> csv(out, "denials", "", "", "", key.substring(0, key.indexOf(' ')), key.substring(key.indexOf(' ') + 1), Integer.toString(n)));
+        r.compliance().forEach((day, c) -> compliance(out, day.toString(), c));
+        compliance(out, "", r.fleet());
         r.notSeen().forEach(n -> csv(out, "device_not_seen", "", n.user(), n.device(), "", "", n.lastSession() == null ? "" : n.lastSession().toString()));
-        if (r.perGateway.size() > 1) {
-            r.perGateway.forEach((gateway, g) -> {
-                csv(out, "gateway_sessions", "", "", "", "", "", Integer.toString(g.usage.sessions), gateway);
-                csv(out, "gateway_connected_hours", "", "", "", "", "", RemoteWorkReport.hours(g.usage.connected), gateway);
-                csv(out, "gateway_denials", "", "", "", "", "", Integer.toString(g.denials), gateway);
-                csv(out, "gateway_posture_decisions", "", "", "", "", "", Integer.toString(g.compliance.decisions), gateway);
-                csv(out, "gateway_posture_compliant", "", "", "", "", "", Integer.toString(g.compliance.compliant), gateway);
+        if (r.perGateway().size() > 1) {
+            r.perGateway().forEach((gateway, g) -> {
+                csv(out, "gateway_sessions", "", "", "", "", "", Integer.toString(g.usage().sessions()), gateway);
+                csv(out, "gateway_connected_hours", "", "", "", "", "", RemoteWorkReport.hours(g.usage().connected()), gateway);
+                csv(out, "gateway_denials", "", "", "", "", "", Integer.toString(g.denials()), gateway);
+                csv(out, "gateway_posture_decisions", "", "", "", "", "", Integer.toString(g.compliance().decisions()), gateway);
+                csv(out, "gateway_posture_compliant", "", "", "", "", "", Integer.toString(g.compliance().compliant()), gateway);
             });
         }
     }
 
     private static void compliance(PrintWriter out, String day, RemoteWorkReport.Compliance c) {
-        csv(out, "posture_decisions", day, "", "", "", "", Integer.toString(c.decisions));
-        csv(out, "posture_compliant", day, "", "", "", "", Integer.toString(c.compliant));
-        if (c.decisions > 0) {
+        csv(out, "posture_decisions", day, "", "", "", "", Integer.toString(c.decisions()));
+        csv(out, "posture_compliant", day, "", "", "", "", Integer.toString(c.compliant()));
+        if (c.decisions() > 0) {
             csv(out, "compliance_rate", day, "", "", "", "", String.format(Locale.ROOT, "%.4f", c.rate()));
         }
     }

@@ -9,8 +9,11 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.postern.audit.query.AuditFilter;
+import org.postern.audit.query.AuditRecord;
+import org.postern.audit.query.Trails;
+import org.postern.audit.text.TerminalText;
 import org.postern.cli.Exit;
-import org.postern.cli.TerminalText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -44,8 +47,8 @@ final class SearchCommand implements Callable<Integer> {
         if (limit != null && limit < 1) {
             throw new Exit(Exit.USAGE, "--limit: expected a positive number, found " + limit);
         }
-        RecordFilter filter = options.filter(parent.clock());
-        TrailReader reader = options.reader(spec.commandLine().getErr());
+        AuditFilter filter = options.filter(parent.clock());
+        Trails reader = options.reader(spec.commandLine().getErr());
         PrintWriter out = spec.commandLine().getOut();
         List<String[]> rows = new ArrayList<>();
         int max = limit == null ? Integer.MAX_VALUE : limit;

@@ -12,11 +12,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import org.postern.audit.query.Trails;
+import org.postern.audit.text.TerminalText;
 import org.postern.audit.trail.Anchor;
 import org.postern.audit.trail.AuditKeys;
 import org.postern.audit.trail.AuditVerifier;
 import org.postern.cli.Exit;
-import org.postern.cli.TerminalText;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -144,7 +145,7 @@ final class VerifyCommand implements Callable<Integer> {
             String problem = TerminalText.escape(String.valueOf(r.problem()));
             if (r.problem().kind() == AuditVerifier.Kind.EMPTY && r.segments() == 0) {
                 // all segments deleted, or not a trail at all (a data directory): a failure either way, and what is there tells which
-                problem += " (" + TerminalText.escape(TrailSource.contents(dir)) + ")";
+                problem += " (" + TerminalText.escape(Trails.contents(dir)) + ")";
             }
             out.flush();
             spec.commandLine().getErr().println("BROKEN: " + (dirs.size() == 1 ? "" : "gateway " + gateway + ", " + dir + ": ") + problem);

@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.postern.cli.TerminalText;
+import org.postern.audit.text.TerminalText;
 
 /**
  * The live sessions as an aligned table, the way {@code postern gateway sessions} prints them; every

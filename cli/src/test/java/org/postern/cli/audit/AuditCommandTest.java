@@ -24,6 +24,8 @@ import org.apache.commons.csv.CSVRecord;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.postern.audit.export.CefFormat;
+import org.postern.audit.export.CsvFormat;
 import org.postern.cli.Exit;
 import org.postern.cli.PosternCommand;
 import picocli.CommandLine;

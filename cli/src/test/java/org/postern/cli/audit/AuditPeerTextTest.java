@@ -11,6 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.postern.audit.export.CsvFormat;
 import org.postern.cli.TerminalAssertions;
 
 /**
@@ -135,7 +136,7 @@ class AuditPeerTextTest {
     /** Reads one JSON line. */
     static final class TestTrailJson {
         static com.fasterxml.jackson.databind.JsonNode read(String line) throws Exception {
-            return TrailReader.JSON.readTree(List.of(line.split("\n")).getFirst());
+            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(List.of(line.split("\n")).getFirst());
         }
     }
 }

@@ -1,4 +1,4 @@
-package org.postern.cli;
+package org.postern.audit.text;
 
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;

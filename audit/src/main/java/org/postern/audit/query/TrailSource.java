@@ -1,20 +1,21 @@
-package org.postern.cli.audit;
+package org.postern.audit.query;
 
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-import org.postern.cli.Exit;
+import org.postern.audit.AuditUnavailableException;
 
 /**
  * One thing to read: a trail directory (its {@code segment-NNNNNN.jsonl} files by number;
  * {@code *.torn-*} files and anything else ignored) or a JSON-lines file without chain, such as an
  * old {@code pki-audit.jsonl}. Opening checks that it is what it should be and says what was
- * found instead; reading is {@link RecordCursor}'s.
+ * found instead ({@link IllegalArgumentException}; {@link AuditUnavailableException} when it cannot be
+ * listed); reading is {@link RecordCursor}'s.
  *
  * @param path  as the user gave it, for messages
  * @param files what to read, in written order
@@ -31,12 +32,12 @@ record TrailSource(Path path, List<Path> files) {
     /** A trail directory given as DIR; exit 2 when it is missing, a file, or holds no segments. */
     static TrailSource directory(Path dir) {
         if (!Files.isDirectory(dir)) {
-            throw new Exit(Exit.USAGE, "audit directory " + dir + ": expected a directory of segment-NNNNNN.jsonl files, found "
+            throw new IllegalArgumentException("audit directory " + dir + ": expected a directory of segment-NNNNNN.jsonl files, found "
                     + (Files.exists(dir) ? "a file (a pki-audit.jsonl style file is read with --file)" : "nothing there"));
         }
         List<Path> segments = segments(dir, "audit directory " + dir);
         if (segments.isEmpty()) {
-            throw new Exit(Exit.USAGE, "audit directory " + dir + ": expected segment-NNNNNN.jsonl files, found none ("
+            throw new IllegalArgumentException("audit directory " + dir + ": expected segment-NNNNNN.jsonl files, found none ("
                     + contents(dir) + "; a pki-audit.jsonl style file is read with --file)");
         }
         return new TrailSource(dir, segments);
@@ -47,18 +48,18 @@ record TrailSource(Path path, List<Path> files) {
         if (Files.isDirectory(f)) { // another trail, such as the PKI's DATA/audit/pki
             List<Path> segments = segments(f, "--file " + f);
             if (segments.isEmpty()) {
-                throw new Exit(Exit.USAGE, "--file " + f + ": expected a JSON-lines file or a trail directory of"
+                throw new IllegalArgumentException("--file " + f + ": expected a JSON-lines file or a trail directory of"
                         + " segment-NNNNNN.jsonl files, found a directory without segments (" + contents(f) + ")");
             }
             return new TrailSource(f, segments);
         }
         if (!Files.isRegularFile(f)) {
-            throw new Exit(Exit.USAGE, "--file " + f + ": expected a JSON-lines file or a trail directory, found nothing there");
+            throw new IllegalArgumentException("--file " + f + ": expected a JSON-lines file or a trail directory, found nothing there");
         }
         return new TrailSource(f, List.of(f));
     }
 
-    RecordCursor open(PrintWriter warnings, String where) {
+    RecordCursor open(Consumer<String> warnings, String where) {
         return new RecordCursor(files, warnings, where);
     }
 
@@ -66,7 +67,7 @@ record TrailSource(Path path, List<Path> files) {
         try (Stream<Path> list = Files.list(dir)) {
             return list.filter(p -> SEGMENT.matcher(p.getFileName().toString()).matches()).sorted().toList();
         } catch (IOException e) {
-            throw new Exit(Exit.UNAVAILABLE, what + ": cannot list it: " + e.getMessage());
+            throw new AuditUnavailableException(what + ": cannot list it: " + e.getMessage(), e);
         }
     }
 

@@ -1,4 +1,4 @@
-package org.postern.cli.audit;
+package org.postern.audit.report;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -9,38 +9,77 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 
+import org.jspecify.annotations.Nullable;
+import org.postern.audit.query.AuditRecord;
+import org.postern.audit.query.Outcome;
+
 /**
  * Remote-work indicators over a period {@code [since, until)}, days in UTC. Fed every record of
  * the trails, merged by time (sessions that began before the period still count for their time
  * inside it). A session is known by its gateway and its id, so that two gateways' ids never pair
  * up; every count is also kept per gateway. The definitions are in docs/audit.md ("Remote-work report").
  */
-final class RemoteWorkReport {
-    record Start(String gateway, String user, String device, Instant time) {}
+public final class RemoteWorkReport {
+    private record Start(String gateway, String user, String device, Instant time) {}
 
     /** Sessions started and time connected, of one user on one day. */
-    static final class Usage {
+    public static final class Usage {
         int sessions;
         Duration connected = Duration.ZERO;
+
+        /** Sessions started. */
+        public int sessions() {
+            return sessions;
+        }
+
+        /** Time connected (inside the period). */
+        public Duration connected() {
+            return connected;
+        }
     }
 
     /** Posture decisions of one day. */
-    static final class Compliance {
+    public static final class Compliance {
         int decisions;
         int compliant;
 
-        double rate() {
+        /** All posture decisions. */
+        public int decisions() {
+            return decisions;
+        }
+
+        /** Compliant posture decisions. */
+        public int compliant() {
+            return compliant;
+        }
+
+        /** compliant / decisions, 0 when there were none. */
+        public double rate() {
             return decisions == 0 ? 0 : (double) compliant / decisions;
         }
     }
 
-    record NotSeen(String device, String user, Instant lastSession) {}
+    /** An enrolled, active device with no session in the period, and when it last had one (null: never). */
+    public record NotSeen(String device, String user, @Nullable Instant lastSession) {}
 
     /** What one gateway's records count in the period. */
-    static final class GatewayUsage {
+    public static final class GatewayUsage {
         final Usage usage = new Usage();
         int denials;
         final Compliance compliance = new Compliance();
+
+        public Usage usage() {
+            return usage;
+        }
+
+        /** Denied records. */
+        public int denials() {
+            return denials;
+        }
+
+        public Compliance compliance() {
+            return compliance;
+        }
 
         void add(GatewayUsage g) {
             usage.sessions += g.usage.sessions;
@@ -51,8 +90,8 @@ final class RemoteWorkReport {
         }
     }
 
-    final Instant since;
-    final Instant until;
+    private final Instant since;
+    private final Instant until;
     private final Map<String, Start> starts = new LinkedHashMap<>();
     private final Map<String, Instant> ends = new HashMap<>();
     private final Map<String, String> enrolled = new TreeMap<>();   // device → user, in force at until
@@ -63,21 +102,64 @@ final class RemoteWorkReport {
     private final Map<String, Instant> last = new HashMap<>();
 
     /** (day, user) → usage */
-    final Map<LocalDate, Map<String, Usage>> perDay = new TreeMap<>();
-    final Map<String, Usage> perUser = new TreeMap<>();
+    private final Map<LocalDate, Map<String, Usage>> perDay = new TreeMap<>();
+    private final Map<String, Usage> perUser = new TreeMap<>();
     /** "type reason" → count */
-    final Map<String, Integer> denials = new TreeMap<>();
-    final Map<LocalDate, Compliance> compliance = new TreeMap<>();
-    final Compliance fleet = new Compliance();
+    private final Map<String, Integer> denials = new TreeMap<>();
+    private final Map<LocalDate, Compliance> compliance = new TreeMap<>();
+    private final Compliance fleet = new Compliance();
     /** gateway id → its share; the report prints it when there is more than one */
-    final Map<String, GatewayUsage> perGateway = new TreeMap<>();
+    private final Map<String, GatewayUsage> perGateway = new TreeMap<>();
 
-    RemoteWorkReport(Instant since, Instant until) {
+    /** The report of {@code [since, until)}. */
+    public RemoteWorkReport(Instant since, Instant until) {
+        if (!since.isBefore(until)) {
+            throw new IllegalArgumentException("since " + since + " is not before until " + until + ": expected a non-empty period");
+        }
         this.since = since;
         this.until = until;
     }
 
-    void accept(AuditRecord r) {
+    public Instant since() {
+        return since;
+    }
+
+    public Instant until() {
+        return until;
+    }
+
+    /** (UTC day → user → usage), days and users in order. */
+    public Map<LocalDate, Map<String, Usage>> perDay() {
+        return java.util.Collections.unmodifiableMap(perDay);
+    }
+
+    /** User → usage over the period. */
+    public Map<String, Usage> perUser() {
+        return java.util.Collections.unmodifiableMap(perUser);
+    }
+
+    /** "TYPE REASON" → how many denied records (a posture decision counts once per reason code), in order. */
+    public Map<String, Integer> denials() {
+        return java.util.Collections.unmodifiableMap(denials);
+    }
+
+    /** UTC day → that day's posture decisions. */
+    public Map<LocalDate, Compliance> compliance() {
+        return java.util.Collections.unmodifiableMap(compliance);
+    }
+
+    /** The period's posture decisions. */
+    public Compliance fleet() {
+        return fleet;
+    }
+
+    /** Gateway id → its share ({@code -} for records without one). */
+    public Map<String, GatewayUsage> perGateway() {
+        return java.util.Collections.unmodifiableMap(perGateway);
+    }
+
+    /** Takes the next record of the trails, merged by time: every record, not only the period's. */
+    public void accept(AuditRecord r) {
         Instant t = r.time();
         boolean inPeriod = !t.isBefore(since) && t.isBefore(until);
         String type = r.type();
@@ -137,7 +219,7 @@ final class RemoteWorkReport {
     }
 
     /** Closes the books: pairs starts with ends and splits connected time at UTC midnight. */
-    RemoteWorkReport finish() {
+    public RemoteWorkReport finish() {
         for (Map.Entry<String, Start> e : starts.entrySet()) {
             Start s = e.getValue();
             Instant heard = last.get(s.gateway());
@@ -169,7 +251,7 @@ final class RemoteWorkReport {
     }
 
     /** The per-gateway counts summed: the same totals as the tables above. */
-    GatewayUsage gatewayTotal() {
+    public GatewayUsage gatewayTotal() {
         GatewayUsage total = new GatewayUsage();
         perGateway.values().forEach(total::add);
         return total;
@@ -180,7 +262,8 @@ final class RemoteWorkReport {
         return gateway + '\n' + session;
     }
 
-    java.util.List<NotSeen> notSeen() {
+    /** Enrolled devices, active at the end of the period, with no session in it. */
+    public java.util.List<NotSeen> notSeen() {
         return enrolled.entrySet().stream().filter(e -> !seenInPeriod.containsKey(e.getKey()) && !inactive.contains(e.getKey()))
                 .map(e -> new NotSeen(e.getKey(), e.getValue(), lastSession.get(e.getKey()))).toList();
     }
@@ -189,11 +272,13 @@ final class RemoteWorkReport {
         return perDay.computeIfAbsent(day, d -> new TreeMap<>()).computeIfAbsent(user, u -> new Usage());
     }
 
-    static LocalDate day(Instant t) {
+    /** The UTC day of {@code t}. */
+    public static LocalDate day(Instant t) {
         return LocalDate.ofInstant(t, ZoneOffset.UTC);
     }
 
-    static String hours(Duration d) {
+    /** Hours with two decimals, as the report prints them. */
+    public static String hours(Duration d) {
         return String.format(java.util.Locale.ROOT, "%.2f", d.toMillis() / 3_600_000.0);
     }
 

@@ -1,4 +1,4 @@
-package org.postern.cli.audit;
+package org.postern.audit.query;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -12,7 +12,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.jspecify.annotations.Nullable;
-import org.postern.cli.Exit;
 
 /**
  * {@code --since}/{@code --until} values: an ISO instant ({@code 2026-11-30T08:00:00Z}, an offset
@@ -20,21 +19,28 @@ import org.postern.cli.Exit;
  * ({@code -24h}, {@code -7d}, {@code -30m}, {@code -2w}, {@code now}). {@code --since} is inclusive
  * and {@code --until} exclusive, except that a date given to {@code --until} includes that whole day.
  */
-final class Times {
-    static final String EXPECTED = "an ISO instant like 2026-11-30T08:00:00Z, a date like 2026-11-30, or a relative time like -24h or -7d";
+public final class Times {
+    public static final String EXPECTED = "an ISO instant like 2026-11-30T08:00:00Z, a date like 2026-11-30, or a relative time like -24h or -7d";
     private static final Pattern RELATIVE = Pattern.compile("-(\\d{1,9})([smhdw])");
 
     private Times() {}
 
-    static Instant since(String option, String text, Clock clock) {
+    /**
+     * A start time (inclusive), or null when {@code text} is null.
+     *
+     * @param option names the value in the error ({@code --since}, a query parameter)
+     * @throws IllegalArgumentException "OPTION: expected …, found "TEXT"" when it is none of the forms above
+     */
+    public static @Nullable Instant since(String option, @Nullable String text, Clock clock) {
         return parse(option, text, clock, false);
     }
 
-    static Instant until(String option, String text, Clock clock) {
+    /** An end time (exclusive; a date includes its whole day), or null when {@code text} is null; errors as {@link #since}. */
+    public static @Nullable Instant until(String option, @Nullable String text, Clock clock) {
         return parse(option, text, clock, true);
     }
 
-    private static @Nullable Instant parse(String option, String text, Clock clock, boolean endOfDay) {
+    private static @Nullable Instant parse(String option, @Nullable String text, Clock clock, boolean endOfDay) {
         if (text == null) {
             return null;
         }
@@ -67,7 +73,7 @@ final class Times {
             }
             return LocalDateTime.parse(t).toInstant(ZoneOffset.UTC);
         } catch (DateTimeParseException e) {
-            throw new Exit(Exit.USAGE, option + ": expected " + EXPECTED + ", found \"" + text + "\"");
+            throw new IllegalArgumentException(option + ": expected " + EXPECTED + ", found \"" + text + "\"");
         }
     }
 }

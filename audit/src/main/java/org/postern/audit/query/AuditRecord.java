@@ -1,4 +1,4 @@
-package org.postern.cli.audit;
+package org.postern.audit.query;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -12,18 +12,19 @@ import org.jspecify.annotations.Nullable;
 /**
  * One line of the trail as read: the JSON object, where it came from, and its parsed time.
  *
- * @param json     the record exactly as written (field order kept)
+ * @param json     the record exactly as written (field order kept); not to be changed
  * @param location {@code file:line}, for messages
  * @param time     the record's {@code time}
  */
-record AuditRecord(ObjectNode json, String location, Instant time) {
+public record AuditRecord(ObjectNode json, String location, Instant time) {
 
-    String type() {
+    /** The record's {@code type}, like {@code flow.open}. */
+    public String type() {
         return text("type");
     }
 
     /** A field as text, or null when absent or JSON null; arrays are joined with commas. */
-    @Nullable String text(String field) {
+    public @Nullable String text(String field) {
         JsonNode n = json.get(field);
         if (n == null || n.isNull() || n.isMissingNode()) {
             return null;
@@ -37,12 +38,13 @@ record AuditRecord(ObjectNode json, String location, Instant time) {
     }
 
     /** A numeric field, or -1 when absent or not a number. */
-    long number(String field) {
+    public long number(String field) {
         JsonNode n = json.get(field);
         return n != null && n.canConvertToLong() ? n.asLong() : -1;
     }
 
-    boolean isCheckpoint() {
+    /** A signed checkpoint of the trail: left out of searches unless asked for. */
+    public boolean isCheckpoint() {
         return "audit.checkpoint".equals(type());
     }
 }

@@ -1,4 +1,4 @@
-package org.postern.cli.audit;
+package org.postern.audit.export;
 
 import java.util.Iterator;
 import java.util.List;
@@ -7,7 +7,9 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.postern.cli.TerminalText;
+import org.postern.audit.query.AuditRecord;
+import org.postern.audit.query.Outcome;
+import org.postern.audit.text.TerminalText;
 
 /**
  * CSV per RFC 4180: a header row, CRLF line ends, fields with a comma, quote, CR or LF quoted and
@@ -19,9 +21,11 @@ import org.postern.cli.TerminalText;
  * {@code = + - @}, a tab or CR is prefixed with {@code '} so that a spreadsheet shows it instead of
  * evaluating it as a formula (a client chooses {@code dest}, for one).
  */
-final class CsvFormat {
-    static final String BOM = "\uFEFF";
-    static final List<String> COLUMNS = List.of("time", "seq", "type", "outcome", "gateway", "session", "flow", "device", "user",
+public final class CsvFormat {
+    /** The byte-order mark the file starts with. */
+    public static final String BOM = "\uFEFF";
+    /** The header, in order. */
+    public static final List<String> COLUMNS = List.of("time", "seq", "type", "outcome", "gateway", "session", "flow", "device", "user",
             "source", "via", "dest", "destAddress", "bytesUp", "bytesDown", "durationMs", "how", "result", "reasons", "reason",
             "policyVersion", "certSerial", "certSha256", "detail", "other");
     /** Fields with a column of their own, and {@code prev}, which only verification needs. */
@@ -58,7 +62,7 @@ final class CsvFormat {
 
     /** The remaining event fields as one JSON object, so that no field is lost. */
     private static String other(AuditRecord r) {
-        ObjectNode rest = TrailReader.JSON.createObjectNode();
+        ObjectNode rest = ExportFormat.JSON.createObjectNode();
         for (Iterator<Map.Entry<String, JsonNode>> it = r.json().fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (!IN_COLUMNS.contains(e.getKey()) && !e.getKey().equals("prev")) {
@@ -69,12 +73,13 @@ final class CsvFormat {
     }
 
     /** The value shown safely ({@link TerminalText#escape}), and never read by a spreadsheet as a formula. */
-    static String neutralize(String raw) {
+    public static String neutralize(String raw) {
         String v = TerminalText.escape(raw);
         return !v.isEmpty() && "=+-@\t\r".indexOf(v.charAt(0)) >= 0 ? "'" + v : v;
     }
 
-    static String row(List<String> cells) {
+    /** One row of cells as given (neutralise text first), quoted per RFC 4180, ending in CRLF. */
+    public static String row(List<String> cells) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < cells.size(); i++) {
             if (i > 0) {

@@ -1,4 +1,4 @@
-package org.postern.cli.audit;
+package org.postern.audit.export;
 
 import java.util.Iterator;
 import java.util.Map;
@@ -6,6 +6,9 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.postern.audit.query.AuditRecord;
+import org.postern.audit.query.Endpoint;
+import org.postern.audit.query.Outcome;
 
 /**
  * OCSF 1.3 events, one JSON object per line. Sessions are Tunnel Activity (4014), posture
@@ -47,7 +50,7 @@ final class OcsfFormat {
         String type = r.type();
         Mapping m = mapping(type);
         Outcome outcome = Outcome.of(r);
-        ObjectNode e = TrailReader.JSON.createObjectNode();
+        ObjectNode e = ExportFormat.JSON.createObjectNode();
         e.put("class_uid", m.classUid()).put("class_name", m.className())
                 .put("category_uid", m.categoryUid()).put("category_name", m.categoryName())
                 .put("activity_id", m.activityId()).put("activity_name", m.activityName())
@@ -119,7 +122,7 @@ final class OcsfFormat {
             e.put("end_time", r.time().toEpochMilli());
             e.put("start_time", r.time().toEpochMilli() - r.number("durationMs"));
         }
-        ObjectNode unmapped = TrailReader.JSON.createObjectNode();
+        ObjectNode unmapped = ExportFormat.JSON.createObjectNode();
         for (Iterator<Map.Entry<String, JsonNode>> it = r.json().fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> f = it.next();
             if (!MAPPED.contains(f.getKey())) {

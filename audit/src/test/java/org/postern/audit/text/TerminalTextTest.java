@@ -1,4 +1,4 @@
-package org.postern.cli;
+package org.postern.audit.text;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package org.postern.cli.audit;
+package org.postern.audit.query;
 
 /**
  * A {@code host:port} value of the trail ({@code source}, {@code dest}, {@code destAddress}):
@@ -7,9 +7,9 @@ package org.postern.cli.audit;
  * @param host the host or address, without brackets
  * @param port the port, or -1 when none was given
  */
-record Endpoint(String host, int port) {
+public record Endpoint(String host, int port) {
 
-    static Endpoint parse(String value) {
+    public static Endpoint parse(String value) {
         if (value.startsWith("[")) {
             int close = value.indexOf(']');
             if (close > 0) {
@@ -38,7 +38,7 @@ record Endpoint(String host, int port) {
     }
 
     /** Whether the host is an IPv4 or IPv6 literal (CEF's src/dst and OCSF's ip take only addresses). */
-    boolean isAddress() {
+    public boolean isAddress() {
         return host.matches("\\d{1,3}(\\.\\d{1,3}){3}") || (host.contains(":") && host.matches("[0-9A-Fa-f:.]+"));
     }
 }

@@ -1,23 +1,23 @@
-package org.postern.cli.audit;
+package org.postern.audit.query;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.List;
+import java.util.function.Consumer;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.jspecify.annotations.Nullable;
-import org.postern.cli.Exit;
-import org.postern.cli.TerminalText;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.postern.audit.AuditUnavailableException;
+import org.postern.audit.text.TerminalText;
 
 /**
  * The records of one source, one at a time, in written order: the merge of several trails pulls
@@ -25,9 +25,11 @@ import org.postern.cli.TerminalText;
  * does not parse is skipped with a warning naming {@code file:line}; checking the chain is
  * {@code postern audit verify}'s job, not this reader's.
  */
-final class RecordCursor implements Closeable {
+final class RecordCursor implements RecordStream {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final List<Path> files;
-    private final PrintWriter warnings;
+    private final Consumer<String> warnings;
     private final String where;
     private final ByteArrayOutputStream line = new ByteArrayOutputStream(512);
     private int fileIndex = -1;
@@ -35,10 +37,11 @@ final class RecordCursor implements Closeable {
     private int lineNo;
 
     /**
+     * @param warnings takes each warning, one line without the command's name
      * @param where appended to the file name in warnings: empty for a single source, the trail's
      *              path when several are read (their segment files have the same names)
      */
-    RecordCursor(List<Path> files, PrintWriter warnings, String where) {
+    RecordCursor(List<Path> files, Consumer<String> warnings, String where) {
         this.files = files;
         this.warnings = warnings;
         this.where = where;
@@ -49,7 +52,8 @@ final class RecordCursor implements Closeable {
      * encodes them; bytes that are not valid UTF-8 are kept as {@link TerminalText} raw bytes
      * (shown as {@code \xNN}), with a warning, never as mojibake or U+FFFD.
      */
-    @Nullable AuditRecord next() {
+    @Override
+    public @Nullable AuditRecord next() {
         while (true) {
             if (in == null && !openNext()) {
                 return null;
@@ -59,7 +63,7 @@ final class RecordCursor implements Closeable {
             try {
                 bytes = readLine();
             } catch (IOException e) {
-                throw new Exit(Exit.UNAVAILABLE, f + ": cannot read it: " + e.getMessage());
+                throw new AuditUnavailableException(f + ": cannot read it: " + e.getMessage(), e);
             }
             if (bytes == null) {
                 closeFile();
@@ -73,8 +77,7 @@ final class RecordCursor implements Closeable {
             }
             String location = f.getFileName() + ":" + lineNo;
             if (!text.valid()) {
-                warnings.println("postern: " + location + where + ": not valid UTF-8; the invalid bytes are shown as \\xNN");
-                warnings.flush();
+                warnings.accept(location + where + ": not valid UTF-8; the invalid bytes are shown as \\xNN");
             }
             AuditRecord r = parse(text.text(), location);
             if (r != null) {
@@ -93,7 +96,7 @@ final class RecordCursor implements Closeable {
         try {
             in = new BufferedInputStream(Files.newInputStream(f), 1 << 16);
         } catch (IOException e) {
-            throw new Exit(Exit.UNAVAILABLE, f + ": cannot read it: " + e.getMessage());
+            throw new AuditUnavailableException(f + ": cannot read it: " + e.getMessage(), e);
         }
         return true;
     }
@@ -131,7 +134,7 @@ final class RecordCursor implements Closeable {
     private @Nullable AuditRecord parse(String text, String location) {
         JsonNode node;
         try {
-            node = TrailReader.JSON.readTree(text);
+            node = JSON.readTree(text);
         } catch (JsonProcessingException e) {
             warn(location, "not JSON (" + TerminalText.escape(e.getOriginalMessage()) + ")");
             return null;
@@ -158,7 +161,6 @@ final class RecordCursor implements Closeable {
     }
 
     private void warn(String location, String what) {
-        warnings.println("postern: skipping " + location + where + ": " + what);
-        warnings.flush();
+        warnings.accept("skipping " + location + where + ": " + what);
     }
 }

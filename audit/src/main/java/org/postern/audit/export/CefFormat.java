@@ -1,9 +1,12 @@
-package org.postern.cli.audit;
+package org.postern.audit.export;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import org.postern.cli.TerminalText;
+import org.postern.audit.query.AuditRecord;
+import org.postern.audit.query.Endpoint;
+import org.postern.audit.query.Outcome;
+import org.postern.audit.text.TerminalText;
 
 /**
  * ArcSight Common Event Format, one event per line:
@@ -13,7 +16,7 @@ import org.postern.cli.TerminalText;
  * {@link TerminalText} escapes ({@code \x1b}, <code>&#92;u202e</code>; their backslash escaped as CEF
  * requires). The mapping to keys is in docs/audit.md.
  */
-final class CefFormat {
+public final class CefFormat {
     static final String PREFIX = "CEF:0|Postern|Postern Gateway|0.1.0|";
 
     private CefFormat() {}
@@ -113,11 +116,13 @@ final class CefFormat {
         return type.replace('.', ' ').replace('_', ' ');
     }
 
-    static String header(String v) {
+    /** A header field: {@code \\} and {@code |} escaped, line breaks as spaces, other hidden characters as visible escapes. */
+    public static String header(String v) {
         return TerminalText.escapeKeepingLineBreaks(v).replace("\\", "\\\\").replace("|", "\\|").replace('\r', ' ').replace('\n', ' ');
     }
 
-    static String value(String v) {
+    /** An extension value: {@code \\}, {@code =} and CR/LF escaped, other hidden characters as visible escapes. */
+    public static String value(String v) {
         return TerminalText.escapeKeepingLineBreaks(v).replace("\\", "\\\\").replace("=", "\\=").replace("\n", "\\n").replace("\r", "\\r");
     }
 }
