@@ -174,6 +174,9 @@ public final class AuditIndex implements AutoCloseable {
                     if (why != null) {
                         return rebuild(why, t0);
                     }
+                    if (nothingNew(meta)) {
+                        return new CatchUp(0, 0, false, null, meta.lastSeq, false, ms(t0));
+                    }
                     try {
                         Indexer ix = new Indexer(s.writer(), meta, false, trailDir);
                         ix.run();
@@ -198,6 +201,25 @@ public final class AuditIndex implements AutoCloseable {
         } catch (SQLException e) {
             log.debug("rolling back an audit index transaction: {}", e.getMessage());
         }
+    }
+
+    /** The segment being read has no bytes after those indexed and no later segment has any: the usual case of a console refresh. */
+    private boolean nothingNew(Meta m) throws IOException {
+        if (m.segN == 0) {
+            return false;
+        }
+        Path seg = trailDir.resolve(segmentName(m.segN));
+        if (!Files.exists(seg) || Files.size(seg) != m.segEnd) {
+            return false;
+        }
+        try (var files = Files.list(trailDir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                if (segmentNumber(p.getFileName().toString()) > m.segN && Files.size(p) > 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** Whether the trail is still the one indexed: null when it is, else why not. */
