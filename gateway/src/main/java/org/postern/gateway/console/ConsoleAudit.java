@@ -22,14 +22,19 @@ import org.postern.gateway.console.ConsoleViews.TrailState;
  */
 public interface ConsoleAudit {
 
-    /** One page of matching records. */
-    record Page<T>(List<T> rows, boolean more, String counted) {}
+    /**
+     * One page of matching records.
+     *
+     * @param next    the cursor of the next page (opaque text for a link), or null on the last page
+     * @param counted how many match, as shown ("1234", "100000+")
+     */
+    record Page<T>(List<T> rows, @Nullable String next, String counted) {}
 
-    /** Records matching {@code filter} , page {@code page} of {@code size}. */
-    Page<RecordRow> search(ConsoleViews.Filter filter, int page, int size) throws IOException;
+    /** Up to {@code size} records matching {@code filter} after the cursor {@code after} (null: from the first). */
+    Page<RecordRow> search(ConsoleViews.Filter filter, @Nullable String after, int size) throws IOException;
 
     /** The access report's rows (one per flow.open) matching {@code filter}. */
-    Page<AccessRow> access(ConsoleViews.Filter filter, int page, int size) throws IOException;
+    Page<AccessRow> access(ConsoleViews.Filter filter, @Nullable String after, int size) throws IOException;
 
     /** Denials matching {@code filter}: counts per reason and per device, largest first. */
     List<List<Count>> denials(ConsoleViews.Filter filter) throws IOException;

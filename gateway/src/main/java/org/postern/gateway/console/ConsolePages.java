@@ -8,13 +8,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -54,7 +51,6 @@ import org.postern.pki.PkiService;
 import org.postern.pki.registry.CertificateRecord;
 import org.postern.pki.registry.Device;
 import org.postern.pki.registry.DeviceStatus;
-import org.postern.pki.registry.RevocationReason;
 
 /**
  * The console's read pages: each builds its view from the registry, the live sessions, the
@@ -199,26 +195,27 @@ final class ConsolePages {
 
     private Reply search(Form q, Chrome chrome, ConsoleRoutes r) throws IOException {
         Filter f = filter(q);
-        int page = q.page();
+        String after = q.get("after");
         try {
-            ConsoleAudit.Page<ConsoleViews.RecordRow> p = s.trail().search(f, page, PAGE_SIZE);
-            return r.render(HttpResponseStatus.OK, "console/audit.jte", new ConsoleViews.Search(chrome, f, null, p.rows(), page,
-                    p.more(), p.counted(), s.trail().formats()));
+            ConsoleAudit.Page<ConsoleViews.RecordRow> p = s.trail().search(f, after.isEmpty() ? null : after, PAGE_SIZE);
+            return r.render(HttpResponseStatus.OK, "console/audit.jte", new ConsoleViews.Search(chrome, f, null, p.rows(),
+                    after.isEmpty(), p.next(), p.counted(), s.trail().formats()));
         } catch (IllegalArgumentException e) {
             return r.render(HttpResponseStatus.BAD_REQUEST, "console/audit.jte", new ConsoleViews.Search(chrome, f, e.getMessage(),
-                    List.of(), 1, false, "0", s.trail().formats()));
+                    List.of(), true, null, "0", s.trail().formats()));
         }
     }
 
     private Reply access(Form q, Chrome chrome, ConsoleRoutes r) throws IOException {
         Filter f = filter(q);
-        int page = q.page();
+        String after = q.get("after");
         try {
-            ConsoleAudit.Page<ConsoleViews.AccessRow> p = s.trail().access(f, page, PAGE_SIZE);
-            return r.render(HttpResponseStatus.OK, "console/access.jte", new ConsoleViews.Access(chrome, f, null, p.rows(), page, p.more()));
+            ConsoleAudit.Page<ConsoleViews.AccessRow> p = s.trail().access(f, after.isEmpty() ? null : after, PAGE_SIZE);
+            return r.render(HttpResponseStatus.OK, "console/access.jte", new ConsoleViews.Access(chrome, f, null, p.rows(),
+                    after.isEmpty(), p.next()));
         } catch (IllegalArgumentException e) {
             return r.render(HttpResponseStatus.BAD_REQUEST, "console/access.jte",
-                    new ConsoleViews.Access(chrome, f, e.getMessage(), List.of(), 1, false));
+                    new ConsoleViews.Access(chrome, f, e.getMessage(), List.of(), true, null));
         }
     }
 
@@ -258,7 +255,7 @@ final class ConsolePages {
                     + format + "\"", List.of(), "/console/audit?" + f.query()));
         }
         try {
-            s.trail().search(f, 1, 1); // a bad filter is a page, not a broken download
+            s.trail().search(f, null, 1); // a bad filter is a page, not a broken download
         } catch (IllegalArgumentException e) {
             return r.render(HttpResponseStatus.BAD_REQUEST, "console/outcome.jte", new ConsoleViews.Outcome(
                     chrome.titled("Export", "audit"), false, e.getMessage(), List.of(), "/console/audit?" + f.query()));
@@ -471,21 +468,4 @@ final class ConsolePages {
         }
     }
 
-    /** Unused here; kept beside the reasons the revoke forms offer. */
-    static boolean knownReason(String reason) {
-        try {
-            RevocationReason.fromOperator(reason);
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
-
-    static LocalDate day(Instant t) {
-        return LocalDate.ofInstant(t, ZoneOffset.UTC);
-    }
-
-    static Set<String> set(List<String> l) {
-        return new LinkedHashSet<>(l);
-    }
 }

@@ -233,8 +233,8 @@ public final class ConsoleViews {
     }
 
     /** A page of the audit search. */
-    public record Search(Chrome chrome, Filter filter, @Nullable String error, List<RecordRow> records, int page,
-                         boolean more, String counted, List<String> formats) {
+    public record Search(Chrome chrome, Filter filter, @Nullable String error, List<RecordRow> records, boolean first,
+                         @Nullable String next, String counted, List<String> formats) {
     }
 
     /** One row of the access report. */
@@ -243,7 +243,8 @@ public final class ConsoleViews {
     }
 
     /** A page of the access report. */
-    public record Access(Chrome chrome, Filter filter, @Nullable String error, List<AccessRow> rows, int page, boolean more) {
+    public record Access(Chrome chrome, Filter filter, @Nullable String error, List<AccessRow> rows, boolean first,
+                         @Nullable String next) {
     }
 
     /** Denials per device and per reason. */

@@ -54,14 +54,4 @@ final class Form {
         List<String> v = fields.get(name);
         return v == null || v.isEmpty() ? "" : v.get(0);
     }
-
-    /** The page number in {@code page}: 1 when absent or not a small positive number. */
-    int page() {
-        try {
-            int p = Integer.parseInt(get("page"));
-            return p < 1 || p > 100_000 ? 1 : p;
-        } catch (NumberFormatException e) {
-            return 1;
-        }
-    }
 }

@@ -56,8 +56,8 @@ public final class AdminFixture implements AutoCloseable {
 
     /** Sessions the test puts in; kill removes one and remembers who asked. */
     public static final class TestSessions implements SessionDirectory {
-        final Map<String, SessionInfo> live = new ConcurrentHashMap<>();
-        final List<String> killedBy = new CopyOnWriteArrayList<>();
+        public final Map<String, SessionInfo> live = new ConcurrentHashMap<>();
+        public final List<String> killedBy = new CopyOnWriteArrayList<>();
 
         @Override
         public List<SessionInfo> sessions() {
