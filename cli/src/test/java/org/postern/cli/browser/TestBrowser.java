@@ -84,6 +84,14 @@ public final class TestBrowser implements AutoCloseable {
             Pattern.compile("\"errorCode\":\"(?:(?:net|NET)::)?(ERR_[A-Z0-9_]+)\""), Pattern.compile("(?:net|NET)::(ERR_[A-Z0-9_]+)"));
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    static {
+        // Selenium Manager never runs here: the driver is given by path, so Selenium has nothing to
+        // look up. Should a later Selenium start it anyway, it passes system properties named SE_*
+        // to it as its settings: offline, and no usage statistics sent.
+        System.setProperty("SE_OFFLINE", "true");
+        System.setProperty("SE_AVOID_STATS", "true");
+    }
+
     private final Path dir;
     private final Path screenshots;
     private final ChromeDriverService service;
@@ -114,10 +122,7 @@ public final class TestBrowser implements AutoCloseable {
                     .usingAnyFreePort()
                     .withEnvironment(Map.of("HOME", home.toString(),
                             "XDG_CONFIG_HOME", home.resolve(".config").toString(),
-                            "XDG_CACHE_HOME", home.resolve(".cache").toString(),
-                            // Selenium Manager is never started (the driver is given by path); should a
-                            // later Selenium start it anyway, it stays offline and sends no statistics.
-                            "SE_OFFLINE", "true", "SE_AVOID_STATS", "true"))
+                            "XDG_CACHE_HOME", home.resolve(".cache").toString()))
                     .withLogFile(dir.resolve("chromedriver.log").toFile())
                     .build();
             started.start();
