@@ -13,6 +13,7 @@ import org.bouncycastle.cert.X509CRLHolder;
 import org.postern.audit.AuditEvent;
 import org.postern.cli.Exit;
 import org.postern.config.PkiSettings;
+import org.postern.config.Secret;
 import org.postern.pki.PkiService;
 import org.postern.pki.ca.CaStore;
 import org.postern.pki.ca.CertificateAuthority;
@@ -125,7 +126,14 @@ public final class PkiCommand implements Runnable {
 
     @Command(name = "issue-admin", mixinStandardHelpOptions = true,
             description = {"Issue an admin-console client certificate with a role; writes NAME.crt (with chain) and NAME.key (0600).",
-                    "Refuses to overwrite existing files: revoke the old certificate (pki admin revoke NAME) and move them away first."})
+                    "Refuses to overwrite existing files: revoke the old certificate (pki admin revoke NAME) and move them away first.",
+                    "With --p12 FILE it also writes the certificate, its key and the CA chain as one PKCS#12 file (0600) that a",
+                    "browser imports (Firefox; Chromium via pk12util), encrypted with PBES2 (AES-256, HMAC-SHA256). Its passphrase:",
+                    "the first line of --p12-passphrase-file FILE (mode 600), else $POSTERN_P12_PASSPHRASE; at least 12 characters;",
+                    "never printed.",
+                    "Exit 1: NAME.crt, NAME.key or the --p12 FILE already exists (nothing is issued). Exit 2: bad --name or --role;",
+                    "--p12 without a passphrase, a passphrase shorter than 12 characters, a passphrase file others can read,",
+                    "or a --p12 FILE in a directory that does not exist (nothing is issued). Exit 3: the CA cannot be unlocked."})
     static final class IssueAdmin implements java.util.concurrent.Callable<Integer> {
         @Mixin
         PkiOptions options;
@@ -139,12 +147,29 @@ public final class PkiCommand implements Runnable {
         @Option(names = "--out", paramLabel = "DIR", description = "Where to write the files (default: DATA/admin).")
         Path out;
 
+        @Option(names = "--p12", paramLabel = "FILE",
+                description = "Also write certificate, key and CA chain as a PKCS#12 file (0600) for a browser to import.")
+        Path p12;
+
+        @Option(names = "--p12-passphrase-file", paramLabel = "FILE",
+                description = "File (mode 600) whose first line is the PKCS#12 passphrase. Default: $POSTERN_P12_PASSPHRASE.")
+        Path p12PassphraseFile;
+
         @Spec
         CommandSpec spec;
 
         @Override
         public Integer call() throws IOException {
             PkiService.checkAdmin(name, role);
+            if (p12 == null && p12PassphraseFile != null) {
+                throw new Exit(Exit.USAGE, "--p12-passphrase-file: expected it with --p12 FILE, found it alone");
+            }
+            // every check of the PKCS#12 target and passphrase before anything is issued
+            Secret p12Passphrase = null;
+            if (p12 != null) {
+                Pkcs12Export.checkTarget(p12);
+                p12Passphrase = Pkcs12Export.passphrase(p12PassphraseFile, System.getenv());
+            }
             try (PkiContext ctx = PkiContext.open(options)) {
                 Path dir = out != null ? out : ctx.dir().resolve("admin");
                 for (Path existing : List.of(dir.resolve(name + ".crt"), dir.resolve(name + ".key"))) {
@@ -156,6 +181,13 @@ public final class PkiCommand implements Runnable {
                 }
                 PkiService.Issued issued = ctx.service().issueAdmin(name, role, actor());
                 write(spec, ctx, dir, name, issued);
+                if (p12 != null) {
+                    // the name a browser lists it under (the JDK writes it in lower case)
+                    Pkcs12Export.write(p12, name + " (postern " + role + ")", issued.keys().getPrivate(),
+                            issued.certificate(), ctx.ca().chain(), p12Passphrase, new SecureRandom());
+                    spec.commandLine().getOut().println("  p12:     " + p12 + " (0600, PKCS#12: AES-256, HMAC-SHA256; passphrase from "
+                            + (p12PassphraseFile != null ? p12PassphraseFile : "$" + Pkcs12Export.PASSPHRASE_ENV) + ")");
+                }
                 return 0;
             }
         }

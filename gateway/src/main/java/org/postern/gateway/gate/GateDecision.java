@@ -18,21 +18,30 @@ public sealed interface GateDecision permits GateDecision.Pass, GateDecision.Ref
     /**
      * Every check passed.
      *
-     * @param device the device as the registry has it (active; its owner and groups)
-     * @param lease  its live, allowing posture lease
-     * @param target where it may go, or null when no destination was asked ({@link TunnelGate#admit})
-     *               or for an ICMP flow (no port)
-     * @param flow   the VPN flow that passed ({@link TunnelGate#openFlow}), else null
+     * @param device       the device as the registry has it (active; its owner and groups)
+     * @param lease        its live, allowing posture lease
+     * @param accessPolicy the version of the access policy that decided the destination, or, for
+     *                     admission alone, that was in force ({@code AccessPolicyVersion})
+     * @param target       where it may go, or null when no destination was asked ({@link TunnelGate#admit})
+     *                     or for an ICMP flow (no port)
+     * @param flow         the VPN flow that passed ({@link TunnelGate#openFlow}), else null
      */
-    record Pass(Device device, Lease lease, @Nullable Target target, @Nullable Flow flow) implements GateDecision {
+    record Pass(Device device, Lease lease, String accessPolicy, @Nullable Target target, @Nullable Flow flow)
+            implements GateDecision {
         public Pass {
             Objects.requireNonNull(device, "device");
             Objects.requireNonNull(lease, "lease");
+            Objects.requireNonNull(accessPolicy, "accessPolicy");
         }
 
         /** A pass for a tunnel ({@code target}) or for admission alone ({@code target} null). */
-        public Pass(Device device, Lease lease, @Nullable Target target) {
-            this(device, lease, target, null);
+        public Pass(Device device, Lease lease, String accessPolicy, @Nullable Target target) {
+            this(device, lease, accessPolicy, target, null);
+        }
+
+        /** What this pass rests on, for {@code session.start} and {@code flow.open}. */
+        public Grounds grounds() {
+            return Grounds.of(lease, accessPolicy);
         }
 
         public String user() {

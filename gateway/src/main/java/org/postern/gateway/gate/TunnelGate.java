@@ -107,7 +107,7 @@ public final class TunnelGate {
             return new GateDecision.Refusal(Reasons.NO_LEASE, "device " + id + " has no live posture lease;"
                     + " expected a compliant decision first", device.owner(), null);
         }
-        return new GateDecision.Pass(device, lease.get(), null);
+        return new GateDecision.Pass(device, lease.get(), policy.version(), null);
     }
 
     /** {@link #admit}, then the destination {@code authority} ({@code host:port}, as CONNECT names it). */
@@ -184,9 +184,10 @@ public final class TunnelGate {
                         + pool + ": devices do not reach each other", user, destAddress);
             }
         }
-        return switch (rules.policy().decide(p.groups(), protocol, literal, port, dest)) {
+        AccessPolicy access = rules.policy();
+        return switch (access.decide(p.groups(), protocol, literal, port, dest)) {
             case AccessDecision.Denied d -> refusal(d, user, destAddress);
-            case AccessDecision.Allowed a -> new GateDecision.Pass(p.device(), p.lease(),
+            case AccessDecision.Allowed a -> new GateDecision.Pass(p.device(), p.lease(), access.version(),
                     protocol.hasPorts() ? new GateDecision.Target(new HostPort(literal, port), dest, a.rule()) : null,
                     new GateDecision.Flow(protocol, dest, port, a.rule()));
         };
@@ -195,13 +196,14 @@ public final class TunnelGate {
     /** The policy step: resolve once, then the access policy on that address. */
     private GateDecision destination(GateDecision.Pass p, HostPort dest) {
         String user = p.user();
+        AccessPolicy access = policy.pinned(); // the decision and its version from the same rules, even across a reload
         return switch (resolver.resolve(dest.host(), dest.port())) {
             case DestinationResolver.Refused r -> refusal(r.denial(), user, null);
             case DestinationResolver.Unresolved u -> new GateDecision.Refusal(Reasons.UNRESOLVED, u.detail(), user, null);
-            case DestinationResolver.Resolved r -> switch (policy.decide(p.groups(), dest.host(), dest.port(), r.address())) {
+            case DestinationResolver.Resolved r -> switch (access.decide(p.groups(), dest.host(), dest.port(), r.address())) {
                 case AccessDecision.Denied d -> refusal(d, user, HostPort.format(r.address().getHostAddress(), dest.port()));
-                case AccessDecision.Allowed a ->
-                        new GateDecision.Pass(p.device(), p.lease(), new GateDecision.Target(dest, r.address(), a.rule()));
+                case AccessDecision.Allowed a -> new GateDecision.Pass(p.device(), p.lease(), access.version(),
+                        new GateDecision.Target(dest, r.address(), a.rule()));
             };
         };
     }

@@ -32,8 +32,23 @@ public interface AccessPolicy {
     }
 
     /**
+     * The version of the rules that decide, as the audit trail names it ({@code accessPolicy}):
+     * {@link AccessPolicyVersion}. For a policy that a reload may change, the version in force now;
+     * use {@link #pinned()} to have a decision and its version from the same rules.
+     */
+    String version();
+
+    /**
+     * The policy in force now, fixed: its {@link #decide} and {@link #version()} come from the same
+     * rules even when a reload swaps them meanwhile. A policy that never changes is itself.
+     */
+    default AccessPolicy pinned() {
+        return this;
+    }
+
+    /**
      * The policy of {@code rules}: deny by default, forbidden addresses refused unless a rule names
-     * them by address.
+     * them by address. Its version is generation 1 ({@link AccessPolicyVersion}).
      *
      * @param ownAddresses the gateway's own addresses, fixed (tests, tools), refused like loopback
      */
@@ -44,8 +59,14 @@ public interface AccessPolicy {
     /**
      * The policy of {@code rules} against {@code forbidden}, whose own addresses may change while
      * the gateway runs ({@link OwnAddresses}): each decision checks the addresses of that moment.
+     * Its version is generation 1 ({@link AccessPolicyVersion}).
      */
     static AccessPolicy of(AccessRules rules, ForbiddenAddresses forbidden) {
-        return new RuleAccessPolicy(rules, forbidden);
+        return of(rules, forbidden, AccessPolicyVersion.of(rules, 1));
+    }
+
+    /** {@link #of(AccessRules, ForbiddenAddresses)} named {@code version} in the audit trail. */
+    static AccessPolicy of(AccessRules rules, ForbiddenAddresses forbidden, String version) {
+        return new RuleAccessPolicy(rules, forbidden, version);
     }
 }

@@ -41,21 +41,33 @@ public final class FlowPolicy {
     private final List<Network> devicePools;
     private final AccessPolicy policy;
 
-    private FlowPolicy(List<Rule> rules, ForbiddenAddresses forbidden, List<Network> devicePools) {
+    private FlowPolicy(List<Rule> rules, ForbiddenAddresses forbidden, List<Network> devicePools, String version) {
         this.rules = rules;
         this.forbidden = forbidden;
         this.devicePools = devicePools;
-        this.policy = AccessPolicy.of(new AccessRules(rules), forbidden);
+        // named by the rules as configured, not as resolved: a flow.open names the same access policy as a CONNECT
+        this.policy = AccessPolicy.of(new AccessRules(rules), forbidden, version);
     }
 
     /**
      * Resolves the host-name entries of {@code rules} with {@code lookup} (blocking: call on a worker).
+     * Its policy's version is that of {@code rules} at generation 1 ({@link AccessPolicyVersion}).
      *
      * @param devicePools the VPN pools, never a destination and never a route
      */
     public static FlowPolicy build(AccessRules rules, ForbiddenAddresses forbidden, List<Network> devicePools,
                                    DestinationResolver.Lookup lookup) {
+        return build(rules, forbidden, devicePools, lookup, AccessPolicyVersion.of(rules, 1));
+    }
+
+    /**
+     * {@link #build(AccessRules, ForbiddenAddresses, List, DestinationResolver.Lookup)} whose policy is
+     * named {@code version} (the version of {@code rules} in force: {@code LiveSettings}).
+     */
+    public static FlowPolicy build(AccessRules rules, ForbiddenAddresses forbidden, List<Network> devicePools,
+                                   DestinationResolver.Lookup lookup, String version) {
         Objects.requireNonNull(forbidden, "forbidden");
+        Objects.requireNonNull(version, "version");
         Objects.requireNonNull(lookup, "lookup");
         List<Rule> resolved = new ArrayList<>();
         for (Rule rule : rules.rules()) {
@@ -76,7 +88,7 @@ public final class FlowPolicy {
                 resolved.add(new Rule(rule.name(), rule.groups(), to, rule.protocols()));
             }
         }
-        return new FlowPolicy(List.copyOf(resolved), forbidden, List.copyOf(devicePools));
+        return new FlowPolicy(List.copyOf(resolved), forbidden, List.copyOf(devicePools), version);
     }
 
     private static List<InetAddress> resolve(DestinationResolver.Lookup lookup, String rule, String name) {

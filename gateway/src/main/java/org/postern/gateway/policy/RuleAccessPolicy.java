@@ -26,10 +26,17 @@ final class RuleAccessPolicy implements AccessPolicy {
 
     private final List<Rule> rules;
     private final ForbiddenAddresses forbidden;
+    private final String version;
 
-    RuleAccessPolicy(AccessRules rules, ForbiddenAddresses forbidden) {
+    RuleAccessPolicy(AccessRules rules, ForbiddenAddresses forbidden, String version) {
         this.rules = Objects.requireNonNull(rules, "rules").rules();
         this.forbidden = Objects.requireNonNull(forbidden, "forbidden");
+        this.version = Objects.requireNonNull(version, "version");
+    }
+
+    @Override
+    public String version() {
+        return version;
     }
 
     @Override

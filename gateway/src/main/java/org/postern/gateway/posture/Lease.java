@@ -29,6 +29,21 @@ public record Lease(String deviceId, String owner, BigInteger certSerial, Instan
         }
     }
 
+    /** {@code compliant} or {@code non_compliant} (let in by report-only): the {@code result} its {@code posture.decision} recorded. */
+    public String result() {
+        return result(verdict);
+    }
+
+    /** The {@code result} of {@code posture.decision} for a judged verdict: {@code compliant} or {@code non_compliant}. */
+    public static String result(PostureVerdict verdict) {
+        return verdict.compliant() ? "compliant" : "non_compliant";
+    }
+
+    /** The version of the posture policy the decision was made under ({@code policyVersion} of its {@code posture.decision}). */
+    public String policyVersion() {
+        return verdict.policyVersion();
+    }
+
     /** When the lease ends unless renewed. */
     public Instant until() {
         return verdict.leaseUntil();

@@ -136,7 +136,7 @@ public final class PostureService {
         }
 
         PostureVerdict verdict = evaluator.evaluate(claims, p, identity.certificate().getNotAfter().toInstant(), now);
-        String result = verdict.compliant() ? "compliant" : "non_compliant";
+        String result = Lease.result(verdict);
         record(event.with("result", result)
                 .with("reasons", verdict.reasons().stream().map(ReasonDetail::code).toList())
                 .with("allowed", verdict.allowed())

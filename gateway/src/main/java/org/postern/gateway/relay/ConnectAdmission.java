@@ -7,6 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.gateway.gate.GateDecision;
+import org.postern.gateway.gate.Grounds;
 import org.postern.gateway.gate.TunnelGate;
 import org.postern.gateway.gate.Who;
 import org.postern.gateway.posture.Lease;
@@ -28,10 +29,11 @@ final class ConnectAdmission {
     sealed interface Outcome permits Admitted, Refused {
     }
 
-    /** A CONNECT that passed every check: connect to {@code target}. */
-    record Admitted(String flowId, Flow.Endpoints who, GateDecision.Target target, Lease lease, Session session)
-            implements Outcome {
+    /** A CONNECT that passed every check: connect to {@code target}; {@code grounds} for its {@code flow.open}. */
+    record Admitted(String flowId, Flow.Endpoints who, GateDecision.Target target, Lease lease, Grounds grounds,
+                    Session session) implements Outcome {
         Admitted {
+            Objects.requireNonNull(grounds, "grounds");
             Objects.requireNonNull(session, "session");
         }
     }
@@ -81,14 +83,15 @@ final class ConnectAdmission {
         for (int attempt = 0; attempt < 3; attempt++) {
             Session session;
             try {
-                session = sessions.admit(connectionOf(channel), owner);
+                session = sessions.admit(connectionOf(channel), owner, pass.grounds());
             } catch (AuditUnavailableException e) {
                 flows.unreserve(who.device());
                 return new Refused(new GateDecision.Refusal(Reasons.AUDIT_UNAVAILABLE, "session.start for device " + who.device()
                         + " could not be recorded (audit.failMode: closed): " + e.getMessage(), who.user(), who.destAddress()));
             }
             if (session.tryAddFlow()) {
-                return new Admitted(UUID.randomUUID().toString(), who, pass.target(), pass.lease(), session);
+                return new Admitted(UUID.randomUUID().toString(), who, pass.target(), pass.lease(), pass.grounds(),
+                        session);
             }
             // it ended between admission and now (lease ended, killed): a new one starts on the next try
         }

@@ -50,7 +50,7 @@ final class ConnectAudit {
     /** {@code flow.open}, durably, before the peer learns the tunnel is open. */
     void flowOpen(ConnectAdmission.Admitted a) {
         Flow.Endpoints who = a.who();
-        flows.audit().record(AuditEvent.of("flow.open", flows.clock().instant())
+        flows.audit().record(a.grounds().addTo(AuditEvent.of("flow.open", flows.clock().instant())
                 .with("session", a.session().id())
                 .with("flow", a.flowId())
                 .with("device", who.device())
@@ -61,7 +61,7 @@ final class ConnectAudit {
                 .with("dest", who.dest())
                 .with("destAddress", who.destAddress())
                 .with("rule", a.target().rule())
-                .with("leaseUntil", a.lease().until().toString())
+                .with("leaseUntil", a.lease().until().toString()))
                 .build());
     }
 }

@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * (policies, TLS contexts from the certificate and key files) and swaps it in — or, when anything
  * is wrong, keeps the last good snapshot and names every problem. Keys that cannot change live
  * (the gateway id, {@code dataDir}, listeners, limits, audit) keep their running values and are
- * reported as needing a restart. Every attempt is logged and audited as {@code admin.reload}.
+ * reported as needing a restart. Every attempt is logged and audited as {@code admin.reload}, with the
+ * version of the access policy in force after it ({@code accessPolicy}: {@link LiveSettings#accessPolicyVersion()}).
  * Reloads are serialised; the triggers (SIGHUP, file watcher, admin API) call {@link #reload}.
  */
 public final class ConfigReloader {
@@ -155,7 +156,9 @@ public final class ConfigReloader {
                     .with("by", by).with("file", file.toString())
                     .with("result", r.ok() ? "ok" : "failed")
                     .with("changed", r.changed()).with("needsRestart", r.needsRestart())
-                    .with("problems", r.problems()).build());
+                    .with("problems", r.problems())
+                    .with("accessPolicy", live.accessPolicyVersion()) // in force after it: the new one, or the last good
+                    .build());
         } catch (AuditUnavailableException e) {
             log.error("admin.reload ({}) could not be recorded: {}", r.ok() ? "ok" : "failed", e.getMessage());
         }

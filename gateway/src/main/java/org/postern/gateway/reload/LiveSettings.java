@@ -1,6 +1,8 @@
 package org.postern.gateway.reload;
 
+import java.net.InetAddress;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
@@ -8,7 +10,10 @@ import io.netty.handler.ssl.SslContext;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.config.posture.PosturePolicy;
 import org.jspecify.annotations.Nullable;
+import org.postern.config.gateway.Protocol;
+import org.postern.gateway.policy.AccessDecision;
 import org.postern.gateway.policy.AccessPolicy;
+import org.postern.gateway.policy.AccessPolicyVersion;
 import org.postern.gateway.policy.DestinationResolver;
 import org.postern.gateway.policy.FlowPolicy;
 import org.postern.gateway.policy.ForbiddenAddresses;
@@ -38,24 +43,76 @@ public final class LiveSettings {
         }
     }
 
-    private final AtomicReference<Snapshot> current;
+    /** A snapshot in force and the version its access policy has in this process. */
+    private record InForce(Snapshot snapshot, long generation, AccessPolicy access) {
+        static InForce of(Snapshot snapshot, long generation) {
+            return new InForce(snapshot, generation, new Versioned(snapshot.access(),
+                    AccessPolicyVersion.of(snapshot.settings().access(), generation)));
+        }
+
+        String accessVersion() {
+            return access.version();
+        }
+    }
+
+    /** A snapshot's policy named with the version it has in force (its generation in this process). */
+    private record Versioned(AccessPolicy rules, String version) implements AccessPolicy {
+        @Override
+        public AccessDecision decide(Set<String> groups, Protocol protocol, String host, int port, InetAddress address) {
+            return rules.decide(groups, protocol, host, port, address);
+        }
+    }
+
+    private final AtomicReference<InForce> current;
 
     public LiveSettings(Snapshot first) {
-        this.current = new AtomicReference<>(Objects.requireNonNull(first, "first"));
+        this.current = new AtomicReference<>(InForce.of(Objects.requireNonNull(first, "first"), 1));
     }
 
     public Snapshot current() {
-        return current.get();
+        return current.get().snapshot();
     }
 
+    /**
+     * Swaps {@code next} in. The access policy's generation goes up by one when its rules changed
+     * ({@link AccessPolicyVersion#digest}), and stays when they did not. Called by the serialised
+     * reloads only.
+     */
     void swap(Snapshot next) {
-        current.set(Objects.requireNonNull(next, "next"));
+        Objects.requireNonNull(next, "next");
+        InForce now = current.get();
+        boolean changed = !AccessPolicyVersion.digest(now.snapshot().settings().access())
+                .equals(AccessPolicyVersion.digest(next.settings().access()));
+        current.set(InForce.of(next, changed ? now.generation() + 1 : now.generation()));
     }
 
-    /** The access policy of the current snapshot, decided afresh at each call. */
+    /** The version of the access policy in force ({@link AccessPolicyVersion}), as the audit trail names it. */
+    public String accessPolicyVersion() {
+        return current.get().accessVersion();
+    }
+
+    /**
+     * The access policy of the current snapshot, decided afresh at each call; {@link AccessPolicy#pinned()}
+     * gives the one in force, whose decisions and version belong together.
+     */
     public AccessPolicy accessPolicy() {
-        return (groups, protocol, host, port, address) ->
-                current.get().access().decide(groups, protocol, host, port, address);
+        return new AccessPolicy() {
+            @Override
+            public AccessDecision decide(Set<String> groups, Protocol protocol, String host, int port,
+                                         InetAddress address) {
+                return current.get().access().decide(groups, protocol, host, port, address);
+            }
+
+            @Override
+            public String version() {
+                return current.get().accessVersion();
+            }
+
+            @Override
+            public AccessPolicy pinned() {
+                return current.get().access();
+            }
+        };
     }
 
     /**
@@ -66,14 +123,15 @@ public final class LiveSettings {
     public Supplier<@Nullable FlowPolicy> flowPolicy(ForbiddenAddresses forbidden, DestinationResolver.Lookup lookup) {
         AtomicReference<@Nullable BuiltFlows> built = new AtomicReference<>();
         return () -> {
-            Snapshot now = current.get();
+            InForce in = current.get();
+            Snapshot now = in.snapshot();
             if (!now.settings().vpn().enabled()) {
                 return null;
             }
             BuiltFlows b = built.get();
             if (b == null || b.snapshot() != now) {
                 b = new BuiltFlows(now, FlowPolicy.build(now.settings().access(), forbidden,
-                        FlowPolicy.devicePools(now.settings().vpn()), lookup));
+                        FlowPolicy.devicePools(now.settings().vpn()), lookup, in.accessVersion()));
                 built.set(b);
             }
             return b.flows();
@@ -85,16 +143,16 @@ public final class LiveSettings {
 
     /** The posture policy of the current snapshot. */
     public Supplier<PosturePolicy> posturePolicy() {
-        return () -> current.get().settings().posture();
+        return () -> current.get().snapshot().settings().posture();
     }
 
     /** The tunnel listener's TLS context, for each new connection. */
     public Supplier<SslContext> tunnelTls() {
-        return () -> current.get().tunnelTls();
+        return () -> current.get().snapshot().tunnelTls();
     }
 
     /** The admin listener's TLS context, for each new connection. */
     public Supplier<SslContext> adminTls() {
-        return () -> current.get().adminTls();
+        return () -> current.get().snapshot().adminTls();
     }
 }

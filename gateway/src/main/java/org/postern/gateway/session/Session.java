@@ -13,6 +13,7 @@ import java.util.function.Supplier;
 import io.netty.channel.Channel;
 import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
+import org.postern.gateway.gate.Grounds;
 
 /**
  * One device's time on one connection of the tunnel listener: from its first admitted tunnel
@@ -33,6 +34,7 @@ public final class Session {
 
     private final String id;
     private final Who who;
+    private final Grounds grounds;
     private final Channel connection;
     private final Sessions owner;
     private final LongAdder up = new LongAdder();
@@ -52,9 +54,10 @@ public final class Session {
     private FlowEnd lastFlowEnd;
     private boolean endWritten;
 
-    Session(String id, Who who, Channel connection, Sessions owner, Instant since) {
+    Session(String id, Who who, Grounds grounds, Channel connection, Sessions owner, Instant since) {
         this.id = id;
         this.who = who;
+        this.grounds = Objects.requireNonNull(grounds, "grounds");
         this.connection = connection;
         this.owner = owner;
         this.since = since;
@@ -66,6 +69,11 @@ public final class Session {
 
     public Who who() {
         return who;
+    }
+
+    /** What the admission that started it rested on, as its {@code session.start} names it. */
+    public Grounds grounds() {
+        return grounds;
     }
 
     public Channel connection() {

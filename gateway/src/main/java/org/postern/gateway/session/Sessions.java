@@ -22,6 +22,7 @@ import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.config.gateway.GatewaySettings.Audit.FailMode;
+import org.postern.gateway.gate.Grounds;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,17 +84,20 @@ public final class Sessions implements SessionDirectory {
      * The connection's session, started now if it has none (or its last one ended). Blocks until
      * {@code session.start} is durable.
      *
+     * @param grounds what the admission that starts it rests on (its posture decision, the policy
+     *                versions), recorded in {@code session.start}; unused when the session is live
      * @throws AuditUnavailableException when it cannot be written and {@code audit.failMode} is closed
      */
-    public Session admit(Channel connection, Session.Who who) {
-        return admit(connection, who, null);
+    public Session admit(Channel connection, Session.Who who, Grounds grounds) {
+        return admit(connection, who, grounds, null);
     }
 
     /**
-     * {@link #admit(Channel, Session.Who)} for a VPN link: a session started now records
+     * {@link #admit(Channel, Session.Who, Grounds)} for a VPN link: a session started now records
      * {@code vpn}'s address and transport in its {@code session.start}; a live one is given them.
      */
-    public Session admit(Channel connection, Session.Who who, @Nullable VpnLink vpn) {
+    public Session admit(Channel connection, Session.Who who, Grounds grounds, @Nullable VpnLink vpn) {
+        Objects.requireNonNull(grounds, "grounds");
         var attr = connection.attr(KEY);
         while (true) {
             Session current = attr.get();
@@ -114,7 +118,7 @@ public final class Sessions implements SessionDirectory {
                 }
                 continue;
             }
-            Session fresh = new Session(UUID.randomUUID().toString(), who, connection, this, clock.instant());
+            Session fresh = new Session(UUID.randomUUID().toString(), who, grounds, connection, this, clock.instant());
             if (vpn != null) {
                 fresh.vpn(vpn);
             }
@@ -130,10 +134,10 @@ public final class Sessions implements SessionDirectory {
         s.since(now);
         try {
             VpnLink vpn = s.vpn();
-            audit.record(s.audit("session.start", now)
+            audit.record(s.grounds().addTo(s.audit("session.start", now)
                     .with("address", vpn == null ? null : vpn.addresses())
                     .with("transport", vpn == null ? null : vpn.transport())
-                    .with("leaseUntil", Objects.toString(leaseUntil.apply(s.who().device()), null))
+                    .with("leaseUntil", Objects.toString(leaseUntil.apply(s.who().device()), null)))
                     .build());
         } catch (AuditUnavailableException e) {
             if (failMode == FailMode.CLOSED) {

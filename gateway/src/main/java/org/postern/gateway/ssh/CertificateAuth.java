@@ -15,6 +15,7 @@ import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.gateway.gate.GateDecision;
+import org.postern.gateway.gate.Grounds;
 import org.postern.gateway.gate.TunnelGate;
 import org.postern.gateway.gate.Who;
 import org.postern.gateway.posture.Lease;
@@ -59,7 +60,7 @@ final class CertificateAuth extends UserAuthPublicKey {
     }
 
     /** What the checks found for an accepted certificate. */
-    private record Accepted(OpenSshCertificate cert, Device device, Lease lease) {
+    private record Accepted(OpenSshCertificate cert, Device device, Lease lease, Grounds grounds) {
     }
 
     private final BastionContext ctx;
@@ -142,7 +143,7 @@ final class CertificateAuth extends UserAuthPublicKey {
                 refuse(session, login, cert, r.code(), r.detail());
                 yield null;
             }
-            case GateDecision.Pass p -> new Accepted(cert, p.device(), p.lease());
+            case GateDecision.Pass p -> new Accepted(cert, p.device(), p.lease(), p.grounds());
         };
     }
 
@@ -152,9 +153,10 @@ final class CertificateAuth extends UserAuthPublicKey {
                 Long.toHexString(a.cert().getSerial()), sha256(a.cert()), SshBastion.source(session),
                 ctx.clock().instant(), a.lease(), session);
         try {
-            ctx.audit().record(s.fill(ctx.event("session.start"))
+            // admitted on the device's lease: its posture decision, and the access policy in force
+            ctx.audit().record(a.grounds().addTo(s.fill(ctx.event("session.start"))
                     .with("keyId", a.cert().getId())
-                    .with("leaseUntil", a.lease().until().toString())
+                    .with("leaseUntil", a.lease().until().toString()))
                     .build());
         } catch (AuditUnavailableException e) {
             refuse(session, login, a.cert(), AUDIT_UNAVAILABLE, e.getMessage());

@@ -25,6 +25,7 @@ import org.apache.sshd.server.forward.TcpipServerChannel;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.gateway.gate.GateDecision;
+import org.postern.gateway.gate.Grounds;
 import org.postern.gateway.gate.TunnelGate;
 import org.postern.gateway.gate.Who;
 import org.postern.gateway.posture.Lease;
@@ -67,7 +68,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
     }
 
     /** A request that passed the gates. */
-    private record Pass(String flowId, String dest, String destAddress, String rule, Lease lease) {
+    private record Pass(String flowId, String dest, String destAddress, String rule, Lease lease, Grounds grounds) {
     }
 
     private final BastionContext ctx;
@@ -125,7 +126,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
         InetAddress address = passed.target().address();
         String destAddress = passed.target().destAddress();
         String rule = passed.target().rule();
-        Pass pass = new Pass(UUID.randomUUID().toString(), dest, destAddress, rule, passed.lease());
+        Pass pass = new Pass(UUID.randomUUID().toString(), dest, destAddress, rule, passed.lease(), passed.grounds());
         SshdSocketAddress target = new SshdSocketAddress(address.getHostAddress(), port);
         PolicyForwardingFilter.approve(getSession(), target);
         Buffer rewritten = new ByteArrayBuffer();
@@ -150,12 +151,12 @@ final class DirectTcpipChannel extends TcpipServerChannel {
     /** Connected: {@code flow.open} durably, then the client may use the channel. */
     private void opened(BastionSession s, Pass pass, DefaultOpenFuture result) {
         try {
-            ctx.audit().record(s.fill(ctx.event("flow.open"))
+            ctx.audit().record(pass.grounds().addTo(s.fill(ctx.event("flow.open"))
                     .with("flow", pass.flowId())
                     .with("dest", pass.dest())
                     .with("destAddress", pass.destAddress())
                     .with("rule", pass.rule())
-                    .with("leaseUntil", pass.lease().until().toString())
+                    .with("leaseUntil", pass.lease().until().toString()))
                     .build());
         } catch (AuditUnavailableException e) {
             ctx.denied(s.fill(ctx.event("access.denied")).with("dest", pass.dest()).with("destAddress", pass.destAddress()),

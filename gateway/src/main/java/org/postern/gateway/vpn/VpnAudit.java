@@ -8,6 +8,7 @@ import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.gateway.gate.GateDecision;
+import org.postern.gateway.gate.Grounds;
 import org.postern.gateway.session.Session;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,9 +23,12 @@ final class VpnAudit {
 
     private static final Logger LOG = LoggerFactory.getLogger(VpnAudit.class);
 
-    /** What a flow's records say of it, fixed when the gate passed it. */
+    /** What a flow's records say of it, fixed when the gate passed it; {@code grounds} for its {@code flow.open}. */
     record Opened(String flowId, String protocol, String innerSource, String destAddress, String rule,
-                  String leaseUntil, Instant at) {
+                  String leaseUntil, Grounds grounds, Instant at) {
+        Opened {
+            Objects.requireNonNull(grounds, "grounds");
+        }
     }
 
     /** A flow's counters when it closed (taken on the session's event loop). */
@@ -50,7 +54,7 @@ final class VpnAudit {
      *                                   then refuses the flow)
      */
     void flowOpen(Session session, Opened o) {
-        audit.record(flow(session, "flow.open", o.at(), o).build());
+        audit.record(o.grounds().addTo(flow(session, "flow.open", o.at(), o)).build());
     }
 
     /** {@code flow.close}: written now, or kept and written once the trail can take it again. */

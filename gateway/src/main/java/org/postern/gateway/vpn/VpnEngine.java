@@ -437,7 +437,7 @@ final class VpnEngine implements IpLink.Receiver {
             switch (decision) {
                 case GateDecision.Pass pass -> {
                     VpnAudit.Opened o = new VpnAudit.Opened(UUID.randomUUID().toString(), name, innerSource, destText,
-                            pass.flow().rule(), pass.lease().until().toString(), audit.clock().instant());
+                            pass.flow().rule(), pass.lease().until().toString(), pass.grounds(), audit.clock().instant());
                     GateDecision.Refusal refused = open(o);
                     if (refused == null) {
                         first.release();

@@ -191,7 +191,7 @@ public final class VpnService implements ConnectIpAcceptor, AutoCloseable {
         Session session;
         try {
             session = sessions.admit(r.connection(), new Session.Who(id.deviceId(), pass.user(), id.serialHex(), id.sha256(),
-                    source, "vpn"), vpnLink);
+                    source, "vpn"), pass.grounds(), vpnLink);
         } catch (AuditUnavailableException e) {
             releaseIfUnused(id.deviceId());
             refuse(r, new GateDecision.Refusal(Reasons.AUDIT_UNAVAILABLE, "session.start of VPN device " + id.deviceId()

@@ -101,6 +101,8 @@ class TunnelGateFlowTest {
         assertThat(lookups).as("the name was resolved when the flow policy was built, not per flow").isEqualTo(before);
         assertThat(p.flow()).isEqualTo(new GateDecision.Flow(Protocol.TCP, ip("10.20.7.9"), 5432, "db"));
         assertThat(p.flow().destAddress()).isEqualTo("10.20.7.9:5432");
+        assertThat(p.accessPolicy()).as("named by the rules as configured, not as resolved")
+                .isEqualTo(org.postern.gateway.policy.AccessPolicyVersion.of(rules, 1));
         assertThat(p.target()).isEqualTo(new GateDecision.Target(new HostPort("10.20.7.9", 5432), ip("10.20.7.9"), "db"));
         assertThat(p.user()).isEqualTo("alice");
     }

@@ -379,6 +379,9 @@ final class RelayFixture implements AutoCloseable {
                 Math.max(streams, GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE), rules);
     }
 
+    /** The access rules the gate enforces (their version is in every session.start and flow.open). */
+    final AccessRules accessRules;
+
     private RelayFixture(Transport transport, RelaySettings settings, boolean h2, int streams,
                          GatewaySettings.Audit.FailMode failMode, int flowsPerDevice, String... rules)
             throws InterruptedException {
@@ -402,7 +405,8 @@ final class RelayFixture implements AutoCloseable {
             list.add(new AccessRules.Rule("rule-" + i, List.of(groupAndTo[0]),
                     Arrays.stream(groupAndTo[1].split(",")).map(Destination::parse).toList()));
         }
-        AccessPolicy policy = AccessPolicy.of(new AccessRules(list), Set.of());
+        accessRules = new AccessRules(list);
+        AccessPolicy policy = AccessPolicy.of(accessRules, Set.of());
         DestinationResolver resolver = new DestinationResolver(new ForbiddenAddresses(Set.of()), host -> {
             InetAddress a = names.get(host);
             if (a == null) {

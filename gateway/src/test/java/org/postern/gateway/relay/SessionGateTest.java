@@ -17,6 +17,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.postern.gateway.session.FlowEnd;
 import org.postern.audit.AuditEvent;
 import org.postern.config.gateway.GatewaySettings.Audit.FailMode;
+import org.postern.gateway.policy.AccessPolicyVersion;
 import org.postern.gateway.session.SessionInfo;
 
 /**
@@ -87,12 +88,45 @@ class SessionGateTest {
         assertThat(start.fields()).containsEntry("device", "laptop-1").containsEntry("user", "alice")
                 .containsEntry("via", "tls").containsKey("source").containsKey("leaseUntil")
                 .containsEntry("certSerial", RelayFixture.serial(gw.laptop).toString(16));
-        assertThat(gw.audit.await("flow.open").fields()).containsEntry("session", session);
+        AuditEvent open = gw.audit.await("flow.open");
+        assertThat(open.fields()).containsEntry("session", session);
+        // issue 15: the lease's posture decision (RelayFixture.grantLease: compliant under "test-1") and the
+        // version of the access rules in force, on both records, so an access report needs no join
+        String accessVersion = AccessPolicyVersion.of(gw.accessRules, 1);
+        assertThat(accessVersion).matches("[0-9a-f]{12}-g1");
+        for (AuditEvent e : List.of(start, open)) {
+            assertThat(e.fields()).as(e.type()).containsEntry("posture", "compliant")
+                    .containsEntry("posturePolicy", "test-1").containsEntry("accessPolicy", accessVersion);
+        }
         assertThat(gw.audit.await("flow.close").fields()).containsEntry("session", session);
         assertThat(end.fields()).containsEntry("session", session).containsEntry("reason", "client_closed")
                 .containsEntry("flows", 1).containsEntry("bytesUp", 5L).containsEntry("bytesDown", 5L)
                 .containsKey("durationMs");
         assertThat(gw.sessions.sessions()).isEmpty();
+    }
+
+    /**
+     * Issue 15: a device let in by {@code mode: report-only} although not compliant is recorded as
+     * such on its session and its flows — an access report must not show it as compliant.
+     */
+    @Test
+    void connect_reportOnlyLease_sessionStartAndFlowOpenSayNonCompliant() throws Exception {
+        start(FailMode.CLOSED, 64);
+        java.time.Instant now = gw.pki.clock.instant();
+        gw.leases.put(new org.postern.gateway.posture.Lease(gw.laptop.id(), "alice",
+                gw.laptop.certificate().getSerialNumber(), now, new org.postern.protocol.posture.PostureVerdict.NonCompliant(
+                        org.postern.config.posture.PosturePolicy.Mode.REPORT_ONLY, "rollout-3",
+                        List.of(new org.postern.protocol.posture.ReasonDetail("patch.stale", "last update 40 days ago",
+                                "install updates")), now.plus(Duration.ofMinutes(10)), List.of())));
+        RelayFixture.Answer a = tunnel();
+        assertThat(a.status()).isEqualTo(200);
+        ping(a.socket());
+        for (String type : List.of("session.start", "flow.open")) {
+            assertThat(gw.audit.await(type).fields()).as(type).containsEntry("posture", "non_compliant")
+                    .containsEntry("posturePolicy", "rollout-3")
+                    .containsEntry("accessPolicy", AccessPolicyVersion.of(gw.accessRules, 1));
+        }
+        a.socket().close();
     }
 
     @Test

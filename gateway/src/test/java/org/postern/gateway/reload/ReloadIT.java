@@ -18,6 +18,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.postern.gateway.admin.AdminFixture;
+import org.postern.gateway.policy.AccessPolicyVersion;
 import org.postern.pki.PkiService;
 import org.postern.keys.KeyFiles;
 import org.postern.pki.testing.Proc;
@@ -56,9 +57,21 @@ class ReloadIT {
         assertThat(reload.get("result").asText()).isEqualTo("ok");
         assertThat(reload.get("by").asText()).isEqualTo("file-watch");
         assertThat(reload.get("changed").toString()).isEqualTo("[\"access\"]");
+        // issue 15: the reload names the access policy now in force: the new rules' digest, generation 2
+        String accessVersion = AccessPolicyVersion.of(f.gateway.liveSettings().current().settings().access(), 2);
+        assertThat(reload.path("accessPolicy").asText()).isEqualTo(accessVersion);
         Proc.Result through = f.curlThrough(laptop);
         assertThat(through.exit()).as(through.all()).isZero();
         assertThat(through.stdout()).isEqualTo("hello from the admin host\n");
+        // the tunnel's session.start and flow.open name that version and the decision of the laptop's lease
+        JsonNode decision = f.audit("posture.decision").getLast();
+        assertThat(decision.get("result").asText()).isEqualTo("compliant");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !f.audit("flow.open").isEmpty());
+        for (JsonNode e : List.of(f.audit("session.start").getLast(), f.audit("flow.open").getLast())) {
+            assertThat(e.path("posture").asText()).as(e.toString()).isEqualTo("compliant");
+            assertThat(e.path("posturePolicy").asText()).as(e.toString()).isEqualTo(decision.get("policyVersion").asText());
+            assertThat(e.path("accessPolicy").asText()).as(e.toString()).isEqualTo(accessVersion);
+        }
         // the tunnel's bytes show in the metrics, both ways
         assertThat(f.gateway.metrics().scrape())
                 .containsPattern("postern_relay_bytes_total\\{direction=\"up\"} [1-9]")

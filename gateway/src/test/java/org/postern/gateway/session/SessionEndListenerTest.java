@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.config.gateway.GatewaySettings.Audit.FailMode;
+import org.postern.gateway.gate.Grounds;
 
 /** {@link Session#onEnd}: a carrier that is not a relay flow (a VPN link) hears its session end, once, with the reason. */
 class SessionEndListenerTest {
@@ -30,10 +31,11 @@ class SessionEndListenerTest {
     };
     final Sessions sessions = new Sessions(audit, Runnable::run, Clock.systemUTC(), noFlows, device -> null, FailMode.CLOSED, 8);
     final Session.Who who = new Session.Who("laptop-1", "alice", "01", "ab", "192.0.2.2:40000", "vpn");
+    final Grounds grounds = new Grounds("compliant", "p1", "0123456789ab-g1");
 
     @Test
     void endTellsEachListenerOnce_withTheReason_andSessionEndWaitsForTheCarriersFlows() {
-        Session s = sessions.admit(new EmbeddedChannel(), who);
+        Session s = sessions.admit(new EmbeddedChannel(), who, grounds);
         List<SessionEnd> heard = new ArrayList<>();
         assertThat(s.tryAddFlow()).isTrue(); // a VPN flow counts like a relay flow
         s.onEnd(why -> {
@@ -54,8 +56,8 @@ class SessionEndListenerTest {
     void endAll_endsEverySession_vpnLinksHearIt_connectionsClose() {
         EmbeddedChannel vpnConnection = new EmbeddedChannel();
         EmbeddedChannel tunnelConnection = new EmbeddedChannel();
-        Session vpn = sessions.admit(vpnConnection, who);
-        Session tunnel = sessions.admit(tunnelConnection, new Session.Who("laptop-2", "bob", "02", "cd", "192.0.2.3:40000", "tls"));
+        Session vpn = sessions.admit(vpnConnection, who, grounds);
+        Session tunnel = sessions.admit(tunnelConnection, new Session.Who("laptop-2", "bob", "02", "cd", "192.0.2.3:40000", "tls"), grounds);
         List<SessionEnd> heard = new ArrayList<>();
         vpn.onEnd(heard::add);
 
@@ -74,7 +76,7 @@ class SessionEndListenerTest {
 
     @Test
     void listenerAddedAfterTheEnd_isToldAtOnce() {
-        Session s = sessions.admit(new EmbeddedChannel(), who);
+        Session s = sessions.admit(new EmbeddedChannel(), who, grounds);
         s.end(SessionEnd.LEASE_ENDED, null);
         List<SessionEnd> heard = new ArrayList<>();
         s.onEnd(heard::add);

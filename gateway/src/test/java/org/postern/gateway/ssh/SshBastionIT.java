@@ -63,6 +63,7 @@ class SshBastionIT {
     static int sshdPort;
     static Path adminUserKey;
     static Path knownHosts;
+    static AccessRules rules;
 
     @BeforeAll
     static void start() throws Exception {
@@ -73,7 +74,7 @@ class SshBastionIT {
         work = pki.workDir("ssh");
         sshdPort = freePort();
         int bastionPort = freePort();
-        AccessRules rules = new AccessRules(List.of(new AccessRules.Rule("admins-ssh", List.of("admins"),
+        rules = new AccessRules(List.of(new AccessRules.Rule("admins-ssh", List.of("admins"),
                 List.of(Destination.parse("127.0.0.1/32:" + sshdPort)))));
         GatewaySettings d = GatewaySettings.defaults();
         GatewaySettings settings = new GatewaySettings("gw-ssh", pki.dataDir,
@@ -147,6 +148,17 @@ class SshBastionIT {
         assertThat(open.get("dest").asText()).isEqualTo("127.0.0.1:" + sshdPort);
         assertThat(open.get("rule").asText()).isEqualTo("admins-ssh");
         assertThat(open.get("session").asText()).isEqualTo(start.get("session").asText());
+        // issue 15: admitted on the device's lease: its posture decision as posture.decision recorded it, and
+        // the version of the access rules in force (generation 1: no reload), on both records
+        JsonNode decision = lastEvent("posture.decision", "laptop-jump");
+        assertThat(decision.get("result").asText()).isEqualTo("compliant");
+        assertThat(decision.get("policyVersion").asText()).isEqualTo(PosturePolicy.defaults().version());
+        for (JsonNode e : List.of(start, open)) {
+            assertThat(e.path("posture").asText()).as(e.toString()).isEqualTo("compliant");
+            assertThat(e.path("posturePolicy").asText()).as(e.toString()).isEqualTo(PosturePolicy.defaults().version());
+            assertThat(e.path("accessPolicy").asText()).as(e.toString())
+                    .isEqualTo(org.postern.gateway.policy.AccessPolicyVersion.of(rules, 1)).matches("[0-9a-f]{12}-g1");
+        }
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
             JsonNode close = lastEvent("flow.close", "laptop-jump");
             assertThat(close.get("via").asText()).isEqualTo("ssh");

@@ -115,14 +115,14 @@ class VpnEgressNetnsTest {
         public GateDecision admit(Who who) {
             return new GateDecision.Pass(new Device(who.deviceId(), "alice", List.of("dba"), DeviceStatus.ACTIVE, null, NOW,
                     NOW, null, null), new Lease(who.deviceId(), "alice", BigInteger.ONE, NOW, new PostureVerdict.Compliant(
-                    PosturePolicy.Mode.ENFORCE, "p1", NOW.plus(Duration.ofMinutes(10)), List.of())), null);
+                    PosturePolicy.Mode.ENFORCE, "p1", NOW.plus(Duration.ofMinutes(10)), List.of())), "a1-g1", null);
         }
 
         @Override
         public GateDecision openFlow(Who who, int ipProtocol, InetAddress dest, int port) {
             if (ipProtocol == Packets.ICMP && dest.equals(InetAddress.ofLiteral("10.99.0.2"))) {
                 GateDecision.Pass p = (GateDecision.Pass) admit(who);
-                return new GateDecision.Pass(p.device(), p.lease(), null, new GateDecision.Flow(Protocol.ICMP, dest, 0, "ping"));
+                return new GateDecision.Pass(p.device(), p.lease(), p.accessPolicy(), null, new GateDecision.Flow(Protocol.ICMP, dest, 0, "ping"));
             }
             return new GateDecision.Refusal(Reasons.NO_RULE, "only ping 10.99.0.2 here");
         }

@@ -34,6 +34,7 @@ import org.postern.config.gateway.GatewaySettings.Audit.FailMode;
 import org.postern.config.gateway.Protocol;
 import org.postern.config.posture.PosturePolicy;
 import org.postern.gateway.gate.GateDecision;
+import org.postern.gateway.gate.Grounds;
 import org.postern.gateway.posture.Lease;
 import org.postern.gateway.session.FlowEnd;
 import org.postern.gateway.session.Session;
@@ -44,6 +45,7 @@ import org.postern.pki.registry.Device;
 import org.postern.pki.registry.DeviceStatus;
 import org.postern.protocol.Reasons;
 import org.postern.protocol.posture.PostureVerdict;
+import org.postern.protocol.posture.ReasonDetail;
 import org.postern.vpn.capsule.Capsule;
 import org.postern.vpn.capsule.CapsuleDecoder;
 import org.postern.vpn.capsule.CapsuleEncoder;
@@ -97,7 +99,8 @@ class VpnEngineTest {
     final Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
     final Sessions sessions = new Sessions(audit, Runnable::run, clock, noFlows, device -> null, FailMode.CLOSED, 8);
     final Session session = sessions.admit(new EmbeddedChannel(),
-            new Session.Who("laptop-1", "alice", "01", "ab", "192.0.2.2:40000", "vpn"));
+            new Session.Who("laptop-1", "alice", "01", "ab", "192.0.2.2:40000", "vpn"),
+            new Grounds("compliant", "p1", "0123456789ab-g1"));
     final AtomicLong nanos = new AtomicLong(1_000_000_000L);
     final List<ByteBuf> egress = new ArrayList<>();
     final VpnCounters counters = new VpnCounters();
@@ -105,8 +108,10 @@ class VpnEngineTest {
     int gone;
 
     final Device device = new Device("laptop-1", "alice", List.of("dba"), DeviceStatus.ACTIVE, null, NOW, NOW, null, null);
-    final Lease lease = new Lease("laptop-1", "alice", BigInteger.ONE, NOW, new PostureVerdict.Compliant(
-            PosturePolicy.Mode.ENFORCE, "p1", NOW.plus(Duration.ofMinutes(10)), List.of()));
+    /** Renewed since the session started: under posture policy p2, by report-only, not compliant. */
+    final Lease lease = new Lease("laptop-1", "alice", BigInteger.ONE, NOW, new PostureVerdict.NonCompliant(
+            PosturePolicy.Mode.REPORT_ONLY, "p2", List.of(new ReasonDetail("patch.stale", "stale", "update")),
+            NOW.plus(Duration.ofMinutes(10)), List.of()));
 
     /** Allows UDP and TCP to DB; everything else refused {@code access.no_rule}. */
     final VpnEngine.FlowGate gate = (protocol, dest, port) -> {
@@ -114,7 +119,7 @@ class VpnEngineTest {
         if ((dest.equals(InetAddress.ofLiteral(DB)) || dest.equals(InetAddress.ofLiteral(DB6)))
                 && (protocol == Packets.UDP || protocol == Packets.TCP)) {
             Protocol p = protocol == Packets.UDP ? Protocol.UDP : Protocol.TCP;
-            return new GateDecision.Pass(device, lease, null, new GateDecision.Flow(p, dest, port, "db"));
+            return new GateDecision.Pass(device, lease, "fedcba987654-g3", null, new GateDecision.Flow(p, dest, port, "db"));
         }
         return new GateDecision.Refusal(Reasons.NO_RULE, "groups [dba] may not reach " + dest.getHostAddress() + ":" + port,
                 "alice", dest.getHostAddress() + ":" + port);
@@ -162,6 +167,11 @@ class VpnEngineTest {
                 .containsEntry("destAddress", "10.88.0.5:53").containsEntry("rule", "db")
                 .containsEntry("device", "laptop-1").containsEntry("user", "alice")
                 .containsEntry("leaseUntil", "2026-12-01T09:10:00Z").containsKey("flow");
+        // issue 15: the flow's own pass (its lease's decision, the access policy that allowed it), not the session's
+        assertThat(open.fields()).containsEntry("posture", "non_compliant").containsEntry("posturePolicy", "p2")
+                .containsEntry("accessPolicy", "fedcba987654-g3");
+        assertThat(ofType("session.start").getFirst().fields()).containsEntry("posture", "compliant")
+                .containsEntry("posturePolicy", "p1").containsEntry("accessPolicy", "0123456789ab-g1");
         assertThat(session.liveFlows()).isEqualTo(1);
     }
 

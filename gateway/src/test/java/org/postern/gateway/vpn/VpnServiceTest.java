@@ -33,6 +33,7 @@ import org.postern.config.gateway.Network;
 import org.postern.config.posture.PosturePolicy;
 import org.postern.gateway.gate.GateDecision;
 import org.postern.gateway.gate.Who;
+import org.postern.gateway.policy.AccessPolicyVersion;
 import org.postern.gateway.policy.FlowPolicy;
 import org.postern.gateway.policy.ForbiddenAddresses;
 import org.postern.gateway.posture.Lease;
@@ -88,6 +89,10 @@ class VpnServiceTest {
                 new ForbiddenAddresses(java.util.Set.of()), List.of(Network.parse("100.64.0.0/30")), host -> List.of());
     }
 
+    /** The access policy version the gate's passes name, as {@code TunnelGate} would (generation 2: after a reload). */
+    static final String ACCESS_VERSION = AccessPolicyVersion.of(new AccessRules(List.of(new AccessRules.Rule("web",
+            List.of("dba"), List.of(Destination.parse("10.88.0.0/16:443"))))), 2);
+
     final VpnService.Gate gate = new VpnService.Gate() {
         @Override
         public GateDecision admit(Who who) {
@@ -96,7 +101,7 @@ class VpnServiceTest {
             }
             return new GateDecision.Pass(new Device(who.deviceId(), "alice", List.of("dba"), DeviceStatus.ACTIVE, null, NOW,
                     NOW, null, null), new Lease(who.deviceId(), "alice", BigInteger.ONE, NOW, new PostureVerdict.Compliant(
-                    PosturePolicy.Mode.ENFORCE, "p1", NOW.plus(Duration.ofMinutes(10)), List.of())), null);
+                    PosturePolicy.Mode.ENFORCE, "p1", NOW.plus(Duration.ofMinutes(10)), List.of())), ACCESS_VERSION, null);
         }
 
         @Override
@@ -192,6 +197,10 @@ class VpnServiceTest {
         AuditEvent start = records.stream().filter(e -> e.type().equals("session.start")).findFirst().orElseThrow();
         assertThat(start.fields()).containsEntry("via", "vpn").containsEntry("address", "100.64.0.2")
                 .containsEntry("transport", "h3").containsEntry("device", "laptop-1").containsEntry("source", "192.0.2.7:40000");
+        // issue 15: what the device was let in on, so the access report needs no join
+        assertThat(start.fields()).containsEntry("posture", "compliant").containsEntry("posturePolicy", "p1")
+                .containsEntry("accessPolicy", ACCESS_VERSION);
+        assertThat(ACCESS_VERSION).matches("[0-9a-f]{12}-g2");
         assertThat(service.links()).isEqualTo(1);
     }
 
