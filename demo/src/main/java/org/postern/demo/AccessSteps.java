@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 
 import org.jspecify.annotations.Nullable;
+import org.postern.pki.PkiService;
 import org.postern.agent.cli.AgentCommand;
 import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.Destination;
@@ -151,6 +152,35 @@ final class AccessSteps {
                 + (s.leaseUntil() == null ? "" : "  lease until " + s.leaseUntil())));
         ctx.check(sessions.stream().anyMatch(s -> s.device().equals(DEVICE) && s.flows() >= 1),
                 DEVICE + " has a session with an open tunnel (the SOCKS5 connection kept alive)");
+    }
+
+    /**
+     * The console as an auditor sees it: the access report of the laptop, over HTTPS with an
+     * auditor certificate (the page a browser would show; docs/console.md).
+     */
+    static void console(DemoContext ctx) throws Exception {
+        DemoLab lab = ctx.lab();
+        PkiService.Issued auditor = lab.service.issueAdmin("demo-auditor-console", "auditor", "demo");
+        List<java.security.cert.X509Certificate> chain = new java.util.ArrayList<>(List.of(auditor.certificate()));
+        chain.addAll(lab.ca.chain());
+        javax.net.ssl.SSLContext tls = org.postern.tls.TlsContexts.client().identity(auditor.keys().getPrivate(), chain)
+                .trust(List.of(lab.ca.root())).jdk();
+        java.net.InetSocketAddress admin = lab.gateway.adminAddress();
+        java.net.URI uri = java.net.URI.create("https://127.0.0.1:" + admin.getPort() + "/console/access?device=" + DEVICE);
+        java.net.http.HttpResponse<String> r;
+        try (java.net.http.HttpClient c = java.net.http.HttpClient.newBuilder().sslContext(tls)
+                .connectTimeout(Duration.ofSeconds(10)).build()) {
+            r = c.send(java.net.http.HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(20)).GET().build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+        }
+        String body = r.body();
+        int rows = body.split("<td class=\"mono\">127\\.0\\.0\\.1:" + lab.host.webPort() + "</td>", -1).length - 1;
+        ctx.show("GET " + uri + " as demo-auditor-console (auditor): " + r.statusCode() + ", "
+                + rows + " flow(s) of " + DEVICE + " to the admin host");
+        ctx.show("Content-Security-Policy: " + r.headers().firstValue("Content-Security-Policy").orElse("(none)"));
+        ctx.check(r.statusCode() == 200 && rows >= 1 && body.contains(DEVICE)
+                        && r.headers().firstValue("Content-Security-Policy").orElse("").contains("default-src 'none'"),
+                "the console's access report shows who reached the admin host, from which device, with which posture");
     }
 
     /** The agent's event lines from index {@code from} up to {@code to}, as shown lines. */

@@ -90,6 +90,8 @@ public final class DemoCommand implements Callable<Integer> {
                         AccessSteps::ssh).unless(AccessSteps::sshSkipped),
                 DemoStep.of("The live session, as the admin API lists it (GET /v1/sessions; postern gateway sessions)",
                         AccessSteps::sessions),
+                DemoStep.of("An auditor reads the console's access report (https://127.0.0.1:ADMIN/console/access, auditor certificate)",
+                        AccessSteps::console),
                 // revocation, and the audit trails that recorded all of it
                 DemoStep.of("IT security revokes the laptop (postern pki device revoke " + DEVICE + " --reason lost): the open tunnel closes",
                         RevocationSteps::revoke),

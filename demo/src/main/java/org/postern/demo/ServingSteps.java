@@ -63,6 +63,17 @@ final class ServingSteps {
             out.println("  ssh -F " + cfg + " -p " + host.sshPort() + " " + System.getProperty("user.name") + "@127.0.0.1");
         }
         out.println("  ./postern audit verify " + dir.resolve("audit/trail"));
+        // a security admin's PKCS#12 for a browser (docs/console.md)
+        Path p12Pass = dir.resolve("console-admin.pass");
+        byte[] raw = new byte[15];
+        ctx.random().nextBytes(raw);
+        Files.writeString(p12Pass, java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(raw) + "\n");
+        Files.setPosixFilePermissions(p12Pass, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Path p12 = dir.resolve("console-admin.p12");
+        Commands.postern("pki", "issue-admin", "--dir", dir.toString(), "--name", "demo-console", "--role", "security-admin",
+                "--passphrase-file", ctx.passFile().toString(), "--p12", p12.toString(), "--p12-passphrase-file", p12Pass.toString());
+        out.println("The console: https://127.0.0.1:" + lab.gateway.adminAddress().getPort() + "/ — import " + p12
+                + " (passphrase in " + p12Pass + ") into the browser and trust " + dir.resolve("ca/root.crt"));
         out.println("Stop with Ctrl-C.");
         out.flush();
     }

@@ -54,7 +54,9 @@ class DemoCommandIT {
                 .contains("certificate_revoked")
                 .contains("OCSP says revoked").contains("evidence.bad_signature")
                 .contains("✓ both trails verify")
-                .contains("All 16 steps behaved as shown.")
+                .containsPattern("GET https://127\\.0\\.0\\.1:\\d+/console/access\\?device=laptop-0042 as demo-auditor-console \\(auditor\\): 200, [1-9]\\d* flow")
+                .contains("✓ the console's access report shows who reached the admin host")
+                .contains("All 17 steps behaved as shown.")
                 .doesNotContain("Stop with Ctrl-C");
         assertThat(took).as("the demo's run time").isLessThan(Duration.ofSeconds(90));
         // issue 11: the printed ssh config names the bastion the demo runs (a free port), not the default 2222
@@ -81,7 +83,12 @@ class DemoCommandIT {
                 return Files.readString(log).contains("Stop with Ctrl-C.");
             });
             String out = Files.readString(log);
-            assertThat(out).contains("All 17 steps behaved as shown.").contains("laptop-0043 is in; its SOCKS5 reaches the admin host");
+            assertThat(out).contains("All 18 steps behaved as shown.").contains("laptop-0043 is in; its SOCKS5 reaches the admin host");
+            // the console line names a PKCS#12 a browser imports, and its passphrase file
+            String consoleLine = out.lines().filter(l -> l.startsWith("The console: https://127.0.0.1:")).findFirst().orElseThrow();
+            Path p12 = Path.of(consoleLine.replaceFirst(".* — import (\\S+) \\(passphrase in .*", "$1"));
+            assertThat(p12).isRegularFile();
+            assertThat(Files.size(p12)).isPositive();
             String dir = out.replaceFirst("(?s)^Postern demo — data directory (\\S+) .*", "$1");
             for (String line : out.lines().filter(l -> l.startsWith("  curl ")).toList()) {
                 List<String> cmd = new java.util.ArrayList<>(List.of("/usr/bin/curl", "-sS", "--fail", "--max-time", "20"));
