@@ -265,7 +265,7 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
             return null;
         }
         List<String> reasons = new ArrayList<>();
-        var n = last.json().get("reasons");
+        var n = last.json().has("checks") ? last.json().get("checks") : last.json().get("reasons");
         if (n != null && n.isArray()) {
             n.forEach(x -> reasons.add(x.isValueNode() ? x.asText() : x.toString()));
         }

@@ -139,6 +139,9 @@ public final class PostureService {
         String result = Lease.result(verdict);
         record(event.with("result", result)
                 .with("reasons", verdict.reasons().stream().map(ReasonDetail::code).toList())
+                // each check as "pass|fail CHECK: what was found", for the console's device page
+                .with("checks", verdict.checks().stream().map(c -> (c.passed() ? "pass " : "fail ") + c.check() + ": "
+                        + AuditEvent.peerText(c.found())).toList())
                 .with("allowed", verdict.allowed())
                 .with("leaseUntil", verdict.leaseUntil() == null ? null : verdict.leaseUntil().toString()));
         if (verdict.allowed()) {
