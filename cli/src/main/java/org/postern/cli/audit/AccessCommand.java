@@ -20,8 +20,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code postern audit access}: who reached which host, when, from which device, with which posture decision. */
 @Command(name = "access", mixinStandardHelpOptions = true,
-        description = {"Access report: one row per flow.open (a tunnel, an SSH channel, a VPN flow): time, user, device,",
-                "destination, via (connect, ssh, vpn), session, the posture result and the posture and access policy versions.",
+        description = {"Access report: who reached which host, when, from which device, with which posture decision.",
+                "One row per flow.open (a tunnel, an SSH channel, a VPN flow): time, user, device, destination,",
+                "via (connect, ssh, vpn), session, the posture result and the posture and access policy versions.",
                 "Values an older flow record lacks are taken from its session.start, then from the device's last posture",
                 "decision; else unknown. Filters as for search select the flows (the records before them are still read).",
                 "Several trails (one per gateway) are merged by time."})
