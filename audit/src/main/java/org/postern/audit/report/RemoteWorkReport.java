@@ -210,11 +210,7 @@ public final class RemoteWorkReport {
         }
         if (Outcome.of(r) == Outcome.DENIED) {
             share.denials++;
-            if (type.equals("posture.decision") && r.json().path("reasons").isArray() && !r.json().path("reasons").isEmpty()) {
-                r.json().path("reasons").forEach(code -> denials.merge(type + " " + code.asText(), 1, Integer::sum));
-            } else {
-                denials.merge(type + " " + Outcome.reasonOf(r), 1, Integer::sum);
-            }
+            Denials.reasons(r).forEach(code -> denials.merge(type + " " + code, 1, Integer::sum));
         }
     }
 

@@ -13,8 +13,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code postern audit …}: read the audit trail for auditors: search, export for a SIEM, report. */
 @Command(name = "audit", mixinStandardHelpOptions = true,
-        description = "Verify, search, export and summarize the audit trail (read only; see docs/audit.md).",
-        subcommands = {VerifyCommand.class, SearchCommand.class, ExportCommand.class, ReportCommand.class, PubkeyCommand.class})
+        description = "Verify, search, export and summarize the audit trail, and report who reached what (read only; see docs/audit.md).",
+        subcommands = {VerifyCommand.class, SearchCommand.class, ExportCommand.class, ReportCommand.class, AccessCommand.class, PubkeyCommand.class})
 public final class AuditCommand implements Runnable {
     @Spec
     CommandSpec spec;

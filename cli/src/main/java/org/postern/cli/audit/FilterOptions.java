@@ -36,6 +36,8 @@ final class FilterOptions {
     String outcome;
     @Option(names = "--dest", paramLabel = "HOST", description = "Only records whose dest or destAddress is this host (with or without port).")
     String dest;
+    @Option(names = "--reason", paramLabel = "CODE", description = "Only records whose reason field is exactly this code, like policy.no_rule or non_compliant (posture decisions list theirs in reasons and are not matched).")
+    String reason;
     @Option(names = "--include-checkpoints", description = "Also show audit.checkpoint records (left out by default).")
     boolean includeCheckpoints;
 
@@ -46,7 +48,7 @@ final class FilterOptions {
         if (from != null && to != null && !from.isBefore(to)) {
             throw new Exit(Exit.USAGE, "--since " + from + " is not before --until " + to + ": expected a non-empty period");
         }
-        return new AuditFilter(from, to, device, user, types, o, dest, null, includeCheckpoints);
+        return new AuditFilter(from, to, device, user, types, o, dest, reason, includeCheckpoints);
     }
 
     /** The trails given; warnings go to {@code err} as {@code postern: …} lines. */

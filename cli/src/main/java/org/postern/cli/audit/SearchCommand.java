@@ -92,7 +92,7 @@ final class SearchCommand implements Callable<Integer> {
         printTable(out, withoutColumn(header, 1), narrow);
     }
 
-    private static String[] withoutColumn(String[] row, int i) {
+    static String[] withoutColumn(String[] row, int i) {
         String[] n = new String[row.length - 1];
         System.arraycopy(row, 0, n, 0, i);
         System.arraycopy(row, i + 1, n, i, row.length - i - 1);
