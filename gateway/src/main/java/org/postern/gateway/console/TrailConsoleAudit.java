@@ -12,7 +12,6 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
-import java.time.LocalDate;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Objects;
@@ -30,7 +29,8 @@ import org.postern.audit.query.Outcome;
 import org.postern.audit.query.PageCursor;
 import org.postern.audit.query.RecordStream;
 import org.postern.audit.query.Times;
-import org.postern.audit.report.RemoteWorkReport;
+import org.postern.audit.report.DailyActivity;
+import org.postern.audit.report.DenialReport;
 import org.postern.audit.siem.SiemForwarder;
 import org.postern.audit.trail.AuditKeys;
 import org.postern.audit.trail.AuditTrail;
@@ -153,9 +153,9 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
                 accessPolicy = accessPolicy != null ? accessPolicy : start.text("accessPolicy");
             }
         }
-        String via = r.text("via");
+        String via = r.text("via"); // as postern audit access shows it (AccessReport)
         return new AccessRow(r.time().toString(), text(r.text("user")), text(r.text("device")), dest(r),
-                via == null ? "connect" : via, text(session), orUnknown(posture), orUnknown(posturePolicy), orUnknown(accessPolicy));
+                via == null || via.isEmpty() || via.equals("tls") ? "connect" : via, text(session), orUnknown(posture), orUnknown(posturePolicy), orUnknown(accessPolicy));
     }
 
     private static String orUnknown(@Nullable String s) {
@@ -173,19 +173,8 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
         AuditFilter asked = filter(typed);
         AuditFilter f = new AuditFilter(asked.since(), asked.until(), asked.device(), asked.user(), asked.typePrefixes(),
                 Outcome.DENIED, asked.dest(), asked.reason(), false);
-        Map<String, Long> byReason = new HashMap<>();
-        Map<String, Long> byDevice = new HashMap<>();
-        try (RecordStream s = source.open(f, null)) {
-            for (AuditRecord r = s.next(); r != null; r = s.next()) {
-                if (f.test(r)) {
-                    byReason.merge(Outcome.reasonOf(r), 1L, Long::sum);
-                    String device = r.text("device");
-                    byDevice.merge(device == null ? "(no device: " + Objects.requireNonNullElse(r.text("source"), "-") + ")" : device,
-                            1L, Long::sum);
-                }
-            }
-        }
-        return List.of(counts(byReason), counts(byDevice));
+        DenialReport.Result d = DenialReport.run(source.open(f, null), f);
+        return List.of(counts(d.byReason()), counts(d.byDevice()));
     }
 
     static List<Count> counts(Map<String, Long> m) {
@@ -216,27 +205,15 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
         if (a != null && a.from().equals(from) && a.to().truncatedTo(ChronoUnit.MINUTES).equals(minute)) {
             return a;
         }
-        RemoteWorkReport report = new RemoteWorkReport(from, to);
-        Map<LocalDate, Long> denialsPerDay = new HashMap<>();
-        Map<String, Long> reasons = new HashMap<>();
-        try (RecordStream s = source.open(IndexQuery.all().withTime(from.minus(Duration.ofDays(1)), to), 0)) {
-            for (AuditRecord r = s.next(); r != null; r = s.next()) {
-                report.accept(r);
-                if (!r.time().isBefore(from) && Outcome.of(r) == Outcome.DENIED) {
-                    denialsPerDay.merge(RemoteWorkReport.day(r.time()), 1L, Long::sum);
-                    reasons.merge(Outcome.reasonOf(r), 1L, Long::sum);
-                }
-            }
-        }
-        report.finish();
+        DailyActivity.Result result = DailyActivity.run(
+                source.open(IndexQuery.all().withTime(from.minus(Duration.ofDays(1)), to), 0), from, to);
         List<DayRow> days = new ArrayList<>();
-        for (LocalDate d = RemoteWorkReport.day(from); !d.isAfter(RemoteWorkReport.day(to.minusNanos(1))); d = d.plusDays(1)) {
-            Map<String, RemoteWorkReport.Usage> usage = report.perDay().getOrDefault(d, Map.of());
-            long sessions = usage.values().stream().mapToLong(RemoteWorkReport.Usage::sessions).sum();
-            double hours = usage.values().stream().mapToLong(u -> u.connected().toSeconds()).sum() / 3600.0;
-            RemoteWorkReport.Compliance c = report.compliance().get(d);
-            days.add(new DayRow(d.toString(), sessions, hours, c == null ? 0 : c.decisions(), c == null ? 0 : c.compliant(),
-                    denialsPerDay.getOrDefault(d, 0L)));
+        Map<String, Long> reasons = new HashMap<>();
+        for (DailyActivity.Day d : result.days()) {
+            long denials = d.denialsByReason().values().stream().mapToLong(Long::longValue).sum();
+            d.denialsByReason().forEach((k, v) -> reasons.merge(k, v, Long::sum));
+            days.add(new DayRow(d.day().toString(), d.sessionsStarted(), d.sessionHours(), d.postureDecisions(), d.compliant(),
+                    denials));
         }
         a = new Activity(from, to, days, counts(reasons));
         activity = a;
