@@ -79,23 +79,25 @@ public final class ConsoleHandler extends ChannelInboundHandlerAdapter {
             ctx.fireChannelRead(msg); // the API: its endpoints, and the 403 of a refused certificate
             return;
         }
-        try {
-            if (path.equals("/") || path.equals(PREFIX)) {
+        if (path.equals("/") || path.equals(PREFIX)) {
+            try {
                 FullHttpResponse res = response(HttpResponseStatus.SEE_OTHER, "text/plain; charset=utf-8", new byte[0]);
                 res.headers().set(HttpHeaderNames.LOCATION, HOME);
                 send(ctx, req, res);
-                return;
+            } finally {
+                req.release();
             }
-            if (path.equals(STYLESHEET) && HttpMethod.GET.equals(req.method())) {
+            return;
+        }
+        if (path.equals(STYLESHEET) && HttpMethod.GET.equals(req.method())) {
+            try {
                 FullHttpResponse res = response(HttpResponseStatus.OK, "text/css; charset=utf-8", stylesheet);
                 res.headers().set(HttpHeaderNames.CACHE_CONTROL, "private, max-age=3600"); // no data in it
                 send(ctx, req, res);
-                return;
-            }
-        } finally {
-            if (path.equals("/") || path.equals(PREFIX) || path.equals(STYLESHEET) && HttpMethod.GET.equals(req.method())) {
+            } finally {
                 req.release();
             }
+            return;
         }
         String source = HttpReplies.source(ctx);
         try {
