@@ -19,6 +19,8 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.postern.config.gateway.GatewaySettings;
+import org.postern.gateway.policy.AccessPolicyVersion;
 import org.postern.pki.testing.Proc;
 
 /**
@@ -182,6 +184,27 @@ class VpnModeIT {
         List<JsonNode> starts = records(type("session.start").and(r -> "vpn".equals(r.path("via").asText())));
         assertThat(starts).isNotEmpty();
         assertThat(starts.getLast().path("address").asText()).startsWith("100.64.");
+
+        // issue 15: the VPN session and each of its flows name the posture decision of the laptop's lease and
+        // the version of the gateway's access rules (generation 1: no reload), so the access report needs no join.
+        // The lab's laptop has no encrypted disk and the lab runs report-only: let in, and recorded as non_compliant.
+        List<JsonNode> decisions = records(type("posture.decision").and(r -> "laptop-vpn".equals(r.path("device").asText())));
+        assertThat(decisions).isNotEmpty();
+        JsonNode decision = decisions.getLast();
+        assertThat(decision.path("allowed").asBoolean()).as(decision.toString()).isTrue();
+        String result = decision.path("result").asText();
+        assertThat(result).isIn("compliant", "non_compliant");
+        assertThat(decisions).allSatisfy(d -> assertThat(d.path("result").asText()).isEqualTo(result));
+        String posturePolicy = decision.path("policyVersion").asText();
+        assertThat(posturePolicy).isNotEmpty();
+        String accessPolicy = AccessPolicyVersion.of(GatewaySettings.load(install.gatewayConfig).access(), 1);
+        List<JsonNode> named = new java.util.ArrayList<>(starts);
+        named.addAll(records(type("flow.open").and(r -> "vpn".equals(r.path("via").asText()))));
+        assertThat(named).allSatisfy(r -> {
+            assertThat(r.path("posture").asText()).as(r.toString()).isEqualTo(result);
+            assertThat(r.path("posturePolicy").asText()).as(r.toString()).isEqualTo(posturePolicy);
+            assertThat(r.path("accessPolicy").asText()).as(r.toString()).isEqualTo(accessPolicy);
+        });
     }
 
     @Test

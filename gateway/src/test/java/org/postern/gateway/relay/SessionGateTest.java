@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.net.Socket;
 import java.net.SocketException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 
 import org.junit.jupiter.api.AfterEach;
@@ -17,7 +18,11 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.postern.gateway.session.FlowEnd;
 import org.postern.audit.AuditEvent;
 import org.postern.config.gateway.GatewaySettings.Audit.FailMode;
+import org.postern.config.posture.PosturePolicy;
 import org.postern.gateway.policy.AccessPolicyVersion;
+import org.postern.gateway.posture.Lease;
+import org.postern.protocol.posture.PostureVerdict;
+import org.postern.protocol.posture.ReasonDetail;
 import org.postern.gateway.session.SessionInfo;
 
 /**
@@ -112,12 +117,11 @@ class SessionGateTest {
     @Test
     void connect_reportOnlyLease_sessionStartAndFlowOpenSayNonCompliant() throws Exception {
         start(FailMode.CLOSED, 64);
-        java.time.Instant now = gw.pki.clock.instant();
-        gw.leases.put(new org.postern.gateway.posture.Lease(gw.laptop.id(), "alice",
-                gw.laptop.certificate().getSerialNumber(), now, new org.postern.protocol.posture.PostureVerdict.NonCompliant(
-                        org.postern.config.posture.PosturePolicy.Mode.REPORT_ONLY, "rollout-3",
-                        List.of(new org.postern.protocol.posture.ReasonDetail("patch.stale", "last update 40 days ago",
-                                "install updates")), now.plus(Duration.ofMinutes(10)), List.of())));
+        Instant now = gw.pki.clock.instant();
+        gw.leases.put(new Lease(gw.laptop.id(), "alice", gw.laptop.certificate().getSerialNumber(), now,
+                new PostureVerdict.NonCompliant(PosturePolicy.Mode.REPORT_ONLY, "rollout-3",
+                        List.of(new ReasonDetail("patch.stale", "last update 40 days ago", "install updates")),
+                        now.plus(Duration.ofMinutes(10)), List.of())));
         RelayFixture.Answer a = tunnel();
         assertThat(a.status()).isEqualTo(200);
         ping(a.socket());
