@@ -3,14 +3,10 @@ package org.postern.gateway.console;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -336,7 +332,7 @@ final class ConsolePages {
         AccessRules current = s.live().current().settings().access();
         List<Device> devices = s.pki().registry().devices();
         List<ReachRow> reach = reach(current, null, devices);
-        return new ConsoleViews.Policy(chrome, accessVersion(current), rules(current), reach,
+        return new ConsoleViews.Policy(chrome, s.live().accessPolicyVersion(), rules(current), reach,
                 postureText(s.live().current().settings().posture()), draft == null ? accessYaml(current) : draft, problems,
                 draftRules == null ? null : rules(draftRules), draftRules == null ? null : reach(draftRules, current, devices),
                 s.reloader() != null);
@@ -396,16 +392,6 @@ final class ConsolePages {
             b.append("      to: ").append(list(r.to().stream().map(Destination::toString).toList())).append('\n');
         }
         return b.toString();
-    }
-
-    /** A short fingerprint of the rules in force, shown so two admins know they look at the same policy. */
-    static String accessVersion(AccessRules rules) {
-        try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(accessYaml(rules).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(h, 0, 6);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static String list(List<String> items) {
