@@ -507,9 +507,14 @@ public final class AuditIndex implements AutoCloseable {
                 s.giveBack(c, ok);
             }
         } catch (SQLException e) {
-            staleReason = "the index file cannot be read (" + e.getMessage() + ")";
-            throw new IOException("audit index " + indexDir + ": cannot be read (" + e.getMessage()
-                    + "); it will be rebuilt from the trail at the next catch-up", e);
+            String m = String.valueOf(e.getMessage());
+            if (m.contains("SQLITE_CORRUPT") || m.contains("SQLITE_NOTADB")) {
+                staleReason = "the index file cannot be read (" + m + ")";
+                throw new IOException("audit index " + indexDir + ": cannot be read (" + m
+                        + "); it will be rebuilt from the trail at the next catch-up", e);
+            }
+            // busy, out of memory, an I/O error: not the file's fault, so no rebuild for it
+            throw new IOException("audit index " + indexDir + ": query failed: " + m, e);
         } finally {
             swap.readLock().unlock();
         }
