@@ -340,6 +340,34 @@ class AuditIndexTest {
     }
 
     @Test
+    void aRotationUnderWayIsNotSkipped() throws IOException {
+        try (AuditTrail t = openTrail(trail)) {
+            write(t, 5);
+        }
+        Path current = lastSegment(trail);
+        long n = Long.parseLong(current.getFileName().toString().substring(8, 14));
+        long seq = scan(trail).getLast().seq();
+        // The writer creates the next segment first, then writes the rotation checkpoint to the closing one.
+        Path next = trail.resolve("segment-%06d.jsonl".formatted(n + 1));
+        Files.createFile(next);
+        try (AuditIndex index = AuditIndex.open(trail)) {
+            assertThat(index.catchUp().lastSeq()).isEqualTo(seq);
+            Files.writeString(current, "{\"seq\":" + (seq + 1) + ",\"time\":\"2026-03-01T00:00:00.000Z\",\"type\":\"audit.checkpoint\","
+                    + "\"gateway\":\"gw-test\",\"records\":" + seq + ",\"segment\":\"" + current.getFileName() + "\",\"reason\":\"rotation\",\"prev\":\"00\"}\n",
+                    StandardOpenOption.APPEND);
+            assertThat(index.catchUp().lastSeq()).as("the rotation checkpoint, written after the next file was made").isEqualTo(seq + 1);
+            Files.writeString(next, "{\"seq\":" + (seq + 2) + ",\"time\":\"2026-03-01T00:00:01.000Z\",\"type\":\"session.start\","
+                    + "\"gateway\":\"gw-test\",\"user\":\"yves\",\"prev\":\"00\"}\n", StandardOpenOption.APPEND);
+            CatchUp c = index.catchUp();
+            assertThat(c.rebuilt()).isFalse();
+            assertThat(c.lastSeq()).isEqualTo(seq + 2);
+            assertThat(index.page(IndexQuery.all().withUser("yves"), 0, 5).positions()).extracting(IndexPosition::segment)
+                    .containsExactly(next.getFileName().toString());
+            assertMatchesScan(index);
+        }
+    }
+
+    @Test
     void aDeletedOrCorruptIndexIsRebuilt() throws IOException {
         try (AuditTrail t = openTrail(trail)) {
             write(t, 30);
