@@ -65,6 +65,9 @@ public final class AuditIndex implements AutoCloseable {
     private static final int MAX_POOLED_READERS = 4;
     private static final Pattern SEGMENT = Pattern.compile("segment-(\\d{6})\\.jsonl");
 
+    /** The cap the console counts to: past it a count shows as {@code 100000+}. */
+    public static final long COUNT_CAP = 100_000;
+
     static final int TYPE = 1, USER = 2, DEVICE = 3, HOST = 4, REASON = 5, SESSION = 6;
 
     private final Path trailDir;
@@ -384,6 +387,11 @@ public final class AuditIndex implements AutoCloseable {
             boolean more = out.size() > limit;
             return new IndexPage(more ? out.subList(0, limit) : out, more);
         }, new IndexPage(List.of(), false));
+    }
+
+    /** {@link #count(IndexQuery, long)} up to {@link #COUNT_CAP}. */
+    public IndexCount count(IndexQuery q) throws IOException {
+        return count(q, COUNT_CAP);
     }
 
     /** How many records match {@code q}, counting no further than {@code cap} (then {@link IndexCount#capped}). */
