@@ -745,7 +745,7 @@ public final class AuditIndex implements AutoCloseable {
             if (q.device() != null && (device = term(c, DEVICE, q.device())) == null) {
                 return null;
             }
-            if (q.host() != null && (host = term(c, HOST, q.host())) == null) {
+            if (q.host() != null && (host = term(c, HOST, q.hostName())) == null) {
                 return null;
             }
             if (q.reason() != null && (reason = term(c, REASON, q.reason())) == null) {
@@ -803,7 +803,7 @@ public final class AuditIndex implements AutoCloseable {
             }
             for (long[] type : typeOptions) {
                 for (int hostColumn = 0; hostColumn < (host == null ? 1 : 2); hostColumn++) {
-                    p.branches.add(new Branch(user, device, host, hostColumn == 1, type, type == null ? excludeType : null, reason,
+                    p.branches.add(new Branch(user, device, host, q.hostPort(), hostColumn == 1, type, type == null ? excludeType : null, reason,
                             session, q.since() != null, q.until() != null, p.hi - p.lo + 1));
                 }
             }
@@ -827,7 +827,7 @@ public final class AuditIndex implements AutoCloseable {
      * planner: the one of the rarest value (each term keeps its count), or the rowid range of the
      * time blocks when that is narrower; the other criteria are checked on the rows.
      */
-    record Branch(long @Nullable [] user, long @Nullable [] device, long @Nullable [] host, boolean addrColumn,
+    record Branch(long @Nullable [] user, long @Nullable [] device, long @Nullable [] host, int port, boolean addrColumn,
                   long @Nullable [] type, @Nullable Long excludeType, long @Nullable [] reason, long @Nullable [] session,
                   boolean since, boolean until, long rangeWidth) {
 
@@ -851,7 +851,12 @@ public final class AuditIndex implements AutoCloseable {
                 sb.append(" AND dev = ?");
             }
             if (host != null) {
-                sb.append(addrColumn ? " AND addr = ? AND (host IS NULL OR host <> ?)" : " AND host = ?");
+                // the addr branch leaves out what the host branch already found
+                if (port < 0) {
+                    sb.append(addrColumn ? " AND addr = ? AND (host IS NULL OR host <> ?)" : " AND host = ?");
+                } else {
+                    sb.append(addrColumn ? " AND addr = ? AND aport = ? AND NOT (host IS ? AND hport IS ?)" : " AND host = ? AND hport = ?");
+                }
             }
             if (type != null) {
                 sb.append(" AND type = ?");
@@ -890,8 +895,14 @@ public final class AuditIndex implements AutoCloseable {
             }
             if (host != null) {
                 ps.setLong(i++, host[0]);
+                if (port >= 0) {
+                    ps.setInt(i++, port);
+                }
                 if (addrColumn) {
                     ps.setLong(i++, host[0]);
+                    if (port >= 0) {
+                        ps.setInt(i++, port);
+                    }
                 }
             }
             if (type != null) {
