@@ -9,7 +9,7 @@
 # Prints figures; docs/benchmarks.md ("Audit search index") records them.
 # Usage: bench/audit-index/run.sh [N=1000000] [QUERIES=200] [SCAN_RUNS=3]
 # Environment: SKIP_BUILD=1 (jars already built), KEEP=1 (keep the trail in bench/target/audit-index-N
-# and reuse it next time; it is 330 bytes a record).
+# and reuse it next time; about 400 bytes a record: 4 GB at 10 M).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 N=${1:-1000000}; QUERIES=${2:-200}; SCAN_RUNS=${3:-3}

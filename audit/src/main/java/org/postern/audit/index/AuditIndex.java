@@ -65,6 +65,9 @@ public final class AuditIndex implements AutoCloseable {
     private static final int MAX_POOLED_READERS = 4;
     private static final Pattern SEGMENT = Pattern.compile("segment-(\\d{6})\\.jsonl");
 
+    /** The cap the console counts to: past it a count shows as {@code 100000+}. */
+    public static final long COUNT_CAP = 100_000;
+
     static final int TYPE = 1, USER = 2, DEVICE = 3, HOST = 4, REASON = 5, SESSION = 6;
 
     private final Path trailDir;
@@ -386,6 +389,11 @@ public final class AuditIndex implements AutoCloseable {
         }, new IndexPage(List.of(), false));
     }
 
+    /** {@link #count(IndexQuery, long)} up to {@link #COUNT_CAP}. */
+    public IndexCount count(IndexQuery q) throws IOException {
+        return count(q, COUNT_CAP);
+    }
+
     /** How many records match {@code q}, counting no further than {@code cap} (then {@link IndexCount#capped}). */
     public IndexCount count(IndexQuery q, long cap) throws IOException {
         if (cap < 1) {
@@ -507,9 +515,14 @@ public final class AuditIndex implements AutoCloseable {
                 s.giveBack(c, ok);
             }
         } catch (SQLException e) {
-            staleReason = "the index file cannot be read (" + e.getMessage() + ")";
-            throw new IOException("audit index " + indexDir + ": cannot be read (" + e.getMessage()
-                    + "); it will be rebuilt from the trail at the next catch-up", e);
+            String m = String.valueOf(e.getMessage());
+            if (m.contains("SQLITE_CORRUPT") || m.contains("SQLITE_NOTADB")) {
+                staleReason = "the index file cannot be read (" + m + ")";
+                throw new IOException("audit index " + indexDir + ": cannot be read (" + m
+                        + "); it will be rebuilt from the trail at the next catch-up", e);
+            }
+            // busy, out of memory, an I/O error: not the file's fault, so no rebuild for it
+            throw new IOException("audit index " + indexDir + ": query failed: " + m, e);
         } finally {
             swap.readLock().unlock();
         }
@@ -732,7 +745,7 @@ public final class AuditIndex implements AutoCloseable {
             if (q.device() != null && (device = term(c, DEVICE, q.device())) == null) {
                 return null;
             }
-            if (q.host() != null && (host = term(c, HOST, q.host())) == null) {
+            if (q.host() != null && (host = term(c, HOST, q.hostName())) == null) {
                 return null;
             }
             if (q.reason() != null && (reason = term(c, REASON, q.reason())) == null) {
@@ -790,7 +803,7 @@ public final class AuditIndex implements AutoCloseable {
             }
             for (long[] type : typeOptions) {
                 for (int hostColumn = 0; hostColumn < (host == null ? 1 : 2); hostColumn++) {
-                    p.branches.add(new Branch(user, device, host, hostColumn == 1, type, type == null ? excludeType : null, reason,
+                    p.branches.add(new Branch(user, device, host, q.hostPort(), hostColumn == 1, type, type == null ? excludeType : null, reason,
                             session, q.since() != null, q.until() != null, p.hi - p.lo + 1));
                 }
             }
@@ -814,7 +827,7 @@ public final class AuditIndex implements AutoCloseable {
      * planner: the one of the rarest value (each term keeps its count), or the rowid range of the
      * time blocks when that is narrower; the other criteria are checked on the rows.
      */
-    record Branch(long @Nullable [] user, long @Nullable [] device, long @Nullable [] host, boolean addrColumn,
+    record Branch(long @Nullable [] user, long @Nullable [] device, long @Nullable [] host, int port, boolean addrColumn,
                   long @Nullable [] type, @Nullable Long excludeType, long @Nullable [] reason, long @Nullable [] session,
                   boolean since, boolean until, long rangeWidth) {
 
@@ -838,7 +851,12 @@ public final class AuditIndex implements AutoCloseable {
                 sb.append(" AND dev = ?");
             }
             if (host != null) {
-                sb.append(addrColumn ? " AND addr = ? AND (host IS NULL OR host <> ?)" : " AND host = ?");
+                // the addr branch leaves out what the host branch already found
+                if (port < 0) {
+                    sb.append(addrColumn ? " AND addr = ? AND (host IS NULL OR host <> ?)" : " AND host = ?");
+                } else {
+                    sb.append(addrColumn ? " AND addr = ? AND aport = ? AND NOT (host IS ? AND hport IS ?)" : " AND host = ? AND hport = ?");
+                }
             }
             if (type != null) {
                 sb.append(" AND type = ?");
@@ -877,8 +895,14 @@ public final class AuditIndex implements AutoCloseable {
             }
             if (host != null) {
                 ps.setLong(i++, host[0]);
+                if (port >= 0) {
+                    ps.setInt(i++, port);
+                }
                 if (addrColumn) {
                     ps.setLong(i++, host[0]);
+                    if (port >= 0) {
+                        ps.setInt(i++, port);
+                    }
                 }
             }
             if (type != null) {

@@ -14,8 +14,9 @@ import org.jspecify.annotations.Nullable;
  * @param until              {@code time} &lt; until
  * @param user               {@code user} equals
  * @param device             {@code device} equals
- * @param host               {@code dest} (as asked) or {@code destAddress} (as connected) names this host,
- *                           with or without a port, ignoring case
+ * @param host               {@code dest} (as asked) or {@code destAddress} (as connected) is this value,
+ *                           ignoring case: {@code db1.corp} matches any port of that host, {@code db1.corp:5432}
+ *                           only that port (as {@code --dest}); kept lower-case
  * @param typePrefixes       {@code type} starts with one of these
  * @param reason             {@code reason} equals (the single {@code reason} field; a posture decision's
  *                           {@code reasons} list is not indexed)
@@ -40,7 +41,7 @@ public record IndexQuery(@Nullable Instant since, @Nullable Instant until, @Null
         device = blankToNull(device);
         host = blankToNull(host);
         if (host != null) {
-            host = normalizeHost(host);
+            host = host.trim().toLowerCase(Locale.ROOT);
         }
         reason = blankToNull(reason);
         session = blankToNull(session);
@@ -87,21 +88,50 @@ public record IndexQuery(@Nullable Instant since, @Nullable Instant until, @Null
         return s == null || s.isBlank() ? null : s;
     }
 
+    /** The host asked for, without a port ({@link #normalizeHost}), or null when none. */
+    public @Nullable String hostName() {
+        return host == null ? null : normalizeHost(host);
+    }
+
+    /** The port asked for with the host ({@code db1.corp:5432} → 5432), or -1 when none. */
+    public int hostPort() {
+        return host == null ? -1 : port(host);
+    }
+
+    /**
+     * The port of a {@code dest}/{@code destAddress} value ({@code host:port}, {@code [v6]:port}), or -1
+     * when it has none or it is not a number 0–65535 (such a value is compared as a host without port).
+     */
+    public static int port(String value) {
+        String v = value.trim();
+        String p;
+        if (v.startsWith("[")) {
+            int end = v.indexOf("]:");
+            p = end > 0 ? v.substring(end + 2) : "";
+        } else {
+            int colon = v.indexOf(':');
+            p = colon >= 0 && colon == v.lastIndexOf(':') ? v.substring(colon + 1) : "";
+        }
+        if (p.isEmpty() || p.length() > 5 || !p.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+            return -1;
+        }
+        int n = Integer.parseInt(p);
+        return n <= 65535 ? n : -1;
+    }
+
     /**
      * The host part of a {@code dest}/{@code destAddress} value, lower-case, without its port:
      * {@code DB1.corp:5432} → {@code db1.corp}, {@code [2001:db8::1]:22} → {@code 2001:db8::1};
-     * an IPv6 literal without brackets is kept whole.
+     * an IPv6 literal without brackets, or a value whose port is not a number 0–65535, is kept whole
+     * (as the CLI's {@code Endpoint} reads it).
      */
     public static String normalizeHost(String value) {
         String v = value.trim();
         if (v.startsWith("[")) {
             int end = v.indexOf(']');
             v = end > 0 ? v.substring(1, end) : v.substring(1);
-        } else {
-            int colon = v.indexOf(':');
-            if (colon >= 0 && colon == v.lastIndexOf(':')) {
-                v = v.substring(0, colon);
-            }
+        } else if (port(v) >= 0) {
+            v = v.substring(0, v.indexOf(':'));
         }
         return v.toLowerCase(Locale.ROOT);
     }

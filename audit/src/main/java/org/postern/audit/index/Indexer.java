@@ -83,8 +83,8 @@ final class Indexer {
                 nextTermId = rs.getLong(1) + 1;
             }
         }
-        insRec = c.prepareStatement("INSERT INTO rec(seq, seg, off, len, t, type, usr, dev, host, addr, reason, sess)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        insRec = c.prepareStatement("INSERT INTO rec(seq, seg, off, len, t, type, usr, dev, host, hport, addr, aport, reason, sess)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         insTerm = c.prepareStatement("INSERT INTO term(id, kind, v, n) VALUES (?, ?, ?, 0)");
         selTerm = c.prepareStatement("SELECT id FROM term WHERE kind = ? AND v = ?");
     }
@@ -188,11 +188,18 @@ final class Indexer {
         setTerm(7, AuditIndex.USER, p.user);
         setTerm(8, AuditIndex.DEVICE, p.device);
         String host = p.dest == null ? null : IndexQuery.normalizeHost(p.dest);
+        int hport = p.dest == null ? -1 : IndexQuery.port(p.dest);
         String addr = p.destAddress == null ? null : IndexQuery.normalizeHost(p.destAddress);
+        int aport = p.destAddress == null ? -1 : IndexQuery.port(p.destAddress);
+        if (addr != null && addr.equals(host) && aport == hport) {
+            addr = null; // the same place twice (a destination given as an address): kept once
+        }
         setTerm(9, AuditIndex.HOST, host);
-        setTerm(10, AuditIndex.HOST, addr != null && addr.equals(host) ? null : addr);
-        setTerm(11, AuditIndex.REASON, p.reason);
-        setTerm(12, AuditIndex.SESSION, p.session);
+        setPort(10, host == null ? -1 : hport);
+        setTerm(11, AuditIndex.HOST, addr);
+        setPort(12, addr == null ? -1 : aport);
+        setTerm(13, AuditIndex.REASON, p.reason);
+        setTerm(14, AuditIndex.SESSION, p.session);
         insRec.addBatch();
         long b = p.seq >>> AuditIndex.BLOCK_SHIFT;
         long[] blk = blocks.get(b);
@@ -220,6 +227,14 @@ final class Indexer {
         } else if (++pending >= 10_000) {
             insRec.executeBatch();
             pending = 0;
+        }
+    }
+
+    private void setPort(int column, int port) throws SQLException {
+        if (port < 0) {
+            insRec.setNull(column, Types.INTEGER);
+        } else {
+            insRec.setInt(column, port);
         }
     }
 

@@ -20,7 +20,7 @@ final class Schema {
         st.execute("CREATE TABLE term(id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, v TEXT NOT NULL, n INTEGER NOT NULL)");
         st.execute("CREATE UNIQUE INDEX term_kv ON term(kind, v)");
         st.execute("CREATE TABLE rec(seq INTEGER PRIMARY KEY, seg INTEGER NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL,"
-                + " t INTEGER NOT NULL, type INTEGER NOT NULL, usr INTEGER, dev INTEGER, host INTEGER, addr INTEGER,"
+                + " t INTEGER NOT NULL, type INTEGER NOT NULL, usr INTEGER, dev INTEGER, host INTEGER, hport INTEGER, addr INTEGER, aport INTEGER,"
                 + " reason INTEGER, sess INTEGER)");
         st.execute("CREATE TABLE blk(b INTEGER PRIMARY KEY, lo INTEGER NOT NULL, hi INTEGER NOT NULL, tmin INTEGER NOT NULL, tmax INTEGER NOT NULL)");
     }

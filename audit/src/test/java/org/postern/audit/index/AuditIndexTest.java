@@ -79,7 +79,7 @@ class AuditIndexTest {
                 step();
                 if (random.nextInt(5) == 0) {
                     t.record(event("access.denied").with("session", session).with("device", device).with("user", user)
-                            .with("dest", dest).with("reason", DENY_REASONS[random.nextInt(DENY_REASONS.length)]).build());
+                            .with("dest", random.nextInt(6) == 0 ? "WEIRD.corp:https" : dest).with("reason", DENY_REASONS[random.nextInt(DENY_REASONS.length)]).build());
                     continue;
                 }
                 String addr = host.startsWith("[") || Character.isDigit(host.charAt(0)) ? dest : "10.1.0." + (host.length()) + ":" + (22 + f);
@@ -161,9 +161,19 @@ class AuditIndexTest {
             return false;
         }
         if (q.host() != null) {
-            return q.host().equals(host(text(n, "dest"))) || q.host().equals(host(text(n, "destAddress")));
+            return destMatches(q.host(), text(n, "dest")) || destMatches(q.host(), text(n, "destAddress"));
         }
         return true;
+    }
+
+    /** As {@code postern audit search --dest}: the whole value, or its host without the port, equals the one asked (ignoring case). */
+    static boolean destMatches(String want, String value) {
+        if (value == null) {
+            return false;
+        }
+        String v = value.toLowerCase(Locale.ROOT);
+        String w = want.toLowerCase(Locale.ROOT);
+        return v.equals(w) || host(v).equals(w) || w.startsWith("[") && !w.contains("]:") && host(v).equals(w.substring(1, w.length() - 1));
     }
 
     /** Written again here rather than calling the code under test: host[:port] or [v6]:port, lower-case. */
@@ -171,7 +181,9 @@ class AuditIndexTest {
         if (v == null) {
             return null;
         }
-        String h = v.startsWith("[") ? v.substring(1, v.indexOf(']')) : v.chars().filter(ch -> ch == ':').count() == 1 ? v.substring(0, v.indexOf(':')) : v;
+        String h = v.startsWith("[") ? v.substring(1, v.indexOf(']'))
+                : v.chars().filter(ch -> ch == ':').count() == 1 && v.substring(v.indexOf(':') + 1).matches("\\d{1,5}")
+                && Integer.parseInt(v.substring(v.indexOf(':') + 1)) <= 65535 ? v.substring(0, v.indexOf(':')) : v;
         return h.toLowerCase(Locale.ROOT);
     }
 
@@ -213,6 +225,15 @@ class AuditIndexTest {
                 all.withDevice("laptop-3"),
                 all.withHost("db1.corp"),
                 all.withHost("DB2.CORP:5432"),
+                all.withHost("DB2.CORP:23"),
+                all.withHost("db1.corp:22"),
+                all.withHost("[2001:db8::7]:24"),
+                all.withHost("[2001:db8::7]"),
+                all.withHost("10.0.5.9:25"),
+                all.withHost("10.1.0.8:23"),
+                all.withHost("weird.corp:HTTPS"),
+                all.withHost("weird.corp"),
+                all.withTypes("flow.close").withHost("ssh.corp:22").withTime(mid, null),
                 all.withHost("10.0.5.9"),
                 all.withHost("2001:db8::7"),
                 all.withHost("10.1.0.8"),
@@ -335,6 +356,34 @@ class AuditIndexTest {
             assertThat(c.rebuilt()).as("%s", c.rebuildReason()).isFalse();
             assertThat(c.lastSeq()).isGreaterThan(indexed);
             assertThat(index.count(IndexQuery.all().withTypes("audit.torn_tail"), 10).value()).isEqualTo(1);
+            assertMatchesScan(index);
+        }
+    }
+
+    @Test
+    void aRotationUnderWayIsNotSkipped() throws IOException {
+        try (AuditTrail t = openTrail(trail)) {
+            write(t, 5);
+        }
+        Path current = lastSegment(trail);
+        long n = Long.parseLong(current.getFileName().toString().substring(8, 14));
+        long seq = scan(trail).getLast().seq();
+        // The writer creates the next segment first, then writes the rotation checkpoint to the closing one.
+        Path next = trail.resolve("segment-%06d.jsonl".formatted(n + 1));
+        Files.createFile(next);
+        try (AuditIndex index = AuditIndex.open(trail)) {
+            assertThat(index.catchUp().lastSeq()).isEqualTo(seq);
+            Files.writeString(current, "{\"seq\":" + (seq + 1) + ",\"time\":\"2026-03-01T00:00:00.000Z\",\"type\":\"audit.checkpoint\","
+                    + "\"gateway\":\"gw-test\",\"records\":" + seq + ",\"segment\":\"" + current.getFileName() + "\",\"reason\":\"rotation\",\"prev\":\"00\"}\n",
+                    StandardOpenOption.APPEND);
+            assertThat(index.catchUp().lastSeq()).as("the rotation checkpoint, written after the next file was made").isEqualTo(seq + 1);
+            Files.writeString(next, "{\"seq\":" + (seq + 2) + ",\"time\":\"2026-03-01T00:00:01.000Z\",\"type\":\"session.start\","
+                    + "\"gateway\":\"gw-test\",\"user\":\"yves\",\"prev\":\"00\"}\n", StandardOpenOption.APPEND);
+            CatchUp c = index.catchUp();
+            assertThat(c.rebuilt()).isFalse();
+            assertThat(c.lastSeq()).isEqualTo(seq + 2);
+            assertThat(index.page(IndexQuery.all().withUser("yves"), 0, 5).positions()).extracting(IndexPosition::segment)
+                    .containsExactly(next.getFileName().toString());
             assertMatchesScan(index);
         }
     }
@@ -510,6 +559,16 @@ class AuditIndexTest {
         assertThat(IndexQuery.normalizeHost("[2001:DB8::1]:22")).isEqualTo("2001:db8::1");
         assertThat(IndexQuery.normalizeHost("2001:db8::1")).isEqualTo("2001:db8::1");
         assertThat(IndexQuery.normalizeHost("10.0.0.1")).isEqualTo("10.0.0.1");
+        assertThat(IndexQuery.port("DB1.Corp:5432")).isEqualTo(5432);
+        assertThat(IndexQuery.port("[2001:db8::1]:22")).isEqualTo(22);
+        assertThat(IndexQuery.port("2001:db8::1")).isEqualTo(-1);
+        assertThat(IndexQuery.port("db1.corp")).isEqualTo(-1);
+        assertThat(IndexQuery.port("db1.corp:99999")).isEqualTo(-1);
+        assertThat(IndexQuery.normalizeHost("db1.corp:https")).isEqualTo("db1.corp:https");
+        IndexQuery q = IndexQuery.all().withHost(" DB1.Corp:5432 ");
+        assertThat(q.host()).isEqualTo("db1.corp:5432");
+        assertThat(q.hostName()).isEqualTo("db1.corp");
+        assertThat(q.hostPort()).isEqualTo(5432);
         assertThatThrownBy(() -> IndexQuery.all().withTypes("")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> IndexQuery.all().withTime(Instant.parse("2026-02-01T00:00:00Z"), Instant.parse("2026-01-01T00:00:00Z")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expected until");

@@ -479,8 +479,8 @@ public final class AuditIndexBench {
                 || q.reason() != null && !q.reason().equals(reason)) {
             return false;
         }
-        if (q.host() != null && !(dest != null && q.host().equals(IndexQuery.normalizeHost(dest))
-                || addr != null && q.host().equals(IndexQuery.normalizeHost(addr)))) {
+        if (q.host() != null && !(dest != null && q.hostName().equals(IndexQuery.normalizeHost(dest))
+                || addr != null && q.hostName().equals(IndexQuery.normalizeHost(addr)))) { // the bench asks for hosts without a port
             return false;
         }
         if (q.since() != null || q.until() != null) {
