@@ -266,8 +266,12 @@ class ConsoleBrowserIT {
                         .contains("mode: enforce").contains("lease: 10m").contains("requireDiskEncryption: false")
                         .contains("    distributions:\n      debian: \"12\"").doesNotContain("PT").doesNotContain("MinOs[");
 
+                // oldest first, as postern audit search prints: the planted records fill the first page
                 visit(b, "/console/audit", "audit");
-                assertThat(b.driver().findElement(By.id("records")).getText()).contains("flow.open").contains("laptop-live");
+                assertThat(b.driver().findElement(By.id("records")).getText()).contains("laptop-old");
+                visit(b, "/console/audit?device=laptop-live", "audit-laptop-live");
+                assertThat(b.driver().findElement(By.id("records")).getText()).contains("session.start").contains("flow.open")
+                        .contains("posture.decision");
 
                 visit(b, "/console/access", "access");
                 assertThat(b.driver().findElement(By.id("access")).getText()).contains("laptop-live")
