@@ -334,6 +334,46 @@ public final class TestBrowser implements AutoCloseable {
     }
 
     /**
+     * Clicks {@code link} (a download link, {@code Content-Disposition: attachment}) and returns the
+     * file Chromium saved, waiting at most {@code within} for it to be complete. Downloads go into
+     * this browser's own directory, so they vanish with it.
+     */
+    public Path download(By link, Duration within) {
+        try {
+            Path downloads = Files.createDirectories(dir.resolve("downloads"));
+            // headless Chromium saves nothing unless told where to (and the profile's preference is not read for it)
+            driver.executeCdpCommand("Browser.setDownloadBehavior", Map.of("behavior", "allow", "downloadPath", downloads.toString()));
+            List<Path> before = listFiles(downloads);
+            driver.findElement(link).click();
+            long deadline = System.nanoTime() + within.toNanos();
+            while (System.nanoTime() < deadline) {
+                List<Path> now = listFiles(downloads);
+                now.removeAll(before);
+                // Chromium writes NAME.crdownload (or a .com.google.Chrome.* temp file) and renames it when done
+                List<Path> done = now.stream().filter(f -> !f.getFileName().toString().endsWith(".crdownload")
+                        && !f.getFileName().toString().startsWith(".")).toList();
+                if (done.size() == 1 && now.size() == 1) {
+                    return done.getFirst();
+                }
+                Thread.sleep(50); // polling the directory: Chromium announces the end of a download to no one we can wait on here
+            }
+            throw new AssertionError("expected a download from " + link + " within " + within + ", found in " + downloads + ": "
+                    + listFiles(downloads));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the download directory: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for a download", e);
+        }
+    }
+
+    private static List<Path> listFiles(Path d) throws IOException {
+        try (var files = Files.list(d)) {
+            return new ArrayList<>(files.toList());
+        }
+    }
+
+    /**
      * The code an error page shows: its data ({@code "errorCode":"ERR_…"} on the net-error page,
      * {@code "errorCode":"net::ERR_…"} on the certificate interstitial), not the first {@code ERR_} in it (the
      * net-error page's script names {@code ERR_INTERNET_DISCONNECTED} in a comment).

@@ -31,6 +31,7 @@ import org.postern.audit.query.RecordStream;
 import org.postern.audit.query.Times;
 import org.postern.audit.report.DailyActivity;
 import org.postern.audit.report.DenialReport;
+import org.postern.audit.text.TerminalText;
 import org.postern.audit.siem.SiemForwarder;
 import org.postern.audit.trail.AuditKeys;
 import org.postern.audit.trail.AuditTrail;
@@ -110,16 +111,23 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
 
     static RecordRow row(AuditRecord r) {
         return new RecordRow(r.time().toString(), text(r.text("gateway")), r.number("seq"), text(r.type()), text(r.text("user")),
-                text(r.text("device")), dest(r), text(r.text("reason")), text(r.text("session")), r.json().toPrettyString());
+                text(r.text("device")), dest(r), text(r.text("reason")), text(r.text("session")),
+                TerminalText.escapeInJson(r.json().toPrettyString()));
     }
 
     static String dest(AuditRecord r) {
         String d = r.text("dest");
-        return d != null ? d : text(r.text("destAddress"));
+        return d != null ? text(d) : text(r.text("destAddress"));
     }
 
+    /**
+     * A value from the trail as the console shows it: bidi overrides, zero-width and other invisible
+     * characters a peer chose are shown as <code>&#92;uXXXX</code>, as {@code postern audit} prints them
+     * ({@link TerminalText}), so that "evil", U+202E, "gnp.exe" is not read as "evilexe.png". (HTML
+     * escaping is the templates'.)
+     */
     static String text(@Nullable String s) {
-        return s == null ? "" : s;
+        return s == null ? "" : TerminalText.escape(s);
     }
 
     @Override
@@ -155,11 +163,12 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
         }
         String via = r.text("via"); // as postern audit access shows it (AccessReport)
         return new AccessRow(r.time().toString(), text(r.text("user")), text(r.text("device")), dest(r),
-                via == null || via.isEmpty() || via.equals("tls") ? "connect" : via, text(session), orUnknown(posture), orUnknown(posturePolicy), orUnknown(accessPolicy));
+                via == null || via.isEmpty() || via.equals("tls") ? "connect" : text(via), text(session), orUnknown(posture),
+                orUnknown(posturePolicy), orUnknown(accessPolicy));
     }
 
     private static String orUnknown(@Nullable String s) {
-        return s == null ? "unknown" : s;
+        return s == null ? "unknown" : text(s);
     }
 
     private @Nullable AuditRecord firstOf(IndexQuery q) {
@@ -178,7 +187,7 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
     }
 
     static List<Count> counts(Map<String, Long> m) {
-        return m.entrySet().stream().map(e -> new Count(e.getKey(), e.getValue()))
+        return m.entrySet().stream().map(e -> new Count(text(e.getKey()), e.getValue()))
                 .sorted(Comparator.comparingLong(Count::count).reversed().thenComparing(Count::key)).toList();
     }
 
