@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Objects;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.config.ConfigException;
@@ -43,6 +42,13 @@ final class ConsoleActions {
 
     Reply post(String path, Form f, Chrome chrome, AdminIdentity who, String source, ConsoleRoutes r) {
         String actor = "admin:" + who.name();
+        // the request is on the trail before anything changes: a trail that cannot be written stops the action
+        // (the registry would change, the record and the CRL's re-signing would not follow)
+        String problem = s.trail().unwritable();
+        if (problem != null || !r.audit(r.event("admin.action", who, source).with("action", path).with("result", "requested"))) {
+            return refused(r, chrome, HttpResponseStatus.SERVICE_UNAVAILABLE, "Not done: the audit trail cannot be written ("
+                    + (problem == null ? "the request could not be recorded" : problem) + ").", ConsoleHandler.HOME);
+        }
         try {
             if (path.equals("/console/devices")) {
                 return register(f, chrome, who, source, actor, r);
@@ -50,12 +56,11 @@ final class ConsoleActions {
             if (path.startsWith(DEVICES)) {
                 String[] parts = path.substring(DEVICES.length()).split("/", -1);
                 if (parts.length == 2) {
-                    return device(QueryStringDecoder.decodeComponent(parts[0]), parts[1], f, chrome, who, source, actor, r);
+                    return device(parts[0], parts[1], f, chrome, who, source, actor, r);
                 }
             }
             if (path.startsWith("/console/sessions/") && path.endsWith("/kill")) {
-                String id = QueryStringDecoder.decodeComponent(
-                        path.substring("/console/sessions/".length(), path.length() - "/kill".length()));
+                String id = path.substring("/console/sessions/".length(), path.length() - "/kill".length());
                 boolean killed = s.sessions().kill(id, who.name());
                 record(r, who, source, "session.kill", id, killed ? "done" : "unknown", null);
                 return done(r, chrome.titled("Sessions", "sessions"), killed, killed ? "Session " + id + " ended."
@@ -73,8 +78,10 @@ final class ConsoleActions {
             }
             return pages.notFound(chrome, r);
         } catch (AuditUnavailableException e) {
-            return refused(r, chrome, HttpResponseStatus.SERVICE_UNAVAILABLE,
-                    "Not done: the audit trail cannot be written (" + e.getMessage() + ").", ConsoleHandler.HOME);
+            // the trail failed during the action, after its request was recorded: the registry may have changed
+            return refused(r, chrome, HttpResponseStatus.SERVICE_UNAVAILABLE, "The audit trail failed during the action ("
+                    + e.getMessage() + "): it may be done only in part. Check the object's state before trying again.",
+                    ConsoleHandler.HOME);
         }
     }
 
@@ -207,12 +214,11 @@ final class ConsoleActions {
                 new ConsoleViews.Outcome(chrome, res.ok(), message, details, "/console/policy"));
     }
 
+    /** How the action ended; its request was recorded before it ran, so a failure here is only logged. */
     private void record(ConsoleRoutes r, AdminIdentity who, String source, String action, @Nullable String target,
                         String result, @Nullable String detail) {
-        if (!r.audit(r.event("admin.action", who, source).with("action", action).with("target", target)
-                .with("result", result).with("detail", detail))) {
-            throw new AuditUnavailableException("admin.action " + action + " not recorded", null);
-        }
+        r.audit(r.event("admin.action", who, source).with("action", action).with("target", target)
+                .with("result", result).with("detail", detail));
     }
 
     private static Reply done(ConsoleRoutes r, Chrome chrome, boolean ok, String message, String back) {

@@ -54,6 +54,9 @@ public interface ConsoleAudit {
     /** The last posture decision recorded for {@code device}, or null. */
     @Nullable PostureRow lastPosture(String device) throws IOException;
 
+    /** Why the trail cannot be written now, or null when it can (actions are refused while it cannot). */
+    @Nullable String unwritable();
+
     /** The trail's state for the dashboard (the last verification is remembered, not rerun). */
     TrailState state();
 

@@ -3,7 +3,9 @@ package org.postern.gateway.console;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
 import java.util.Locale;
+import java.util.Queue;
 import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 
@@ -25,6 +27,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import org.postern.gateway.admin.AdminIdentity;
 import org.postern.protocol.http.HttpReplies;
@@ -53,6 +56,13 @@ public final class ConsoleHandler extends ChannelInboundHandlerAdapter {
     /** No script, no inline style, nothing from elsewhere, never in a frame. */
     static final String CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
             + "frame-ancestors 'none'; base-uri 'none'";
+
+    /** Requests of a connection waiting for the one being answered (HTTP/1.1 pipelining), at most {@link #MAX_WAITING}. */
+    private static final AttributeKey<Queue<FullHttpRequest>> WAITING = AttributeKey.valueOf(ConsoleHandler.class, "waiting");
+    private static final AttributeKey<Boolean> BUSY = AttributeKey.valueOf(ConsoleHandler.class, "busy");
+    /** Set once a download's head was sent: a failure then closes the connection instead of answering 500. */
+    static final AttributeKey<Boolean> STREAMING = AttributeKey.valueOf(ConsoleHandler.class, "streaming");
+    static final int MAX_WAITING = 8;
 
     private final ConsoleRoutes routes;
     private final byte[] stylesheet;
@@ -99,6 +109,25 @@ public final class ConsoleHandler extends ChannelInboundHandlerAdapter {
             }
             return;
         }
+        // one request of a connection at a time, answered in order: a pipelined request waits here
+        Queue<FullHttpRequest> waiting = ctx.channel().attr(WAITING).setIfAbsent(new ArrayDeque<>());
+        waiting = waiting == null ? ctx.channel().attr(WAITING).get() : waiting;
+        if (Boolean.TRUE.equals(ctx.channel().attr(BUSY).get())) {
+            if (waiting.size() >= MAX_WAITING) {
+                req.release();
+                ctx.close(); // a client that piles requests up is not a browser
+                return;
+            }
+            waiting.add(req);
+            return;
+        }
+        dispatch(ctx, req, who, path);
+    }
+
+    /** Runs one request on the console's workers; the next waiting one starts when its answer is written. */
+    private void dispatch(ChannelHandlerContext ctx, FullHttpRequest req, AdminIdentity who, String path) {
+        ctx.channel().attr(BUSY).set(true);
+        ctx.channel().config().setAutoRead(false);
         String source = HttpReplies.source(ctx);
         try {
             routes.workers().execute(() -> {
@@ -109,15 +138,56 @@ public final class ConsoleHandler extends ChannelInboundHandlerAdapter {
                     }
                 } catch (RuntimeException e) {
                     log.error("console {} {} failed", req.method(), path, e);
-                    respond(ctx, req, routes.failure());
+                    if (!Boolean.TRUE.equals(ctx.channel().attr(STREAMING).get())) {
+                        respond(ctx, req, routes.failure());
+                    } else {
+                        ctx.close(); // a download cut short must not look complete
+                    }
                 } finally {
                     ReferenceCountUtil.release(req);
+                    ctx.executor().execute(() -> next(ctx)); // after the answer's writes, which were queued first
                 }
             });
         } catch (RejectedExecutionException e) {
+            if (routes.shutDown()) {
+                req.release();
+                ctx.close();
+                return;
+            }
+            respond(ctx, req, routes.busy()); // every console worker busy and the queue full: 503, try again
             req.release();
-            ctx.close(); // shutting down
+            ctx.executor().execute(() -> next(ctx));
         }
+    }
+
+    /** On the event loop: the next waiting request, or reading again. */
+    private void next(ChannelHandlerContext ctx) {
+        ctx.channel().attr(BUSY).set(false);
+        ctx.channel().attr(STREAMING).set(false);
+        Queue<FullHttpRequest> waiting = ctx.channel().attr(WAITING).get();
+        FullHttpRequest req = waiting == null ? null : waiting.poll();
+        if (req == null) {
+            ctx.channel().config().setAutoRead(true);
+            return;
+        }
+        if (!ctx.channel().isActive()) {
+            req.release();
+            next(ctx);
+            return;
+        }
+        dispatch(ctx, req, ctx.channel().attr(AdminIdentity.KEY).get(), new QueryStringDecoder(req.uri()).path());
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        Queue<FullHttpRequest> waiting = ctx.channel().attr(WAITING).get();
+        if (waiting != null) {
+            FullHttpRequest r;
+            while ((r = waiting.poll()) != null) {
+                r.release();
+            }
+        }
+        ctx.fireChannelInactive();
     }
 
     @Override

@@ -25,6 +25,7 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import org.jspecify.annotations.Nullable;
+import org.postern.audit.AuditUnavailableException;
 import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.Destination;
 import org.postern.config.gateway.Protocol;
@@ -53,6 +54,7 @@ import org.postern.pki.registry.DeviceStatus;
  * settings in force and the trail, then renders it. Every page works without JavaScript.
  */
 final class ConsolePages {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ConsolePages.class);
     static final int PAGE_SIZE = 50;
     static final int DASHBOARD_DAYS = 14;
     static final int DEFAULT_UNSEEN_DAYS = 14;
@@ -159,7 +161,7 @@ final class ConsolePages {
     }
 
     Reply device(String id, Chrome chrome, ConsoleRoutes r) throws IOException {
-        String decoded = io.netty.handler.codec.http.QueryStringDecoder.decodeComponent(id);
+        String decoded = id; // the path was decoded once already
         @Nullable Device d;
         try {
             d = s.pki().registry().device(Device.checkId(decoded)).orElse(null);
@@ -231,8 +233,10 @@ final class ConsolePages {
 
     private Reply verify(Chrome chrome, AdminIdentity who, String source, ConsoleRoutes r) throws IOException {
         ConsoleAudit.VerifyResult v = s.trail().verify();
-        r.audit(r.event("admin.audit.verify", who, source).with("result", v.ok() ? "ok" : "broken")
-                .with("firstBreak", v.firstBreak()));
+        if (!r.audit(r.event("admin.audit.verify", who, source).with("result", v.ok() ? "ok" : "broken")
+                .with("firstBreak", v.firstBreak()))) {
+            throw new AuditUnavailableException("Not shown: this verification could not be recorded in the audit trail.", null);
+        }
         return r.render(HttpResponseStatus.OK, "console/verify.jte", new ConsoleViews.Verify(chrome, v.dir(), v.ok(), v.records(),
                 v.segments(), v.checkpoints(), v.firstBreak(), v.findings(), s.clock().instant()));
     }
@@ -256,7 +260,9 @@ final class ConsolePages {
             return r.render(HttpResponseStatus.BAD_REQUEST, "console/outcome.jte", new ConsoleViews.Outcome(
                     chrome.titled("Export", "audit"), false, e.getMessage(), List.of(), "/console/audit?" + f.query()));
         }
-        r.audit(r.event("admin.audit.export", who, source).with("format", format).with("filter", f.query()));
+        if (!r.audit(r.event("admin.audit.export", who, source).with("format", format).with("filter", f.query()))) {
+            throw new AuditUnavailableException("Not exported: the export could not be recorded in the audit trail.", null);
+        }
         String type = switch (format) {
             case "csv" -> "text/csv; charset=utf-8";
             case "jsonl" -> "application/x-ndjson";
@@ -264,12 +270,14 @@ final class ConsolePages {
             default -> "text/plain; charset=utf-8";
         };
         String name = "postern-audit-" + s.gateway() + "." + (format.equals("ocsf") ? "ocsf.jsonl" : format);
-        ctx.writeAndFlush(ConsoleHandler.streamHead(type, name)).syncUninterruptibly();
+        ctx.channel().attr(ConsoleHandler.STREAMING).set(true);
+        ctx.writeAndFlush(ConsoleHandler.streamHead(type, name)).awaitUninterruptibly(ChunkOutput.WRITE_WAIT.toMillis());
         try (OutputStream out = new ChunkOutput(ctx)) {
             s.trail().export(f, format, out);
-        } catch (IOException | RuntimeException e) {
+        } catch (ChunkOutput.Gone e) {
+            log.debug("console export to {} cut short: {}", source, e.getMessage());
             ctx.close(); // a download cut short must not look complete
-            throw e;
+            return null;
         }
         ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
         return null;
@@ -277,6 +285,16 @@ final class ConsolePages {
 
     /** Sends what is written as HTTP chunks of up to 64 KiB, each after the previous one left. */
     private static final class ChunkOutput extends OutputStream {
+        /** A browser that takes no chunk for this long is given up on. */
+        static final Duration WRITE_WAIT = Duration.ofSeconds(30);
+
+        /** The browser went away, or stopped reading. */
+        static final class Gone extends IOException {
+            Gone(String message) {
+                super(message);
+            }
+        }
+
         private final ChannelHandlerContext ctx;
         private final byte[] buf = new byte[64 * 1024];
         private int n;
@@ -317,12 +335,15 @@ final class ConsolePages {
                 return;
             }
             if (!ctx.channel().isActive()) {
-                throw new IOException("the browser went away during the export");
+                throw new Gone("the browser went away during the export");
             }
-            var f = ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(buf, 0, n))).awaitUninterruptibly();
+            var f = ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(buf, 0, n)));
             n = 0;
+            if (!f.awaitUninterruptibly(WRITE_WAIT.toMillis())) {
+                throw new Gone("the browser took no data for " + WRITE_WAIT.toSeconds() + " s");
+            }
             if (!f.isSuccess()) {
-                throw new IOException("export cut short: " + f.cause());
+                throw new Gone("export cut short: " + f.cause());
             }
         }
     }

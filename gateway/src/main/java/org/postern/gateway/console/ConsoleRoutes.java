@@ -80,7 +80,24 @@ final class ConsoleRoutes {
         }
         HttpMethod m = req.method();
         if (HttpMethod.GET.equals(m) || HttpMethod.HEAD.equals(m)) {
-            return pages.get(path, Form.query(req), chrome, who, source, req, ctx, this);
+            if (crossSiteRead(req, path)) {
+                // a page of another site loading ours (an <img> of /console/verify, a link deep into the console):
+                // only a top-level visit to the dashboard is let in from elsewhere
+                audit(event("admin.denied", who, source).with("action", m.name() + " " + path).with("reason", CROSS_SITE));
+                Reply r = render(HttpResponseStatus.FORBIDDEN, "console/outcome.jte", new ConsoleViews.Outcome(
+                        chrome.titled("Refused", ""), false, "Refused: the request came from another site. Open the console "
+                        + "from its address.", java.util.List.of(), HOME_LINK));
+                return new Reply(r.status(), r.contentType(), r.body(), Map.of(HttpRepliesReason.HEADER, CROSS_SITE), false);
+            }
+            if (HttpMethod.HEAD.equals(m) && (path.equals("/console/export") || path.equals("/console/verify"))) {
+                return render(HttpResponseStatus.METHOD_NOT_ALLOWED, "console/outcome.jte", new ConsoleViews.Outcome(
+                        chrome.titled("Not allowed", ""), false, "Expected GET, found HEAD " + path + ".", java.util.List.of(), HOME_LINK));
+            }
+            try {
+                return pages.get(path, Form.query(req), chrome, who, source, req, ctx, this);
+            } catch (AuditUnavailableException e) {
+                return unavailable(chrome, e);
+            }
         }
         if (!HttpMethod.POST.equals(m)) {
             return render(HttpResponseStatus.METHOD_NOT_ALLOWED, "console/outcome.jte", new ConsoleViews.Outcome(
@@ -112,10 +129,43 @@ final class ConsoleRoutes {
                     chrome.titled("Refused", ""), false, "Refused: " + why + ".", java.util.List.of(), HOME_LINK));
             return new Reply(r.status(), r.contentType(), r.body(), Map.of(HttpRepliesReason.HEADER, reason), false);
         }
-        return actions.post(path, form, chrome, who, source, this);
+        try {
+            return actions.post(path, form, chrome, who, source, this);
+        } catch (AuditUnavailableException e) {
+            return unavailable(chrome, e);
+        }
+    }
+
+    /** The trail (or its index) cannot be read or written now: 503 with why, nothing done. */
+    Reply unavailable(ConsoleViews.Chrome chrome, AuditUnavailableException e) {
+        Reply r = render(HttpResponseStatus.SERVICE_UNAVAILABLE, "console/outcome.jte", new ConsoleViews.Outcome(
+                chrome.titled("Unavailable", ""), false, e.getMessage(), java.util.List.of(), HOME_LINK));
+        return new Reply(r.status(), r.contentType(), r.body(), Map.of(HttpRepliesReason.HEADER, "audit.unavailable",
+                "Retry-After", "10"), false);
+    }
+
+    /** A GET another site made the browser send: anything but a top-level visit to the dashboard. */
+    static boolean crossSiteRead(FullHttpRequest req, String path) {
+        String site = req.headers().get("Sec-Fetch-Site");
+        if (site == null || site.equals("same-origin") || site.equals("none")) {
+            return false;
+        }
+        return !("navigate".equals(req.headers().get("Sec-Fetch-Mode")) && path.equals(ConsoleHandler.HOME));
     }
 
     static final String HOME_LINK = ConsoleHandler.HOME;
+
+    /** Whether the console's workers were shut down (the gateway stops). */
+    boolean shutDown() {
+        return s.workers() instanceof java.util.concurrent.ExecutorService e && e.isShutdown();
+    }
+
+    /** Every console worker busy and the queue full. */
+    Reply busy() {
+        return new Reply(HttpResponseStatus.SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+                "the console is busy; try again in a moment\n".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                Map.of(HttpRepliesReason.HEADER, "admin.console_busy", "Retry-After", "5"), false);
+    }
 
     /** The 500 page: nothing of the failure goes to the browser (it is in the log). */
     Reply failure() {
@@ -135,7 +185,10 @@ final class ConsoleRoutes {
         try {
             CertStatus st = s.pki().registry().status(new java.math.BigInteger(who.serial(), 16));
             return switch (st) {
-                case CertStatus.Good g when g.certificate().kind() == CertificateRecord.Kind.admin -> null;
+                case CertStatus.Good g when g.certificate().kind() == CertificateRecord.Kind.admin
+                        && g.certificate().notAfter().isAfter(s.clock().instant()) -> null;
+                case CertStatus.Good g when g.certificate().kind() == CertificateRecord.Kind.admin ->
+                        "certificate " + who.serial() + " expired at " + g.certificate().notAfter();
                 case CertStatus.Good g -> "certificate " + who.serial() + " is not an admin certificate";
                 case CertStatus.Revoked r -> "certificate " + who.serial() + " is revoked (" + r.reason() + ") since " + r.revokedAt();
                 case CertStatus.Unknown u -> "certificate " + who.serial() + " is not in the registry";

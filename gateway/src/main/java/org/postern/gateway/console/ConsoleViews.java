@@ -125,9 +125,9 @@ public final class ConsoleViews {
     }
 
     /** The audit trail's state on the dashboard. */
-    public record TrailState(String dir, long records, @Nullable Instant lastRecord, @Nullable Instant lastCheckpoint,
+    public record TrailState(String dir, long records, @Nullable Instant lastCheckpoint,
                              @Nullable String verification, @Nullable Instant verifiedAt, boolean writable,
-                             @Nullable String problem, @Nullable String siem) {
+                             @Nullable String problem, @Nullable String siem, String index) {
     }
 
     /** One day of the remote-work indicators. */

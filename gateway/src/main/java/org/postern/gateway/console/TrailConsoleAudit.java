@@ -18,6 +18,7 @@ import java.util.Objects;
 import java.util.function.Supplier;
 
 import org.jspecify.annotations.Nullable;
+import org.postern.audit.AuditUnavailableException;
 import org.postern.audit.export.ExportFormat;
 import org.postern.audit.index.AuditIndex;
 import org.postern.audit.index.IndexQuery;
@@ -29,6 +30,7 @@ import org.postern.audit.query.Outcome;
 import org.postern.audit.query.PageCursor;
 import org.postern.audit.query.RecordStream;
 import org.postern.audit.query.Times;
+import org.postern.audit.query.Trails;
 import org.postern.audit.report.DailyActivity;
 import org.postern.audit.report.DenialReport;
 import org.postern.audit.text.TerminalText;
@@ -50,8 +52,11 @@ import org.postern.gateway.console.ConsoleViews.TrailState;
  * and its verification with {@link AuditVerifier}, as {@code postern audit verify} runs it.
  */
 public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TrailConsoleAudit.class);
     /** Counting stops here, so a count over a long trail stays fast ("100000+"). */
     static final long COUNT_CAP = 100_000;
+    /** How long a request waits for an index build under way before it is refused with "being built". */
+    static final Duration READY_WAIT = Duration.ofSeconds(3);
 
     private final String gateway;
     private final AuditTrail trail;
@@ -61,6 +66,9 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
     private final AuditIndex index;
     private final IndexedSource source;
     private volatile @Nullable VerifyResult lastVerification;
+    private volatile Thread builder;
+    private volatile boolean ready;
+    private volatile @Nullable String indexProblem;
     private volatile @Nullable Instant verifiedAt;
 
     public TrailConsoleAudit(String gateway, AuditTrail trail, Path publicKey, @Nullable Supplier<SiemForwarder.Status> siem,
@@ -72,6 +80,51 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.index = AuditIndex.open(trail.directory());
         this.source = new IndexedSource(index);
+        this.builder = Thread.ofVirtual().name("postern-console-index").start(this::build);
+    }
+
+    /**
+     * Builds the index (or catches it up) in the background at start: the first build of a long
+     * trail takes minutes, and no request waits for it; until it is done, searches say so.
+     */
+    private void build() {
+        try {
+            long t0 = System.nanoTime();
+            var done = index.catchUp();
+            log.info("audit search index of {} ready: {} records ({} ms{})", trail.directory(), done.lastSeq(),
+                    (System.nanoTime() - t0) / 1_000_000, done.rebuilt() ? ", built: " + done.rebuildReason() : "");
+            indexProblem = null;
+            ready = true;
+        } catch (IOException | RuntimeException e) {
+            indexProblem = e.getMessage();
+            log.warn("audit search index of {} cannot be built: {}", trail.directory(), e.toString());
+        }
+    }
+
+    /** The index, once built; before, a search is refused with why (503), never answered from a partial index. */
+    private IndexedSource indexed() {
+        if (!ready && builder.isAlive()) {
+            try {
+                builder.join(READY_WAIT); // a short trail is indexed in well under this: no refusal right after a start
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (!ready) {
+            String problem = indexProblem;
+            if (problem != null && !builder.isAlive()) {
+                builder = Thread.ofVirtual().name("postern-console-index").start(this::build); // try again
+            }
+            throw new AuditUnavailableException(problem == null
+                    ? "The search index of the audit trail is being built (it starts with the gateway); try again in a minute."
+                    : "The search index of the audit trail cannot be built: " + problem, null);
+        }
+        return source;
+    }
+
+    @Override
+    public @Nullable String unwritable() {
+        return trail.available() ? null : Objects.requireNonNullElse(trail.unavailableReason(), "unavailable");
     }
 
     /** The filter {@code postern audit search} would apply for the same options. */
@@ -95,7 +148,7 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
     @Override
     public Page<RecordRow> search(Filter typed, @Nullable String after, int size) throws IOException {
         AuditFilter f = filter(typed);
-        AuditSearch.Page p = new AuditSearch(source).page(f, cursor(after), size);
+        AuditSearch.Page p = new AuditSearch(indexed()).page(f, cursor(after), size);
         List<RecordRow> rows = p.records().stream().map(TrailConsoleAudit::row).toList();
         String counted = f.outcome() == null ? index.count(IndexedSource.query(f), COUNT_CAP).toString()
                 : "at most " + index.count(IndexedSource.query(f), COUNT_CAP);
@@ -135,7 +188,7 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
         AuditFilter asked = filter(typed);
         AuditFilter f = new AuditFilter(asked.since(), asked.until(), asked.device(), asked.user(), List.of("flow.open"),
                 asked.outcome(), asked.dest(), asked.reason(), false);
-        AuditSearch.Page p = new AuditSearch(source).page(f, cursor(after), size);
+        AuditSearch.Page p = new AuditSearch(indexed()).page(f, cursor(after), size);
         List<AccessRow> rows = new ArrayList<>(p.records().size());
         for (AuditRecord r : p.records()) {
             rows.add(accessRow(r));
@@ -172,7 +225,7 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
     }
 
     private @Nullable AuditRecord firstOf(IndexQuery q) {
-        try (RecordStream s = source.open(q, 0)) {
+        try (RecordStream s = indexed().open(q, 0)) {
             return s.next();
         }
     }
@@ -182,7 +235,7 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
         AuditFilter asked = filter(typed);
         AuditFilter f = new AuditFilter(asked.since(), asked.until(), asked.device(), asked.user(), asked.typePrefixes(),
                 Outcome.DENIED, asked.dest(), asked.reason(), false);
-        DenialReport.Result d = DenialReport.run(source.open(f, null), f);
+        DenialReport.Result d = DenialReport.run(indexed().open(f, null), f);
         return List.of(counts(d.byReason()), counts(d.byDevice()));
     }
 
@@ -215,7 +268,7 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
             return a;
         }
         DailyActivity.Result result = DailyActivity.run(
-                source.open(IndexQuery.all().withTime(from.minus(Duration.ofDays(1)), to), 0), from, to);
+                indexed().open(IndexQuery.all().withTime(from.minus(Duration.ofDays(1)), to), 0), from, to);
         List<DayRow> days = new ArrayList<>();
         Map<String, Long> reasons = new HashMap<>();
         for (DailyActivity.Day d : result.days()) {
@@ -233,7 +286,8 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
     public void export(Filter typed, String format, OutputStream out) throws IOException {
         AuditFilter f = filter(typed);
         ExportFormat fmt = ExportFormat.parse("format", format);
-        try (RecordStream records = source.open(f, null)) {
+        // evidence leaves the building: read the trail itself, not its index, so nothing can be missing
+        try (RecordStream records = Trails.open(List.of(trail.directory()), List.of(), w -> { }).open(f, null)) {
             fmt.write(records, f, out);
         }
     }
@@ -278,7 +332,7 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
 
     private @Nullable AuditRecord lastOf(IndexQuery q) {
         AuditRecord last = null;
-        try (RecordStream s = source.open(q, 0)) {
+        try (RecordStream s = indexed().open(q, 0)) {
             for (AuditRecord r = s.next(); r != null; r = s.next()) {
                 last = r;
             }
@@ -288,24 +342,25 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
 
     @Override
     public TrailState state() {
-        Instant lastRecord = null;
         Instant lastCheckpoint = null;
-        long records = 0;
-        try {
-            index.catchUp();
-            records = index.indexedSeq();
-            AuditRecord cp = last(IndexQuery.all().withTypes("audit.checkpoint").withCheckpoints(true));
-            lastCheckpoint = cp == null ? null : cp.time();
-            AuditRecord any = last(new IndexQuery(null, null, null, null, null, List.of(), null, null, true));
-            lastRecord = any == null ? null : any.time();
-        } catch (IOException | RuntimeException e) {
-            // the dashboard shows what it has; the trail's own state says whether it is writable
+        String indexState;
+        if (ready) {
+            try {
+                AuditRecord cp = last(IndexQuery.all().withTypes("audit.checkpoint").withCheckpoints(true));
+                lastCheckpoint = cp == null ? null : cp.time();
+                indexState = "ready, " + index.indexedSeq() + " records indexed";
+            } catch (IOException | RuntimeException e) {
+                indexState = "unavailable: " + e.getMessage();
+            }
+        } else {
+            String problem = indexProblem;
+            indexState = problem == null ? "being built" : "cannot be built: " + problem;
         }
         VerifyResult v = lastVerification;
         String verification = v == null ? "not run since the gateway started"
                 : v.ok() ? "intact (" + v.records() + " records)" : "BROKEN: " + v.firstBreak();
-        return new TrailState(trail.directory().toString(), records, lastRecord, lastCheckpoint, verification, verifiedAt,
-                trail.available(), trail.unavailableReason(), siemText());
+        return new TrailState(trail.directory().toString(), trail.durableSeq(), lastCheckpoint, verification, verifiedAt,
+                trail.available(), trail.unavailableReason(), siemText(), indexState);
     }
 
     private @Nullable String siemText() {
@@ -331,6 +386,12 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
 
     @Override
     public void close() {
+        builder.interrupt();
+        try {
+            builder.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         index.close();
     }
 }

@@ -416,9 +416,15 @@ public final class GatewayServer implements AutoCloseable {
         resources.add(trail);
         Path configDir = options.configFile() == null ? Path.of("").toAbsolutePath()
                 : options.configFile().toAbsolutePath().getParent();
+        // the console's own small pool: an export, a verification or a slow browser never holds a thread the
+        // tunnels' handshakes, posture and EST need; when it is full, the console answers 503
+        java.util.concurrent.ThreadPoolExecutor consoleWorkers = new java.util.concurrent.ThreadPoolExecutor(2, 2, 0,
+                TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(16),
+                Thread.ofPlatform().name("postern-console-", 0).daemon().factory());
+        resources.add(consoleWorkers::shutdownNow);
         ConsoleHandler console = new ConsoleHandler(new ConsoleServices(settings.id(), parts.service(), sessions, live, reloader,
-                audit, trail, enrollUrl(settings.listeners().tunnel()), parts.ca().rootSha256(), configDir, clock, workers,
-                parts.random()));
+                audit, trail, enrollUrl(settings.listeners().tunnel()), parts.ca().rootSha256(), configDir, clock,
+                consoleWorkers, parts.random()));
         AdminListener listener;
         try {
             listener = AdminListener.start(transport, settings.listeners().admin().socketAddress(), live.adminTls(),
