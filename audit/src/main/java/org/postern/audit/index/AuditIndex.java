@@ -185,7 +185,7 @@ public final class AuditIndex implements AutoCloseable {
                         ix.run();
                         return new CatchUp(ix.added, ix.skipped, false, null, ix.meta.lastSeq, false, ms(t0));
                     } catch (IOException | RuntimeException e) {
-                        rollback(s); // what this call added is dropped; the next one reads it again
+                        rollback(s); // what was not committed yet is dropped; the next call reads it again
                         throw e;
                     } catch (SQLException e) {
                         rollback(s);
