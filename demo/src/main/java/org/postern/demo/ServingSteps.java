@@ -70,8 +70,10 @@ final class ServingSteps {
         Files.writeString(p12Pass, java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(raw) + "\n");
         Files.setPosixFilePermissions(p12Pass, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         Path p12 = dir.resolve("console-admin.p12");
+        // its PEM files go to DIR/console, not DATA/admin: `gateway sessions` above picks the one admin certificate there
         Commands.postern("pki", "issue-admin", "--dir", dir.toString(), "--name", "demo-console", "--role", "security-admin",
-                "--passphrase-file", ctx.passFile().toString(), "--p12", p12.toString(), "--p12-passphrase-file", p12Pass.toString());
+                "--passphrase-file", ctx.passFile().toString(), "--out", dir.resolve("console").toString(),
+                "--p12", p12.toString(), "--p12-passphrase-file", p12Pass.toString());
         out.println("The console: https://127.0.0.1:" + lab.gateway.adminAddress().getPort() + "/ — import " + p12
                 + " (passphrase in " + p12Pass + ") into the browser and trust " + dir.resolve("ca/root.crt"));
         out.println("Stop with Ctrl-C.");
