@@ -265,6 +265,42 @@ public class AgentUpIT {
                 .contains("lease until:");
     }
 
+    /**
+     * Issue 16: {@code check} without a policy file judges with the policy the gateway publishes
+     * ({@code GET /v1/posture/policy}, the device's certificate), and {@code enroll} says what to do next.
+     */
+    @Test
+    void check_withoutAPolicyFile_usesThePolicyTheGatewayPublishes() throws Exception {
+        startGateway(PosturePolicy.Mode.ENFORCE);
+        PkiService.NewDevice added = pki.service.addDevice("laptop-check", "alice", List.of("admins"), null, null, "test");
+        Path token = Files.writeString(work.resolve("token-check"), added.token().reveal() + "\n");
+        Run enrolled = agent("--home", home.toString(), "enroll", "--gateway", "https://127.0.0.1:" + gatewayPort,
+                "--token-file", token.toString(), "--ca-sha256", pki.ca.rootSha256());
+        assertThat(enrolled.code()).as(enrolled.err()).isZero();
+        assertThat(enrolled.out()).contains("Next:").contains("postern-agent --home " + home + " check")
+                .contains("postern-agent --home " + home + " up");
+
+        Run check = agent("--home", home.toString(), "check");
+        // the gateway's policy asks for Debian 99: no machine passes it
+        assertThat(check.code()).as(check.out() + check.err()).isEqualTo(1);
+        assertThat(check.err()).contains("policy e2e-enforce from https://127.0.0.1:" + gatewayPort + "/v1/posture/policy");
+        assertThat(check.out()).contains("NOT compliant with policy e2e-enforce");
+
+        // the policy is for enrolled devices only: no client certificate, no policy
+        Proc.Result anonymous = Proc.run(work, Duration.ofSeconds(30), "curl", "-sS", "--cacert", pki.chainFile().toString(),
+                "-w", "\n%{http_code}", "https://127.0.0.1:" + gatewayPort + "/v1/posture/policy");
+        assertThat(anonymous.stdout().strip()).endsWith("401");
+        assertThat(anonymous.stdout()).doesNotContain("e2e-enforce");
+
+        // a gateway that is gone: exit 2 naming both ways to give a policy
+        gateway.close();
+        gateway = null;
+        Run offline = agent("--home", home.toString(), "check");
+        assertThat(offline.code()).isEqualTo(2);
+        assertThat(offline.err()).contains("no posture policy: expected --policy FILE, " + home.resolve("policy.yaml")
+                + ", or the gateway's, which could not be read");
+    }
+
     @Test
     void connect_withoutUp_failsClearly() throws Exception {
         Proc.Result r = Proc.run(work, Duration.ofSeconds(60), "/bin/sh", "-c", agentShell() + " connect db1.admin.internal 22 </dev/null");

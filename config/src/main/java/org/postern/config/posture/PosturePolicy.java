@@ -123,6 +123,54 @@ public record PosturePolicy(
                 minAgent, minCert, skew, unsafeUnknownAge);
     }
 
+    /**
+     * This policy as a policy document {@link #read} reads back equal: what the gateway publishes
+     * to agents ({@code GET /v1/posture/policy}) and the console shows. Every setting is written,
+     * defaults included, so the document stands alone.
+     */
+    public String toYaml() {
+        com.fasterxml.jackson.databind.node.ObjectNode o = YAML.createObjectNode();
+        o.put("version", version);
+        o.put("mode", mode.spelling());
+        o.put("lease", Durations.format(lease));
+        o.put("requireDiskEncryption", requireDiskEncryption);
+        com.fasterxml.jackson.databind.node.ObjectNode os = o.putObject("minOs");
+        if (minOs.windows() != null) {
+            os.put("windows", minOs.windows().toString());
+        }
+        if (minOs.macos() != null) {
+            os.put("macos", minOs.macos().toString());
+        }
+        if (minOs.linux() != null) {
+            com.fasterxml.jackson.databind.node.ObjectNode linux = os.putObject("linux");
+            linux.put("kernel", minOs.linux().kernel().toString());
+            com.fasterxml.jackson.databind.node.ObjectNode d = linux.putObject("distributions");
+            minOs.linux().distributions().forEach((id, v) -> d.put(id, v.toString()));
+        }
+        o.put("maxDaysSinceUpdate", maxDaysSinceUpdate);
+        o.put("maxSecurityPendingDays", maxSecurityPendingDays);
+        o.put("denyRebootRequired", denyRebootRequired);
+        o.put("minAgentVersion", minAgentVersion.toString());
+        o.put("minCertValidityDays", minCertValidityDays);
+        o.put("evidenceSkew", Durations.format(evidenceSkew));
+        if (unsafeAllowUnknownPendingAge) {
+            o.put("unsafeAllowUnknownPendingAge", true);
+        }
+        try {
+            return YAML.writeValueAsString(o);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("posture policy " + version + ": cannot write it as YAML", e);
+        }
+    }
+
+    /** Writes policy documents: no "---" header, strings quoted only where YAML needs it. */
+    private static final com.fasterxml.jackson.databind.ObjectMapper YAML = new com.fasterxml.jackson.databind.ObjectMapper(
+            com.fasterxml.jackson.dataformat.yaml.YAMLFactory.builder()
+                    .disable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+                    .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.MINIMIZE_QUOTES)
+                    .enable(com.fasterxml.jackson.dataformat.yaml.YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS)
+                    .build());
+
     /** Whether the policy names {@code family} ({@code windows}, {@code macos}, {@code linux}). */
     public boolean allowsFamily(String family) {
         return switch (family == null ? "" : family) {

@@ -198,4 +198,37 @@ class PosturePolicyTest {
         assertThat(Mode.REPORT_ONLY.spelling()).isEqualTo("report-only");
         assertThat(Mode.ENFORCE.spelling()).isEqualTo("enforce");
     }
+
+    @org.junit.jupiter.api.Test
+    void toYaml_readsBackEqual_forTheDefaults_andAPolicyWithEverySettingChanged() {
+        PosturePolicy d = PosturePolicy.defaults();
+        assertThat(ConfigReader.parse(d.toYaml(), "published", dir, PosturePolicy::read)).isEqualTo(d);
+        String custom = """
+                posture:
+                  version: "14.10"
+                  mode: report-only
+                  lease: 25m
+                  requireDiskEncryption: false
+                  minOs:
+                    windows: "10.0.22631"
+                    linux:
+                      kernel: "6.1"
+                      distributions:
+                        debian: "12"
+                        ubuntu: "24.04"
+                  maxDaysSinceUpdate: 9
+                  maxSecurityPendingDays: 3
+                  denyRebootRequired: true
+                  minAgentVersion: "0.2.1"
+                  minCertValidityDays: 5
+                  evidenceSkew: 90s
+                  unsafeAllowUnknownPendingAge: true
+                """;
+        PosturePolicy p = ConfigReader.parse(custom, "gateway.yaml", dir, r -> r.section("posture", PosturePolicy::read));
+        String yaml = p.toYaml();
+        assertThat(yaml).contains("version: \"14.10\"").contains("mode: report-only").contains("lease: 25m");
+        assertThat(ConfigReader.parse(yaml, "published", dir, PosturePolicy::read)).isEqualTo(p);
+        PosturePolicy yes = ConfigReader.parse("version: \"yes\"\n", "t", dir, PosturePolicy::read);
+        assertThat(ConfigReader.parse(yes.toYaml(), "published", dir, PosturePolicy::read)).isEqualTo(yes);
+    }
 }

@@ -432,34 +432,9 @@ final class ConsolePages {
     }
 
     /** The posture policy as its {@code posture:} section in gateway.yaml spells it (not Java's record text). */
+    /** The posture policy as gateway.yaml's {@code posture:} section writes it (and agents are given it). */
     static String postureText(PosturePolicy p) {
-        StringBuilder b = new StringBuilder();
-        b.append("version: ").append(p.version())
-                .append("\nmode: ").append(p.mode().spelling())
-                .append("\nlease: ").append(org.postern.config.Durations.format(p.lease()))
-                .append("\nrequireDiskEncryption: ").append(p.requireDiskEncryption())
-                .append("\nminOs:");
-        PosturePolicy.MinOs os = p.minOs();
-        if (os.windows() != null) {
-            b.append("\n  windows: \"").append(os.windows()).append('"');
-        }
-        if (os.macos() != null) {
-            b.append("\n  macos: \"").append(os.macos()).append('"');
-        }
-        if (os.linux() != null) {
-            b.append("\n  linux:\n    kernel: \"").append(os.linux().kernel()).append("\"\n    distributions:");
-            os.linux().distributions().forEach((id, v) -> b.append("\n      ").append(id).append(": \"").append(v).append('"'));
-        }
-        b.append("\nmaxDaysSinceUpdate: ").append(p.maxDaysSinceUpdate())
-                .append("\nmaxSecurityPendingDays: ").append(p.maxSecurityPendingDays())
-                .append("\ndenyRebootRequired: ").append(p.denyRebootRequired())
-                .append("\nminAgentVersion: \"").append(p.minAgentVersion()).append('"')
-                .append("\nminCertValidityDays: ").append(p.minCertValidityDays())
-                .append("\nevidenceSkew: ").append(org.postern.config.Durations.format(p.evidenceSkew()));
-        if (p.unsafeAllowUnknownPendingAge()) {
-            b.append("\nunsafeAllowUnknownPendingAge: true");
-        }
-        return b.append('\n').toString();
+        return p.toYaml();
     }
 
     List<SessionRow> sessions(@Nullable String device) {

@@ -48,6 +48,8 @@ public final class PostureHandler extends BlockingHttpHandler {
 
     public static final String CHALLENGE_PATH = "/v1/posture/challenge";
     public static final String EVIDENCE_PATH = "/v1/posture/evidence";
+    /** The posture policy in force, as a policy document: what {@code postern-agent check} judges with by default. */
+    public static final String POLICY_PATH = "/v1/posture/policy";
     static final String JSON_TYPE = "application/json";
     static final String JOSE_TYPE = "application/jose";
 
@@ -63,11 +65,15 @@ public final class PostureHandler extends BlockingHttpHandler {
     @Override
     protected boolean accepts(FullHttpRequest req) {
         String path = path(req);
-        return path.equals(CHALLENGE_PATH) || path.equals(EVIDENCE_PATH);
+        return path.equals(CHALLENGE_PATH) || path.equals(EVIDENCE_PATH) || path.equals(POLICY_PATH);
     }
 
     @Override
     protected void handle(ChannelHandlerContext ctx, FullHttpRequest req) {
+        if (path(req).equals(POLICY_PATH)) {
+            policy(ctx, req);
+            return;
+        }
         if (!HttpMethod.POST.equals(req.method())) {
             HttpReplies.refuse(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, Reasons.HTTP_METHOD_NOT_ALLOWED.code(),
                     "expected POST");
@@ -106,6 +112,26 @@ public final class PostureHandler extends BlockingHttpHandler {
             HttpReplies.refuse(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, Reasons.REGISTRY_UNAVAILABLE.code(),
                     "the gateway cannot check devices now; try again later");
         }
+    }
+
+    /**
+     * {@code GET /v1/posture/policy}: the policy in force as YAML, to an enrolled device only (its
+     * client certificate, as for posture). Not audited: it says nothing a device does not learn
+     * from its decisions, and agents ask for it whenever their user runs {@code check}.
+     */
+    private void policy(ChannelHandlerContext ctx, FullHttpRequest req) {
+        if (!HttpMethod.GET.equals(req.method())) {
+            HttpReplies.refuse(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, Reasons.HTTP_METHOD_NOT_ALLOWED.code(),
+                    "expected GET");
+            return;
+        }
+        if (ClientIdentity.of(ctx.channel()).isEmpty()) {
+            HttpReplies.refuse(ctx, req, HttpResponseStatus.UNAUTHORIZED, Reasons.CLIENT_CERT_REQUIRED.code(),
+                    "the posture policy is given to enrolled devices (client certificate)");
+            return;
+        }
+        HttpReplies.send(ctx, req, HttpResponseStatus.OK, "application/yaml; charset=utf-8",
+                service.policy().toYaml().getBytes(StandardCharsets.UTF_8));
     }
 
     /** The request's media type, lower case without parameters; JSON when none is given. */

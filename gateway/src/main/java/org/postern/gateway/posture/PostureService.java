@@ -43,6 +43,11 @@ public final class PostureService {
     public static final String CERT_REVOKED = Reasons.CERT_REVOKED.code();
 
     private final Supplier<PosturePolicy> policy;
+
+    /** The posture policy in force now (a reload swaps it). */
+    public PosturePolicy policy() {
+        return policy.get();
+    }
     private final PostureEvaluator evaluator;
     private final ChallengeStore challenges;
     private final LeaseStore leases;

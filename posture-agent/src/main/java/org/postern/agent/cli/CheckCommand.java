@@ -43,7 +43,8 @@ final class CheckCommand implements Callable<Integer> {
     AgentCommand parent;
 
     @Option(names = "--policy", paramLabel = "FILE",
-            description = "Posture policy (posture-policy.yaml). Default: policy.yaml in the agent directory, if present.")
+            description = {"Posture policy (posture-policy.yaml). Default: policy.yaml in the agent directory if present,",
+                    "else the policy the gateway publishes (GET /v1/posture/policy, with this laptop's certificate)."})
     Path policyFile;
 
     @Option(names = "--collector", paramLabel = "BACKEND", defaultValue = "native",
@@ -94,8 +95,21 @@ final class CheckCommand implements Callable<Integer> {
     private PosturePolicy policy(AgentHome home) {
         Path file = policyFile != null ? policyFile : home.dir().resolve("policy.yaml");
         if (policyFile == null && !Files.exists(file)) {
-            throw new AgentCommand.AgentExit(2, "no posture policy: expected --policy FILE or " + file
-                    + " (IT security publishes the policy; see config/examples/posture-policy.yaml)");
+            if (!home.enrolled()) {
+                throw new AgentCommand.AgentExit(2, "no posture policy: expected --policy FILE, " + file
+                        + ", or an enrolled laptop to ask its gateway (run postern-agent enroll first)");
+            }
+            try {
+                org.postern.agent.enroll.PublishedPolicy.Fetched f = org.postern.agent.enroll.PublishedPolicy.fetch(home, System.getenv());
+                spec.commandLine().getErr().println(AgentCommand.NAME + ": policy " + f.policy().version() + " from " + f.from());
+                return f.policy();
+            } catch (java.io.IOException e) {
+                throw new AgentCommand.AgentExit(2, "no posture policy: expected --policy FILE, " + file
+                        + ", or the gateway's, which could not be read: " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AgentCommand.AgentExit(2, "no posture policy: interrupted while asking the gateway");
+            }
         }
         return PosturePolicy.load(file);
     }

@@ -89,6 +89,13 @@ final class EnrollCommand implements Callable<Integer> {
         out.println("  certificate valid until " + e.certificate().getNotAfter().toInstant() + " (renewed automatically)");
         out.println("  key: " + home.enrollment().orElseThrow().key().describe());
         out.println("  certificate in " + home.dir());
+        // what to do next, in the order a new user needs it
+        String h = home.dir().equals(org.postern.agent.state.AgentHome.defaultDir(System.getenv())) ? "" : " --home " + home.dir();
+        out.println();
+        out.println("Next:");
+        out.println("  postern-agent" + h + " check       # is this laptop compliant with the gateway's posture policy? what to fix");
+        out.println("  postern-agent" + h + " up          # connect: SOCKS5, forwards and SSH through the gateway (agent.yaml in " + home.dir() + ")");
+        out.println("  postern-agent" + h + " ssh-config  # the ssh_config block for the SSH bastion");
         return 0;
     }
 

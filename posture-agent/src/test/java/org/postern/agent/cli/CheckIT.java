@@ -89,9 +89,11 @@ class CheckIT {
 
     @Test
     void check_withoutPolicy_exits2NamingWhereItLooked() {
+        // enrolled at a PKI server (pki serve), which publishes no posture policy: the gateway does (AgentUpIT)
         AgentCliIT.Run r = AgentCliIT.run("--home", home.toString(), "check");
         assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err()).contains("no posture policy: expected --policy FILE or " + home.resolve("policy.yaml"));
+        assertThat(r.err()).contains("no posture policy: expected --policy FILE, " + home.resolve("policy.yaml")
+                + ", or the gateway's, which could not be read: GET " + pki.url("") .replaceFirst("/+$", "") + "/v1/posture/policy: expected 200");
     }
 
     @Test
