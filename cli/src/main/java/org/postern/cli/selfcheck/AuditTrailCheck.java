@@ -40,6 +40,7 @@ public final class AuditTrailCheck implements Check {
     private final Path publicKey;
     private final @Nullable Path siemCursor;
     private final @Nullable String siemAddress;
+    private final long maxLag;
 
     /**
      * @param trails      the trails to verify: the gateway's {@code audit.dir}, the PKI commands' {@code DATA/audit/pki}
@@ -48,6 +49,12 @@ public final class AuditTrailCheck implements Check {
      * @param siemCursor  {@code audit.siem.cursor}, null when forwarding is not configured
      */
     public AuditTrailCheck(List<Trail> trails, Path publicKey, @Nullable String siemAddress, @Nullable Path siemCursor) {
+        this(trails, publicKey, siemAddress, siemCursor, MAX_LAG);
+    }
+
+    /** With {@code maxLag} records of SIEM lag before a warning instead of {@link #MAX_LAG}. */
+    AuditTrailCheck(List<Trail> trails, Path publicKey, @Nullable String siemAddress, @Nullable Path siemCursor, long maxLag) {
+        this.maxLag = maxLag;
         this.trails = List.copyOf(trails);
         this.publicKey = Objects.requireNonNull(publicKey, "publicKey");
         this.siemAddress = siemAddress;
@@ -143,7 +150,7 @@ public final class AuditTrailCheck implements Check {
             return;
         }
         long lag = Math.max(0, lastSeq - delivered);
-        out.add(lag > MAX_LAG
+        out.add(lag > maxLag
                 ? new Finding(NAME, Severity.WARNING, "audit.siem at " + siemAddress + " is " + lag + " records behind"
                         + " (confirmed seq " + delivered + " of " + lastSeq + ")",
                         "check that the collector is reachable; the trail is the spool, nothing is lost meanwhile")

@@ -35,11 +35,13 @@ class CertificateExpiryCheckTest {
                 assertThat(f.message()).startsWith("3 certificates not close to their end; the first to end is ");
             });
 
-            Finding soon = Findings.only(at(items, serverEnd.minus(Duration.ofDays(10))), Severity.WARNING);
+            // the admin certificate (365 days) ends before the server's (397 days): leave it out from here on
+            var serverAndCa = List.of(items.get(0), items.get(2));
+            Finding soon = Findings.only(at(serverAndCa, serverEnd.minus(Duration.ofDays(10))), Severity.WARNING);
             assertThat(soon.message()).isEqualTo("server certificate expires on " + serverEnd + " (10 days left)");
             assertThat(soon.fix()).isEqualTo("issue a new one");
 
-            Finding expired = Findings.only(at(items, serverEnd.plus(Duration.ofDays(1))), Severity.CRITICAL);
+            Finding expired = Findings.only(at(serverAndCa, serverEnd.plus(Duration.ofDays(1))), Severity.CRITICAL);
             assertThat(expired.message()).isEqualTo("server certificate expired on " + serverEnd);
         }
     }
