@@ -103,8 +103,8 @@ public final class AuditTrailCheck implements Check {
                 }
                 continue;
             }
-            out.add(Finding.info(NAME, "the audit trail " + dir + " verifies: " + r.records() + " records in "
-                    + r.segments() + " segments, " + r.checkpoints() + " checkpoints"));
+            out.add(Finding.info(NAME, "the audit trail " + dir + " verifies: " + count(r.records(), "record") + " in "
+                    + count(r.segments(), "segment") + ", " + count(r.checkpoints(), "checkpoint")));
             for (AuditVerifier.Finding f : r.findings()) {
                 if (f.kind() == AuditVerifier.Kind.TORN_TAIL) {
                     out.add(new Finding(NAME, Severity.WARNING, "the audit trail " + dir + " has a torn last line (a crash"
@@ -155,6 +155,10 @@ public final class AuditTrailCheck implements Check {
                         + " (confirmed seq " + delivered + " of " + lastSeq + ")",
                         "check that the collector is reachable; the trail is the spool, nothing is lost meanwhile")
                 : Finding.info(NAME, "audit.siem forwards to " + siemAddress + ", " + lag + " records behind"));
+    }
+
+    private static String count(long n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
     }
 
     private static boolean hasSegments(Path dir) throws IOException {
