@@ -129,6 +129,18 @@ class SelfcheckCliIT {
     }
 
     @Test
+    void registryPasswordFileReadableByOthers_isExit2_asForGatewayRun() throws Exception {
+        Path password = Files.writeString(tmp.resolve("registry.pass"), "s3cret\n");
+        Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-r--r--"));
+        Files.writeString(config, "dataDir: data\nregistry:\n  url: postgresql://127.0.0.1:5432/postern\n  user: postern\n"
+                + "  passwordFile: " + password + "\n");
+        Run r = PosternCliIT.run("selfcheck", "--config", config.toString());
+        assertThat(r.code()).isEqualTo(Exit.USAGE);
+        assertThat(r.err()).contains("expected a file only its owner can read (mode 0600 or 0400), found mode rw-r--r--")
+                .contains("chmod 600 " + password);
+    }
+
+    @Test
     void missingConfig_isExit2_namingTheFile() {
         Run r = PosternCliIT.run("selfcheck", "--config", tmp.resolve("none.yaml").toString());
         assertThat(r.code()).isEqualTo(Exit.USAGE);
