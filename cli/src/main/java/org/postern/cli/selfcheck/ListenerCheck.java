@@ -11,7 +11,7 @@ import org.postern.config.gateway.Network;
 
 /**
  * Listener exposure and TLS versions: the admin API on a network address is critical (it holds the
- * console and every state change), TLS 1.2 a warning, a tunnel or SSH listener on every address an
+ * console and every state change), TLS 1.2 on the listeners or toward the SIEM a warning, a tunnel or SSH listener on every address an
  * info (that is what it is for, but the operator should know which interfaces it faces).
  */
 public final class ListenerCheck implements Check {
@@ -19,10 +19,18 @@ public final class ListenerCheck implements Check {
 
     private final GatewaySettings.Listeners listeners;
     private final GatewaySettings.Tls tls;
+    private final boolean siemAllowTls12;
 
+    /** Without SIEM forwarding, or with it on TLS 1.3 only. */
     public ListenerCheck(GatewaySettings.Listeners listeners, GatewaySettings.Tls tls) {
+        this(listeners, tls, false);
+    }
+
+    /** @param siemAllowTls12 {@code audit.siem.allowTls12}: the connection to the SIEM may fall back to TLS 1.2 */
+    public ListenerCheck(GatewaySettings.Listeners listeners, GatewaySettings.Tls tls, boolean siemAllowTls12) {
         this.listeners = Objects.requireNonNull(listeners, "listeners");
         this.tls = Objects.requireNonNull(tls, "tls");
+        this.siemAllowTls12 = siemAllowTls12;
     }
 
     @Override
@@ -49,6 +57,10 @@ public final class ListenerCheck implements Check {
                     "remove tls.allowTls12 once every agent and client speaks TLS 1.3"));
         } else {
             out.add(Finding.info(NAME, "TLS 1.3 only on the tunnel and admin listeners"));
+        }
+        if (siemAllowTls12) {
+            out.add(new Finding(NAME, Severity.WARNING, "audit.siem.allowTls12: true: the audit trail may go to the SIEM"
+                    + " over TLS 1.2 (AEAD suites only)", "remove audit.siem.allowTls12 once the collector speaks TLS 1.3"));
         }
         if (isWildcard(listeners.tunnel().host())) {
             out.add(Finding.info(NAME, "listeners.tunnel " + listeners.tunnel()

@@ -45,7 +45,7 @@ public final class Selfcheck {
         List<Finding> unreadable = new ArrayList<>();
         collectCertificates(settings, store, clock, certs, unreadable);
         return List.of(
-                new ListenerCheck(settings.listeners(), settings.tls()),
+                new ListenerCheck(settings.listeners(), settings.tls(), audit.siem() != null && audit.siem().allowTls12()),
                 new PolicyModeCheck(settings.posture().mode(), audit.failMode()),
                 new AccessRulesCheck(settings.access()),
                 new FilePermissionCheck(data, secrets, audit.dir()),

@@ -48,6 +48,14 @@ class ListenerCheckTest {
     }
 
     @Test
+    void siemAllowTls12_isWarning() {
+        Finding w = Findings.only(new ListenerCheck(GatewaySettings.Listeners.defaults(), GatewaySettings.Tls.defaults(), true)
+                .run(), Severity.WARNING);
+        assertThat(w.message()).isEqualTo("audit.siem.allowTls12: true: the audit trail may go to the SIEM over TLS 1.2"
+                + " (AEAD suites only)");
+    }
+
+    @Test
     void sshOnIpv6Wildcard_isInfo() {
         var listeners = new GatewaySettings.Listeners(new HostPort("127.0.0.1", 8443), new HostPort("127.0.0.1", 9443), false,
                 new HostPort("::", 2222));
