@@ -18,6 +18,9 @@ public final class Exit extends RuntimeException {
     /** A listener cannot bind its address (in use by another process, not an address of this host, not permitted). */
     public static final int LISTEN = 7;
 
+    /** {@code postern selfcheck} found at least one critical problem. */
+    public static final int CRITICAL = 8;
+
     private final int code;
 
     public Exit(int code, String message) {

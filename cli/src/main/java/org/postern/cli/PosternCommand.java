@@ -30,7 +30,8 @@ import picocli.CommandLine.Command;
                 "4:the registry or audit log cannot be read or written",
                 "5:the demo saw a step not behave as shown",
                 "6:the running gateway's admin endpoint cannot be reached (postern gateway sessions|kill)",
-                "7:a listener cannot bind its address (in use, not this host's, not permitted; the message names it)"})
+                "7:a listener cannot bind its address (in use, not this host's, not permitted; the message names it)",
+                "8:postern selfcheck found a critical problem (1 when the worst is a warning)"})
 public final class PosternCommand implements Runnable {
 
     @CommandLine.Spec
@@ -69,7 +70,8 @@ public final class PosternCommand implements Runnable {
     public static CommandLine commandLine(List<Object> first) {
         CommandLine cl = new CommandLine(new PosternCommand());
         first.forEach(cl::addSubcommand);
-        for (Class<?> sub : List.of(PkiCommand.class, AuditCommand.class, org.postern.cli.gateway.GatewayCommand.class, CommandLine.HelpCommand.class)) {
+        for (Class<?> sub : List.of(PkiCommand.class, AuditCommand.class, org.postern.cli.gateway.GatewayCommand.class,
+                org.postern.cli.selfcheck.SelfcheckCommand.class, CommandLine.HelpCommand.class)) {
             cl.addSubcommand(sub);
         }
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
