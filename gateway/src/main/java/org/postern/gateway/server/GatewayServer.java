@@ -290,7 +290,14 @@ public final class GatewayServer implements AutoCloseable {
             // the one admission gate of CONNECT and the SSH certificate request (docs/pipeline.md)
             // one flow policy for the gate and the VPN's routes: host-name rules resolved once per snapshot, so
             // the routes a device is given and the flows the gate lets through come from the same addresses
-            Supplier<@Nullable FlowPolicy> flowPolicy = live.flowPolicy(forbidden, DestinationResolver.Lookup.SYSTEM);
+            Supplier<@Nullable FlowPolicy> flowPolicy = live.flowPolicy(forbidden, DestinationResolver.Lookup.SYSTEM, clock);
+            // remote-work hours: with access.endSessionsAtWindowEnd, a tunnel admitted by a rule's window ends with it
+            io.netty.util.concurrent.ScheduledFuture<?> windowEnds = GlobalEventExecutor.INSTANCE.scheduleAtFixedRate(() -> {
+                if (live.current().settings().access().endSessionsAtWindowEnd()) {
+                    flows.closeOutsideHours();
+                }
+            }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+            resources.add(() -> windowEnds.cancel(false));
             TunnelGate gate = new TunnelGate(registry, leases, resolver, policy, flowPolicy);
             // VPN mode (docs/vpn.md "The gateway's engine"): the egress TUN, NAT and the engine, when vpn.enabled
             ConnectIpAcceptor vpnAcceptor = options.vpn();

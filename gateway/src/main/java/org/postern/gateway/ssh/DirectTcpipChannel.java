@@ -24,6 +24,7 @@ import org.apache.sshd.server.forward.TcpForwardingFilter;
 import org.apache.sshd.server.forward.TcpipServerChannel;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditUnavailableException;
+import org.jspecify.annotations.Nullable;
 import org.postern.gateway.gate.GateDecision;
 import org.postern.gateway.gate.Grounds;
 import org.postern.gateway.gate.TunnelGate;
@@ -109,7 +110,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
     private void gate(BastionSession s, String host, int port, String originHost, int originPort, DefaultOpenFuture result) {
         String dest = HostPort.format(host, port);
         if (s == null || s.ending()) {
-            refuse(s, dest, null, CertificateAuth.NO_LEASE, "the SSH session is not authenticated or is ending", result,
+            refuse(s, dest, null, CertificateAuth.NO_LEASE, "the SSH session is not authenticated or is ending", null, result,
                     SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
             return;
         }
@@ -117,7 +118,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
         switch (ctx.gate().open(Who.device(s.device, s.source), host, port)) {
             case GateDecision.Refusal r -> {
                 boolean unavailable = r.reason() == Reasons.REGISTRY_UNAVAILABLE || r.reason() == Reasons.UNRESOLVED;
-                refuse(s, dest, r.destAddress(), r.code(), r.detail(), result, unavailable
+                refuse(s, dest, r.destAddress(), r.code(), r.detail(), r.remedy(), result, unavailable
                         ? SshConstants.SSH_OPEN_CONNECT_FAILED : SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
                 return;
             }
@@ -202,11 +203,14 @@ final class DirectTcpipChannel extends TcpipServerChannel {
     }
 
     private void refuse(BastionSession s, String dest, String destAddress, String reason, String detail,
-                        DefaultOpenFuture result, int code) {
+                        @Nullable String remedy, DefaultOpenFuture result, int code) {
         AuditEvent.Builder b = s != null ? s.fill(ctx.event("access.denied"))
                 : ctx.event("access.denied").with("source", SshBastion.source(getSession()));
-        ctx.denied(b.with("dest", AuditEvent.peerText(dest)).with("destAddress", destAddress), reason, detail);
-        fail(result, code, code == SshConstants.SSH_OPEN_CONNECT_FAILED ? "cannot connect to destination" : "access denied: " + reason);
+        ctx.denied(b.with("dest", AuditEvent.peerText(dest)).with("destAddress", destAddress).with("remedy", remedy),
+                reason, detail);
+        // the remedy (when access opens) reaches the user as ssh prints it: "open failed: … access opens Monday 08:00 …"
+        fail(result, code, code == SshConstants.SSH_OPEN_CONNECT_FAILED ? "cannot connect to destination"
+                : "access denied: " + reason + (remedy == null ? "" : "; " + remedy));
     }
 
     private void fail(DefaultOpenFuture result, int code, String message) {
