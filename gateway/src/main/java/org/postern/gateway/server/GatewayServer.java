@@ -291,14 +291,20 @@ public final class GatewayServer implements AutoCloseable {
             // one flow policy for the gate and the VPN's routes: host-name rules resolved once per snapshot, so
             // the routes a device is given and the flows the gate lets through come from the same addresses
             Supplier<@Nullable FlowPolicy> flowPolicy = live.flowPolicy(forbidden, DestinationResolver.Lookup.SYSTEM, clock);
-            // remote-work hours: with access.endSessionsAtWindowEnd, a tunnel admitted by a rule's window ends with it
+            TunnelGate gate = new TunnelGate(registry, leases, resolver, policy, flowPolicy);
+            // remote-work hours: with access.endSessionsAtWindowEnd, a CONNECT tunnel or SSH forward admitted by a
+            // rule's window ends with it (checked every second on the gateway's clock)
             io.netty.util.concurrent.ScheduledFuture<?> windowEnds = GlobalEventExecutor.INSTANCE.scheduleAtFixedRate(() -> {
-                if (live.current().settings().access().endSessionsAtWindowEnd()) {
-                    flows.closeOutsideHours();
+                try {
+                    if (live.current().settings().access().endSessionsAtWindowEnd()) {
+                        flows.closeOutsideHours();
+                        bastion.closeOutsideHours();
+                    }
+                } catch (RuntimeException e) { // a failed sweep must not cancel the next ones
+                    log.error("ending tunnels at the end of their window of hours failed: {}", e.toString());
                 }
             }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
             resources.add(() -> windowEnds.cancel(false));
-            TunnelGate gate = new TunnelGate(registry, leases, resolver, policy, flowPolicy);
             // VPN mode (docs/vpn.md "The gateway's engine"): the egress TUN, NAT and the engine, when vpn.enabled
             ConnectIpAcceptor vpnAcceptor = options.vpn();
             if (vpnAcceptor == null && settings.vpn().enabled()) {

@@ -69,13 +69,16 @@ final class DirectTcpipChannel extends TcpipServerChannel {
     }
 
     /** A request that passed the gates. */
-    private record Pass(String flowId, String dest, String destAddress, String rule, Lease lease, Grounds grounds) {
+    private record Pass(String flowId, String dest, String destAddress, String rule, Lease lease, Grounds grounds,
+                        java.time.@Nullable Instant windowEnd) {
     }
 
     private final BastionContext ctx;
     private final LongAdder up = new LongAdder();
     private final LongAdder down = new LongAdder();
     private final AtomicReference<FlowEnd> firstClosed = new AtomicReference<>();
+    /** When the window of the rule's hours that admitted this forward closes; null: an always-open rule. */
+    private volatile java.time.@Nullable Instant windowEnd;
     private volatile Instant openedAt;
 
     private DirectTcpipChannel(BastionContext ctx) {
@@ -127,7 +130,8 @@ final class DirectTcpipChannel extends TcpipServerChannel {
         InetAddress address = passed.target().address();
         String destAddress = passed.target().destAddress();
         String rule = passed.target().rule();
-        Pass pass = new Pass(UUID.randomUUID().toString(), dest, destAddress, rule, passed.lease(), passed.grounds());
+        Pass pass = new Pass(UUID.randomUUID().toString(), dest, destAddress, rule, passed.lease(), passed.grounds(),
+                passed.target().until());
         SshdSocketAddress target = new SshdSocketAddress(address.getHostAddress(), port);
         PolicyForwardingFilter.approve(getSession(), target);
         Buffer rewritten = new ByteArrayBuffer();
@@ -157,7 +161,8 @@ final class DirectTcpipChannel extends TcpipServerChannel {
                     .with("dest", pass.dest())
                     .with("destAddress", pass.destAddress())
                     .with("rule", pass.rule())
-                    .with("leaseUntil", pass.lease().until().toString()))
+                    .with("leaseUntil", pass.lease().until().toString())
+                    .with("windowEnd", pass.windowEnd() == null ? null : pass.windowEnd().toString()))
                     .build());
         } catch (AuditUnavailableException e) {
             ctx.denied(s.fill(ctx.event("access.denied")).with("dest", pass.dest()).with("destAddress", pass.destAddress()),
@@ -168,6 +173,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
             return;
         }
         openedAt = ctx.clock().instant();
+        windowEnd = pass.windowEnd();
         s.add(this);
         addCloseFutureListener(f -> closed(s, pass));
         result.setOpened();
@@ -260,5 +266,16 @@ final class DirectTcpipChannel extends TcpipServerChannel {
     /** Ends the flow now, for the reason the session records ({@code lease_ended}, {@code revoked}, …). */
     void cut() {
         close(true);
+    }
+
+    /** Cuts this forward with {@code outside_hours} when its window has ended by {@code now}; whether it did. */
+    boolean cutIfWindowEnded(java.time.Instant now) {
+        java.time.Instant end = windowEnd;
+        if (end == null || now.isBefore(end) || isClosing() || isClosed()) {
+            return false;
+        }
+        firstClosed.compareAndSet(null, FlowEnd.OUTSIDE_HOURS);
+        close(true);
+        return true;
     }
 }
