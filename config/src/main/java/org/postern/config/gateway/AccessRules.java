@@ -2,7 +2,6 @@ package org.postern.config.gateway;
 
 import java.time.DateTimeException;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
@@ -38,18 +37,18 @@ import org.postern.config.InvalidValueException;
  *         - {days: [mon, tue, wed, thu, fri], from: "08:00", to: "18:00"}
  *       except: ["2026-12-25"]       # closed all day
  *   timeZone: Africa/Casablanca      # the wall clock of every rule's hours; default UTC
- *   endSessionsAtWindowEnd: false    # true: a flow admitted only by a rule with hours ends when its window does
+ *   endSessionsAtWindowEnd: false    # true: a tunnel admitted by a rule with hours ends when its window does
  * }</pre>
  *
  * @param timeZone               the zone whose wall clock {@link Hours} are read on
  * @param endSessionsAtWindowEnd whether a live flow admitted by a rule with hours is closed at the end of the
- *                               window that admitted it (reason {@code outside_hours}); otherwise the hours
- *                               decide only admissions
+ *                               window that admitted it (reason {@code outside_hours}): CONNECT tunnels and
+ *                               SSH forwards, not VPN flows yet; otherwise the hours decide only admissions
  */
 public record AccessRules(List<Rule> rules, ZoneId timeZone, boolean endSessionsAtWindowEnd) {
 
-    /** The zone of the hours when {@code access.timeZone} is not set. */
-    public static final ZoneId DEFAULT_TIME_ZONE = ZoneOffset.UTC;
+    /** The zone of the hours when {@code access.timeZone} is not set (the region id, so remedies say "UTC", not "Z"). */
+    public static final ZoneId DEFAULT_TIME_ZONE = ZoneId.of("UTC");
 
     static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     static final String EXPECTED_NAME = "a rule name of letters, digits, '.', '_' or '-', like admins-ssh";

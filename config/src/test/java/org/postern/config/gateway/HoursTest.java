@@ -63,7 +63,7 @@ class HoursTest {
     void absent_alwaysOpen_utc_admissionOnly() throws IOException {
         AccessRules a = load(RULE);
         assertThat(a.rules().get(0).hours()).isNull();
-        assertThat(a.timeZone()).isEqualTo(ZoneOffset.UTC);
+        assertThat(a.timeZone()).isEqualTo(ZoneId.of("UTC"));
         assertThat(a.endSessionsAtWindowEnd()).isFalse();
     }
 

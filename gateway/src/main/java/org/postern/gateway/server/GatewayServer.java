@@ -294,17 +294,21 @@ public final class GatewayServer implements AutoCloseable {
             TunnelGate gate = new TunnelGate(registry, leases, resolver, policy, flowPolicy);
             // remote-work hours: with access.endSessionsAtWindowEnd, a CONNECT tunnel or SSH forward admitted by a
             // rule's window ends with it (checked every second on the gateway's clock)
-            io.netty.util.concurrent.ScheduledFuture<?> windowEnds = GlobalEventExecutor.INSTANCE.scheduleAtFixedRate(() -> {
+            java.util.concurrent.ScheduledExecutorService windowEnds = java.util.concurrent.Executors
+                    .newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("postern-window-ends").factory());
+            resources.add(windowEnds::shutdownNow);
+            windowEnds.scheduleWithFixedDelay(() -> {
                 try {
                     if (live.current().settings().access().endSessionsAtWindowEnd()) {
-                        flows.closeOutsideHours();
-                        bastion.closeOutsideHours();
+                        int cut = flows.closeOutsideHours() + bastion.closeOutsideHours();
+                        if (cut > 0) {
+                            log.info("ended {} tunnel(s) at the end of their window of remote-work hours", cut);
+                        }
                     }
                 } catch (RuntimeException e) { // a failed sweep must not cancel the next ones
                     log.error("ending tunnels at the end of their window of hours failed: {}", e.toString());
                 }
             }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
-            resources.add(() -> windowEnds.cancel(false));
             // VPN mode (docs/vpn.md "The gateway's engine"): the egress TUN, NAT and the engine, when vpn.enabled
             ConnectIpAcceptor vpnAcceptor = options.vpn();
             if (vpnAcceptor == null && settings.vpn().enabled()) {

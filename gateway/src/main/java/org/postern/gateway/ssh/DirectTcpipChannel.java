@@ -214,7 +214,8 @@ final class DirectTcpipChannel extends TcpipServerChannel {
                 : ctx.event("access.denied").with("source", SshBastion.source(getSession()));
         ctx.denied(b.with("dest", AuditEvent.peerText(dest)).with("destAddress", destAddress).with("remedy", remedy),
                 reason, detail);
-        // the remedy (when access opens) reaches the user as ssh prints it: "open failed: … access opens Monday 08:00 …"
+        // the message carries the remedy (when access opens), though MINA answers the client with its own
+        // generic text (OpenSSH prints "administratively prohibited"): the trail's remedy is what stays
         fail(result, code, code == SshConstants.SSH_OPEN_CONNECT_FAILED ? "cannot connect to destination"
                 : "access denied: " + reason + (remedy == null ? "" : "; " + remedy));
     }
@@ -275,7 +276,9 @@ final class DirectTcpipChannel extends TcpipServerChannel {
             return false;
         }
         firstClosed.compareAndSet(null, FlowEnd.OUTSIDE_HOURS);
-        close(true);
+        // graceful: the client is sent CHANNEL_CLOSE (an immediate close only drops the channel here, and an
+        // `ssh -W` would wait on it), while its SSH session stays for the forwards other rules still allow
+        close(false);
         return true;
     }
 }
