@@ -387,6 +387,12 @@ public final class ConfigReader {
 
     // ---- for binders -----------------------------------------------------------------------
 
+    /** The number of elements of the list at {@code key}; -1 when absent or not a list. */
+    public int listSize(String key) {
+        JsonNode v = take(key);
+        return v != null && v.isArray() ? v.size() : -1;
+    }
+
     /** Whether {@code key} is set (not absent, not null); counts as asking for it. */
     public boolean has(String key) {
         return take(key) != null;

@@ -24,6 +24,9 @@ public enum Reasons {
     NO_RULE("access.no_rule", "access denied", "no access rule lets the device owner's groups reach the destination"),
     FORBIDDEN_ADDRESS("access.forbidden_address", "access denied",
             "the destination is loopback, link-local, metadata, unspecified, multicast or the gateway's own"),
+    OUTSIDE_HOURS("access.outside_hours", "outside the hours of remote work",
+            "every access rule that would let the device owner's groups reach the destination is outside its"
+                    + " hours (access.rules[].hours, except) at this moment"),
     BAD_DESTINATION("access.bad_destination", "bad destination",
             "the destination itself is malformed: no host, a bad host name, a port outside 1..65535"),
     UNRESOLVED("connect.unresolved", "destination does not resolve", "the destination's name does not resolve"),

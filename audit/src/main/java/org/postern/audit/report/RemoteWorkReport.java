@@ -22,10 +22,19 @@ import org.postern.audit.query.Outcome;
 public final class RemoteWorkReport {
     private record Start(String gateway, String user, String device, Instant time) {}
 
-    /** Sessions started and time connected, of one user on one day. */
+    /** The reason of a refusal outside the hours of remote work (protocol {@code Reasons.OUTSIDE_HOURS}). */
+    public static final String OUTSIDE_HOURS = "access.outside_hours";
+
+    /** Sessions started, time connected and attempts outside the hours of remote work, of one user on one day. */
     public static final class Usage {
         int sessions;
         Duration connected = Duration.ZERO;
+        int outsideHours;
+
+        /** {@code access.denied} records with reason {@code access.outside_hours}: attempts outside the hours. */
+        public int outsideHours() {
+            return outsideHours;
+        }
 
         /** Sessions started. */
         public int sessions() {
@@ -207,6 +216,11 @@ public final class RemoteWorkReport {
                 c.decisions++;
                 c.compliant += ok ? 1 : 0;
             }
+        }
+        if (type.equals("access.denied") && OUTSIDE_HOURS.equals(r.text("reason"))) {
+            String user = dash(r.text("user"));
+            usage(day(t), user).outsideHours++;
+            perUser.computeIfAbsent(user, u -> new Usage()).outsideHours++;
         }
         if (Outcome.of(r) == Outcome.DENIED) {
             share.denials++;

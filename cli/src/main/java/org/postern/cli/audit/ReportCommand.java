@@ -78,8 +78,9 @@ final class ReportCommand implements Callable<Integer> {
         out.println();
         out.println("Per user over the period");
         rows.clear();
-        r.perUser().forEach((user, u) -> rows.add(new String[] {user, Integer.toString(u.sessions()), RemoteWorkReport.hours(u.connected())}));
-        SearchCommand.printTable(out, new String[] {"USER", "SESSIONS", "HOURS"}, rows);
+        r.perUser().forEach((user, u) -> rows.add(new String[] {user, Integer.toString(u.sessions()), RemoteWorkReport.hours(u.connected()),
+                Integer.toString(u.outsideHours())}));
+        SearchCommand.printTable(out, new String[] {"USER", "SESSIONS", "HOURS", "OUTSIDE HOURS"}, rows);
         out.println();
         out.println("Denials by reason");
         rows.clear();
@@ -128,6 +129,7 @@ final class ReportCommand implements Callable<Integer> {
         r.perUser().forEach((user, u) -> {
             csv(out, "sessions", "", user, "", "", "", Integer.toString(u.sessions()));
             csv(out, "connected_hours", "", user, "", "", "", RemoteWorkReport.hours(u.connected()));
+            csv(out, "outside_hours", "", user, "", "", "", Integer.toString(u.outsideHours()));
         });
         r.denials().forEach((key, n) -> csv(out, "denials", "", "", "", key.substring(0, key.indexOf(' ')), key.substring(key.indexOf(' ') + 1), Integer.toString(n)));
         r.compliance().forEach((day, c) -> compliance(out, day.toString(), c));

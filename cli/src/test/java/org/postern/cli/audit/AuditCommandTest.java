@@ -396,7 +396,7 @@ class AuditCommandTest {
         // s1 alice 10:00-12:00; s2 bob 23:00-01:00 across midnight; s3 alice from 03:00, open until the last record (04:00)
         assertThat(out).contains("2026-11-30 alice 1 2.00\n").contains("2026-11-30 bob 1 1.00\n")
                 .contains("2026-12-01 alice 1 1.00\n").contains("2026-12-01 bob 0 1.00\n");
-        assertThat(out).contains("alice 2 3.00\n").contains("bob 1 2.00\n");
+        assertThat(out).contains("alice 2 3.00 0\n").contains("bob 1 2.00 0\n");
         assertThat(out).contains("access.denied policy.no_rule 1\n").contains("posture.decision disk.unencrypted 1\n")
                 .contains("posture.decision os.too_old 1\n").contains("session.end non_compliant 1\n").contains("tls.rejected cert.unknown_ca 1\n");
         assertThat(out).contains("2026-11-30 1 2 50.0%\n").contains("2026-12-01 1 1 100.0%\n").contains("period 2 3 66.7%\n");

@@ -1,5 +1,7 @@
 package org.postern.config.gateway;
 
+import java.time.DateTimeException;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
@@ -28,15 +30,32 @@ import org.postern.config.InvalidValueException;
  *       groups: [admins]
  *       protocols: [udp, icmp]      # absent = [tcp]
  *       to: ["10.20.0.53:53"]
+ *     - name: staff-office-hours     # remote-work hours: open only in these windows
+ *       groups: [staff]
+ *       to: ["10.40.0.0/16:443"]
+ *       hours:
+ *         - {days: [mon, tue, wed, thu, fri], from: "08:00", to: "18:00"}
+ *       except: ["2026-12-25"]       # closed all day
+ *   timeZone: Africa/Casablanca      # the wall clock of every rule's hours; default UTC
+ *   endSessionsAtWindowEnd: false    # true: a tunnel admitted by a rule with hours ends when its window does
  * }</pre>
+ *
+ * @param timeZone               the zone whose wall clock {@link Hours} are read on
+ * @param endSessionsAtWindowEnd whether a live flow admitted by a rule with hours is closed at the end of the
+ *                               window that admitted it (reason {@code outside_hours}): CONNECT tunnels and
+ *                               SSH forwards, not VPN flows yet; otherwise the hours decide only admissions
  */
-public record AccessRules(List<Rule> rules) {
+public record AccessRules(List<Rule> rules, ZoneId timeZone, boolean endSessionsAtWindowEnd) {
+
+    /** The zone of the hours when {@code access.timeZone} is not set (the region id, so remedies say "UTC", not "Z"). */
+    public static final ZoneId DEFAULT_TIME_ZONE = ZoneId.of("UTC");
 
     static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     static final String EXPECTED_NAME = "a rule name of letters, digits, '.', '_' or '-', like admins-ssh";
 
     public AccessRules {
         rules = List.copyOf(Objects.requireNonNull(rules, "rules"));
+        Objects.requireNonNull(timeZone, "timeZone");
         Set<String> seen = new LinkedHashSet<>();
         for (Rule r : rules) {
             if (!seen.add(r.name())) {
@@ -44,6 +63,16 @@ public record AccessRules(List<Rule> rules) {
                         + r.name() + "\" twice");
             }
         }
+    }
+
+    /** Rules whose hours (if any) are read in UTC, live flows left alone at a window's end. */
+    public AccessRules(List<Rule> rules) {
+        this(rules, DEFAULT_TIME_ZONE, false);
+    }
+
+    /** These settings with other rules (the same zone and end-of-window choice). */
+    public AccessRules withRules(List<Rule> other) {
+        return new AccessRules(other, timeZone, endSessionsAtWindowEnd);
     }
 
     /** No rules: nobody reaches anything. */
@@ -66,7 +95,16 @@ public record AccessRules(List<Rule> rules) {
                 unique.add(rule);
             }
         }
-        return new AccessRules(unique);
+        ZoneId zone = r.value("timeZone", DEFAULT_TIME_ZONE, "a time zone like Africa/Casablanca or UTC", s -> {
+            try {
+                return ZoneId.of(s.trim());
+            } catch (DateTimeException e) {
+                throw new InvalidValueException("a time-zone id of the IANA database like Africa/Casablanca,"
+                        + " Europe/Paris or UTC", s);
+            }
+        });
+        boolean endAtWindowEnd = r.bool("endSessionsAtWindowEnd", false);
+        return new AccessRules(unique, zone, endAtWindowEnd);
     }
 
     /**
@@ -79,8 +117,10 @@ public record AccessRules(List<Rule> rules) {
      * @param protocols what may be sent there: {@code tcp} (the default, all CONNECT and SSH ever
      *                  ask for), {@code udp}, {@code icmp} (echo requests, the ports ignored); UDP
      *                  and ICMP only where a rule names them
+     * @param hours     when the rule is open ({@code hours:} and {@code except:}), or null: always open
      */
-    public record Rule(String name, List<String> groups, List<Destination> to, Set<Protocol> protocols) {
+    public record Rule(String name, List<String> groups, List<Destination> to, Set<Protocol> protocols,
+                       @Nullable Hours hours) {
 
         /** What a rule grants when it names no protocol. */
         public static final Set<Protocol> DEFAULT_PROTOCOLS = Set.of(Protocol.TCP);
@@ -108,9 +148,19 @@ public record AccessRules(List<Rule> rules) {
             protocols = Collections.unmodifiableSet(EnumSet.copyOf(protocols));
         }
 
+        /** A rule that is always open. */
+        public Rule(String name, List<String> groups, List<Destination> to, Set<Protocol> protocols) {
+            this(name, groups, to, protocols, null);
+        }
+
         /** A rule for TCP only, as every rule was before VPN flows. */
         public Rule(String name, List<String> groups, List<Destination> to) {
             this(name, groups, to, DEFAULT_PROTOCOLS);
+        }
+
+        /** This rule with other destinations (the VPN mode's resolved ones), its hours kept. */
+        public Rule withTo(List<Destination> other) {
+            return new Rule(name, groups, other, protocols, hours);
         }
 
         /** Whether this rule grants {@code protocol}. */
@@ -205,7 +255,10 @@ public record AccessRules(List<Rule> rules) {
                     }
                 }
             }
-            return ok ? new Rule(name, groups, to, protocols) : null;
+            boolean[] hoursOk = {true};
+            Hours hours = Hours.read(r, hoursOk);
+            ok &= hoursOk[0];
+            return ok ? new Rule(name, groups, to, protocols, hours) : null;
         }
     }
 }

@@ -195,7 +195,7 @@ class DestinationTest {
                         + " admins-ssh, found \"bad name\"",
                 "gateway.yaml: access.rules[2].groups: expected a list of groups like [admins], found none",
                 "gateway.yaml: access.rules[2].to: expected at least one destination, found an empty list",
-                "gateway.yaml: access.rules[2].from: unknown key (expected one of: name, groups, to, protocols)",
+                "gateway.yaml: access.rules[2].from: unknown key (expected one of: name, groups, to, protocols, hours, except)",
                 "gateway.yaml: access.rules[3]: expected a map, found \"just-a-string\"",
                 "gateway.yaml: access.rules: expected each rule name once, found \"a\" more than once");
     }

@@ -2,6 +2,7 @@ package org.postern.gateway.gate;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Instant;
 import java.util.Objects;
 import java.util.Set;
 
@@ -56,12 +57,19 @@ public sealed interface GateDecision permits GateDecision.Pass, GateDecision.Ref
     /**
      * A destination that passed: asked as {@code requested}, resolved once to {@code address}, allowed
      * by {@code rule}. Connect to {@link #socket()}, never to the name again.
+     *
+     * @param until when the window of the rule's hours that allowed it closes, or null: an always-open rule
      */
-    record Target(HostPort requested, InetAddress address, String rule) {
+    record Target(HostPort requested, InetAddress address, String rule, @Nullable Instant until) {
         public Target {
             Objects.requireNonNull(requested, "requested");
             Objects.requireNonNull(address, "address");
             Objects.requireNonNull(rule, "rule");
+        }
+
+        /** A destination allowed by an always-open rule. */
+        public Target(HostPort requested, InetAddress address, String rule) {
+            this(requested, address, rule, null);
         }
 
         public InetSocketAddress socket() {
@@ -78,13 +86,19 @@ public sealed interface GateDecision permits GateDecision.Pass, GateDecision.Ref
      * A VPN flow that passed: {@code protocol} to {@code address} (a literal from the packet, never
      * resolved) on {@code port}, allowed by {@code rule}.
      *
-     * @param port the destination port for TCP and UDP; for ICMP what the caller passed, not checked
+     * @param port  the destination port for TCP and UDP; for ICMP what the caller passed, not checked
+     * @param until when the window of the rule's hours that allowed it closes, or null: an always-open rule
      */
-    record Flow(Protocol protocol, InetAddress address, int port, String rule) {
+    record Flow(Protocol protocol, InetAddress address, int port, String rule, @Nullable Instant until) {
         public Flow {
             Objects.requireNonNull(protocol, "protocol");
             Objects.requireNonNull(address, "address");
             Objects.requireNonNull(rule, "rule");
+        }
+
+        /** A flow allowed by an always-open rule. */
+        public Flow(Protocol protocol, InetAddress address, int port, String rule) {
+            this(protocol, address, port, rule, null);
         }
 
         /** {@code ip:port}, or {@code ip} for ICMP, as {@code destAddress} in the audit trail. */
@@ -99,11 +113,18 @@ public sealed interface GateDecision permits GateDecision.Pass, GateDecision.Ref
      *
      * @param user        the device's owner when the registry named it, else null
      * @param destAddress the resolved destination when the refusal came after resolving, else null
+     * @param remedy      what the user can do, short enough for the peer ({@code access opens Monday 08:00
+     *                    Africa/Casablanca}), or null
      */
-    record Refusal(Reasons reason, String detail, @Nullable String user, @Nullable String destAddress) implements GateDecision {
+    record Refusal(Reasons reason, String detail, @Nullable String user, @Nullable String destAddress,
+                   @Nullable String remedy) implements GateDecision {
         public Refusal {
             Objects.requireNonNull(reason, "reason");
             Objects.requireNonNull(detail, "detail");
+        }
+
+        public Refusal(Reasons reason, String detail, @Nullable String user, @Nullable String destAddress) {
+            this(reason, detail, user, destAddress, null);
         }
 
         public Refusal(Reasons reason, String detail) {

@@ -41,7 +41,8 @@ import org.postern.protocol.Reasons;
  *   <li><b>policy</b> — for a destination: well formed ({@code access.bad_destination}),
  *       resolved once ({@code connect.unresolved}), never a forbidden address
  *       ({@code access.forbidden_address}), and a rule lets the owner's groups reach that address
- *       ({@code access.no_rule});</li>
+ *       ({@code access.no_rule}), at a time inside that rule's hours, if it has any
+ *       ({@code access.outside_hours}, the remedy naming when access opens);</li>
  *   <li><b>limits</b> — per path, after a {@link GateDecision.Pass}: tunnels per device and the
  *       session's admission for CONNECT ({@code limits.flows_per_device}, {@code audit.unavailable}).</li>
  * </ol>
@@ -188,8 +189,8 @@ public final class TunnelGate {
         return switch (access.decide(p.groups(), protocol, literal, port, dest)) {
             case AccessDecision.Denied d -> refusal(d, user, destAddress);
             case AccessDecision.Allowed a -> new GateDecision.Pass(p.device(), p.lease(), access.version(),
-                    protocol.hasPorts() ? new GateDecision.Target(new HostPort(literal, port), dest, a.rule()) : null,
-                    new GateDecision.Flow(protocol, dest, port, a.rule()));
+                    protocol.hasPorts() ? new GateDecision.Target(new HostPort(literal, port), dest, a.rule(), a.until()) : null,
+                    new GateDecision.Flow(protocol, dest, port, a.rule(), a.until()));
         };
     }
 
@@ -203,7 +204,7 @@ public final class TunnelGate {
             case DestinationResolver.Resolved r -> switch (access.decide(p.groups(), dest.host(), dest.port(), r.address())) {
                 case AccessDecision.Denied d -> refusal(d, user, HostPort.format(r.address().getHostAddress(), dest.port()));
                 case AccessDecision.Allowed a -> new GateDecision.Pass(p.device(), p.lease(), access.version(),
-                        new GateDecision.Target(dest, r.address(), a.rule()));
+                        new GateDecision.Target(dest, r.address(), a.rule(), a.until()));
             };
         };
     }
@@ -211,6 +212,6 @@ public final class TunnelGate {
     private static GateDecision.Refusal refusal(AccessDecision.Denied d, String user, @Nullable String destAddress) {
         Reasons reason = Reasons.fromCode(d.reason()).orElseThrow(() -> new IllegalStateException(
                 "access policy reason: expected a code of the catalogue, found \"" + d.reason() + "\""));
-        return new GateDecision.Refusal(reason, d.detail(), user, destAddress);
+        return new GateDecision.Refusal(reason, d.detail(), user, destAddress, d.remedy());
     }
 }

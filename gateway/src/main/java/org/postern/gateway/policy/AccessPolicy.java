@@ -1,6 +1,7 @@
 package org.postern.gateway.policy;
 
 import java.net.InetAddress;
+import java.time.Clock;
 import java.util.Set;
 import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.Protocol;
@@ -67,6 +68,19 @@ public interface AccessPolicy {
 
     /** {@link #of(AccessRules, ForbiddenAddresses)} named {@code version} in the audit trail. */
     static AccessPolicy of(AccessRules rules, ForbiddenAddresses forbidden, String version) {
-        return new RuleAccessPolicy(rules, forbidden, version);
+        return of(rules, forbidden, version, Clock.systemUTC());
+    }
+
+    /**
+     * {@link #of(AccessRules, ForbiddenAddresses, String)} whose rules' hours ({@code hours:}) are
+     * read on {@code clock}: the gateway passes its own, tests a fixed one.
+     */
+    static AccessPolicy of(AccessRules rules, ForbiddenAddresses forbidden, String version, Clock clock) {
+        return new RuleAccessPolicy(rules, forbidden, version, clock);
+    }
+
+    /** {@link #of(AccessRules, ForbiddenAddresses)} whose rules' hours are read on {@code clock}. */
+    static AccessPolicy of(AccessRules rules, ForbiddenAddresses forbidden, Clock clock) {
+        return of(rules, forbidden, AccessPolicyVersion.of(rules, 1), clock);
     }
 }

@@ -65,12 +65,22 @@ public final class AccessPolicyVersion {
     static String canonical(AccessRules rules) {
         Objects.requireNonNull(rules, "rules");
         StringBuilder b = new StringBuilder("postern-access-rules/1\n");
+        // Hours are written only where set, so rules without hours keep the digest they had before hours existed.
+        boolean anyHours = rules.rules().stream().anyMatch(r -> r.hours() != null);
+        if (anyHours || rules.endSessionsAtWindowEnd()) {
+            b.append("hours|").append(item(rules.timeZone().getId())).append('|')
+                    .append(rules.endSessionsAtWindowEnd() ? "end-at-window-end" : "admission-only").append('\n');
+        }
         for (AccessRules.Rule r : rules.rules()) {
             b.append(item(r.name())).append('|')
                     .append(items(r.groups().stream().toList())).append('|')
                     .append(items(r.protocols().stream().map(Protocol::spelling).toList())).append('|')
-                    .append(items(r.to().stream().map(Destination::toString).toList()))
-                    .append('\n');
+                    .append(items(r.to().stream().map(Destination::toString).toList()));
+            if (r.hours() != null) {
+                b.append('|').append(items(r.hours().windows().stream().map(Object::toString).toList()))
+                        .append('|').append(items(r.hours().except().stream().map(Object::toString).toList()));
+            }
+            b.append('\n');
         }
         return b.toString();
     }

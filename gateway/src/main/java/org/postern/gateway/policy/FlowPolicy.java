@@ -41,12 +41,13 @@ public final class FlowPolicy {
     private final List<Network> devicePools;
     private final AccessPolicy policy;
 
-    private FlowPolicy(List<Rule> rules, ForbiddenAddresses forbidden, List<Network> devicePools, String version) {
-        this.rules = rules;
+    private FlowPolicy(AccessRules rules, ForbiddenAddresses forbidden, List<Network> devicePools, String version,
+                       java.time.Clock clock) {
+        this.rules = rules.rules();
         this.forbidden = forbidden;
         this.devicePools = devicePools;
         // named by the rules as configured, not as resolved: a flow.open names the same access policy as a CONNECT
-        this.policy = AccessPolicy.of(new AccessRules(rules), forbidden, version);
+        this.policy = AccessPolicy.of(rules, forbidden, version, clock);
     }
 
     /**
@@ -66,6 +67,12 @@ public final class FlowPolicy {
      */
     public static FlowPolicy build(AccessRules rules, ForbiddenAddresses forbidden, List<Network> devicePools,
                                    DestinationResolver.Lookup lookup, String version) {
+        return build(rules, forbidden, devicePools, lookup, version, java.time.Clock.systemUTC());
+    }
+
+    /** {@link #build(AccessRules, ForbiddenAddresses, List, DestinationResolver.Lookup, String)} whose rules' hours read {@code clock}. */
+    public static FlowPolicy build(AccessRules rules, ForbiddenAddresses forbidden, List<Network> devicePools,
+                                   DestinationResolver.Lookup lookup, String version, java.time.Clock clock) {
         Objects.requireNonNull(forbidden, "forbidden");
         Objects.requireNonNull(version, "version");
         Objects.requireNonNull(lookup, "lookup");
@@ -85,10 +92,10 @@ public final class FlowPolicy {
                 }
             }
             if (!to.isEmpty()) {
-                resolved.add(new Rule(rule.name(), rule.groups(), to, rule.protocols()));
+                resolved.add(rule.withTo(to));
             }
         }
-        return new FlowPolicy(List.copyOf(resolved), forbidden, List.copyOf(devicePools), version);
+        return new FlowPolicy(rules.withRules(resolved), forbidden, List.copyOf(devicePools), version, clock);
     }
 
     private static List<InetAddress> resolve(DestinationResolver.Lookup lookup, String rule, String name) {

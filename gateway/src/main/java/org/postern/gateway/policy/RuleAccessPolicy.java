@@ -1,7 +1,15 @@
 package org.postern.gateway.policy;
 
 import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
+import java.time.format.TextStyle;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
@@ -9,6 +17,7 @@ import java.util.stream.Collectors;
 import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.AccessRules.Rule;
 import org.postern.config.gateway.Destination;
+import org.postern.config.gateway.Hours;
 import org.postern.config.gateway.Network;
 import org.postern.config.gateway.Protocol;
 
@@ -21,15 +30,25 @@ import org.postern.config.gateway.Protocol;
  * or {@code 127.0.0.0/8} opens loopback, {@code 0.0.0.0/0} does not, a host-name entry never does,
  * and {@code 169.254.0.0/16} opens link-local but not the metadata address, which must be named
  * on its own.
+ *
+ * <p>Remote-work hours: a rule with {@code hours:} allows only while one of its windows is open on
+ * {@code clock}, read in {@code access.timeZone}. When the rules that would allow a request are all
+ * closed, the refusal is {@code access.outside_hours} with the next opening as its remedy; a rule
+ * without hours (always open) is preferred over one with hours when both allow, so a flow is tied
+ * to a window's end only when nothing else admits it.
  */
 final class RuleAccessPolicy implements AccessPolicy {
 
     private final List<Rule> rules;
     private final ForbiddenAddresses forbidden;
     private final String version;
+    private final ZoneId zone;
+    private final Clock clock;
 
-    RuleAccessPolicy(AccessRules rules, ForbiddenAddresses forbidden, String version) {
+    RuleAccessPolicy(AccessRules rules, ForbiddenAddresses forbidden, String version, Clock clock) {
         this.rules = Objects.requireNonNull(rules, "rules").rules();
+        this.zone = rules.timeZone();
+        this.clock = Objects.requireNonNull(clock, "clock");
         this.forbidden = Objects.requireNonNull(forbidden, "forbidden");
         this.version = Objects.requireNonNull(version, "version");
     }
@@ -67,15 +86,21 @@ final class RuleAccessPolicy implements AccessPolicy {
                 + (literal == null ? " (address " + address.getHostAddress() + ")" : "");
         List<Rule> applicable = rules.stream().filter(r -> r.appliesTo(groups) && r.allows(protocol)).toList();
 
+        Instant now = clock.instant(); // one instant for the whole decision
         List<ForbiddenAddresses.Range> ranges = forbidden.rangesOf(address);
         if (!ranges.isEmpty()) {
+            List<Rule> allowing = new ArrayList<>();
             for (Rule rule : applicable) {
                 for (Destination d : rule.to()) {
                     if (allowsPort(d, protocol, port) && d.target() instanceof Destination.Net net
                             && net.network().contains(address) && namesExplicitly(net.network(), ranges)) {
-                        return new AccessDecision.Allowed(rule.name());
+                        allowing.add(rule);
+                        break;
                     }
                 }
+            }
+            if (!allowing.isEmpty()) {
+                return inHours(allowing, now, asked);
             }
             String why = ForbiddenAddresses.describe(ranges);
             return new AccessDecision.Denied(AccessDecision.FORBIDDEN_ADDRESS, asked + ", which is " + why
@@ -85,12 +110,17 @@ final class RuleAccessPolicy implements AccessPolicy {
                     + matchedOtherwise(applicable, protocol, host, port, address));
         }
 
+        List<Rule> allowing = new ArrayList<>();
         for (Rule rule : applicable) {
             for (Destination d : rule.to()) {
                 if (matches(d, protocol, host, port, address)) {
-                    return new AccessDecision.Allowed(rule.name());
+                    allowing.add(rule);
+                    break;
                 }
             }
+        }
+        if (!allowing.isEmpty()) {
+            return inHours(allowing, now, asked);
         }
         String known;
         if (!applicable.isEmpty()) {
@@ -105,6 +135,54 @@ final class RuleAccessPolicy implements AccessPolicy {
             known = "no rule names any of these groups";
         }
         return new AccessDecision.Denied(AccessDecision.NO_RULE, asked + "; no rule allows it: " + known);
+    }
+
+    /**
+     * Among {@code allowing} (the rules that match, in file order), the first always-open one, else
+     * the first open one by its hours, else {@code access.outside_hours} naming the next opening.
+     */
+    private AccessDecision inHours(List<Rule> allowing, Instant now, String asked) {
+        Rule windowed = null;
+        for (Rule rule : allowing) {
+            if (rule.hours() == null) {
+                return new AccessDecision.Allowed(rule.name());
+            }
+            if (windowed == null && rule.hours().isOpen(now, zone)) {
+                windowed = rule;
+            }
+        }
+        if (windowed != null) {
+            Instant until = windowed.hours().openUntil(now, zone).orElseThrow();
+            return new AccessDecision.Allowed(windowed.name(), until);
+        }
+        ZonedDateTime next = null;
+        for (Rule rule : allowing) {
+            Optional<ZonedDateTime> opens = rule.hours().nextOpening(now, zone);
+            if (opens.isPresent() && (next == null || opens.get().isBefore(next))) {
+                next = opens.get();
+            }
+        }
+        String remedy = next == null ? "access does not open within a year; ask your administrator"
+                : "access opens " + opening(next, now.atZone(zone));
+        return new AccessDecision.Denied(AccessDecision.OUTSIDE_HOURS, asked + " at " + now.atZone(zone).toLocalDateTime()
+                + " " + zone.getId() + ", outside the hours of "
+                + allowing.stream().map(r -> r.name() + " (" + r.hours().windows().stream().map(Hours.Window::toString)
+                        .collect(Collectors.joining("; "))
+                        + (r.hours().except().isEmpty() ? "" : "; closed " + r.hours().except()) + ")")
+                        .collect(Collectors.joining(", "))
+                + "; " + remedy, remedy);
+    }
+
+    /**
+     * When access opens, as the remedy says it: {@code Monday 08:00 Africa/Casablanca} within the
+     * coming week, {@code Monday 2027-01-04 08:00 Africa/Casablanca} further off. English names,
+     * whatever the gateway's locale: the text is a protocol string.
+     */
+    static String opening(ZonedDateTime next, ZonedDateTime now) {
+        String day = next.getDayOfWeek().getDisplayName(TextStyle.FULL, Locale.ENGLISH);
+        String time = String.format(Locale.ROOT, "%02d:%02d", next.getHour(), next.getMinute());
+        boolean withinWeek = next.toLocalDate().isBefore(now.toLocalDate().plusDays(7));
+        return day + (withinWeek ? "" : " " + next.toLocalDate()) + " " + time + " " + next.getZone().getId();
     }
 
     private static boolean matches(Destination d, Protocol protocol, String host, int port, InetAddress address) {

@@ -40,6 +40,7 @@ final class ConnectAudit {
                     .with("destAddress", who != null ? who.destAddress() : r.destAddress())
                     .with("reason", r.code())
                     .with("detail", r.detail())
+                    .with("remedy", r.remedy())
                     .build());
         } catch (AuditUnavailableException e) {
             // refused anyway; the refusal is not lost from the logs
@@ -61,7 +62,9 @@ final class ConnectAudit {
                 .with("dest", who.dest())
                 .with("destAddress", who.destAddress())
                 .with("rule", a.target().rule())
-                .with("leaseUntil", a.lease().until().toString()))
+                .with("leaseUntil", a.lease().until().toString())
+                // the end of the window of the rule's hours that admitted it (absent: an always-open rule)
+                .with("windowEnd", a.target().until() == null ? null : a.target().until().toString()))
                 .build());
     }
 }

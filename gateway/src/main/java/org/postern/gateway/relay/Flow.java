@@ -18,6 +18,7 @@ import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslHandler;
 import org.postern.gateway.session.FlowEnd;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 import org.postern.gateway.session.Session;
 
@@ -37,11 +38,20 @@ final class Flow {
     /** The trailer field that says why the gateway ended an HTTP/2 tunnel; its value is {@link FlowEnd#wireName()}. */
     static final String CLOSE_TRAILER = "postern-close";
 
+    /**
+     * On the answer that opens a tunnel admitted by a rule with hours: when its window closes (an
+     * ISO-8601 instant), so the agent can warn its user before {@code access.endSessionsAtWindowEnd}
+     * ends it.
+     */
+    static final String WINDOW_END_HEADER = "Postern-Window-End";
+
     final String id;
     final Endpoints who;
     final Channel client;
     final Channel server;
     final Session session;
+    /** When the window of the rule's hours that admitted it closes, or null (an always-open rule). */
+    final @Nullable Instant until;
     private final FlowRegistry registry;
     private final Instant openedAt;
     private final LongAdder up = new LongAdder();
@@ -51,8 +61,9 @@ final class Flow {
     private TunnelRelayHandler.Side firstEof;
 
     Flow(String id, Endpoints who, Channel client, Channel server, FlowRegistry registry, Instant openedAt,
-         Session session) {
+         Session session, @Nullable Instant until) {
         this.id = id;
+        this.until = until;
         this.session = session;
         this.who = who;
         this.client = client;

@@ -147,8 +147,34 @@ public final class FlowRegistry implements SessionFlows {
         (from == TunnelRelayHandler.Side.CLIENT ? relayedUp : relayedDown).add(bytes);
     }
 
+    /**
+     * Ends, with {@link FlowEnd#OUTSIDE_HOURS}, every flow whose admitting rule's window has closed
+     * by now on the clock ({@code access.endSessionsAtWindowEnd}: the gateway calls this every second
+     * while the option is on). Flows of always-open rules are left alone.
+     *
+     * @return how many flows were ended
+     */
+    public int closeOutsideHours() {
+        java.time.Instant now = clock.instant();
+        int closed = 0;
+        for (Set<Flow> flows : byDevice.values()) {
+            for (Flow f : List.copyOf(flows)) {
+                if (f.until != null && !now.isBefore(f.until) && !f.isClosed()) {
+                    f.close(FlowEnd.OUTSIDE_HOURS);
+                    closed++;
+                }
+            }
+        }
+        return closed;
+    }
+
     Flow open(String id, Flow.Endpoints who, Channel client, Channel server, Session session) {
-        Flow flow = new Flow(id, who, client, server, this, clock.instant(), session);
+        return open(id, who, client, server, session, null);
+    }
+
+    Flow open(String id, Flow.Endpoints who, Channel client, Channel server, Session session,
+              java.time.@org.jspecify.annotations.Nullable Instant until) {
+        Flow flow = new Flow(id, who, client, server, this, clock.instant(), session, until);
         byDevice.computeIfAbsent(who.device(), d -> ConcurrentHashMap.newKeySet()).add(flow);
         return flow;
     }

@@ -176,6 +176,9 @@ final class Http1Framing implements ConnectFraming {
         try {
             FullHttpResponse res = HttpReplies.refusal(HttpResponseStatus.valueOf(r.httpStatus()), r.code(), r.message());
             HttpUtil.setContentLength(res, res.content().readableBytes());
+            if (r.remedy() != null) {
+                res.headers().set(HttpReplies.REMEDY_HEADER, r.remedy());
+            }
             // what followed the CONNECT was meant for a tunnel: nothing more is read on this connection
             res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
@@ -189,7 +192,11 @@ final class Http1Framing implements ConnectFraming {
         req.release();
         Channel client = ctx.channel();
         // the 200 carries no Content-Length: HttpServerCodec strips it for a successful CONNECT
-        ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, ESTABLISHED))
+        DefaultFullHttpResponse ok = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, ESTABLISHED);
+        if (flow.until != null) {
+            ok.headers().set(Flow.WINDOW_END_HEADER, flow.until.toString());
+        }
+        ctx.writeAndFlush(ok)
                 .addListener((ChannelFutureListener) f -> {
                     if (!f.isSuccess()) {
                         flow.close(FlowEnd.ERROR);

@@ -159,6 +159,9 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
                     .status(HttpResponseStatus.valueOf(r.httpStatus()).codeAsText())
                     .set("content-type", "text/plain; charset=utf-8")
                     .set(HttpReplies.REASON_HEADER.toLowerCase(Locale.ROOT), r.code());
+            if (r.remedy() != null) {
+                headers.set(HttpReplies.REMEDY_HEADER.toLowerCase(Locale.ROOT), r.remedy());
+            }
             ctx.write(new DefaultHttp2HeadersFrame(headers, false));
             Http2Error code = r.reason() == Reasons.MALFORMED ? Http2Error.PROTOCOL_ERROR : Http2Error.NO_ERROR;
             ctx.writeAndFlush(new DefaultHttp2DataFrame(ByteBufUtil.writeUtf8(ctx.alloc(), r.message() + "\n"), true))
@@ -172,7 +175,11 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
         @Override
         public void established(ChannelHandlerContext ctx, Flow flow, Channel server) {
             Channel client = ctx.channel();
-            ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), false))
+            Http2Headers ok = new DefaultHttp2Headers().status("200");
+            if (flow.until != null) {
+                ok.set(Flow.WINDOW_END_HEADER.toLowerCase(Locale.ROOT), flow.until.toString());
+            }
+            ctx.writeAndFlush(new DefaultHttp2HeadersFrame(ok, false))
                     .addListener((ChannelFutureListener) f -> {
                         if (!f.isSuccess()) {
                             flow.close(FlowEnd.ERROR);

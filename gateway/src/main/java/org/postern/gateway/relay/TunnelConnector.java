@@ -93,7 +93,7 @@ final class TunnelConnector {
     /** On the event loop: the flow is registered, then the framing answers 200 and starts the relay. */
     private void established(ChannelHandlerContext ctx, ConnectFraming framing, ConnectAdmission.Admitted a,
                              Channel server) {
-        Flow flow = flows.open(a.flowId(), a.who(), ctx.channel(), server, a.session());
+        Flow flow = flows.open(a.flowId(), a.who(), ctx.channel(), server, a.session(), a.target().until());
         if (a.session().isEnded()) { // ended (killed, lease ended) while this flow was connecting
             framing.release();
             flow.close(a.session().ended().flowEnd());

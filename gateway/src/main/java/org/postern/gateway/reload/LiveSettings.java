@@ -121,6 +121,12 @@ public final class LiveSettings {
      * worker); null while {@code vpn.enabled} is false.
      */
     public Supplier<@Nullable FlowPolicy> flowPolicy(ForbiddenAddresses forbidden, DestinationResolver.Lookup lookup) {
+        return flowPolicy(forbidden, lookup, java.time.Clock.systemUTC());
+    }
+
+    /** {@link #flowPolicy(ForbiddenAddresses, DestinationResolver.Lookup)} whose rules' hours read {@code clock}. */
+    public Supplier<@Nullable FlowPolicy> flowPolicy(ForbiddenAddresses forbidden, DestinationResolver.Lookup lookup,
+                                                     java.time.Clock clock) {
         AtomicReference<@Nullable BuiltFlows> built = new AtomicReference<>();
         return () -> {
             InForce in = current.get();
@@ -131,7 +137,7 @@ public final class LiveSettings {
             BuiltFlows b = built.get();
             if (b == null || b.snapshot() != now) {
                 b = new BuiltFlows(now, FlowPolicy.build(now.settings().access(), forbidden,
-                        FlowPolicy.devicePools(now.settings().vpn()), lookup, in.accessVersion()));
+                        FlowPolicy.devicePools(now.settings().vpn()), lookup, in.accessVersion(), clock));
                 built.set(b);
             }
             return b.flows();

@@ -290,8 +290,25 @@ public final class GatewayServer implements AutoCloseable {
             // the one admission gate of CONNECT and the SSH certificate request (docs/pipeline.md)
             // one flow policy for the gate and the VPN's routes: host-name rules resolved once per snapshot, so
             // the routes a device is given and the flows the gate lets through come from the same addresses
-            Supplier<@Nullable FlowPolicy> flowPolicy = live.flowPolicy(forbidden, DestinationResolver.Lookup.SYSTEM);
+            Supplier<@Nullable FlowPolicy> flowPolicy = live.flowPolicy(forbidden, DestinationResolver.Lookup.SYSTEM, clock);
             TunnelGate gate = new TunnelGate(registry, leases, resolver, policy, flowPolicy);
+            // remote-work hours: with access.endSessionsAtWindowEnd, a CONNECT tunnel or SSH forward admitted by a
+            // rule's window ends with it (checked every second on the gateway's clock)
+            java.util.concurrent.ScheduledExecutorService windowEnds = java.util.concurrent.Executors
+                    .newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("postern-window-ends").factory());
+            resources.add(windowEnds::shutdownNow);
+            windowEnds.scheduleWithFixedDelay(() -> {
+                try {
+                    if (live.current().settings().access().endSessionsAtWindowEnd()) {
+                        int cut = flows.closeOutsideHours() + bastion.closeOutsideHours();
+                        if (cut > 0) {
+                            log.info("ended {} tunnel(s) at the end of their window of remote-work hours", cut);
+                        }
+                    }
+                } catch (RuntimeException e) { // a failed sweep must not cancel the next ones
+                    log.error("ending tunnels at the end of their window of hours failed: {}", e.toString());
+                }
+            }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
             // VPN mode (docs/vpn.md "The gateway's engine"): the egress TUN, NAT and the engine, when vpn.enabled
             ConnectIpAcceptor vpnAcceptor = options.vpn();
             if (vpnAcceptor == null && settings.vpn().enabled()) {

@@ -60,7 +60,7 @@ final class ListenerTls implements ConfigReloader.SnapshotFactory {
         }
         current = creds;
         ServerCredentials admin = !s.tls().selfIssued() ? creds : selfIssuedAdmin != null ? selfIssuedAdmin : issueAdmin(s, creds);
-        return new LiveSettings.Snapshot(s, AccessPolicy.of(s.access(), forbidden),
+        return new LiveSettings.Snapshot(s, AccessPolicy.of(s.access(), forbidden, clock),
                 TlsContexts.server(creds.key(), creds.certificate(), ca.chain()).provider(provider(s.tls()))
                         .clientAuth(ClientAuth.OPTIONAL).trust(deviceTrust)
                         .protocols(s.tls().protocols(), s.tls().cipherSuites()).alpn(GatewayInitializer.ALPN).build(),

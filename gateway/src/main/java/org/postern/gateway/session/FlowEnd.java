@@ -28,7 +28,12 @@ public enum FlowEnd {
      */
     REGISTRY_UNAVAILABLE,
     /** The gateway is shutting down. */
-    SHUTDOWN;
+    SHUTDOWN,
+    /**
+     * The window of the rule's hours that admitted the flow closed ({@code access.endSessionsAtWindowEnd}).
+     * The session stays: other flows, allowed by rules that are still open, go on.
+     */
+    OUTSIDE_HOURS;
 
     /** The spelling in the audit trail: {@code client_closed}, {@code lease_ended}, … */
     public String wireName() {

@@ -59,7 +59,7 @@ public enum SessionEnd {
             case KILLED -> KILLED;
             case REGISTRY_UNAVAILABLE -> REGISTRY_UNAVAILABLE;
             case SHUTDOWN -> GATEWAY_SHUTDOWN;
-            case CLIENT_CLOSED, SERVER_CLOSED, IDLE, ERROR -> null;
+            case CLIENT_CLOSED, SERVER_CLOSED, IDLE, ERROR, OUTSIDE_HOURS -> null;
         };
     }
 }

@@ -24,6 +24,7 @@ import org.apache.sshd.server.forward.TcpForwardingFilter;
 import org.apache.sshd.server.forward.TcpipServerChannel;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditUnavailableException;
+import org.jspecify.annotations.Nullable;
 import org.postern.gateway.gate.GateDecision;
 import org.postern.gateway.gate.Grounds;
 import org.postern.gateway.gate.TunnelGate;
@@ -68,13 +69,16 @@ final class DirectTcpipChannel extends TcpipServerChannel {
     }
 
     /** A request that passed the gates. */
-    private record Pass(String flowId, String dest, String destAddress, String rule, Lease lease, Grounds grounds) {
+    private record Pass(String flowId, String dest, String destAddress, String rule, Lease lease, Grounds grounds,
+                        java.time.@Nullable Instant windowEnd) {
     }
 
     private final BastionContext ctx;
     private final LongAdder up = new LongAdder();
     private final LongAdder down = new LongAdder();
     private final AtomicReference<FlowEnd> firstClosed = new AtomicReference<>();
+    /** When the window of the rule's hours that admitted this forward closes; null: an always-open rule. */
+    private volatile java.time.@Nullable Instant windowEnd;
     private volatile Instant openedAt;
 
     private DirectTcpipChannel(BastionContext ctx) {
@@ -109,7 +113,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
     private void gate(BastionSession s, String host, int port, String originHost, int originPort, DefaultOpenFuture result) {
         String dest = HostPort.format(host, port);
         if (s == null || s.ending()) {
-            refuse(s, dest, null, CertificateAuth.NO_LEASE, "the SSH session is not authenticated or is ending", result,
+            refuse(s, dest, null, CertificateAuth.NO_LEASE, "the SSH session is not authenticated or is ending", null, result,
                     SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
             return;
         }
@@ -117,7 +121,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
         switch (ctx.gate().open(Who.device(s.device, s.source), host, port)) {
             case GateDecision.Refusal r -> {
                 boolean unavailable = r.reason() == Reasons.REGISTRY_UNAVAILABLE || r.reason() == Reasons.UNRESOLVED;
-                refuse(s, dest, r.destAddress(), r.code(), r.detail(), result, unavailable
+                refuse(s, dest, r.destAddress(), r.code(), r.detail(), r.remedy(), result, unavailable
                         ? SshConstants.SSH_OPEN_CONNECT_FAILED : SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED);
                 return;
             }
@@ -126,7 +130,8 @@ final class DirectTcpipChannel extends TcpipServerChannel {
         InetAddress address = passed.target().address();
         String destAddress = passed.target().destAddress();
         String rule = passed.target().rule();
-        Pass pass = new Pass(UUID.randomUUID().toString(), dest, destAddress, rule, passed.lease(), passed.grounds());
+        Pass pass = new Pass(UUID.randomUUID().toString(), dest, destAddress, rule, passed.lease(), passed.grounds(),
+                passed.target().until());
         SshdSocketAddress target = new SshdSocketAddress(address.getHostAddress(), port);
         PolicyForwardingFilter.approve(getSession(), target);
         Buffer rewritten = new ByteArrayBuffer();
@@ -156,7 +161,8 @@ final class DirectTcpipChannel extends TcpipServerChannel {
                     .with("dest", pass.dest())
                     .with("destAddress", pass.destAddress())
                     .with("rule", pass.rule())
-                    .with("leaseUntil", pass.lease().until().toString()))
+                    .with("leaseUntil", pass.lease().until().toString())
+                    .with("windowEnd", pass.windowEnd() == null ? null : pass.windowEnd().toString()))
                     .build());
         } catch (AuditUnavailableException e) {
             ctx.denied(s.fill(ctx.event("access.denied")).with("dest", pass.dest()).with("destAddress", pass.destAddress()),
@@ -167,6 +173,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
             return;
         }
         openedAt = ctx.clock().instant();
+        windowEnd = pass.windowEnd();
         s.add(this);
         addCloseFutureListener(f -> closed(s, pass));
         result.setOpened();
@@ -202,11 +209,15 @@ final class DirectTcpipChannel extends TcpipServerChannel {
     }
 
     private void refuse(BastionSession s, String dest, String destAddress, String reason, String detail,
-                        DefaultOpenFuture result, int code) {
+                        @Nullable String remedy, DefaultOpenFuture result, int code) {
         AuditEvent.Builder b = s != null ? s.fill(ctx.event("access.denied"))
                 : ctx.event("access.denied").with("source", SshBastion.source(getSession()));
-        ctx.denied(b.with("dest", AuditEvent.peerText(dest)).with("destAddress", destAddress), reason, detail);
-        fail(result, code, code == SshConstants.SSH_OPEN_CONNECT_FAILED ? "cannot connect to destination" : "access denied: " + reason);
+        ctx.denied(b.with("dest", AuditEvent.peerText(dest)).with("destAddress", destAddress).with("remedy", remedy),
+                reason, detail);
+        // the message carries the remedy (when access opens), though MINA answers the client with its own
+        // generic text (OpenSSH prints "administratively prohibited"): the trail's remedy is what stays
+        fail(result, code, code == SshConstants.SSH_OPEN_CONNECT_FAILED ? "cannot connect to destination"
+                : "access denied: " + reason + (remedy == null ? "" : "; " + remedy));
     }
 
     private void fail(DefaultOpenFuture result, int code, String message) {
@@ -256,5 +267,18 @@ final class DirectTcpipChannel extends TcpipServerChannel {
     /** Ends the flow now, for the reason the session records ({@code lease_ended}, {@code revoked}, …). */
     void cut() {
         close(true);
+    }
+
+    /** Cuts this forward with {@code outside_hours} when its window has ended by {@code now}; whether it did. */
+    boolean cutIfWindowEnded(java.time.Instant now) {
+        java.time.Instant end = windowEnd;
+        if (end == null || now.isBefore(end) || isClosing() || isClosed()) {
+            return false;
+        }
+        firstClosed.compareAndSet(null, FlowEnd.OUTSIDE_HOURS);
+        // graceful: the client is sent CHANNEL_CLOSE (an immediate close only drops the channel here, and an
+        // `ssh -W` would wait on it), while its SSH session stays for the forwards other rules still allow
+        close(false);
+        return true;
     }
 }

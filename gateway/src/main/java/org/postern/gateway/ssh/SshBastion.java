@@ -161,9 +161,11 @@ public final class SshBastion implements AutoCloseable {
     private final SshServer server;
     private final Sessions sessions;
     private final PublicKey hostKey;
+    private final Clock clock;
 
-    private SshBastion(SshServer server, Sessions sessions, PublicKey hostKey) {
+    private SshBastion(SshServer server, Sessions sessions, PublicKey hostKey, Clock clock) {
         this.hostKey = hostKey;
+        this.clock = clock;
         this.server = server;
         this.sessions = sessions;
     }
@@ -276,7 +278,7 @@ public final class SshBastion implements AutoCloseable {
         server.setPort(listen.getPort());
         server.start();
         LOG.info("SSH bastion listening on {}:{}", server.getHost(), server.getPort());
-        return new SshBastion(server, sessions, hostKey.getPublic());
+        return new SshBastion(server, sessions, hostKey.getPublic(), clock);
     }
 
     /** The bastion's public host key ({@code GET /v1/ssh/host-keys} hands it to enrolled devices). */
@@ -307,6 +309,23 @@ public final class SshBastion implements AutoCloseable {
      */
     public int closeAll(FlowEnd how) {
         return end(sessions.all(), how);
+    }
+
+    /**
+     * Ends, with {@link FlowEnd#OUTSIDE_HOURS}, every forward whose admitting rule's window has
+     * closed by now ({@code access.endSessionsAtWindowEnd}); the SSH session stays for other forwards.
+     *
+     * @return how many forwards were ended
+     */
+    public int closeOutsideHours() {
+        java.time.Instant now = clock.instant();
+        int cut = 0;
+        for (BastionSession s : sessions.all()) {
+            for (DirectTcpipChannel f : s.flows()) {
+                cut += f.cutIfWindowEnded(now) ? 1 : 0;
+            }
+        }
+        return cut;
     }
 
     private static int end(List<BastionSession> list, FlowEnd how) {

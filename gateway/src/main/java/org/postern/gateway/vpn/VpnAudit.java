@@ -87,6 +87,7 @@ final class VpnAudit {
                     .with("destAddress", dest) // a VPN flow names its address itself: the same text as its flow.open
                     .with("reason", r.code())
                     .with("detail", r.detail())
+                    .with("remedy", r.remedy())
                     .build());
         } catch (AuditUnavailableException e) {
             LOG.error("{}: access.denied {} for VPN flow {} {} -> {} could not be recorded: {}", session, r.code(),

@@ -355,12 +355,29 @@ final class RelayFixture implements AutoCloseable {
     /** An HTTP/1.1 listener on {@code transport}. */
     RelayFixture(Transport transport, RelaySettings settings, String... rules) throws InterruptedException {
         this(transport, settings, false, 100, GatewaySettings.Audit.FailMode.CLOSED,
+                GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE, rules(rules));
+    }
+
+    /** An HTTP/1.1 listener on NIO enforcing {@code rules} as written (hours, time zone), on {@code pki.clock}. */
+    RelayFixture(RelaySettings settings, AccessRules rules) throws InterruptedException {
+        this(Transport.NIO, settings, false, 100, GatewaySettings.Audit.FailMode.CLOSED,
                 GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE, rules);
+    }
+
+    /** {@code "GROUP -> DEST,DEST"} each, named rule-0, rule-1, …, always open. */
+    static AccessRules rules(String... rules) {
+        List<AccessRules.Rule> list = new ArrayList<>();
+        for (int i = 0; i < rules.length; i++) {
+            String[] groupAndTo = rules[i].split(" -> ");
+            list.add(new AccessRules.Rule("rule-" + i, List.of(groupAndTo[0]),
+                    Arrays.stream(groupAndTo[1].split(",")).map(Destination::parse).toList()));
+        }
+        return new AccessRules(list);
     }
 
     RelayFixture(RelaySettings settings, GatewaySettings.Audit.FailMode failMode, int flowsPerDevice, String... rules)
             throws InterruptedException {
-        this(Transport.NIO, settings, false, 100, failMode, flowsPerDevice, rules);
+        this(Transport.NIO, settings, false, 100, failMode, flowsPerDevice, rules(rules));
     }
 
     /**
@@ -376,14 +393,14 @@ final class RelayFixture implements AutoCloseable {
     static RelayFixture h2(Transport transport, RelaySettings settings, int streams, String... rules)
             throws InterruptedException {
         return new RelayFixture(transport, settings, true, streams, GatewaySettings.Audit.FailMode.CLOSED,
-                Math.max(streams, GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE), rules);
+                Math.max(streams, GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE), rules(rules));
     }
 
     /** The access rules the gate enforces (their version is in every session.start and flow.open). */
     final AccessRules accessRules;
 
     private RelayFixture(Transport transport, RelaySettings settings, boolean h2, int streams,
-                         GatewaySettings.Audit.FailMode failMode, int flowsPerDevice, String... rules)
+                         GatewaySettings.Audit.FailMode failMode, int flowsPerDevice, AccessRules rules)
             throws InterruptedException {
         this.transport = transport.require(); // a transport missing here fails the test, never skips it
         this.group = transport.newGroup(1);
@@ -399,14 +416,9 @@ final class RelayFixture implements AutoCloseable {
         });
         sessions = new Sessions(audit, workers, pki.clock, flows,
                 device -> leases.current(device).map(Lease::until).orElse(null), failMode, flowsPerDevice);
-        List<AccessRules.Rule> list = new ArrayList<>();
-        for (int i = 0; i < rules.length; i++) {
-            String[] groupAndTo = rules[i].split(" -> ");
-            list.add(new AccessRules.Rule("rule-" + i, List.of(groupAndTo[0]),
-                    Arrays.stream(groupAndTo[1].split(",")).map(Destination::parse).toList()));
-        }
-        accessRules = new AccessRules(list);
-        AccessPolicy policy = AccessPolicy.of(accessRules, Set.of());
+        accessRules = rules;
+        // the hours of the rules read the test's clock, as GatewayServer passes the gateway's
+        AccessPolicy policy = AccessPolicy.of(accessRules, new ForbiddenAddresses(Set.of()), pki.clock);
         DestinationResolver resolver = new DestinationResolver(new ForbiddenAddresses(Set.of()), host -> {
             InetAddress a = names.get(host);
             if (a == null) {

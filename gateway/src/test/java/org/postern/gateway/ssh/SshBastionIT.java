@@ -64,6 +64,30 @@ class SshBastionIT {
     static Path adminUserKey;
     static Path knownHosts;
     static AccessRules rules;
+    /** The gateway's clock: the system's, moved ahead by a test (remote-work hours) and back. */
+    static final ShiftedClock clock = new ShiftedClock();
+    /** When the window of the rule office-ssh (group office, remote-work hours) closes: 10 minutes after start. */
+    static Instant officeWindowEnd;
+
+    /** The system clock plus an offset a test sets: real time passes, and a test can jump ahead. */
+    static final class ShiftedClock extends java.time.Clock {
+        volatile Duration offset = Duration.ZERO;
+
+        @Override
+        public Instant instant() {
+            return Instant.now().plus(offset);
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public java.time.Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+    }
 
     @BeforeAll
     static void start() throws Exception {
@@ -74,8 +98,24 @@ class SshBastionIT {
         work = pki.workDir("ssh");
         sshdPort = freePort();
         int bastionPort = freePort();
+        // remote-work hours: office-ssh is open today from 00:00 (UTC) to the minute 10 minutes from now
+        java.time.ZonedDateTime end = Instant.now().plus(Duration.ofMinutes(11)).atZone(java.time.ZoneOffset.UTC)
+                .truncatedTo(java.time.temporal.ChronoUnit.MINUTES);
+        officeWindowEnd = end.toInstant();
+        assertThat(end.toLocalDate()).as("the window must not cross midnight: run this test before 23:45 UTC")
+                .isEqualTo(java.time.LocalDate.now(java.time.ZoneOffset.UTC));
+        org.postern.config.gateway.Hours today = new org.postern.config.gateway.Hours(List.of(
+                new org.postern.config.gateway.Hours.Window(java.util.EnumSet.of(end.getDayOfWeek()), 0,
+                        end.getHour() * 60 + end.getMinute())), java.util.Set.of());
         rules = new AccessRules(List.of(new AccessRules.Rule("admins-ssh", List.of("admins"),
-                List.of(Destination.parse("127.0.0.1/32:" + sshdPort)))));
+                List.of(Destination.parse("127.0.0.1/32:" + sshdPort))),
+                new AccessRules.Rule("office-ssh", List.of("office"), List.of(Destination.parse("127.0.0.1/32:" + sshdPort)),
+                        AccessRules.Rule.DEFAULT_PROTOCOLS, today),
+                // night-ssh: open only 00:00-00:01 UTC today, so closed while this test runs
+                new AccessRules.Rule("night-ssh", List.of("night"), List.of(Destination.parse("127.0.0.1/32:" + sshdPort)),
+                        AccessRules.Rule.DEFAULT_PROTOCOLS, new org.postern.config.gateway.Hours(List.of(
+                                new org.postern.config.gateway.Hours.Window(java.util.EnumSet.of(end.getDayOfWeek()), 0, 1)),
+                        java.util.Set.of()))), java.time.ZoneId.of("UTC"), true);
         GatewaySettings d = GatewaySettings.defaults();
         GatewaySettings settings = new GatewaySettings("gw-ssh", pki.dataDir,
                 new GatewaySettings.Listeners(new HostPort("127.0.0.1", freePort()), new HostPort("127.0.0.1", org.postern.gateway.server.GatewayServerIT.freePort()), false,
@@ -85,7 +125,7 @@ class SshBastionIT {
                         DataSize.ofMiB(1), Duration.ofSeconds(60)),
                 new GatewaySettings.Ssh(pki.dataDir.resolve("ssh/host.key"), "Postern test charter: authorised use only",
                         Duration.ofSeconds(30), 6));
-        gateway = GatewayServer.start(settings, new KeyProtection.Passphrase(TestPki.PASSPHRASE));
+        gateway = GatewayServer.start(settings, new KeyProtection.Passphrase(TestPki.PASSPHRASE), clock, new SecureRandom());
         gw = new DeviceClient.Gateway(gateway.address(), pki.ca.root());
 
         // the admin host: a real sshd with a fresh host key, accepting one plain key for root
@@ -200,6 +240,44 @@ class SshBastionIT {
                 src.toString(), "admin:" + dst);
         assertThat(r.exit()).as(r.all()).isZero();
         assertThat(sha256(Files.readAllBytes(dst))).isEqualTo(sha256(data));
+    }
+
+    @Test
+    void windowEnd_endsAnOpenForward_withOutsideHours_andThenRefusesWithTheRemedy() throws Exception {
+        Laptop bob = Laptop.compliant("laptop-office", "bob", "office");
+        Process p = bob.start("admin", "sleep 60");
+        try {
+            await().atMost(Duration.ofSeconds(15)).until(() -> events("flow.open", "laptop-office").size() == 1);
+            JsonNode open = lastEvent("flow.open", "laptop-office");
+            assertThat(open.get("rule").asText()).isEqualTo("office-ssh");
+            assertThat(open.get("windowEnd").asText()).isEqualTo(officeWindowEnd.toString());
+            assertThat(p.isAlive()).isTrue();
+            // jump to the window's end on the gateway's clock (the lease, 10 minutes from now, still runs)
+            clock.offset = Duration.between(Instant.now(), officeWindowEnd).plusSeconds(1);
+            Instant jumped = Instant.now();
+            await().atMost(Duration.ofSeconds(5)).until(() -> !p.isAlive());
+            assertThat(Duration.between(jumped, Instant.now())).as("the gateway checks every second").isLessThan(Duration.ofSeconds(3));
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    assertThat(lastEvent("flow.close", "laptop-office").get("how").asText()).isEqualTo("outside_hours"));
+        } finally {
+            clock.offset = Duration.ZERO;
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void outsideHours_channelIsRefused_andTheTrailHasTheRemedy() throws Exception {
+        Laptop carol = Laptop.compliant("laptop-night", "carol", "night");
+        Proc.Result r = carol.ssh("-W", "127.0.0.1:" + sshdPort, "bastion");
+        assertThat(r.exit()).isNotZero();
+        // MINA sends its own text with the failure, so OpenSSH shows only the code class, not our message
+        assertThat(r.all()).contains("open failed: administratively prohibited");
+        JsonNode denied = lastDenied("laptop-night");
+        assertThat(denied.get("reason").asText()).isEqualTo("access.outside_hours");
+        assertThat(denied.get("remedy").asText()).as("next week, same day, 00:00")
+                .matches("access opens [A-Z][a-z]+day \\d{4}-\\d{2}-\\d{2} 00:00 UTC");
+        assertThat(denied.get("user").asText()).isEqualTo("carol");
+        assertThat(denied.get("detail").asText()).contains("outside the hours of night-ssh (00:00-00:01 ");
     }
 
     @Test

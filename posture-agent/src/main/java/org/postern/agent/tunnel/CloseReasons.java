@@ -33,6 +33,7 @@ public final class CloseReasons {
             Map.entry("killed", "an administrator ended the session"),
             Map.entry("shutdown", "the gateway is shutting down"),
             Map.entry("registry_unavailable", "the gateway cannot read its device registry"),
+            Map.entry("outside_hours", "the hours of remote work set for this access ended"),
             Map.entry("reset", "the gateway reset the tunnel without a reason"),
             Map.entry("connection_lost", "the connection to the gateway was lost"));
 

@@ -20,6 +20,10 @@ import io.netty.util.concurrent.Promise;
 public final class ConnectStreamHandler extends ChannelInboundHandlerAdapter {
     /** The gateway's reason header; HTTP/2 header names are lower case. */
     static final String REASON_HEADER = "postern-reason";
+    /** What the user can do about a refusal ({@code access opens Monday 08:00 Africa/Casablanca}). */
+    static final String REMEDY_HEADER = "postern-remedy";
+    /** On a 200: when the window of remote-work hours that admitted the tunnel closes. */
+    static final String WINDOW_END_HEADER = "postern-window-end";
 
     private final String authority;
     private final Promise<Http2StreamChannel> promise;
@@ -54,6 +58,10 @@ public final class ConnectStreamHandler extends ChannelInboundHandlerAdapter {
             if (msg instanceof Http2HeadersFrame h) {
                 CharSequence status = h.headers().status();
                 if (status != null && status.toString().equals("200") && !h.isEndStream()) {
+                    CharSequence windowEnd = h.headers().get(WINDOW_END_HEADER);
+                    if (windowEnd != null) {
+                        WindowEndWarning.schedule(ctx.channel(), authority, windowEnd.toString());
+                    }
                     ctx.pipeline().remove(this);
                     if (!promise.trySuccess((Http2StreamChannel) ctx.channel())) {
                         ctx.close(); // nobody waits any more
@@ -62,7 +70,9 @@ public final class ConnectStreamHandler extends ChannelInboundHandlerAdapter {
                 }
                 CharSequence reason = h.headers().get(REASON_HEADER);
                 int code = parse(status);
-                fail(ctx, TunnelRefusedException.fromGateway(authority, code, reason == null ? null : reason.toString()));
+                CharSequence remedy = h.headers().get(REMEDY_HEADER);
+                fail(ctx, TunnelRefusedException.fromGateway(authority, code, reason == null ? null : reason.toString(),
+                        remedy == null ? null : remedy.toString()));
             } else if (msg instanceof Http2ResetFrame r) {
                 fail(ctx, new TunnelRefusedException(TunnelRefusedException.Kind.FAILED, 0, null,
                         "the gateway reset the CONNECT " + authority + " stream (error " + r.errorCode() + ")"));

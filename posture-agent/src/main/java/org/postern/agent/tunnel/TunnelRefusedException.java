@@ -36,13 +36,23 @@ public final class TunnelRefusedException extends IOException {
 
     /** A refusal from the gateway's answer: {@code status} and its {@code Postern-Reason} (may be null). */
     public static TunnelRefusedException fromGateway(String destination, int status, @Nullable String reason) {
+        return fromGateway(destination, status, reason, null);
+    }
+
+    /**
+     * {@link #fromGateway(String, int, String)} with the gateway's {@code Postern-Remedy} (what the
+     * user can do, e.g. {@code access opens Monday 08:00 Africa/Casablanca}), shown after the reason.
+     */
+    public static TunnelRefusedException fromGateway(String destination, int status, @Nullable String reason,
+                                                     @Nullable String remedy) {
         Kind kind = switch (status) {
             case 403 -> Kind.NOT_ALLOWED;
             case 502 -> "connect.unresolved".equals(reason) ? Kind.HOST_UNREACHABLE : Kind.CONNECTION_REFUSED;
             default -> Kind.FAILED;
         };
         return new TunnelRefusedException(kind, status, reason, "the gateway refused " + destination + ": "
-                + status + (reason == null ? "" : " " + reason));
+                + status + (reason == null ? "" : " " + reason)
+                + (remedy == null ? "" : "; " + CloseReasons.printable(remedy)));
     }
 
     public static TunnelRefusedException noSession(String destination, String why) {

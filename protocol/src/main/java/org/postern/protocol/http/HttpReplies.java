@@ -21,6 +21,8 @@ import io.netty.handler.codec.http.HttpVersion;
 public final class HttpReplies {
     /** The header that carries a stable reason code on every refusal. */
     public static final String REASON_HEADER = "Postern-Reason";
+    /** On a refusal the user can act on, what to do, e.g. {@code access opens Monday 08:00 Africa/Casablanca}. */
+    public static final String REMEDY_HEADER = "Postern-Remedy";
 
     private HttpReplies() {
     }

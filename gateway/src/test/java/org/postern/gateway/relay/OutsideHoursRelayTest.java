@@ -1,0 +1,113 @@
+package org.postern.gateway.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.Socket;
+import java.time.DayOfWeek;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.postern.audit.AuditEvent;
+import org.postern.config.gateway.AccessRules;
+import org.postern.config.gateway.Destination;
+import org.postern.config.gateway.Hours;
+
+/**
+ * Remote-work hours on the CONNECT path, with the test's clock: a tunnel inside its rule's window
+ * is admitted and told when the window ends; at the window's end the gateway's sweep
+ * ({@code access.endSessionsAtWindowEnd}) ends it with {@code outside_hours}; a new CONNECT then
+ * is refused with {@code access.outside_hours} and the remedy naming the next opening.
+ */
+class OutsideHoursRelayTest {
+
+    private static final RelaySettings SETTINGS =
+            new RelaySettings(Duration.ofSeconds(2), Duration.ofMinutes(1), Duration.ofSeconds(1));
+    private static final ZoneId CASABLANCA = ZoneId.of("Africa/Casablanca");
+    /** Monday 2026-12-07 17:59:00 in Casablanca (UTC+1): a minute before the window closes. */
+    private static final Instant MONDAY_1759 = Instant.parse("2026-12-07T16:59:00Z");
+    private static final Instant MONDAY_1800 = Instant.parse("2026-12-07T17:00:00Z");
+
+    private RelayFixture gw;
+    private RelayFixture.AdminHost host;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (host != null) {
+            host.close();
+        }
+        if (gw != null) {
+            gw.close();
+        }
+    }
+
+    private void start(Instant now) throws Exception {
+        host = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
+        Hours weekdays = new Hours(List.of(new Hours.Window(EnumSet.range(DayOfWeek.MONDAY, DayOfWeek.FRIDAY), 8 * 60,
+                18 * 60)), Set.of());
+        AccessRules rules = new AccessRules(List.of(new AccessRules.Rule("staff-office-hours", List.of("staff"),
+                List.of(Destination.parse("127.0.0.1/32:" + host.port())), AccessRules.Rule.DEFAULT_PROTOCOLS, weekdays)),
+                CASABLANCA, true);
+        gw = new RelayFixture(SETTINGS, rules);
+        gw.pki.clock.set(now);
+        gw.grantLease();
+    }
+
+    private static void ping(Socket s) throws IOException {
+        s.getOutputStream().write('x');
+        assertThat(s.getInputStream().read()).isEqualTo('x');
+    }
+
+    @Test
+    void insideTheWindow_admitted_thenEndedAtTheWindowsEnd_withOutsideHours() throws Exception {
+        start(MONDAY_1759);
+        RelayFixture.Answer a = gw.connect("127.0.0.1:" + host.port());
+        assertThat(a.status()).isEqualTo(200);
+        assertThat(a.headers()).containsEntry("postern-window-end", "2026-12-07T17:00:00Z");
+        ping(a.socket());
+        AuditEvent open = gw.audit.await("flow.open");
+        assertThat(open.fields()).containsEntry("rule", "staff-office-hours").containsEntry("windowEnd", "2026-12-07T17:00:00Z");
+
+        gw.pki.clock.set(MONDAY_1800.minusSeconds(1));
+        assertThat(gw.flows.closeOutsideHours()).as("17:59:59: still inside").isZero();
+        ping(a.socket());
+
+        gw.pki.clock.set(MONDAY_1800);
+        assertThat(gw.flows.closeOutsideHours()).as("18:00:00: to is exclusive").isEqualTo(1);
+        assertThat(a.socket().getInputStream().read()).as("the tunnel is cut (bounded by the socket timeout)").isEqualTo(-1);
+        AuditEvent close = gw.audit.await("flow.close");
+        assertThat(close.fields()).containsEntry("how", "outside_hours").containsEntry("user", "alice")
+                .containsEntry("flow", open.fields().get("flow"));
+        assertThat(gw.flows.count("laptop-1")).isZero();
+        a.socket().close();
+
+        // a new tunnel now is refused, the remedy naming the next opening in the zone
+        RelayFixture.Answer again = gw.connect("127.0.0.1:" + host.port());
+        assertThat(again.status()).isEqualTo(403);
+        assertThat(again.reason()).isEqualTo("access.outside_hours");
+        assertThat(again.headers()).containsEntry("postern-remedy", "access opens Tuesday 08:00 Africa/Casablanca");
+        again.socket().close();
+        AuditEvent denied = gw.audit.await("access.denied");
+        assertThat(denied.fields()).containsEntry("reason", "access.outside_hours")
+                .containsEntry("remedy", "access opens Tuesday 08:00 Africa/Casablanca")
+                .containsEntry("user", "alice").containsEntry("device", "laptop-1");
+        assertThat((String) denied.fields().get("detail")).contains("groups [staff] asked for 127.0.0.1:" + host.port(),
+                "at 2026-12-07T18:00 Africa/Casablanca, outside the hours of staff-office-hours (08:00-18:00 mon,tue,wed,thu,fri)");
+    }
+
+    @Test
+    void outsideTheWindow_saturday_refusedWithMondaysOpening() throws Exception {
+        start(Instant.parse("2026-12-12T10:00:00Z"));
+        RelayFixture.Answer a = gw.connect("127.0.0.1:" + host.port());
+        assertThat(a.status()).isEqualTo(403);
+        assertThat(a.reason()).isEqualTo("access.outside_hours");
+        assertThat(a.headers()).containsEntry("postern-remedy", "access opens Monday 08:00 Africa/Casablanca");
+        a.socket().close();
+        assertThat(gw.audit.of("flow.open")).isEmpty();
+    }
+}
