@@ -1,0 +1,206 @@
+package org.postern.packaging;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 16, server: the release build's tarball and Debian package, checked for real. The package is
+ * installed with dpkg into a scratch root (its postinst runs there chrootless and creates the
+ * postern user in that root's account files), its {@code postern} runs on the bundled jlinked
+ * runtime, its man pages render with {@code man -l}, its completion completes, and
+ * {@code systemd-analyze verify} checks its units. The release build runs once for the class
+ * (packaging/build.sh, as {@code -Prelease package} does), unless that profile has just built it.
+ */
+class ServerPackageIT {
+    static final Path MODULE = Path.of("").toAbsolutePath();
+    static final Path RELEASE = MODULE.resolve("target/release");
+    static final String VERSION = System.getProperty("postern.version", "0.1.0-SNAPSHOT");
+
+    @TempDir
+    static Path scratch;
+
+    static Path root;
+    static Path deb;
+    static Path tarball;
+
+    @BeforeAll
+    static void buildAndInstall() throws Exception {
+        if (!Boolean.getBoolean("postern.release.prebuilt")) {
+            Result r = run(Map.of(), 600, "bash", MODULE.resolve("build.sh").toString(), VERSION);
+            assertThat(r.code()).as("packaging/build.sh %s: %s", VERSION, r.output()).isZero();
+        }
+        deb = RELEASE.resolve("postern_" + VERSION.replace('-', '~') + "_amd64.deb");
+        tarball = RELEASE.resolve("postern-" + VERSION + "-linux-x86_64.tar.gz");
+        assertThat(deb).isRegularFile();
+        assertThat(tarball).isRegularFile();
+
+        // a scratch root with dpkg's database and account files holding root only
+        root = scratch.resolve("root");
+        Files.createDirectories(root.resolve("var/lib/dpkg/info"));
+        Files.createDirectories(root.resolve("var/lib/dpkg/updates"));
+        Files.createDirectories(root.resolve("etc"));
+        Files.writeString(root.resolve("var/lib/dpkg/status"), "");
+        Files.writeString(root.resolve("etc/passwd"), "root:x:0:0:root:/root:/bin/bash\n");
+        Files.writeString(root.resolve("etc/group"), "root:x:0:\n");
+        Files.writeString(root.resolve("etc/shadow"), "root:*:19000:0:99999:7:::\n");
+        Files.writeString(root.resolve("etc/gshadow"), "root:*::\n");
+        // --force-depends: the scratch root has no adduser or libc6 package; the runtime uses the host's libc
+        Result install = run(Map.of(), 120, "dpkg", "--root=" + root, "--force-not-root", "--force-script-chrootless",
+                "--force-depends", "--log=/dev/null", "-i", deb.toString());
+        assertThat(install.code()).as("dpkg -i: %s", install.output()).isZero();
+    }
+
+    @Test
+    void tarball_holdsTheReleaseLayout() throws Exception {
+        Result r = run(Map.of(), 60, "tar", "tzf", tarball.toString());
+        String top = "postern-" + VERSION + "-linux-x86_64/";
+        assertThat(r.output()).contains(top + "bin/postern", top + "bin/postern-ready", top + "lib/postern-cli.jar",
+                top + "runtime/bin/java", top + "config/gateway.yaml", top + "config/pki.yaml",
+                top + "systemd/postern-gateway.service", top + "systemd/postern-pki.service",
+                top + "man/man1/postern.1", top + "man/man1/postern-gateway-run.1", top + "completion/postern.bash",
+                top + "Containerfile");
+    }
+
+    @Test
+    void deb_control_namesTheConffiles() throws Exception {
+        Result fields = run(Map.of(), 30, "dpkg-deb", "-f", deb.toString(), "Package", "Version", "Architecture");
+        assertThat(fields.output()).contains("Package: postern", "Version: " + VERSION.replace('-', '~'), "Architecture: amd64");
+        Result conffiles = run(Map.of(), 30, "dpkg-deb", "--info", deb.toString(), "conffiles");
+        assertThat(conffiles.output()).contains("/etc/postern/gateway.yaml", "/etc/postern/pki.yaml");
+    }
+
+    @Test
+    void installed_postinst_createsUserAndDataDir() throws IOException {
+        String passwd = Files.readString(root.resolve("etc/passwd"));
+        assertThat(passwd).containsPattern("(?m)^postern:x:\\d+:\\d+:Postern gateway:/var/lib/postern:/usr/sbin/nologin$");
+        int uid = Integer.parseInt(passwd.lines().filter(l -> l.startsWith("postern:")).findFirst().orElseThrow().split(":")[2]);
+
+        PosixFileAttributes data = Files.readAttributes(root.resolve("var/lib/postern"), PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        assertThat(PosixFilePermissions.toString(data.permissions())).isEqualTo("rwxr-x---");
+        assertThat((Integer) Files.getAttribute(root.resolve("var/lib/postern"), "unix:uid")).isEqualTo(uid);
+        PosixFileAttributes conf = Files.readAttributes(root.resolve("etc/postern/gateway.yaml"), PosixFileAttributes.class);
+        assertThat(PosixFilePermissions.toString(conf.permissions())).isEqualTo("rw-r-----");
+        assertThat(Files.readString(root.resolve("var/lib/dpkg/status"))).contains("Package: postern", "Status: install ok installed");
+    }
+
+    @Test
+    void installed_postern_runsOnTheBundledRuntime() throws Exception {
+        Path postern = root.resolve("usr/bin/postern");
+        assertThat(Files.isSymbolicLink(postern)).isTrue();
+        assertThat(postern.toRealPath()).isEqualTo(root.resolve("usr/lib/postern/bin/postern").toRealPath());
+
+        // no JDK on PATH: the wrapper must use runtime/ beside it
+        Result version = run(Map.of("PATH", "/usr/bin:/bin", "JAVA_HOME", "/nonexistent"), 60, postern.toString(), "--version");
+        assertThat(version.code()).as(version.output()).isZero();
+        assertThat(version.output().strip()).isEqualTo("postern 0.1.0");
+        assertThat(root.resolve("usr/lib/postern/runtime/bin/java")).isExecutable();
+        assertThat(root.resolve("usr/lib/postern/runtime/lib/modules")).isRegularFile();
+    }
+
+    @Test
+    void installed_gatewayRun_readsTheInstalledConffile() throws Exception {
+        // the installed /etc/postern/gateway.yaml, found without --config (here in the scratch root) and valid:
+        // the command goes as far as looking for the CA in its dataDir
+        Result r = run(Map.of("POSTERN_JAVA_OPTS", "-Dpostern.etc=" + root.resolve("etc/postern")), 60,
+                root.resolve("usr/bin/postern").toString(), "gateway", "run");
+        assertThat(r.output()).contains("no CA in /var/lib/postern; create one with: postern pki init --dir /var/lib/postern");
+        assertThat(r.code()).isEqualTo(3);
+    }
+
+    @Test
+    void installed_manPages_render() throws Exception {
+        Path man1 = root.resolve("usr/share/man/man1");
+        try (Stream<Path> pages = Files.list(man1)) {
+            assertThat(pages.map(p -> p.getFileName().toString()).toList())
+                    .contains("postern.1.gz", "postern-gateway.1.gz", "postern-gateway-run.1.gz", "postern-pki-serve.1.gz",
+                            "postern-audit-verify.1.gz");
+        }
+        Result r = run(Map.of("MANWIDTH", "100"), 60, "man", "-P", "cat", "-l", man1.resolve("postern-gateway-run.1.gz").toString());
+        assertThat(r.code()).as(r.output()).isZero();
+        String text = r.output().replaceAll(".\b", ""); // overstrike bold of nroff
+        assertThat(text).contains("postern-gateway-run", "--config", "/etc/postern/gateway.yaml", "--passphrase-file")
+                .doesNotContain("<<", "::", "*--config*"); // AsciiDoc markup left unrendered
+    }
+
+    @Test
+    void installed_bashCompletion_completesSubcommands() throws Exception {
+        Path completion = root.resolve("usr/share/bash-completion/completions/postern");
+        String script = "source '" + completion + "'\n"
+                + "COMP_WORDS=(postern gat); COMP_CWORD=1; COMP_LINE='postern gat'; COMP_POINT=${#COMP_LINE}\n"
+                + "_complete_postern postern gat postern; printf '%s\\n' \"${COMPREPLY[@]}\"\n";
+        Result r = run(Map.of(), 30, "bash", "-c", script);
+        assertThat(r.code()).as(r.output()).isZero();
+        assertThat(r.output().lines().map(String::strip).toList()).containsExactly("gateway");
+    }
+
+    @Test
+    void installed_units_passSystemdAnalyzeVerify() throws Exception {
+        // verify --root resolves everything inside the scratch root: give it what a real system has there,
+        // the host's targets (the units' default dependencies) and /bin/kill (ExecReload)
+        Path targets = Files.createDirectories(root.resolve("usr/lib/systemd/system"));
+        try (Stream<Path> host = Files.list(Path.of("/usr/lib/systemd/system"))) {
+            for (Path t : host.filter(p -> p.toString().endsWith(".target")).toList()) {
+                Files.copy(t, targets.resolve(t.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        Files.createDirectories(root.resolve("bin"));
+        Files.copy(Path.of("/bin/kill"), root.resolve("bin/kill"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        for (String unit : List.of("postern-gateway.service", "postern-pki.service")) {
+            Result r = run(Map.of(), 60, "systemd-analyze", "verify", "--man=no", "--root=" + root,
+                    "/lib/systemd/system/" + unit);
+            assertThat(r.code()).as("systemd-analyze verify %s: %s", unit, r.output()).isZero();
+            // an unknown or misspelt setting is only a warning ("Unknown key …, ignoring"): it must not be there either
+            assertThat(r.output()).as(unit).doesNotContainIgnoringCase("unknown").doesNotContainIgnoringCase("ignoring");
+        }
+        String gateway = Files.readString(root.resolve("lib/systemd/system/postern-gateway.service"));
+        assertThat(gateway).contains("User=postern", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
+                "ProtectHome=yes", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE",
+                "ReadWritePaths=/var/lib/postern", "ExecReload=/bin/kill -HUP $MAINPID");
+    }
+
+    record Result(int code, String output) {
+    }
+
+    /** Runs a command with a time bound, standard error merged into the output. */
+    static Result run(Map<String, String> env, long seconds, String... command) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(List.of(command))).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> {
+            try (var in = p.getInputStream()) {
+                return in.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(String.join(" ", command) + ": still running after " + seconds + " s");
+        }
+        try {
+            return new Result(p.exitValue(), new String(out.get(10, TimeUnit.SECONDS), StandardCharsets.UTF_8));
+        } catch (ExecutionException | TimeoutException e) {
+            throw new AssertionError(String.join(" ", command) + ": its output could not be read: " + e, e);
+        }
+    }
+}
