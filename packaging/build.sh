@@ -80,7 +80,7 @@ for page in "$stage/man/man1/"*.1; do
 done
 cp "$stage/completion/postern.bash" "$deb/usr/share/bash-completion/completions/postern"
 cp "$stage/config/examples/"* "$deb/usr/share/doc/postern/examples/"
-cp "$root/docs/packaging.md" "$deb/usr/share/doc/postern/" 2>/dev/null || true
+cp "$root/docs/packaging.md" "$deb/usr/share/doc/postern/"
 cp "$here/debian/conffiles" "$here/debian/postinst" "$deb/DEBIAN/"
 size=$(du -sk --exclude=DEBIAN "$deb" | cut -f1)
 sed -e "s/@DEB_VERSION@/$deb_version/" -e "s/@INSTALLED_SIZE@/$size/" "$here/debian/control.in" > "$deb/DEBIAN/control"
