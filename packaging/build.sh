@@ -24,7 +24,8 @@ for tool in asciidoctor dpkg-deb tar gzip; do
   command -v "$tool" >/dev/null || fail "needs $tool on PATH (Debian: apt-get install ${tool/dpkg-deb/dpkg})"
 done
 cli_jar="$root/cli/target/postern-cli.jar"
-for f in "$cli_jar" "$root/cli/target/lib" "$here/target/classes/org/postern/packaging/DocGen.class" "$here/target/docgen.classpath"; do
+agent_jar="$root/posture-agent/target/postern-agent.jar"
+for f in "$cli_jar" "$root/cli/target/lib" "$agent_jar" "$root/posture-agent/target/lib" "$here/target/classes/org/postern/packaging/DocGen.class" "$here/target/docgen.classpath"; do
   [ -e "$f" ] || fail "expected $f, found none: run ./mvnw -B -Prelease package (the reactor builds it)"
 done
 
@@ -36,7 +37,11 @@ stage="$out/$name"
 mkdir -p "$stage"/{bin,lib,config,systemd,man/man1,completion}
 
 say "man pages and completion (picocli-codegen, asciidoctor)"
-"$jdk/bin/java" -cp "$here/target/classes:$(cat "$here/target/docgen.classpath")" org.postern.packaging.DocGen "$out/docs"
+# the commands as shipped: the reactor's jars, never a postern-*.jar of ~/.m2 that docgen.classpath may name
+# when this module is built alone (-pl packaging); from that file only the build tools (picocli-codegen)
+tools_cp=$(tr ':' '\n' < "$here/target/docgen.classpath" | grep -v '/org/postern/' | paste -sd: -)
+docgen_cp="$here/target/classes:$cli_jar:$root/cli/target/lib/*:$agent_jar:$root/posture-agent/target/lib/*:$tools_cp"
+"$jdk/bin/java" -cp "$docgen_cp" org.postern.packaging.DocGen "$out/docs"
 for cmd in postern postern-agent; do
   mkdir -p "$out/docs/$cmd/man1"
   asciidoctor --backend manpage --destination-dir "$out/docs/$cmd/man1" "$out/docs/$cmd"/adoc/*.adoc
