@@ -60,6 +60,7 @@ modules="$modules,jdk.crypto.cryptoki,jdk.zipfs,jdk.charsets"
 say "modules: $modules"
 "$jdk/bin/jlink" --add-modules "$modules" --strip-debug --no-header-files --no-man-pages \
   --compress zip-6 --output "$stage/runtime"
+chmod -R u+w,go+r "$stage/runtime" # jlink writes the legal notices read-only (0444); packages want 0644
 
 cp "$here/bin/postern" "$here/bin/postern-ready" "$stage/bin/"
 cp "$here/config/gateway.yaml" "$stage/config/gateway.yaml"
@@ -83,9 +84,12 @@ cp "$stage/systemd/"*.service "$deb/lib/systemd/system/"
 for page in "$stage/man/man1/"*.1; do
   gzip -9n < "$page" > "$deb/usr/share/man/man1/$(basename "$page").gz"
 done
-cp "$stage/completion/postern.bash" "$deb/usr/share/bash-completion/completions/postern"
+# bash-completion sources the file: no #! line there
+sed '1{/^#!/d}' "$stage/completion/postern.bash" > "$deb/usr/share/bash-completion/completions/postern"
 cp "$stage/config/examples/"* "$deb/usr/share/doc/postern/examples/"
 cp "$root/docs/packaging.md" "$deb/usr/share/doc/postern/"
+cp "$here/debian/copyright" "$deb/usr/share/doc/postern/copyright"
+sed "s/@DEB_VERSION@/$deb_version/; s/@DATE@/$(date -uR)/" "$here/debian/changelog.in" | gzip -9n > "$deb/usr/share/doc/postern/changelog.gz"
 cp "$here/debian/conffiles" "$here/debian/postinst" "$deb/DEBIAN/"
 size=$(du -sk --exclude=DEBIAN "$deb" | cut -f1)
 sed -e "s/@DEB_VERSION@/$deb_version/" -e "s/@INSTALLED_SIZE@/$size/" "$here/debian/control.in" > "$deb/DEBIAN/control"
