@@ -88,6 +88,8 @@ public final class GatewayCommand {
                 out.println("Stop with Ctrl-C.");
                 out.flush();
                 Runtime.getRuntime().addShutdownHook(new Thread(server::close, "gateway-shutdown"));
+                // under systemd (Type=notify): every listener is bound now, so units ordered after this one may start
+                SystemdNotify.send(System.getenv("NOTIFY_SOCKET"), "READY=1\nSTATUS=serving on " + at.getHostString() + ":" + at.getPort());
                 server.awaitClose();
             }
             return 0;
