@@ -130,7 +130,7 @@ class ServerPackageIT {
     }
 
     @Test
-    void installed_gateway_startsOnTheBundledRuntime_andPostternReadySeesIt() throws Exception {
+    void installed_gateway_startsOnTheBundledRuntime_notifiesReady_andPosternReadySeesIt() throws Exception {
         // the jlinked runtime must hold every JDK module the gateway reaches at run time (jdeps cannot see
         // them all): a CA made and a gateway served by the installed postern, answering EST over TLS 1.3
         Path postern = root.resolve("usr/bin/postern");
@@ -144,9 +144,25 @@ class ServerPackageIT {
         Path config = Files.writeString(scratch.resolve("gw.yaml"), "dataDir: " + data + "\nlisteners:\n  tunnel: 127.0.0.1:" + tunnel
                 + "\n  admin: 127.0.0.1:" + admin + "\n  ssh: 127.0.0.1:" + ssh + "\n");
         Path log = scratch.resolve("gateway.log");
-        Process gateway = new ProcessBuilder(postern.toString(), "gateway", "run", "--config", config.toString(),
-                "--passphrase-file", pass.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        // systemd's side of Type=notify: a Unix datagram socket (bound by python3: the JDK cannot receive on one)
+        Path notifySocket = scratch.resolve("notify.sock");
+        Process systemd = new ProcessBuilder("python3", "-c", """
+                import socket, sys
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                s.bind(sys.argv[1]); s.settimeout(90)
+                print("bound", flush=True)
+                print(s.recv(4096).decode(), end="")
+                """, notifySocket.toString()).redirectErrorStream(true).start();
+        var notified = new java.io.BufferedReader(new java.io.InputStreamReader(systemd.getInputStream(), StandardCharsets.UTF_8));
+        assertThat(CompletableFuture.supplyAsync(() -> readLine(notified)).get(20, TimeUnit.SECONDS)).isEqualTo("bound");
+        ProcessBuilder gatewayRun = new ProcessBuilder(postern.toString(), "gateway", "run", "--config", config.toString(),
+                "--passphrase-file", pass.toString()).redirectErrorStream(true).redirectOutput(log.toFile());
+        gatewayRun.environment().put("NOTIFY_SOCKET", notifySocket.toString());
+        Process gateway = gatewayRun.start();
         try {
+            assertThat(systemd.waitFor(90, TimeUnit.SECONDS)).as("READY=1 within 90 s; gateway log: %s", Files.readString(log)).isTrue();
+            assertThat(CompletableFuture.supplyAsync(() -> readLine(notified)).get(5, TimeUnit.SECONDS)).isEqualTo("READY=1");
+
             Path ready = root.resolve("usr/lib/postern/bin/postern-ready");
             Result r = run(Map.of(), 90, ready.toString(), "127.0.0.1:" + tunnel, "60");
             assertThat(r.code()).as("postern-ready: %s; gateway log: %s", r.output(), Files.readString(log)).isZero();
@@ -157,6 +173,7 @@ class ServerPackageIT {
             assertThat(Files.readString(log)).contains("listening on https://127.0.0.1:" + tunnel)
                     .doesNotContain("NoClassDefFoundError", "ClassNotFoundException", "UnsatisfiedLinkError");
         } finally {
+            systemd.destroyForcibly();
             gateway.destroy();
             if (!gateway.waitFor(30, TimeUnit.SECONDS)) {
                 gateway.destroyForcibly();
@@ -189,6 +206,14 @@ class ServerPackageIT {
         assertThat(agent.resolve("man1/postern-agent.1")).isRegularFile();
         assertThat(agent.resolve("man1/postern-agent-up.1")).isRegularFile();
         assertThat(agent.resolve("postern-agent.bash")).isRegularFile();
+    }
+
+    private static String readLine(java.io.BufferedReader in) {
+        try {
+            return in.readLine();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     static int freePort() throws IOException {
@@ -245,7 +270,7 @@ class ServerPackageIT {
         String gateway = Files.readString(root.resolve("lib/systemd/system/postern-gateway.service"));
         assertThat(gateway).contains("User=postern", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
                 "ProtectHome=yes", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE",
-                "ReadWritePaths=/var/lib/postern", "ExecReload=/bin/kill -HUP $MAINPID");
+                "ReadWritePaths=/var/lib/postern", "ExecReload=/bin/kill -HUP $MAINPID", "Type=notify", "NotifyAccess=main");
     }
 
     record Result(int code, String output) {
