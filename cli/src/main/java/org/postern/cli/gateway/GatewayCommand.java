@@ -88,8 +88,15 @@ public final class GatewayCommand {
                 out.println("Stop with Ctrl-C.");
                 out.flush();
                 Runtime.getRuntime().addShutdownHook(new Thread(server::close, "gateway-shutdown"));
-                // under systemd (Type=notify): every listener is bound now, so units ordered after this one may start
-                SystemdNotify.send(System.getenv("NOTIFY_SOCKET"), "READY=1\nSTATUS=serving on " + at.getHostString() + ":" + at.getPort());
+                // under systemd (Type=notify): every listener is bound now, so units ordered after this one may start.
+                // A socket that cannot be reached is reported, not fatal: a stale $NOTIFY_SOCKET outside systemd
+                // must not stop a gateway that serves, and under systemd the start times out with this line in the journal.
+                try {
+                    SystemdNotify.send(System.getenv("NOTIFY_SOCKET"), "READY=1\nSTATUS=serving on " + at.getHostString() + ":" + at.getPort());
+                } catch (IllegalArgumentException | IllegalStateException e) {
+                    spec.commandLine().getErr().println("postern: warning: readiness not reported to systemd: " + e.getMessage());
+                    spec.commandLine().getErr().flush();
+                }
                 server.awaitClose();
             }
             return 0;
