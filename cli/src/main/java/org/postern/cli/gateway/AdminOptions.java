@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.postern.cli.DefaultPaths;
 import org.postern.cli.Exit;
 import org.postern.config.HostPort;
 import org.postern.config.gateway.GatewaySettings;
@@ -22,7 +23,8 @@ import picocli.CommandLine.Option;
  */
 final class AdminOptions {
     @Option(names = "--config", paramLabel = "gateway.yaml", defaultValue = "${env:POSTERN_GATEWAY_CONFIG}",
-            description = "The running gateway's settings: its listeners.admin address and dataDir (default: $POSTERN_GATEWAY_CONFIG).")
+            description = "The running gateway's settings: its listeners.admin address and dataDir"
+                    + " (default: $POSTERN_GATEWAY_CONFIG, else /etc/postern/gateway.yaml when it exists).")
     Path config;
 
     @Option(names = "--url", paramLabel = "URL",
@@ -42,7 +44,11 @@ final class AdminOptions {
     Path key;
 
     AdminClient client() {
-        GatewaySettings settings = config != null ? GatewaySettings.load(config) : null;
+        Path file = config;
+        if (file == null && url == null && Files.isRegularFile(DefaultPaths.gatewayConfig())) {
+            file = DefaultPaths.gatewayConfig(); // an installed gateway's: sessions and kill work without options there
+        }
+        GatewaySettings settings = file != null ? GatewaySettings.load(file) : null;
         if (settings == null && (url == null || cacert == null || cert == null)) {
             throw new Exit(Exit.USAGE, "expected --config gateway.yaml (or all of --url, --cacert, --cert and --key), found "
                     + (url == null ? "no --url" : "no --cacert or --cert"));

@@ -10,6 +10,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 
+import org.postern.cli.DefaultPaths;
 import org.postern.cli.Exit;
 import org.postern.config.Secret;
 import org.postern.config.gateway.GatewaySettings;
@@ -30,7 +31,7 @@ import picocli.CommandLine.Spec;
                 CommandLine.HelpCommand.class})
 public final class GatewayCommand {
 
-    /** {@code postern gateway run --config gateway.yaml}: serves until Ctrl-C. */
+    /** {@code postern gateway run [--config gateway.yaml]}: serves until Ctrl-C or SIGTERM. */
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = {"Run the gateway: EST, CRL, OCSP, posture and CONNECT tunnels on listeners.tunnel (TLS 1.3),"
                     + " the admin API and /metrics on listeners.admin (admin client certificates required),"
@@ -41,8 +42,9 @@ public final class GatewayCommand {
                     "a bad file keeps the last good settings and the log says why.",
                     "Logs go to standard error; $POSTERN_LOG_LEVEL (default INFO) sets Postern's level."})
     public static final class Run implements Callable<Integer> {
-        @Option(names = "--config", paramLabel = "gateway.yaml", required = true,
-                description = "Gateway settings (see config/examples/gateway.yaml).")
+        @Option(names = "--config", paramLabel = "gateway.yaml", defaultValue = "${env:POSTERN_GATEWAY_CONFIG}",
+                description = "Gateway settings (see config/examples/gateway.yaml). Default: $POSTERN_GATEWAY_CONFIG,"
+                        + " else /etc/postern/gateway.yaml (an installed package's).")
         Path config;
 
         @Option(names = "--passphrase-file", paramLabel = "FILE",
@@ -59,6 +61,7 @@ public final class GatewayCommand {
         @Override
         public Integer call() throws IOException, InterruptedException {
             GatewayLogging.configure(logFormat, System.getenv("POSTERN_LOG_LEVEL"));
+            Path config = configFile(this.config);
             GatewaySettings settings = GatewaySettings.load(config);
             GatewayServer server;
             try {
@@ -85,9 +88,35 @@ public final class GatewayCommand {
                 out.println("Stop with Ctrl-C.");
                 out.flush();
                 Runtime.getRuntime().addShutdownHook(new Thread(server::close, "gateway-shutdown"));
+                // under systemd (Type=notify): every listener is bound now, so units ordered after this one may start.
+                // A socket that cannot be reached is reported, not fatal: a stale $NOTIFY_SOCKET outside systemd
+                // must not stop a gateway that serves, and under systemd the start times out with this line in the journal.
+                try {
+                    SystemdNotify.send(System.getenv("NOTIFY_SOCKET"), "READY=1\nSTATUS=serving on " + at.getHostString() + ":" + at.getPort());
+                } catch (IllegalArgumentException | IllegalStateException e) {
+                    spec.commandLine().getErr().println("postern: warning: readiness not reported to systemd: " + e.getMessage());
+                    spec.commandLine().getErr().flush();
+                }
                 server.awaitClose();
             }
             return 0;
+        }
+
+        /**
+         * The settings file: the one given (option or $POSTERN_GATEWAY_CONFIG) as it is, else the
+         * installed default, which must then exist: a gateway never starts on built-in defaults by accident.
+         */
+        static Path configFile(Path given) {
+            if (given != null) {
+                return given;
+            }
+            Path installed = DefaultPaths.gatewayConfig();
+            if (!Files.isRegularFile(installed)) {
+                throw new Exit(Exit.USAGE, "expected gateway settings at " + installed
+                        + " (the default without --config or $POSTERN_GATEWAY_CONFIG), found no such file;"
+                        + " give --config gateway.yaml or install one there (see config/examples/gateway.yaml)");
+            }
+            return installed;
         }
 
         /** The passphrase or PIN: from --passphrase-file, else $POSTERN_CA_PASSPHRASE; never from an argument. */
