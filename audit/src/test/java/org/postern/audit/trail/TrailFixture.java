@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.postern.audit.AuditEvent;
 
 /** A trail on a clock the test moves and a free-space figure the test sets. */
-final class TrailFixture {
+public final class TrailFixture {
     static final AuditKeys KEYS = AuditKeys.generate(new SecureRandom());
     static final AuditKeys OTHER_KEYS = AuditKeys.generate(new SecureRandom());
 
@@ -50,14 +50,15 @@ final class TrailFixture {
         Files.writeString(file, lines.isEmpty() ? "" : String.join("\n", lines) + "\n", StandardCharsets.UTF_8);
     }
 
-    static final class MutableClock extends Clock {
+    /** A clock the test moves; also used by the index tests. */
+    public static final class MutableClock extends Clock {
         private volatile Instant now;
 
-        MutableClock(Instant start) {
+        public MutableClock(Instant start) {
             this.now = start;
         }
 
-        void advance(Duration d) {
+        public void advance(Duration d) {
             now = now.plus(d);
         }
 

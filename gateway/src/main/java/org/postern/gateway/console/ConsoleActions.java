@@ -109,7 +109,7 @@ final class ConsoleActions {
     private Reply device(String id, String verb, Form f, Chrome chrome, AdminIdentity who, String source, String actor,
                          ConsoleRoutes r) {
         Chrome c = chrome.titled("Device " + id, "devices");
-        String back = DEVICES + QueryStringEncoder.component(id);
+        String back = DEVICES + pathSegment(id);
         try {
             Device.checkId(id);
             if (verb.equals("token")) {
@@ -239,13 +239,8 @@ final class ConsoleActions {
         return text.isBlank() ? List.of() : Arrays.stream(text.split(",")).map(String::strip).filter(g -> !g.isEmpty()).toList();
     }
 
-    /** Percent-encodes one path segment. */
-    static final class QueryStringEncoder {
-        private QueryStringEncoder() {
-        }
-
-        static String component(String s) {
-            return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
-        }
+    /** {@code text} percent-encoded as one path segment. */
+    private static String pathSegment(String text) {
+        return java.net.URLEncoder.encode(text, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
     }
 }

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
-import java.util.Locale;
 import java.util.Queue;
 import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
@@ -93,7 +92,7 @@ public final class ConsoleHandler extends ChannelInboundHandlerAdapter {
             try {
                 FullHttpResponse res = response(HttpResponseStatus.SEE_OTHER, "text/plain; charset=utf-8", new byte[0]);
                 res.headers().set(HttpHeaderNames.LOCATION, HOME);
-                send(ctx, req, res);
+                HttpReplies.send(ctx, req, res);
             } finally {
                 req.release();
             }
@@ -103,7 +102,7 @@ public final class ConsoleHandler extends ChannelInboundHandlerAdapter {
             try {
                 FullHttpResponse res = response(HttpResponseStatus.OK, "text/css; charset=utf-8", stylesheet);
                 res.headers().set(HttpHeaderNames.CACHE_CONTROL, "private, max-age=3600"); // no data in it
-                send(ctx, req, res);
+                HttpReplies.send(ctx, req, res);
             } finally {
                 req.release();
             }
@@ -190,11 +189,6 @@ public final class ConsoleHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelInactive();
     }
 
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        ctx.fireExceptionCaught(cause);
-    }
-
     /** Sends a rendered reply with the console's headers; on any thread. */
     static void respond(ChannelHandlerContext ctx, FullHttpRequest req, ConsoleRoutes.Reply reply) {
         FullHttpResponse res = response(reply.status(), reply.contentType(), reply.body());
@@ -219,10 +213,6 @@ public final class ConsoleHandler extends ChannelInboundHandlerAdapter {
         res.headers().set(HttpHeaderNames.CONTENT_DISPOSITION, "attachment; filename=\"" + filename + "\"");
         HttpUtil.setTransferEncodingChunked(res, true);
         return res;
-    }
-
-    private static void send(ChannelHandlerContext ctx, FullHttpRequest req, FullHttpResponse res) {
-        HttpReplies.send(ctx, req, res);
     }
 
     static FullHttpResponse response(HttpResponseStatus status, String type, byte[] body) {
@@ -253,9 +243,5 @@ public final class ConsoleHandler extends ChannelInboundHandlerAdapter {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    static String lower(String s) {
-        return s.toLowerCase(Locale.ROOT);
     }
 }

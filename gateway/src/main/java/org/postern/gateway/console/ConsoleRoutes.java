@@ -19,6 +19,7 @@ import org.postern.gateway.admin.AdminIdentity;
 import org.postern.pki.registry.CertStatus;
 import org.postern.pki.registry.CertificateRecord;
 import org.postern.pki.registry.RegistryException;
+import org.postern.protocol.http.HttpReplies;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,6 +46,11 @@ final class ConsoleRoutes {
     record Reply(HttpResponseStatus status, String contentType, byte[] body, Map<String, String> headers, boolean close) {
         static Reply html(HttpResponseStatus status, byte[] body) {
             return new Reply(status, "text/html; charset=utf-8", body, Map.of(), false);
+        }
+
+        /** This answer with {@code headers}, and the connection closed after it when {@code close}. */
+        Reply with(Map<String, String> headers, boolean close) {
+            return new Reply(status, contentType, body, headers, close);
         }
     }
 
@@ -76,7 +82,7 @@ final class ConsoleRoutes {
             Reply r = render(HttpResponseStatus.FORBIDDEN, "console/outcome.jte",
                     new ConsoleViews.Outcome(chrome.titled("Refused", ""), false, "Your admin certificate is no longer valid.",
                             java.util.List.of(), HOME_LINK));
-            return new Reply(r.status(), r.contentType(), r.body(), Map.of(HttpRepliesReason.HEADER, REVOKED), true);
+            return r.with(Map.of(HttpReplies.REASON_HEADER, REVOKED), true);
         }
         HttpMethod m = req.method();
         if (HttpMethod.GET.equals(m) || HttpMethod.HEAD.equals(m)) {
@@ -87,7 +93,7 @@ final class ConsoleRoutes {
                 Reply r = render(HttpResponseStatus.FORBIDDEN, "console/outcome.jte", new ConsoleViews.Outcome(
                         chrome.titled("Refused", ""), false, "Refused: the request came from another site. Open the console "
                         + "from its address.", java.util.List.of(), HOME_LINK));
-                return new Reply(r.status(), r.contentType(), r.body(), Map.of(HttpRepliesReason.HEADER, CROSS_SITE), false);
+                return r.with(Map.of(HttpReplies.REASON_HEADER, CROSS_SITE), false);
             }
             if (HttpMethod.HEAD.equals(m) && (path.equals("/console/export") || path.equals("/console/verify"))) {
                 return render(HttpResponseStatus.METHOD_NOT_ALLOWED, "console/outcome.jte", new ConsoleViews.Outcome(
@@ -127,7 +133,7 @@ final class ConsoleRoutes {
             audit(event("admin.denied", who, source).with("action", path).with("reason", reason));
             Reply r = render(HttpResponseStatus.FORBIDDEN, "console/outcome.jte", new ConsoleViews.Outcome(
                     chrome.titled("Refused", ""), false, "Refused: " + why + ".", java.util.List.of(), HOME_LINK));
-            return new Reply(r.status(), r.contentType(), r.body(), Map.of(HttpRepliesReason.HEADER, reason), false);
+            return r.with(Map.of(HttpReplies.REASON_HEADER, reason), false);
         }
         try {
             return actions.post(path, form, chrome, who, source, this);
@@ -140,7 +146,7 @@ final class ConsoleRoutes {
     Reply unavailable(ConsoleViews.Chrome chrome, AuditUnavailableException e) {
         Reply r = render(HttpResponseStatus.SERVICE_UNAVAILABLE, "console/outcome.jte", new ConsoleViews.Outcome(
                 chrome.titled("Unavailable", ""), false, e.getMessage(), java.util.List.of(), HOME_LINK));
-        return new Reply(r.status(), r.contentType(), r.body(), Map.of(HttpRepliesReason.HEADER, "audit.unavailable",
+        return r.with(Map.of(HttpReplies.REASON_HEADER, "audit.unavailable",
                 "Retry-After", "10"), false);
     }
 
@@ -164,7 +170,7 @@ final class ConsoleRoutes {
     Reply busy() {
         return new Reply(HttpResponseStatus.SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
                 "the console is busy; try again in a moment\n".getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                Map.of(HttpRepliesReason.HEADER, "admin.console_busy", "Retry-After", "5"), false);
+                Map.of(HttpReplies.REASON_HEADER, "admin.console_busy", "Retry-After", "5"), false);
     }
 
     /** The 500 page: nothing of the failure goes to the browser (it is in the log). */
@@ -229,14 +235,6 @@ final class ConsoleRoutes {
         } catch (AuditUnavailableException x) {
             log.error("console event not recorded: {}", x.getMessage());
             return false;
-        }
-    }
-
-    /** The reason header's name, as the API uses it. */
-    static final class HttpRepliesReason {
-        static final String HEADER = org.postern.protocol.http.HttpReplies.REASON_HEADER;
-
-        private HttpRepliesReason() {
         }
     }
 }
