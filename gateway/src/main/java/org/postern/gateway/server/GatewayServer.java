@@ -209,7 +209,8 @@ public final class GatewayServer implements AutoCloseable {
             // registry.url: the SQLite file in dataDir, or the PostgreSQL several gateways share
             Registry registry = Registries.open(settings.registry(), dataDir, clock);
             resources.add(registry);
-            AuditTrail audit = openTrail(settings, random, resources);
+            OpenedTrail opened = openTrail(settings, random, resources);
+            AuditTrail audit = opened.trail();
             GatewaySettings.Audit a = settings.audit();
             // what a previous run that did not stop cleanly left open is closed first (docs/audit.md);
             // gateway.stop, written just before the trail closes, says this run left nothing open
@@ -382,7 +383,7 @@ public final class GatewayServer implements AutoCloseable {
                 };
                 Admin admin = startAdmin(settings, transport, options, live, reload, metrics, registry, audit, flows,
                         new AllSessions(sessions, bastion), clock, workers, resources,
-                        new ConsoleParts(service, ca, random, siem(resources)));
+                        new ConsoleParts(service, ca, random, opened.siem()));
                 return new GatewayServer(resources, group, workers, children, ch, ca, sessions, admin, bastion, endsRecorded,
                         transport);
             } catch (IOException | InterruptedException | RuntimeException e) {
@@ -401,13 +402,8 @@ public final class GatewayServer implements AutoCloseable {
     private record ConsoleParts(PkiService service, CertificateAuthority ca, SecureRandom random, @Nullable SiemForwarder siem) {
     }
 
-    private static @Nullable SiemForwarder siem(List<AutoCloseable> resources) {
-        for (AutoCloseable r : resources) {
-            if (r instanceof SiemForwarder f) {
-                return f;
-            }
-        }
-        return null;
+    /** The audit trail and its SIEM forwarding, null when none is configured (the console shows its lag). */
+    private record OpenedTrail(AuditTrail trail, @Nullable SiemForwarder siem) {
     }
 
     /** The admin listener with the console, the meters and reload (docs/gateway.md "Admin API", "Metrics", "Reload"; docs/console.md). */
@@ -494,7 +490,7 @@ public final class GatewayServer implements AutoCloseable {
     }
 
     /** The audit trail, signed with dataDir/audit.key (audit.pub beside it for auditors), and its SIEM forwarding. */
-    private static AuditTrail openTrail(GatewaySettings settings, SecureRandom random, List<AutoCloseable> resources)
+    private static OpenedTrail openTrail(GatewaySettings settings, SecureRandom random, List<AutoCloseable> resources)
             throws IOException {
         Path dataDir = settings.dataDir();
         AuditKeys keys = AuditKeys.loadOrCreate(dataDir.resolve("audit.key"), random);
@@ -504,10 +500,12 @@ public final class GatewayServer implements AutoCloseable {
         AuditTrail audit = new AuditTrail(a.dir(), AuditTrailConfig.defaults(settings.id())
                 .withMinFreeBytes(a.minFree().bytes()).withCheckpointInterval(a.checkpointInterval()), keys);
         resources.add(audit);
+        SiemForwarder siem = null;
         if (a.siem() != null) { // forwarding to a SIEM reads the trail's files; closed before the trail
-            resources.add(SiemForwarder.start(audit, a.siem()));
+            siem = SiemForwarder.start(audit, a.siem());
+            resources.add(siem);
         }
-        return audit;
+        return new OpenedTrail(audit, siem);
     }
 
     /** VPN mode: the HTTP/2 side of CONNECT-IP when there is an acceptor. */
