@@ -26,7 +26,7 @@ public interface ConsoleAudit {
      * One page of matching records.
      *
      * @param next    the cursor of the next page (opaque text for a link), or null on the last page
-     * @param counted how many match, as shown ("1234", "100000+")
+     * @param counted how many match, as shown ("1234", "100000+"); empty where the page shows no count
      */
     record Page<T>(List<T> rows, @Nullable String next, String counted) {}
 
@@ -38,6 +38,9 @@ public interface ConsoleAudit {
 
     /** Denials matching {@code filter}: counts per reason and per device, largest first. */
     List<List<Count>> denials(ConsoleViews.Filter filter) throws IOException;
+
+    /** Throws {@link IllegalArgumentException} saying what is wrong with {@code filter}, else nothing; reads nothing. */
+    void check(ConsoleViews.Filter filter);
 
     /** Writes every record matching {@code filter} in {@code format} (jsonl, csv, cef, ocsf). */
     void export(ConsoleViews.Filter filter, String format, OutputStream out) throws IOException;

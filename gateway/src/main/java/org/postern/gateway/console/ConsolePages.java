@@ -255,7 +255,7 @@ final class ConsolePages {
                     + format + "\"", List.of(), "/console/audit?" + f.query()));
         }
         try {
-            s.trail().search(f, null, 1); // a bad filter is a page, not a broken download
+            s.trail().check(f); // a bad filter is a page, not a broken download
         } catch (IllegalArgumentException e) {
             return r.render(HttpResponseStatus.BAD_REQUEST, "console/outcome.jte", new ConsoleViews.Outcome(
                     chrome.titled("Export", "audit"), false, e.getMessage(), List.of(), "/console/audit?" + f.query()));

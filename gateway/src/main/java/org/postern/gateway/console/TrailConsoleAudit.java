@@ -193,7 +193,7 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
         for (AuditRecord r : p.records()) {
             rows.add(accessRow(r));
         }
-        return new Page<>(rows, p.next() == null ? null : p.next().token(), index.count(IndexedSource.query(f), COUNT_CAP).toString());
+        return new Page<>(rows, p.next() == null ? null : p.next().token(), ""); // the access page shows no count
     }
 
     /**
@@ -280,6 +280,11 @@ public final class TrailConsoleAudit implements ConsoleAudit, AutoCloseable {
         a = new Activity(from, to, days, counts(reasons));
         activity = a;
         return a;
+    }
+
+    @Override
+    public void check(Filter typed) {
+        filter(typed);
     }
 
     @Override

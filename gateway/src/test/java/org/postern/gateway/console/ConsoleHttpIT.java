@@ -242,7 +242,7 @@ class ConsoleHttpIT {
     }
 
     @Test
-    void revokedAdmin_losesTheConsole_atItsNextRequest_overTheSameGateway() throws Exception {
+    void revokedAdmin_isRefused_andOnesOwnCertificateIsNotRevokedFromTheConsole() throws Exception {
         assertThat(get(audrey, "/console/").status()).isEqualTo(200);
         String serial = f.pki.service.adminCertificates().stream().filter(a -> a.name().equals("audrey")).findFirst()
                 .orElseThrow().record().serial().toString(16);
