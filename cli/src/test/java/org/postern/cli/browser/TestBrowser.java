@@ -4,11 +4,8 @@ import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
@@ -148,7 +145,7 @@ public final class TestBrowser implements AutoCloseable {
             if (started != null) {
                 started.stop();
             }
-            deleteTree(dir);
+            org.postern.pki.testing.TestPki.deleteTree(dir);
             throw e;
         }
         this.service = started;
@@ -445,7 +442,7 @@ public final class TestBrowser implements AutoCloseable {
                     p.onExit().completeOnTimeout(p, 5, TimeUnit.SECONDS).join();
                 }
             }
-            deleteTree(dir);
+            org.postern.pki.testing.TestPki.deleteTree(dir);
         }
     }
 
@@ -605,28 +602,5 @@ public final class TestBrowser implements AutoCloseable {
 
     private static String abbreviate(String s) {
         return s.length() <= 300 ? s : s.substring(0, 300) + "…";
-    }
-
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try {
-            Files.walkFileTree(root, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-                    Files.delete(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot remove the browser directory " + root + ": " + e.getMessage(), e);
-        }
     }
 }

@@ -257,7 +257,8 @@ public final class TestPki implements AutoCloseable {
         }
     }
 
-    private static void deleteTree(Path root) {
+    /** Deletes {@code root} and everything under it; nothing when it does not exist. */
+    public static void deleteTree(Path root) {
         if (root == null || !Files.exists(root)) {
             return;
         }
@@ -276,7 +277,7 @@ public final class TestPki implements AutoCloseable {
                 }
             });
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot remove the test data directory " + root + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot remove the test directory " + root + ": " + e.getMessage(), e);
         }
     }
 
