@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,9 +29,7 @@ class PkiServeIT {
         Files.writeString(pass, "serve test passphrase\n");
         assertThat(PosternCliIT.run("pki", "init", "--dir", data.toString(), "--passphrase-file", pass.toString()).code()).isZero();
         int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        port = org.postern.pki.testing.FreePorts.next();
         StringWriter out = new StringWriter();
         Thread server = Thread.ofPlatform().name("pki-serve-test").start(() -> {
             CommandLine cl = PosternCommand.commandLine();

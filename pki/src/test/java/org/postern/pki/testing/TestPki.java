@@ -3,7 +3,6 @@ package org.postern.pki.testing;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -250,11 +249,7 @@ public final class TestPki implements AutoCloseable {
     }
 
     private static int freeLoopbackPort() throws IOException {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(true);
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            return s.getLocalPort();
-        }
+        return org.postern.pki.testing.FreePorts.next();
     }
 
     /** Deletes {@code root} and everything under it; nothing when it does not exist. */
