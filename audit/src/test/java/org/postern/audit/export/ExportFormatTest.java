@@ -8,7 +8,6 @@ import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -17,6 +16,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
+import org.postern.audit.testing.CefLines;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -129,13 +129,13 @@ class ExportFormatTest {
         assertThat(lines[records]).isEmpty();
         for (int i = 0; i < records; i++) {
             assertThat(lines[i]).startsWith(CefFormat.PREFIX).doesNotContain("\r");
-            assertThat(cefHeader(lines[i])).hasSize(8);
+            assertThat(CefLines.header(lines[i])).hasSize(8);
         }
-        Map<String, String> hostile = cefExtension(cefHeader(lines[0]).get(7));
+        Map<String, String> hostile = CefLines.extension(CefLines.header(lines[0]).get(7));
         assertThat(hostile).containsEntry("dhost", FORMULA).containsEntry("reason", SCRIPT).containsEntry("msg", BREAKERS)
                 .containsEntry("suser", "evil\\u202etxt.exe").containsEntry("cs1", "ad\\u200bmin").containsEntry("outcome", "failure");
-        assertThat(cefExtension(cefHeader(lines[1]).get(7))).containsEntry("msg", NEWLINES);
-        assertThat(cefExtension(cefHeader(lines[2]).get(7)).get("msg")).isEqualTo(BIG);
+        assertThat(CefLines.extension(CefLines.header(lines[1]).get(7))).containsEntry("msg", NEWLINES);
+        assertThat(CefLines.extension(CefLines.header(lines[2]).get(7)).get("msg")).isEqualTo(BIG);
         assertThat(CefFormat.header("a|b\\c\nd")).isEqualTo("a\\|b\\\\c d");
         assertThat(CefFormat.value("k=v \\ x\r\ny|z")).isEqualTo("k\\=v \\\\ x\\r\\ny|z");
     }
@@ -174,56 +174,5 @@ class ExportFormatTest {
         assertThat(ExportFormat.JSONL.write(trails.stream(), denied, out)).isEqualTo(2);
         assertThat(out.toString(StandardCharsets.UTF_8).lines()).hasSize(2);
         assertThat(ExportFormat.CSV.mediaType()).isEqualTo("text/csv; charset=utf-8");
-    }
-
-    /** Splits a CEF line per the spec: 7 header fields on unescaped pipes, then the extension. */
-    static List<String> cefHeader(String line) {
-        List<String> fields = new ArrayList<>();
-        StringBuilder cur = new StringBuilder();
-        int i = 0;
-        for (; i < line.length() && fields.size() < 7; i++) {
-            char c = line.charAt(i);
-            if (c == '\\' && i + 1 < line.length()) {
-                cur.append(line.charAt(++i));
-            } else if (c == '|') {
-                fields.add(cur.toString());
-                cur.setLength(0);
-            } else {
-                cur.append(c);
-            }
-        }
-        fields.add(line.substring(i));
-        return fields;
-    }
-
-    /** key=value pairs split on unescaped {@code =}, each key the word before it; values unescaped. */
-    static Map<String, String> cefExtension(String ext) {
-        List<Integer> equals = new ArrayList<>();
-        for (int i = 0; i < ext.length(); i++) {
-            if (ext.charAt(i) == '\\') {
-                i++;
-            } else if (ext.charAt(i) == '=') {
-                equals.add(i);
-            }
-        }
-        Map<String, String> map = new LinkedHashMap<>();
-        for (int k = 0; k < equals.size(); k++) {
-            int eq = equals.get(k);
-            int keyStart = ext.lastIndexOf(' ', eq) + 1;
-            int valueEnd = k + 1 < equals.size() ? ext.lastIndexOf(' ', equals.get(k + 1)) : ext.length();
-            String raw = ext.substring(eq + 1, valueEnd);
-            StringBuilder v = new StringBuilder();
-            for (int i = 0; i < raw.length(); i++) {
-                char c = raw.charAt(i);
-                if (c == '\\' && i + 1 < raw.length()) {
-                    char n = raw.charAt(++i);
-                    v.append(n == 'n' ? '\n' : n == 'r' ? '\r' : n);
-                } else {
-                    v.append(c);
-                }
-            }
-            map.put(ext.substring(keyStart, eq), v.toString());
-        }
-        return map;
     }
 }

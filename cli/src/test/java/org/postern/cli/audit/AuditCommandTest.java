@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
+import org.postern.audit.testing.CefLines;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -254,56 +255,6 @@ class AuditCommandTest {
         assertThat(r.err()).contains("exported 13 records to " + out);
     }
 
-    /** Splits a CEF line per the spec: 7 header fields on unescaped pipes, then key=value pairs. */
-    static List<String> cefHeader(String line) {
-        List<String> fields = new ArrayList<>();
-        StringBuilder cur = new StringBuilder();
-        int i = 0;
-        for (; i < line.length() && fields.size() < 7; i++) {
-            char c = line.charAt(i);
-            if (c == '\\' && i + 1 < line.length()) {
-                cur.append(line.charAt(++i));
-            } else if (c == '|') {
-                fields.add(cur.toString());
-                cur.setLength(0);
-            } else {
-                cur.append(c);
-            }
-        }
-        fields.add(line.substring(i));
-        return fields;
-    }
-
-    static Map<String, String> cefExtension(String ext) {
-        List<Integer> equals = new ArrayList<>();
-        for (int i = 0; i < ext.length(); i++) {
-            if (ext.charAt(i) == '\\') {
-                i++;
-            } else if (ext.charAt(i) == '=') {
-                equals.add(i);
-            }
-        }
-        Map<String, String> map = new LinkedHashMap<>();
-        for (int k = 0; k < equals.size(); k++) {
-            int eq = equals.get(k);
-            int keyStart = ext.lastIndexOf(' ', eq) + 1;
-            int valueEnd = k + 1 < equals.size() ? ext.lastIndexOf(' ', equals.get(k + 1)) : ext.length();
-            String raw = ext.substring(eq + 1, valueEnd);
-            StringBuilder v = new StringBuilder();
-            for (int i = 0; i < raw.length(); i++) {
-                char c = raw.charAt(i);
-                if (c == '\\' && i + 1 < raw.length()) {
-                    char n = raw.charAt(++i);
-                    v.append(n == 'n' ? '\n' : n == 'r' ? '\r' : n);
-                } else {
-                    v.append(c);
-                }
-            }
-            map.put(ext.substring(keyStart, eq), v.toString());
-        }
-        return map;
-    }
-
     @Test
     void export_cef_splitsPerSpecAndEscapedValuesRoundTrip() {
         Run r = run("audit", "export", dir.toString(), "--format", "cef");
@@ -311,20 +262,20 @@ class AuditCommandTest {
         String[] lines = r.out().split("\n");
         assertThat(lines).hasSize(13).allMatch(l -> l.startsWith("CEF:0|Postern|Postern Gateway|0.1.0|"));
         String denied = List.of(lines).stream().filter(l -> l.contains("|access.denied|")).findFirst().orElseThrow();
-        List<String> h = cefHeader(denied);
+        List<String> h = CefLines.header(denied);
         assertThat(h.subList(0, 7)).containsExactly("CEF:0", "Postern", "Postern Gateway", "0.1.0", "access.denied", "access denied", "5");
-        Map<String, String> x = cefExtension(h.get(7));
+        Map<String, String> x = CefLines.extension(h.get(7));
         assertThat(x).containsEntry("msg", NASTY).containsEntry("reason", "policy.no_rule").containsEntry("outcome", "failure")
                 .containsEntry("src", "203.0.113.5").containsEntry("spt", "50000").containsEntry("dhost", "secret.internal")
                 .containsEntry("dpt", "22").containsEntry("suser", "alice").containsEntry("cs1", "laptop-1").containsEntry("cs1Label", "device")
                 .containsEntry("rt", Long.toString(Instant.parse("2026-11-30T11:00:00Z").toEpochMilli()));
-        Map<String, String> flow = cefExtension(cefHeader(lines[3]).get(7));
+        Map<String, String> flow = CefLines.extension(CefLines.header(lines[3]).get(7));
         assertThat(flow).containsEntry("dst", "10.0.0.5").containsEntry("dhost", "db1.internal").containsEntry("dpt", "5432")
                 .containsEntry("in", "1000").containsEntry("out", "20000").containsEntry("cn1", "1800000").containsEntry("outcome", "success");
-        Map<String, String> ipv6 = cefExtension(cefHeader(lines[6]).get(7));
+        Map<String, String> ipv6 = CefLines.extension(CefLines.header(lines[6]).get(7));
         assertThat(ipv6).containsEntry("src", "2001:db8::7").containsEntry("spt", "40000");
         assertThat(CefFormat.header("a|b\\c")).isEqualTo("a\\|b\\\\c");
-        assertThat(cefHeader("CEF:0|V|P|1|sig\\|x|n\\\\m|3|k=v").subList(4, 6)).containsExactly("sig|x", "n\\m");
+        assertThat(CefLines.header("CEF:0|V|P|1|sig\\|x|n\\\\m|3|k=v").subList(4, 6)).containsExactly("sig|x", "n\\m");
     }
 
     @Test

@@ -1,8 +1,6 @@
 package org.postern.cli.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.postern.cli.audit.AuditCommandTest.cefExtension;
-import static org.postern.cli.audit.AuditCommandTest.cefHeader;
 import static org.postern.cli.audit.AuditCommandTest.run;
 
 import java.io.StringReader;
@@ -20,6 +18,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
+import org.postern.audit.testing.CefLines;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -208,7 +207,7 @@ class AuditMergeTest {
         }
 
         Run cef = run(concat(new String[] {"audit", "export", "--format", "cef"}, dirs));
-        assertThat(cef.out().split("\n")).extracting(l -> cefExtension(cefHeader(l).get(7)).get("dvchost")).containsExactlyElementsOf(expected);
+        assertThat(cef.out().split("\n")).extracting(l -> CefLines.extension(CefLines.header(l).get(7)).get("dvchost")).containsExactlyElementsOf(expected);
 
         Run ocsf = run(concat(new String[] {"audit", "export", "--format", "ocsf"}, dirs));
         assertThat(jsonLines(ocsf.out())).extracting(n -> n.at("/metadata/log_provider").asText()).containsExactlyElementsOf(expected);
