@@ -69,7 +69,8 @@ cp "$here/config/gateway.yaml" "$stage/config/gateway.yaml"
 cp "$root/config/examples/pki.yaml" "$stage/config/pki.yaml"
 mkdir -p "$stage/config/examples"
 cp "$root/config/examples/gateway.yaml" "$root/config/examples/posture-policy.yaml" "$stage/config/examples/"
-cp "$here/systemd/"*.service "$stage/systemd/"
+# the server's units only: postern-agent@.service belongs to the agent's package
+cp "$here/systemd/postern-gateway.service" "$here/systemd/postern-pki.service" "$stage/systemd/"
 cp "$here/Containerfile" "$stage/Containerfile"
 
 say "tarball"
@@ -124,7 +125,7 @@ say "agent modules: $amodules"
 # --generate-cds-archive: the runtime's classes pre-parsed, so the short-lived commands (connect runs
 # once per ssh connection) start faster; the archive lives in the runtime, nothing is written at run time
 "$jdk/bin/jlink" --add-modules "$amodules" --strip-debug --no-header-files --no-man-pages \
-  --compress zip-6 --generate-cds-archive --output "$astage/runtime"
+  --compress zip-6 --generate-cds-archive --output "$astage/runtime" >/dev/null
 chmod -R u+w,go+r "$astage/runtime"
 
 cp "$here/bin/postern-agent" "$astage/bin/"
