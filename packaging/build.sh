@@ -127,6 +127,8 @@ say "agent modules: $amodules"
 "$jdk/bin/jlink" --add-modules "$amodules" --strip-debug --no-header-files --no-man-pages \
   --compress zip-6 --generate-cds-archive --output "$astage/runtime" >/dev/null
 chmod -R u+w,go+r "$astage/runtime"
+# the archive for heaps above 32 GB (uncompressed oops): the agent's JVM never has one (MaxRAM=256m)
+rm -f "$astage/runtime/lib/server/classes_nocoops.jsa"
 
 cp "$here/bin/postern-agent" "$astage/bin/"
 cp "$root/config/examples/agent.yaml" "$astage/config/agent.yaml.example"
