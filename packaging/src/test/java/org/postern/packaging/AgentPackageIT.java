@@ -185,6 +185,71 @@ class AgentPackageIT {
         }
     }
 
+    @Test
+    void installed_up_asAnUnprivilegedUser_withOnlyCapNetAdmin_opensItsTunDevice_andWithoutItRefuses() throws Exception {
+        // what the unit gives up (User=%i, CapabilityBoundingSet= and AmbientCapabilities=CAP_NET_ADMIN,
+        // NoNewPrivileges), given with setpriv to the installed postern-agent running as uid 65534:
+        // that one capability is enough for the VPN mode's TUN device, and without it up refuses
+        assertThat(Path.of("/usr/bin/setpriv")).as("setpriv (Debian util-linux) runs the agent as the unit would").exists();
+        assertThat(run(Map.of(), 10, "id", "-u").output().strip()).as("this test needs root (setpriv --reuid), as CI runs it").isEqualTo("0");
+        Path dir = scratch.resolve("vpn-home");
+        org.postern.pki.testing.TestPki pki = org.postern.pki.testing.TestPki.create();
+        org.postern.pki.testing.TestPki.Enrolled e = pki.enroll("laptop-pkg", "alice");
+        org.postern.agent.state.AgentHome home = new org.postern.agent.state.AgentHome(dir);
+        org.postern.keys.SecureFiles.privateDirectory(dir);
+        org.postern.keys.SecureFiles.createSecret(home.keyFile(), org.postern.keys.KeyFiles.plainPem(e.keys().getPrivate()));
+        // a gateway address nobody listens on: up opens its TUN device first, then fails to connect, and says so
+        home.saveEnrollment(new org.postern.agent.state.AgentHome.Enrollment("https://127.0.0.1:9", pki.ca.rootSha256(), "laptop-pkg",
+                java.time.Instant.now(), home.fileKey()), e.certificate(), pki.ca.chain());
+        Files.writeString(dir.resolve("agent.yaml"), "socks: {enabled: false}\nssh: {enabled: false}\nvpn: {enabled: true, interface: pt-pkgtest}\n");
+        Result chown = run(Map.of(), 30, "chown", "-R", "65534:65534", dir.toString());
+        assertThat(chown.code()).as(chown.output()).isZero();
+        Files.setPosixFilePermissions(scratch, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+
+        List<String> asTheUnit = List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
+                "--bounding-set=-all,+net_admin", "--inh-caps=-all,+net_admin", "--ambient-caps=-all,+net_admin",
+                "/usr/bin/env", "-i", "PATH=" + laptopPath + ":/usr/sbin:/usr/bin", "POSTERN_AGENT_HOME=" + dir, "postern-agent", "up");
+        Process up = new ProcessBuilder(asTheUnit).redirectErrorStream(true).start();
+        up.getOutputStream().close();
+        var lines = new java.util.concurrent.LinkedBlockingQueue<String>();
+        StringBuilder seen = new StringBuilder();
+        Thread.ofPlatform().daemon(true).name("up-output").start(() -> {
+            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(up.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String l; (l = in.readLine()) != null; ) {
+                    lines.add(l);
+                }
+            } catch (IOException ignored) {
+                // the process ended
+            }
+            lines.add("<end>");
+        });
+        try {
+            // the first attempt to reach the gateway comes after the TUN device is open
+            String line;
+            do {
+                line = lines.poll(60, TimeUnit.SECONDS);
+                seen.append(line).append('\n');
+            } while (line != null && !line.equals("<end>") && !line.contains("127.0.0.1:9"));
+            assertThat(line).as("up as uid 65534 with CAP_NET_ADMIN only should be trying the gateway; it printed:%n%s", seen)
+                    .isNotNull().contains("127.0.0.1:9");
+            Result link = run(Map.of(), 30, "ip", "-o", "link", "show", "dev", "pt-pkgtest");
+            assertThat(link.code()).as("the TUN device up opened: %s; up printed:%n%s", link.output(), seen).isZero();
+            assertThat(link.output()).contains("pt-pkgtest");
+        } finally {
+            up.destroy();
+            if (!up.waitFor(30, TimeUnit.SECONDS)) {
+                up.destroyForcibly();
+            }
+        }
+
+        // the same without the capability: exit 1 naming it, nothing dialled
+        List<String> without = new java.util.ArrayList<>(asTheUnit);
+        without.replaceAll(a -> a.replace("+net_admin", "").replace("-all,", "-all"));
+        Result refused = run(Map.of(), 60, without.toArray(String[]::new));
+        assertThat(refused.code()).as(refused.output()).isEqualTo(1);
+        assertThat(refused.output()).contains("creating TUN device pt-pkgtest needs CAP_NET_ADMIN").doesNotContain("127.0.0.1:9");
+    }
+
     /** One SOCKS5 CONNECT (RFC 1928, no authentication): answers success, greets as an SSH server, returns HOST:PORT asked for. */
     private static String serveOneSocksConnect(ServerSocket server) {
         try (Socket s = server.accept()) {
