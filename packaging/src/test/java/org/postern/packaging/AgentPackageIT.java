@@ -3,10 +3,13 @@ package org.postern.packaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.postern.packaging.ServerPackageIT.run;
 
+import java.io.BufferedReader;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -14,12 +17,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -27,7 +34,11 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.postern.agent.state.AgentHome;
+import org.postern.keys.KeyFiles;
+import org.postern.keys.SecureFiles;
 import org.postern.packaging.ServerPackageIT.Result;
+import org.postern.pki.testing.TestPki;
 
 /**
  * Issue 16, laptop: the agent's own tarball and Debian package from the same release build. Both
@@ -193,28 +204,29 @@ class AgentPackageIT {
         assertThat(Path.of("/usr/bin/setpriv")).as("setpriv (Debian util-linux) runs the agent as the unit would").exists();
         assertThat(run(Map.of(), 10, "id", "-u").output().strip()).as("this test needs root (setpriv --reuid), as CI runs it").isEqualTo("0");
         Path dir = scratch.resolve("vpn-home");
-        org.postern.pki.testing.TestPki pki = org.postern.pki.testing.TestPki.create();
-        org.postern.pki.testing.TestPki.Enrolled e = pki.enroll("laptop-pkg", "alice");
-        org.postern.agent.state.AgentHome home = new org.postern.agent.state.AgentHome(dir);
-        org.postern.keys.SecureFiles.privateDirectory(dir);
-        org.postern.keys.SecureFiles.createSecret(home.keyFile(), org.postern.keys.KeyFiles.plainPem(e.keys().getPrivate()));
+        TestPki pki = TestPki.create();
+        TestPki.Enrolled e = pki.enroll("laptop-pkg", "alice");
+        AgentHome home = new AgentHome(dir);
+        SecureFiles.privateDirectory(dir);
+        SecureFiles.createSecret(home.keyFile(), KeyFiles.plainPem(e.keys().getPrivate()));
         // a gateway address nobody listens on: up opens its TUN device first, then fails to connect, and says so
-        home.saveEnrollment(new org.postern.agent.state.AgentHome.Enrollment("https://127.0.0.1:9", pki.ca.rootSha256(), "laptop-pkg",
-                java.time.Instant.now(), home.fileKey()), e.certificate(), pki.ca.chain());
+        home.saveEnrollment(new AgentHome.Enrollment("https://127.0.0.1:9", pki.ca.rootSha256(), "laptop-pkg",
+                Instant.now(), home.fileKey()), e.certificate(), pki.ca.chain());
         Files.writeString(dir.resolve("agent.yaml"), "socks: {enabled: false}\nssh: {enabled: false}\nvpn: {enabled: true, interface: pt-pkgtest}\n");
         Result chown = run(Map.of(), 30, "chown", "-R", "65534:65534", dir.toString());
         assertThat(chown.code()).as(chown.output()).isZero();
-        Files.setPosixFilePermissions(scratch, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(scratch, PosixFilePermissions.fromString("rwxr-xr-x"));
 
         List<String> asTheUnit = List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
                 "--bounding-set=-all,+net_admin", "--inh-caps=-all,+net_admin", "--ambient-caps=-all,+net_admin",
+                // the system directories for the tools up runs (ip), as on a laptop
                 "/usr/bin/env", "-i", "PATH=" + laptopPath + ":/usr/sbin:/usr/bin", "POSTERN_AGENT_HOME=" + dir, "postern-agent", "up");
         Process up = new ProcessBuilder(asTheUnit).redirectErrorStream(true).start();
         up.getOutputStream().close();
-        var lines = new java.util.concurrent.LinkedBlockingQueue<String>();
+        var lines = new LinkedBlockingQueue<String>();
         StringBuilder seen = new StringBuilder();
         Thread.ofPlatform().daemon(true).name("up-output").start(() -> {
-            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(up.getInputStream(), StandardCharsets.UTF_8))) {
+            try (var in = new BufferedReader(new InputStreamReader(up.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String l; (l = in.readLine()) != null; ) {
                     lines.add(l);
                 }
@@ -243,7 +255,7 @@ class AgentPackageIT {
         }
 
         // the same without the capability: exit 1 naming it, nothing dialled
-        List<String> without = new java.util.ArrayList<>(asTheUnit);
+        List<String> without = new ArrayList<>(asTheUnit);
         without.replaceAll(a -> a.replace("+net_admin", "").replace("-all,", "-all"));
         Result refused = run(Map.of(), 60, without.toArray(String[]::new));
         assertThat(refused.code()).as(refused.output()).isEqualTo(1);
@@ -283,7 +295,7 @@ class AgentPackageIT {
             readLine(in);
             return host + ":" + port;
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 
