@@ -213,14 +213,15 @@ class AgentPackageIT {
         home.saveEnrollment(new AgentHome.Enrollment("https://127.0.0.1:9", pki.ca.rootSha256(), "laptop-pkg",
                 Instant.now(), home.fileKey()), e.certificate(), pki.ca.chain());
         Files.writeString(dir.resolve("agent.yaml"), "socks: {enabled: false}\nssh: {enabled: false}\nvpn: {enabled: true, interface: pt-pkgtest}\n");
-        Result chown = run(Map.of(), 30, "chown", "-R", "65534:65534", dir.toString());
+        Path cache = Files.createDirectories(scratch.resolve("vpn-cache")); // the unit's CacheDirectory=
+        Result chown = run(Map.of(), 30, "chown", "-R", "65534:65534", dir.toString(), cache.toString());
         assertThat(chown.code()).as(chown.output()).isZero();
         Files.setPosixFilePermissions(scratch, PosixFilePermissions.fromString("rwxr-xr-x"));
 
         List<String> asTheUnit = List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
                 "--bounding-set=-all,+net_admin", "--inh-caps=-all,+net_admin", "--ambient-caps=-all,+net_admin",
                 // the system directories for the tools up runs (ip), as on a laptop
-                "/usr/bin/env", "-i", "PATH=" + laptopPath + ":/usr/sbin:/usr/bin", "POSTERN_AGENT_HOME=" + dir, "postern-agent", "up");
+                "/usr/bin/env", "-i", "PATH=" + laptopPath + ":/usr/sbin:/usr/bin", "POSTERN_AGENT_HOME=" + dir, "CACHE_DIRECTORY=" + cache, "postern-agent", "up");
         Process up = new ProcessBuilder(asTheUnit).redirectErrorStream(true).start();
         up.getOutputStream().close();
         var lines = new LinkedBlockingQueue<String>();
@@ -253,6 +254,10 @@ class AgentPackageIT {
                 up.destroyForcibly();
             }
         }
+        // stopped by SIGTERM as systemctl stop does, up left its class-data archive in the cache directory, as that user
+        Path jsa = cache.resolve("postern-agent-up.jsa");
+        assertThat(jsa).as("up printed:%n%s", seen).isRegularFile();
+        assertThat((Integer) Files.getAttribute(jsa, "unix:uid")).isEqualTo(65534);
 
         // the same without the capability: exit 1 naming it, nothing dialled
         List<String> without = new ArrayList<>(asTheUnit);
@@ -351,6 +356,7 @@ class AgentPackageIT {
         assertThat(unit).contains("User=%i", "ExecStart=/usr/bin/postern-agent up", "Restart=on-failure",
                 "CapabilityBoundingSet=CAP_NET_ADMIN", "AmbientCapabilities=CAP_NET_ADMIN", "NoNewPrivileges=yes",
                 "ProtectSystem=strict", "ProtectHome=read-only", "ReadWritePaths=-/home/%i/.postern-agent", "PrivateTmp=yes",
+                "CacheDirectory=postern-agent/%i",
                 "DevicePolicy=closed", "DeviceAllow=/dev/net/tun rw");
         // one capability, nowhere another
         assertThat(unit.stream().filter(l -> l.startsWith("CapabilityBoundingSet=") || l.startsWith("AmbientCapabilities="))
