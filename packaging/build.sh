@@ -2,6 +2,8 @@
 # packaging/build.sh VERSION: the release artifacts under packaging/target/release/ (docs/packaging.md):
 #   postern-VERSION-linux-x86_64.tar.gz   bin/ lib/ runtime/ config/ systemd/ man/ completion/
 #   postern_DEBVERSION_amd64.deb          the same, installed under /usr/lib/postern, /etc/postern, …
+#   postern-agent-VERSION-linux-x86_64.tar.gz   the laptop agent: bin/ lib/ runtime/ systemd/ man/ completion/ config/
+#   postern-agent_DEBVERSION_amd64.deb    the same, installed under /usr/lib/postern-agent, /usr/bin/postern-agent, …
 #   docs/                                 man pages (AsciiDoc and roff) and completion of postern and postern-agent
 # Run by `./mvnw -B -Prelease package` (module packaging, phase package), after the reactor has
 # built cli/target/postern-cli.jar with cli/target/lib/ and this module's DocGen. Needs JDK 25
@@ -67,7 +69,8 @@ cp "$here/config/gateway.yaml" "$stage/config/gateway.yaml"
 cp "$root/config/examples/pki.yaml" "$stage/config/pki.yaml"
 mkdir -p "$stage/config/examples"
 cp "$root/config/examples/gateway.yaml" "$root/config/examples/posture-policy.yaml" "$stage/config/examples/"
-cp "$here/systemd/"*.service "$stage/systemd/"
+# the server's units only: postern-agent@.service belongs to the agent's package
+cp "$here/systemd/postern-gateway.service" "$here/systemd/postern-pki.service" "$stage/systemd/"
 cp "$here/Containerfile" "$stage/Containerfile"
 
 say "tarball"
@@ -96,5 +99,66 @@ sed -e "s/@DEB_VERSION@/$deb_version/" -e "s/@INSTALLED_SIZE@/$size/" "$here/deb
 chmod 0755 "$deb/DEBIAN/postinst"
 # gzip, not the default xz: quicker to build, and every dpkg reads it
 dpkg-deb --root-owner-group -Zgzip --build "$deb" "$out/postern_${deb_version}_amd64.deb" >/dev/null
+rm -rf "$deb"
+
+# The laptop agent: a package of its own, beside the server's and installable with it (no file in
+# common): its own runtime, /usr/bin/postern-agent, the unit postern-agent@.service, its man pages.
+aname="postern-agent-$version-linux-x86_64"
+astage="$out/$aname"
+mkdir -p "$astage"/{bin,lib,config,systemd,man/man1,completion}
+
+say "agent: runtime (jdeps, jlink)"
+cp "$agent_jar" "$astage/lib/"
+# BoringSSL (netty-tcnative) and the QUIC codec come per OS and CPU: a Linux x86_64 package carries
+# that one only (the Windows and macOS installers take theirs: docs/packaging.md "Windows and macOS")
+for jar in "$root/posture-agent/target/lib/"*.jar; do
+  case "$(basename "$jar")" in
+    *-osx-*|*-windows-*|*-linux-aarch_64*) ;;
+    *) cp "$jar" "$astage/lib/" ;;
+  esac
+done
+amodules=$("$jdk/bin/jdeps" -q --multi-release 25 --ignore-missing-deps --print-module-deps \
+  --class-path "$astage/lib/*" "$astage"/lib/*.jar)
+# plus SunPKCS11, reached by provider lookup only: a device key kept in a PKCS#11 token (agent.key.Pkcs11KeyStore)
+amodules="$amodules,jdk.crypto.cryptoki"
+say "agent modules: $amodules"
+# --generate-cds-archive: the runtime's classes pre-parsed, so the short-lived commands (connect runs
+# once per ssh connection) start faster; the archive lives in the runtime, nothing is written at run time
+"$jdk/bin/jlink" --add-modules "$amodules" --strip-debug --no-header-files --no-man-pages \
+  --compress zip-6 --generate-cds-archive --output "$astage/runtime" >/dev/null
+chmod -R u+w,go+r "$astage/runtime"
+# the archive for heaps above 32 GB (uncompressed oops): the agent's JVM never has one (MaxRAM=256m)
+rm -f "$astage/runtime/lib/server/classes_nocoops.jsa"
+
+cp "$here/bin/postern-agent" "$astage/bin/"
+cp "$root/config/examples/agent.yaml" "$astage/config/agent.yaml.example"
+cp "$here/systemd/postern-agent@.service" "$astage/systemd/"
+cp "$out/docs/postern-agent/man1/"*.1 "$astage/man/man1/"
+cp "$out/docs/postern-agent/postern-agent.bash" "$astage/completion/postern-agent.bash"
+
+say "agent: tarball"
+tar -C "$out" --owner=0 --group=0 --numeric-owner -czf "$out/$aname.tar.gz" "$aname"
+
+say "agent: Debian package"
+deb="$out/deb-agent"
+mkdir -p "$deb/DEBIAN" "$deb/usr/lib/postern-agent" "$deb/usr/bin" "$deb/lib/systemd/system" "$deb/usr/share/man/man1" \
+  "$deb/usr/share/bash-completion/completions" "$deb/usr/share/doc/postern-agent/examples"
+cp -a "$astage/bin" "$astage/lib" "$astage/runtime" "$deb/usr/lib/postern-agent/"
+ln -s ../lib/postern-agent/bin/postern-agent "$deb/usr/bin/postern-agent"
+cp "$astage/systemd/postern-agent@.service" "$deb/lib/systemd/system/"
+for page in "$astage/man/man1/"*.1; do
+  gzip -9n < "$page" > "$deb/usr/share/man/man1/$(basename "$page").gz"
+done
+sed '1{/^#!/d}' "$astage/completion/postern-agent.bash" > "$deb/usr/share/bash-completion/completions/postern-agent"
+cp "$root/config/examples/agent.yaml" "$deb/usr/share/doc/postern-agent/examples/"
+cp "$root/docs/packaging.md" "$root/docs/agent.md" "$deb/usr/share/doc/postern-agent/"
+cp "$here/debian/agent/copyright" "$deb/usr/share/doc/postern-agent/copyright"
+sed -e "s/^postern (/postern-agent (/" -e "s/@DEB_VERSION@/$deb_version/; s/@DATE@/$(date -uR)/" "$here/debian/changelog.in" \
+  | gzip -9n > "$deb/usr/share/doc/postern-agent/changelog.gz"
+cp "$here/debian/agent/postinst" "$deb/DEBIAN/"
+chmod 0755 "$deb/DEBIAN/postinst"
+size=$(du -sk --exclude=DEBIAN "$deb" | cut -f1)
+sed -e "s/@DEB_VERSION@/$deb_version/" -e "s/@INSTALLED_SIZE@/$size/" "$here/debian/agent/control.in" > "$deb/DEBIAN/control"
+dpkg-deb --root-owner-group -Zgzip --build "$deb" "$out/postern-agent_${deb_version}_amd64.deb" >/dev/null
 rm -rf "$deb"
 say "done: $(cd "$out" && ls ./*.tar.gz ./*.deb | tr '\n' ' ')"

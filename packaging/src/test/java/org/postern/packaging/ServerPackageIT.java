@@ -28,13 +28,12 @@ import org.junit.jupiter.api.io.TempDir;
  * installed with dpkg into a scratch root (its postinst runs there chrootless and creates the
  * postern user in that root's account files), its {@code postern} runs on the bundled jlinked
  * runtime, its man pages render with {@code man -l}, its completion completes, and
- * {@code systemd-analyze verify} checks its units. The release build runs once for the class
- * (packaging/build.sh, as {@code -Prelease package} does), unless that profile has just built it.
+ * {@code systemd-analyze verify} checks its units. The release build runs once per test JVM
+ * ({@link ReleaseBuild}: packaging/build.sh, as {@code -Prelease package} does), unless that profile has just built it.
  */
 class ServerPackageIT {
-    static final Path MODULE = Path.of("").toAbsolutePath();
-    static final Path RELEASE = MODULE.resolve("target/release");
-    static final String VERSION = System.getProperty("postern.version", "0.1.0-SNAPSHOT");
+    static final Path RELEASE = ReleaseBuild.RELEASE;
+    static final String VERSION = ReleaseBuild.VERSION;
 
     @TempDir
     static Path scratch;
@@ -45,10 +44,7 @@ class ServerPackageIT {
 
     @BeforeAll
     static void buildAndInstall() throws Exception {
-        if (!Boolean.getBoolean("postern.release.prebuilt")) {
-            Result r = run(Map.of(), 600, "bash", MODULE.resolve("build.sh").toString(), VERSION);
-            assertThat(r.code()).as("packaging/build.sh %s: %s", VERSION, r.output()).isZero();
-        }
+        ReleaseBuild.ensureBuilt();
         deb = RELEASE.resolve("postern_" + VERSION.replace('-', '~') + "_amd64.deb");
         tarball = RELEASE.resolve("postern-" + VERSION + "-linux-x86_64.tar.gz");
         assertThat(deb).isRegularFile();
