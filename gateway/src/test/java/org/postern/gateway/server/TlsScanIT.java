@@ -26,8 +26,11 @@ import org.postern.pki.ca.KeyProtection;
 import org.postern.pki.testing.TestPki;
 
 /**
- * testssl.sh against the tunnel and admin listeners of a gateway on loopback, read from its JSON
- * output ({@code --jsonfile}), not its terminal text. Every finding above LOW fails the test unless
+ * testssl.sh against every TLS listener on TCP: the gateway's tunnel and admin listeners and
+ * {@code postern pki serve}'s (EST, CRL, OCSP), on loopback, read from its JSON output
+ * ({@code --jsonfile}), not its terminal text. Each JSON is kept in {@code target/tlsscan/}; its
+ * summary is in docs/selfcheck.md "testssl.sh on the live listeners". The default settings must
+ * offer TLS 1.3 alone and no weak cipher category. Every finding above LOW fails the test unless
  * it is one of {@link #ACCEPTED}, each a property of a private CA or of a non-web API and listed
  * with its reason in docs/gateway.md "TLS scan". The run is bounded (a chosen set of checks, timeouts on
  * every connection, and a limit on the whole scan). A missing testssl.sh fails the test: CI
@@ -82,21 +85,30 @@ class TlsScanIT {
     }
 
     @ParameterizedTest(name = "{0} listener")
-    @ValueSource(strings = {"tunnel", "admin"})
+    @ValueSource(strings = {"tunnel", "admin", "pki"})
     void listener_hasNoFindingAboveLow_butThoseOfAPrivateCa(String listener) throws Exception {
-        HostPort at = listener.equals("tunnel") ? settings.listeners().tunnel() : settings.listeners().admin();
+        HostPort at = switch (listener) {
+            case "tunnel" -> settings.listeners().tunnel();
+            case "admin" -> settings.listeners().admin();
+            default -> {
+                // postern pki serve's listener: TestPki builds its TLS context as ServeCommand does
+                java.net.InetSocketAddress a = pki.startServer().address();
+                yield new HostPort(a.getHostString(), a.getPort());
+            }
+        };
         Path work = pki.workDir("tlsscan-" + listener);
         Path json = work.resolve("testssl.json");
         Path log = work.resolve("testssl.log");
         Process p = new ProcessBuilder(TESTSSL.toString(),
                 "--jsonfile", json.toString(), "--warnings", "off", "--quiet", "--color", "0",
                 "--openssl-timeout", "10", "--connect-timeout", "10", "--fast", "--sneaky",
-                // protocols, cipher categories, certificate and defaults, and the vulnerabilities
+                // protocols, cipher categories, each cipher per protocol, forward secrecy and the server's picks,
+            // certificate and defaults, and the vulnerabilities
                 // that apply to a TLS server (not -U: its HTTP and ticketbleed checks are slow and
                 // meaningless on a non-web, TLS 1.3 API)
-                "--protocols", "--std", "--server-defaults", "--heartbleed", "--ccs-injection", "--renegotiation",
-                "--crime", "--poodle", "--tls-fallback", "--sweet32", "--freak", "--logjam", "--drown", "--beast",
-                "--robot",
+                "--protocols", "--std", "--cipher-per-proto", "--fs", "--server-preference", "--server-defaults",
+                "--heartbleed", "--ccs-injection", "--renegotiation", "--crime", "--poodle", "--tls-fallback", "--sweet32",
+                "--freak", "--logjam", "--drown", "--beast", "--lucky13", "--rc4", "--robot",
                 at.host() + ":" + at.port())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         if (!p.waitFor(SCAN_LIMIT.toSeconds(), TimeUnit.SECONDS)) {
@@ -107,6 +119,8 @@ class TlsScanIT {
         }
         assertThat(json).as("testssl.sh wrote no JSON (exit %d): %s", p.exitValue(), tail(log)).isNotEmptyFile();
         JsonNode findings = new ObjectMapper().readTree(json.toFile());
+        Path keep = Files.createDirectories(Path.of("target", "tlsscan"));
+        Files.copy(json, keep.resolve(listener + ".json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         assertThat(findings.isArray() && findings.size() > 10)
                 .as("expected testssl.sh's findings as a JSON array, found %s", findings).isTrue();
 
@@ -127,7 +141,17 @@ class TlsScanIT {
         assertThat(scanProblems).as("testssl.sh could not scan the %s listener; log: %s", listener, tail(log)).isEmpty();
         assertThat(ids).as("the scan covered protocols, ciphers and vulnerabilities")
                 .contains("TLS1_3", "TLS1", "SSLv3", "heartbleed", "ROBOT");
-        assertThat(refused).as("findings above LOW on the %s listener (accepted ones: docs/gateway.md \"TLS scan\")", listener)
+        // what the default settings (tls.allowTls12 off) promise: TLS 1.3 only, no weak cipher category at all
+        Map<String, String> found = new java.util.HashMap<>();
+        findings.forEach(f -> found.putIfAbsent(f.path("id").asText(), f.path("finding").asText()));
+        for (String id : List.of("SSLv2", "SSLv3", "TLS1", "TLS1_1", "TLS1_2", "cipherlist_NULL", "cipherlist_aNULL",
+                "cipherlist_EXPORT", "cipherlist_LOW", "cipherlist_3DES_IDEA", "cipherlist_AVERAGE")) {
+            assertThat(found.get(id)).as("testssl %s on the %s listener", id, listener).startsWith("not offered");
+        }
+        assertThat(found.get("TLS1_3")).as("testssl TLS1_3 on the %s listener", listener).startsWith("offered");
+        assertThat(found.get("cipherlist_STRONG")).as("testssl cipherlist_STRONG on the %s listener", listener)
+                .startsWith("offered");
+                assertThat(refused).as("findings above LOW on the %s listener (accepted ones: docs/gateway.md \"TLS scan\")", listener)
                 .isEmpty();
     }
 
