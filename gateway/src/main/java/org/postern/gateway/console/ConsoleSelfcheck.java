@@ -1,12 +1,15 @@
 package org.postern.gateway.console;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 import org.jspecify.annotations.Nullable;
+import org.postern.gateway.selfcheck.Check;
 import org.postern.gateway.selfcheck.ClockCheck;
 import org.postern.gateway.selfcheck.Finding;
 import org.postern.gateway.selfcheck.FreeSpaceCheck;
@@ -51,21 +54,22 @@ final class ConsoleSelfcheck {
         }
     }
 
-    private final ConsoleServices s;
-    private final ClockCheck.Probe probe;
-    private final FreeSpaceCheck.Space space;
+    private final Clock clock;
+    private final Supplier<List<Check>> checks;
     // one run at a time: a second request while one runs is told so instead of queueing a second verification
     private final ReentrantLock running = new ReentrantLock();
     private volatile @Nullable Run last;
 
-    ConsoleSelfcheck(ConsoleServices services) {
-        this(services, ClockCheck.hostProbe(), FreeSpaceCheck.fileStore());
+    /** The checks of {@code postern selfcheck} on the settings in force at each run, with the gateway's registry. */
+    ConsoleSelfcheck(ConsoleServices s) {
+        this(s.clock(), () -> Selfcheck.checks(s.live().current().settings(), s.clock(), ClockCheck.hostProbe(),
+                FreeSpaceCheck.fileStore(), s.pki().registry()));
     }
 
-    ConsoleSelfcheck(ConsoleServices services, ClockCheck.Probe probe, FreeSpaceCheck.Space space) {
-        this.s = Objects.requireNonNull(services, "services");
-        this.probe = Objects.requireNonNull(probe, "probe");
-        this.space = Objects.requireNonNull(space, "space");
+    /** With {@code checks} built afresh for each run. */
+    ConsoleSelfcheck(Clock clock, Supplier<List<Check>> checks) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.checks = Objects.requireNonNull(checks, "checks");
     }
 
     /** The last run since the gateway started, or null. */
@@ -79,10 +83,9 @@ final class ConsoleSelfcheck {
             return null;
         }
         try {
-            Instant start = s.clock().instant();
+            Instant start = clock.instant();
             long t0 = System.nanoTime();
-            List<Finding> findings = Selfcheck.run(Selfcheck.checks(s.live().current().settings(), s.clock(), probe, space,
-                    s.pki().registry()));
+            List<Finding> findings = Selfcheck.run(checks.get());
             Run r = new Run(start, Duration.ofNanos(System.nanoTime() - t0), admin, findings);
             last = r;
             return r;
