@@ -287,6 +287,16 @@ class ConsoleBrowserIT {
                 visit(b, "/console/verify", "verify");
                 assertThat(b.driver().findElement(By.id("verdict")).getText()).contains("intact");
 
+                // the selfcheck: either role may run it (it changes nothing); the browser posts the form with its token
+                visit(b, "/console/selfcheck", "selfcheck");
+                b.driver().findElement(By.id("run")).click();
+                awaitElement(b, "note");
+                b.screenshot("selfcheck-ran");
+                assertThat(b.driver().findElement(By.id("note")).getText()).isEqualTo("Ran just now.");
+                assertThat(b.driver().findElement(By.id("verdict")).getText()).startsWith("Worst finding: ");
+                assertThat(b.driver().findElement(By.id("findings")).getText()).contains("permissions").contains("audit-trail")
+                        .contains("clock");
+
                 // what an auditor sees has no form that changes anything
                 if (who == audrey) {
                     assertThat(b.open(url("/console/devices/laptop-live")).driver().findElements(By.cssSelector("form[method=post]")))
@@ -520,7 +530,8 @@ class ConsoleBrowserIT {
     void readPages_workWithoutJavaScript_pagingAndTheFilterForm() {
         try (TestBrowser b = browser("no-script", audrey).javascript(false).start()) {
             for (String page : List.of("/console/", "/console/devices", "/console/devices/laptop-live", "/console/sessions",
-                    "/console/admins", "/console/policy", "/console/access", "/console/denials", "/console/verify")) {
+                    "/console/admins", "/console/policy", "/console/access", "/console/denials", "/console/verify",
+                    "/console/selfcheck")) {
                 visit(b, page, page.equals("/console/") ? "dashboard" : page.substring("/console/".length()).replace('/', '-'));
                 assertThat(b.text()).as(page).contains("audrey · auditor · read-only");
             }

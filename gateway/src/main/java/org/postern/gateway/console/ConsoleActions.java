@@ -24,7 +24,7 @@ import org.postern.pki.registry.RegistryException;
 import org.postern.pki.registry.RevocationReason;
 
 /**
- * The console's actions (security-admin only, CSRF-checked by {@link ConsoleRoutes}). Each goes
+ * The console's actions (security-admin only but for running the selfcheck, CSRF-checked by {@link ConsoleRoutes}). Each goes
  * through the same service the CLI uses ({@code PkiService}, the session directory, the reloader),
  * so the registry, the CRL and the trail see a console action exactly as a CLI one; each is also
  * recorded as {@code admin.action} with the admin's identity, what was asked and how it ended.
@@ -72,6 +72,9 @@ final class ConsoleActions {
             }
             if (path.equals("/console/policy/preview")) {
                 return preview(f, chrome.titled("Policies", "policy"), who, source, r);
+            }
+            if (path.equals(ConsolePages.SELFCHECK)) {
+                return selfcheck(chrome, who, source, r);
             }
             if (path.equals("/console/reload")) {
                 return reload(chrome.titled("Policies", "policy"), who, source, r);
@@ -212,6 +215,21 @@ final class ConsoleActions {
                 : "Configuration refused; the last good settings stay in force.";
         return r.render(res.ok() ? HttpResponseStatus.OK : HttpResponseStatus.UNPROCESSABLE_ENTITY, "console/outcome.jte",
                 new ConsoleViews.Outcome(chrome, res.ok(), message, details, "/console/policy"));
+    }
+
+    /**
+     * Runs the selfcheck again (either role: it reads and changes nothing) and shows its findings. A run
+     * already under way (another admin's) is not doubled: the page says so and shows the last result.
+     */
+    private Reply selfcheck(Chrome chrome, AdminIdentity who, String source, ConsoleRoutes r) {
+        ConsoleSelfcheck.Run run = pages.selfchecks().run(who.name());
+        if (run == null) {
+            record(r, who, source, "selfcheck.run", null, "busy", "a run was under way");
+            return pages.selfcheck(chrome, "A run is under way (asked by another admin); reload this page in a moment for its result.",
+                    r);
+        }
+        record(r, who, source, "selfcheck.run", null, "done", "worst " + run.worst().spelling() + ": " + run.counts());
+        return pages.selfcheck(chrome, "Ran just now.", r);
     }
 
     /** How the action ended; its request was recorded before it ran, so a failure here is only logged. */

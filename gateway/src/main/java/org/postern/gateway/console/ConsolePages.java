@@ -63,9 +63,11 @@ final class ConsolePages {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ConsoleServices s;
+    private final ConsoleSelfcheck selfcheck;
 
     ConsolePages(ConsoleServices services) {
         this.s = Objects.requireNonNull(services, "services");
+        this.selfcheck = new ConsoleSelfcheck(services);
     }
 
     @Nullable Reply get(String path, Form q, Chrome chrome, AdminIdentity who, String source, FullHttpRequest req,
@@ -82,6 +84,7 @@ final class ConsolePages {
                 case "/console/audit" -> search(q, chrome.titled("Audit search", "audit"), r);
                 case "/console/access" -> access(q, chrome.titled("Access report", "access"), r);
                 case "/console/denials" -> denials(q, chrome.titled("Denials", "denials"), r);
+                case SELFCHECK -> selfcheck(chrome, null, r);
                 case "/console/verify" -> verify(chrome.titled("Trail verification", "verify"), who, source, r);
                 case "/console/export" -> export(q, chrome, who, source, req, ctx, r);
                 default -> {
@@ -94,6 +97,40 @@ final class ConsolePages {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    static final String SELFCHECK = "/console/selfcheck";
+
+    /** The selfcheck's runs, for the action that starts one. */
+    ConsoleSelfcheck selfchecks() {
+        return selfcheck;
+    }
+
+    /**
+     * The last selfcheck's findings, worst first (as {@code postern selfcheck} prints them), or that
+     * none ran since the gateway started. Viewing never runs it: a run is the POST of the same path.
+     */
+    Reply selfcheck(Chrome chrome, @Nullable String note, ConsoleRoutes r) {
+        Chrome c = chrome.titled("Selfcheck", "selfcheck");
+        ConsoleSelfcheck.Run last = selfcheck.last();
+        if (last == null) {
+            return r.render(HttpResponseStatus.OK, "console/selfcheck.jte", new ConsoleViews.SelfcheckPage(c, null, "", "", "",
+                    "", List.of(), note));
+        }
+        List<ConsoleViews.SelfcheckRow> rows = last.findings().stream()
+                .sorted(java.util.Comparator.comparing(org.postern.gateway.selfcheck.Finding::severity).reversed())
+                .map(f -> new ConsoleViews.SelfcheckRow(f.severity().spelling(), f.check(),
+                        TrailConsoleAudit.text(f.message()), TrailConsoleAudit.text(f.fix())))
+                .toList();
+        String took = String.format(Locale.ROOT, "%.1f s", last.took().toMillis() / 1000.0);
+        return r.render(HttpResponseStatus.OK, "console/selfcheck.jte", new ConsoleViews.SelfcheckPage(c, last.ranAt(), took,
+                last.by(), last.worst().spelling(), last.counts(), rows, note));
+    }
+
+    private ConsoleViews.SelfcheckState selfcheckState() {
+        ConsoleSelfcheck.Run last = selfcheck.last();
+        return last == null ? new ConsoleViews.SelfcheckState(null, null, "")
+                : new ConsoleViews.SelfcheckState(last.worst().spelling(), last.ranAt(), last.counts());
     }
 
     Reply notFound(Chrome chrome, ConsoleRoutes r) {
@@ -141,7 +178,7 @@ final class ConsolePages {
                 BarChart.of("Compliance rate per day", "% compliant", rate, v -> String.format(Locale.ROOT, "%.1f %%", v)),
                 BarChart.of("Denials by reason (" + DASHBOARD_DAYS + " days)", "denials", byReason,
                         v -> String.format(Locale.ROOT, "%.0f", v)),
-                reasons, unseenDays, unseen, EXPIRING_DAYS, expiring, s.trail().state()));
+                reasons, unseenDays, unseen, EXPIRING_DAYS, expiring, s.trail().state(), selfcheckState()));
     }
 
     private Reply devices(Form q, Chrome chrome, ConsoleRoutes r) {

@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Before anything, the admin certificate is looked up again: one revoked while its connection
  * stays open loses the console at its next request. A POST is refused 403, and audited as
- * {@code admin.denied} with the reason, when the role is not {@code security-admin}
- * ({@code admin.role_forbidden}), when the CSRF token is missing or not this admin's
+ * {@code admin.denied} with the reason, when the role is not {@code security-admin} and the POST
+ * is not one of {@link #READ_ONLY_ACTIONS} ({@code admin.role_forbidden}), when the CSRF token is missing or not this admin's
  * ({@code admin.csrf}), or when the browser says the request comes from another site
  * ({@code Sec-Fetch-Site: cross-site}/{@code same-site}, or an {@code Origin} that is not this
  * host: {@code admin.cross_site}).
@@ -41,6 +41,11 @@ final class ConsoleRoutes {
     static final String CSRF = "admin.csrf";
     static final String CROSS_SITE = "admin.cross_site";
     static final String REVOKED = "admin.certificate_refused";
+    /**
+     * POSTs an auditor may make too: they change nothing (running the selfcheck reads files and the
+     * trail), but they are work on the console's workers, so they stay POSTs with a CSRF token.
+     */
+    static final java.util.Set<String> READ_ONLY_ACTIONS = java.util.Set.of(ConsolePages.SELFCHECK);
 
     /** A rendered answer. */
     record Reply(HttpResponseStatus status, String contentType, byte[] body, Map<String, String> headers, boolean close) {
@@ -119,7 +124,7 @@ final class ConsoleRoutes {
         }
         String why = null;
         String reason = null;
-        if (!who.role().mayAct()) {
+        if (!who.role().mayAct() && !READ_ONLY_ACTIONS.contains(path)) {
             reason = ROLE_FORBIDDEN;
             why = "role " + who.role().wireName() + " is read-only: it may not change anything";
         } else if (crossSite(req)) {

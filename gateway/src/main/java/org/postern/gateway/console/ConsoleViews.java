@@ -35,7 +35,7 @@ public final class ConsoleViews {
      * The frame of every page: who is signed in, what they may do, the CSRF token their forms carry.
      *
      * @param title   the page's title
-     * @param active  the navigation entry to mark: dashboard, devices, sessions, admins, policy, audit, access, denials, verify
+     * @param active  the navigation entry to mark: dashboard, devices, sessions, admins, policy, audit, access, denials, verify, selfcheck
      * @param admin   the admin certificate's name
      * @param role    security-admin or auditor
      * @param mayAct  whether forms that change state are shown (the server checks again on every POST)
@@ -144,7 +144,36 @@ public final class ConsoleViews {
     /** The dashboard, for both roles. */
     public record Dashboard(Chrome chrome, List<SessionRow> sessions, List<DayRow> days, BarChart sessionsPerDay,
                             BarChart hoursPerDay, BarChart compliance, BarChart denials, List<Count> denialReasons,
-                            int unseenDays, List<DeviceRow> unseen, int expiringDays, List<CertRow> expiring, TrailState trail) {
+                            int unseenDays, List<DeviceRow> unseen, int expiringDays, List<CertRow> expiring, TrailState trail,
+                            SelfcheckState selfcheck) {
+    }
+
+    /**
+     * The last selfcheck on the dashboard.
+     *
+     * @param worst  info, warning or critical; null when it has not run since the gateway started
+     * @param ranAt  when it ran, or null
+     * @param counts like "0 critical, 3 warning, 11 info", or empty
+     */
+    public record SelfcheckState(@Nullable String worst, @Nullable Instant ranAt, String counts) {
+    }
+
+    /** One selfcheck finding, as {@code postern selfcheck} prints it: severity, check, what was found, the fix. */
+    public record SelfcheckRow(String severity, String check, String message, String fix) {
+    }
+
+    /**
+     * The selfcheck page: the last run's findings, worst first, and the button to run it again.
+     *
+     * @param ranAt    when the shown run started; null when none ran since the gateway started
+     * @param took     how long it took, like "1.2 s"
+     * @param by       the admin who ran it
+     * @param worst    its worst severity
+     * @param counts   like "0 critical, 3 warning, 11 info"
+     * @param note     what the last request did (ran, or found a run under way), or null
+     */
+    public record SelfcheckPage(Chrome chrome, @Nullable Instant ranAt, String took, String by, String worst, String counts,
+                                List<SelfcheckRow> findings, @Nullable String note) {
     }
 
     /** The device list, with the register form for a security admin. */

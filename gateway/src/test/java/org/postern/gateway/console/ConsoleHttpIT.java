@@ -105,7 +105,8 @@ class ConsoleHttpIT {
     void everyPage_bothRoles_renders_withTheSecurityHeaders() {
         for (AdminFixture.Files2 who : List.of(sam, audrey)) {
             for (String page : List.of("/console/", "/console/devices", "/console/sessions", "/console/admins",
-                    "/console/policy", "/console/audit", "/console/access", "/console/denials", "/console/verify")) {
+                    "/console/policy", "/console/audit", "/console/access", "/console/denials", "/console/verify",
+                    "/console/selfcheck")) {
                 Http r = get(who, page);
                 assertThat(r.status()).as(page + " " + r.body()).isEqualTo(200);
                 assertThat(r.header("content-type")).startsWith("text/html");
@@ -184,6 +185,50 @@ class ConsoleHttpIT {
         });
         // and no form to act is shown to an auditor
         assertThat(get(audrey, "/console/devices/laptop-3").body()).doesNotContain("action=\"/console/devices/laptop-3/revoke\"");
+    }
+
+    @Test
+    void selfcheck_worldReadableKey_showsCritical_withItsFix_onThePageAndTheDashboard_auditorMayRunIt() throws Exception {
+        Http before = get(audrey, "/console/selfcheck");
+        assertThat(before.status()).isEqualTo(200);
+        assertThat(before.body()).contains("Not run since the gateway started.").contains("action=\"/console/selfcheck\"");
+        assertThat(get(audrey, "/console/").body()).contains("not run</span> selfcheck");
+        // viewing never runs it
+        assertThat(f.audit("admin.action")).noneSatisfy(a -> assertThat(a.path("action").asText()).isEqualTo("selfcheck.run"));
+
+        Path key = f.pki.dataDir.resolve("audit.key");
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Http none = post(audrey, "/console/selfcheck", form(), List.of());
+        assertThat(none.status()).isEqualTo(403);
+        assertThat(none.header("postern-reason")).isEqualTo("admin.csrf");
+
+        Http run = post(audrey, "/console/selfcheck", form("csrf", csrf(audrey, "/console/selfcheck")), List.of());
+        assertThat(run.status()).as(run.body()).isEqualTo(200);
+        String escapedKey = key.toString();
+        // the row of the finding: its severity, the check, what was found and the fix, the worst first
+        assertThat(run.body()).contains("Ran just now.")
+                .contains("Worst finding: <strong class=\"sev-critical\">critical</strong>")
+                .contains("<td class=\"sev-critical\">critical</td><td class=\"mono\">permissions</td><td>" + escapedKey
+                        + " has mode rw-r--r--")
+                .contains("<td>chmod 600 " + escapedKey + "</td>")
+                .contains("Run by</dt><dd>audrey</dd>");
+        assertThat(run.body().indexOf("sev-critical\">critical</td>")).isLessThan(run.body().indexOf("sev-info\">info</td>"));
+        // the last result stays, with its time, for both roles; the dashboard shows the worst severity
+        assertThat(get(sam, "/console/selfcheck").body()).contains(key + " has mode rw-r--r--").doesNotContain("Ran just now.");
+        assertThat(get(sam, "/console/").body()).contains("sev-critical\">critical</span> selfcheck</a> 1 critical, ");
+        assertThat(f.audit("admin.action")).anySatisfy(a -> {
+            assertThat(a.get("action").asText()).isEqualTo("selfcheck.run");
+            assertThat(a.get("admin").asText()).isEqualTo("audrey");
+            assertThat(a.get("role").asText()).isEqualTo("auditor");
+            assertThat(a.get("result").asText()).isEqualTo("done");
+            assertThat(a.get("detail").asText()).startsWith("worst critical: 1 critical, ");
+        });
+
+        // fixed, and run again by the security admin: the finding is gone
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Http again = post(sam, "/console/selfcheck", form("csrf", csrf(sam)), List.of());
+        assertThat(again.status()).isEqualTo(200);
+        assertThat(again.body()).doesNotContain(key + " has mode").contains("Run by</dt><dd>sam</dd>");
     }
 
     @Test
@@ -333,7 +378,12 @@ class ConsoleHttpIT {
     // --- HTTP with curl
 
     private String csrf(AdminFixture.Files2 who) {
-        Matcher m = CSRF.matcher(get(who, "/console/sessions").body());
+        return csrf(who, "/console/sessions");
+    }
+
+    /** The token of {@code who}'s forms on {@code page} (an auditor's only form is the selfcheck's). */
+    private String csrf(AdminFixture.Files2 who, String page) {
+        Matcher m = CSRF.matcher(get(who, page).body());
         assertThat(m.find()).as("a CSRF token on the page").isTrue();
         return m.group(1);
     }

@@ -26,8 +26,11 @@ import org.postern.pki.ca.KeyProtection;
 import org.postern.pki.testing.TestPki;
 
 /**
- * testssl.sh against the tunnel and admin listeners of a gateway on loopback, read from its JSON
- * output ({@code --jsonfile}), not its terminal text. Every finding above LOW fails the test unless
+ * testssl.sh against every TLS listener on TCP: the gateway's tunnel and admin listeners and
+ * {@code postern pki serve}'s (EST, CRL, OCSP), on loopback, read from its JSON output
+ * ({@code --jsonfile}), not its terminal text. Each JSON is kept in {@code target/tlsscan/}; its
+ * summary is in docs/selfcheck.md "testssl.sh on the live listeners". The default settings must
+ * offer TLS 1.3 alone and no weak cipher category. Every finding above LOW fails the test unless
  * it is one of {@link #ACCEPTED}, each a property of a private CA or of a non-web API and listed
  * with its reason in docs/gateway.md "TLS scan". The run is bounded (a chosen set of checks, timeouts on
  * every connection, and a limit on the whole scan). A missing testssl.sh fails the test: CI
@@ -81,22 +84,58 @@ class TlsScanIT {
         }
     }
 
+    /**
+     * The tunnel listener of a second gateway with {@code tls.allowTls12: true}: TLS 1.2 must then
+     * come with ECDHE and AEAD suites only (docs/gateway.md). Its own trail and listeners; the same PKI.
+     */
+    private static GatewaySettings tls12Settings() throws java.io.IOException {
+        GatewaySettings d = GatewaySettings.defaults();
+        GatewaySettings tls12 = new GatewaySettings("gw-tlsscan-12", pki.dataDir,
+                new GatewaySettings.Listeners(new HostPort("127.0.0.1", GatewayServerIT.freePort()),
+                        new HostPort("127.0.0.1", GatewayServerIT.freePort()), false,
+                        new HostPort("127.0.0.1", GatewayServerIT.freePort())),
+                new GatewaySettings.Tls(d.tls().certificate(), d.tls().key(), d.tls().provider(), true),
+                PosturePolicy.defaults(), new AccessRules(List.of()), d.limits(),
+                new GatewaySettings.Audit(pki.dataDir.resolve("audit/trail-tls12"), GatewaySettings.Audit.FailMode.CLOSED,
+                        DataSize.ofMiB(1), Duration.ofSeconds(60)));
+        return tls12;
+    }
+
     @ParameterizedTest(name = "{0} listener")
-    @ValueSource(strings = {"tunnel", "admin"})
+    @ValueSource(strings = {"tunnel", "admin", "pki", "tunnel-tls12"})
     void listener_hasNoFindingAboveLow_butThoseOfAPrivateCa(String listener) throws Exception {
-        HostPort at = listener.equals("tunnel") ? settings.listeners().tunnel() : settings.listeners().admin();
+        if (listener.equals("tunnel-tls12")) {
+            GatewaySettings tls12 = tls12Settings();
+            try (GatewayServer second = GatewayServer.start(tls12, new KeyProtection.Passphrase(TestPki.PASSPHRASE))) {
+                scan(listener, tls12.listeners().tunnel(), true);
+            }
+            return;
+        }
+        HostPort at = switch (listener) {
+            case "tunnel" -> settings.listeners().tunnel();
+            case "admin" -> settings.listeners().admin();
+            default -> {
+                // postern pki serve's listener: TestPki builds its TLS context as ServeCommand does
+                java.net.InetSocketAddress a = pki.startServer().address();
+                yield new HostPort(a.getHostString(), a.getPort());
+            }
+        };
+        scan(listener, at, false);
+    }
+
+    private void scan(String listener, HostPort at, boolean tls12) throws Exception {
         Path work = pki.workDir("tlsscan-" + listener);
         Path json = work.resolve("testssl.json");
         Path log = work.resolve("testssl.log");
         Process p = new ProcessBuilder(TESTSSL.toString(),
                 "--jsonfile", json.toString(), "--warnings", "off", "--quiet", "--color", "0",
                 "--openssl-timeout", "10", "--connect-timeout", "10", "--fast", "--sneaky",
-                // protocols, cipher categories, certificate and defaults, and the vulnerabilities
-                // that apply to a TLS server (not -U: its HTTP and ticketbleed checks are slow and
+                    // protocols, cipher categories, each cipher per protocol, forward secrecy and the server's picks,
+                // certificate and defaults, and the vulnerabilities that apply to a TLS server (not -U: its HTTP and ticketbleed checks are slow and
                 // meaningless on a non-web, TLS 1.3 API)
-                "--protocols", "--std", "--server-defaults", "--heartbleed", "--ccs-injection", "--renegotiation",
-                "--crime", "--poodle", "--tls-fallback", "--sweet32", "--freak", "--logjam", "--drown", "--beast",
-                "--robot",
+                "--protocols", "--std", "--cipher-per-proto", "--fs", "--server-preference", "--server-defaults",
+                "--heartbleed", "--ccs-injection", "--renegotiation", "--crime", "--poodle", "--tls-fallback", "--sweet32",
+                "--freak", "--logjam", "--drown", "--beast", "--lucky13", "--rc4", "--robot",
                 at.host() + ":" + at.port())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         if (!p.waitFor(SCAN_LIMIT.toSeconds(), TimeUnit.SECONDS)) {
@@ -107,6 +146,8 @@ class TlsScanIT {
         }
         assertThat(json).as("testssl.sh wrote no JSON (exit %d): %s", p.exitValue(), tail(log)).isNotEmptyFile();
         JsonNode findings = new ObjectMapper().readTree(json.toFile());
+        Path keep = Files.createDirectories(Path.of("target", "tlsscan"));
+        Files.copy(json, keep.resolve(listener + ".json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         assertThat(findings.isArray() && findings.size() > 10)
                 .as("expected testssl.sh's findings as a JSON array, found %s", findings).isTrue();
 
@@ -127,7 +168,36 @@ class TlsScanIT {
         assertThat(scanProblems).as("testssl.sh could not scan the %s listener; log: %s", listener, tail(log)).isEmpty();
         assertThat(ids).as("the scan covered protocols, ciphers and vulnerabilities")
                 .contains("TLS1_3", "TLS1", "SSLv3", "heartbleed", "ROBOT");
-        assertThat(refused).as("findings above LOW on the %s listener (accepted ones: docs/gateway.md \"TLS scan\")", listener)
+        // what the settings promise: TLS 1.3 (and 1.2 only with tls.allowTls12), no weak cipher category at all,
+        // forward secrecy always, and under TLS 1.2 ECDHE with AEAD suites only
+        Map<String, String> found = new java.util.HashMap<>();
+        findings.forEach(f -> found.putIfAbsent(f.path("id").asText(), f.path("finding").asText()));
+        List<String> absent = new ArrayList<>(List.of("SSLv2", "SSLv3", "TLS1", "TLS1_1", "cipherlist_NULL", "cipherlist_aNULL",
+                "cipherlist_EXPORT", "cipherlist_LOW", "cipherlist_3DES_IDEA", "cipherlist_AVERAGE"));
+        List<String> offered = new ArrayList<>(List.of("TLS1_3", "cipherlist_STRONG"));
+        (tls12 ? offered : absent).add("TLS1_2");
+        for (String id : absent) {
+            assertThat(found.get(id)).as("testssl %s on the %s listener", id, listener).startsWith("not offered");
+        }
+        for (String id : offered) {
+            assertThat(found.get(id)).as("testssl %s on the %s listener", id, listener).startsWith("offered");
+        }
+        // testssl 3.0 says PFS, 3.1 FS
+        assertThat(found.getOrDefault("FS", found.get("PFS"))).as("forward secrecy on the %s listener", listener)
+                .startsWith("offered");
+        List<String> tls12Suites = new ArrayList<>();
+        findings.forEach(f -> {
+            if (f.path("id").asText().startsWith("cipher-tls1_2_")) {
+                tls12Suites.add(f.path("finding").asText());
+            }
+        });
+        if (tls12) {
+            assertThat(tls12Suites).as("TLS 1.2 suites on the %s listener", listener).isNotEmpty()
+                    .allSatisfy(c -> assertThat(c).contains("ECDHE-").containsAnyOf("GCM", "CHACHA20"));
+        } else {
+            assertThat(tls12Suites).as("TLS 1.2 suites on the %s listener", listener).isEmpty();
+        }
+                assertThat(refused).as("findings above LOW on the %s listener (accepted ones: docs/gateway.md \"TLS scan\")", listener)
                 .isEmpty();
     }
 

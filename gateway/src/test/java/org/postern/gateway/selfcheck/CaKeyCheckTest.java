@@ -1,4 +1,4 @@
-package org.postern.cli.selfcheck;
+package org.postern.gateway.selfcheck;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package org.postern.cli.selfcheck;
+package org.postern.gateway.selfcheck;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.keys.Pem;
 import org.postern.pki.ca.CaStore;
@@ -28,8 +29,17 @@ public final class Selfcheck {
     private Selfcheck() {
     }
 
-    /** What {@code postern selfcheck} runs for {@code settings}, in report order. */
+    /** What {@code postern selfcheck} runs for {@code settings}, in report order; it opens the registry itself. */
     public static List<Check> checks(GatewaySettings settings, Clock clock, ClockCheck.Probe probe, FreeSpaceCheck.Space space) {
+        return checks(settings, clock, probe, space, null);
+    }
+
+    /**
+     * The same checks, reading admin certificates from {@code registry} when given (a running gateway's,
+     * left open) instead of opening {@code registry.url} for the run.
+     */
+    public static List<Check> checks(GatewaySettings settings, Clock clock, ClockCheck.Probe probe, FreeSpaceCheck.Space space,
+                                     @Nullable Registry registry) {
         Path data = settings.dataDir();
         CaStore store = new CaStore(data);
         GatewaySettings.Audit audit = settings.audit();
@@ -43,7 +53,7 @@ public final class Selfcheck {
         }
         List<CertificateExpiryCheck.Item> certs = new ArrayList<>();
         List<Finding> unreadable = new ArrayList<>();
-        collectCertificates(settings, store, clock, certs, unreadable);
+        collectCertificates(settings, store, clock, registry, certs, unreadable);
         return List.of(
                 new ListenerCheck(settings.listeners(), settings.tls(), audit.siem() != null && audit.siem().allowTls12()),
                 new PolicyModeCheck(settings.posture().mode(), audit.failMode()),
@@ -84,7 +94,7 @@ public final class Selfcheck {
     }
 
     /** CA, OCSP responder, server and admin certificates; what cannot be read becomes a warning. */
-    private static void collectCertificates(GatewaySettings settings, CaStore store, Clock clock,
+    private static void collectCertificates(GatewaySettings settings, CaStore store, Clock clock, @Nullable Registry open,
                                             List<CertificateExpiryCheck.Item> out, List<Finding> unreadable) {
         Path data = settings.dataDir();
         String renewCa = "renew the CA before it ends (docs/pki.md); every certificate it issued ends with it";
@@ -116,22 +126,36 @@ public final class Selfcheck {
                         + ": " + e.getMessage(), "make it readable by the gateway's user"));
             }
         }
+        if (open != null) {
+            try {
+                adminCertificates(open, out);
+            } catch (RuntimeException e) {
+                unreadable.add(new Finding(CertificateExpiryCheck.NAME, Severity.WARNING, "cannot read the admin certificates in"
+                        + " the registry (" + settings.registry().url() + "): " + e.getMessage(),
+                        "check registry.url and its credentials"));
+            }
+            return;
+        }
         boolean sqlite = settings.registry().postgres() == null;
         if (sqlite && !Files.exists(data.resolve("registry.db"))) {
             return; // opening would create an empty one
         }
         try (Registry registry = Registries.open(settings.registry(), data, clock)) {
-            for (CertificateRecord r : registry.certificates(CertificateRecord.Kind.admin)) {
-                if (!r.revoked()) {
-                    out.add(new CertificateExpiryCheck.Item("admin certificate " + r.subject() + " (serial "
-                            + r.serial().toString(16) + ")", Pem.certificate(r.der()), Severity.WARNING,
-                            "issue a new one (postern pki issue-admin) and revoke the old (postern pki admin revoke)"));
-                }
-            }
+            adminCertificates(registry, out);
         } catch (RuntimeException e) {
             unreadable.add(new Finding(CertificateExpiryCheck.NAME, Severity.WARNING, "cannot read the admin certificates in"
                     + " the registry (" + settings.registry().url() + "): " + e.getMessage(),
                     "check registry.url and its credentials"));
+        }
+    }
+
+    private static void adminCertificates(Registry registry, List<CertificateExpiryCheck.Item> out) {
+        for (CertificateRecord r : registry.certificates(CertificateRecord.Kind.admin)) {
+            if (!r.revoked()) {
+                out.add(new CertificateExpiryCheck.Item("admin certificate " + r.subject() + " (serial "
+                        + r.serial().toString(16) + ")", Pem.certificate(r.der()), Severity.WARNING,
+                        "issue a new one (postern pki issue-admin) and revoke the old (postern pki admin revoke)"));
+            }
         }
     }
 

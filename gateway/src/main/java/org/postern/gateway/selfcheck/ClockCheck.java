@@ -1,4 +1,4 @@
-package org.postern.cli.selfcheck;
+package org.postern.gateway.selfcheck;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

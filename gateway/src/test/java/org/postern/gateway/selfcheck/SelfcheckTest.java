@@ -1,4 +1,4 @@
-package org.postern.cli.selfcheck;
+package org.postern.gateway.selfcheck;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -17,7 +17,6 @@ import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.postern.cli.Exit;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.pki.testing.TestPki;
 
@@ -57,15 +56,13 @@ class SelfcheckTest {
                 "the check could not run: cannot read /nowhere: permission denied",
                 "fix what the message names and run postern selfcheck again"));
         assertThat(Selfcheck.worst(f)).isEqualTo(Severity.WARNING);
-        assertThat(SelfcheckCommand.exitCode(Selfcheck.worst(f))).isEqualTo(1);
     }
 
     @Test
-    void exitCodes_byWorstSeverity() {
+    void worst_ofNoFinding_isInfo() {
         assertThat(Selfcheck.worst(List.of())).isEqualTo(Severity.INFO);
-        assertThat(SelfcheckCommand.exitCode(Severity.INFO)).isZero();
-        assertThat(SelfcheckCommand.exitCode(Severity.WARNING)).isEqualTo(1);
-        assertThat(SelfcheckCommand.exitCode(Severity.CRITICAL)).isEqualTo(Exit.CRITICAL).isEqualTo(8);
+        assertThat(Selfcheck.worst(List.of(Finding.info("a", "x"), new Finding("b", Severity.CRITICAL, "y", "z"))))
+                .isEqualTo(Severity.CRITICAL);
     }
 
     @Test

@@ -1,4 +1,4 @@
-package org.postern.cli.selfcheck;
+package org.postern.gateway.selfcheck;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -13,7 +13,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.postern.audit.AuditEvent;
-import org.postern.cli.pki.PkiContext;
+import org.postern.audit.trail.AuditKeys;
+import org.postern.audit.trail.SharedAuditTrail;
 
 /** On a real trail, written by the PKI commands' writer and signed with DATA/audit.key. */
 class AuditTrailCheckTest {
@@ -23,12 +24,15 @@ class AuditTrailCheckTest {
 
     @BeforeEach
     void writeTrail() throws Exception {
-        try (var audit = PkiContext.auditTrail(data, new SecureRandom())) {
+        // as the PKI commands write their trail (PkiContext.auditTrail in cli): DATA/audit.key, audit.pub beside it
+        AuditKeys keys = AuditKeys.loadOrCreate(data.resolve("audit.key"), new SecureRandom());
+        keys.exportPublicKey(data.resolve("audit.pub"));
+        trail = data.resolve(Selfcheck.PKI_TRAIL);
+        try (var audit = new SharedAuditTrail(trail, "pki@test", keys)) {
             for (int i = 0; i < 3; i++) {
                 audit.record(AuditEvent.of("pki.token.create", Instant.now()).with("device", "laptop-" + i).build());
             }
         }
-        trail = data.resolve(PkiContext.AUDIT_DIR);
     }
 
     private List<Finding> run(boolean siemed, String siemAddress, Path cursor) throws Exception {
