@@ -92,7 +92,7 @@ class ServerPackageIT {
         int uid = Integer.parseInt(passwd.lines().filter(l -> l.startsWith("postern:")).findFirst().orElseThrow().split(":")[2]);
 
         PosixFileAttributes data = Files.readAttributes(root.resolve("var/lib/postern"), PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        assertThat(PosixFilePermissions.toString(data.permissions())).isEqualTo("rwxr-x---");
+        assertThat(PosixFilePermissions.toString(data.permissions())).isEqualTo("rwx------");
         assertThat((Integer) Files.getAttribute(root.resolve("var/lib/postern"), "unix:uid")).isEqualTo(uid);
         PosixFileAttributes conf = Files.readAttributes(root.resolve("etc/postern/gateway.yaml"), PosixFileAttributes.class);
         assertThat(PosixFilePermissions.toString(conf.permissions())).isEqualTo("rw-r-----");
