@@ -318,6 +318,7 @@ public final class GatewayServer implements AutoCloseable {
                     .newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("postern-window-ends").factory());
             resources.add(windowEnds::shutdownNow);
             VpnService vpnFlows = vpnAcceptor instanceof VpnService v ? v : null;
+            flows.warnBeforeWindowEnd(() -> live.current().settings().access().warnBeforeWindowEnd());
             windowEnds.scheduleWithFixedDelay(() -> {
                 try {
                     org.postern.config.gateway.AccessRules access = live.current().settings().access();
