@@ -202,4 +202,31 @@ class OutsideHoursRelayTest {
             other.close();
         }
     }
+
+    @Test
+    void acrossTheSpringForwardGap_theWindowEndsOnTheWallClock_twoRealHoursAfterOneThirty() throws Exception {
+        // Paris, Sunday 2027-03-28: 02:00 CET jumps to 03:00 CEST. The window 01:00-04:00 ends at 04:00 CEST = 02:00Z.
+        host = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
+        Hours sunday = new Hours(List.of(new Hours.Window(EnumSet.of(DayOfWeek.SUNDAY), 60, 4 * 60)), Set.of());
+        AccessRules rules = new AccessRules(List.of(new AccessRules.Rule("sunday-maintenance", List.of("staff"),
+                List.of(Destination.parse("127.0.0.1/32:" + host.port())), AccessRules.Rule.DEFAULT_PROTOCOLS, sunday)),
+                ZoneId.of("Europe/Paris"), true);
+        gw = new RelayFixture(SETTINGS, rules);
+        gw.pki.clock.set(Instant.parse("2027-03-28T00:30:00Z")); // 01:30 CET
+        gw.grantLease(Duration.ofHours(3)); // leases expire on the test clock, which moves by hours here
+        RelayFixture.Answer a = gw.connect("127.0.0.1:" + host.port());
+        assertThat(a.status()).isEqualTo(200);
+        assertThat(a.headers()).containsEntry("postern-window-end", "2027-03-28T02:00:00Z");
+        gw.pki.clock.set(Instant.parse("2027-03-28T01:00:00Z")); // 03:00 CEST, right after the gap
+        assertThat(sweep(rules)).isZero();
+        ping(a.socket());
+        gw.pki.clock.set(Instant.parse("2027-03-28T01:59:59Z"));
+        assertThat(sweep(rules)).isZero();
+        gw.pki.clock.set(Instant.parse("2027-03-28T02:00:00Z")); // 04:00 CEST
+        assertThat(sweep(rules)).as("the session, its one tunnel with it").isEqualTo(1);
+        assertThat(a.socket().getInputStream().read()).isEqualTo(-1);
+        assertThat(gw.audit.await("flow.close").fields()).containsEntry("how", "outside_hours");
+        assertThat(gw.audit.await("session.end").fields()).containsEntry("reason", "outside_hours");
+        a.socket().close();
+    }
 }

@@ -501,10 +501,14 @@ final class RelayFixture implements AutoCloseable {
 
     /** A compliant lease for the laptop, ten minutes long. */
     void grantLease() {
+        grantLease(Duration.ofMinutes(10));
+    }
+
+    /** A compliant lease for the laptop, {@code length} long (a test that moves the clock by hours). */
+    void grantLease(Duration length) {
         Instant now = pki.clock.instant();
         leases.put(new Lease(laptop.id(), "alice", laptop.certificate().getSerialNumber(), now,
-                new PostureVerdict.Compliant(PosturePolicy.Mode.ENFORCE, "test-1", now.plus(Duration.ofMinutes(10)),
-                        List.of())));
+                new PostureVerdict.Compliant(PosturePolicy.Mode.ENFORCE, "test-1", now.plus(length), List.of())));
     }
 
     /** Sends {@code CONNECT authority} and reads the answer's head; the socket is left open. */
