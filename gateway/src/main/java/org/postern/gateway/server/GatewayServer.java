@@ -324,7 +324,8 @@ public final class GatewayServer implements AutoCloseable {
                     org.postern.config.gateway.AccessRules access = live.current().settings().access();
                     if (access.endSessionsAtWindowEnd()) {
                         java.time.Instant now = clock.instant();
-                        int ended = sessions.endOutsideHours(now, groups -> access.anyOpenFor(groups, now));
+                        int ended = sessions.endOutsideHours(now, groups -> access.anyOpenFor(groups, now))
+                                + bastion.endOutsideHours(groups -> access.anyOpenFor(groups, now));
                         int cut = flows.closeOutsideHours() + bastion.closeOutsideHours();
                         if (vpnFlows != null) {
                             vpnFlows.closeOutsideHours(); // each link logs what it ended
