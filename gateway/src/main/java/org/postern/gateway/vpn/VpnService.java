@@ -347,7 +347,11 @@ public final class VpnService implements ConnectIpAcceptor, AutoCloseable {
     public void closeOutsideHours() {
         java.time.Instant now = clock.instant();
         for (VpnEngine engine : byDevice.values()) {
-            engine.closeOutsideHours(now);
+            try {
+                engine.closeOutsideHours(now);
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                // its loop is shutting down with the gateway: the link ends with gateway_shutdown anyway
+            }
         }
     }
 
