@@ -1,6 +1,8 @@
 package org.postern.config.gateway;
 
 import java.time.DateTimeException;
+import java.time.Duration;
+import java.time.Instant;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -38,17 +40,30 @@ import org.postern.config.InvalidValueException;
  *       except: ["2026-12-25"]       # closed all day
  *   timeZone: Africa/Casablanca      # the wall clock of every rule's hours; default UTC
  *   endSessionsAtWindowEnd: false    # true: a tunnel admitted by a rule with hours ends when its window does
+ *   warnBeforeWindowEnd: 10m         # the agent warns its user this long before (0s: no warning)
  * }</pre>
  *
  * @param timeZone               the zone whose wall clock {@link Hours} are read on
  * @param endSessionsAtWindowEnd whether a live flow admitted by a rule with hours is closed at the end of the
- *                               window that admitted it (reason {@code outside_hours}): CONNECT tunnels and
- *                               SSH forwards, not VPN flows yet; otherwise the hours decide only admissions
+ *                               window that admitted it (reason {@code outside_hours}): CONNECT tunnels, SSH
+ *                               forwards and VPN flows, and a session none of whose rules is open any more;
+ *                               otherwise the hours decide only admissions
+ * @param warnBeforeWindowEnd    how long before a tunnel's window ends the agent warns its user (sent to it with
+ *                               the window's end); zero: no warning
  */
-public record AccessRules(List<Rule> rules, ZoneId timeZone, boolean endSessionsAtWindowEnd) {
+public record AccessRules(List<Rule> rules, ZoneId timeZone, boolean endSessionsAtWindowEnd,
+                          Duration warnBeforeWindowEnd) {
 
     /** The zone of the hours when {@code access.timeZone} is not set (the region id, so remedies say "UTC", not "Z"). */
     public static final ZoneId DEFAULT_TIME_ZONE = ZoneId.of("UTC");
+    /** The agent's warning lead when {@code access.warnBeforeWindowEnd} is not set. */
+    public static final Duration DEFAULT_WARN_BEFORE_WINDOW_END = Duration.ofMinutes(10);
+    /**
+     * The longest lead, exclusive: a day. A lead of a day or more would warn before the window even
+     * opened (no window is longer than a day), which is a typo, not a choice.
+     */
+    public static final Duration MAX_WARN_BEFORE_WINDOW_END = Duration.ofDays(1);
+    static final String EXPECTED_WARN = "a duration of at least 0s and less than 24h, like 10m";
 
     static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     static final String EXPECTED_NAME = "a rule name of letters, digits, '.', '_' or '-', like admins-ssh";
@@ -56,6 +71,11 @@ public record AccessRules(List<Rule> rules, ZoneId timeZone, boolean endSessions
     public AccessRules {
         rules = List.copyOf(Objects.requireNonNull(rules, "rules"));
         Objects.requireNonNull(timeZone, "timeZone");
+        Objects.requireNonNull(warnBeforeWindowEnd, "warnBeforeWindowEnd");
+        if (warnBeforeWindowEnd.isNegative() || warnBeforeWindowEnd.compareTo(MAX_WARN_BEFORE_WINDOW_END) >= 0) {
+            throw new IllegalArgumentException("access.warnBeforeWindowEnd: expected " + EXPECTED_WARN + ", found "
+                    + org.postern.config.Durations.format(warnBeforeWindowEnd));
+        }
         Set<String> seen = new LinkedHashSet<>();
         for (Rule r : rules) {
             if (!seen.add(r.name())) {
@@ -70,9 +90,28 @@ public record AccessRules(List<Rule> rules, ZoneId timeZone, boolean endSessions
         this(rules, DEFAULT_TIME_ZONE, false);
     }
 
-    /** These settings with other rules (the same zone and end-of-window choice). */
+    /** Rules whose hours are read in {@code timeZone}, the agent warned the default 10 minutes before a window's end. */
+    public AccessRules(List<Rule> rules, ZoneId timeZone, boolean endSessionsAtWindowEnd) {
+        this(rules, timeZone, endSessionsAtWindowEnd, DEFAULT_WARN_BEFORE_WINDOW_END);
+    }
+
+    /** These settings with other rules (the same zone, end-of-window choice and warning lead). */
     public AccessRules withRules(List<Rule> other) {
-        return new AccessRules(other, timeZone, endSessionsAtWindowEnd);
+        return new AccessRules(other, timeZone, endSessionsAtWindowEnd, warnBeforeWindowEnd);
+    }
+
+    /**
+     * Whether any rule naming one of {@code ownerGroups} is open at {@code instant}: an always-open
+     * one, or one with hours inside a window. False when every rule of these groups is closed (or
+     * none names them): nothing could admit a tunnel of theirs now, whatever its destination.
+     */
+    public boolean anyOpenFor(Set<String> ownerGroups, Instant instant) {
+        for (Rule r : rules) {
+            if (r.appliesTo(ownerGroups) && (r.hours() == null || r.hours().isOpen(instant, timeZone))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** No rules: nobody reaches anything. */
@@ -104,7 +143,19 @@ public record AccessRules(List<Rule> rules, ZoneId timeZone, boolean endSessions
             }
         });
         boolean endAtWindowEnd = r.bool("endSessionsAtWindowEnd", false);
-        return new AccessRules(unique, zone, endAtWindowEnd);
+        Duration warn = r.value("warnBeforeWindowEnd", DEFAULT_WARN_BEFORE_WINDOW_END, EXPECTED_WARN, s -> {
+            Duration d;
+            try {
+                d = org.postern.config.Durations.parse(s);
+            } catch (InvalidValueException e) {
+                throw new InvalidValueException(EXPECTED_WARN, s);
+            }
+            if (d.isNegative() || d.compareTo(MAX_WARN_BEFORE_WINDOW_END) >= 0) {
+                throw new InvalidValueException(EXPECTED_WARN, s);
+            }
+            return d;
+        });
+        return new AccessRules(unique, zone, endAtWindowEnd, warn);
     }
 
     /**

@@ -189,4 +189,93 @@ class HoursTest {
                         .collect(java.util.stream.Collectors.toSet()));
         assertThat(h.nextOpening(Instant.parse("2026-12-06T00:00:00Z"), ZoneOffset.UTC)).isEmpty();
     }
+
+    @Test
+    void dst_windowAcrossTheSpringForwardGap_isShorterInRealTime_andEndsOnTheWallClock() {
+        // Paris, Sunday 2027-03-28: 02:00 CET jumps to 03:00 CEST (01:00Z). A 01:00-04:00 window lasts two real hours.
+        Hours h = new Hours(List.of(new Hours.Window(EnumSet.of(DayOfWeek.SUNDAY), 60, 4 * 60)), Set.of());
+        Instant before = Instant.parse("2027-03-28T00:30:00Z"); // 01:30 CET
+        assertThat(h.isOpen(before, PARIS)).isTrue();
+        assertThat(h.openUntil(before, PARIS)).as("04:00 CEST").contains(Instant.parse("2027-03-28T02:00:00Z"));
+        assertThat(h.isOpen(Instant.parse("2027-03-28T01:00:00Z"), PARIS)).as("03:00 CEST, right after the gap").isTrue();
+        assertThat(h.isOpen(Instant.parse("2027-03-28T01:59:59Z"), PARIS)).as("03:59:59 CEST").isTrue();
+        assertThat(h.isOpen(Instant.parse("2027-03-28T02:00:00Z"), PARIS)).as("04:00 CEST").isFalse();
+    }
+
+    @Test
+    void dst_windowEndingInTheSpringForwardGap_endsWhereTheGapEnds() {
+        // 00:00-02:30 on the day 02:00-03:00 does not exist: the window ends at 03:00 CEST, the first instant after it
+        Hours h = new Hours(List.of(new Hours.Window(EnumSet.of(DayOfWeek.SUNDAY), 0, 2 * 60 + 30)), Set.of());
+        assertThat(h.openUntil(Instant.parse("2027-03-28T00:59:59Z"), PARIS)).contains(Instant.parse("2027-03-28T01:00:00Z"));
+        assertThat(h.isOpen(Instant.parse("2027-03-28T01:00:00Z"), PARIS)).as("03:00 CEST").isFalse();
+    }
+
+    @Test
+    void dst_fallBack_theRepeatedHourIsInsideTwice_andTheWindowEndsOnItsSecondPass() {
+        // Paris, Sunday 2026-10-25: 03:00 CEST goes back to 02:00 CET (01:00Z); 02:00-03:00 local happens twice
+        Hours h = new Hours(List.of(new Hours.Window(EnumSet.of(DayOfWeek.SUNDAY), 2 * 60, 3 * 60)), Set.of());
+        Instant first = Instant.parse("2026-10-25T00:30:00Z");  // 02:30 CEST
+        Instant second = Instant.parse("2026-10-25T01:30:00Z"); // 02:30 CET
+        assertThat(h.isOpen(first, PARIS)).isTrue();
+        assertThat(h.isOpen(second, PARIS)).isTrue();
+        assertThat(h.openUntil(first, PARIS)).as("03:00 CET, two real hours after 02:00 CEST")
+                .contains(Instant.parse("2026-10-25T02:00:00Z"));
+        assertThat(h.openUntil(second, PARIS)).contains(Instant.parse("2026-10-25T02:00:00Z"));
+        assertThat(h.isOpen(Instant.parse("2026-10-25T02:00:00Z"), PARIS)).as("03:00 CET").isFalse();
+        assertThat(h.isOpen(Instant.parse("2026-10-24T23:59:59Z"), PARIS)).as("01:59:59 CEST").isFalse();
+    }
+
+    @Test
+    void dst_exceptOnTheDayOfTheChange_closesTheWholeLocalDay_23hOr25h() {
+        Hours allDay = new Hours(List.of(new Hours.Window(EnumSet.allOf(DayOfWeek.class), 0, 1440)),
+                Set.of(LocalDate.parse("2026-10-25"), LocalDate.parse("2027-03-28")));
+        // 2026-10-25 in Paris is 25 hours long: 2026-10-24T22:00Z to 2026-10-25T23:00Z
+        assertThat(allDay.isOpen(Instant.parse("2026-10-24T21:59:59Z"), PARIS)).as("Saturday 23:59:59 CEST").isTrue();
+        assertThat(allDay.openUntil(Instant.parse("2026-10-24T10:00:00Z"), PARIS)).as("ends where the closed day begins")
+                .contains(Instant.parse("2026-10-24T22:00:00Z"));
+        assertThat(allDay.isOpen(Instant.parse("2026-10-24T22:00:00Z"), PARIS)).as("Sunday 00:00 CEST").isFalse();
+        assertThat(allDay.isOpen(Instant.parse("2026-10-25T01:30:00Z"), PARIS)).as("the repeated hour").isFalse();
+        assertThat(allDay.isOpen(Instant.parse("2026-10-25T22:59:59Z"), PARIS)).as("Sunday 23:59:59 CET").isFalse();
+        assertThat(allDay.nextOpening(Instant.parse("2026-10-25T12:00:00Z"), PARIS).orElseThrow().toInstant())
+                .as("Monday 00:00 CET").isEqualTo(Instant.parse("2026-10-25T23:00:00Z"));
+        // 2027-03-28 is 23 hours long: 2027-03-27T23:00Z to 2027-03-28T22:00Z
+        assertThat(allDay.isOpen(Instant.parse("2027-03-27T22:59:59Z"), PARIS)).isTrue();
+        assertThat(allDay.isOpen(Instant.parse("2027-03-27T23:00:00Z"), PARIS)).isFalse();
+        assertThat(allDay.isOpen(Instant.parse("2027-03-28T21:59:59Z"), PARIS)).isFalse();
+        assertThat(allDay.isOpen(Instant.parse("2027-03-28T22:00:00Z"), PARIS)).as("Monday 00:00 CEST").isTrue();
+    }
+
+    @Test
+    void warnBeforeWindowEnd_defaultTenMinutes_setAndBoundsNamed() throws IOException {
+        assertThat(load(RULE).warnBeforeWindowEnd()).isEqualTo(java.time.Duration.ofMinutes(10));
+        assertThat(load(RULE + "  warnBeforeWindowEnd: 25m\n").warnBeforeWindowEnd()).isEqualTo(java.time.Duration.ofMinutes(25));
+        assertThat(load(RULE + "  warnBeforeWindowEnd: 0s\n").warnBeforeWindowEnd()).isZero();
+        assertThat(load(RULE + "  warnBeforeWindowEnd: 23h59m\n").warnBeforeWindowEnd())
+                .isEqualTo(java.time.Duration.ofMinutes(24 * 60 - 1));
+        for (String bad : List.of("24h", "1d", "-5m", "10", "ten", "2d")) {
+            assertThat(problems(RULE + "  warnBeforeWindowEnd: \"" + bad + "\"\n")).as(bad).containsExactly(
+                    "gateway.yaml: access.warnBeforeWindowEnd: expected a duration of at least 0s and less than 24h,"
+                            + " like 10m, found \"" + bad + "\"");
+        }
+        assertThatThrownBy(() -> new AccessRules(List.of(), ZoneOffset.UTC, true, java.time.Duration.ofHours(24)))
+                .hasMessage("access.warnBeforeWindowEnd: expected a duration of at least 0s and less than 24h, like 10m,"
+                        + " found 1d");
+        assertThatThrownBy(() -> new AccessRules(List.of(), ZoneOffset.UTC, true, java.time.Duration.ofMinutes(-1)))
+                .hasMessage("access.warnBeforeWindowEnd: expected a duration of at least 0s and less than 24h, like 10m,"
+                        + " found PT-1M");
+    }
+
+    @Test
+    void anyOpenFor_onlyRulesOfTheGroups_alwaysOpenCounts() {
+        AccessRules.Rule office = new AccessRules.Rule("office", List.of("staff"), List.of(Destination.parse("10.0.0.0/8:443")),
+                AccessRules.Rule.DEFAULT_PROTOCOLS, OFFICE);
+        AccessRules.Rule admins = new AccessRules.Rule("admins", List.of("admins"), List.of(Destination.parse("10.0.0.0/8:22")));
+        AccessRules a = new AccessRules(List.of(office, admins), CASABLANCA, true);
+        Instant mondayNoon = Instant.parse("2026-12-07T11:00:00Z");
+        Instant mondayEvening = Instant.parse("2026-12-07T17:00:00Z");
+        assertThat(a.anyOpenFor(Set.of("staff"), mondayNoon)).isTrue();
+        assertThat(a.anyOpenFor(Set.of("staff"), mondayEvening)).as("18:00 local: its only rule closed").isFalse();
+        assertThat(a.anyOpenFor(Set.of("staff", "admins"), mondayEvening)).as("an always-open rule of another group").isTrue();
+        assertThat(a.anyOpenFor(Set.of("guests"), mondayNoon)).as("no rule names them").isFalse();
+    }
 }

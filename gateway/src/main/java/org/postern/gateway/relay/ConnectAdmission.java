@@ -90,6 +90,9 @@ final class ConnectAdmission {
                         + " could not be recorded (audit.failMode: closed): " + e.getMessage(), who.user(), who.destAddress()));
             }
             if (session.tryAddFlow()) {
+                if (pass.target().until() != null) {
+                    session.windowed(pass.target().until(), pass.device().groups());
+                }
                 return new Admitted(UUID.randomUUID().toString(), who, pass.target(), pass.lease(), pass.grounds(),
                         session);
             }

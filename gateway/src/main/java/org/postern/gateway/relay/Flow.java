@@ -44,6 +44,11 @@ final class Flow {
      * ends it.
      */
     static final String WINDOW_END_HEADER = "Postern-Window-End";
+    /**
+     * Beside {@link #WINDOW_END_HEADER}: how many whole seconds before that end the agent warns its
+     * user ({@code access.warnBeforeWindowEnd}; 0: no warning).
+     */
+    static final String WINDOW_WARNING_HEADER = "Postern-Window-Warning";
 
     final String id;
     final Endpoints who;
@@ -70,6 +75,11 @@ final class Flow {
         this.server = server;
         this.registry = registry;
         this.openedAt = openedAt;
+    }
+
+    /** The value of {@link #WINDOW_WARNING_HEADER} for this tunnel: the lead in force now, in whole seconds. */
+    String windowWarning() {
+        return Long.toString(registry.warnBeforeWindowEnd().toSeconds());
     }
 
     Channel peerOf(TunnelRelayHandler.Side side) {

@@ -32,6 +32,8 @@ public final class FlowRegistry implements SessionFlows {
 
     private static final Logger LOG = LoggerFactory.getLogger(FlowRegistry.class);
 
+    private volatile java.util.function.Supplier<java.time.Duration> warnBeforeWindowEnd =
+            () -> org.postern.config.gateway.AccessRules.DEFAULT_WARN_BEFORE_WINDOW_END;
     private final Map<String, Set<Flow>> byDevice = new ConcurrentHashMap<>();
     /** Flows open or admitted and connecting, per device ({@code limits.flowsPerDevice}). */
     private final Map<String, Integer> slots = new ConcurrentHashMap<>();
@@ -145,6 +147,19 @@ public final class FlowRegistry implements SessionFlows {
 
     void relayed(TunnelRelayHandler.Side from, int bytes) {
         (from == TunnelRelayHandler.Side.CLIENT ? relayedUp : relayedDown).add(bytes);
+    }
+
+    /**
+     * Where the answers that open a windowed tunnel find how long before the window's end the agent
+     * should warn its user ({@code access.warnBeforeWindowEnd}, read afresh for each tunnel so a
+     * reload applies to the next one); 10 minutes until the gateway sets it.
+     */
+    public void warnBeforeWindowEnd(java.util.function.Supplier<java.time.Duration> lead) {
+        warnBeforeWindowEnd = java.util.Objects.requireNonNull(lead, "lead");
+    }
+
+    java.time.Duration warnBeforeWindowEnd() {
+        return warnBeforeWindowEnd.get();
     }
 
     /**

@@ -195,6 +195,7 @@ final class Http1Framing implements ConnectFraming {
         DefaultFullHttpResponse ok = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, ESTABLISHED);
         if (flow.until != null) {
             ok.headers().set(Flow.WINDOW_END_HEADER, flow.until.toString());
+            ok.headers().set(Flow.WINDOW_WARNING_HEADER, flow.windowWarning());
         }
         ctx.writeAndFlush(ok)
                 .addListener((ChannelFutureListener) f -> {

@@ -178,6 +178,7 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
             Http2Headers ok = new DefaultHttp2Headers().status("200");
             if (flow.until != null) {
                 ok.set(Flow.WINDOW_END_HEADER.toLowerCase(Locale.ROOT), flow.until.toString());
+                ok.set(Flow.WINDOW_WARNING_HEADER.toLowerCase(Locale.ROOT), flow.windowWarning());
             }
             ctx.writeAndFlush(new DefaultHttp2HeadersFrame(ok, false))
                     .addListener((ChannelFutureListener) f -> {

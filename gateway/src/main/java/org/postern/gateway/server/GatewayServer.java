@@ -293,23 +293,6 @@ public final class GatewayServer implements AutoCloseable {
             // the routes a device is given and the flows the gate lets through come from the same addresses
             Supplier<@Nullable FlowPolicy> flowPolicy = live.flowPolicy(forbidden, DestinationResolver.Lookup.SYSTEM, clock);
             TunnelGate gate = new TunnelGate(registry, leases, resolver, policy, flowPolicy);
-            // remote-work hours: with access.endSessionsAtWindowEnd, a CONNECT tunnel or SSH forward admitted by a
-            // rule's window ends with it (checked every second on the gateway's clock)
-            java.util.concurrent.ScheduledExecutorService windowEnds = java.util.concurrent.Executors
-                    .newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("postern-window-ends").factory());
-            resources.add(windowEnds::shutdownNow);
-            windowEnds.scheduleWithFixedDelay(() -> {
-                try {
-                    if (live.current().settings().access().endSessionsAtWindowEnd()) {
-                        int cut = flows.closeOutsideHours() + bastion.closeOutsideHours();
-                        if (cut > 0) {
-                            log.info("ended {} tunnel(s) at the end of their window of remote-work hours", cut);
-                        }
-                    }
-                } catch (RuntimeException e) { // a failed sweep must not cancel the next ones
-                    log.error("ending tunnels at the end of their window of hours failed: {}", e.toString());
-                }
-            }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
             // VPN mode (docs/vpn.md "The gateway's engine"): the egress TUN, NAT and the engine, when vpn.enabled
             ConnectIpAcceptor vpnAcceptor = options.vpn();
             if (vpnAcceptor == null && settings.vpn().enabled()) {
@@ -328,6 +311,34 @@ public final class GatewayServer implements AutoCloseable {
                 metrics.bindVpn(vpn::links, vpn.counters());
                 vpnAcceptor = vpn;
             }
+            // remote-work hours: with access.endSessionsAtWindowEnd, a CONNECT tunnel, SSH forward or VPN flow admitted
+            // by a rule's window ends with it, and so does a session none of whose rules is open any more (checked
+            // every second on the gateway's clock; docs/gateway.md "Remote-work hours")
+            java.util.concurrent.ScheduledExecutorService windowEnds = java.util.concurrent.Executors
+                    .newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("postern-window-ends").factory());
+            resources.add(windowEnds::shutdownNow);
+            VpnService vpnFlows = vpnAcceptor instanceof VpnService v ? v : null;
+            flows.warnBeforeWindowEnd(() -> live.current().settings().access().warnBeforeWindowEnd());
+            windowEnds.scheduleWithFixedDelay(() -> {
+                try {
+                    org.postern.config.gateway.AccessRules access = live.current().settings().access();
+                    if (access.endSessionsAtWindowEnd()) {
+                        java.time.Instant now = clock.instant();
+                        int ended = sessions.endOutsideHours(now, groups -> access.anyOpenFor(groups, now))
+                                + bastion.endOutsideHours(groups -> access.anyOpenFor(groups, now));
+                        int cut = flows.closeOutsideHours() + bastion.closeOutsideHours();
+                        if (vpnFlows != null) {
+                            vpnFlows.closeOutsideHours(); // each link logs what it ended
+                        }
+                        if (cut > 0 || ended > 0) {
+                            log.info("ended {} tunnel(s) and {} session(s) at the end of their window of remote-work"
+                                    + " hours", cut, ended);
+                        }
+                    }
+                } catch (RuntimeException e) { // a failed sweep must not cancel the next ones
+                    log.error("ending tunnels at the end of their window of hours failed: {}", e.toString());
+                }
+            }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
             GatewayInitializer.Shared shared = new GatewayInitializer.Shared(
                     new EstHandler(service, ca.chain(), workers), new CrlHandler(crl, workers),
                     new OcspHandler(new OcspResponder(ca, registry, clock), workers), new PostureHandler(posture, workers),

@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
@@ -46,6 +47,10 @@ public final class Session {
     private volatile Instant since;
     private volatile @Nullable VpnLink vpn;
     private volatile Supplier<Map<String, Long>> dropped = Map::of;
+    /** The earliest end of a window of hours that admitted a flow of this session, or null: none did. */
+    private volatile @Nullable Instant firstWindowEnd;
+    /** The owner's groups when that flow was admitted, which decide whether any rule is still open for it. */
+    private volatile Set<String> windowGroups = Set.of();
     // guarded by this
     private int liveFlows;
     private int totalFlows;
@@ -104,6 +109,30 @@ public final class Session {
      */
     public void droppedCounts(Supplier<Map<String, Long>> counts) {
         dropped = Objects.requireNonNull(counts, "counts");
+    }
+
+    /**
+     * A flow of this session was admitted by a rule's window of hours that closes at {@code windowEnd},
+     * for an owner in {@code groups}: from the earliest such end on, the gateway ends the session
+     * ({@link SessionEnd#OUTSIDE_HOURS}) once no rule of these groups is open
+     * ({@link Sessions#endOutsideHours}, with {@code access.endSessionsAtWindowEnd}).
+     */
+    public synchronized void windowed(Instant windowEnd, java.util.Collection<String> groups) {
+        Objects.requireNonNull(windowEnd, "windowEnd");
+        if (firstWindowEnd == null || windowEnd.isBefore(firstWindowEnd)) {
+            firstWindowEnd = windowEnd;
+        }
+        windowGroups = Set.copyOf(groups);
+    }
+
+    /** The earliest end of a window that admitted a flow of it, or null (none did). */
+    public @Nullable Instant firstWindowEnd() {
+        return firstWindowEnd;
+    }
+
+    /** The owner's groups as the last flow a window admitted saw them (empty when none did). */
+    Set<String> windowGroups() {
+        return windowGroups;
     }
 
     /** Bytes a flow of this session relayed: {@code up} laptop → admin host, else the other way. */
@@ -179,7 +208,11 @@ public final class Session {
             if (ended != null) {
                 return false;
             }
-            ended = reason == SessionEnd.CLIENT_CLOSED && lastFlowEnd == FlowEnd.IDLE ? SessionEnd.IDLE : reason;
+            // the connection went because its last tunnel was cut (an HTTP/1.1 CONNECT carries one): that cut is why
+            ended = reason != SessionEnd.CLIENT_CLOSED ? reason
+                    : lastFlowEnd == FlowEnd.IDLE ? SessionEnd.IDLE
+                    : lastFlowEnd == FlowEnd.OUTSIDE_HOURS ? SessionEnd.OUTSIDE_HOURS
+                    : reason;
             endedBy = by;
             write = readyToWriteEnd();
         }

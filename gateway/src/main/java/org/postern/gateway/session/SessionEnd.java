@@ -22,7 +22,15 @@ public enum SessionEnd {
     /** The gateway's revocation view went stale: every session on it ends (docs/gateway.md "Fail closed"). */
     REGISTRY_UNAVAILABLE(FlowEnd.REGISTRY_UNAVAILABLE),
     /** The gateway is shutting down. */
-    GATEWAY_SHUTDOWN(FlowEnd.SHUTDOWN);
+    GATEWAY_SHUTDOWN(FlowEnd.SHUTDOWN),
+    /**
+     * Remote-work hours ({@code access.endSessionsAtWindowEnd}): a window of hours that admitted a
+     * flow of it ended and no rule of the owner's groups is open any more, so nothing it could ask
+     * for would be admitted; or its connection's only tunnel was cut at its window's end (HTTP/1.1).
+     * The connection stays (posture renewals go on over it); a tunnel asked for later starts a new
+     * session if a rule is open by then.
+     */
+    OUTSIDE_HOURS(FlowEnd.OUTSIDE_HOURS);
 
     private final FlowEnd flows;
 

@@ -7,6 +7,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -203,6 +204,30 @@ public final class Sessions implements SessionDirectory {
         int ended = 0;
         for (Session s : List.copyOf(live.values())) {
             if (s.end(reason, null)) {
+                ended++;
+            }
+        }
+        return ended;
+    }
+
+    /**
+     * Remote-work hours, called every second while {@code access.endSessionsAtWindowEnd} is on:
+     * ends ({@link SessionEnd#OUTSIDE_HOURS}) each live session a window of hours admitted a flow of,
+     * once the earliest such window has ended by {@code now} and {@code anyRuleOpen} says no rule of
+     * its owner's groups is open: every rule that could admit anything of it is closed. Its flows
+     * close with {@code outside_hours} before {@code session.end}. A session no window ever admitted
+     * a flow of (only always-open rules, or a VPN link with no flow yet) is left alone, so a
+     * session is never ended at once after it started.
+     *
+     * @param anyRuleOpen whether some access rule naming one of these groups is open now
+     * @return how many sessions were ended
+     */
+    public int endOutsideHours(Instant now, java.util.function.Predicate<Set<String>> anyRuleOpen) {
+        int ended = 0;
+        for (Session s : List.copyOf(live.values())) {
+            Instant first = s.firstWindowEnd();
+            if (first != null && !now.isBefore(first) && !anyRuleOpen.test(s.windowGroups())
+                    && s.end(SessionEnd.OUTSIDE_HOURS, null)) {
                 ended++;
             }
         }

@@ -32,6 +32,10 @@ final class BastionSession {
     final ServerSession ssh;
     private final AtomicReference<FlowEnd> end = new AtomicReference<>();
     private final List<DirectTcpipChannel> flows = new ArrayList<>();
+    /** The earliest end of a window of hours that admitted a forward of it, or null: none did. */
+    private java.time.@org.jspecify.annotations.Nullable Instant firstWindowEnd;
+    /** The owner's groups as that forward's admission saw them. */
+    private java.util.Set<String> windowGroups = java.util.Set.of();
 
     BastionSession(String id, String device, String user, String certSerial, String certSha256, String source,
                    Instant since, Lease lease, ServerSession ssh) {
@@ -71,6 +75,23 @@ final class BastionSession {
     /** Whether the gateway has decided to end it (no new channels then). */
     boolean ending() {
         return end.get() != null;
+    }
+
+    /** A forward was admitted by a rule's window of hours ending at {@code windowEnd}, for an owner in {@code groups}. */
+    synchronized void windowed(Instant windowEnd, List<String> groups) {
+        if (firstWindowEnd == null || windowEnd.isBefore(firstWindowEnd)) {
+            firstWindowEnd = windowEnd;
+        }
+        windowGroups = java.util.Set.copyOf(groups);
+    }
+
+    /** Whether a window that admitted a forward of it has ended by {@code now}. */
+    synchronized boolean windowEndedBy(Instant now) {
+        return firstWindowEnd != null && !now.isBefore(firstWindowEnd);
+    }
+
+    synchronized java.util.Set<String> windowGroups() {
+        return windowGroups;
     }
 
     synchronized void add(DirectTcpipChannel flow) {

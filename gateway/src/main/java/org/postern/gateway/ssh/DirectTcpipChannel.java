@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -70,7 +71,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
 
     /** A request that passed the gates. */
     private record Pass(String flowId, String dest, String destAddress, String rule, Lease lease, Grounds grounds,
-                        java.time.@Nullable Instant windowEnd) {
+                        java.time.@Nullable Instant windowEnd, List<String> groups) {
     }
 
     private final BastionContext ctx;
@@ -131,7 +132,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
         String destAddress = passed.target().destAddress();
         String rule = passed.target().rule();
         Pass pass = new Pass(UUID.randomUUID().toString(), dest, destAddress, rule, passed.lease(), passed.grounds(),
-                passed.target().until());
+                passed.target().until(), passed.device().groups());
         SshdSocketAddress target = new SshdSocketAddress(address.getHostAddress(), port);
         PolicyForwardingFilter.approve(getSession(), target);
         Buffer rewritten = new ByteArrayBuffer();
@@ -174,6 +175,9 @@ final class DirectTcpipChannel extends TcpipServerChannel {
         }
         openedAt = ctx.clock().instant();
         windowEnd = pass.windowEnd();
+        if (windowEnd != null) {
+            s.windowed(windowEnd, pass.groups());
+        }
         s.add(this);
         addCloseFutureListener(f -> closed(s, pass));
         result.setOpened();

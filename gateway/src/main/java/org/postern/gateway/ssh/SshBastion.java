@@ -328,6 +328,20 @@ public final class SshBastion implements AutoCloseable {
         return cut;
     }
 
+    /**
+     * Ends ({@code session.end} reason {@code outside_hours}, its forwards with it) every SSH session a
+     * window of hours admitted a forward of, once that window has ended by now and no rule of its
+     * owner's groups is open ({@code anyRuleOpen} false): as {@code Sessions.endOutsideHours} does for
+     * the tunnel listener. A session no window admitted anything of is left alone.
+     *
+     * @return how many sessions were ended
+     */
+    public int endOutsideHours(java.util.function.Predicate<java.util.Set<String>> anyRuleOpen) {
+        java.time.Instant now = clock.instant();
+        return end(sessions.all().stream().filter(s -> s.windowEndedBy(now) && !anyRuleOpen.test(s.windowGroups()))
+                .toList(), FlowEnd.OUTSIDE_HOURS);
+    }
+
     private static int end(List<BastionSession> list, FlowEnd how) {
         Objects.requireNonNull(how, "how");
         for (BastionSession s : list) {

@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.Objects;
 
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
@@ -23,11 +24,20 @@ final class VpnAudit {
 
     private static final Logger LOG = LoggerFactory.getLogger(VpnAudit.class);
 
-    /** What a flow's records say of it, fixed when the gate passed it; {@code grounds} for its {@code flow.open}. */
+    /**
+     * What a flow's records say of it, fixed when the gate passed it; {@code grounds} for its {@code flow.open}.
+     *
+     * @param windowEnd when the window of the rule's hours that admitted it closes, or null (an always-open rule)
+     */
     record Opened(String flowId, String protocol, String innerSource, String destAddress, String rule,
-                  String leaseUntil, Grounds grounds, Instant at) {
+                  String leaseUntil, Grounds grounds, Instant at, @Nullable Instant windowEnd) {
         Opened {
             Objects.requireNonNull(grounds, "grounds");
+        }
+
+        Opened(String flowId, String protocol, String innerSource, String destAddress, String rule,
+               String leaseUntil, Grounds grounds, Instant at) {
+            this(flowId, protocol, innerSource, destAddress, rule, leaseUntil, grounds, at, null);
         }
     }
 
@@ -116,6 +126,7 @@ final class VpnAudit {
                 .with("dest", o.destAddress())
                 .with("destAddress", o.destAddress())
                 .with("rule", o.rule())
-                .with("leaseUntil", o.leaseUntil());
+                .with("leaseUntil", o.leaseUntil())
+                .with("windowEnd", o.windowEnd() == null ? null : o.windowEnd().toString());
     }
 }

@@ -437,9 +437,13 @@ final class VpnEngine implements IpLink.Receiver {
             switch (decision) {
                 case GateDecision.Pass pass -> {
                     VpnAudit.Opened o = new VpnAudit.Opened(UUID.randomUUID().toString(), name, innerSource, destText,
-                            pass.flow().rule(), pass.lease().until().toString(), pass.grounds(), audit.clock().instant());
+                            pass.flow().rule(), pass.lease().until().toString(), pass.grounds(), audit.clock().instant(),
+                            pass.flow().until());
                     GateDecision.Refusal refused = open(o);
                     if (refused == null) {
+                        if (o.windowEnd() != null) {
+                            session.windowed(o.windowEnd(), pass.device().groups());
+                        }
                         first.release();
                         loop.execute(() -> allowed(flow, o));
                     } else {
@@ -715,6 +719,32 @@ final class VpnEngine implements IpLink.Receiver {
             LOG.info("{}: nothing from the device for {} s; closing its VPN link", session, SILENCE_LIMIT.toSeconds());
             endWithSession(SessionEnd.IDLE);
         }
+    }
+
+    /**
+     * Ends, with {@code outside_hours} (on the loop), every flow whose admitting rule's window has
+     * closed by {@code now} ({@code access.endSessionsAtWindowEnd}): its permission is withdrawn, so
+     * its next packet asks the gate again and is refused {@code access.outside_hours}. Flows of
+     * always-open rules, and the link, go on.
+     */
+    void closeOutsideHours(java.time.Instant now) {
+        loop.execute(() -> {
+            if (endedHow != null) {
+                return;
+            }
+            int cut = 0;
+            for (Map.Entry<Flow, VpnAudit.Opened> e : List.copyOf(opened.entrySet())) {
+                java.time.Instant end = e.getValue().windowEnd();
+                if (end != null && !now.isBefore(end) && flows.withdraw(e.getKey())) {
+                    opened.remove(e.getKey());
+                    close(e.getKey(), e.getValue(), org.postern.gateway.session.FlowEnd.OUTSIDE_HOURS.wireName());
+                    cut++;
+                }
+            }
+            if (cut > 0) {
+                LOG.info("{}: ended {} VPN flow(s) at the end of their window of remote-work hours", session, cut);
+            }
+        });
     }
 
     /** Ends this link's flows ({@code how}) and closes it without ending the session: the device opened another. */

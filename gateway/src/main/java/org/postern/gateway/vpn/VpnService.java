@@ -340,6 +340,21 @@ public final class VpnService implements ConnectIpAcceptor, AutoCloseable {
     }
 
     /** Stops the egress (the sessions end through {@code Sessions.shutdown}) and removes the NAT table. */
+    /**
+     * Ends every VPN flow whose window of remote-work hours has closed by now on the gateway's clock
+     * ({@code access.endSessionsAtWindowEnd}; the gateway calls this every second while it is on).
+     */
+    public void closeOutsideHours() {
+        java.time.Instant now = clock.instant();
+        for (VpnEngine engine : byDevice.values()) {
+            try {
+                engine.closeOutsideHours(now);
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                // its loop is shutting down with the gateway: the link ends with gateway_shutdown anyway
+            }
+        }
+    }
+
     @Override
     public void close() throws IOException {
         ticker.shutdownNow();

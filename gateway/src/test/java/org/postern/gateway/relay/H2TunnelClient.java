@@ -105,6 +105,8 @@ final class H2TunnelClient implements AutoCloseable {
     /** One CONNECT stream: what it sent and received (count and SHA-256), how it ended. */
     static final class Tunnel extends ChannelInboundHandlerAdapter {
         final CompletableFuture<Integer> status = new CompletableFuture<>();
+        /** The answer's headers (the 200 or the refusal), once it came. */
+        final CompletableFuture<io.netty.handler.codec.http2.Http2Headers> answer = new CompletableFuture<>();
         /** Completes with the received bytes' SHA-256 at END_STREAM, or with {@code reset:<code>}. */
         final CompletableFuture<String> end = new CompletableFuture<>();
         final CompletableFuture<String> sent = new CompletableFuture<>();
@@ -191,6 +193,7 @@ final class H2TunnelClient implements AutoCloseable {
                         if (stopReadingAfterStatus) {
                             ctx.channel().config().setAutoRead(false); // on the loop, before any DATA is read
                         }
+                        answer.complete(h.headers());
                         status.complete(Integer.parseInt(h.headers().status().toString()));
                     }
                     if (h.isEndStream()) {

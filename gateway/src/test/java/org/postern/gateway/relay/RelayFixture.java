@@ -396,6 +396,12 @@ final class RelayFixture implements AutoCloseable {
                 Math.max(streams, GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE), rules(rules));
     }
 
+    /** As {@link #h2(RelaySettings, int, String...)}, enforcing {@code rules} as written (hours, time zone) on {@code pki.clock}. */
+    static RelayFixture h2(RelaySettings settings, int streams, AccessRules rules) throws InterruptedException {
+        return new RelayFixture(Transport.NIO, settings, true, streams, GatewaySettings.Audit.FailMode.CLOSED,
+                Math.max(streams, GatewaySettings.Limits.DEFAULT_FLOWS_PER_DEVICE), rules);
+    }
+
     /** The access rules the gate enforces (their version is in every session.start and flow.open). */
     final AccessRules accessRules;
 
@@ -417,6 +423,7 @@ final class RelayFixture implements AutoCloseable {
         sessions = new Sessions(audit, workers, pki.clock, flows,
                 device -> leases.current(device).map(Lease::until).orElse(null), failMode, flowsPerDevice);
         accessRules = rules;
+        flows.warnBeforeWindowEnd(rules::warnBeforeWindowEnd); // as GatewayServer passes access.warnBeforeWindowEnd
         // the hours of the rules read the test's clock, as GatewayServer passes the gateway's
         AccessPolicy policy = AccessPolicy.of(accessRules, new ForbiddenAddresses(Set.of()), pki.clock);
         DestinationResolver resolver = new DestinationResolver(new ForbiddenAddresses(Set.of()), host -> {
@@ -494,10 +501,14 @@ final class RelayFixture implements AutoCloseable {
 
     /** A compliant lease for the laptop, ten minutes long. */
     void grantLease() {
+        grantLease(Duration.ofMinutes(10));
+    }
+
+    /** A compliant lease for the laptop, {@code length} long (a test that moves the clock by hours). */
+    void grantLease(Duration length) {
         Instant now = pki.clock.instant();
         leases.put(new Lease(laptop.id(), "alice", laptop.certificate().getSerialNumber(), now,
-                new PostureVerdict.Compliant(PosturePolicy.Mode.ENFORCE, "test-1", now.plus(Duration.ofMinutes(10)),
-                        List.of())));
+                new PostureVerdict.Compliant(PosturePolicy.Mode.ENFORCE, "test-1", now.plus(length), List.of())));
     }
 
     /** Sends {@code CONNECT authority} and reads the answer's head; the socket is left open. */

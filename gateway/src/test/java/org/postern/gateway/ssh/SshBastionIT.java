@@ -258,6 +258,9 @@ class SshBastionIT {
             assertThat(Duration.between(jumped, Instant.now())).as("the gateway checks every second").isLessThan(Duration.ofSeconds(3));
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
                     assertThat(lastEvent("flow.close", "laptop-office").get("how").asText()).isEqualTo("outside_hours"));
+            // office-ssh was the only rule of bob's groups: the SSH session itself ends, for that reason
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    assertThat(lastEvent("session.end", "laptop-office").get("reason").asText()).isEqualTo("outside_hours"));
         } finally {
             clock.offset = Duration.ZERO;
             p.destroyForcibly();

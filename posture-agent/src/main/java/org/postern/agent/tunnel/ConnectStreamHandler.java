@@ -24,6 +24,8 @@ public final class ConnectStreamHandler extends ChannelInboundHandlerAdapter {
     static final String REMEDY_HEADER = "postern-remedy";
     /** On a 200: when the window of remote-work hours that admitted the tunnel closes. */
     static final String WINDOW_END_HEADER = "postern-window-end";
+    /** Beside it: how many seconds before that end to warn the user (the gateway's access.warnBeforeWindowEnd). */
+    static final String WINDOW_WARNING_HEADER = "postern-window-warning";
 
     private final String authority;
     private final Promise<Http2StreamChannel> promise;
@@ -60,7 +62,9 @@ public final class ConnectStreamHandler extends ChannelInboundHandlerAdapter {
                 if (status != null && status.toString().equals("200") && !h.isEndStream()) {
                     CharSequence windowEnd = h.headers().get(WINDOW_END_HEADER);
                     if (windowEnd != null) {
-                        WindowEndWarning.schedule(ctx.channel(), authority, windowEnd.toString());
+                        CharSequence lead = h.headers().get(WINDOW_WARNING_HEADER);
+                        WindowEndWarning.schedule(ctx.channel(), authority, windowEnd.toString(),
+                                lead == null ? null : lead.toString());
                     }
                     ctx.pipeline().remove(this);
                     if (!promise.trySuccess((Http2StreamChannel) ctx.channel())) {

@@ -9,7 +9,12 @@ public enum EndReason {
     /** A denial was remembered for its time; no flow.close (the flow never opened). */
     DENIAL_EXPIRED("denial_expired"),
     /** The VPN session ended ({@link FlowTable#closeAll}). */
-    SESSION_END("session_end");
+    SESSION_END("session_end"),
+    /**
+     * The gate's permission ended while the flow lived ({@link FlowTable#withdraw}): the caller's
+     * {@code flow.close} names why (the window of remote-work hours that admitted it closed).
+     */
+    WITHDRAWN("withdrawn");
 
     private final String auditName;
 

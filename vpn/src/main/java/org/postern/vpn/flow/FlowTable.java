@@ -186,6 +186,22 @@ public final class FlowTable {
         return ended;
     }
 
+    /**
+     * Ends {@code flow} now, its permission withdrawn (the window of hours that admitted it closed):
+     * it leaves the table at once, so the next packet of its five-tuple starts a new flow that asks
+     * the gate again, and no packet toward the device passes for it meanwhile.
+     *
+     * @return false when the flow was not tracked any more (it ended already, or another replaced it)
+     */
+    public boolean withdraw(Flow flow) {
+        if (flow.ended || flows.get(flow.key()) != flow) {
+            return false;
+        }
+        flows.remove(flow.key());
+        finish(flow, EndReason.WITHDRAWN);
+        return true;
+    }
+
     /** The flow with this key (from the device's side), if tracked. */
     public @Nullable Flow get(FiveTuple key) {
         return flows.get(key);

@@ -261,4 +261,22 @@ class FlowTableTest {
                 .hasMessage("flow timeout tcpEstablished: expected a positive duration, found PT0S");
         assertThat(FlowTimeouts.defaults().tcpEstablished()).isEqualTo(Duration.ofHours(1));
     }
+
+    @Test
+    void withdraw_endsAnAllowedFlowAtOnce_repliesStopPassing_nextPacketIsANewPendingFlow() {
+        Flow flow = syn();
+        table.allow(flow, now);
+        assertThat(back(IpPacket.TCP, 22, 50_000, IpPacket.TCP_SYN | IpPacket.TCP_ACK)).isSameAs(flow);
+
+        assertThat(table.withdraw(flow)).isTrue();
+        assertThat(table.size()).isZero();
+        assertThat(back(IpPacket.TCP, 22, 50_000, IpPacket.TCP_ACK)).as("no reply passes for it").isNull();
+        assertThat(table.withdraw(flow)).as("once").isFalse();
+        assertThat(table.sweep(now)).as("not reported again by the sweep").isEmpty();
+
+        Flow next = out(IpPacket.TCP, 50_000, 22, IpPacket.TCP_ACK);
+        assertThat(next).isNotSameAs(flow);
+        assertThat(next.state()).as("asks the gate again").isEqualTo(FlowState.PENDING);
+        assertThat(next.isNew()).isTrue();
+    }
 }
