@@ -161,9 +161,9 @@ public final class TunnelGate {
                 + ") accepted, found " + found, device.owner(), null, remedy(required.version()));
     }
 
-    /** What the user runs to be admitted again, as the peer and the agent show it. */
+    /** What the user runs to be admitted again, as the peer and the agent show it (the agent shows 64 characters of it). */
     public static String remedy(int version) {
-        return "run `postern-agent charter` to read and accept version " + version + " of the remote-work charter";
+        return "run `postern-agent charter` to read and accept version " + version;
     }
 
     /** {@link #admit}, then the destination {@code authority} ({@code host:port}, as CONNECT names it). */
