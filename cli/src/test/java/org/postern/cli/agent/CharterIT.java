@@ -142,6 +142,8 @@ class CharterIT {
 
         // not accepted: refused, and the user is told what to run
         startUp();
+        awaitOutput("remote-work charter version 1 is not accepted on this laptop: the gateway refuses every tunnel"
+                + " (charter.not_accepted) until it is; run: postern-agent charter", Duration.ofSeconds(15));
         assertThat(echoes()).as("a tunnel before the charter is accepted").isFalse();
         awaitOutput("the gateway refused 127.0.0.1:" + echo.getLocalPort() + ": 403 charter.not_accepted;"
                 + " run `postern-agent charter` to read and accept version 1", Duration.ofSeconds(15));
@@ -157,6 +159,7 @@ class CharterIT {
         assertThat(accepted.code()).as(accepted.out() + accepted.err()).isZero();
         assertThat(accepted.out()).contains("I keep my laptop locked when I step away.").contains("Accepted version 1 of the remote-work charter at ");
         JsonNode record = events("charter.accepted", "laptop-c").getFirst();
+        String acceptedAt = java.time.Instant.parse(record.path("time").asText()).toString(); // as Instant prints it
         assertThat(record.path("user").asText()).isEqualTo("alice");
         assertThat(record.path("version").asInt()).isEqualTo(1);
         assertThat(record.path("textSha256").asText()).isEqualTo(v1Sha);
@@ -164,6 +167,16 @@ class CharterIT {
         assertThat(record.path("certSerial").asText()).isEqualTo(new AgentHome(home).certificate().getSerialNumber().toString(16));
         assertThat(echoes()).as("a tunnel once version 1 is accepted").isTrue();
         assertThat(AgentUpIT.agent("--home", home.toString(), "charter").out()).contains("This laptop accepted version 1 on ");
+        // IT security sees it on the device
+        org.postern.cli.PosternCliIT.Run shown = org.postern.cli.PosternCliIT.run("pki", "device", "show", "laptop-c",
+                "--dir", pki.dataDir.toString(), "--json");
+        assertThat(shown.code()).as(shown.err()).isZero();
+        JsonNode charterShown = JSON.readTree(shown.out()).path("charterAccepted");
+        assertThat(charterShown.path("version").asInt()).isEqualTo(1);
+        assertThat(charterShown.path("sha256").asText()).isEqualTo(v1Sha);
+        assertThat(charterShown.path("by").asText()).isEqualTo("alice");
+        assertThat(org.postern.cli.PosternCliIT.run("pki", "device", "show", "laptop-c", "--dir", pki.dataDir.toString()).out())
+                .contains("charterAccepted: version 1 at " + acceptedAt + " by alice (text sha256 " + v1Sha + ")");
 
         // a device that read version 1 and accepts after the operator changed it is told to read it again
         CharterClient client = new CharterClient(new AgentHome(home), System.getenv());
@@ -179,7 +192,7 @@ class CharterIT {
         assertThat(echoes()).as("a tunnel after version 2 was published").isFalse();
         awaitOutput("403 charter.not_accepted; run `postern-agent charter` to read and accept version 2", Duration.ofSeconds(15));
         assertThat(events("access.denied", "laptop-c")).last().satisfies(d -> assertThat(d.path("detail").asText())
-                .endsWith("accepted, found version 1 accepted at " + record.path("time").asText()));
+                .endsWith("accepted, found version 1 accepted at " + acceptedAt));
 
         assertThatThrownBy(() -> client.accept(readBefore)).hasMessageContaining("HTTP 409 charter.mismatch")
                 .hasMessageContaining("expected an acceptance of version 2");
