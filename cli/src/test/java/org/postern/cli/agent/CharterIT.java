@@ -144,6 +144,8 @@ class CharterIT {
         startUp();
         awaitOutput("remote-work charter version 1 is not accepted on this laptop: the gateway refuses every tunnel"
                 + " (charter.not_accepted) until it is; run: postern-agent charter", Duration.ofSeconds(15));
+        // the SSH bastion's certificate is refused the same way (the gate of every path)
+        awaitOutput("the gateway refused an SSH certificate: 403 charter.not_accepted", Duration.ofSeconds(15));
         assertThat(echoes()).as("a tunnel before the charter is accepted").isFalse();
         awaitOutput("the gateway refused 127.0.0.1:" + echo.getLocalPort() + ": 403 charter.not_accepted;"
                 + " run `postern-agent charter` to read and accept version 1", Duration.ofSeconds(15));
@@ -232,8 +234,6 @@ class CharterIT {
                 reconnect:
                   minBackoff: 1s
                   maxBackoff: 2s
-                ssh:
-                  enabled: false
                 """.formatted(socks));
         upOut = work.resolve("up.out");
         up = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp", System.getProperty("java.class.path"),
