@@ -98,15 +98,14 @@ final class EnrollCommand implements Callable<Integer> {
         out.println("  certificate in " + home.dir());
         // the remote-work charter: enrollment is done whatever happens here; sessions need it accepted
         out.println();
-        String h0 = home.dir().equals(org.postern.agent.state.AgentHome.defaultDir(System.getenv())) ? "" : " --home " + home.dir();
+        String h = home.dir().equals(org.postern.agent.state.AgentHome.defaultDir(System.getenv())) ? "" : " --home " + home.dir();
         try {
             CharterCommand.review(new org.postern.agent.enroll.CharterClient(home, System.getenv()), out, acceptCharter, home);
         } catch (java.io.IOException x) {
             out.println("Could not read the remote-work charter from the gateway (" + x.getMessage() + ");");
-            out.println("  run postern-agent" + h0 + " charter   before connecting: the gateway may require it accepted.");
+            out.println("  run postern-agent" + h + " charter   before connecting: the gateway may require it accepted.");
         }
         // what to do next, in the order a new user needs it
-        String h = home.dir().equals(org.postern.agent.state.AgentHome.defaultDir(System.getenv())) ? "" : " --home " + home.dir();
         out.println();
         out.println("Next:");
         out.println("  postern-agent" + h + " charter     # read the remote-work charter again; accept a new version when asked");
