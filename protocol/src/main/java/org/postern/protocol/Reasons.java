@@ -27,6 +27,12 @@ public enum Reasons {
     OUTSIDE_HOURS("access.outside_hours", "outside the hours of remote work",
             "every access rule that would let the device owner's groups reach the destination is outside its"
                     + " hours (access.rules[].hours, except) at this moment"),
+    CHARTER_NOT_ACCEPTED("charter.not_accepted", "remote-work charter not accepted",
+            "a remote-work charter is configured (charter.version) and the device, for its current owner, has not"
+                    + " accepted that version or a later one"),
+    CHARTER_NONE("charter.none", "no remote-work charter", "the gateway has no remote-work charter configured (charter: absent)"),
+    CHARTER_MISMATCH("charter.mismatch", "not the current charter",
+            "an acceptance that names another version or text than the charter in force (reloaded meanwhile)"),
     BAD_DESTINATION("access.bad_destination", "bad destination",
             "the destination itself is malformed: no host, a bad host name, a port outside 1..65535"),
     UNRESOLVED("connect.unresolved", "destination does not resolve", "the destination's name does not resolve"),

@@ -124,7 +124,7 @@ public final class DeviceCommand implements Runnable {
         }
     }
 
-    @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one device and its certificates.")
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one device, its certificates and the remote-work charter version it accepted last.")
     static final class Show implements Callable<Integer> {
         @Mixin
         PkiOptions options;
@@ -142,6 +142,19 @@ public final class DeviceCommand implements Runnable {
                         .orElseThrow(() -> new Exit(Exit.REFUSED, "no device " + id + " in the registry (see postern pki device list)"));
                 List<CertificateRecord> certs = ctx.service().registry().certificatesOf(id);
                 Map<String, Object> m = toMap(d);
+                // the remote-work charter this device's owner accepted last (the gateway requires its current version)
+                var charter = ctx.service().registry().charterAcceptance(id).orElse(null);
+                Map<String, Object> c = null;
+                if (charter != null) {
+                    c = new LinkedHashMap<>();
+                    c.put("version", charter.version());
+                    c.put("sha256", charter.sha256());
+                    c.put("acceptedAt", charter.acceptedAt().toString());
+                    c.put("by", charter.owner());
+                }
+                m.put("charterAccepted", json || c == null ? c : "version " + charter.version() + " at " + charter.acceptedAt()
+                        + " by " + charter.owner() + (charter.owner().equals(d.owner()) ? "" : " (a previous owner: does not count)")
+                        + " (text sha256 " + charter.sha256() + ")");
                 m.put("certificates", certs.stream().map(DeviceCommand::toMap).toList());
                 spec.commandLine().getOut().println(json ? JSON.writeValueAsString(m) : text(m));
                 return 0;

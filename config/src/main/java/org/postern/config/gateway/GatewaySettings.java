@@ -44,11 +44,13 @@ import org.postern.config.posture.PosturePolicy;
  * @param vpn       {@code vpn}: the VPN mode (IP packets over MASQUE CONNECT-IP); off by default
  * @param proxyProtocol {@code proxyProtocol}: the load balancers trusted to send PROXY v2 headers; none by default
  * @param registry  {@code registry}: the device registry, SQLite in {@code dataDir} or a shared PostgreSQL
+ * @param charter   {@code charter}: the remote-work charter a device must have accepted ({@link Charter}),
+ *                  or null when none is required
  */
 public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
                               AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki,
                               TransportChoice transport, Vpn vpn, ProxyProtocol proxyProtocol,
-                              RegistrySettings registry) {
+                              RegistrySettings registry, @Nullable Charter charter) {
 
     /** {@code dataDir} when not set. */
     public static final Path DEFAULT_DATA_DIR = Path.of("/var/lib/postern");
@@ -73,6 +75,20 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Objects.requireNonNull(vpn, "vpn");
         Objects.requireNonNull(proxyProtocol, "proxyProtocol");
         Objects.requireNonNull(registry, "registry");
+    }
+
+    /** Settings without a remote-work charter (none is required). */
+    public GatewaySettings(String id, Path dataDir, Listeners listeners, Tls tls, PosturePolicy posture,
+                           AccessRules access, Limits limits, Audit audit, Ssh ssh, Pki pki,
+                           TransportChoice transport, Vpn vpn, ProxyProtocol proxyProtocol, RegistrySettings registry) {
+        this(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn, proxyProtocol,
+                registry, null);
+    }
+
+    /** These settings with {@code charter} as the remote-work charter (null: none required). */
+    public GatewaySettings withCharter(@Nullable Charter charter) {
+        return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn,
+                proxyProtocol, registry, charter);
     }
 
     /** Settings with the registry in the SQLite file of {@code dataDir}. */
@@ -164,6 +180,9 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         Vpn vpn = r.section("vpn", v -> Vpn.read(v, tunnel));
         ProxyProtocol proxyProtocol = r.section("proxyProtocol", ProxyProtocol::read);
         RegistrySettings registry = r.section("registry", RegistrySettings::read);
+        // absent: no charter is required (existing deployments keep working); present: it must be whole
+        boolean charterSet = r.has("charter");
+        Charter charter = charterSet ? r.section("charter", Charter::read) : null;
         if (registry != null && pki != null && pki.file() != null && !pki.settings().registry().url().equals(registry.url())) {
             // `postern pki --config` would revoke in another registry than the one this gateway reads
             r.report("registry", "expected the registry of pki.settings (" + pki.settings().registry().url() + " in "
@@ -171,11 +190,11 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         }
         if (id == null || listeners == null || tls == null || posture == null || access == null || limits == null
                 || audit == null || ssh == null || pki == null || vpn == null || registry == null
-                || proxyProtocol == null) {
+                || proxyProtocol == null || (charterSet && charter == null)) {
             return null; // reported already; the reader throws at the end
         }
         return new GatewaySettings(id, dataDir, listeners, tls, posture, access, limits, audit, ssh, pki, transport, vpn,
-                proxyProtocol, registry);
+                proxyProtocol, registry, charter);
     }
 
     /**

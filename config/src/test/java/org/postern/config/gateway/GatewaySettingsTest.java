@@ -164,7 +164,7 @@ class GatewaySettingsTest {
         assertThat(s.vpn().searchDomains()).containsExactly("admin.internal");
         assertThat(s.vpn().listen()).isEqualTo(HostPort.parse("0.0.0.0:8443"));
         assertThat(s.ssh().hostKey()).isEqualTo(Path.of("/var/lib/postern/ssh/host.key"));
-        assertThat(s.ssh().banner()).startsWith("Remote work charter");
+        assertThat(s.ssh().banner()).isEqualTo("Authorised use only.");
         assertThat(s.id()).isEqualTo("gw-paris-1");
         assertThat(s.tls().certificate()).isEqualTo(dir.resolve("tls/gateway.pem"));
         assertThat(s.tls().key()).isEqualTo(dir.resolve("tls/gateway.key"));
@@ -372,7 +372,7 @@ class GatewaySettingsTest {
     void load_unknownTopLevelKey_isReportedWithTheKeysExpected() throws IOException {
         assertThat(problems("acces:\n  rules: []\n")).containsExactly(
                 "gateway.yaml: acces: unknown key (expected one of: gateway, dataDir, listeners, tls, posture, access,"
-                        + " limits, audit, ssh, pki, transport, vpn, proxyProtocol, registry)");
+                        + " limits, audit, ssh, pki, transport, vpn, proxyProtocol, registry, charter)");
     }
 
     @Test

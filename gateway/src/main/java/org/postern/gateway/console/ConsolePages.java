@@ -213,7 +213,16 @@ final class ConsolePages {
         List<CertRow> certs = s.pki().registry().certificatesOf(d.id()).stream().map(c -> cert(c, now)).toList();
         return r.render(HttpResponseStatus.OK, "console/device.jte", new ConsoleViews.DeviceDetail(
                 chrome.titled("Device " + d.id(), "devices"), row(d), d.hardwareSerial(), d.createdAt(), certs,
-                s.trail().lastPosture(d.id()), sessions(d.id()), REVOCATION_REASONS));
+                s.trail().lastPosture(d.id()), sessions(d.id()), REVOCATION_REASONS, charter(d)));
+    }
+
+    /** The remote-work charter the device's owner accepted last, as the device page shows it; null when none. */
+    private @Nullable String charter(Device d) {
+        return s.pki().registry().charterAcceptance(d.id())
+                .map(a -> "version " + a.version() + " at " + ConsoleViews.time(a.acceptedAt()) + " by " + a.owner()
+                        + (a.owner().equals(d.owner()) ? "" : " (a previous owner: does not count)")
+                        + ", text sha256 " + a.sha256().substring(0, 16) + "…")
+                .orElse(null);
     }
 
     private Reply admins(Chrome chrome, AdminIdentity who, ConsoleRoutes r) {

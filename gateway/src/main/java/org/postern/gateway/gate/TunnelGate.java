@@ -7,6 +7,7 @@ import java.util.TreeSet;
 import java.util.function.Supplier;
 
 import org.jspecify.annotations.Nullable;
+import org.postern.config.gateway.Charter;
 import org.postern.config.gateway.Network;
 import org.postern.config.gateway.Protocol;
 import org.postern.gateway.policy.AccessDecision;
@@ -15,6 +16,7 @@ import org.postern.gateway.policy.DestinationResolver;
 import org.postern.gateway.policy.FlowPolicy;
 import org.postern.gateway.posture.Lease;
 import org.postern.gateway.posture.LeaseStore;
+import org.postern.pki.registry.CharterAcceptance;
 import org.postern.pki.registry.Device;
 import org.postern.pki.registry.DeviceStatus;
 import org.postern.pki.registry.Registry;
@@ -36,6 +38,10 @@ import org.postern.protocol.Reasons;
  *       suspended and revoked devices are {@code device.not_active}; an unreadable registry is
  *       {@code registry.unavailable} (fail closed); a claimed login must be the device's owner
  *       ({@code ssh.principal_mismatch});</li>
+ *   <li><b>remote-work charter</b> — while a charter is configured ({@code charter.version}), the
+ *       device, for its current owner, accepted that version or a later one ({@code charter.not_accepted},
+ *       the remedy naming {@code postern-agent charter}); an unreadable registry is
+ *       {@code registry.unavailable} (fail closed);</li>
  *   <li><b>posture lease</b> — a live lease that allows (compliant, or report-only):
  *       none, expired or non-compliant is {@code posture.no_lease};</li>
  *   <li><b>policy</b> — for a destination: well formed ({@code access.bad_destination}),
@@ -64,6 +70,7 @@ public final class TunnelGate {
     private final DestinationResolver resolver;
     private final AccessPolicy policy;
     private final Supplier<@Nullable FlowPolicy> flows;
+    private final Supplier<@Nullable Charter> charter;
 
     /** A gate without the VPN mode: {@link #openFlow} refuses every flow (fail closed). */
     public TunnelGate(Registry registry, LeaseStore leases, DestinationResolver resolver, AccessPolicy policy) {
@@ -76,6 +83,16 @@ public final class TunnelGate {
      */
     public TunnelGate(Registry registry, LeaseStore leases, DestinationResolver resolver, AccessPolicy policy,
                       Supplier<@Nullable FlowPolicy> flows) {
+        this(registry, leases, resolver, policy, flows, () -> null);
+    }
+
+    /**
+     * @param charter the remote-work charter in force at each call ({@code LiveSettings.charter}); null from it:
+     *                none is required
+     */
+    public TunnelGate(Registry registry, LeaseStore leases, DestinationResolver resolver, AccessPolicy policy,
+                      Supplier<@Nullable FlowPolicy> flows, Supplier<@Nullable Charter> charter) {
+        this.charter = Objects.requireNonNull(charter, "charter");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.leases = Objects.requireNonNull(leases, "leases");
         this.resolver = Objects.requireNonNull(resolver, "resolver");
@@ -103,12 +120,50 @@ public final class TunnelGate {
             return new GateDecision.Refusal(Reasons.SSH_PRINCIPAL_MISMATCH, "device " + id + " is owned by "
                     + device.owner() + ", not by the login \"" + who.login() + "\"", who.login(), null);
         }
+        GateDecision.Refusal unaccepted = charter(device);
+        if (unaccepted != null) {
+            return unaccepted;
+        }
         Optional<Lease> lease = leases.current(id);
         if (lease.isEmpty() || !lease.get().verdict().allowed()) {
             return new GateDecision.Refusal(Reasons.NO_LEASE, "device " + id + " has no live posture lease;"
                     + " expected a compliant decision first", device.owner(), null);
         }
         return new GateDecision.Pass(device, lease.get(), policy.version(), null);
+    }
+
+    /**
+     * The charter step: null when no charter is required or the device's owner accepted the current
+     * version (or a later one); else the refusal, terse to the peer with the remedy, the versions in
+     * the detail. An acceptance by a previous owner of the device does not count.
+     */
+    private GateDecision.@Nullable Refusal charter(Device device) {
+        Charter required = charter.get();
+        if (required == null) {
+            return null;
+        }
+        Optional<CharterAcceptance> accepted;
+        try {
+            accepted = registry.charterAcceptance(device.id());
+        } catch (RegistryException e) {
+            return new GateDecision.Refusal(Reasons.REGISTRY_UNAVAILABLE, e.getMessage(), device.owner(), null);
+        }
+        CharterAcceptance a = accepted.orElse(null);
+        if (a != null && a.owner().equals(device.owner()) && a.version() >= required.version()) {
+            return null;
+        }
+        String found = a == null ? "none accepted"
+                : !a.owner().equals(device.owner()) ? "version " + a.version() + " accepted by " + a.owner()
+                        + ", a previous owner, at " + a.acceptedAt()
+                : "version " + a.version() + " accepted at " + a.acceptedAt();
+        return new GateDecision.Refusal(Reasons.CHARTER_NOT_ACCEPTED, "device " + device.id() + " (owner " + device.owner()
+                + "): expected the remote-work charter version " + required.version() + " (sha256 " + required.sha256()
+                + ") accepted, found " + found, device.owner(), null, remedy(required.version()));
+    }
+
+    /** What the user runs to be admitted again, as the peer and the agent show it (the agent shows 64 characters of it). */
+    public static String remedy(int version) {
+        return "run `postern-agent charter` to read and accept version " + version;
     }
 
     /** {@link #admit}, then the destination {@code authority} ({@code host:port}, as CONNECT names it). */

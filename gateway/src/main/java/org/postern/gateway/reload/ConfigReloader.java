@@ -77,13 +77,16 @@ public final class ConfigReloader {
             // what cannot change live keeps its running value
             GatewaySettings merged = new GatewaySettings(now.id(), now.dataDir(), now.listeners(), read.tls(),
                     read.posture(), read.access(), now.limits(), now.audit(), now.ssh(), now.pki(), now.transport(),
-                    now.vpn(), now.proxyProtocol(), now.registry());
+                    now.vpn(), now.proxyProtocol(), now.registry(), read.charter());
             next = factory.build(merged);
             if (!now.access().equals(read.access())) {
                 changed.add("access");
             }
             if (!now.posture().equals(read.posture())) {
                 changed.add("posture");
+            }
+            if (!java.util.Objects.equals(now.charter(), read.charter())) {
+                changed.add("charter");
             }
             if (!now.tls().equals(read.tls())) {
                 changed.add("tls");

@@ -20,7 +20,7 @@ import org.postern.gateway.policy.ForbiddenAddresses;
 
 /**
  * The settings the gateway can change while it runs, as one immutable {@link Snapshot} swapped
- * whole by {@link ConfigReloader}: the access policy, the posture policy and the TLS contexts of
+ * whole by {@link ConfigReloader}: the access policy, the posture policy, the remote-work charter and the TLS contexts of
  * both listeners. The parts handed out here read the current snapshot at each use, so the next
  * CONNECT, the next evidence and the next handshake see a reload; nothing in flight changes.
  */
@@ -145,6 +145,11 @@ public final class LiveSettings {
     }
 
     private record BuiltFlows(Snapshot snapshot, FlowPolicy flows) {
+    }
+
+    /** The remote-work charter of the current snapshot, or null while none is required ({@code charter:} absent). */
+    public Supplier<org.postern.config.gateway.@Nullable Charter> charter() {
+        return () -> current.get().snapshot().settings().charter();
     }
 
     /** The posture policy of the current snapshot. */

@@ -34,6 +34,7 @@ import org.postern.gateway.limits.LimitAudit;
 import org.postern.gateway.limits.PeerErrorHandler;
 import org.postern.gateway.limits.RequestHeadTimeoutHandler;
 import org.postern.gateway.limits.SourceLimitHandler;
+import org.postern.gateway.charter.CharterHandler;
 import org.postern.gateway.posture.PostureHandler;
 import org.postern.gateway.proxy.ProxyStages;
 import org.jspecify.annotations.Nullable;
@@ -97,7 +98,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
 
     /** The handlers every connection shares. */
     record Shared(EstHandler est, CrlHandler crl, OcspHandler ocsp, PostureHandler posture, ConnectHandler connect,
-                  NotFoundHandler notFound, SshCertificateHandler sshCertificate) {
+                  NotFoundHandler notFound, SshCertificateHandler sshCertificate, CharterHandler charter) {
     }
 
     /** The limit handlers ({@code limits.*}): shared ones, and what the per-connection ones need. */
@@ -227,6 +228,8 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         p.addLast("ocsp", shared.ocsp());
         // posture challenge and evidence: a compliant device gets a lease
         p.addLast("posture", shared.posture());
+        // the remote-work charter: its text, and the device's acceptance (no lease needed)
+        p.addLast("charter", shared.charter());
         // an OpenSSH user certificate for a device with a live lease, for the SSH bastion
         p.addLast("sshCertificate", shared.sshCertificate());
         // anything else: 404
@@ -279,6 +282,7 @@ final class GatewayInitializer extends ChannelInitializer<SocketChannel> {
         p.addLast("crl", shared.crl());
         p.addLast("ocsp", shared.ocsp());
         p.addLast("posture", shared.posture());
+        p.addLast("charter", shared.charter());
         // an OpenSSH user certificate for a device with a live lease (the bastion)
         p.addLast("sshCertificate", shared.sshCertificate());
         p.addLast("notFound", shared.notFound());

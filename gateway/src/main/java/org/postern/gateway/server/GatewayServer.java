@@ -45,6 +45,7 @@ import org.postern.gateway.console.ConsoleHandler;
 import org.postern.gateway.console.ConsoleServices;
 import org.postern.gateway.console.TrailConsoleAudit;
 import org.postern.gateway.gate.GateDecision;
+import org.postern.gateway.charter.CharterHandler;
 import org.postern.gateway.gate.TunnelGate;
 import org.postern.gateway.gate.Who;
 import org.postern.gateway.limits.BadRequestHandler;
@@ -281,7 +282,7 @@ public final class GatewayServer implements AutoCloseable {
             SshBastion bastion;
             try {
                 bastion = SshBastion.start(SshBastion.Config.of(settings), sshCa.publicKey(), registry, leases,
-                        resolver, policy, audit, clock, workers, random);
+                        resolver, policy, audit, clock, workers, random, live.charter());
             } catch (IOException e) {
                 throw bindFailed(e, "ssh", settings.listeners().ssh().socketAddress());
             }
@@ -292,7 +293,8 @@ public final class GatewayServer implements AutoCloseable {
             // one flow policy for the gate and the VPN's routes: host-name rules resolved once per snapshot, so
             // the routes a device is given and the flows the gate lets through come from the same addresses
             Supplier<@Nullable FlowPolicy> flowPolicy = live.flowPolicy(forbidden, DestinationResolver.Lookup.SYSTEM, clock);
-            TunnelGate gate = new TunnelGate(registry, leases, resolver, policy, flowPolicy);
+            // with the remote-work charter in force (charter:, live): its version must be accepted (charter.not_accepted)
+            TunnelGate gate = new TunnelGate(registry, leases, resolver, policy, flowPolicy, live.charter());
             // VPN mode (docs/vpn.md "The gateway's engine"): the egress TUN, NAT and the engine, when vpn.enabled
             ConnectIpAcceptor vpnAcceptor = options.vpn();
             if (vpnAcceptor == null && settings.vpn().enabled()) {
@@ -343,7 +345,8 @@ public final class GatewayServer implements AutoCloseable {
                     new EstHandler(service, ca.chain(), workers), new CrlHandler(crl, workers),
                     new OcspHandler(new OcspResponder(ca, registry, clock), workers), new PostureHandler(posture, workers),
                     new ConnectHandler(gate, flows, sessions), new NotFoundHandler(),
-                    new SshCertificateHandler(sshCa, gate, audit, clock, workers, List.of(bastion.hostKey())));
+                    new SshCertificateHandler(sshCa, gate, audit, clock, workers, List.of(bastion.hostKey())),
+                    new CharterHandler(live.charter(), registry, audit, clock, workers));
             // limits: connections per source (before TLS), request head time and size, body size
             LimitAudit limitAudit = new LimitAudit(refusals, workers, clock);
             GatewayInitializer.Guards guards = new GatewayInitializer.Guards(

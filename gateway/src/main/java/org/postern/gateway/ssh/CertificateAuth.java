@@ -140,7 +140,7 @@ final class CertificateAuth extends UserAuthPublicKey {
         }
         return switch (ctx.gate().admit(new Who(deviceId, login, SshBastion.source(session)))) {
             case GateDecision.Refusal r -> {
-                refuse(session, login, cert, r.code(), r.detail());
+                refuse(session, login, cert, r.code(), r.detail(), r.remedy());
                 yield null;
             }
             case GateDecision.Pass p -> new Accepted(cert, p.device(), p.lease(), p.grounds());
@@ -168,6 +168,12 @@ final class CertificateAuth extends UserAuthPublicKey {
     }
 
     private void refuse(ServerSession session, String login, OpenSshCertificate cert, String reason, String detail) {
+        refuse(session, login, cert, reason, detail, null);
+    }
+
+    /** {@link #refuse(ServerSession, String, OpenSshCertificate, String, String)} with the gate's remedy in the record. */
+    private void refuse(ServerSession session, String login, OpenSshCertificate cert, String reason, String detail,
+                        @org.jspecify.annotations.Nullable String remedy) {
         SshBastion.markRefused(session);
         ctx.denied(ctx.event("access.denied")
                 .with("device", cert != null ? cert.getId() : null)
@@ -175,7 +181,8 @@ final class CertificateAuth extends UserAuthPublicKey {
                 .with("certSerial", cert != null ? Long.toHexString(cert.getSerial()) : null)
                 .with("certSha256", cert != null ? sha256(cert) : null)
                 .with("source", SshBastion.source(session))
-                .with("method", "publickey"), reason, detail);
+                .with("method", "publickey")
+                .with("remedy", remedy), reason, detail);
     }
 
     static String sha256(OpenSshCertificate cert) {

@@ -21,6 +21,9 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+import org.jspecify.annotations.Nullable;
 
 import org.apache.sshd.common.AttributeRepository;
 import org.apache.sshd.common.NamedFactory;
@@ -73,7 +76,7 @@ import org.postern.protocol.http.ClientAddress;
  *       ({@link RefusedSessionChannel}); remote, agent and X11 forwarding refused;</li>
  *   <li>hardening — curve25519/ECDH key exchange, AES-GCM, SHA-2 ETM MACs, ECDSA/Ed25519
  *       signatures, no compression; bounded authentication time and attempts; connections per
- *       source capped; a neutral server version; the banner from {@code ssh.banner};</li>
+ *       source capped; a neutral server version; the banner: the remote-work charter in force ({@code charter:}), then {@code ssh.banner};</li>
  *   <li>ending — {@link #closeDevice} cuts a device's sessions at once (lease end, revocation).</li>
  * </ul>
  *
@@ -178,9 +181,20 @@ public final class SshBastion implements AutoCloseable {
     public static SshBastion start(Config config, PublicKey userCa, Registry registry, LeaseStore leases,
                                    DestinationResolver resolver, AccessPolicy policy, AuditSink audit, Clock clock,
                                    Executor workers, SecureRandom random) throws IOException {
+        return start(config, userCa, registry, leases, resolver, policy, audit, clock, workers, random, () -> null);
+    }
+
+    /**
+     * Starts the bastion with the remote-work charter in force at each use ({@code LiveSettings.charter},
+     * null: none required): its gate requires it accepted, and each connection's banner shows it.
+     */
+    public static SshBastion start(Config config, PublicKey userCa, Registry registry, LeaseStore leases,
+                                   DestinationResolver resolver, AccessPolicy policy, AuditSink audit, Clock clock,
+                                   Executor workers, SecureRandom random,
+                                   Supplier<org.postern.config.gateway.@Nullable Charter> charter) throws IOException {
         KeyPair hostKey = SshKeys.loadOrCreate(config.hostKey(), random);
         BastionContext ctx = new BastionContext(userCa, registry, leases, resolver, policy,
-                new TunnelGate(registry, leases, resolver, policy), audit, clock, workers);
+                new TunnelGate(registry, leases, resolver, policy, () -> null, charter), audit, clock, workers);
         Sessions sessions = new Sessions();
 
         SshServer server = ServerBuilder.builder()
@@ -216,8 +230,10 @@ public final class SshBastion implements AutoCloseable {
         CoreModuleProperties.MAX_AUTH_REQUESTS.set(server, config.maxAuthTries());
         CoreModuleProperties.IDLE_TIMEOUT.set(server, config.idleTimeout());
         CoreModuleProperties.SERVER_IDENTIFICATION.set(server, "Postern");
-        if (config.banner() != null) {
-            CoreModuleProperties.WELCOME_BANNER.set(server, config.banner().endsWith("\n") ? config.banner() : config.banner() + "\n");
+        // the banner: the charter in force when the connection comes (a reload changes it), then ssh.banner
+        String fixedBanner = CharterBanner.of(null, config.banner());
+        if (fixedBanner != null) {
+            CoreModuleProperties.WELCOME_BANNER.set(server, fixedBanner);
         }
 
         Map<InetAddress, AtomicInteger> perSource = new ConcurrentHashMap<>();
@@ -244,6 +260,10 @@ public final class SshBastion implements AutoCloseable {
         server.addSessionListener(new SessionListener() {
             @Override
             public void sessionCreated(Session session) {
+                String banner = CharterBanner.of(charter.get(), config.banner());
+                if (banner != null) {
+                    CoreModuleProperties.WELCOME_BANNER.set(session, banner);
+                }
                 if (proxy == null || !(session instanceof ServerSession s) || !proxy.fromTrustedProxy(s)) {
                     admit.accept(session);
                 }

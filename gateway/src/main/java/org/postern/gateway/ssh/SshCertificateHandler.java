@@ -120,8 +120,9 @@ public final class SshCertificateHandler extends BlockingHttpHandler {
                     return;
                 }
                 case GateDecision.Refusal r -> {
-                    refuse(ctx, req, denied.with("user", r.user()), HttpResponseStatus.valueOf(r.httpStatus()), r.code(),
-                            r.message(), r.detail());
+                    // a remedy the user can act on (charter.not_accepted: the command to run) follows the terse text
+                    refuse(ctx, req, denied.with("user", r.user()).with("remedy", r.remedy()), HttpResponseStatus.valueOf(r.httpStatus()),
+                            r.code(), r.remedy() == null ? r.message() : r.message() + "; " + r.remedy(), r.detail());
                     return;
                 }
                 case GateDecision.Pass p -> pass = p;

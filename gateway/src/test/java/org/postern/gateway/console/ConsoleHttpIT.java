@@ -131,6 +131,16 @@ class ConsoleHttpIT {
     }
 
     @Test
+    void devicePage_showsTheCharterVersionAccepted() throws Exception {
+        f.device("laptop-6");
+        assertThat(get(sam, "/console/devices/laptop-6").body()).contains("<dd id=\"charter\">none</dd>");
+        f.pki.registry.acceptCharter(new org.postern.pki.registry.CharterAcceptance("laptop-6", "alice", 3, "ab".repeat(32),
+                java.time.Instant.parse("2026-12-07T09:00:00Z")));
+        assertThat(get(sam, "/console/devices/laptop-6").body()).contains("<dd id=\"charter\">version 3 at ")
+                .contains(" by alice, text sha256 abababababababab…</dd>");
+    }
+
+    @Test
     void securityAdmin_registersSuspendsRevokes_aDevice_eachAudited() throws Exception {
         String token = csrf(sam);
         Http reg = post(sam, "/console/devices", form("csrf", token, "id", "laptop-9", "owner", "bob", "groups", "admins, dba",

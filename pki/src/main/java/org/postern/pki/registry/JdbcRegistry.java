@@ -409,6 +409,40 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
         });
     }
 
+    // ---- the remote-work charter
+
+    @Override
+    public void acceptCharter(CharterAcceptance a) {
+        Objects.requireNonNull(a, "acceptance");
+        writeBookkeeping("record charter acceptance of " + a.deviceId(), c -> {
+            Device d = requireDevice(c, a.deviceId());
+            if (d.status() == DeviceStatus.REVOKED) {
+                throw new RegistryException("device.revoked", "device " + d.id() + " is revoked; it cannot accept the charter");
+            }
+            if (!d.owner().equals(a.owner())) {
+                throw new RegistryException("device.owner_changed", "device " + d.id() + " is owned by " + d.owner()
+                        + ", not by " + a.owner() + " who accepted the charter");
+            }
+            // the same statement on SQLite and PostgreSQL: one row per device, its latest acceptance
+            update(c, """
+                    INSERT INTO charter_acceptances (device_id, owner, version, sha256, accepted_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (device_id) DO UPDATE SET owner = excluded.owner, version = excluded.version,
+                        sha256 = excluded.sha256, accepted_at = excluded.accepted_at""",
+                    a.deviceId(), a.owner(), a.version(), a.sha256(), a.acceptedAt());
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<CharterAcceptance> charterAcceptance(String deviceId) {
+        return read("read charter acceptance of " + deviceId, c -> {
+            try (ResultSet rs = query(c, "SELECT * FROM charter_acceptances WHERE device_id = ?", deviceId)) {
+                return rs.next() ? Optional.of(new CharterAcceptance(rs.getString("device_id"), rs.getString("owner"),
+                        rs.getInt("version"), rs.getString("sha256"), instant(rs, "accepted_at"))) : Optional.empty();
+            }
+        });
+    }
+
     // ---- rows
 
     private Optional<Device> findDevice(Connection c, String id) throws SQLException {
@@ -522,6 +556,7 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
                     case Instant t -> ps.setLong(i + 1, t.toEpochMilli());
                     case byte[] b -> ps.setBytes(i + 1, b);
                     case String s -> ps.setString(i + 1, s);
+                    case Integer n -> ps.setInt(i + 1, n);
                     default -> throw new IllegalArgumentException("unsupported SQL argument " + a.getClass());
                 }
             }

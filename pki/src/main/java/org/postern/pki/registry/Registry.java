@@ -121,6 +121,17 @@ public interface Registry extends AutoCloseable {
     /** Returns the next CRL number (monotonic, persisted). */
     BigInteger nextCrlNumber();
 
+    /**
+     * Records that a device accepted the remote-work charter, replacing its previous acceptance.
+     * An unknown device is {@code device.unknown}, a revoked one {@code device.revoked}; the
+     * acceptance must name the device's current owner ({@code device.owner_changed} otherwise: the
+     * owner changed between the check and the write).
+     */
+    void acceptCharter(CharterAcceptance acceptance);
+
+    /** The device's latest acceptance of the remote-work charter, if it ever accepted one. */
+    Optional<CharterAcceptance> charterAcceptance(String deviceId);
+
     /** Notes when a device was last seen and its last posture result (used by the gateway). */
     void touchDevice(String id, Instant lastSeen, String lastPosture);
 

@@ -19,9 +19,9 @@ import java.util.List;
  */
 final class SchemaMigrations {
     /** The SQLite migrations of this release, in order. Append only; never edit a released script. */
-    static final List<String> SCRIPTS = List.of("V1__init.sql");
+    static final List<String> SCRIPTS = List.of("V1__init.sql", "V2__charter.sql");
     /** The PostgreSQL migrations: one per SQLite migration, same number, same meaning. */
-    static final List<String> POSTGRES_SCRIPTS = List.of("postgres/V1__init.sql");
+    static final List<String> POSTGRES_SCRIPTS = List.of("postgres/V1__init.sql", "postgres/V2__charter.sql");
     static final String SQLITE_VERSION_TABLE =
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT";
     static final String POSTGRES_VERSION_TABLE =

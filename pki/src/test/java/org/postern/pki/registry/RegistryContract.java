@@ -543,7 +543,47 @@ abstract class RegistryContract {
         execute("INSERT INTO schema_version (version, applied_at) VALUES (7, 0)");
 
         assertRefused(this::open, "registry.too_new")
-                .hasMessageStartingWith(storeName() + " is at schema version 7, this Postern knows up to 1");
+                .hasMessageStartingWith(storeName() + " is at schema version 7, this Postern knows up to 2");
+    }
+
+    // ---- the remote-work charter
+
+    static final String SHA_A = "a".repeat(64);
+    static final String SHA_B = "0123456789abcdef".repeat(4);
+
+    @Test
+    void acceptCharter_roundTrip_latestAcceptanceWins() {
+        enrolled(registry, "laptop-1", 101);
+        assertThat(registry.charterAcceptance("laptop-1")).isEmpty();
+
+        registry.acceptCharter(new CharterAcceptance("laptop-1", "alice", 1, SHA_A, T1));
+        assertThat(registry.charterAcceptance("laptop-1")).contains(new CharterAcceptance("laptop-1", "alice", 1, SHA_A, T1));
+
+        registry.acceptCharter(new CharterAcceptance("laptop-1", "alice", 2, SHA_B, T2));
+        assertThat(registry.charterAcceptance("laptop-1")).contains(new CharterAcceptance("laptop-1", "alice", 2, SHA_B, T2));
+        // another instance (a second gateway) sees it
+        try (Registry other = open()) {
+            assertThat(other.charterAcceptance("laptop-1")).contains(new CharterAcceptance("laptop-1", "alice", 2, SHA_B, T2));
+        }
+    }
+
+    @Test
+    void acceptCharter_unknownRevokedOrOtherOwner_isRefused() {
+        assertRefused(() -> registry.acceptCharter(new CharterAcceptance("ghost", "alice", 1, SHA_A, T1)), "device.unknown");
+        enrolled(registry, "laptop-1", 101);
+        assertRefused(() -> registry.acceptCharter(new CharterAcceptance("laptop-1", "bob", 1, SHA_A, T1)), "device.owner_changed")
+                .hasMessage("device laptop-1 is owned by alice, not by bob who accepted the charter");
+        registry.revokeDevice("laptop-1", RevocationReason.retired, T1);
+        assertRefused(() -> registry.acceptCharter(new CharterAcceptance("laptop-1", "alice", 1, SHA_A, T1)), "device.revoked");
+        assertThat(registry.charterAcceptance("laptop-1")).isEmpty();
+    }
+
+    @Test
+    void charterAcceptance_badValues_areRefusedByTheRecord() {
+        assertThatThrownBy(() -> new CharterAcceptance("laptop-1", "alice", 0, SHA_A, T1))
+                .hasMessage("charter version: expected a positive integer, found 0");
+        assertThatThrownBy(() -> new CharterAcceptance("laptop-1", "alice", 1, "ABC", T1))
+                .hasMessage("charter sha256: expected 64 lower-case hex digits, found \"ABC\"");
     }
 
     // ---- across instances (gateways)

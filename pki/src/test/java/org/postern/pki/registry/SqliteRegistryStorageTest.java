@@ -57,10 +57,10 @@ class SqliteRegistryStorageTest {
         }
         Path db = data.resolve("registry.db");
 
-        assertThat(query(db, "SELECT version || ' ' || applied_at FROM schema_version"))
-                .containsExactly("1 " + Fixtures.T0.toEpochMilli());
+        assertThat(query(db, "SELECT version || ' ' || applied_at FROM schema_version ORDER BY version"))
+                .containsExactly("1 " + Fixtures.T0.toEpochMilli(), "2 " + Fixtures.T0.toEpochMilli());
         assertThat(query(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"))
-                .containsExactly("certificates", "counters", "devices", "enrollment_tokens", "schema_version");
+                .containsExactly("certificates", "charter_acceptances", "counters", "devices", "enrollment_tokens", "schema_version");
         assertThat(query(db, "PRAGMA journal_mode")).containsExactly("wal");
     }
 
@@ -115,37 +115,39 @@ class SqliteRegistryStorageTest {
             assertThat(r.status(BigInteger.valueOf(101))).isInstanceOf(CertStatus.Good.class);
             assertThat(r.token(Fixtures.tokenHash("laptop-1", "")).orElseThrow().used()).isTrue();
         }
-        assertThat(query(dir.resolve("registry.db"), "SELECT count(*) FROM schema_version")).containsExactly("1");
+        assertThat(query(dir.resolve("registry.db"), "SELECT count(*) FROM schema_version")).containsExactly("2");
     }
 
     @Test
     void open_olderSchema_appliesOnlyTheNewMigrationsAndKeepsData() {
-        try (SqliteRegistry r = SqliteRegistry.open(dir, Fixtures.CLOCK)) {
+        // a registry of a release before the charter (schema version 1)
+        try (SqliteRegistry r = SqliteRegistry.open(dir, Fixtures.CLOCK, Duration.ofSeconds(10), List.of("V1__init.sql"))) {
             enrolled(r, "laptop-1", 101);
         }
-        List<String> v2 = List.of("V1__init.sql", "V2__test_note.sql");
-        try (SqliteRegistry r = SqliteRegistry.open(dir, Fixtures.CLOCK, Duration.ofSeconds(10), v2)) {
+        List<String> v3 = List.of("V1__init.sql", "V2__charter.sql", "V2__test_note.sql");
+        try (SqliteRegistry r = SqliteRegistry.open(dir, Fixtures.CLOCK, Duration.ofSeconds(10), v3)) {
             assertThat(r.device("laptop-1")).isPresent();
+            assertThat(r.charterAcceptance("laptop-1")).isEmpty();
         }
         Path db = dir.resolve("registry.db");
 
-        assertThat(query(db, "SELECT version FROM schema_version ORDER BY version")).containsExactly("1", "2");
+        assertThat(query(db, "SELECT version FROM schema_version ORDER BY version")).containsExactly("1", "2", "3");
         assertThat(query(db, "SELECT note FROM test_notes")).containsExactly("migrated; to v2");
         // and the older code now refuses the file
         assertThatThrownBy(() -> SqliteRegistry.open(dir, Fixtures.CLOCK))
-                .hasMessageStartingWith("registry.db is at schema version 2, this Postern knows up to 1");
+                .hasMessageStartingWith("registry.db is at schema version 3, this Postern knows up to 2");
     }
 
     @Test
     void open_failedMigration_leavesTheFileAtItsVersion() {
         SqliteRegistry.open(dir, Fixtures.CLOCK).close();
-        List<String> broken = List.of("V1__init.sql", "V2__test_note.sql", "V1__init.sql"); // V3 re-creates existing tables
+        List<String> broken = List.of("V1__init.sql", "V2__charter.sql", "V2__test_note.sql", "V1__init.sql"); // V4 re-creates existing tables
 
         assertThatThrownBy(() -> SqliteRegistry.open(dir, Fixtures.CLOCK, Duration.ofSeconds(10), broken))
                 .isInstanceOfSatisfying(RegistryException.class, e -> assertThat(e.code()).isEqualTo("registry.unavailable"))
                 .hasMessageContaining("registry.db: cannot migrate");
         Path db = dir.resolve("registry.db");
-        assertThat(query(db, "SELECT max(version) FROM schema_version")).containsExactly("1");
+        assertThat(query(db, "SELECT max(version) FROM schema_version")).containsExactly("2");
         assertThat(query(db, "SELECT count(*) FROM sqlite_master WHERE name = 'test_notes'")).containsExactly("0");
     }
 

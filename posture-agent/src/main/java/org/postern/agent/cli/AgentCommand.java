@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         version = "postern-agent " + AgentCommand.VERSION,
         description = "The Postern agent: proves this laptop's certificate, disk encryption and patch level to the gateway.",
-        subcommands = {CheckCommand.class, EnrollCommand.class, UpCommand.class, StatusCommand.class, ConnectCommand.class,
+        subcommands = {CheckCommand.class, EnrollCommand.class, CharterCommand.class, UpCommand.class, StatusCommand.class, ConnectCommand.class,
                 SshConfigCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {

@@ -22,7 +22,8 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "enroll", mixinStandardHelpOptions = true,
         description = {"Enroll this laptop: make a P-256 key here (0600, or inside a PKCS#11 token with --pkcs11),"
                 + " send a CSR over EST with the one-time token, and store the certificate.",
-                "The gateway is trusted only if its chain holds the CA with --ca-sha256."})
+                "The gateway is trusted only if its chain holds the CA with --ca-sha256.",
+                "Then shows the gateway's remote-work charter, if it requires one, and asks to accept it (see --accept-charter)."})
 final class EnrollCommand implements Callable<Integer> {
     @ParentCommand
     AgentCommand parent;
@@ -58,6 +59,12 @@ final class EnrollCommand implements Callable<Integer> {
             description = "File whose first line is the token PIN (recorded, so renewal finds it). Default: $" + DeviceKeys.PIN_ENV + ".")
     Path pinFile;
 
+    @Option(names = "--accept-charter",
+            description = {"Accept the gateway's remote-work charter without asking (its text is still printed).",
+                    "Without it, enroll asks on the terminal (type yes); with no terminal it is left unaccepted"
+                            + " (postern-agent charter accepts it later)."})
+    boolean acceptCharter;
+
     @Spec
     CommandSpec spec;
 
@@ -89,10 +96,19 @@ final class EnrollCommand implements Callable<Integer> {
         out.println("  certificate valid until " + e.certificate().getNotAfter().toInstant() + " (renewed automatically)");
         out.println("  key: " + home.enrollment().orElseThrow().key().describe());
         out.println("  certificate in " + home.dir());
-        // what to do next, in the order a new user needs it
+        // the remote-work charter: enrollment is done whatever happens here; sessions need it accepted
+        out.println();
         String h = home.dir().equals(org.postern.agent.state.AgentHome.defaultDir(System.getenv())) ? "" : " --home " + home.dir();
+        try {
+            CharterCommand.review(new org.postern.agent.enroll.CharterClient(home, System.getenv()), out, acceptCharter, home);
+        } catch (java.io.IOException x) {
+            out.println("Could not read the remote-work charter from the gateway (" + x.getMessage() + ");");
+            out.println("  run postern-agent" + h + " charter   before connecting: the gateway may require it accepted.");
+        }
+        // what to do next, in the order a new user needs it
         out.println();
         out.println("Next:");
+        out.println("  postern-agent" + h + " charter     # read the remote-work charter again; accept a new version when asked");
         out.println("  postern-agent" + h + " check       # is this laptop compliant with the gateway's posture policy? what to fix");
         out.println("  postern-agent" + h + " up          # connect: SOCKS5, forwards and SSH through the gateway (agent.yaml in " + home.dir() + ")");
         out.println("  postern-agent" + h + " ssh-config  # the ssh_config block for the SSH bastion");

@@ -135,6 +135,20 @@ final class UpCommand implements Callable<Integer> {
             }
         });
         session.start();
+        // the remote-work charter: said once at start, so the user learns why every tunnel would be refused
+        // before the first one is (each refusal says it again, with the remedy); a failure here changes nothing
+        Thread.ofVirtual().name("postern-agent-charter").start(() -> {
+            try {
+                new org.postern.agent.enroll.CharterClient(home, System.getenv()).fetch()
+                        .filter(c -> !c.acceptedNow())
+                        .ifPresent(c -> say.accept("remote-work charter version " + c.version() + " is not accepted on this laptop:"
+                                + " the gateway refuses every tunnel (charter.not_accepted) until it is; run: postern-agent charter"));
+            } catch (java.io.IOException | RuntimeException e) {
+                // the gateway is unreachable or older: the refusals, if any, will say why
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
         done.await();
         return exit.get();
     }
