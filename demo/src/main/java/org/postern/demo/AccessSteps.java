@@ -3,6 +3,7 @@ package org.postern.demo;
 import static org.postern.demo.DemoLab.DEVICE;
 import static org.postern.demo.LoopbackHttp.get;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Proxy;
 import java.net.Socket;
@@ -101,6 +102,33 @@ final class AccessSteps {
         ctx.check(accepted != null && (compliant ? accepted.startsWith("posture accepted; lease until")
                         : accepted.startsWith("posture NOT compliant, allowed (report-only)")),
                 compliant ? "compliant: posture accepted with a lease" : "not compliant, allowed in report-only mode (said so)");
+    }
+
+    /**
+     * The gateway's remote-work charter (version 1) is in force: alice's tunnel is refused with
+     * {@code charter.not_accepted} and the remedy until she accepts it with {@code postern-agent charter --accept}.
+     */
+    static void charter(DemoContext ctx) throws Exception {
+        DemoLab lab = ctx.lab();
+        DemoLaptop laptop = lab.laptop;
+        int webPort = lab.host.webPort();
+        int mark = laptop.mark();
+        String refused = null;
+        try (Socket s = new Socket(new Proxy(Proxy.Type.SOCKS, laptop.socks()))) {
+            s.connect(InetSocketAddress.createUnresolved("127.0.0.1", webPort), 10_000);
+        } catch (IOException e) {
+            refused = e.getMessage();
+        }
+        String said = laptop.await(mark, l -> l.contains("charter.not_accepted"), Duration.ofSeconds(10));
+        showAgent(ctx, laptop, mark, laptop.mark());
+        ctx.check(refused != null && said != null && said.contains("postern-agent charter"),
+                "before acceptance the tunnel is refused: charter.not_accepted, and the agent names the command to run");
+        ctx.show("$ postern-agent charter --accept");
+        String accepted = Commands.agent("--home", lab.home.dir().toString(), "charter", "--accept");
+        accepted.lines().filter(l -> !l.isBlank()).forEach(l -> ctx.show("  " + l));
+        String page = get(new Socket(new Proxy(Proxy.Type.SOCKS, laptop.socks())), InetSocketAddress.createUnresolved("127.0.0.1", webPort), webPort);
+        ctx.check(accepted.contains("Accepted version " + DemoGateway.CHARTER.version()) && page.equals(DemoAdminHost.PAGE),
+                "accepted (charter.accepted in the trail, with user, device, version and the text's hash); the tunnel is admitted");
     }
 
     static void tunnel(DemoContext ctx) throws Exception {

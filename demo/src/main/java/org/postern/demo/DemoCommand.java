@@ -84,6 +84,8 @@ public final class DemoCommand implements Callable<Integer> {
                                 + "): the agent reconnects by itself",
                         AccessSteps::demoPolicy),
                 // through the tunnel: the page, ssh, the live session
+                DemoStep.of("The administration's remote-work charter is in force: refused until alice accepts it (postern-agent charter --accept)",
+                        AccessSteps::charter),
                 DemoStep.of("Fetch the admin host's page through the tunnel: SOCKS5, then the forward (HTTP/2 CONNECT streams of the one mTLS connection)",
                         AccessSteps::tunnel),
                 DemoStep.of("ssh to the admin host's sshd with the ProxyCommand from postern-agent ssh-config",

@@ -9,6 +9,7 @@ import java.util.Map;
 import org.postern.config.DataSize;
 import org.postern.config.HostPort;
 import org.postern.config.gateway.AccessRules;
+import org.postern.config.gateway.Charter;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.config.posture.PosturePolicy;
 import org.postern.config.posture.VersionNumber;
@@ -17,6 +18,14 @@ import org.postern.pki.ca.KeyProtection;
 
 /** The demo's gateway: its settings on loopback and the two posture policies it runs under. */
 final class DemoGateway {
+    /** The administration's remote-work charter, version 1: every device must accept it before its first session. */
+    static final Charter CHARTER = new Charter(1, """
+            Remote-work charter of the Postern demo administration.
+            I reach administration hosts only from this issued laptop, never from a shared or public place.
+            I lock the laptop when I leave it, and I report its loss to IT security at once.
+            My sessions are recorded in a signed audit trail that auditors read.
+            """);
+
     private DemoGateway() {
     }
 
@@ -32,7 +41,7 @@ final class DemoGateway {
                         new HostPort("127.0.0.1", bastionPort)),
                 d.tls(), policy, rules, d.limits(),
                 new GatewaySettings.Audit(dir.resolve("audit/trail"), GatewaySettings.Audit.FailMode.CLOSED, DataSize.ofMiB(1), Duration.ofSeconds(60)));
-        return GatewayServer.start(settings, protection);
+        return GatewayServer.start(settings.withCharter(CHARTER), protection);
     }
 
     /** Enforce, and a minimum OS release no machine has: denied on any machine, with reasons. */

@@ -24,6 +24,7 @@ final class ServingSteps {
         AgentHome home2 = new AgentHome(ctx.dir().resolve("agent-2"));
         PkiService.NewDevice second = lab.service.addDevice(SECOND, "alice", List.of("admins"), null, null, "demo");
         new Enroller(home2, ctx.clock(), ctx.random()).enroll(lab.base, SECOND, second.token(), lab.ca.rootSha256());
+        Commands.agent("--home", home2.dir().toString(), "charter", "--accept"); // as alice did for her first laptop
         DemoLaptop laptop2 = lab.keep(DemoLaptop.up(home2, lab.base, lab.bastionPort, lab.host.webPort(), line -> { }));
         lab.home2 = home2;
         lab.laptop2 = laptop2;

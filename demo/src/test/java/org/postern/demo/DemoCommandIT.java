@@ -56,7 +56,12 @@ class DemoCommandIT {
                 .contains("✓ both trails verify")
                 .containsPattern("GET https://127\\.0\\.0\\.1:\\d+/console/access\\?device=laptop-0042 as demo-auditor-console \\(auditor\\): 200, [1-9]\\d* flow")
                 .contains("✓ the console's access report shows who reached the admin host")
-                .contains("All 17 steps behaved as shown.")
+                .contains("charter.not_accepted")
+                .contains("✓ before acceptance the tunnel is refused: charter.not_accepted, and the agent names the command to run")
+                .contains("Accepted version 1 of the remote-work charter")
+                .contains("✓ accepted (charter.accepted in the trail, with user, device, version and the text's hash); the tunnel is admitted")
+                .containsPattern("events: .*charter\\.accepted")
+                .contains("All 18 steps behaved as shown.")
                 .doesNotContain("Stop with Ctrl-C");
         assertThat(took).as("the demo's run time").isLessThan(Duration.ofSeconds(90));
         // issue 11: the printed ssh config names the bastion the demo runs (a free port), not the default 2222
@@ -83,7 +88,7 @@ class DemoCommandIT {
                 return Files.readString(log).contains("Stop with Ctrl-C.");
             });
             String out = Files.readString(log);
-            assertThat(out).contains("All 18 steps behaved as shown.").contains("laptop-0043 is in; its SOCKS5 reaches the admin host");
+            assertThat(out).contains("All 19 steps behaved as shown.").contains("laptop-0043 is in; its SOCKS5 reaches the admin host");
             // the console line names a PKCS#12 a browser imports, and its passphrase file
             String consoleLine = out.lines().filter(l -> l.startsWith("The console: https://127.0.0.1:")).findFirst().orElseThrow();
             Path p12 = Path.of(consoleLine.replaceFirst(".* — import (\\S+) \\(passphrase in .*", "$1"));
