@@ -126,7 +126,7 @@ public final class CrlPublisher {
                 onFailure.accept(e);
             }
         };
-        look.run(); // before the server answers: the file is there when it starts
+        look.run(); // at once: the file is there when this returns (a gateway calls it before it listens)
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("postern-crl").factory());
         long every = refreshPeriod().toMillis();
