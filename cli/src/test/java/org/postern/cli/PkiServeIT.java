@@ -28,6 +28,9 @@ class PkiServeIT {
         Path pass = tmp.resolve("pass");
         Files.writeString(pass, "serve test passphrase\n");
         assertThat(PosternCliIT.run("pki", "init", "--dir", data.toString(), "--passphrase-file", pass.toString()).code()).isZero();
+        // pki init signed the first CRL; without it (deleted, or a directory made otherwise) serve signs one as it starts
+        Path stored = data.resolve("ca/crl.der");
+        Files.delete(stored);
         int port;
         port = org.postern.pki.testing.FreePorts.next();
         StringWriter out = new StringWriter();
@@ -44,6 +47,7 @@ class PkiServeIT {
                     .until(() -> out.toString().contains("root SHA-256"));
             assertThat(out.toString()).contains("CRL   https://127.0.0.1:" + port + "/pki/crl").contains("root SHA-256");
             assertThat(Files.exists(data.resolve("server/127.0.0.1.crt"))).isTrue();
+            assertThat(stored).as("crl.der signed before the banner, before anyone asked for it").isNotEmptyFile();
 
             String chain = data.resolve("ca/chain.pem").toString();
             Path crl = tmp.resolve("crl.der");

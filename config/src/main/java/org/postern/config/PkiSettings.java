@@ -59,6 +59,13 @@ public record PkiSettings(Ca ca, Certificates certificates, Enrollment enrollmen
         return revocation.ocspUrl() != null ? revocation.ocspUrl() : server.baseUrl().resolve("/pki/ocsp");
     }
 
+    /**
+     * The PKI commands' own hash-chained trail under the data directory, beside the gateway's
+     * {@code audit/trail}: {@code postern pki …} writes it and {@code postern selfcheck} verifies it, so
+     * both take it from here (a copy that drifted would make the check report a missing trail as info).
+     */
+    public static final String AUDIT_DIR = "audit/pki";
+
     /** Binds a {@code pki.yaml} document; for {@link ConfigReader#load} and {@link ConfigReader#parse}. */
     public static PkiSettings read(ConfigReader r) {
         return new PkiSettings(

@@ -29,8 +29,8 @@ import org.postern.pki.registry.Registry;
  * opened once; the CA is unlocked only when the command signs something.
  */
 public final class PkiContext implements AutoCloseable {
-    /** The PKI commands' own hash-chained trail, beside the gateway's {@code audit/trail}. */
-    public static final String AUDIT_DIR = "audit/pki";
+    /** The PKI commands' own hash-chained trail, beside the gateway's {@code audit/trail} (what selfcheck verifies). */
+    public static final String AUDIT_DIR = PkiSettings.AUDIT_DIR;
     /** The audit signing key of this data directory, shared with the gateway (and audit.pub beside it). */
     public static final String AUDIT_KEY = "audit.key";
 

@@ -13,6 +13,7 @@ import org.postern.cli.Exit;
 import org.postern.config.HostPort;
 import org.postern.config.PkiSettings;
 import org.postern.pki.ca.CertificateAuthority;
+import org.postern.pki.crl.CrlPublisher;
 import org.postern.pki.ocsp.OcspResponder;
 import org.postern.pki.server.PkiServer;
 import org.postern.pki.server.ServerCredentials;
@@ -82,7 +83,13 @@ public final class ServeCommand implements Callable<Integer> {
                 }
                 throw new Exit(Exit.UNAVAILABLE, "cannot start the PKI server: " + e.getMessage());
             }
-            try (PkiServer server = started) {
+            PrintWriter err = spec.commandLine().getErr();
+            // DATA/ca/crl.der signed now if missing or half-way through, and kept so while it serves
+            try (PkiServer server = started;
+                 CrlPublisher.Refresher fresh = served.crl().keepFresh(e -> {
+                     err.println("postern pki serve: cannot re-sign the CRL " + served.store.crlFile() + ": " + e.getMessage());
+                     err.flush();
+                 })) {
                 PrintWriter out = spec.commandLine().getOut();
                 String base = "https://" + s.server().listen();
                 out.println("Serving the Postern PKI (TLS 1.3, " + TlsContexts.provider() + "):");

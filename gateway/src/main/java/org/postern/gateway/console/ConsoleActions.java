@@ -219,17 +219,20 @@ final class ConsoleActions {
 
     /**
      * Runs the selfcheck again (either role: it reads and changes nothing) and shows its findings. A run
-     * already under way (another admin's) is not doubled: the page says so and shows the last result.
+     * already under way (another admin's) is not doubled, nor is one repeated within a minute of the last:
+     * the page says so and shows the last result.
      */
     private Reply selfcheck(Chrome chrome, AdminIdentity who, String source, ConsoleRoutes r) {
-        ConsoleSelfcheck.Run run = pages.selfchecks().run(who.name());
-        if (run == null) {
-            record(r, who, source, "selfcheck.run", null, "busy", "a run was under way");
-            return pages.selfcheck(chrome, "A run is under way (asked by another admin); reload this page in a moment for its result.",
-                    r);
-        }
-        record(r, who, source, "selfcheck.run", null, "done", "worst " + run.worst().spelling() + ": " + run.counts());
-        return pages.selfcheck(chrome, "Ran just now.", r);
+        ConsoleSelfcheck.Outcome o = pages.selfchecks().run(who.name());
+        record(r, who, source, "selfcheck.run", null, o.result(), o.detail(s.clock().instant()));
+        String message = switch (o.result()) {
+            case ConsoleSelfcheck.Outcome.DONE -> "Ran just now.";
+            case ConsoleSelfcheck.Outcome.BUSY ->
+                    "A run is under way (asked by another admin); reload this page in a moment for its result.";
+            default -> "Not run again: the last run ended less than " + ConsoleSelfcheck.MIN_INTERVAL.toSeconds()
+                    + " s ago; its result is below.";
+        };
+        return pages.selfcheck(chrome, message, r);
     }
 
     /** How the action ended; its request was recorded before it ran, so a failure here is only logged. */

@@ -11,6 +11,7 @@ import java.util.Comparator;
 import java.util.List;
 
 import org.jspecify.annotations.Nullable;
+import org.postern.config.PkiSettings;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.keys.Pem;
 import org.postern.pki.ca.CaStore;
@@ -23,8 +24,8 @@ import org.postern.pki.registry.Registry;
  * fails to run is itself a warning (what could not be checked is not known to be fine).
  */
 public final class Selfcheck {
-    /** The PKI commands' own trail under the data directory (as {@code postern pki …} writes it). */
-    static final String PKI_TRAIL = "audit/pki";
+    /** The PKI commands' own trail under the data directory: where {@code postern pki …} writes it (one constant for both). */
+    public static final String PKI_TRAIL = PkiSettings.AUDIT_DIR;
 
     private Selfcheck() {
     }

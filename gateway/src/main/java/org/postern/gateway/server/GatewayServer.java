@@ -223,6 +223,8 @@ public final class GatewayServer implements AutoCloseable {
             resources.add(refusals); // closed before the trail: writes the open counts
 
             CrlPublisher crl = new CrlPublisher(ca, registry, store.crlFile(), pki.revocation().crlValidity(), clock);
+            // DATA/ca/crl.der signed now if missing or half-way through, and kept so while the gateway runs
+            resources.add(crl.keepFresh(e -> log.error("cannot re-sign the CRL {}: {}", store.crlFile(), e.toString())));
             PkiService service = new PkiService(() -> ca, registry, audit, pki, clock, random, () -> crl);
             // fails closed after registry.maxStale without a read; each transition is audited once
             LiveRevocations revocations = LiveRevocations.start(registry, clock, LiveRevocations.DEFAULT_POLL,

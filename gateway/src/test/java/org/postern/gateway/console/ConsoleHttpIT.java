@@ -206,25 +206,31 @@ class ConsoleHttpIT {
         // viewing never runs it
         assertThat(f.audit("admin.action")).noneSatisfy(a -> assertThat(a.path("action").asText()).isEqualTo("selfcheck.run"));
 
-        Path key = f.pki.dataDir.resolve("audit.key");
+        // a private key left readable, under a name with markup in it: the page must show it escaped
+        Path key = Files.writeString(f.pki.dataDir.resolve("old&<b>.key"), "not a key, but named like one\n");
         Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        String escapedKey = key.toString().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+        assertThat(escapedKey).isNotEqualTo(key.toString());
         Http none = post(audrey, "/console/selfcheck", form(), List.of());
         assertThat(none.status()).isEqualTo(403);
         assertThat(none.header("postern-reason")).isEqualTo("admin.csrf");
 
         Http run = post(audrey, "/console/selfcheck", form("csrf", csrf(audrey, "/console/selfcheck")), List.of());
         assertThat(run.status()).as(run.body()).isEqualTo(200);
-        String escapedKey = key.toString();
         // the row of the finding: its severity, the check, what was found and the fix, the worst first
         assertThat(run.body()).contains("Ran just now.")
                 .contains("Worst finding: <strong class=\"sev-critical\">critical</strong>")
                 .contains("<td class=\"sev-critical\">critical</td><td class=\"mono\">permissions</td><td>" + escapedKey
                         + " has mode rw-r--r--")
                 .contains("<td>chmod 600 " + escapedKey + "</td>")
+                .doesNotContain("old&<b>.key")
                 .contains("Run by</dt><dd>audrey</dd>");
         assertThat(run.body().indexOf("sev-critical\">critical</td>")).isLessThan(run.body().indexOf("sev-info\">info</td>"));
+        // a gateway started on a data directory without crl.der signed one at start: no false "no CRL" finding
+        assertThat(run.body()).contains("the CRL " + f.pki.dataDir.resolve("ca/crl.der") + " is fresh until")
+                .doesNotContain("no CRL at");
         // the last result stays, with its time, for both roles; the dashboard shows the worst severity
-        assertThat(get(sam, "/console/selfcheck").body()).contains(key + " has mode rw-r--r--").doesNotContain("Ran just now.");
+        assertThat(get(sam, "/console/selfcheck").body()).contains(escapedKey + " has mode rw-r--r--").doesNotContain("Ran just now.");
         assertThat(get(sam, "/console/").body()).contains("sev-critical\">critical</span> selfcheck</a> 1 critical, ");
         assertThat(f.audit("admin.action")).anySatisfy(a -> {
             assertThat(a.get("action").asText()).isEqualTo("selfcheck.run");
@@ -234,11 +240,40 @@ class ConsoleHttpIT {
             assertThat(a.get("detail").asText()).startsWith("worst critical: 1 critical, ");
         });
 
-        // fixed, and run again by the security admin: the finding is gone
+        // fixed, and asked again by the security admin within the minute: answered with the last run, not run again
         Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         Http again = post(sam, "/console/selfcheck", form("csrf", csrf(sam)), List.of());
         assertThat(again.status()).isEqualTo(200);
-        assertThat(again.body()).doesNotContain(key + " has mode").contains("Run by</dt><dd>sam</dd>");
+        assertThat(again.body()).contains("Not run again: the last run ended less than 60 s ago")
+                .contains(escapedKey + " has mode rw-r--r--").contains("Run by</dt><dd>audrey</dd>");
+        assertThat(f.audit("admin.action")).anySatisfy(a -> {
+            assertThat(a.get("action").asText()).isEqualTo("selfcheck.run");
+            assertThat(a.get("admin").asText()).isEqualTo("sam");
+            assertThat(a.get("result").asText()).isEqualTo("recent");
+            assertThat(a.get("detail").asText()).startsWith("answered with the run by audrey that ended ");
+        });
+    }
+
+    @Test
+    void auditor_selfcheckFromAnotherSite_orAnyOtherPost_gets403_audited() throws Exception {
+        String token = csrf(audrey, "/console/selfcheck");
+        Http cross = post(audrey, "/console/selfcheck", form("csrf", token), List.of("-H", "Sec-Fetch-Site: cross-site"));
+        assertThat(cross.status()).isEqualTo(403);
+        assertThat(cross.header("postern-reason")).isEqualTo("admin.cross_site");
+        // the exemption is for that one path, not for what starts with it, nor for any other action
+        for (String path : List.of("/console/selfcheck/x", "/console/reload", "/console/sessions/s-1/kill")) {
+            Http r = post(audrey, path, form("csrf", token), List.of());
+            assertThat(r.status()).as(path).isEqualTo(403);
+            assertThat(r.header("postern-reason")).as(path).isEqualTo("admin.role_forbidden");
+        }
+        assertThat(f.sessions.live).containsKey("s-1");
+        List<com.fasterxml.jackson.databind.JsonNode> denied = f.audit("admin.denied").stream()
+                .filter(e -> e.path("admin").asText().equals("audrey")).toList();
+        assertThat(denied).extracting(e -> e.get("action").asText() + " " + e.get("reason").asText())
+                .contains("/console/selfcheck admin.cross_site", "/console/selfcheck/x admin.role_forbidden",
+                        "/console/reload admin.role_forbidden", "/console/sessions/s-1/kill admin.role_forbidden");
+        // nothing ran
+        assertThat(f.audit("admin.action")).noneSatisfy(a -> assertThat(a.path("action").asText()).isEqualTo("selfcheck.run"));
     }
 
     @Test

@@ -130,9 +130,9 @@ class TlsScanIT {
         Process p = new ProcessBuilder(TESTSSL.toString(),
                 "--jsonfile", json.toString(), "--warnings", "off", "--quiet", "--color", "0",
                 "--openssl-timeout", "10", "--connect-timeout", "10", "--fast", "--sneaky",
-                    // protocols, cipher categories, each cipher per protocol, forward secrecy and the server's picks,
-                // certificate and defaults, and the vulnerabilities that apply to a TLS server (not -U: its HTTP and ticketbleed checks are slow and
-                // meaningless on a non-web, TLS 1.3 API)
+                // protocols, cipher categories, each cipher per protocol, forward secrecy and the server's picks,
+                // certificate and defaults, and the vulnerabilities that apply to a TLS server (not -U: its HTTP and
+                // ticketbleed checks are slow and meaningless on a non-web, TLS 1.3 API)
                 "--protocols", "--std", "--cipher-per-proto", "--fs", "--server-preference", "--server-defaults",
                 "--heartbleed", "--ccs-injection", "--renegotiation", "--crime", "--poodle", "--tls-fallback", "--sweet32",
                 "--freak", "--logjam", "--drown", "--beast", "--lucky13", "--rc4", "--robot",
@@ -197,7 +197,7 @@ class TlsScanIT {
         } else {
             assertThat(tls12Suites).as("TLS 1.2 suites on the %s listener", listener).isEmpty();
         }
-                assertThat(refused).as("findings above LOW on the %s listener (accepted ones: docs/gateway.md \"TLS scan\")", listener)
+        assertThat(refused).as("findings above LOW on the %s listener (accepted ones: docs/gateway.md \"TLS scan\")", listener)
                 .isEmpty();
     }
 

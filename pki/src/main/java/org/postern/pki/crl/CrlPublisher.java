@@ -12,6 +12,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import org.bouncycastle.asn1.x509.CRLNumber;
 import org.bouncycastle.asn1.x509.Extension;
@@ -39,6 +43,12 @@ public final class CrlPublisher {
     private final Clock clock;
     private Published current;
     private @Nullable FileTime writtenAt;
+
+    /** What {@link #keepFresh} started; closing it stops the looks (nothing to throw). */
+    public interface Refresher extends AutoCloseable {
+        @Override
+        void close();
+    }
 
     /** A signed CRL and what it was built from. */
     public record Published(byte[] der, Instant thisUpdate, Instant nextUpdate, BigInteger number, int entries) {}
@@ -98,6 +108,36 @@ public final class CrlPublisher {
             return p;
         }
         return publish();
+    }
+
+    /**
+     * Keeps {@code crl.der} fresh while a server runs, whether or not anyone asks for the CRL: signs one now
+     * when none is stored (a data directory not made by {@code pki init}, a deleted file) or the stored one
+     * is past half its validity, then looks again every {@link #refreshPeriod()}. Without this the file is
+     * re-signed only when a client fetches it, and a quiet week leaves a stale CRL on disk (what selfcheck and
+     * anyone copying the file read). A failure goes to {@code onFailure} and does not stop the server: the
+     * next look tries again. Close the result to stop.
+     */
+    public Refresher keepFresh(Consumer<RuntimeException> onFailure) {
+        Runnable look = () -> {
+            try {
+                current();
+            } catch (RuntimeException e) { // a failed look must not cancel the next ones
+                onFailure.accept(e);
+            }
+        };
+        look.run(); // at once: the file is there when this returns (a gateway calls it before it listens)
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("postern-crl").factory());
+        long every = refreshPeriod().toMillis();
+        timer.scheduleWithFixedDelay(look, every, every, TimeUnit.MILLISECONDS);
+        return timer::shutdownNow;
+    }
+
+    /** How often {@link #keepFresh} looks: an eighth of the validity, at most an hour (well inside the half it re-signs at). */
+    public Duration refreshPeriod() {
+        Duration eighth = validity.dividedBy(8);
+        return eighth.compareTo(Duration.ofHours(1)) < 0 ? eighth : Duration.ofHours(1);
     }
 
     byte[] sign(List<CertificateRecord> revoked, BigInteger number, Instant now) {

@@ -79,4 +79,35 @@ class CrlPublisherTest {
         assertThat(later.number()).isGreaterThan(first.number());
         assertThat(later.thisUpdate()).isEqualTo(pki.clock.instant());
     }
+
+    @Test
+    void keepFresh_onADataDirectoryWithoutACrl_signsOneAtOnce() throws Exception {
+        assertThat(pki.store.crlFile()).doesNotExist(); // TestPki, like a data directory not made by pki init
+        try (CrlPublisher.Refresher r = pki.crl.keepFresh(e -> { throw new AssertionError(e); })) {
+            X509CRL crl = parse(Files.readAllBytes(pki.store.crlFile()));
+            crl.verify(pki.ca.issuing().certificate().getPublicKey());
+            assertThat(crl.getThisUpdate().toInstant()).isEqualTo(pki.clock.instant());
+        }
+    }
+
+    @Test
+    void keepFresh_aFreshCrl_isLeftAlone_andAStaleOneResigned() {
+        CrlPublisher.Published fresh = pki.crl.publish();
+        try (CrlPublisher.Refresher r = pki.crl.keepFresh(e -> { throw new AssertionError(e); })) {
+            assertThat(pki.crl.current().number()).isEqualTo(fresh.number());
+        }
+        pki.clock.advance(Duration.ofDays(8)); // past nextUpdate: a gateway that starts now signs a new one
+        try (CrlPublisher.Refresher r = pki.crl.keepFresh(e -> { throw new AssertionError(e); })) {
+            assertThat(pki.crl.current().number()).isGreaterThan(fresh.number());
+            assertThat(pki.crl.current().thisUpdate()).isEqualTo(pki.clock.instant());
+        }
+    }
+
+    @Test
+    void keepFresh_looksWellInsideTheHalfOfTheValidity() {
+        // 7 days by default: hourly; the smallest allowed validity (1 h): every 7.5 min, before the half (30 min)
+        assertThat(pki.crl.refreshPeriod()).isEqualTo(Duration.ofHours(1));
+        CrlPublisher shortLived = new CrlPublisher(pki.ca, pki.registry, pki.store.crlFile(), Duration.ofHours(1), pki.clock);
+        assertThat(shortLived.refreshPeriod()).isEqualTo(Duration.ofMinutes(7).plusSeconds(30));
+    }
 }
