@@ -54,7 +54,9 @@ class SelfcheckCliIT {
         // what a fresh pki init leaves to decide: CA keys under a passphrase rather than in an HSM, no SIEM yet;
         // the clock's state depends on the host (a warning where nothing tells, an info where NTP is on)
         List<String> warnings = findings(report, "warning").stream().map(f -> f.get("check").asText()).toList();
-        assertThat(warnings).contains("ca-keys", "audit-trail").allMatch(c -> List.of("ca-keys", "audit-trail", "clock").contains(c));
+        // and no remote-work charter configured
+        assertThat(warnings).contains("ca-keys", "audit-trail", "charter")
+                .allMatch(c -> List.of("ca-keys", "audit-trail", "charter", "clock").contains(c));
         assertThat(json.code()).isEqualTo(1);
         assertThat(report.get("worst").asText()).isEqualTo("warning");
         assertThat(report.get("exitCode").asInt()).isEqualTo(1);

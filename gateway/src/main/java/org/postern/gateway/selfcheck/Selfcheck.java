@@ -58,6 +58,7 @@ public final class Selfcheck {
         return List.of(
                 new ListenerCheck(settings.listeners(), settings.tls(), audit.siem() != null && audit.siem().allowTls12()),
                 new PolicyModeCheck(settings.posture().mode(), audit.failMode()),
+                new CharterCheck(settings.charter()),
                 new AccessRulesCheck(settings.access()),
                 new FilePermissionCheck(data, secrets, audit.dir()),
                 new CaKeyCheck(data),
