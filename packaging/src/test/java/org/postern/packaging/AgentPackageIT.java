@@ -430,7 +430,8 @@ class AgentPackageIT {
 
         List<String> unit = Files.readAllLines(root.resolve("lib/systemd/system/postern-agent@.service"));
         assertThat(unit).contains("User=%i", "ExecStart=/usr/bin/postern-agent up", "Restart=on-failure",
-                "CapabilityBoundingSet=", "NoNewPrivileges=yes",
+                // 1: vpn.enabled without the drop-in's capability waits for an administrator, not a restart loop
+                "RestartPreventExitStatus=1 2 3", "CapabilityBoundingSet=", "NoNewPrivileges=yes",
                 "ProtectSystem=strict", "ProtectHome=read-only", "ReadWritePaths=-/home/%i/.postern-agent", "PrivateTmp=yes",
                 "DevicePolicy=closed", "SystemCallFilter=@system-service", "SystemCallErrorNumber=EPERM", "ProtectProc=invisible");
         // the base unit holds no capability: whatever the user's code does in up, it gains nothing
