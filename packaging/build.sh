@@ -133,6 +133,8 @@ rm -f "$astage/runtime/lib/server/classes_nocoops.jsa"
 cp "$here/bin/postern-agent" "$astage/bin/"
 cp "$root/config/examples/agent.yaml" "$astage/config/agent.yaml.example"
 cp "$here/systemd/postern-agent@.service" "$astage/systemd/"
+# the VPN mode's CAP_NET_ADMIN: a drop-in the administrator installs on purpose, never active as shipped
+cp "$here/systemd/vpn.conf" "$astage/systemd/postern-agent-vpn.conf"
 cp "$out/docs/postern-agent/man1/"*.1 "$astage/man/man1/"
 cp "$out/docs/postern-agent/postern-agent.bash" "$astage/completion/postern-agent.bash"
 
@@ -142,10 +144,12 @@ tar -C "$out" --owner=0 --group=0 --numeric-owner -czf "$out/$aname.tar.gz" "$an
 say "agent: Debian package"
 deb="$out/deb-agent"
 mkdir -p "$deb/DEBIAN" "$deb/usr/lib/postern-agent" "$deb/usr/bin" "$deb/lib/systemd/system" "$deb/usr/share/man/man1" \
-  "$deb/usr/share/bash-completion/completions" "$deb/usr/share/doc/postern-agent/examples"
+  "$deb/usr/share/bash-completion/completions" "$deb/usr/share/doc/postern-agent/examples" "$deb/usr/share/postern-agent"
 cp -a "$astage/bin" "$astage/lib" "$astage/runtime" "$deb/usr/lib/postern-agent/"
 ln -s ../lib/postern-agent/bin/postern-agent "$deb/usr/bin/postern-agent"
 cp "$astage/systemd/postern-agent@.service" "$deb/lib/systemd/system/"
+# outside /usr/share/doc, which minimal installs leave out (dpkg path-exclude)
+cp "$astage/systemd/postern-agent-vpn.conf" "$deb/usr/share/postern-agent/vpn.conf"
 for page in "$astage/man/man1/"*.1; do
   gzip -9n < "$page" > "$deb/usr/share/man/man1/$(basename "$page").gz"
 done

@@ -19,10 +19,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -98,7 +99,7 @@ class AgentPackageIT {
         Result r = run(Map.of(), 60, "tar", "tzf", tarball.toString());
         String top = "postern-agent-" + VERSION + "-linux-x86_64/";
         assertThat(r.output()).contains(top + "bin/postern-agent", top + "lib/postern-agent.jar", top + "runtime/bin/java",
-                top + "runtime/lib/server/classes.jsa", top + "systemd/postern-agent@.service", top + "man/man1/postern-agent.1",
+                top + "runtime/lib/server/classes.jsa", top + "systemd/postern-agent@.service", top + "systemd/postern-agent-vpn.conf", top + "man/man1/postern-agent.1",
                 top + "man/man1/postern-agent-up.1", top + "completion/postern-agent.bash", top + "config/agent.yaml.example",
                 top + "lib/netty-tcnative-boringssl-static-2.0.84.Final-linux-x86_64.jar")
                 // the laptop never carries the server, nor another system's native libraries
@@ -112,7 +113,7 @@ class AgentPackageIT {
                 "Architecture: amd64", "Depends: libc6, iproute2");
         Set<String> agent = contents(deb);
         assertThat(agent).contains("./usr/bin/postern-agent", "./usr/lib/postern-agent/bin/postern-agent",
-                "./usr/lib/postern-agent/runtime/bin/java", "./lib/systemd/system/postern-agent@.service",
+                "./usr/lib/postern-agent/runtime/bin/java", "./lib/systemd/system/postern-agent@.service", "./usr/share/postern-agent/vpn.conf",
                 "./usr/share/man/man1/postern-agent-up.1.gz", "./usr/share/bash-completion/completions/postern-agent",
                 "./usr/share/doc/postern-agent/copyright");
         assertThat(agent).noneMatch(p -> p.startsWith("./etc/")); // no conffile: the settings are the user's agent.yaml
@@ -197,12 +198,45 @@ class AgentPackageIT {
     }
 
     @Test
-    void installed_up_asAnUnprivilegedUser_withOnlyCapNetAdmin_opensItsTunDevice_andWithoutItRefuses() throws Exception {
-        // what the unit gives up (User=%i, CapabilityBoundingSet= and AmbientCapabilities=CAP_NET_ADMIN,
-        // NoNewPrivileges), given with setpriv to the installed postern-agent running as uid 65534:
-        // that one capability is enough for the VPN mode's TUN device, and without it up refuses
+    void installed_launcher_findsUpAfterItsOptions_andExpandsNoFileName() throws Exception {
+        // the installed launcher beside a stand-in runtime/bin/java that prints the arguments it was given
+        Path inst = Files.createDirectories(scratch.resolve("launcher/bin"));
+        Files.copy(root.resolve("usr/lib/postern-agent/bin/postern-agent"), inst.resolve("postern-agent"), StandardCopyOption.COPY_ATTRIBUTES);
+        Path java = Files.createDirectories(inst.resolveSibling("runtime/bin")).resolve("java");
+        Files.writeString(java, "#!/bin/sh\nfor a in \"$@\"; do echo \"arg:$a\"; done\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+        // a working directory holding a file: an unquoted -Dx=* would have become -Dx=ANYFILE
+        Path cwd = Files.createDirectories(scratch.resolve("launcher-cwd"));
+        Files.writeString(cwd.resolve("-Dx=ANYFILE"), "");
+        Result up = run(Map.of(), 30, "env", "-i", "PATH=" + laptopPath, "POSTERN_JAVA_OPTS=-Dx=* -Dy=?", "CACHE_DIRECTORY=" + cwd,
+                "/bin/sh", "-c", "cd '" + cwd + "' && '" + inst.resolve("postern-agent") + "' --home /h up");
+        assertThat(up.code()).as(up.output()).isZero();
+        List<String> args = up.output().lines().filter(l -> l.startsWith("arg:")).map(l -> l.substring(4)).toList();
+        assertThat(args).as("up behind --home DIR gets up's JVM").contains("-XX:+DisableAttachMechanism", "-XX:TrimNativeHeapInterval=5000",
+                        "-Dx=*", "-Dy=?")
+                .doesNotContain("-Dx=ANYFILE", "-XX:TieredStopAtLevel=1")
+                // no archive of its own, even where a cache directory is named: only the runtime's, root's
+                .noneMatch(a -> a.contains("SharedArchive"));
+        assertThat(args.subList(args.size() - 3, args.size())).containsExactly("--home", "/h", "up");
+
+        Result shortCommand = run(Map.of(), 30, "env", "-i", "PATH=" + laptopPath, "/bin/sh", "-c",
+                "'" + inst.resolve("postern-agent") + "' --home=/up status up");
+        assertThat(shortCommand.output()).contains("arg:-XX:TieredStopAtLevel=1").doesNotContain("DisableAttachMechanism");
+    }
+
+    @Test
+    void installed_up_asAnUnprivilegedUser_withTheVpnDropIn_opensItsTunDevice_andWithTheBaseUnitRefuses() throws Exception {
+        // what the unit with the administrator's vpn.conf gives up (User=%i, the capability sets as systemd merges the
+        // two files, NoNewPrivileges), given with setpriv to the installed postern-agent running as uid 65534: that
+        // one capability is enough for the VPN mode's TUN device, and with the base unit alone up refuses
         assertThat(Path.of("/usr/bin/setpriv")).as("setpriv (Debian util-linux) runs the agent as the unit would").exists();
         assertThat(run(Map.of(), 10, "id", "-u").output().strip()).as("this test needs root (setpriv --reuid), as CI runs it").isEqualTo("0");
+        List<String> base = Files.readAllLines(root.resolve("lib/systemd/system/postern-agent@.service"));
+        List<String> dropIn = Files.readAllLines(root.resolve("usr/share/postern-agent/vpn.conf"));
+        Set<String> vpnBounding = capabilities("CapabilityBoundingSet", base, dropIn);
+        Set<String> vpnAmbient = capabilities("AmbientCapabilities", base, dropIn);
+        assertThat(vpnBounding).containsExactly("CAP_NET_ADMIN");
+        assertThat(vpnAmbient).containsExactly("CAP_NET_ADMIN");
         Path dir = scratch.resolve("vpn-home");
         TestPki pki = TestPki.create();
         TestPki.Enrolled e = pki.enroll("laptop-pkg", "alice");
@@ -213,15 +247,13 @@ class AgentPackageIT {
         home.saveEnrollment(new AgentHome.Enrollment("https://127.0.0.1:9", pki.ca.rootSha256(), "laptop-pkg",
                 Instant.now(), home.fileKey()), e.certificate(), pki.ca.chain());
         Files.writeString(dir.resolve("agent.yaml"), "socks: {enabled: false}\nssh: {enabled: false}\nvpn: {enabled: true, interface: pt-pkgtest}\n");
-        Path cache = Files.createDirectories(scratch.resolve("vpn-cache")); // the unit's CacheDirectory=
+        // a directory of that user's, named as an older unit's CacheDirectory= did: up must map nothing from it
+        Path cache = Files.createDirectories(scratch.resolve("vpn-cache"));
         Result chown = run(Map.of(), 30, "chown", "-R", "65534:65534", dir.toString(), cache.toString());
         assertThat(chown.code()).as(chown.output()).isZero();
         Files.setPosixFilePermissions(scratch, PosixFilePermissions.fromString("rwxr-xr-x"));
 
-        List<String> asTheUnit = List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
-                "--bounding-set=-all,+net_admin", "--inh-caps=-all,+net_admin", "--ambient-caps=-all,+net_admin",
-                // the system directories for the tools up runs (ip), as on a laptop
-                "/usr/bin/env", "-i", "PATH=" + laptopPath + ":/usr/sbin:/usr/bin", "POSTERN_AGENT_HOME=" + dir, "CACHE_DIRECTORY=" + cache, "postern-agent", "up");
+        List<String> asTheUnit = asUnit(vpnBounding, vpnAmbient, dir, cache);
         Process up = new ProcessBuilder(asTheUnit).redirectErrorStream(true).start();
         up.getOutputStream().close();
         var lines = new LinkedBlockingQueue<String>();
@@ -248,23 +280,67 @@ class AgentPackageIT {
             Result link = run(Map.of(), 30, "ip", "-o", "link", "show", "dev", "pt-pkgtest");
             assertThat(link.code()).as("the TUN device up opened: %s; up printed:%n%s", link.output(), seen).isZero();
             assertThat(link.output()).contains("pt-pkgtest");
+            // the JVM up runs in (setpriv, env and sh exec into it): no attach, no archive but the runtime's
+            String cmdline = Files.readString(Path.of("/proc", Long.toString(up.pid()), "cmdline")).replace('\0', ' ');
+            assertThat(cmdline).contains("runtime/bin/java", "-XX:+DisableAttachMechanism", " up").doesNotContain("SharedArchive");
         } finally {
             up.destroy();
             if (!up.waitFor(30, TimeUnit.SECONDS)) {
                 up.destroyForcibly();
             }
         }
-        // stopped by SIGTERM as systemctl stop does, up left its class-data archive in the cache directory, as that user
-        Path jsa = cache.resolve("postern-agent-up.jsa");
-        assertThat(jsa).as("up printed:%n%s", seen).isRegularFile();
-        assertThat((Integer) Files.getAttribute(jsa, "unix:uid")).isEqualTo(65534);
+        // stopped by SIGTERM as systemctl stop does, up wrote no class-data archive where the user can write
+        try (Stream<Path> left = Files.list(cache)) {
+            assertThat(left.toList()).as("up printed:%n%s", seen).isEmpty();
+        }
 
-        // the same without the capability: exit 1 naming it, nothing dialled
-        List<String> without = new ArrayList<>(asTheUnit);
-        without.replaceAll(a -> a.replace("+net_admin", "").replace("-all,", "-all"));
+        // the base unit alone (no capability at all): exit 1 naming the one it needs, nothing dialled
+        List<String> without = asUnit(capabilities("CapabilityBoundingSet", base), capabilities("AmbientCapabilities", base), dir, cache);
+        assertThat(without).contains("--bounding-set=-all", "--ambient-caps=-all");
         Result refused = run(Map.of(), 60, without.toArray(String[]::new));
         assertThat(refused.code()).as(refused.output()).isEqualTo(1);
         assertThat(refused.output()).contains("creating TUN device pt-pkgtest needs CAP_NET_ADMIN").doesNotContain("127.0.0.1:9");
+    }
+
+    /** setpriv running the installed postern-agent up as uid 65534 with these capability sets (CAP_X → +x), as the unit would. */
+    private static List<String> asUnit(Set<String> bounding, Set<String> ambient, Path dir, Path cache) {
+        return List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
+                "--bounding-set=" + setprivCaps(bounding), "--inh-caps=" + setprivCaps(ambient), "--ambient-caps=" + setprivCaps(ambient),
+                // the system directories for the tools up runs (ip), as on a laptop
+                "/usr/bin/env", "-i", "PATH=" + laptopPath + ":/usr/sbin:/usr/bin", "POSTERN_AGENT_HOME=" + dir, "CACHE_DIRECTORY=" + cache,
+                "postern-agent", "up");
+    }
+
+    private static String setprivCaps(Set<String> caps) {
+        return "-all" + caps.stream().map(c -> ",+" + c.substring("CAP_".length()).toLowerCase(Locale.ROOT)).collect(Collectors.joining());
+    }
+
+    /**
+     * A capability setting as systemd reads the unit and then its drop-ins in order: each line adds its names,
+     * an empty assignment empties the set (systemd.exec(5), CapabilityBoundingSet= and AmbientCapabilities=).
+     * Unset, the bounding set would be every capability: that is a failure here, not a default.
+     */
+    @SafeVarargs
+    static Set<String> capabilities(String key, List<String>... files) {
+        Set<String> caps = new LinkedHashSet<>();
+        boolean set = false;
+        for (List<String> file : files) {
+            for (String line : file) {
+                if (line.startsWith(key + "=")) {
+                    set = true;
+                    String value = line.substring(key.length() + 1).strip();
+                    if (value.isEmpty()) {
+                        caps.clear();
+                    } else {
+                        caps.addAll(Arrays.asList(value.split("\\s+")));
+                    }
+                }
+            }
+        }
+        if (!set && key.equals("CapabilityBoundingSet")) {
+            throw new AssertionError("expected " + key + "= in the unit (unset it is every capability), found none");
+        }
+        return caps;
     }
 
     /** One SOCKS5 CONNECT (RFC 1928, no authentication): answers success, greets as an SSH server, returns HOST:PORT asked for. */
@@ -338,7 +414,7 @@ class AgentPackageIT {
     }
 
     @Test
-    void installed_unit_passesSystemdAnalyzeVerify_andHoldsOnlyCapNetAdmin() throws Exception {
+    void installed_unit_holdsNoCapability_andPassesSystemdAnalyzeVerify_aloneAndWithTheVpnDropIn() throws Exception {
         // verify --root resolves inside the scratch root: give it the host's targets (the unit's default dependencies)
         Path targets = Files.createDirectories(root.resolve("usr/lib/systemd/system"));
         try (Stream<Path> host = Files.list(Path.of("/usr/lib/systemd/system"))) {
@@ -354,14 +430,37 @@ class AgentPackageIT {
 
         List<String> unit = Files.readAllLines(root.resolve("lib/systemd/system/postern-agent@.service"));
         assertThat(unit).contains("User=%i", "ExecStart=/usr/bin/postern-agent up", "Restart=on-failure",
-                "CapabilityBoundingSet=CAP_NET_ADMIN", "AmbientCapabilities=CAP_NET_ADMIN", "NoNewPrivileges=yes",
+                // 1: vpn.enabled without the drop-in's capability waits for an administrator, not a restart loop
+                "RestartPreventExitStatus=1 2 3", "CapabilityBoundingSet=", "NoNewPrivileges=yes",
                 "ProtectSystem=strict", "ProtectHome=read-only", "ReadWritePaths=-/home/%i/.postern-agent", "PrivateTmp=yes",
-                "CacheDirectory=postern-agent/%i",
-                "DevicePolicy=closed", "DeviceAllow=/dev/net/tun rw");
-        // one capability, nowhere another
-        assertThat(unit.stream().filter(l -> l.startsWith("CapabilityBoundingSet=") || l.startsWith("AmbientCapabilities="))
-                .flatMap(l -> Arrays.stream(l.substring(l.indexOf('=') + 1).split(" "))).distinct().toList())
-                .containsExactly("CAP_NET_ADMIN");
+                "DevicePolicy=closed", "SystemCallFilter=@system-service", "SystemCallErrorNumber=EPERM", "ProtectProc=invisible");
+        // the base unit holds no capability: whatever the user's code does in up, it gains nothing
+        assertThat(capabilities("CapabilityBoundingSet", unit)).isEmpty();
+        assertThat(capabilities("AmbientCapabilities", unit)).isEmpty();
+        assertThat(unit).noneMatch(l -> l.startsWith("AmbientCapabilities=") || l.startsWith("DeviceAllow=")
+                || l.startsWith("CacheDirectory=") || l.startsWith("RemoveIPC="));
+
+        // the administrator's drop-in, installed as docs/packaging.md says: verified with the unit
+        Path dropIn = root.resolve("etc/systemd/system/postern-agent@alice.service.d/vpn.conf");
+        Files.createDirectories(dropIn.getParent());
+        Files.copy(root.resolve("usr/share/postern-agent/vpn.conf"), dropIn, StandardCopyOption.REPLACE_EXISTING);
+        try {
+            Files.writeString(dropIn, Files.readString(dropIn) + "NotAKey=1\n");
+            Result seesIt = run(Map.of(), 60, "systemd-analyze", "verify", "--man=no", "--root=" + root,
+                    "/lib/systemd/system/postern-agent@alice.service");
+            assertThat(seesIt.output()).as("verify reads the drop-in (a bad key there is reported)").contains("NotAKey");
+            Files.copy(root.resolve("usr/share/postern-agent/vpn.conf"), dropIn, StandardCopyOption.REPLACE_EXISTING);
+            Result withVpn = run(Map.of(), 60, "systemd-analyze", "verify", "--man=no", "--root=" + root,
+                    "/lib/systemd/system/postern-agent@alice.service");
+            assertThat(withVpn.code()).as("systemd-analyze verify with vpn.conf: %s", withVpn.output()).isZero();
+            assertThat(withVpn.output()).doesNotContainIgnoringCase("unknown").doesNotContainIgnoringCase("ignoring");
+        } finally {
+            Files.delete(dropIn);
+        }
+        List<String> vpn = Files.readAllLines(root.resolve("usr/share/postern-agent/vpn.conf"));
+        assertThat(vpn).contains("[Service]", "DeviceAllow=/dev/net/tun rw");
+        assertThat(capabilities("CapabilityBoundingSet", unit, vpn)).containsExactly("CAP_NET_ADMIN");
+        assertThat(capabilities("AmbientCapabilities", unit, vpn)).containsExactly("CAP_NET_ADMIN");
     }
 
     private static Set<String> contents(Path deb) throws Exception {

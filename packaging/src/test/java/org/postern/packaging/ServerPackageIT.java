@@ -263,6 +263,11 @@ class ServerPackageIT {
         assertThat(gateway).contains("User=postern", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
                 "ProtectHome=yes", "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE",
                 "ReadWritePaths=/var/lib/postern", "ExecReload=/bin/kill -HUP $MAINPID", "Type=notify", "NotifyAccess=main");
+        // the system call filter, EPERM for the rest, other users' processes hidden: in both (verified above, never started here)
+        for (String unit : List.of("postern-gateway.service", "postern-pki.service")) {
+            assertThat(Files.readAllLines(root.resolve("lib/systemd/system/" + unit))).as(unit)
+                    .contains("SystemCallFilter=@system-service", "SystemCallErrorNumber=EPERM", "ProtectProc=invisible");
+        }
     }
 
     record Result(int code, String output) {
