@@ -168,8 +168,8 @@ public final class LinuxTun implements TunDevice {
     }
 
     private static IOException needsCapability(String name, int errno) {
-        return new IOException("creating TUN device " + name + " needs CAP_NET_ADMIN (see docs/vpn.md: run "
-                + "postern-agent as a systemd service with AmbientCapabilities=CAP_NET_ADMIN); the kernel said: "
+        return new IOException("creating TUN device " + name + " needs CAP_NET_ADMIN (the agent: its systemd unit with the VPN "
+                + "drop-in, docs/packaging.md; the gateway: its unit as shipped); the kernel said: "
                 + Libc.strerror(errno));
     }
 

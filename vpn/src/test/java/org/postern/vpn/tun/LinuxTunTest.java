@@ -139,8 +139,8 @@ class LinuxTunTest extends NetnsTestBase {
                 "--bounding-set=-net_admin", java, "--enable-native-access=ALL-UNNAMED", "-cp", classpath,
                 OpenTunChild.class.getName(), "pt-nocap0"), 60);
         assertThat(child.output()).as("child output").contains(
-                "FAILED creating TUN device pt-nocap0 needs CAP_NET_ADMIN (see docs/vpn.md: run postern-agent as a "
-                        + "systemd service with AmbientCapabilities=CAP_NET_ADMIN); the kernel said: Operation not permitted");
+                "FAILED creating TUN device pt-nocap0 needs CAP_NET_ADMIN (the agent: its systemd unit with the VPN "
+                        + "drop-in, docs/packaging.md; the gateway: its unit as shipped); the kernel said: Operation not permitted");
     }
 
     @Test
