@@ -4,11 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,6 +21,7 @@ import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.postern.pki.testing.EchoServer;
 import org.postern.cli.TrailFiles;
 import org.postern.pki.PkiService;
 import org.postern.pki.registry.RevocationReason;
@@ -47,7 +45,7 @@ class AgentFailoverIT {
     Path work;
     Path home;
     HttpServer web;
-    ServerSocket echo;
+    EchoServer echo;
     final List<Process> processes = new ArrayList<>();
     Process gatewayA;
     Process gatewayB;
@@ -71,8 +69,7 @@ class AgentFailoverIT {
             x.close();
         });
         web.start();
-        echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().start(this::echoLoop);
+        echo = EchoServer.start();
         portA = AgentUpIT.freePort();
         portB = AgentUpIT.freePort();
         // one after the other: the first start issues the gateway's server certificate into the shared data directory
@@ -288,20 +285,4 @@ class AgentFailoverIT {
         return Files.readString(upOut);
     }
 
-    void echoLoop() {
-        while (!echo.isClosed()) {
-            try {
-                Socket s = echo.accept();
-                Thread.ofVirtual().start(() -> {
-                    try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
-                        in.transferTo(out);
-                    } catch (IOException e) {
-                        // the tunnel went
-                    }
-                });
-            } catch (IOException e) {
-                return;
-            }
-        }
-    }
 }

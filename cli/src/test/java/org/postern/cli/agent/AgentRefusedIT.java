@@ -4,11 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,6 +21,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.postern.pki.testing.EchoServer;
 import org.postern.config.DataSize;
 import org.postern.config.HostPort;
 import org.postern.config.gateway.AccessRules;
@@ -50,7 +48,7 @@ class AgentRefusedIT {
     Path home;
     GatewayServer gateway;
     int gatewayPort;
-    ServerSocket echo;
+    EchoServer echo;
     Process up;
     Path upOut;
     int socks;
@@ -61,8 +59,7 @@ class AgentRefusedIT {
         work = pki.workDir("agent-refused");
         home = work.resolve("agent");
         gatewayPort = AgentUpIT.freePort();
-        echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().start(this::echoLoop);
+        echo = EchoServer.start();
         GatewaySettings d = GatewaySettings.defaults();
         AccessRules rules = new AccessRules(List.of(new AccessRules.Rule("admins-to-echo", List.of("admins"),
                 List.of(Destination.parse("127.0.0.1/32:" + echo.getLocalPort())))));
@@ -233,22 +230,6 @@ class AgentRefusedIT {
         return out;
     }
 
-    void echoLoop() {
-        while (!echo.isClosed()) {
-            try {
-                Socket s = echo.accept();
-                Thread.ofVirtual().start(() -> {
-                    try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
-                        in.transferTo(out);
-                    } catch (IOException e) {
-                        // the tunnel went
-                    }
-                });
-            } catch (IOException e) {
-                return;
-            }
-        }
-    }
 
     static InetSocketAddress loopback(int port) {
         return new InetSocketAddress(InetAddress.getLoopbackAddress(), port);

@@ -4,11 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,6 +35,7 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.Select;
+import org.postern.pki.testing.EchoServer;
 import org.postern.audit.AuditEvent;
 import org.postern.audit.trail.AuditKeys;
 import org.postern.audit.trail.AuditTrail;
@@ -90,7 +88,7 @@ class ConsoleBrowserIT {
     Path work;
     Path trail;
     HttpServer web;
-    ServerSocket echo;
+    EchoServer echo;
     int tunnelPort;
     int adminPort;
     Process gateway;
@@ -182,8 +180,7 @@ class ConsoleBrowserIT {
             x.close();
         });
         web.start();
-        echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().start(this::echoLoop);
+        echo = EchoServer.start();
         plantRecords();
         startGateway();
 
@@ -798,22 +795,6 @@ class ConsoleBrowserIT {
         }
     }
 
-    void echoLoop() {
-        while (!echo.isClosed()) {
-            try {
-                Socket s = echo.accept();
-                Thread.ofVirtual().start(() -> {
-                    try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
-                        in.transferTo(out);
-                    } catch (IOException e) {
-                        // the tunnel went
-                    }
-                });
-            } catch (IOException e) {
-                return;
-            }
-        }
-    }
 
     /** Just enough RFC 4180 to read the export: quoted cells with doubled quotes, commas and line breaks. */
     static final class Csv {

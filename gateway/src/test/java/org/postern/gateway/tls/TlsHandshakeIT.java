@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -37,6 +34,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.postern.pki.testing.EchoServer;
 import org.postern.config.DataSize;
 import org.postern.config.HostPort;
 import org.postern.config.gateway.AccessRules;
@@ -74,8 +72,7 @@ class TlsHandshakeIT {
     TestPki pki;
     Path work;
     Device expired;
-    ServerSocket echo;
-    Thread echoThread;
+    EchoServer echo;
     GatewayServer gateway;
 
     record Device(String id, KeyPair keys, X509Certificate cert, Path certFile, Path keyFile) {
@@ -88,8 +85,7 @@ class TlsHandshakeIT {
         work = pki.workDir("tls");
         expired = device(pki.enroll("laptop-old", "carol"));
         clock.set(Instant.now());
-        echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        echoThread = Thread.ofVirtual().start(this::echoLoop);
+        echo = EchoServer.start();
     }
 
     @AfterEach
@@ -440,22 +436,6 @@ class TlsHandshakeIT {
         return out;
     }
 
-    void echoLoop() {
-        while (!echo.isClosed()) {
-            try {
-                Socket s = echo.accept();
-                Thread.ofVirtual().start(() -> {
-                    try (s) {
-                        s.getInputStream().transferTo(s.getOutputStream());
-                    } catch (IOException e) {
-                        // the tunnel was cut
-                    }
-                });
-            } catch (IOException e) {
-                return; // closed
-            }
-        }
-    }
 
     static int freePort() throws IOException {
         return org.postern.pki.testing.FreePorts.next();
