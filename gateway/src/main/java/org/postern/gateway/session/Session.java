@@ -208,11 +208,10 @@ public final class Session {
             if (ended != null) {
                 return false;
             }
-            // the connection went because its last tunnel was cut (an HTTP/1.1 CONNECT carries one): that cut is why
-            ended = reason != SessionEnd.CLIENT_CLOSED ? reason
-                    : lastFlowEnd == FlowEnd.IDLE ? SessionEnd.IDLE
-                    : lastFlowEnd == FlowEnd.OUTSIDE_HOURS ? SessionEnd.OUTSIDE_HOURS
-                    : reason;
+            // the connection went because its last tunnel idled out (an HTTP/1.1 CONNECT carries one): that is why.
+            // (A tunnel cut at its window's end ends an HTTP/1.1 session itself, in Flow.close, so an HTTP/2
+            // session whose windowed tunnel was cut and that the user closes later is client_closed.)
+            ended = reason == SessionEnd.CLIENT_CLOSED && lastFlowEnd == FlowEnd.IDLE ? SessionEnd.IDLE : reason;
             endedBy = by;
             write = readyToWriteEnd();
         }

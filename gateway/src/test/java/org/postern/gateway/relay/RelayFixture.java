@@ -423,7 +423,7 @@ final class RelayFixture implements AutoCloseable {
         sessions = new Sessions(audit, workers, pki.clock, flows,
                 device -> leases.current(device).map(Lease::until).orElse(null), failMode, flowsPerDevice);
         accessRules = rules;
-        flows.warnBeforeWindowEnd(rules::warnBeforeWindowEnd); // as GatewayServer passes access.warnBeforeWindowEnd
+        flows.accessSettings(() -> rules); // as GatewayServer passes the access settings in force
         // the hours of the rules read the test's clock, as GatewayServer passes the gateway's
         AccessPolicy policy = AccessPolicy.of(accessRules, new ForbiddenAddresses(Set.of()), pki.clock);
         DestinationResolver resolver = new DestinationResolver(new ForbiddenAddresses(Set.of()), host -> {
