@@ -270,6 +270,26 @@ class OutsideHoursRelayTest {
     }
 
     @Test
+    void windowClosesWhileTheTunnelIsAdmitted_judgedAgain_refusedOutsideHours_noFlowOpens() throws Exception {
+        // review of the hours work: the gate passed at 17:59:59, the window closed before the tunnel got its place
+        // in a session (here: while session.start was written); it must not open at 18:00
+        start(MONDAY_1800.minusSeconds(1));
+        gw.audit.onRecord = e -> {
+            if (e.type().equals("session.start")) {
+                gw.pki.clock.set(MONDAY_1800);
+            }
+        };
+        RelayFixture.Answer a = gw.connect("127.0.0.1:" + host.port());
+        assertThat(a.status()).isEqualTo(403);
+        assertThat(a.reason()).isEqualTo("access.outside_hours");
+        assertThat(a.headers()).containsEntry("postern-remedy", "access opens Tuesday 08:00 Africa/Casablanca");
+        a.socket().close();
+        assertThat(gw.audit.await("access.denied").fields()).containsEntry("reason", "access.outside_hours");
+        assertThat(gw.audit.of("flow.open")).isEmpty();
+        assertThat(gw.flows.count("laptop-1")).isZero();
+    }
+
+    @Test
     void acrossTheSpringForwardGap_theWindowEndsOnTheWallClock_twoRealHoursAfterOneThirty() throws Exception {
         // Paris, Sunday 2027-03-28: 02:00 CET jumps to 03:00 CEST. The window 01:00-04:00 ends at 04:00 CEST = 02:00Z.
         host = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
