@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 import org.postern.config.ConfigReader;
+import org.postern.config.Durations;
 import org.postern.config.InvalidValueException;
 
 /**
@@ -63,7 +64,8 @@ public record AccessRules(List<Rule> rules, ZoneId timeZone, boolean endSessions
      * opened (no window is longer than a day), which is a typo, not a choice.
      */
     public static final Duration MAX_WARN_BEFORE_WINDOW_END = Duration.ofDays(1);
-    static final String EXPECTED_WARN = "a duration of at least 0s and less than 24h, like 10m";
+    /** Whole seconds: the agent is told the lead in seconds, so 500ms would reach it as 0, "no warning". */
+    static final String EXPECTED_WARN = "a duration in whole seconds, at least 0s and less than 24h, like 10m";
 
     static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     static final String EXPECTED_NAME = "a rule name of letters, digits, '.', '_' or '-', like admins-ssh";
@@ -72,9 +74,9 @@ public record AccessRules(List<Rule> rules, ZoneId timeZone, boolean endSessions
         rules = List.copyOf(Objects.requireNonNull(rules, "rules"));
         Objects.requireNonNull(timeZone, "timeZone");
         Objects.requireNonNull(warnBeforeWindowEnd, "warnBeforeWindowEnd");
-        if (warnBeforeWindowEnd.isNegative() || warnBeforeWindowEnd.compareTo(MAX_WARN_BEFORE_WINDOW_END) >= 0) {
+        if (!validWarning(warnBeforeWindowEnd)) {
             throw new IllegalArgumentException("access.warnBeforeWindowEnd: expected " + EXPECTED_WARN + ", found "
-                    + org.postern.config.Durations.format(warnBeforeWindowEnd));
+                    + Durations.format(warnBeforeWindowEnd));
         }
         Set<String> seen = new LinkedHashSet<>();
         for (Rule r : rules) {
@@ -83,6 +85,11 @@ public record AccessRules(List<Rule> rules, ZoneId timeZone, boolean endSessions
                         + r.name() + "\" twice");
             }
         }
+    }
+
+    /** A lead the agent can be told: whole seconds, at least 0 and less than a day. */
+    private static boolean validWarning(Duration d) {
+        return !d.isNegative() && d.compareTo(MAX_WARN_BEFORE_WINDOW_END) < 0 && d.getNano() == 0;
     }
 
     /** Rules whose hours (if any) are read in UTC, live flows left alone at a window's end. */
@@ -146,11 +153,11 @@ public record AccessRules(List<Rule> rules, ZoneId timeZone, boolean endSessions
         Duration warn = r.value("warnBeforeWindowEnd", DEFAULT_WARN_BEFORE_WINDOW_END, EXPECTED_WARN, s -> {
             Duration d;
             try {
-                d = org.postern.config.Durations.parse(s);
+                d = Durations.parse(s);
             } catch (InvalidValueException e) {
                 throw new InvalidValueException(EXPECTED_WARN, s);
             }
-            if (d.isNegative() || d.compareTo(MAX_WARN_BEFORE_WINDOW_END) >= 0) {
+            if (!validWarning(d)) {
                 throw new InvalidValueException(EXPECTED_WARN, s);
             }
             return d;

@@ -252,17 +252,20 @@ class HoursTest {
         assertThat(load(RULE + "  warnBeforeWindowEnd: 0s\n").warnBeforeWindowEnd()).isZero();
         assertThat(load(RULE + "  warnBeforeWindowEnd: 23h59m\n").warnBeforeWindowEnd())
                 .isEqualTo(java.time.Duration.ofMinutes(24 * 60 - 1));
-        for (String bad : List.of("24h", "1d", "-5m", "10", "ten", "2d")) {
+        for (String bad : List.of("24h", "1d", "-5m", "10", "ten", "2d", "500ms", "1500ms")) {
             assertThat(problems(RULE + "  warnBeforeWindowEnd: \"" + bad + "\"\n")).as(bad).containsExactly(
-                    "gateway.yaml: access.warnBeforeWindowEnd: expected a duration of at least 0s and less than 24h,"
+                    "gateway.yaml: access.warnBeforeWindowEnd: expected a duration in whole seconds, at least 0s and less than 24h,"
                             + " like 10m, found \"" + bad + "\"");
         }
         assertThatThrownBy(() -> new AccessRules(List.of(), ZoneOffset.UTC, true, java.time.Duration.ofHours(24)))
-                .hasMessage("access.warnBeforeWindowEnd: expected a duration of at least 0s and less than 24h, like 10m,"
+                .hasMessage("access.warnBeforeWindowEnd: expected a duration in whole seconds, at least 0s and less than 24h, like 10m,"
                         + " found 1d");
         assertThatThrownBy(() -> new AccessRules(List.of(), ZoneOffset.UTC, true, java.time.Duration.ofMinutes(-1)))
-                .hasMessage("access.warnBeforeWindowEnd: expected a duration of at least 0s and less than 24h, like 10m,"
+                .hasMessage("access.warnBeforeWindowEnd: expected a duration in whole seconds, at least 0s and less than 24h, like 10m,"
                         + " found PT-1M");
+        assertThatThrownBy(() -> new AccessRules(List.of(), ZoneOffset.UTC, true, java.time.Duration.ofMillis(500)))
+                .as("sent to the agent in whole seconds: 500ms would be 0, no warning")
+                .hasMessageStartingWith("access.warnBeforeWindowEnd: expected a duration in whole seconds,");
     }
 
     @Test

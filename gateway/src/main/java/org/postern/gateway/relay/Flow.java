@@ -21,6 +21,7 @@ import org.postern.gateway.session.FlowEnd;
 import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 import org.postern.gateway.session.Session;
+import org.postern.gateway.session.SessionEnd;
 
 /**
  * One tunnelled connection: the laptop's channel, the admin host's channel, the bytes relayed
@@ -39,9 +40,9 @@ final class Flow {
     static final String CLOSE_TRAILER = "postern-close";
 
     /**
-     * On the answer that opens a tunnel admitted by a rule with hours: when its window closes (an
-     * ISO-8601 instant), so the agent can warn its user before {@code access.endSessionsAtWindowEnd}
-     * ends it.
+     * On the answer that opens a tunnel admitted by a rule with hours, when
+     * {@code access.endSessionsAtWindowEnd} will end it: when its window closes (an ISO-8601 instant),
+     * so the agent can warn its user. Not sent when the gateway leaves such tunnels open.
      */
     static final String WINDOW_END_HEADER = "Postern-Window-End";
     /**
@@ -77,9 +78,14 @@ final class Flow {
         this.openedAt = openedAt;
     }
 
-    /** The value of {@link #WINDOW_WARNING_HEADER} for this tunnel: the lead in force now, in whole seconds. */
-    String windowWarning() {
-        return Long.toString(registry.warnBeforeWindowEnd().toSeconds());
+    /**
+     * The value of {@link #WINDOW_WARNING_HEADER} for this tunnel (the lead in force now, in whole
+     * seconds), or null when its answer announces no window end: an always-open rule admitted it, or
+     * the gateway will not end it ({@code access.endSessionsAtWindowEnd: false}).
+     */
+    @Nullable String windowWarning() {
+        Duration lead = until == null ? null : registry.windowWarning();
+        return lead == null ? null : Long.toString(lead.toSeconds());
     }
 
     Channel peerOf(TunnelRelayHandler.Side side) {
@@ -152,6 +158,11 @@ final class Flow {
         }
         session.flowEnding(how);
         registry.remove(this);
+        if (how == FlowEnd.OUTSIDE_HOURS && !(client instanceof Http2StreamChannel)) {
+            // an HTTP/1.1 connection carries this one tunnel and goes with it: its session ends for the same
+            // reason, not client_closed (an HTTP/2 connection stays, its session ends only by the sweep's rule)
+            session.end(SessionEnd.OUTSIDE_HOURS, null);
+        }
         AtomicInteger open = new AtomicInteger(2);
         ChannelFutureListener whenBothClosed = f -> {
             if (open.decrementAndGet() == 0) {

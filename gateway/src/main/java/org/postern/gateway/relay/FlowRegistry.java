@@ -2,6 +2,7 @@ package org.postern.gateway.relay;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -12,8 +13,11 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.LongAdder;
 
 import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 
 import io.netty.channel.Channel;
+import org.jspecify.annotations.Nullable;
+import org.postern.config.gateway.AccessRules;
 import org.postern.gateway.session.FlowEnd;
 import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
@@ -32,8 +36,8 @@ public final class FlowRegistry implements SessionFlows {
 
     private static final Logger LOG = LoggerFactory.getLogger(FlowRegistry.class);
 
-    private volatile java.util.function.Supplier<java.time.Duration> warnBeforeWindowEnd =
-            () -> org.postern.config.gateway.AccessRules.DEFAULT_WARN_BEFORE_WINDOW_END;
+    /** The access settings in force (a reload swaps them): whether windowed tunnels end, and the agent's lead. */
+    private volatile Supplier<AccessRules> access = AccessRules::denyAll;
     private final Map<String, Set<Flow>> byDevice = new ConcurrentHashMap<>();
     /** Flows open or admitted and connecting, per device ({@code limits.flowsPerDevice}). */
     private final Map<String, Integer> slots = new ConcurrentHashMap<>();
@@ -150,16 +154,23 @@ public final class FlowRegistry implements SessionFlows {
     }
 
     /**
-     * Where the answers that open a windowed tunnel find how long before the window's end the agent
-     * should warn its user ({@code access.warnBeforeWindowEnd}, read afresh for each tunnel so a
-     * reload applies to the next one); 10 minutes until the gateway sets it.
+     * Where the answers that open a windowed tunnel find whether the gateway ends it at its window's
+     * end ({@code access.endSessionsAtWindowEnd}) and how long before that the agent should warn its
+     * user ({@code access.warnBeforeWindowEnd}); read afresh for each tunnel so a reload applies to the
+     * next one. Until the gateway sets it: no tunnel is ended, none is announced.
      */
-    public void warnBeforeWindowEnd(java.util.function.Supplier<java.time.Duration> lead) {
-        warnBeforeWindowEnd = java.util.Objects.requireNonNull(lead, "lead");
+    public void accessSettings(Supplier<AccessRules> settings) {
+        access = Objects.requireNonNull(settings, "settings");
     }
 
-    java.time.Duration warnBeforeWindowEnd() {
-        return warnBeforeWindowEnd.get();
+    /**
+     * The lead the agent is told for a tunnel a window admitted, or null when the gateway does not end
+     * such tunnels ({@code access.endSessionsAtWindowEnd: false}): then nothing is announced, so the
+     * agent does not warn of an end that will not come.
+     */
+    @Nullable Duration windowWarning() {
+        AccessRules rules = access.get();
+        return rules.endSessionsAtWindowEnd() ? rules.warnBeforeWindowEnd() : null;
     }
 
     /**
@@ -170,7 +181,7 @@ public final class FlowRegistry implements SessionFlows {
      * @return how many flows were ended
      */
     public int closeOutsideHours() {
-        java.time.Instant now = clock.instant();
+        Instant now = clock.instant();
         int closed = 0;
         for (Set<Flow> flows : byDevice.values()) {
             for (Flow f : List.copyOf(flows)) {
@@ -188,7 +199,7 @@ public final class FlowRegistry implements SessionFlows {
     }
 
     Flow open(String id, Flow.Endpoints who, Channel client, Channel server, Session session,
-              java.time.@org.jspecify.annotations.Nullable Instant until) {
+              @Nullable Instant until) {
         Flow flow = new Flow(id, who, client, server, this, clock.instant(), session, until);
         byDevice.computeIfAbsent(who.device(), d -> ConcurrentHashMap.newKeySet()).add(flow);
         return flow;

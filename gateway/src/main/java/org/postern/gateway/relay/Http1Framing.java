@@ -193,9 +193,10 @@ final class Http1Framing implements ConnectFraming {
         Channel client = ctx.channel();
         // the 200 carries no Content-Length: HttpServerCodec strips it for a successful CONNECT
         DefaultFullHttpResponse ok = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, ESTABLISHED);
-        if (flow.until != null) {
+        String lead = flow.windowWarning();
+        if (lead != null) { // the gateway will end it at its window's end: the agent warns its user
             ok.headers().set(Flow.WINDOW_END_HEADER, flow.until.toString());
-            ok.headers().set(Flow.WINDOW_WARNING_HEADER, flow.windowWarning());
+            ok.headers().set(Flow.WINDOW_WARNING_HEADER, lead);
         }
         ctx.writeAndFlush(ok)
                 .addListener((ChannelFutureListener) f -> {

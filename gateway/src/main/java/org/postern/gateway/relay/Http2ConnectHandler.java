@@ -176,9 +176,10 @@ public final class Http2ConnectHandler extends ChannelInboundHandlerAdapter {
         public void established(ChannelHandlerContext ctx, Flow flow, Channel server) {
             Channel client = ctx.channel();
             Http2Headers ok = new DefaultHttp2Headers().status("200");
-            if (flow.until != null) {
+            String lead = flow.windowWarning();
+            if (lead != null) { // the gateway will end it at its window's end: the agent warns its user
                 ok.set(Flow.WINDOW_END_HEADER.toLowerCase(Locale.ROOT), flow.until.toString());
-                ok.set(Flow.WINDOW_WARNING_HEADER.toLowerCase(Locale.ROOT), flow.windowWarning());
+                ok.set(Flow.WINDOW_WARNING_HEADER.toLowerCase(Locale.ROOT), lead);
             }
             ctx.writeAndFlush(new DefaultHttp2HeadersFrame(ok, false))
                     .addListener((ChannelFutureListener) f -> {

@@ -10,16 +10,20 @@ import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 
 import io.netty.bootstrap.ServerBootstrap;
@@ -38,6 +42,7 @@ import org.postern.audit.trail.AuditTrail;
 import org.postern.audit.trail.AuditTrailConfig;
 import org.postern.config.HostPort;
 import org.postern.config.PkiSettings;
+import org.postern.config.gateway.AccessRules;
 import org.postern.config.gateway.GatewaySettings;
 import org.postern.gateway.admin.AdminApiHandler;
 import org.postern.gateway.admin.AdminListener;
@@ -318,31 +323,21 @@ public final class GatewayServer implements AutoCloseable {
             // remote-work hours: with access.endSessionsAtWindowEnd, a CONNECT tunnel, SSH forward or VPN flow admitted
             // by a rule's window ends with it, and so does a session none of whose rules is open any more (checked
             // every second on the gateway's clock; docs/gateway.md "Remote-work hours")
-            java.util.concurrent.ScheduledExecutorService windowEnds = java.util.concurrent.Executors
+            ScheduledExecutorService windowEnds = Executors
                     .newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("postern-window-ends").factory());
             resources.add(windowEnds::shutdownNow);
             VpnService vpnFlows = vpnAcceptor instanceof VpnService v ? v : null;
-            flows.warnBeforeWindowEnd(() -> live.current().settings().access().warnBeforeWindowEnd());
+            flows.accessSettings(() -> live.current().settings().access());
             windowEnds.scheduleWithFixedDelay(() -> {
                 try {
-                    org.postern.config.gateway.AccessRules access = live.current().settings().access();
+                    AccessRules access = live.current().settings().access();
                     if (access.endSessionsAtWindowEnd()) {
-                        java.time.Instant now = clock.instant();
-                        int ended = sessions.endOutsideHours(now, groups -> access.anyOpenFor(groups, now))
-                                + bastion.endOutsideHours(groups -> access.anyOpenFor(groups, now));
-                        int cut = flows.closeOutsideHours() + bastion.closeOutsideHours();
-                        if (vpnFlows != null) {
-                            vpnFlows.closeOutsideHours(); // each link logs what it ended
-                        }
-                        if (cut > 0 || ended > 0) {
-                            log.info("ended {} tunnel(s) and {} session(s) at the end of their window of remote-work"
-                                    + " hours", cut, ended);
-                        }
+                        sweepWindowEnds(access, clock.instant(), sessions, bastion, flows, vpnFlows);
                     }
                 } catch (RuntimeException e) { // a failed sweep must not cancel the next ones
                     log.error("ending tunnels at the end of their window of hours failed: {}", e.toString());
                 }
-            }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+            }, 1, 1, TimeUnit.SECONDS);
             GatewayInitializer.Shared shared = new GatewayInitializer.Shared(
                     new EstHandler(service, ca.chain(), workers), new CrlHandler(crl, workers),
                     new OcspHandler(new OcspResponder(ca, registry, clock), workers), new PostureHandler(posture, workers),
@@ -623,6 +618,59 @@ public final class GatewayServer implements AutoCloseable {
         int ssh = bastion.closeAll(FlowEnd.REGISTRY_UNAVAILABLE);
         log.warn("registry unreadable for registry.maxStale: ended {} sessions, {} more flows, {} SSH sessions (fail closed)",
                 ended, cut, ssh);
+    }
+
+    /**
+     * One pass of the remote-work-hours sweep (docs/gateway.md "Remote-work hours"): sessions first,
+     * then CONNECT tunnels, SSH forwards and VPN flows. Each step is tried on its own
+     * ({@link #runEach}): one that throws is logged by name and the others still run, so a fault in one
+     * path never leaves the others' windowed flows open past their end, every second.
+     */
+    private static void sweepWindowEnds(AccessRules access, Instant now, Sessions sessions, SshBastion bastion,
+                                        FlowRegistry flows, @Nullable VpnService vpnFlows) {
+        int ended = runEach(List.of(
+                new SweepStep("tunnel sessions", () -> sessions.endOutsideHours(now, groups -> access.anyOpenFor(groups, now))),
+                new SweepStep("SSH sessions", () -> bastion.endOutsideHours(groups -> access.anyOpenFor(groups, now)))));
+        List<SweepStep> cuts = new ArrayList<>(List.of(
+                new SweepStep("CONNECT tunnels", flows::closeOutsideHours),
+                new SweepStep("SSH forwards", bastion::closeOutsideHours)));
+        if (vpnFlows != null) {
+            cuts.add(new SweepStep("VPN flows", () -> { // each link logs what it ended
+                vpnFlows.closeOutsideHours();
+                return 0;
+            }));
+        }
+        int cut = runEach(cuts);
+        if (cut > 0 || ended > 0) {
+            log.info("ended {} tunnel(s) and {} session(s) at the end of their window of remote-work hours", cut, ended);
+        }
+    }
+
+    /** A step of the sweep: what it ends (for the log) and how; {@code run} answers how many it ended. */
+    record SweepStep(String name, IntSupplier run) {
+        SweepStep {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(run, "run");
+        }
+    }
+
+    /**
+     * Runs every step, each in its own try: a step that throws is logged with its name and counts
+     * nothing, and the steps after it still run.
+     *
+     * @return how many the steps ended, together
+     */
+    static int runEach(List<SweepStep> steps) {
+        int total = 0;
+        for (SweepStep step : steps) {
+            try {
+                total += step.run().getAsInt();
+            } catch (RuntimeException e) {
+                log.error("ending {} at the end of their window of hours failed (the other steps ran): {}", step.name(),
+                        e.toString());
+            }
+        }
+        return total;
     }
 
     /** The admin API's view: sessions on the tunnel listener and on the SSH bastion. */

@@ -1,6 +1,7 @@
 package org.postern.gateway.session;
 
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -47,10 +48,12 @@ public final class Session {
     private volatile Instant since;
     private volatile @Nullable VpnLink vpn;
     private volatile Supplier<Map<String, Long>> dropped = Map::of;
-    /** The earliest end of a window of hours that admitted a flow of this session, or null: none did. */
-    private volatile @Nullable Instant firstWindowEnd;
-    /** The owner's groups when that flow was admitted, which decide whether any rule is still open for it. */
-    private volatile Set<String> windowGroups = Set.of();
+    /**
+     * The earliest end of a window of hours that admitted a flow of this session and the owner's groups
+     * then, or null: none did. One immutable value in one field, so the sweep never sees a new end with
+     * the groups of before (empty: "no rule open", which would end the session wrongly).
+     */
+    private volatile @Nullable Window window;
     // guarded by this
     private int liveFlows;
     private int totalFlows;
@@ -112,27 +115,38 @@ public final class Session {
     }
 
     /**
+     * The earliest end of a window of hours that admitted a flow of a session, and the owner's groups
+     * as the last flow a window admitted saw them: they decide whether any rule is still open for it.
+     */
+    public record Window(Instant firstEnd, Set<String> groups) {
+        public Window {
+            Objects.requireNonNull(firstEnd, "firstEnd");
+            groups = Set.copyOf(groups);
+        }
+    }
+
+    /**
      * A flow of this session was admitted by a rule's window of hours that closes at {@code windowEnd},
      * for an owner in {@code groups}: from the earliest such end on, the gateway ends the session
      * ({@link SessionEnd#OUTSIDE_HOURS}) once no rule of these groups is open
      * ({@link Sessions#endOutsideHours}, with {@code access.endSessionsAtWindowEnd}).
      */
-    public synchronized void windowed(Instant windowEnd, java.util.Collection<String> groups) {
+    public synchronized void windowed(Instant windowEnd, Collection<String> groups) {
         Objects.requireNonNull(windowEnd, "windowEnd");
-        if (firstWindowEnd == null || windowEnd.isBefore(firstWindowEnd)) {
-            firstWindowEnd = windowEnd;
-        }
-        windowGroups = Set.copyOf(groups);
+        Window before = window;
+        Instant first = before == null || windowEnd.isBefore(before.firstEnd()) ? windowEnd : before.firstEnd();
+        window = new Window(first, Set.copyOf(groups)); // end and groups published together
     }
 
     /** The earliest end of a window that admitted a flow of it, or null (none did). */
     public @Nullable Instant firstWindowEnd() {
-        return firstWindowEnd;
+        Window w = window;
+        return w == null ? null : w.firstEnd();
     }
 
-    /** The owner's groups as the last flow a window admitted saw them (empty when none did). */
-    Set<String> windowGroups() {
-        return windowGroups;
+    /** The earliest window end and the owner's groups, read together; null when no window admitted a flow of it. */
+    public @Nullable Window window() {
+        return window;
     }
 
     /** Bytes a flow of this session relayed: {@code up} laptop → admin host, else the other way. */
@@ -208,11 +222,10 @@ public final class Session {
             if (ended != null) {
                 return false;
             }
-            // the connection went because its last tunnel was cut (an HTTP/1.1 CONNECT carries one): that cut is why
-            ended = reason != SessionEnd.CLIENT_CLOSED ? reason
-                    : lastFlowEnd == FlowEnd.IDLE ? SessionEnd.IDLE
-                    : lastFlowEnd == FlowEnd.OUTSIDE_HOURS ? SessionEnd.OUTSIDE_HOURS
-                    : reason;
+            // the connection went because its last tunnel idled out (an HTTP/1.1 CONNECT carries one): that is why.
+            // (A tunnel cut at its window's end ends an HTTP/1.1 session itself, in Flow.close, so an HTTP/2
+            // session whose windowed tunnel was cut and that the user closes later is client_closed.)
+            ended = reason == SessionEnd.CLIENT_CLOSED && lastFlowEnd == FlowEnd.IDLE ? SessionEnd.IDLE : reason;
             endedBy = by;
             write = readyToWriteEnd();
         }

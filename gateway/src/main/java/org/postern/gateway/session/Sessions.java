@@ -15,6 +15,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -222,11 +223,11 @@ public final class Sessions implements SessionDirectory {
      * @param anyRuleOpen whether some access rule naming one of these groups is open now
      * @return how many sessions were ended
      */
-    public int endOutsideHours(Instant now, java.util.function.Predicate<Set<String>> anyRuleOpen) {
+    public int endOutsideHours(Instant now, Predicate<Set<String>> anyRuleOpen) {
         int ended = 0;
         for (Session s : List.copyOf(live.values())) {
-            Instant first = s.firstWindowEnd();
-            if (first != null && !now.isBefore(first) && !anyRuleOpen.test(s.windowGroups())
+            Session.Window w = s.window(); // the end and the groups of one moment
+            if (w != null && !now.isBefore(w.firstEnd()) && !anyRuleOpen.test(w.groups())
                     && s.end(SessionEnd.OUTSIDE_HOURS, null)) {
                 ended++;
             }

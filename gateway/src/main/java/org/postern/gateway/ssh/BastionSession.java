@@ -4,10 +4,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.sshd.common.AttributeRepository;
 import org.apache.sshd.server.session.ServerSession;
+import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditEvent;
 import org.postern.gateway.posture.Lease;
 import org.postern.gateway.session.FlowEnd;
@@ -33,9 +35,9 @@ final class BastionSession {
     private final AtomicReference<FlowEnd> end = new AtomicReference<>();
     private final List<DirectTcpipChannel> flows = new ArrayList<>();
     /** The earliest end of a window of hours that admitted a forward of it, or null: none did. */
-    private java.time.@org.jspecify.annotations.Nullable Instant firstWindowEnd;
+    private @Nullable Instant firstWindowEnd;
     /** The owner's groups as that forward's admission saw them. */
-    private java.util.Set<String> windowGroups = java.util.Set.of();
+    private Set<String> windowGroups = Set.of();
 
     BastionSession(String id, String device, String user, String certSerial, String certSha256, String source,
                    Instant since, Lease lease, ServerSession ssh) {
@@ -82,7 +84,7 @@ final class BastionSession {
         if (firstWindowEnd == null || windowEnd.isBefore(firstWindowEnd)) {
             firstWindowEnd = windowEnd;
         }
-        windowGroups = java.util.Set.copyOf(groups);
+        windowGroups = Set.copyOf(groups);
     }
 
     /** Whether a window that admitted a forward of it has ended by {@code now}. */
@@ -90,7 +92,7 @@ final class BastionSession {
         return firstWindowEnd != null && !now.isBefore(firstWindowEnd);
     }
 
-    synchronized java.util.Set<String> windowGroups() {
+    synchronized Set<String> windowGroups() {
         return windowGroups;
     }
 

@@ -71,7 +71,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
 
     /** A request that passed the gates. */
     private record Pass(String flowId, String dest, String destAddress, String rule, Lease lease, Grounds grounds,
-                        java.time.@Nullable Instant windowEnd, List<String> groups) {
+                        @Nullable Instant windowEnd, List<String> groups) {
     }
 
     private final BastionContext ctx;
@@ -79,7 +79,7 @@ final class DirectTcpipChannel extends TcpipServerChannel {
     private final LongAdder down = new LongAdder();
     private final AtomicReference<FlowEnd> firstClosed = new AtomicReference<>();
     /** When the window of the rule's hours that admitted this forward closes; null: an always-open rule. */
-    private volatile java.time.@Nullable Instant windowEnd;
+    private volatile @Nullable Instant windowEnd;
     private volatile Instant openedAt;
 
     private DirectTcpipChannel(BastionContext ctx) {
@@ -274,8 +274,8 @@ final class DirectTcpipChannel extends TcpipServerChannel {
     }
 
     /** Cuts this forward with {@code outside_hours} when its window has ended by {@code now}; whether it did. */
-    boolean cutIfWindowEnded(java.time.Instant now) {
-        java.time.Instant end = windowEnd;
+    boolean cutIfWindowEnded(Instant now) {
+        Instant end = windowEnd;
         if (end == null || now.isBefore(end) || isClosing() || isClosed()) {
             return false;
         }

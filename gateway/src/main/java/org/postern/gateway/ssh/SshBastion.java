@@ -10,6 +10,7 @@ import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -21,6 +22,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 import org.jspecify.annotations.Nullable;
@@ -338,7 +340,7 @@ public final class SshBastion implements AutoCloseable {
      * @return how many forwards were ended
      */
     public int closeOutsideHours() {
-        java.time.Instant now = clock.instant();
+        Instant now = clock.instant();
         int cut = 0;
         for (BastionSession s : sessions.all()) {
             for (DirectTcpipChannel f : s.flows()) {
@@ -356,8 +358,8 @@ public final class SshBastion implements AutoCloseable {
      *
      * @return how many sessions were ended
      */
-    public int endOutsideHours(java.util.function.Predicate<java.util.Set<String>> anyRuleOpen) {
-        java.time.Instant now = clock.instant();
+    public int endOutsideHours(Predicate<Set<String>> anyRuleOpen) {
+        Instant now = clock.instant();
         return end(sessions.all().stream().filter(s -> s.windowEndedBy(now) && !anyRuleOpen.test(s.windowGroups()))
                 .toList(), FlowEnd.OUTSIDE_HOURS);
     }

@@ -4,6 +4,7 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,6 +22,7 @@ import io.netty.util.NetUtil;
 import org.jspecify.annotations.Nullable;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.gateway.gate.GateDecision;
+import org.postern.gateway.session.FlowEnd;
 import org.postern.gateway.session.Session;
 import org.postern.gateway.session.SessionEnd;
 import org.postern.protocol.HostPort;
@@ -727,17 +729,17 @@ final class VpnEngine implements IpLink.Receiver {
      * its next packet asks the gate again and is refused {@code access.outside_hours}. Flows of
      * always-open rules, and the link, go on.
      */
-    void closeOutsideHours(java.time.Instant now) {
+    void closeOutsideHours(Instant now) {
         loop.execute(() -> {
             if (endedHow != null) {
                 return;
             }
             int cut = 0;
             for (Map.Entry<Flow, VpnAudit.Opened> e : List.copyOf(opened.entrySet())) {
-                java.time.Instant end = e.getValue().windowEnd();
+                Instant end = e.getValue().windowEnd();
                 if (end != null && !now.isBefore(end) && flows.withdraw(e.getKey())) {
                     opened.remove(e.getKey());
-                    close(e.getKey(), e.getValue(), org.postern.gateway.session.FlowEnd.OUTSIDE_HOURS.wireName());
+                    close(e.getKey(), e.getValue(), FlowEnd.OUTSIDE_HOURS.wireName());
                     cut++;
                 }
             }

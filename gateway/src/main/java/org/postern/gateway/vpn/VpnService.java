@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,6 +14,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -339,22 +341,22 @@ public final class VpnService implements ConnectIpAcceptor, AutoCloseable {
         r.refuse(refusal.httpStatus(), refusal.code(), refusal.message());
     }
 
-    /** Stops the egress (the sessions end through {@code Sessions.shutdown}) and removes the NAT table. */
     /**
      * Ends every VPN flow whose window of remote-work hours has closed by now on the gateway's clock
      * ({@code access.endSessionsAtWindowEnd}; the gateway calls this every second while it is on).
      */
     public void closeOutsideHours() {
-        java.time.Instant now = clock.instant();
+        Instant now = clock.instant();
         for (VpnEngine engine : byDevice.values()) {
             try {
                 engine.closeOutsideHours(now);
-            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            } catch (RejectedExecutionException stopping) {
                 // its loop is shutting down with the gateway: the link ends with gateway_shutdown anyway
             }
         }
     }
 
+    /** Stops the egress (the sessions end through {@code Sessions.shutdown}) and removes the NAT table. */
     @Override
     public void close() throws IOException {
         ticker.shutdownNow();

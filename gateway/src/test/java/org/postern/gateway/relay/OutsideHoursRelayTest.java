@@ -11,6 +11,9 @@ import java.time.ZoneId;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import io.netty.handler.codec.http2.Http2Headers;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.postern.audit.AuditEvent;
@@ -48,12 +51,12 @@ class OutsideHoursRelayTest {
 
     private void start(Instant now) throws Exception {
         host = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
-        gw = new RelayFixture(SETTINGS, rules(java.time.Duration.ofMinutes(10)));
+        gw = new RelayFixture(SETTINGS, rules(Duration.ofMinutes(10)));
         gw.pki.clock.set(now);
         gw.grantLease();
     }
 
-    private AccessRules rules(java.time.Duration warn) {
+    private AccessRules rules(Duration warn) {
         Hours weekdays = new Hours(List.of(new Hours.Window(EnumSet.range(DayOfWeek.MONDAY, DayOfWeek.FRIDAY), 8 * 60,
                 18 * 60)), Set.of());
         AccessRules rules = new AccessRules(List.of(new AccessRules.Rule("staff-office-hours", List.of("staff"),
@@ -128,16 +131,16 @@ class OutsideHoursRelayTest {
     @Test
     void h2_liveSessionOnlyAWindowAllowed_endsAtTheWindowsEnd_withOutsideHours_theConnectionStays() throws Exception {
         host = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
-        AccessRules rules = rules(java.time.Duration.ofMinutes(25));
+        AccessRules rules = rules(Duration.ofMinutes(25));
         gw = RelayFixture.h2(SETTINGS, 4, rules);
         gw.pki.clock.set(MONDAY_1759);
         gw.grantLease();
         try (H2TunnelClient laptop = new H2TunnelClient(gw.transport, gw.port())) {
             H2TunnelClient.Tunnel first = laptop.open("127.0.0.1:" + host.port());
             H2TunnelClient.Tunnel second = laptop.open("127.0.0.1:" + host.port());
-            for (H2TunnelClient.Tunnel t : java.util.List.of(first, second)) {
-                assertThat(t.status.get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(200);
-                io.netty.handler.codec.http2.Http2Headers h = t.answer.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            for (H2TunnelClient.Tunnel t : List.of(first, second)) {
+                assertThat(t.status.get(5, TimeUnit.SECONDS)).isEqualTo(200);
+                Http2Headers h = t.answer.get(5, TimeUnit.SECONDS);
                 assertThat(h.get("postern-window-end")).hasToString("2026-12-07T17:00:00Z");
                 assertThat(h.get("postern-window-warning")).as("access.warnBeforeWindowEnd: 25m").hasToString("1500");
             }
@@ -150,8 +153,8 @@ class OutsideHoursRelayTest {
 
             gw.pki.clock.set(MONDAY_1800);
             assertThat(sweep(rules)).as("the session (its flows with it)").isEqualTo(1);
-            assertThat(first.end.get(5, java.util.concurrent.TimeUnit.SECONDS)).isNotEqualTo("closed");
-            assertThat(second.end.get(5, java.util.concurrent.TimeUnit.SECONDS)).isNotEqualTo("closed");
+            assertThat(first.end.get(5, TimeUnit.SECONDS)).isNotEqualTo("closed");
+            assertThat(second.end.get(5, TimeUnit.SECONDS)).isNotEqualTo("closed");
             AuditEvent end = gw.audit.await("session.end");
             assertThat(end.fields()).containsEntry("reason", "outside_hours").containsEntry("flows", 2)
                     .containsEntry("user", "alice").containsEntry("device", "laptop-1");
@@ -161,8 +164,8 @@ class OutsideHoursRelayTest {
 
             // the connection stays; a tunnel asked for now is refused with the remedy, and starts no session
             H2TunnelClient.Tunnel later = laptop.open("127.0.0.1:" + host.port());
-            assertThat(later.status.get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(403);
-            io.netty.handler.codec.http2.Http2Headers refused = later.answer.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(later.status.get(5, TimeUnit.SECONDS)).isEqualTo(403);
+            Http2Headers refused = later.answer.get(5, TimeUnit.SECONDS);
             assertThat(refused.get("postern-reason")).hasToString("access.outside_hours");
             assertThat(refused.get("postern-remedy")).hasToString("access opens Tuesday 08:00 Africa/Casablanca");
             assertThat(gw.audit.of("session.start")).hasSize(1);
@@ -174,33 +177,116 @@ class OutsideHoursRelayTest {
         host = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
         RelayFixture.AdminHost other = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
         try {
-            AccessRules windowed = rules(java.time.Duration.ofMinutes(10));
-            AccessRules rules = windowed.withRules(java.util.List.of(windowed.rules().getFirst(),
-                    new AccessRules.Rule("staff-always", java.util.List.of("staff"),
-                            java.util.List.of(Destination.parse("127.0.0.1/32:" + other.port())))));
+            AccessRules windowed = rules(Duration.ofMinutes(10));
+            AccessRules rules = windowed.withRules(List.of(windowed.rules().getFirst(),
+                    new AccessRules.Rule("staff-always", List.of("staff"),
+                            List.of(Destination.parse("127.0.0.1/32:" + other.port())))));
             gw = RelayFixture.h2(SETTINGS, 4, rules);
             gw.pki.clock.set(MONDAY_1759);
             gw.grantLease();
             try (H2TunnelClient laptop = new H2TunnelClient(gw.transport, gw.port())) {
                 H2TunnelClient.Tunnel office = laptop.open("127.0.0.1:" + host.port());
                 H2TunnelClient.Tunnel always = laptop.open("127.0.0.1:" + other.port());
-                assertThat(office.status.get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(200);
-                assertThat(always.status.get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(200);
+                assertThat(office.status.get(5, TimeUnit.SECONDS)).isEqualTo(200);
+                assertThat(always.status.get(5, TimeUnit.SECONDS)).isEqualTo(200);
                 assertThat(always.answer.get().contains("postern-window-end")).isFalse();
 
                 gw.pki.clock.set(MONDAY_1800);
                 assertThat(sweep(rules)).as("no session ended, one tunnel cut").isEqualTo(1);
-                assertThat(office.end.get(5, java.util.concurrent.TimeUnit.SECONDS)).isNotEqualTo("closed");
+                assertThat(office.end.get(5, TimeUnit.SECONDS)).isNotEqualTo("closed");
                 assertThat(gw.audit.await("flow.close").fields()).containsEntry("how", "outside_hours");
                 assertThat(always.end).isNotDone();
                 assertThat(gw.sessions.size()).isEqualTo(1);
                 assertThat(gw.audit.of("session.end")).isEmpty();
                 always.reset(); // the laptop ends it, so closing the connection need not wait for a live stream
-                always.end.get(5, java.util.concurrent.TimeUnit.SECONDS);
+                always.end.get(5, TimeUnit.SECONDS);
             }
         } finally {
             other.close();
         }
+    }
+
+    @Test
+    void h2_windowedTunnelCut_anOpenRuleLeft_thenTheUserCloses_sessionEndIsClientClosed() throws Exception {
+        // review of the hours work: the windowed tunnel, cut at 18:00, was the last flow to end, so closing the
+        // HTTP/2 connection later was recorded outside_hours although a rule was open and the session went on
+        host = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
+        RelayFixture.AdminHost other = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
+        try {
+            AccessRules windowed = rules(Duration.ofMinutes(10));
+            AccessRules rules = windowed.withRules(List.of(windowed.rules().getFirst(),
+                    new AccessRules.Rule("staff-always", List.of("staff"),
+                            List.of(Destination.parse("127.0.0.1/32:" + other.port())))));
+            gw = RelayFixture.h2(SETTINGS, 4, rules);
+            gw.pki.clock.set(MONDAY_1759);
+            gw.grantLease();
+            try (H2TunnelClient laptop = new H2TunnelClient(gw.transport, gw.port())) {
+                H2TunnelClient.Tunnel office = laptop.open("127.0.0.1:" + host.port());
+                assertThat(office.status.get(5, TimeUnit.SECONDS)).isEqualTo(200);
+                gw.pki.clock.set(MONDAY_1800);
+                assertThat(sweep(rules)).as("the windowed tunnel only; staff-always is open").isEqualTo(1);
+                assertThat(office.end.get(5, TimeUnit.SECONDS)).isNotEqualTo("closed");
+                assertThat(gw.audit.await("flow.close").fields()).containsEntry("how", "outside_hours");
+                assertThat(gw.sessions.size()).isEqualTo(1);
+                gw.pki.clock.set(MONDAY_1800.plus(Duration.ofHours(2)));
+                assertThat(sweep(rules)).isZero();
+            } // 20:00: the user closes the connection
+            assertThat(gw.audit.await("session.end").fields()).containsEntry("reason", "client_closed");
+        } finally {
+            other.close();
+        }
+    }
+
+    @Test
+    void endSessionsAtWindowEndOff_theAnswerAnnouncesNoWindowEnd_soTheAgentWarnsOfNothing() throws Exception {
+        // the gateway will not end the tunnel: Postern-Window-End and -Warning would make the agent warn
+        // "the tunnel ends ... save your work" of an end that never comes
+        host = new RelayFixture.AdminHost(RelayFixture.Behaviour.ECHO);
+        AccessRules rules = new AccessRules(rules(Duration.ofMinutes(10)).rules(), CASABLANCA, false, Duration.ofMinutes(10));
+        gw = new RelayFixture(SETTINGS, rules);
+        gw.pki.clock.set(MONDAY_1759);
+        gw.grantLease();
+        RelayFixture.Answer a = gw.connect("127.0.0.1:" + host.port());
+        assertThat(a.status()).isEqualTo(200);
+        assertThat(a.headers()).doesNotContainKeys("postern-window-end", "postern-window-warning");
+        ping(a.socket());
+        assertThat(gw.audit.await("flow.open").fields()).as("the trail still knows the window")
+                .containsEntry("windowEnd", "2026-12-07T17:00:00Z");
+        a.socket().close();
+        gw.close();
+
+        gw = RelayFixture.h2(SETTINGS, 4, rules);
+        gw.pki.clock.set(MONDAY_1759);
+        gw.grantLease();
+        try (H2TunnelClient laptop = new H2TunnelClient(gw.transport, gw.port())) {
+            H2TunnelClient.Tunnel t = laptop.open("127.0.0.1:" + host.port());
+            assertThat(t.status.get(5, TimeUnit.SECONDS)).isEqualTo(200);
+            Http2Headers h = t.answer.get(5, TimeUnit.SECONDS);
+            assertThat(h.contains("postern-window-end")).isFalse();
+            assertThat(h.contains("postern-window-warning")).isFalse();
+            t.reset();
+            t.end.get(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void windowClosesWhileTheTunnelIsAdmitted_judgedAgain_refusedOutsideHours_noFlowOpens() throws Exception {
+        // review of the hours work: the gate passed at 17:59:59, the window closed before the tunnel got its place
+        // in a session (here: while session.start was written); it must not open at 18:00
+        start(MONDAY_1800.minusSeconds(1));
+        gw.audit.onRecord = e -> {
+            if (e.type().equals("session.start")) {
+                gw.pki.clock.set(MONDAY_1800);
+            }
+        };
+        RelayFixture.Answer a = gw.connect("127.0.0.1:" + host.port());
+        assertThat(a.status()).isEqualTo(403);
+        assertThat(a.reason()).isEqualTo("access.outside_hours");
+        assertThat(a.headers()).containsEntry("postern-remedy", "access opens Tuesday 08:00 Africa/Casablanca");
+        a.socket().close();
+        assertThat(gw.audit.await("access.denied").fields()).containsEntry("reason", "access.outside_hours");
+        assertThat(gw.audit.of("flow.open")).isEmpty();
+        assertThat(gw.flows.count("laptop-1")).isZero();
     }
 
     @Test

@@ -75,8 +75,15 @@ final class RelayFixture implements AutoCloseable {
         /** When set, every record goes to this real trail first (and is kept here once it returned). */
         volatile org.postern.audit.trail.@org.jspecify.annotations.Nullable AuditTrail trail;
 
+        /** When set, sees every record first, on the thread that records it (a test moving its clock at that point). */
+        volatile java.util.function.@org.jspecify.annotations.Nullable Consumer<AuditEvent> onRecord;
+
         @Override
         public void record(AuditEvent event) {
+            var hook = onRecord;
+            if (hook != null) {
+                hook.accept(event);
+            }
             if (failing) {
                 throw new AuditUnavailableException("audit.unavailable: test sink set to fail", null);
             }
@@ -423,7 +430,7 @@ final class RelayFixture implements AutoCloseable {
         sessions = new Sessions(audit, workers, pki.clock, flows,
                 device -> leases.current(device).map(Lease::until).orElse(null), failMode, flowsPerDevice);
         accessRules = rules;
-        flows.warnBeforeWindowEnd(rules::warnBeforeWindowEnd); // as GatewayServer passes access.warnBeforeWindowEnd
+        flows.accessSettings(() -> rules); // as GatewayServer passes the access settings in force
         // the hours of the rules read the test's clock, as GatewayServer passes the gateway's
         AccessPolicy policy = AccessPolicy.of(accessRules, new ForbiddenAddresses(Set.of()), pki.clock);
         DestinationResolver resolver = new DestinationResolver(new ForbiddenAddresses(Set.of()), host -> {

@@ -1,9 +1,9 @@
 package org.postern.agent.tunnel;
 
 import java.time.Clock;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -31,6 +31,8 @@ final class WindowEndWarning {
     static final Duration LEAD = Duration.ofMinutes(10);
     /** A lead the gateway may send is shorter than a day ({@code access.warnBeforeWindowEnd}'s bound). */
     private static final long MAX_LEAD_SECONDS = 24 * 3600 - 1;
+    /** The farthest a window's end may lie ahead: a window never spans more than a day. */
+    static final Duration MAX_AHEAD = Duration.ofDays(1);
 
     private WindowEndWarning() {
     }
@@ -77,16 +79,25 @@ final class WindowEndWarning {
         return LEAD;
     }
 
-    /** How long from now on {@code clock} until the warning: {@code lead} before {@code windowEnd}, never negative. */
+    /**
+     * How long from now on {@code clock} until the warning: {@code lead} before {@code windowEnd}, never
+     * negative; empty when the end is malformed. An end more than a day ahead (or behind: a clock a
+     * little off still warns at once) is malformed too: no window is longer than a day, and a far one
+     * ({@code +999999999-12-31T23:59:59Z}) must not overflow the scheduling of a tunnel the gateway
+     * admitted.
+     */
     static Optional<Duration> delay(String windowEnd, Clock clock, Duration lead) {
-        Instant end;
         try {
-            end = Instant.parse(windowEnd.trim());
-        } catch (DateTimeParseException e) {
+            Instant now = clock.instant();
+            Instant end = Instant.parse(windowEnd.trim());
+            if (end.isAfter(now.plus(MAX_AHEAD)) || end.isBefore(now.minus(MAX_AHEAD))) {
+                return Optional.empty();
+            }
+            Duration d = Duration.between(now, end.minus(lead));
+            return Optional.of(d.isNegative() ? Duration.ZERO : d);
+        } catch (DateTimeException | ArithmeticException e) { // the parse, or an instant out of range
             return Optional.empty();
         }
-        Duration d = Duration.between(clock.instant(), end.minus(lead));
-        return Optional.of(d.isNegative() ? Duration.ZERO : d);
     }
 
     static String message(String authority, String windowEnd) {

@@ -23,7 +23,13 @@ class WindowEndWarningTest {
                 .contains(Duration.ofMinutes(10));
         assertThat(WindowEndWarning.delay("2026-12-07T16:45:00Z", AT_1740, Duration.ofMinutes(10)))
                 .as("less than the lead left: at once").contains(Duration.ZERO);
-        assertThat(WindowEndWarning.delay("tomorrow", AT_1740, Duration.ofMinutes(10))).isEmpty();
+        assertThat(WindowEndWarning.delay("2026-12-08T16:40:00Z", AT_1740, Duration.ofMinutes(10)))
+                .as("a day ahead: the longest window").contains(Duration.ofHours(24).minusMinutes(10));
+        // hostile or broken ends: ignored, never an exception out of the tunnel's handler
+        for (String bad : List.of("tomorrow", "", "+999999999-12-31T23:59:59Z", "-999999999-01-01T00:00:00Z",
+                "2026-12-08T16:40:01Z", "2027-12-07T17:00:00Z", "1970-01-01T00:00:00Z", "2026-12-07T17:00:00", "2026-13-07T17:00:00Z")) {
+            assertThat(WindowEndWarning.delay(bad, AT_1740, Duration.ofMinutes(10))).as(bad).isEmpty();
+        }
         assertThat(WindowEndWarning.LEAD).isEqualTo(Duration.ofMinutes(10));
     }
 
@@ -93,6 +99,11 @@ class WindowEndWarningTest {
         closed.advanceTimeBy(30, TimeUnit.MINUTES);
         closed.runScheduledPendingTasks();
         assertThat(warned).isEmpty();
+        // a hostile end: nothing scheduled, nothing thrown
+        EmbeddedChannel hostile = new EmbeddedChannel();
+        WindowEndWarning.schedule(hostile, "db1.internal:5432", "+999999999-12-31T23:59:59Z", "600", AT_1740, warned::add);
+        assertThat(warned).isEmpty();
+        hostile.finishAndReleaseAll();
         tunnel.finishAndReleaseAll();
         second.finishAndReleaseAll();
         none.finishAndReleaseAll();
