@@ -73,21 +73,12 @@ public final class TunnelGate {
     private final Supplier<@Nullable FlowPolicy> flows;
     private final Supplier<@Nullable Charter> charter;
 
-    /** A gate without the VPN mode: {@link #openFlow} refuses every flow (fail closed). */
-    public TunnelGate(Registry registry, LeaseStore leases, DestinationResolver resolver, AccessPolicy policy) {
-        this(registry, leases, resolver, policy, () -> null);
-    }
-
     /**
-     * @param flows the rules as VPN flows see them, current at each call
-     *              ({@code LiveSettings.flowPolicy}); null from it refuses every flow
-     */
-    public TunnelGate(Registry registry, LeaseStore leases, DestinationResolver resolver, AccessPolicy policy,
-                      Supplier<@Nullable FlowPolicy> flows) {
-        this(registry, leases, resolver, policy, flows, () -> null);
-    }
-
-    /**
+     * The one constructor: no overload defaults the charter (or the VPN rules) to "none", so a caller
+     * that forgets it does not silently admit without the charter.
+     *
+     * @param flows   the rules as VPN flows see them, current at each call
+     *                ({@code LiveSettings.flowPolicy}); null from it refuses every flow (fail closed)
      * @param charter the remote-work charter in force at each call ({@code LiveSettings.charter}); null from it:
      *                none is required
      */
