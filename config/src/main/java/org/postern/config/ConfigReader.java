@@ -399,6 +399,15 @@ public final class ConfigReader {
     }
 
     /**
+     * Whether {@code key} is written with no value ({@code key:} alone, or {@code null}), which
+     * {@link #has} counts as absent; for sections where "present but empty" must not mean "off".
+     */
+    public boolean isNull(String key) {
+        JsonNode v = node.get(key);
+        return v != null && v.isNull();
+    }
+
+    /**
      * Records a problem at {@code key} of this section (or at the section itself when
      * {@code key} is null), for checks that span several settings. {@code message} should read
      * {@code expected …, found …}.

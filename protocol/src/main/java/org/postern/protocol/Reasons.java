@@ -29,7 +29,7 @@ public enum Reasons {
                     + " hours (access.rules[].hours, except) at this moment"),
     CHARTER_NOT_ACCEPTED("charter.not_accepted", "remote-work charter not accepted",
             "a remote-work charter is configured (charter.version) and the device, for its current owner, has not"
-                    + " accepted that version or a later one"),
+                    + " accepted that version with its current text (same SHA-256), or a later version"),
     CHARTER_NONE("charter.none", "no remote-work charter", "the gateway has no remote-work charter configured (charter: absent)"),
     CHARTER_MISMATCH("charter.mismatch", "not the current charter",
             "an acceptance that names another version or text than the charter in force (reloaded meanwhile)"),

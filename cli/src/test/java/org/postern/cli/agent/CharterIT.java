@@ -146,7 +146,7 @@ class CharterIT {
                 + " (charter.not_accepted) until it is; run: postern-agent charter", Duration.ofSeconds(15));
         // the SSH bastion's certificate is refused the same way (the gate of every path)
         awaitOutput("the gateway refused an SSH certificate: 403 charter.not_accepted", Duration.ofSeconds(15));
-        assertThat(echoes()).as("a tunnel before the charter is accepted").isFalse();
+        assertRefusedForCharter("a tunnel before the charter is accepted");
         awaitOutput("the gateway refused 127.0.0.1:" + echo.getLocalPort() + ": 403 charter.not_accepted;"
                 + " run `postern-agent charter` to read and accept version 1", Duration.ofSeconds(15));
         JsonNode denied = await().atMost(Duration.ofSeconds(10)).until(() -> events("access.denied", "laptop-c"), l -> !l.isEmpty()).getFirst();
@@ -191,25 +191,44 @@ class CharterIT {
         assertThat(reload.ok()).as(reload.problems().toString()).isTrue();
         assertThat(gateway.liveSettings().current().settings().charter().version()).isEqualTo(2);
         assertThat(events("admin.reload", null)).anySatisfy(r -> assertThat(r.path("changed").toString()).contains("\"charter\""));
-        assertThat(echoes()).as("a tunnel after version 2 was published").isFalse();
+        assertRefusedForCharter("a tunnel after version 2 was published");
         awaitOutput("403 charter.not_accepted; run `postern-agent charter` to read and accept version 2", Duration.ofSeconds(15));
         assertThat(events("access.denied", "laptop-c")).last().satisfies(d -> assertThat(d.path("detail").asText())
                 .endsWith("accepted, found version 1 accepted at " + acceptedAt));
 
-        assertThatThrownBy(() -> client.accept(readBefore)).hasMessageContaining("HTTP 409 charter.mismatch")
+        assertThatThrownBy(() -> client.accept(readBefore, CharterClient.How.FLAG)).hasMessageContaining("HTTP 409 charter.mismatch")
                 .hasMessageContaining("expected an acceptance of version 2");
         AgentUpIT.Run declined = AgentUpIT.agent("--home", home.toString(), "charter");
         assertThat(declined.code()).isEqualTo(1);
         assertThat(declined.out()).contains("I never lend my laptop, not even to family.")
                 .contains("the gateway now requires version 2")
                 .contains("NOT accepted");
-        assertThat(echoes()).isFalse();
+        assertRefusedForCharter("a tunnel after declining version 2");
 
         AgentUpIT.Run again = AgentUpIT.agent("--home", home.toString(), "charter", "--accept");
         assertThat(again.code()).as(again.out() + again.err()).isZero();
         assertThat(events("charter.accepted", "laptop-c")).extracting(n -> n.path("version").asInt()).containsExactly(1, 2);
         assertThat(events("charter.accepted", "laptop-c").getLast().path("textSha256").asText()).isEqualTo(new Charter(2, V2).sha256());
         assertThat(echoes()).as("a tunnel once version 2 is accepted").isTrue();
+        assertThat(events("charter.accepted", "laptop-c").getLast().path("how").asText()).as("--accept").isEqualTo("flag");
+
+        // the operator edits only the text, version 2 unchanged: the watcher on charter.file reloads it (no SIGHUP,
+        // no reload call here), and the acceptance of version 2's earlier words no longer admits
+        String v2b = V2 + "I report a lost laptop within the hour.\n";
+        Files.writeString(work.resolve("charter.txt"), v2b);
+        String v2bSha = new Charter(2, v2b).sha256();
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100))
+                .until(() -> gateway.liveSettings().current().settings().charter().sha256().equals(v2bSha));
+        assertRefusedForCharter("a tunnel after the text of version 2 changed");
+        assertThat(events("access.denied", "laptop-c")).last().satisfies(d -> assertThat(d.path("detail").asText())
+                .contains("with another text (sha256 " + new Charter(2, V2).sha256() + ")"));
+        AgentUpIT.Run shownAgain = AgentUpIT.agent("--home", home.toString(), "charter");
+        assertThat(shownAgain.code()).isEqualTo(1);
+        assertThat(shownAgain.out()).contains("I report a lost laptop within the hour.").contains("with another text");
+        AgentUpIT.Run third = AgentUpIT.agent("--home", home.toString(), "charter", "--accept");
+        assertThat(third.code()).as(third.out() + third.err()).isZero();
+        assertThat(events("charter.accepted", "laptop-c").getLast().path("textSha256").asText()).isEqualTo(v2bSha);
+        assertThat(echoes()).as("a tunnel once the new text is accepted").isTrue();
     }
 
     @Test
@@ -243,17 +262,60 @@ class CharterIT {
         awaitOutput("posture NOT compliant, allowed (report-only)", Duration.ofSeconds(120));
     }
 
-    /** Whether a tunnel through the agent's SOCKS5 listener to the echo server echoes. */
-    boolean echoes() {
-        try (Socket s = new Socket(new java.net.Proxy(java.net.Proxy.Type.SOCKS, new InetSocketAddress(InetAddress.getLoopbackAddress(), socks)))) {
+    /**
+     * Whether a tunnel through the agent's SOCKS5 listener to the echo server echoes: false only when
+     * the agent answered the CONNECT with a failure code; a listener that is down, or an agent that
+     * hangs up, throws (a refusal must not pass for the wrong reason).
+     */
+    boolean echoes() throws IOException {
+        try (Socket s = new Socket()) {
             s.setSoTimeout(10_000);
-            s.connect(InetSocketAddress.createUnresolved("127.0.0.1", echo.getLocalPort()), 10_000);
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), socks), 10_000);
+            int reply = socksConnect(s);
+            if (reply != 0) {
+                return false;
+            }
             s.getOutputStream().write("ping\n".getBytes(StandardCharsets.US_ASCII));
             s.getOutputStream().flush();
             return new String(s.getInputStream().readNBytes(5), StandardCharsets.US_ASCII).equals("ping\n");
-        } catch (IOException e) {
-            return false;
         }
+    }
+
+    /** SOCKS5 (RFC 1928), no authentication, CONNECT 127.0.0.1:echo: the reply code (0 succeeded); throws on anything else. */
+    int socksConnect(Socket s) throws IOException {
+        OutputStream out = s.getOutputStream();
+        InputStream in = s.getInputStream();
+        out.write(new byte[] {5, 1, 0});
+        out.flush();
+        byte[] method = in.readNBytes(2);
+        if (method.length != 2 || method[0] != 5 || method[1] != 0) {
+            throw new IOException("SOCKS5 greeting: expected 05 00, found " + java.util.HexFormat.of().formatHex(method));
+        }
+        int port = echo.getLocalPort();
+        out.write(new byte[] {5, 1, 0, 1, 127, 0, 0, 1, (byte) (port >> 8), (byte) port});
+        out.flush();
+        byte[] reply = in.readNBytes(10); // IPv4 bound address: the agent answers 0.0.0.0:0
+        if (reply.length != 10 || reply[0] != 5) {
+            throw new IOException("SOCKS5 reply: expected 10 bytes starting 05, found " + java.util.HexFormat.of().formatHex(reply));
+        }
+        return reply[1] & 0xff;
+    }
+
+    /**
+     * A tunnel attempt is refused by the agent (a SOCKS failure code, not a dead listener), and the
+     * gateway wrote a new {@code access.denied} {@code charter.not_accepted} for this very CONNECT.
+     */
+    void assertRefusedForCharter(String why) throws Exception {
+        int before = charterDenials();
+        assertThat(echoes()).as(why).isFalse();
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).untilAsserted(() ->
+                assertThat(charterDenials()).as(why + ": a new access.denied charter.not_accepted for the CONNECT").isGreaterThan(before));
+    }
+
+    int charterDenials() throws IOException {
+        String dest = "127.0.0.1:" + echo.getLocalPort();
+        return (int) events("access.denied", "laptop-c").stream()
+                .filter(d -> d.path("reason").asText().equals("charter.not_accepted") && d.path("dest").asText().equals(dest)).count();
     }
 
     void awaitOutput(String text, Duration within) {

@@ -17,8 +17,11 @@ import org.postern.config.ConfigReader;
 /**
  * The remote-work charter each remote worker accepts ({@code charter:} in {@code gateway.yaml}):
  * its text and version. While a charter is configured, the gateway admits a device only when the
- * device (for its current owner) accepted this version or a later one ({@code charter.not_accepted});
- * raising {@code version} asks everyone to accept again. Absent: no charter is required.
+ * device (for its current owner) accepted this version with this very text (same SHA-256), or a later
+ * version ({@code charter.not_accepted}, see {@link #isAcceptedBy}); raising {@code version} asks
+ * everyone to accept again, and so does changing the text under the same version. Absent: no charter
+ * is required. The text may hold no control or invisible formatting characters ({@link #textProblem}):
+ * it is printed on terminals (the SSH banner, {@code postern-agent charter}).
  *
  * @param version {@code charter.version}: a positive integer, raised by the operator for each new text
  * @param text    the text, from {@code charter.text} or read (UTF-8) from {@code charter.file}
@@ -56,6 +59,22 @@ public record Charter(int version, String text, @Nullable Path file) {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is in every JDK", e);
         }
+    }
+
+    /**
+     * Whether an acceptance of {@code version} with text hash {@code sha256} is current for this
+     * charter: a later version, or this version with exactly this text. The same version with
+     * another text is not current: the operator may raise the version before the new text is in
+     * place, and users who accepted then accepted words that are not the ones in force now.
+     */
+    public boolean isAcceptedBy(int version, String sha256) {
+        return isCurrent(version, sha256, this.version, sha256());
+    }
+
+    /** {@link #isAcceptedBy} for a charter known only by its version and hash (the agent's view). */
+    public static boolean isCurrent(int acceptedVersion, String acceptedSha256, int requiredVersion, String requiredSha256) {
+        return acceptedVersion > requiredVersion
+                || (acceptedVersion == requiredVersion && acceptedSha256.equalsIgnoreCase(requiredSha256));
     }
 
     /** Binds the {@code charter:} section; called only when the section is present. */
@@ -105,6 +124,11 @@ public record Charter(int version, String text, @Nullable Path file) {
         if (!Files.isRegularFile(file)) {
             throw new IOException(Files.exists(file) ? file + ", which is not a regular file" : "no file " + file);
         }
+        // the size first: a wrong path to a huge file must not be read whole (UTF-8: at most 4 bytes a character)
+        long size = Files.size(file);
+        if (size > 4L * MAX_TEXT) {
+            throw new IOException(file + ", which has " + size + " bytes (a charter has at most " + MAX_TEXT + " characters)");
+        }
         byte[] bytes = Files.readAllBytes(file);
         try {
             return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
@@ -114,13 +138,43 @@ public record Charter(int version, String text, @Nullable Path file) {
         }
     }
 
-    private static @Nullable String textProblem(String text) {
+    /**
+     * What is wrong with {@code text} as a charter, or null when nothing is: empty or blank, longer
+     * than {@link #MAX_TEXT}, or holding a character a terminal would act on or that hides or
+     * reorders words: C0 controls other than line feed and tab (a carriage return only before a line
+     * feed), DEL, C1 controls (U+0080–U+009F), zero-width characters and marks (U+200B–U+200F) and
+     * bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069). The text is
+     * shown on SSH clients and terminals, and what the user accepts must be what they read. The
+     * agent applies the same check to what the gateway sends.
+     */
+    public static @Nullable String textProblem(String text) {
         if (text.isBlank()) {
             return "expected the charter's text, found " + (text.isEmpty() ? "an empty text" : "only blanks");
         }
         if (text.length() > MAX_TEXT) {
             return "expected at most " + MAX_TEXT + " characters, found " + text.length();
         }
+        int line = 1;
+        int column = 1;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\n') {
+                line++;
+                column = 1;
+                continue;
+            }
+            boolean crlf = c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n';
+            if (!crlf && forbidden(c)) {
+                return "expected printable text (no control, zero-width or bidirectional formatting characters), found U+"
+                        + HexFormat.of().withUpperCase().toHexDigits(c) + " at line " + line + ", column " + column;
+            }
+            column++;
+        }
         return null;
+    }
+
+    private static boolean forbidden(char c) {
+        return (c < 0x20 && c != '\t') || (c >= 0x7F && c <= 0x9F) || (c >= 0x200B && c <= 0x200F)
+                || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
     }
 }

@@ -183,6 +183,11 @@ public record GatewaySettings(String id, Path dataDir, Listeners listeners, Tls 
         // absent: no charter is required (existing deployments keep working); present: it must be whole
         boolean charterSet = r.has("charter");
         Charter charter = charterSet ? r.section("charter", Charter::read) : null;
+        if (r.isNull("charter")) {
+            // `charter:` with nothing under it (an indentation slip) must not silently mean "no charter"
+            r.report("charter", "expected a map with version and text or file, found nothing");
+            charterSet = true;
+        }
         if (registry != null && pki != null && pki.file() != null && !pki.settings().registry().url().equals(registry.url())) {
             // `postern pki --config` would revoke in another registry than the one this gateway reads
             r.report("registry", "expected the registry of pki.settings (" + pki.settings().registry().url() + " in "

@@ -118,4 +118,55 @@ class CharterSettingsTest {
         assertThatThrownBy(() -> new Charter(1, "x".repeat(Charter.MAX_TEXT + 1)))
                 .hasMessage("charter.text: expected at most 65536 characters, found 65537");
     }
+
+    @Test
+    void charterWithNoValue_isRefused_notTakenAsAbsent() throws IOException {
+        assertThat(problems("charter:\n")).containsExactly(
+                "gateway.yaml: charter: expected a map with version and text or file, found nothing");
+        assertThat(problems("charter: null\n")).containsExactly(
+                "gateway.yaml: charter: expected a map with version and text or file, found nothing");
+        // an indentation slip: the keys end up at the top level
+        assertThat(problems("charter:\nversion: 1\ntext: x\n"))
+                .contains("gateway.yaml: charter: expected a map with version and text or file, found nothing");
+    }
+
+    @Test
+    void controlAndInvisibleCharacters_areRefused_withLineAndColumn() throws IOException {
+        assertThat(problems("charter:\n  version: 1\n  text: \"Line one\\nab\\u001b[2Jc\"\n")).containsExactly(
+                "gateway.yaml: charter.text: expected printable text (no control, zero-width or bidirectional formatting"
+                        + " characters), found U+001B at line 2, column 3");
+        for (char c : new char[] {0, 7, 8, 0x0B, 0x0C, '\r', 0x7F, 0x80, 0x9B, 0x9F, 0x200B, 0x200F, 0x202A, 0x202E, 0x2066, 0x2069}) {
+            assertThatThrownBy(() -> new Charter(1, "ok\nx" + c + "y")).as("U+%04X", (int) c)
+                    .hasMessageEndingWith(String.format("found U+%04X at line 2, column 2", (int) c));
+        }
+        Files.writeString(dir.resolve("bidi.txt"), "I accept\n\u202Etpecca ton\n", StandardCharsets.UTF_8);
+        assertThat(problems("charter:\n  version: 1\n  file: bidi.txt\n")).singleElement().asString()
+                .startsWith("gateway.yaml: charter.file: " + dir.resolve("bidi.txt") + ": expected printable text")
+                .endsWith("found U+202E at line 2, column 1");
+    }
+
+    @Test
+    void tabsLineFeedsAndCrLf_andOrdinaryUnicode_areKept() {
+        String text = "Charte\r\n\tArticle 1 : « télétravail » — 日本語 ✓\r\nfin\n";
+        assertThat(new Charter(1, text).text()).isEqualTo(text);
+        assertThat(Charter.textProblem(text)).isNull();
+    }
+
+    @Test
+    void hugeFile_isRefusedBeforeItIsRead() throws IOException {
+        Files.write(dir.resolve("huge.txt"), new byte[4 * Charter.MAX_TEXT + 1]);
+        assertThat(problems("charter:\n  version: 1\n  file: huge.txt\n")).containsExactly(
+                "gateway.yaml: charter.file: expected a readable UTF-8 text file, found " + dir.resolve("huge.txt")
+                        + ", which has 262145 bytes (a charter has at most 65536 characters)");
+    }
+
+    @Test
+    void anAcceptanceIsCurrent_forALaterVersion_orThisVersionWithThisText() {
+        Charter c = new Charter(2, "new words");
+        assertThat(c.isAcceptedBy(2, c.sha256())).isTrue();
+        assertThat(c.isAcceptedBy(2, c.sha256().toUpperCase(java.util.Locale.ROOT))).isTrue();
+        assertThat(c.isAcceptedBy(3, "whatever")).isTrue();
+        assertThat(c.isAcceptedBy(2, new Charter(2, "old words").sha256())).as("same version, other text").isFalse();
+        assertThat(c.isAcceptedBy(1, c.sha256())).isFalse();
+    }
 }

@@ -41,12 +41,19 @@ import org.postern.protocol.http.HttpReplies;
  *   <li>{@code GET /v1/charter} → 200 {@code {"version","text","sha256","accepted"}} ({@code accepted}:
  *       this device's latest acceptance {@code {"version","sha256","acceptedAt","current"}}, or null);
  *       404 {@code charter.none} when no charter is configured</li>
- *   <li>{@code POST /v1/charter/accept} with {@code {"version","sha256"}} → 200 with the acceptance
- *       recorded in the registry (per device, for its owner) and {@code charter.accepted} in the
- *       audit trail; 409 {@code charter.mismatch} when the version or hash is not the charter in
- *       force (it was reloaded since the device read it)</li>
+ *   <li>{@code POST /v1/charter/accept} with {@code {"version","sha256","how"}} ({@code how}: {@code prompt}
+ *       when the user typed yes, {@code flag} when {@code --accept}/{@code --accept-charter} accepted without
+ *       asking; optional for older agents) → 200 with the acceptance recorded in the registry (per device,
+ *       for its owner) and {@code charter.accepted} in the audit trail; 409 {@code charter.mismatch} when
+ *       the version or hash is not the charter in force (it was reloaded since the device read it) or the
+ *       device changed owner meanwhile; 403 {@code device.not_active} when it was suspended, revoked or
+ *       removed meanwhile. {@code charter.accepted} is written first (durable before the registry lets the
+ *       device in); when the registry then refuses, {@code charter.accept_failed} follows it with the
+ *       reason, so the trail never shows an acceptance without saying it had no effect</li>
  * </ul>
- * The charter is read at each request ({@code LiveSettings.charter}), so a reload is seen at once.
+ * The charter is read at each request ({@code LiveSettings.charter}), so a reload is seen at once. An
+ * acceptance is current ({@code "current"}) for a later version, or for this version with this very text
+ * ({@link Charter#isAcceptedBy}).
  */
 @ChannelHandler.Sharable
 public final class CharterHandler extends BlockingHttpHandler {
@@ -54,6 +61,8 @@ public final class CharterHandler extends BlockingHttpHandler {
     public static final String ACCEPT_PATH = "/v1/charter/accept";
     /** The audit event of an acceptance. */
     public static final String ACCEPTED = "charter.accepted";
+    /** The audit event that follows {@link #ACCEPTED} when the registry then refused to record it. */
+    public static final String ACCEPT_FAILED = "charter.accept_failed";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Supplier<@Nullable Charter> charter;
@@ -143,9 +152,13 @@ public final class CharterHandler extends BlockingHttpHandler {
         }
         JsonNode version = body == null ? null : body.get("version");
         JsonNode sha = body == null ? null : body.get("sha256");
-        if (version == null || !version.canConvertToInt() || !version.isIntegralNumber() || sha == null || !sha.isTextual()) {
+        JsonNode howNode = body == null ? null : body.get("how");
+        // absent: an agent from before `how` was sent; recorded as such, never guessed
+        String how = howNode == null || howNode.isNull() ? "unstated" : howNode.isTextual() ? howNode.asText() : "";
+        if (version == null || !version.canConvertToInt() || !version.isIntegralNumber() || sha == null || !sha.isTextual()
+                || !(how.equals("prompt") || how.equals("flag") || how.equals("unstated"))) {
             HttpReplies.refuse(ctx, req, HttpResponseStatus.BAD_REQUEST, Reasons.HTTP_BAD_REQUEST.code(),
-                    "expected {\"version\": N, \"sha256\": \"<hex SHA-256 of the text>\"}");
+                    "expected {\"version\": N, \"sha256\": \"<hex SHA-256 of the text>\", \"how\": \"prompt\" or \"flag\"}");
             return;
         }
         if (version.intValue() != current.version() || !sha.asText().equalsIgnoreCase(current.sha256())) {
@@ -165,10 +178,46 @@ public final class CharterHandler extends BlockingHttpHandler {
                 .with("textSha256", current.sha256())
                 .with("certSerial", id.serialHex())
                 .with("certSha256", id.sha256())
+                .with("how", how)
                 .with("source", HttpReplies.source(ctx))
                 .build());
-        registry.acceptCharter(a);
-        json(ctx, req, acceptance(a, current));
+        try {
+            registry.acceptCharter(a);
+        } catch (RegistryException e) {
+            refused(ctx, req, device, current, e);
+            return;
+        }
+        // against the charter in force now: a reload during the write may have made it stale already
+        Charter after = charter.get();
+        json(ctx, req, after == null ? acceptance(a, current) : acceptance(a, after));
+    }
+
+    /**
+     * The registry refused the acceptance after {@code charter.accepted} was written: say so in the
+     * trail ({@code charter.accept_failed}), and answer by what changed meanwhile.
+     */
+    private void refused(ChannelHandlerContext ctx, FullHttpRequest req, Device device, Charter current, RegistryException e) {
+        boolean unavailable = e.code().equals(Reasons.REGISTRY_UNAVAILABLE.code());
+        try {
+            audit.record(AuditEvent.of(ACCEPT_FAILED, clock.instant())
+                    .with("device", device.id())
+                    .with("user", device.owner())
+                    .with("version", current.version())
+                    .with("reason", e.code())
+                    .with("detail", e.getMessage())
+                    .build());
+        } catch (AuditUnavailableException x) {
+            // the answer below still tells the device it is not accepted; the trail shows charter.accepted alone
+        }
+        switch (e.code()) {
+            case "device.owner_changed" -> HttpReplies.refuse(ctx, req, HttpResponseStatus.CONFLICT, Reasons.CHARTER_MISMATCH.code(),
+                    "the device changed owner while accepting; read the charter again (GET " + PATH + ") and accept it as its owner");
+            case "device.revoked", "device.unknown", "device.state" -> HttpReplies.refuse(ctx, req, HttpResponseStatus.FORBIDDEN,
+                    Reasons.DEVICE_NOT_ACTIVE.code(), Reasons.DEVICE_NOT_ACTIVE.message());
+            default -> HttpReplies.refuse(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, Reasons.REGISTRY_UNAVAILABLE.code(),
+                    unavailable ? "the gateway cannot write the registry now; try again later"
+                            : "the gateway cannot record the acceptance now; try again later");
+        }
     }
 
     private static Map<String, Object> acceptance(CharterAcceptance a, Charter current) {
@@ -176,7 +225,7 @@ public final class CharterHandler extends BlockingHttpHandler {
         m.put("version", a.version());
         m.put("sha256", a.sha256());
         m.put("acceptedAt", a.acceptedAt().toString());
-        m.put("current", a.version() >= current.version());
+        m.put("current", current.isAcceptedBy(a.version(), a.sha256()));
         return m;
     }
 

@@ -185,8 +185,11 @@ public final class ConsoleViews {
                              @Nullable String evidence) {
     }
 
-    /** One device: its record, certificates, last posture decision, live sessions. */
-    /** @param charter the remote-work charter the device's owner accepted last ({@code version 2 at …}), or null: none */
+    /**
+     * One device: its record, certificates, last posture decision, live sessions.
+     *
+     * @param charter the remote-work charter the device's owner accepted last ({@code version 2 at …}), or null: none
+     */
     public record DeviceDetail(Chrome chrome, DeviceRow device, @Nullable String hardwareSerial, Instant createdAt,
                                List<CertRow> certificates, @Nullable PostureRow posture, List<SessionRow> sessions,
                                List<String> revocationReasons, @Nullable String charter) {

@@ -39,7 +39,8 @@ import org.postern.protocol.Reasons;
  *       {@code registry.unavailable} (fail closed); a claimed login must be the device's owner
  *       ({@code ssh.principal_mismatch});</li>
  *   <li><b>remote-work charter</b> — while a charter is configured ({@code charter.version}), the
- *       device, for its current owner, accepted that version or a later one ({@code charter.not_accepted},
+ *       device, for its current owner, accepted that version with that text (its SHA-256) or a later
+ *       version ({@code charter.not_accepted},
  *       the remedy naming {@code postern-agent charter}); an unreadable registry is
  *       {@code registry.unavailable} (fail closed);</li>
  *   <li><b>posture lease</b> — a live lease that allows (compliant, or report-only):
@@ -72,21 +73,12 @@ public final class TunnelGate {
     private final Supplier<@Nullable FlowPolicy> flows;
     private final Supplier<@Nullable Charter> charter;
 
-    /** A gate without the VPN mode: {@link #openFlow} refuses every flow (fail closed). */
-    public TunnelGate(Registry registry, LeaseStore leases, DestinationResolver resolver, AccessPolicy policy) {
-        this(registry, leases, resolver, policy, () -> null);
-    }
-
     /**
-     * @param flows the rules as VPN flows see them, current at each call
-     *              ({@code LiveSettings.flowPolicy}); null from it refuses every flow
-     */
-    public TunnelGate(Registry registry, LeaseStore leases, DestinationResolver resolver, AccessPolicy policy,
-                      Supplier<@Nullable FlowPolicy> flows) {
-        this(registry, leases, resolver, policy, flows, () -> null);
-    }
-
-    /**
+     * The one constructor: no overload defaults the charter (or the VPN rules) to "none", so a caller
+     * that forgets it does not silently admit without the charter.
+     *
+     * @param flows   the rules as VPN flows see them, current at each call
+     *                ({@code LiveSettings.flowPolicy}); null from it refuses every flow (fail closed)
      * @param charter the remote-work charter in force at each call ({@code LiveSettings.charter}); null from it:
      *                none is required
      */
@@ -134,7 +126,7 @@ public final class TunnelGate {
 
     /**
      * The charter step: null when no charter is required or the device's owner accepted the current
-     * version (or a later one); else the refusal, terse to the peer with the remedy, the versions in
+     * version with its current text (or a later version); else the refusal, terse to the peer with the remedy, the versions in
      * the detail. An acceptance by a previous owner of the device does not count.
      */
     private GateDecision.@Nullable Refusal charter(Device device) {
@@ -149,12 +141,15 @@ public final class TunnelGate {
             return new GateDecision.Refusal(Reasons.REGISTRY_UNAVAILABLE, e.getMessage(), device.owner(), null);
         }
         CharterAcceptance a = accepted.orElse(null);
-        if (a != null && a.owner().equals(device.owner()) && a.version() >= required.version()) {
+        // the same version with another text is not enough: the version may have been raised before the new text was in place
+        if (a != null && a.owner().equals(device.owner()) && required.isAcceptedBy(a.version(), a.sha256())) {
             return null;
         }
         String found = a == null ? "none accepted"
                 : !a.owner().equals(device.owner()) ? "version " + a.version() + " accepted by " + a.owner()
                         + ", a previous owner, at " + a.acceptedAt()
+                : a.version() == required.version() ? "version " + a.version() + " accepted at " + a.acceptedAt()
+                        + " with another text (sha256 " + a.sha256() + ")"
                 : "version " + a.version() + " accepted at " + a.acceptedAt();
         return new GateDecision.Refusal(Reasons.CHARTER_NOT_ACCEPTED, "device " + device.id() + " (owner " + device.owner()
                 + "): expected the remote-work charter version " + required.version() + " (sha256 " + required.sha256()

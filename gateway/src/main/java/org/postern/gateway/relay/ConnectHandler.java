@@ -12,14 +12,10 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.util.ReferenceCountUtil;
 import org.postern.gateway.gate.GateDecision;
 import org.postern.gateway.gate.TunnelGate;
-import org.postern.gateway.policy.AccessPolicy;
-import org.postern.gateway.policy.DestinationResolver;
-import org.postern.gateway.posture.LeaseStore;
 import org.postern.gateway.session.Session;
 import org.postern.gateway.session.Sessions;
 import org.postern.gateway.tls.ClientIdentity;
 import org.postern.protocol.http.HttpReplies;
-import org.postern.pki.registry.Registry;
 import org.postern.protocol.Reasons;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,10 +51,6 @@ public final class ConnectHandler extends ChannelInboundHandlerAdapter {
     private final ConnectAudit audit;
     private final TunnelConnector connector;
 
-    public ConnectHandler(LeaseStore leases, Registry registry, DestinationResolver resolver, AccessPolicy policy,
-                          FlowRegistry flows, Sessions sessions) {
-        this(new TunnelGate(registry, leases, resolver, policy), flows, sessions);
-    }
 
     public ConnectHandler(TunnelGate gate, FlowRegistry flows, Sessions sessions) {
         this.flows = Objects.requireNonNull(flows, "flows");

@@ -60,6 +60,17 @@ public final class ConfigReloader {
     }
 
     /**
+     * The files whose content the running settings were read from: the configuration file, and the
+     * charter's text file ({@code charter.file}) when there is one. Editing any of them is a reason to
+     * reload: a charter text changed on disk but not reloaded would leave the gateway showing and
+     * requiring the old words.
+     */
+    public List<Path> files() {
+        org.postern.config.gateway.Charter charter = live.current().settings().charter();
+        return charter == null || charter.file() == null ? List.of(file) : List.of(file, charter.file());
+    }
+
+    /**
      * Reloads now.
      *
      * @param by what asked: {@code signal:SIGHUP}, {@code file-watch}, or {@code admin:NAME}

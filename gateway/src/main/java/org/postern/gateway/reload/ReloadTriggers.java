@@ -24,9 +24,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What makes the gateway reload: {@code SIGHUP} (through {@code sun.misc.Signal}, which Java 25
- * still provides in {@code jdk.unsupported}) and a watcher on the configuration file's directory
- * (editors replace files by rename, so the directory is watched, not the file). The watcher waits
- * for the file to be quiet for {@link #SETTLE} and reloads only when its content changed.
+ * still provides in {@code jdk.unsupported}) and a watcher on the directories of the configuration
+ * file and of the charter's text file ({@link ConfigReloader#files()}; editors replace files by
+ * rename, so directories are watched, not files). The watcher waits for the files to be quiet for
+ * {@link #SETTLE} and reloads only when the content of one of them changed. The set of files is
+ * taken again after each reload ({@code charter.file} may have moved).
  */
 public final class ReloadTriggers implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ReloadTriggers.class);
@@ -43,7 +45,8 @@ public final class ReloadTriggers implements AutoCloseable {
     private final @Nullable Thread watcher;
     private final boolean sighup;
     private volatile boolean closed;
-    private byte[] lastDigest;
+    private byte @Nullable [] lastDigest;
+    private final java.util.Set<Path> registeredDirs = new java.util.HashSet<>();
 
     private ReloadTriggers(ConfigReloader reloader, boolean sighup, boolean watchFile) throws IOException {
         this.reloader = Objects.requireNonNull(reloader, "reloader");
@@ -53,12 +56,10 @@ public final class ReloadTriggers implements AutoCloseable {
             ON_SIGHUP.add(reloader);
         }
         if (watchFile) {
-            Path file = reloader.file().toAbsolutePath();
-            lastDigest = digest(file);
             watch = FileSystems.getDefault().newWatchService();
-            file.getParent().register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
-                    StandardWatchEventKinds.ENTRY_DELETE);
-            watcher = Thread.ofPlatform().name("config-watch").daemon().start(() -> watchLoop(file));
+            List<Path> files = watched();
+            lastDigest = digest(files);
+            watcher = Thread.ofPlatform().name("config-watch").daemon().start(() -> watchLoop(files));
         } else {
             watch = null;
             watcher = null;
@@ -92,14 +93,29 @@ public final class ReloadTriggers implements AutoCloseable {
         }
     }
 
-    private void watchLoop(Path file) {
-        Path name = file.getFileName();
+    /** The files to watch now, their directories registered with the watch service. */
+    private List<Path> watched() throws IOException {
+        List<Path> files = reloader.files().stream().map(Path::toAbsolutePath).toList();
+        for (Path f : files) {
+            Path dir = f.getParent();
+            if (registeredDirs.add(dir)) {
+                dir.register(watch, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+                        StandardWatchEventKinds.ENTRY_DELETE);
+            }
+        }
+        return files;
+    }
+
+    private void watchLoop(List<Path> initial) {
+        List<Path> files = initial;
         try {
             while (!closed) {
                 WatchKey key = watch.take();
                 boolean ours = false;
+                Path dir = (Path) key.watchable();
                 for (WatchEvent<?> e : key.pollEvents()) {
-                    ours |= e.kind() == StandardWatchEventKinds.OVERFLOW || name.equals(e.context());
+                    ours |= e.kind() == StandardWatchEventKinds.OVERFLOW
+                            || (e.context() instanceof Path name && files.contains(dir.resolve(name)));
                 }
                 key.reset();
                 if (!ours) {
@@ -111,23 +127,34 @@ public final class ReloadTriggers implements AutoCloseable {
                     more.pollEvents();
                     more.reset();
                 }
-                byte[] now = digest(file);
+                byte[] now = digest(files);
                 if (now == null || Arrays.equals(now, lastDigest)) {
                     continue; // gone for a moment (replace by rename) or unchanged (touch)
                 }
                 lastDigest = now;
                 reloader.reload("file-watch");
+                // after the reload: charter.file may name another file now
+                List<Path> after = watched();
+                if (!after.equals(files)) {
+                    files = after;
+                    lastDigest = digest(files);
+                }
             }
         } catch (InterruptedException | ClosedWatchServiceException e) {
             // closing
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             log.error("the configuration watcher stopped: {}; reload with SIGHUP or POST /v1/reload", e.toString());
         }
     }
 
-    private static byte @Nullable [] digest(Path file) {
+    /** One digest over the files' contents, in order; null when one cannot be read (gone for a moment). */
+    private static byte @Nullable [] digest(List<Path> files) {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file));
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            for (Path f : files) {
+                d.update(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f)));
+            }
+            return d.digest();
         } catch (IOException e) {
             return null;
         } catch (NoSuchAlgorithmException e) {

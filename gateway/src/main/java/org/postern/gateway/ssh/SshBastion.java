@@ -176,19 +176,11 @@ public final class SshBastion implements AutoCloseable {
     }
 
     /**
-     * Starts the bastion.
+     * Starts the bastion with the remote-work charter in force at each use ({@code LiveSettings.charter},
+     * null: none required): its gate requires it accepted, and each connection's banner shows it. There
+     * is no overload without the charter: "none required" is said explicitly ({@code () -> null}).
      *
      * @param userCa the Postern SSH user CA's public key: the only certificate signer accepted
-     */
-    public static SshBastion start(Config config, PublicKey userCa, Registry registry, LeaseStore leases,
-                                   DestinationResolver resolver, AccessPolicy policy, AuditSink audit, Clock clock,
-                                   Executor workers, SecureRandom random) throws IOException {
-        return start(config, userCa, registry, leases, resolver, policy, audit, clock, workers, random, () -> null);
-    }
-
-    /**
-     * Starts the bastion with the remote-work charter in force at each use ({@code LiveSettings.charter},
-     * null: none required): its gate requires it accepted, and each connection's banner shows it.
      */
     public static SshBastion start(Config config, PublicKey userCa, Registry registry, LeaseStore leases,
                                    DestinationResolver resolver, AccessPolicy policy, AuditSink audit, Clock clock,

@@ -25,6 +25,7 @@ import org.postern.audit.AuditSink;
 import org.postern.audit.AuditUnavailableException;
 import org.postern.config.gateway.Charter;
 import org.postern.gateway.tls.ClientIdentity;
+import org.postern.pki.registry.Registry;
 import org.postern.pki.registry.RevocationReason;
 import org.postern.pki.testing.TestPki;
 import org.postern.protocol.http.NotFoundHandler;
@@ -159,5 +160,111 @@ class CharterHandlerTest {
         pki.service.revoke("laptop-1", RevocationReason.retired, "test");
         assertThat(send(HttpMethod.POST, CharterHandler.ACCEPT_PATH, "{\"version\":1,\"sha256\":\"" + V1.sha256() + "\"}").status())
                 .isEqualTo(403);
+    }
+
+    /**
+     * A registry that runs {@code meanwhile} once, after the handler read the device and before it
+     * writes: what another admin or gateway does between the two.
+     */
+    Registry changingBetweenReadAndWrite(Runnable meanwhile) {
+        Registry real = pki.registry;
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        return (Registry) java.lang.reflect.Proxy.newProxyInstance(Registry.class.getClassLoader(), new Class<?>[] {Registry.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("acceptCharter") && done.compareAndSet(false, true)) {
+                        meanwhile.run();
+                    }
+                    try {
+                        return method.invoke(real, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    Reply acceptThrough(Registry registry, String body) {
+        EmbeddedChannel ch = new EmbeddedChannel(new CharterHandler(charter::get, registry, audit, pki.clock, Runnable::run),
+                new NotFoundHandler());
+        try {
+            ch.attr(ClientIdentity.KEY).set(ClientIdentity.of(laptop.certificate()));
+            FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, CharterHandler.ACCEPT_PATH,
+                    Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+            req.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+            req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, req.content().readableBytes());
+            ch.writeInbound(req);
+            ch.runPendingTasks();
+            FullHttpResponse res = ch.readOutbound();
+            assertThat(res).isNotNull();
+            try {
+                return new Reply(res.status().code(), res.headers().get("Postern-Reason"), res.content().toString(StandardCharsets.UTF_8));
+            } finally {
+                res.release();
+            }
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    String v1Body() {
+        return "{\"version\":1,\"sha256\":\"" + V1.sha256() + "\",\"how\":\"prompt\"}";
+    }
+
+    @Test
+    void ownerChangedBetweenReadAndWrite_is409Mismatch_andAcceptFailedFollows() {
+        Reply r = acceptThrough(changingBetweenReadAndWrite(() -> pki.registry.updateDevice("laptop-1", "bob", null)), v1Body());
+        assertThat(r.status()).as(r.body()).isEqualTo(409);
+        assertThat(r.reason()).isEqualTo("charter.mismatch");
+        assertThat(events).extracting(AuditEvent::type).containsExactly("charter.accepted", "charter.accept_failed");
+        assertThat(events.getLast().fields()).containsEntry("reason", "device.owner_changed").containsEntry("device", "laptop-1");
+        assertThat(pki.registry.charterAcceptance("laptop-1")).isEmpty();
+    }
+
+    @Test
+    void suspendedOrRevokedBetweenReadAndWrite_is403NotActive_notRegistryUnavailable() {
+        Reply suspended = acceptThrough(changingBetweenReadAndWrite(() -> pki.service.suspend("laptop-1", "test")), v1Body());
+        assertThat(suspended.status()).as(suspended.body()).isEqualTo(403);
+        assertThat(suspended.reason()).isEqualTo("device.not_active");
+        assertThat(events.getLast().fields()).containsEntry("reason", "device.state");
+        assertThat(pki.registry.charterAcceptance("laptop-1")).as("a suspended device's acceptance is not recorded").isEmpty();
+
+        pki.service.resume("laptop-1", "test");
+        Reply revoked = acceptThrough(changingBetweenReadAndWrite(() -> pki.service.revoke("laptop-1", RevocationReason.retired, "test")),
+                v1Body());
+        assertThat(revoked.status()).isEqualTo(403);
+        assertThat(revoked.reason()).isEqualTo("device.not_active");
+        assertThat(events.getLast().fields()).containsEntry("reason", "device.revoked");
+    }
+
+    @Test
+    void accept_current_isComputedAgainstTheCharterAfterTheWrite() throws Exception {
+        Charter sameVersionNewText = new Charter(1, "I keep my laptop locked, and I lock the screen.");
+        Reply r = acceptThrough(changingBetweenReadAndWrite(() -> charter.set(sameVersionNewText)), v1Body());
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        assertThat(r.json().path("current").asBoolean()).as("reloaded with another text during the write").isFalse();
+    }
+
+    @Test
+    void sameVersionAnotherText_isNotCurrent() throws Exception {
+        asLaptop();
+        assertThat(send(HttpMethod.POST, CharterHandler.ACCEPT_PATH, v1Body()).status()).isEqualTo(200);
+        charter.set(new Charter(1, "Other words under the same version."));
+        JsonNode shown = send(HttpMethod.GET, CharterHandler.PATH, "").json();
+        assertThat(shown.path("accepted").path("version").asInt()).isEqualTo(1);
+        assertThat(shown.path("accepted").path("current").asBoolean()).isFalse();
+    }
+
+    @Test
+    void accept_recordsHowItWasAccepted() {
+        asLaptop();
+        assertThat(send(HttpMethod.POST, CharterHandler.ACCEPT_PATH, v1Body()).status()).isEqualTo(200);
+        assertThat(events.getLast().fields()).containsEntry("how", "prompt");
+        assertThat(send(HttpMethod.POST, CharterHandler.ACCEPT_PATH, v1Body().replace("prompt", "flag")).status()).isEqualTo(200);
+        assertThat(events.getLast().fields()).containsEntry("how", "flag");
+        assertThat(send(HttpMethod.POST, CharterHandler.ACCEPT_PATH, "{\"version\":1,\"sha256\":\"" + V1.sha256() + "\"}").status())
+                .isEqualTo(200);
+        assertThat(events.getLast().fields()).as("an older agent").containsEntry("how", "unstated");
+        Reply bad = send(HttpMethod.POST, CharterHandler.ACCEPT_PATH, v1Body().replace("prompt", "robot"));
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(events).hasSize(3);
     }
 }

@@ -83,7 +83,7 @@ class ConnectRequestFuzzTest {
                 Destination.parse("db1.admin.internal:5432"), Destination.parse("10.20.0.0/16:1-65535"),
                 Destination.parse("[2001:db8::/32]:443"))))), Set.of());
         DestinationResolver resolver = new DestinationResolver(new ForbiddenAddresses(Set.of()), host -> List.of(RESOLVED));
-        gate = new TunnelGate(registry, leases, resolver, policy);
+        gate = new TunnelGate(registry, leases, resolver, policy, () -> null, () -> null);
         limits = new LimitAudit(event -> { }, Runnable::run, clock);
         assertThat(gate.open(Who.device("laptop-1", "192.0.2.1:5000"), "db1.admin.internal:5432"))
                 .as("the fixture lets a well-formed CONNECT through").isInstanceOf(GateDecision.Pass.class);

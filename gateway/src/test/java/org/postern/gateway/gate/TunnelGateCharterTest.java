@@ -35,7 +35,7 @@ import org.postern.protocol.posture.PostureVerdict;
 
 /**
  * The charter step of the {@link TunnelGate}: with a charter configured, a device is admitted on
- * every path only when its owner accepted the current version (or a later one); none required
+ * every path only when its owner accepted the current version with its current text (or a later version); none required
  * when no charter is configured; fail closed when the registry cannot tell.
  */
 class TunnelGateCharterTest {
@@ -82,6 +82,27 @@ class TunnelGateCharterTest {
         assertThat(r.code()).isEqualTo("charter.not_accepted");
         assertThat(r.remedy()).endsWith("accept version 2");
         assertThat(r.detail()).endsWith("found version 1 accepted at " + NOW);
+
+        accepted.set(new CharterAcceptance("laptop-1", "alice", 2, V2.sha256(), NOW.plusSeconds(60)));
+        assertThat(gate.admit(Who.device("laptop-1", "x"))).isInstanceOf(GateDecision.Pass.class);
+    }
+
+    /**
+     * The operator raised the version before the new text was in place (gateway.yaml reloaded, charter.txt
+     * edited later): users accepted version 2 with the old words. Once the new words are in force, that
+     * acceptance does not admit.
+     */
+    @Test
+    void sameVersionWithAnotherText_isRefusedUntilAcceptedAgain() {
+        Charter v2OldText = new Charter(2, V1.text());
+        charter.set(v2OldText);
+        accepted.set(new CharterAcceptance("laptop-1", "alice", 2, v2OldText.sha256(), NOW));
+        assertThat(gate.admit(Who.device("laptop-1", "x"))).isInstanceOf(GateDecision.Pass.class);
+
+        charter.set(V2); // the new text, same version
+        GateDecision.Refusal r = (GateDecision.Refusal) gate.admit(Who.device("laptop-1", "x"));
+        assertThat(r.code()).isEqualTo("charter.not_accepted");
+        assertThat(r.detail()).endsWith("found version 2 accepted at " + NOW + " with another text (sha256 " + v2OldText.sha256() + ")");
 
         accepted.set(new CharterAcceptance("laptop-1", "alice", 2, V2.sha256(), NOW.plusSeconds(60)));
         assertThat(gate.admit(Who.device("laptop-1", "x"))).isInstanceOf(GateDecision.Pass.class);

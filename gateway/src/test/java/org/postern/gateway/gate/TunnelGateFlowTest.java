@@ -82,7 +82,7 @@ class TunnelGateFlowTest {
     private final DestinationResolver resolver = new DestinationResolver(forbidden, lookup);
     private final FlowPolicy flows = FlowPolicy.build(rules, forbidden,
             List.of(Network.parse("100.64.0.0/16"), Network.parse("fd00:7057::/64")), lookup);
-    private final TunnelGate gate = new TunnelGate(registry, leases, resolver, AccessPolicy.of(rules, forbidden), () -> flows);
+    private final TunnelGate gate = new TunnelGate(registry, leases, resolver, AccessPolicy.of(rules, forbidden), () -> flows, () -> null);
 
     TunnelGateFlowTest() {
         leases.put(new Lease("laptop-1", "alice", BigInteger.ONE, NOW,
@@ -164,7 +164,7 @@ class TunnelGateFlowTest {
 
     @Test
     void aGateWithoutTheVpnMode_refusesEveryFlow() {
-        TunnelGate plain = new TunnelGate(registry, leases, resolver, AccessPolicy.of(rules, forbidden));
+        TunnelGate plain = new TunnelGate(registry, leases, resolver, AccessPolicy.of(rules, forbidden), () -> null, () -> null);
         GateDecision.Refusal r = refused(plain.openFlow(LAPTOP, TCP, ip("10.20.7.9"), 5432));
         assertThat(r.reason()).isEqualTo(Reasons.INTERNAL_ERROR);
         assertThat(plain.open(LAPTOP, "db1.admin.internal:5432")).as("CONNECT unchanged").isInstanceOf(GateDecision.Pass.class);

@@ -75,7 +75,7 @@ class TunnelGateHoursTest {
                 new PostureVerdict.Compliant(PosturePolicy.Mode.ENFORCE, "p1", now.plus(Duration.ofMinutes(10)), List.of())));
         FlowPolicy flows = FlowPolicy.build(rules, forbidden, List.of(Network.parse("100.64.0.0/16")),
                 host -> List.of(), "v1", clock);
-        return new TunnelGate(registry, leases, resolver, AccessPolicy.of(rules, forbidden, clock), () -> flows);
+        return new TunnelGate(registry, leases, resolver, AccessPolicy.of(rules, forbidden, clock), () -> flows, () -> null);
     }
 
     @Test

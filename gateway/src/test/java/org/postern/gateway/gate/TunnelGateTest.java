@@ -238,7 +238,7 @@ class TunnelGateTest {
                 }
                 return List.of(InetAddress.getByAddress(host, new byte[] {10, 20, 7, 9}));
             });
-            gate = new TunnelGate(registry, leases, resolver, policy);
+            gate = new TunnelGate(registry, leases, resolver, policy, () -> null, () -> null);
         }
 
         GateDecision ask(Path path, String authority) {

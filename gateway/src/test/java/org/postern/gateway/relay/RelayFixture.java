@@ -440,7 +440,7 @@ final class RelayFixture implements AutoCloseable {
             }
             return List.of(a);
         });
-        ConnectHandler connect = new ConnectHandler(leases, pki.registry, resolver, policy, flows, sessions);
+        ConnectHandler connect = new ConnectHandler(new org.postern.gateway.gate.TunnelGate(pki.registry, leases, resolver, policy, () -> null, () -> null), flows, sessions);
         listener = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())

@@ -64,7 +64,7 @@ class SshBastionLimitsTest {
                 SshUserCa.ephemeral(new SecureRandom()).publicKey(), pki.registry, new LeaseStore(Clock.systemUTC(),
                         LeaseStore.Listener.NONE),
                 DestinationResolver.system(new ForbiddenAddresses(Set.of())), AccessPolicy.of(AccessRules.denyAll(), Set.of()),
-                audit, Clock.systemUTC(), workers, new SecureRandom());
+                audit, Clock.systemUTC(), workers, new SecureRandom(), () -> null);
         InetSocketAddress at = bastion.address();
         try (Socket a = open(at); Socket b = open(at)) {
             assertThat(ident(a)).startsWith("SSH-2.0-Postern");
@@ -104,7 +104,7 @@ class SshBastionLimitsTest {
                 SshUserCa.ephemeral(new SecureRandom()).publicKey(), pki.registry, new LeaseStore(Clock.systemUTC(),
                         LeaseStore.Listener.NONE),
                 DestinationResolver.system(new ForbiddenAddresses(Set.of())), AccessPolicy.of(AccessRules.denyAll(), Set.of()),
-                audit, Clock.systemUTC(), workers, new SecureRandom());
+                audit, Clock.systemUTC(), workers, new SecureRandom(), () -> null);
         InetSocketAddress at = bastion.address();
         try (Socket a = proxied(at, HAProxyCommand.PROXY, "203.0.113.7", 1000);
              Socket b = proxied(at, HAProxyCommand.PROXY, "203.0.113.8", 1000);

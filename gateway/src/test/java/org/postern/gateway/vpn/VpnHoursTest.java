@@ -132,7 +132,7 @@ class VpnHoursTest {
         FlowPolicy flows = FlowPolicy.build(rules, forbidden, List.of(Network.parse("100.64.0.0/16")), host -> List.of(),
                 "v1", clock);
         TunnelGate gate = new TunnelGate(registry, leases, new DestinationResolver(forbidden, host -> List.of()),
-                AccessPolicy.of(rules, forbidden, clock), () -> flows);
+                AccessPolicy.of(rules, forbidden, clock), () -> flows, () -> null);
         Who who = Who.device("laptop-1", "192.0.2.2:40000");
         engine = new VpnEngine(link, Runnable::run, Runnable::run, (p, dest, port) -> gate.openFlow(who, p, dest, port),
                 new VpnAudit(audit, clock), session,

@@ -8,7 +8,7 @@ import java.util.Objects;
  * A device's latest acceptance of the remote-work charter: which version, the SHA-256 of the text
  * it was shown, by whom (the device's owner then) and when. The gateway admits a device while a
  * charter is required only when its acceptance is by its current owner and of the current version
- * or a later one.
+ * with the current text (same SHA-256), or of a later version.
  *
  * @param deviceId   the device that accepted
  * @param owner      the device's owner when it accepted

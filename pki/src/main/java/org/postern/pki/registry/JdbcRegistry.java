@@ -419,15 +419,23 @@ abstract sealed class JdbcRegistry implements Registry permits SqliteRegistry, P
             if (d.status() == DeviceStatus.REVOKED) {
                 throw new RegistryException("device.revoked", "device " + d.id() + " is revoked; it cannot accept the charter");
             }
+            if (d.status() != DeviceStatus.ACTIVE) {
+                // suspended (or not yet enrolled) between the gateway's check and this write
+                throw new RegistryException("device.state", "device " + d.id() + " is " + d.status().wireName()
+                        + "; only an active device can accept the charter");
+            }
             if (!d.owner().equals(a.owner())) {
                 throw new RegistryException("device.owner_changed", "device " + d.id() + " is owned by " + d.owner()
                         + ", not by " + a.owner() + " who accepted the charter");
             }
-            // the same statement on SQLite and PostgreSQL: one row per device, its latest acceptance
+            // the same statement on SQLite and PostgreSQL: one row per device, its latest acceptance. An older
+            // version (a gateway still on the previous charter) never replaces a newer one of the same owner;
+            // a new owner's acceptance always replaces the previous owner's
             update(c, """
                     INSERT INTO charter_acceptances (device_id, owner, version, sha256, accepted_at) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (device_id) DO UPDATE SET owner = excluded.owner, version = excluded.version,
-                        sha256 = excluded.sha256, accepted_at = excluded.accepted_at""",
+                        sha256 = excluded.sha256, accepted_at = excluded.accepted_at
+                    WHERE charter_acceptances.owner <> excluded.owner OR excluded.version >= charter_acceptances.version""",
                     a.deviceId(), a.owner(), a.version(), a.sha256(), a.acceptedAt());
             return null;
         });

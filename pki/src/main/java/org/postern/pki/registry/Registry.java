@@ -122,10 +122,13 @@ public interface Registry extends AutoCloseable {
     BigInteger nextCrlNumber();
 
     /**
-     * Records that a device accepted the remote-work charter, replacing its previous acceptance.
-     * An unknown device is {@code device.unknown}, a revoked one {@code device.revoked}; the
-     * acceptance must name the device's current owner ({@code device.owner_changed} otherwise: the
-     * owner changed between the check and the write).
+     * Records that a device accepted the remote-work charter, replacing its previous acceptance
+     * unless that one is of a later version by the same owner (a gateway still on an older charter
+     * never undoes a newer acceptance; a new owner's acceptance always replaces the previous
+     * owner's). An unknown device is {@code device.unknown}, a revoked one {@code device.revoked},
+     * any other state than active {@code device.state}; the acceptance must name the device's
+     * current owner ({@code device.owner_changed} otherwise: the owner changed between the check and
+     * the write).
      */
     void acceptCharter(CharterAcceptance acceptance);
 

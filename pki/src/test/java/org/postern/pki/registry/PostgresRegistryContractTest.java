@@ -202,6 +202,50 @@ class PostgresRegistryContractTest extends RegistryContract {
         }
     }
 
+    /**
+     * An existing deployment at schema version 1 (no charter table) upgraded by several gateways
+     * starting at once with this release: version 2 is applied once, the data stays.
+     */
+    @Test
+    @Timeout(120)
+    void open_severalAtOnceOnAVersion1Database_migrateTo2Once_andKeepTheData() throws Exception {
+        registry.close();
+        resetStore();
+        try (Registry v1 = PostgresRegistry.open(pg.database(), 2, Fixtures.CLOCK, List.of(SchemaMigrations.POSTGRES_SCRIPTS.get(0)))) {
+            enrolled(v1, "laptop-1", 101);
+        }
+        assertThat(queryLong("SELECT count(*) FROM information_schema.tables WHERE table_name = 'charter_acceptances'"))
+                .as("no charter table at version 1").isZero();
+        int processes = 6;
+        ExecutorService starters = Executors.newFixedThreadPool(processes);
+        List<Registry> opened = new ArrayList<>();
+        try {
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<Registry>> opening = new ArrayList<>();
+            for (int i = 0; i < processes; i++) {
+                opening.add(starters.submit(() -> {
+                    go.await();
+                    return open();
+                }));
+            }
+            go.countDown();
+            for (Future<Registry> f : opening) {
+                opened.add(f.get(60, TimeUnit.SECONDS)); // a failed migration fails here with its message
+            }
+            assertThat(queryLong("SELECT count(*) FROM schema_version")).isEqualTo(2);
+            assertThat(queryLong("SELECT min(version) * 10 + max(version) FROM schema_version")).as("versions {1, 2}").isEqualTo(12);
+            assertThat(queryLong("SELECT count(*) FROM information_schema.tables WHERE table_name = 'charter_acceptances'")).isOne();
+            Registry any = opened.get(0);
+            assertThat(any.device("laptop-1")).get().extracting(Device::status).isEqualTo(DeviceStatus.ACTIVE);
+            any.acceptCharter(new CharterAcceptance("laptop-1", "alice", 1, SHA_A, T1));
+            assertThat(opened.get(processes - 1).charterAcceptance("laptop-1")).isPresent();
+        } finally {
+            opened.forEach(Registry::close);
+            starters.shutdownNow();
+            registry = open();
+        }
+    }
+
     @Test
     void serverStopped_isUnavailable_andRecoversAfterRestart() throws Exception {
         enrolled(registry, "laptop-1", 101);

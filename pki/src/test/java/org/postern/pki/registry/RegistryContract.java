@@ -579,6 +579,36 @@ abstract class RegistryContract {
     }
 
     @Test
+    void acceptCharter_suspendedOrPendingDevice_isRefused() {
+        enrolled(registry, "laptop-1", 101);
+        registry.suspendDevice("laptop-1", T1);
+        assertRefused(() -> registry.acceptCharter(new CharterAcceptance("laptop-1", "alice", 1, SHA_A, T1)), "device.state")
+                .hasMessage("device laptop-1 is suspended; only an active device can accept the charter");
+        assertThat(registry.charterAcceptance("laptop-1")).isEmpty();
+        registry.resumeDevice("laptop-1", T2);
+        registry.acceptCharter(new CharterAcceptance("laptop-1", "alice", 1, SHA_A, T2));
+        assertThat(registry.charterAcceptance("laptop-1")).isPresent();
+    }
+
+    /** Two gateways on one registry, one still on the previous charter: the older acceptance does not undo the newer. */
+    @Test
+    void acceptCharter_olderVersion_keepsTheNewer_unlessTheOwnerChanged() {
+        enrolled(registry, "laptop-1", 101);
+        registry.acceptCharter(new CharterAcceptance("laptop-1", "alice", 2, SHA_B, T1));
+        try (Registry gatewayB = open()) {
+            gatewayB.acceptCharter(new CharterAcceptance("laptop-1", "alice", 1, SHA_A, T2));
+        }
+        assertThat(registry.charterAcceptance("laptop-1")).contains(new CharterAcceptance("laptop-1", "alice", 2, SHA_B, T1));
+        // the same version again (another text of it) is recorded: the latest words shown win
+        registry.acceptCharter(new CharterAcceptance("laptop-1", "alice", 2, SHA_A, T2));
+        assertThat(registry.charterAcceptance("laptop-1")).contains(new CharterAcceptance("laptop-1", "alice", 2, SHA_A, T2));
+        // a new owner's acceptance replaces the previous owner's, whatever its version
+        registry.updateDevice("laptop-1", "bob", List.of("dev"));
+        registry.acceptCharter(new CharterAcceptance("laptop-1", "bob", 1, SHA_B, T2));
+        assertThat(registry.charterAcceptance("laptop-1")).contains(new CharterAcceptance("laptop-1", "bob", 1, SHA_B, T2));
+    }
+
+    @Test
     void charterAcceptance_badValues_areRefusedByTheRecord() {
         assertThatThrownBy(() -> new CharterAcceptance("laptop-1", "alice", 0, SHA_A, T1))
                 .hasMessage("charter version: expected a positive integer, found 0");

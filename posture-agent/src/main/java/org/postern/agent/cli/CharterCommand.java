@@ -22,7 +22,8 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {"Show the remote-work charter the gateway requires and whether this laptop accepted its version;"
                 + " then ask to accept it (type yes), or accept with --accept.",
                 "While the current version is not accepted, the gateway refuses every session (charter.not_accepted).",
-                "The acceptance is sent with this laptop's key and recorded by the gateway (user, device, version, text hash)."},
+                "The acceptance is sent with this laptop's key and recorded by the gateway (user, device, version, text hash,"
+                        + " and how: prompt when you typed yes, flag with --accept)."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:accepted (now or before), or the gateway requires no charter",
                 "1:not accepted (declined, or no terminal to ask on and no --accept)",
@@ -31,7 +32,8 @@ final class CharterCommand implements Callable<Integer> {
     @ParentCommand
     AgentCommand parent;
 
-    @Option(names = "--accept", description = "Accept the version shown without asking (the text is still printed).")
+    @Option(names = "--accept", description = {"Accept the version shown without asking (the text is still printed).",
+            "Recorded as how=flag: whoever ran the command accepted for the laptop's owner, no one typed yes."})
     boolean accept;
 
     @Spec
@@ -74,7 +76,8 @@ final class CharterCommand implements Callable<Integer> {
         }
         if (c.accepted() != null) {
             out.println("This laptop accepted version " + c.accepted().version() + " on " + c.accepted().acceptedAt()
-                    + "; the gateway now requires version " + c.version() + ".");
+                    + (c.accepted().version() == c.version() ? " with another text; the gateway now requires this text of version "
+                            : "; the gateway now requires version ") + c.version() + ".");
         }
         boolean yes = accept;
         if (!yes) {
@@ -93,7 +96,7 @@ final class CharterCommand implements Callable<Integer> {
             out.flush();
             return Outcome.DECLINED;
         }
-        CharterClient.Acceptance a = client.accept(c);
+        CharterClient.Acceptance a = client.accept(c, accept ? CharterClient.How.FLAG : CharterClient.How.PROMPT);
         out.println("Accepted version " + a.version() + " of the remote-work charter at " + a.acceptedAt()
                 + " (recorded by the gateway with your user and this laptop).");
         out.flush();

@@ -62,7 +62,8 @@ final class EnrollCommand implements Callable<Integer> {
     @Option(names = "--accept-charter",
             description = {"Accept the gateway's remote-work charter without asking (its text is still printed).",
                     "Without it, enroll asks on the terminal (type yes); with no terminal it is left unaccepted"
-                            + " (postern-agent charter accepts it later)."})
+                            + " (postern-agent charter accepts it later).",
+                    "Recorded as how=flag (accepted without the user typing yes, e.g. by IT at hand-over); typing yes is how=prompt."})
     boolean acceptCharter;
 
     @Spec
@@ -99,12 +100,8 @@ final class EnrollCommand implements Callable<Integer> {
         // the remote-work charter: enrollment is done whatever happens here; sessions need it accepted
         out.println();
         String h = home.dir().equals(org.postern.agent.state.AgentHome.defaultDir(System.getenv())) ? "" : " --home " + home.dir();
-        try {
-            CharterCommand.review(new org.postern.agent.enroll.CharterClient(home, System.getenv()), out, acceptCharter, home);
-        } catch (java.io.IOException x) {
-            out.println("Could not read the remote-work charter from the gateway (" + x.getMessage() + ");");
-            out.println("  run postern-agent" + h + " charter   before connecting: the gateway may require it accepted.");
-        }
+        charterStep(() -> CharterCommand.review(new org.postern.agent.enroll.CharterClient(home, System.getenv()), out, acceptCharter, home),
+                out, h);
         // what to do next, in the order a new user needs it
         out.println();
         out.println("Next:");
@@ -113,6 +110,27 @@ final class EnrollCommand implements Callable<Integer> {
         out.println("  postern-agent" + h + " up          # connect: SOCKS5, forwards and SSH through the gateway (agent.yaml in " + home.dir() + ")");
         out.println("  postern-agent" + h + " ssh-config  # the ssh_config block for the SSH bastion");
         return 0;
+    }
+
+    /** The charter step of enroll, as {@link CharterCommand#review} does it. */
+    @FunctionalInterface
+    interface CharterStep {
+        void run() throws java.io.IOException, InterruptedException;
+    }
+
+    /**
+     * Runs the charter step after a completed enrollment: whatever fails in it (the gateway, an
+     * unexpected answer, a bug) is reported as the charter step failing, never as a failed
+     * enrollment, since the certificate is already issued and stored.
+     */
+    static void charterStep(CharterStep step, PrintWriter out, String h) throws InterruptedException {
+        try {
+            step.run();
+        } catch (java.io.IOException | RuntimeException x) {
+            out.println("Enrollment done; the remote-work charter step failed ("
+                    + (x instanceof java.io.IOException ? x.getMessage() : x.toString()) + ").");
+            out.println("  run postern-agent" + h + " charter   before connecting: the gateway may require it accepted.");
+        }
     }
 
     private DeviceKeys keyPlace(AgentHome home) {

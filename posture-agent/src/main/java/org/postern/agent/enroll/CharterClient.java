@@ -45,9 +45,9 @@ public final class CharterClient {
 
     /** The charter in force, as the gateway sent it, and this device's latest acceptance (null: none). */
     public record Charter(int version, String text, String sha256, @Nullable Acceptance accepted) {
-        /** Whether this device accepted this version (or a later one). */
+        /** Whether this device accepted this version with this text, or a later version (the gateway's rule). */
         public boolean acceptedNow() {
-            return accepted != null && accepted.version() >= version;
+            return accepted != null && org.postern.config.gateway.Charter.isCurrent(accepted.version(), accepted.sha256(), version, sha256);
         }
     }
 
@@ -69,30 +69,54 @@ public final class CharterClient {
             if (r.statusCode() == 404 && "charter.none".equals(r.headers().firstValue("Postern-Reason").orElse(null))) {
                 return Optional.empty();
             }
-            JsonNode body = ok(r, "GET " + url, "the charter");
-            int version = body.path("version").asInt(0);
-            String text = body.path("text").asText("");
-            String sha256 = body.path("sha256").asText("");
-            if (version < 1 || text.isEmpty() || !sha256(text).equals(sha256)) {
-                throw new IOException("GET " + url + ": expected a charter whose text has the SHA-256 it names, found version "
-                        + version + ", sha256 \"" + sha256 + "\" and a text whose SHA-256 is " + sha256(text));
-            }
-            JsonNode a = body.path("accepted");
-            Acceptance accepted = a.isObject() ? new Acceptance(a.path("version").asInt(), a.path("sha256").asText(),
-                    Instant.parse(a.path("acceptedAt").asText())) : null;
-            return Optional.of(new Charter(version, text, sha256, accepted));
+            return Optional.of(charter("GET " + url, ok(r, "GET " + url, "the charter")));
+        }
+    }
+
+    /** How the user accepted: asked on the terminal and typed yes, or with a command-line flag (no question asked). */
+    public enum How {
+        PROMPT("prompt"), FLAG("flag");
+
+        final String wire;
+
+        How(String wire) {
+            this.wire = wire;
         }
     }
 
     /**
-     * Accepts {@code charter} (the version and text shown).
+     * The charter in the gateway's answer {@code body} to {@code what}, checked before anything shows it:
+     * the text must have the SHA-256 the answer names, and pass the gateway's own text check
+     * ({@link org.postern.config.gateway.Charter#textProblem}: no control, zero-width or bidirectional
+     * formatting characters), so a text that would drive the terminal or hide words is neither shown nor accepted.
+     */
+    static Charter charter(String what, JsonNode body) throws IOException {
+        int version = body.path("version").asInt(0);
+        String text = body.path("text").asText("");
+        String sha256 = body.path("sha256").asText("");
+        if (version < 1 || text.isEmpty() || !sha256(text).equals(sha256)) {
+            throw new IOException(what + ": expected a charter whose text has the SHA-256 it names, found version "
+                    + version + ", sha256 \"" + sha256 + "\" and a text whose SHA-256 is " + sha256(text));
+        }
+        String problem = org.postern.config.gateway.Charter.textProblem(text);
+        if (problem != null) {
+            throw new IOException(what + ": the gateway sent a charter text this agent will not show or accept: " + problem);
+        }
+        JsonNode a = body.path("accepted");
+        Acceptance accepted = a.isObject() ? new Acceptance(a.path("version").asInt(), a.path("sha256").asText(),
+                Instant.parse(a.path("acceptedAt").asText())) : null;
+        return new Charter(version, text, sha256, accepted);
+    }
+
+    /**
+     * Accepts {@code charter} (the version and text shown), saying {@code how} (recorded in the trail).
      *
      * @throws IOException the gateway refused: 409 {@code charter.mismatch} when it was reloaded with
      *                     another version or text since it was read (the message says to read it again)
      */
-    public Acceptance accept(Charter charter) throws IOException, InterruptedException {
+    public Acceptance accept(Charter charter, How how) throws IOException, InterruptedException {
         URI url = url(ACCEPT_PATH);
-        String body = JSON.writeValueAsString(Map.of("version", charter.version(), "sha256", charter.sha256()));
+        String body = JSON.writeValueAsString(Map.of("version", charter.version(), "sha256", charter.sha256(), "how", how.wire));
         try (HttpClient http = client()) {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(url).timeout(TIMEOUT)
                             .header("Content-Type", "application/json")
