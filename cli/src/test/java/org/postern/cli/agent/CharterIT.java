@@ -9,7 +9,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,6 +26,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.postern.pki.testing.EchoServer;
 import org.postern.agent.enroll.CharterClient;
 import org.postern.agent.state.AgentHome;
 import org.postern.config.gateway.Charter;
@@ -58,7 +58,7 @@ class CharterIT {
     int gatewayPort;
     int sshPort;
     int adminPort;
-    ServerSocket echo;
+    EchoServer echo;
     Process up;
     Path upOut;
     int socks;
@@ -72,8 +72,7 @@ class CharterIT {
         gatewayPort = AgentUpIT.freePort();
         sshPort = AgentUpIT.freePort();
         adminPort = AgentUpIT.freePort();
-        echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().start(this::echoLoop);
+        echo = EchoServer.start();
         Files.writeString(work.resolve("charter.txt"), V1);
         config = work.resolve("gateway.yaml");
         writeConfig(1);
@@ -342,20 +341,4 @@ class CharterIT {
         return out;
     }
 
-    void echoLoop() {
-        while (!echo.isClosed()) {
-            try {
-                Socket s = echo.accept();
-                Thread.ofVirtual().start(() -> {
-                    try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
-                        in.transferTo(out);
-                    } catch (IOException e) {
-                        // the tunnel went
-                    }
-                });
-            } catch (IOException e) {
-                return;
-            }
-        }
-    }
 }
