@@ -53,7 +53,7 @@ class UpWithoutCapabilityTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(ended).as("up should have stopped at once; it printed: %s", out).isTrue();
         assertThat(p.exitValue()).as(out).isEqualTo(1);
-        assertThat(out).contains("postern-agent: creating TUN device pt-nocap1 needs CAP_NET_ADMIN (see docs/vpn.md")
+        assertThat(out).contains("postern-agent: creating TUN device pt-nocap1 needs CAP_NET_ADMIN (the agent: its systemd unit with the VPN drop-in")
                 .doesNotContain("connect").doesNotContain("SOCKS5 listening");
     }
 }
