@@ -32,7 +32,8 @@ public enum Reasons {
                     + " accepted that version with its current text (same SHA-256), or a later version"),
     CHARTER_NONE("charter.none", "no remote-work charter", "the gateway has no remote-work charter configured (charter: absent)"),
     CHARTER_MISMATCH("charter.mismatch", "not the current charter",
-            "an acceptance that names another version or text than the charter in force (reloaded meanwhile)"),
+            "an acceptance that names another version or text than the charter in force (reloaded meanwhile),"
+                    + " or whose device changed owner while it was recorded"),
     BAD_DESTINATION("access.bad_destination", "bad destination",
             "the destination itself is malformed: no host, a bad host name, a port outside 1..65535"),
     UNRESOLVED("connect.unresolved", "destination does not resolve", "the destination's name does not resolve"),

@@ -156,25 +156,36 @@ public record Charter(int version, String text, @Nullable Path file) {
         }
         int line = 1;
         int column = 1;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
+        for (int i = 0; i < text.length(); ) {
+            int c = text.codePointAt(i);
+            int width = Character.charCount(c);
             if (c == '\n') {
                 line++;
                 column = 1;
+                i += width;
                 continue;
             }
             boolean crlf = c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n';
             if (!crlf && forbidden(c)) {
-                return "expected printable text (no control, zero-width or bidirectional formatting characters), found U+"
-                        + HexFormat.of().withUpperCase().toHexDigits(c) + " at line " + line + ", column " + column;
+                String hex = HexFormat.of().withUpperCase().toHexDigits(c);
+                return "expected printable text (no control, invisible or bidirectional formatting characters), found U+"
+                        + (c > 0xFFFF ? hex.replaceFirst("^0{0,3}", "") : hex.substring(4)) + " at line " + line + ", column " + column;
             }
             column++;
+            i += width;
         }
         return null;
     }
 
-    private static boolean forbidden(char c) {
-        return (c < 0x20 && c != '\t') || (c >= 0x7F && c <= 0x9F) || (c >= 0x200B && c <= 0x200F)
-                || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+    /**
+     * Controls other than tab (C0, DEL, C1), every format character (Unicode category Cf: zero-width
+     * characters, bidirectional marks and overrides, the soft hyphen, U+FEFF, the invisible tag
+     * characters U+E0000–U+E007F), line and paragraph separators, and lone surrogates: each can hide,
+     * reorder or smuggle words past the reader.
+     */
+    private static boolean forbidden(int c) {
+        int type = Character.getType(c);
+        return (c < 0x20 && c != '\t') || (c >= 0x7F && c <= 0x9F) || type == Character.FORMAT
+                || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR || type == Character.SURROGATE;
     }
 }

@@ -133,12 +133,16 @@ class CharterSettingsTest {
     @Test
     void controlAndInvisibleCharacters_areRefused_withLineAndColumn() throws IOException {
         assertThat(problems("charter:\n  version: 1\n  text: \"Line one\\nab\\u001b[2Jc\"\n")).containsExactly(
-                "gateway.yaml: charter.text: expected printable text (no control, zero-width or bidirectional formatting"
+                "gateway.yaml: charter.text: expected printable text (no control, invisible or bidirectional formatting"
                         + " characters), found U+001B at line 2, column 3");
-        for (char c : new char[] {0, 7, 8, 0x0B, 0x0C, '\r', 0x7F, 0x80, 0x9B, 0x9F, 0x200B, 0x200F, 0x202A, 0x202E, 0x2066, 0x2069}) {
+        for (char c : new char[] {0, 7, 8, 0x0B, 0x0C, '\r', 0x7F, 0x80, 0x9B, 0x9F, 0x200B, 0x200F, 0x202A, 0x202E, 0x2066, 0x2069,
+                0x00AD, 0x061C, 0x180E, 0x2028, 0x2029, 0x2060, 0x2064, 0xFEFF, 0xD800}) {
             assertThatThrownBy(() -> new Charter(1, "ok\nx" + c + "y")).as("U+%04X", (int) c)
                     .hasMessageEndingWith(String.format("found U+%04X at line 2, column 2", (int) c));
         }
+        // the invisible tag characters (U+E0000–U+E007F) come as surrogate pairs: judged as one code point
+        assertThatThrownBy(() -> new Charter(1, "ok\nx" + Character.toString(0xE0041) + "y"))
+                .hasMessageEndingWith("found U+E0041 at line 2, column 2");
         Files.writeString(dir.resolve("bidi.txt"), "I accept\n\u202Etpecca ton\n", StandardCharsets.UTF_8);
         assertThat(problems("charter:\n  version: 1\n  file: bidi.txt\n")).singleElement().asString()
                 .startsWith("gateway.yaml: charter.file: " + dir.resolve("bidi.txt") + ": expected printable text")

@@ -95,7 +95,9 @@ public final class ReloadTriggers implements AutoCloseable {
 
     /** The files to watch now, their directories registered with the watch service. */
     private List<Path> watched() throws IOException {
-        List<Path> files = reloader.files().stream().map(Path::toAbsolutePath).toList();
+        // normalised: "--config ./gateway.yaml" registers "/cwd/." while charter.file names "/cwd/charter.txt";
+        // the kernel hands both the one key of that directory, so events must compare on one spelling
+        List<Path> files = reloader.files().stream().map(p -> p.toAbsolutePath().normalize()).toList();
         for (Path f : files) {
             Path dir = f.getParent();
             if (registeredDirs.add(dir)) {
@@ -104,6 +106,14 @@ public final class ReloadTriggers implements AutoCloseable {
             }
         }
         return files;
+    }
+
+    /**
+     * Whether an event for {@code name} in the watched directory {@code dir} is about one of
+     * {@code files} (absolute, normalised), whatever spelling the directory was registered under.
+     */
+    static boolean concerns(Path dir, Path name, List<Path> files) {
+        return files.contains(dir.resolve(name).toAbsolutePath().normalize());
     }
 
     private void watchLoop(List<Path> initial) {
@@ -115,7 +125,7 @@ public final class ReloadTriggers implements AutoCloseable {
                 Path dir = (Path) key.watchable();
                 for (WatchEvent<?> e : key.pollEvents()) {
                     ours |= e.kind() == StandardWatchEventKinds.OVERFLOW
-                            || (e.context() instanceof Path name && files.contains(dir.resolve(name)));
+                            || (e.context() instanceof Path name && concerns(dir, name, files));
                 }
                 key.reset();
                 if (!ours) {

@@ -87,7 +87,7 @@ public final class CharterClient {
     /**
      * The charter in the gateway's answer {@code body} to {@code what}, checked before anything shows it:
      * the text must have the SHA-256 the answer names, and pass the gateway's own text check
-     * ({@link org.postern.config.gateway.Charter#textProblem}: no control, zero-width or bidirectional
+     * ({@link org.postern.config.gateway.Charter#textProblem}: no control, invisible or bidirectional
      * formatting characters), so a text that would drive the terminal or hide words is neither shown nor accepted.
      */
     static Charter charter(String what, JsonNode body) throws IOException {

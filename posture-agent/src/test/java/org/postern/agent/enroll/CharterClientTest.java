@@ -36,7 +36,7 @@ class CharterClientTest {
         assertThatThrownBy(() -> CharterClient.charter("GET https://gw/v1/charter", answer(1, "I accept\n\u001b]0;pwned\u0007")))
                 .isInstanceOf(IOException.class)
                 .hasMessage("GET https://gw/v1/charter: the gateway sent a charter text this agent will not show or accept:"
-                        + " expected printable text (no control, zero-width or bidirectional formatting characters), found U+001B"
+                        + " expected printable text (no control, invisible or bidirectional formatting characters), found U+001B"
                         + " at line 2, column 1");
         assertThatThrownBy(() -> CharterClient.charter("GET x", answer(1, "ok \u202Etxet")))
                 .hasMessageEndingWith("found U+202E at line 1, column 4");
