@@ -75,7 +75,7 @@ class SelfcheckTest {
             Instant end = admin.getNotAfter().toInstant();
             Clock nearEnd = Clock.fixed(end.minus(Duration.ofDays(5)), ZoneOffset.UTC);
             List<Check> checks = Selfcheck.checks(settings, nearEnd, SYNCHRONISED, p -> 1L << 40);
-            assertThat(checks).extracting(Check::name).containsExactly("listeners", "policy", "access-rules", "permissions",
+            assertThat(checks).extracting(Check::name).containsExactly("listeners", "policy", "charter", "access-rules", "permissions",
                     "ca-keys", "certificates", "crl", "audit-trail", "free-space", "clock");
             List<Finding> f = Selfcheck.run(checks);
             assertThat(f).filteredOn(x -> x.check().equals("certificates") && x.severity() == Severity.WARNING)
@@ -84,7 +84,7 @@ class SelfcheckTest {
             // the CRL of a week was long past at the admin certificate's end
             assertThat(f).filteredOn(x -> x.check().equals("crl")).singleElement()
                     .extracting(Finding::severity).isEqualTo(Severity.CRITICAL);
-            assertThat(Set.copyOf(f.stream().map(Finding::check).toList())).hasSize(10);
+            assertThat(Set.copyOf(f.stream().map(Finding::check).toList())).hasSize(11);
         }
     }
 }
