@@ -181,7 +181,11 @@ public final class FlowRegistry implements SessionFlows {
      * @return how many flows were ended
      */
     public int closeOutsideHours() {
-        Instant now = clock.instant();
+        return closeOutsideHours(clock.instant());
+    }
+
+    /** {@link #closeOutsideHours()} as of {@code now}: the instant the gateway's sweep judged its sessions at. */
+    public int closeOutsideHours(Instant now) {
         int closed = 0;
         for (Set<Flow> flows : byDevice.values()) {
             for (Flow f : List.copyOf(flows)) {

@@ -630,10 +630,12 @@ public final class GatewayServer implements AutoCloseable {
                                         FlowRegistry flows, @Nullable VpnService vpnFlows) {
         int ended = runEach(List.of(
                 new SweepStep("tunnel sessions", () -> sessions.endOutsideHours(now, groups -> access.anyOpenFor(groups, now))),
-                new SweepStep("SSH sessions", () -> bastion.endOutsideHours(groups -> access.anyOpenFor(groups, now)))));
+                new SweepStep("SSH sessions", () -> bastion.endOutsideHours(now, groups -> access.anyOpenFor(groups, now)))));
+        // every step as of the same instant: a window ending between two steps must not cut a forward
+        // (and with it the client's connection) before its session step saw the end
         List<SweepStep> cuts = new ArrayList<>(List.of(
-                new SweepStep("CONNECT tunnels", flows::closeOutsideHours),
-                new SweepStep("SSH forwards", bastion::closeOutsideHours)));
+                new SweepStep("CONNECT tunnels", () -> flows.closeOutsideHours(now)),
+                new SweepStep("SSH forwards", () -> bastion.closeOutsideHours(now))));
         if (vpnFlows != null) {
             cuts.add(new SweepStep("VPN flows", () -> { // each link logs what it ended
                 vpnFlows.closeOutsideHours();

@@ -332,7 +332,15 @@ public final class SshBastion implements AutoCloseable {
      * @return how many forwards were ended
      */
     public int closeOutsideHours() {
-        Instant now = clock.instant();
+        return closeOutsideHours(clock.instant());
+    }
+
+    /**
+     * {@link #closeOutsideHours()} as of {@code now}: the gateway's sweep passes the one instant its
+     * session step judged, so a window that ends between the two steps cannot cut a forward (and so
+     * the client's connection, {@code client_closed}) before its session is ended {@code outside_hours}.
+     */
+    public int closeOutsideHours(Instant now) {
         int cut = 0;
         for (BastionSession s : sessions.all()) {
             for (DirectTcpipChannel f : s.flows()) {
@@ -351,7 +359,11 @@ public final class SshBastion implements AutoCloseable {
      * @return how many sessions were ended
      */
     public int endOutsideHours(Predicate<Set<String>> anyRuleOpen) {
-        Instant now = clock.instant();
+        return endOutsideHours(clock.instant(), anyRuleOpen);
+    }
+
+    /** {@link #endOutsideHours(Predicate)} as of {@code now} (the sweep's one instant). */
+    public int endOutsideHours(Instant now, Predicate<Set<String>> anyRuleOpen) {
         return end(sessions.all().stream().filter(s -> s.windowEndedBy(now) && !anyRuleOpen.test(s.windowGroups()))
                 .toList(), FlowEnd.OUTSIDE_HOURS);
     }
