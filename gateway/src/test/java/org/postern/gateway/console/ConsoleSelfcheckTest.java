@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -13,6 +12,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.postern.pki.testing.MutableClock;
 import org.junit.jupiter.api.Test;
 import org.postern.gateway.selfcheck.Check;
 import org.postern.gateway.selfcheck.Finding;
@@ -47,32 +47,6 @@ class ConsoleSelfcheckTest {
     }
 
     /** A clock that moves only when told. */
-    private static final class SteppedClock extends Clock {
-        private volatile Instant now;
-
-        SteppedClock(Instant start) {
-            now = start;
-        }
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            throw new UnsupportedOperationException();
-        }
-    }
 
     @Test
     void secondRun_whileOneRuns_isBusy_andTheFirstIsKept() throws Exception {
@@ -107,7 +81,7 @@ class ConsoleSelfcheckTest {
     void eachRun_buildsTheChecksAfresh_andReplacesTheLast() {
         CountDownLatch open = new CountDownLatch(0);
         Severity[] next = {Severity.CRITICAL};
-        SteppedClock clock = new SteppedClock(CLOCK.instant());
+        MutableClock clock = new MutableClock(CLOCK.instant());
         ConsoleSelfcheck sc = new ConsoleSelfcheck(clock, () -> List.of(blocking(new CountDownLatch(1), open, next[0])),
                 ConsoleSelfcheck.MIN_INTERVAL);
         assertThat(sc.run("sam").run().worst()).isEqualTo(Severity.CRITICAL);
@@ -121,7 +95,7 @@ class ConsoleSelfcheckTest {
     @Test
     void runAgain_withinAMinuteOfTheLast_isAnsweredWithIt_withoutRunningTheChecks() {
         AtomicInteger built = new AtomicInteger();
-        SteppedClock clock = new SteppedClock(CLOCK.instant());
+        MutableClock clock = new MutableClock(CLOCK.instant());
         ConsoleSelfcheck sc = new ConsoleSelfcheck(clock, () -> {
             built.incrementAndGet();
             return List.of(blocking(new CountDownLatch(1), new CountDownLatch(0), Severity.WARNING));
