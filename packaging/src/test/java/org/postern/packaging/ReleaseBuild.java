@@ -6,8 +6,8 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * The release build the package tests check, made once per test JVM: {@code ServerPackageIT} and
- * {@code AgentPackageIT} look at the artifacts of one run of packaging/build.sh (as {@code -Prelease
+ * The release build the package tests check, made once per test JVM: {@code ServerPackageIT},
+ * {@code AgentPackageIT} and {@code ContainerImageIT} look at the artifacts of one run of packaging/build.sh (as {@code -Prelease
  * package} runs it), or at those that profile has just built.
  */
 final class ReleaseBuild {
